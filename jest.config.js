@@ -1,0 +1,36 @@
+// Two tiers: `unit` (*.spec.ts, no I/O) and `integration` (*.int-spec.ts, real Kafka and Postgres).
+// Tests run from TypeScript sources; @deliberate/* resolves to each library's src, so no build is needed first.
+const swc = [
+  '@swc/jest',
+  {
+    jsc: {
+      parser: { syntax: 'typescript', decorators: true },
+      transform: { legacyDecorator: true, decoratorMetadata: true },
+      target: 'es2023',
+    },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+const shared = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': swc },
+  moduleNameMapper: {
+    '^@deliberate/(gateway|triage|model-simulator)/(.*)$': '<rootDir>/apps/$1/src/$2',
+    '^@deliberate/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
+  },
+  modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.local/'],
+};
+module.exports = {
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/{apps,libs}/*/test/**/*.int-spec.ts'],
+      setupFiles: ['<rootDir>/tools/jest/integration-setup.ts'],
+      testTimeout: 120000,
+      slowTestThreshold: 30,
+    },
+  ],
+};
