@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Starts the whole stack locally on defaults, without Docker: Kafka (KRaft, from Maven Central), the project's
+# database on the Postgres at DATABASE_URL, the model simulator (unless real providers are configured),
+# the gateway and the triage. Logs and pids live in .local/stack/.
+#   deploy/local/stack.sh up | down | status | logs [service]
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+state="$root/.local/stack"
+node="$root/node_modules/.bin/node"
+mkdir -p "$state"
+
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/deliberate}"
+export GATEWAY_PORT="${GATEWAY_PORT:-3000}"
+export TRIAGE_HEALTH_PORT="${TRIAGE_HEALTH_PORT:-3001}"
+export SIM_PORT="${SIM_PORT:-4010}"
+# Local defaults only: a real deployment sets its own admin key.
+export GATEWAY_ADMIN_API_KEY="${GATEWAY_ADMIN_API_KEY:-local-platform-admin-key}"
+# The simulator thinks at 1/10 of real time locally, so a reasoning task takes seconds, not minutes.
+export SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.1}"
+
+services=(model-simulator gateway triage)
+declare -A health=(
+  [model-simulator]="http://127.0.0.1:$SIM_PORT/health"
+  [gateway]="http://127.0.0.1:$GATEWAY_PORT/health"
+  [triage]="http://127.0.0.1:$TRIAGE_HEALTH_PORT/health"
+)
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+
+uses_simulator() {
+  # The simulator runs unless every tier points at a real provider.
+  [ -z "${LLM_FAST_BASE_URL:-}" ] || [ -z "${LLM_REASONING_BASE_URL:-}" ] || [ -z "${LLM_STANDARD_BASE_URL:-}" ]
+}
+
+pid_of() { local f="$state/$1.pid"; [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null && cat "$f"; }
+
+wait_healthy() {
+  local name=$1 url=$2
+  for _ in $(seq 1 60); do
+    if curl -fsS "$url" >/dev/null 2>&1; then log "$name is up ($url)"; return 0; fi
+    if ! pid_of "$name" >/dev/null; then log "$name exited; last lines of $state/$name.log:"; tail -n 20 "$state/$name.log" >&2; return 1; fi
+    sleep 0.5
+  done
+  log "$name did not answer $url within 30s; see $state/$name.log"; return 1
+}
+
+start_service() {
+  local name=$1
+  if pid_of "$name" >/dev/null; then log "$name already running"; return 0; fi
+  nohup "$node" --enable-source-maps "$root/apps/$name/dist/main.js" >>"$state/$name.log" 2>&1 &
+  echo $! >"$state/$name.pid"
+  wait_healthy "$name" "${health[$name]}"
+}
+
+ensure_postgres() {
+  local admin_url="${DATABASE_URL%/*}/postgres"
+  if ! command -v psql >/dev/null; then log "psql not found; assuming Postgres answers at $DATABASE_URL"; return 0; fi
+  for _ in $(seq 1 20); do
+    psql "$admin_url" -qtAc 'SELECT 1' >/dev/null 2>&1 && { log "Postgres answers"; return 0; }
+    sleep 0.5
+  done
+  log "Postgres does not answer at $admin_url. Start it (e.g. pg_ctlcluster \$(ls /etc/postgresql) main start) or set DATABASE_URL."
+  return 1
+}
+
+demo_key() {
+  # A demo tenant with a submitter key, so the README's curl lines work straight away.
+  local keyfile="$state/demo-api-key" api="http://127.0.0.1:$GATEWAY_PORT"
+  if [ -s "$keyfile" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(cat "$keyfile")" "$api/v1/tasks/00000000-0000-7000-8000-000000000000")" = 404 ]; then return 0; fi
+  curl -fsS -o /dev/null -X POST "$api/v1/admin/tenants" -H "authorization: Bearer $GATEWAY_ADMIN_API_KEY" \
+    -H 'content-type: application/json' -d '{"id":"demo","name":"Demo tenant"}' 2>/dev/null || true
+  curl -fsS -X POST "$api/v1/admin/tenants/demo/api-keys" -H "authorization: Bearer $GATEWAY_ADMIN_API_KEY" \
+    -H 'content-type: application/json' -d '{"role":"submitter","name":"local demo"}' |
+    "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).key))' >"$keyfile"
+}
+
+up() {
+  [ -x "$node" ] || { log "dependencies are not installed: run npm ci first"; exit 1; }
+  log "building"
+  (cd "$root" && "$node" node_modules/typescript/bin/tsc -b tsconfig.build.json)
+  if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ]; then "$root/deploy/local/kafka.sh" start; else log "using Kafka at $KAFKA_BROKERS"; fi
+  ensure_postgres
+  if uses_simulator; then start_service model-simulator; else log "all model tiers configured; not starting the simulator"; fi
+  start_service gateway
+  start_service triage
+  demo_key
+  cat >&2 <<MSG
+[stack] ready
+  gateway   http://127.0.0.1:$GATEWAY_PORT   (API docs: http://127.0.0.1:$GATEWAY_PORT/docs)
+  simulator http://127.0.0.1:$SIM_PORT/v1
+  kafka     $KAFKA_BROKERS
+  logs      $state/<service>.log
+  demo key  $(cat "$state/demo-api-key")   (tenant 'demo', role submitter; also in $state/demo-api-key)
+MSG
+}
+
+down() {
+  for ((i = ${#services[@]} - 1; i >= 0; i--)); do
+    local name=${services[$i]} pid
+    if pid="$(pid_of "$name")"; then
+      log "stopping $name ($pid)"; kill "$pid"
+      for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$state/$name.pid"
+  done
+  [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] && "$root/deploy/local/kafka.sh" stop
+  return 0
+}
+
+status() {
+  "$root/deploy/local/kafka.sh" status || true
+  for name in "${services[@]}"; do
+    if pid="$(pid_of "$name")"; then log "$name running (pid $pid)"; else log "$name stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  logs) tail -n 100 -f "$state/${2:-gateway}.log" ;;
+  *) echo "usage: $0 up|down|status|logs [service]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one test command (npm test): type-check, lint, then unit and integration tests on the real local
+# Kafka broker and Postgres. Starts the local broker if none answers, and stops it again if it started it.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/deliberate}"
+
+started_kafka=0
+cleanup() { if [ "$started_kafka" = 1 ]; then deploy/local/kafka.sh stop || true; fi; }
+trap cleanup EXIT
+
+step() { printf '\n== %s\n' "$*"; }
+
+if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] && ! deploy/local/kafka.sh status >/dev/null 2>&1; then
+  step "starting the local Kafka broker"
+  deploy/local/kafka.sh start
+  started_kafka=1
+fi
+psql "${DATABASE_URL%/*}/postgres" -qtAc 'SELECT 1' >/dev/null 2>&1 || {
+  echo "Postgres does not answer at ${DATABASE_URL%/*}/postgres (set DATABASE_URL or start it)" >&2; exit 1; }
+
+step "type-check (tsc, every source and test file)"
+tsc -p tsconfig.json
+step "build (tsc -b)"
+tsc -b tsconfig.build.json
+step "lint (eslint, typed rules, module boundaries)"
+# The module-boundary rule reads the cached Nx project graph; this computes it.
+NX_DAEMON=false nx show projects >/dev/null
+eslint --max-warnings=0 .
+step "unit and integration tests (jest)"
+# NestJS 12 ships as ES modules only; Jest loads them into CommonJS test code through vm modules.
+NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --no-warnings=ExperimentalWarning" jest --ci --forceExit "$@"
