@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { EVENT_CATALOGUE } from '../events/catalogue';
+import { deadLetterTopic } from '../events/event-definition';
+
+// AsyncAPI 3.0 for every topic in the catalogue, built from the same zod schemas the consumers validate with.
+// `npm run docs:generate` writes it to docs/asyncapi.json; a unit test fails when that copy is stale.
+
+const camel = (topic: string) =>
+  topic.replace(/[.-](\w)/g, (_, c: string) => c.toUpperCase()).replace(/V(\d+)$/, 'V$1');
+
+const ceHeaders = {
+  type: 'object',
+  description:
+    'CloudEvents 1.0 Kafka binding, binary content mode. Structured mode (the whole CloudEvent as the value, content-type application/cloudevents+json, attributes tenantid and taskid) is accepted on every topic too.',
+  required: ['ce_specversion', 'ce_id', 'ce_type', 'ce_source', 'ce_tenantid'],
+  properties: {
+    ce_specversion: { type: 'string', const: '1.0' },
+    ce_id: {
+      type: 'string',
+      description: 'Unique event id (UUIDv7 for events the system publishes); consumers deduplicate on it',
+    },
+    ce_type: { type: 'string', description: 'Equals the topic name without prefix' },
+    ce_source: { type: 'string', description: 'deliberate/<service>, or the upstream system' },
+    ce_time: { type: 'string', format: 'date-time' },
+    ce_tenantid: { type: 'string', description: 'Tenant slug' },
+    ce_taskid: { type: 'string', format: 'uuid', description: 'Required on task-keyed topics' },
+    'content-type': { type: 'string', const: 'application/json' },
+    traceparent: { type: 'string', description: 'W3C trace context; the trace continues across services' },
+  },
+};
+
+export function buildAsyncApiDocument(): Record<string, unknown> {
+  const channels: Record<string, unknown> = {};
+  const operations: Record<string, unknown> = {};
+  const messages: Record<string, unknown> = {};
+  for (const event of EVENT_CATALOGUE) {
+    const id = camel(event.topic);
+    messages[id] = {
+      name: event.topic,
+      title: event.topic,
+      summary: event.summary,
+      contentType: 'application/json',
+      headers: { $ref: '#/components/schemas/CloudEventHeaders' },
+      payload: z.toJSONSchema(event.schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
+      bindings: { kafka: { key: { type: 'string', description: `the ${event.key}; decides ordering` } } },
+    };
+    channels[id] = {
+      address: event.topic,
+      description: `${event.summary}\n\nPartitions: ${event.partitions}. Key: ${event.key}. Producers: ${event.producers.join(', ')}. Consumers: ${event.consumers.join(', ')}.`,
+      messages: { [id]: { $ref: `#/components/messages/${id}` } },
+      bindings: { kafka: { topic: event.topic, partitions: event.partitions } },
+    };
+    channels[`${id}Dlq`] = {
+      address: deadLetterTopic(event.topic),
+      description:
+        'Messages of the topic above that a consumer could not take: the original key, value and headers, plus dlq_reason, dlq_stage (decode | envelope | schema | handler), dlq_source_topic, dlq_source_partition, dlq_source_offset, dlq_consumer_group, dlq_attempts and dlq_failed_at headers.',
+    };
+    const internalProducer = event.producers.some((p) => !p.includes('upstream'));
+    operations[`${internalProducer ? 'publish' : 'accept'}${id.charAt(0).toUpperCase()}${id.slice(1)}`] = {
+      action: internalProducer ? 'send' : 'receive',
+      channel: { $ref: `#/channels/${id}` },
+      summary: internalProducer
+        ? `Published by ${event.producers.join(', ')}`
+        : `Received from ${event.producers.join(', ')}; consumed by ${event.consumers.join(', ')}`,
+      messages: [{ $ref: `#/channels/${id}/messages/${id}` }],
+    };
+  }
+  return {
+    asyncapi: '3.0.0',
+    info: {
+      title: 'Deliberate events',
+      version: '1.0.0',
+      description:
+        'Every Kafka topic of Deliberate. Topics are named <domain>.<entity>.<event>.v<N>; a deployment may prefix them all (KAFKA_TOPIC_PREFIX). Every consumer validates what it reads and dead-letters what it cannot take to <topic>.dlq.',
+    },
+    defaultContentType: 'application/json',
+    servers: {
+      local: { host: '127.0.0.1:9092', protocol: 'kafka', description: 'The local single-node KRaft broker' },
+    },
+    channels,
+    operations,
+    components: { messages, schemas: { CloudEventHeaders: ceHeaders } },
+  };
+}

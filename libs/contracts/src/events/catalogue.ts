@@ -1,0 +1,23 @@
+import type { EventDefinition } from './event-definition';
+import { modelCallRecordedEvent } from './model-call-recorded.event';
+import { reasoningRequestedEvent } from './reasoning-requested.event';
+import { taskAcceptedEvent } from './task-accepted.event';
+import { taskCompletedEvent } from './task-completed.event';
+import { taskFailedEvent } from './task-failed.event';
+import { taskSubmittedEvent } from './task-submitted.event';
+import { taskTriagedEvent } from './task-triaged.event';
+
+// The topic catalogue: every event the system speaks. docs/asyncapi.yaml is generated from it.
+export const EVENT_CATALOGUE = [
+  taskSubmittedEvent,
+  taskAcceptedEvent,
+  taskTriagedEvent,
+  reasoningRequestedEvent,
+  taskCompletedEvent,
+  taskFailedEvent,
+  modelCallRecordedEvent,
+] as const satisfies readonly EventDefinition[];
+
+export function eventForTopic(topic: string): EventDefinition | undefined {
+  return EVENT_CATALOGUE.find((e) => e.topic === topic);
+}

@@ -1,0 +1,26 @@
+import type { z } from 'zod';
+
+// One event, one topic. The topic name doubles as the CloudEvents `type`, so the two can never disagree.
+export interface EventDefinition<S extends z.ZodType = z.ZodType> {
+  /** `<domain>.<entity>.<event>.v<N>`; renaming one needs a migration plan for every consumer. */
+  readonly topic: string;
+  readonly summary: string;
+  readonly schema: S;
+  readonly partitions: number;
+  /** What the Kafka message key is, which decides ordering. */
+  readonly key: 'taskId' | 'tenantId';
+  readonly producers: readonly string[];
+  readonly consumers: readonly string[];
+}
+
+export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>): EventDefinition<S> {
+  return definition;
+}
+
+export type EventData<D extends EventDefinition> = z.infer<D['schema']>;
+
+export const DEAD_LETTER_SUFFIX = '.dlq';
+
+export function deadLetterTopic(topic: string): string {
+  return `${topic}${DEAD_LETTER_SUFFIX}`;
+}

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+// What a client asks for. Shared by the HTTP body, the Kafka submission and every event that carries the task onward.
+export const TASK_LIMITS = {
+  maxInputChars: 200_000,
+  maxMessages: 200,
+  maxContextDocuments: 100,
+  maxContextDocumentChars: 500_000,
+  maxMetadataKeys: 50,
+  maxMetadataKeyChars: 64,
+  maxMetadataValueChars: 512,
+  minLatencyBudgetMs: 100,
+  maxLatencyBudgetMs: 86_400_000,
+  maxCostUsd: 10_000,
+  // Below this budget the reasoning tier (20 s to minutes) cannot answer in time.
+  reasoningMinLatencyBudgetMs: 3_000,
+} as const;
+
+export const taskModeSchema = z.enum(['auto', 'fast', 'reasoning']);
+export type TaskMode = z.infer<typeof taskModeSchema>;
+
+export const chatMessageSchema = z.strictObject({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string().min(1).max(TASK_LIMITS.maxInputChars),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const taskInputSchema = z.union([
+  z.string().min(1, 'must not be empty').max(TASK_LIMITS.maxInputChars),
+  z.array(chatMessageSchema).min(1, 'needs at least one message').max(TASK_LIMITS.maxMessages),
+]);
+export type TaskInput = z.infer<typeof taskInputSchema>;
+
+export const contextDocumentSchema = z.strictObject({
+  id: z.string().min(1).max(200).optional(),
+  title: z.string().max(500).optional(),
+  content: z.string().min(1).max(TASK_LIMITS.maxContextDocumentChars),
+});
+export type ContextDocument = z.infer<typeof contextDocumentSchema>;
+
+export const metadataSchema = z
+  .record(
+    z.string().min(1).max(TASK_LIMITS.maxMetadataKeyChars),
+    z.union([z.string().max(TASK_LIMITS.maxMetadataValueChars), z.number(), z.boolean()]),
+  )
+  .refine((m) => Object.keys(m).length <= TASK_LIMITS.maxMetadataKeys, {
+    message: `at most ${TASK_LIMITS.maxMetadataKeys} keys`,
+  });
+export type TaskMetadata = z.infer<typeof metadataSchema>;
+
+export const webhookUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
+
+/** A submission as a client writes it, over HTTP or onto Kafka. */
+export const taskSubmissionSchema = z
+  .strictObject({
+    input: taskInputSchema,
+    context: z.array(contextDocumentSchema).max(TASK_LIMITS.maxContextDocuments).optional(),
+    mode: taskModeSchema.default('auto'),
+    latencyBudgetMs: z
+      .int()
+      .min(TASK_LIMITS.minLatencyBudgetMs)
+      .max(TASK_LIMITS.maxLatencyBudgetMs)
+      .optional(),
+    maxCostUsd: z.number().positive().max(TASK_LIMITS.maxCostUsd).optional(),
+    webhookUrl: webhookUrlSchema.optional(),
+    metadata: metadataSchema.optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (
+      s.mode === 'reasoning' &&
+      s.latencyBudgetMs !== undefined &&
+      s.latencyBudgetMs < TASK_LIMITS.reasoningMinLatencyBudgetMs
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['latencyBudgetMs'],
+        message: `mode 'reasoning' needs latencyBudgetMs of at least ${TASK_LIMITS.reasoningMinLatencyBudgetMs}; reasoning calls take 20 s or more`,
+      });
+    }
+  });
+export type TaskSubmission = z.input<typeof taskSubmissionSchema>;
+
+/** The normalized task every service works from: defaults applied, money in micro-USD. */
+export const taskSpecSchema = z.strictObject({
+  input: taskInputSchema,
+  context: z.array(contextDocumentSchema).max(TASK_LIMITS.maxContextDocuments),
+  mode: taskModeSchema,
+  latencyBudgetMs: z.int().positive().nullable(),
+  maxCostMicroUsd: z.int().positive().nullable(),
+  webhookUrl: z.string().max(2048).nullable(),
+  metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+});
+export type TaskSpec = z.infer<typeof taskSpecSchema>;
