@@ -1,0 +1,283 @@
+import { deadLetterTopic, type EventDefinition, type EventEnvelope } from '@deliberate/contracts';
+import { Logger } from '@nestjs/common';
+import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Batch, Consumer, KafkaMessage } from 'kafkajs';
+import type { z } from 'zod';
+import { DecodeError, decodeEvent } from './event-codec';
+import type { EventPublisher } from './event-publisher';
+import { headersToStrings } from './headers';
+import type { KafkaClient } from './kafka-client';
+import { PermanentError } from './permanent-error';
+import { extractTraceContext } from './trace-context';
+
+export interface MessageMeta {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+  attempt: number;
+}
+
+export interface EventHandler<D extends EventDefinition = EventDefinition> {
+  readonly event: D;
+  handle(envelope: EventEnvelope<z.infer<D['schema']>>, meta: MessageMeta): Promise<void>;
+}
+
+/** Binds a handler to an event with its payload type inferred from the catalogue. */
+export function handle<D extends EventDefinition>(
+  event: D,
+  fn: (envelope: EventEnvelope<z.infer<D['schema']>>, meta: MessageMeta) => Promise<void>,
+): EventHandler<D> {
+  return { event, handle: fn };
+}
+
+export interface EventConsumerOptions {
+  /** Consumer group, without prefix: `<service>.<purpose>`. */
+  group: string;
+  handlers: readonly EventHandler[];
+  /** Messages with different keys handled at once within one partition batch; same key stays in order. */
+  concurrency?: number;
+  partitionsConsumedConcurrently?: number;
+}
+
+const tracer = trace.getTracer('deliberate.kafka');
+
+// Wraps a kafkajs consumer so that: an offset is committed only after its handler's effect is durable;
+// undecodable or schema-invalid messages go to `<topic>.dlq` with the reason and the original bytes; transient
+// handler failures are retried with backoff (heartbeating meanwhile); the trace continues from the producer.
+export class EventConsumer {
+  private readonly consumer: Consumer;
+  private readonly logger: Logger;
+  private readonly handlers = new Map<string, EventHandler>();
+  private joined!: Promise<void>;
+  private rebalanceCount = 0;
+  private running = false;
+
+  constructor(
+    private readonly client: KafkaClient,
+    private readonly publisher: EventPublisher,
+    private readonly options: EventConsumerOptions,
+  ) {
+    this.logger = new Logger(`EventConsumer ${options.group}`);
+    this.consumer = client.kafka.consumer({
+      groupId: client.groupId(options.group),
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 500,
+      allowAutoTopicCreation: false,
+    });
+    for (const h of options.handlers) this.handlers.set(client.topic(h.event.topic), h);
+  }
+
+  /** Group joins since start; more than one means a rebalance happened. */
+  get groupJoins(): number {
+    return this.rebalanceCount;
+  }
+
+  async start(): Promise<void> {
+    let onJoin!: () => void;
+    this.joined = new Promise((r) => (onJoin = r));
+    this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      this.rebalanceCount += 1;
+      onJoin();
+    });
+    this.consumer.on(this.consumer.events.CRASH, (e) => {
+      this.logger.error({
+        msg: 'consumer crashed',
+        error: e.payload.error.message,
+        restart: e.payload.restart,
+      });
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: true });
+    this.running = true;
+    await this.consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 4,
+      eachBatch: (payload) => this.handleBatch(payload),
+    });
+    await this.joined;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    await this.consumer.disconnect();
+  }
+
+  pause(): void {
+    this.consumer.pause([...this.handlers.keys()].map((topic) => ({ topic })));
+  }
+
+  resume(): void {
+    this.consumer.resume([...this.handlers.keys()].map((topic) => ({ topic })));
+  }
+
+  private async handleBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    commitOffsetsIfNecessary,
+    isRunning,
+    isStale,
+  }: {
+    batch: Batch;
+    resolveOffset: (offset: string) => void;
+    heartbeat: () => Promise<void>;
+    commitOffsetsIfNecessary: () => Promise<void>;
+    isRunning: () => boolean;
+    isStale: () => boolean;
+  }): Promise<void> {
+    const handler = this.handlers.get(batch.topic);
+    if (!handler) return;
+    const messages = batch.messages;
+    const done = new Array<boolean>(messages.length).fill(false);
+    let next = 0;
+    // Offsets resolve in order: only up to the first message not yet handled.
+    const markDone = (index: number) => {
+      done[index] = true;
+      while (next < messages.length && done[next]) next += 1;
+      if (next > 0) resolveOffset(messages[next - 1]!.offset);
+    };
+
+    const chains = new Map<string, number[]>();
+    messages.forEach((m, i) => {
+      const key = m.key ? m.key.toString('utf8') : `offset:${m.offset}`;
+      const chain = chains.get(key) ?? [];
+      chain.push(i);
+      chains.set(key, chain);
+    });
+    const queue = [...chains.values()];
+    const workers = Math.max(1, Math.min(this.options.concurrency ?? 32, queue.length));
+    let aborted = false;
+    await Promise.all(
+      Array.from({ length: workers }, async () => {
+        for (let chain = queue.shift(); chain && !aborted; chain = queue.shift()) {
+          for (const index of chain) {
+            if (!isRunning() || isStale()) {
+              aborted = true;
+              return;
+            }
+            await this.handleMessage(handler, batch.topic, batch.partition, messages[index]!, heartbeat);
+            markDone(index);
+          }
+        }
+      }),
+    );
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  }
+
+  private async handleMessage(
+    handler: EventHandler,
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const headers = headersToStrings(message.headers);
+    const parent = extractTraceContext(headers);
+    const span = tracer.startSpan(
+      `process ${this.client.catalogueTopic(topic)}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.destination.name': topic,
+          'messaging.kafka.offset': Number(message.offset),
+          'messaging.destination.partition.id': String(partition),
+        },
+      },
+      parent,
+    );
+    try {
+      await context.with(trace.setSpan(parent, span), () =>
+        this.decodeAndHandle(handler, topic, partition, message, headers, heartbeat),
+      );
+    } finally {
+      span.end();
+    }
+  }
+
+  private async decodeAndHandle(
+    handler: EventHandler,
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    headers: Record<string, string>,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    let envelope: EventEnvelope;
+    try {
+      envelope = decodeEvent(handler.event, message.value, message.headers);
+    } catch (e) {
+      if (!(e instanceof DecodeError)) throw e;
+      await this.deadLetter(topic, partition, message, e.stage, e.message, 0);
+      return;
+    }
+    const maxAttempts = this.client.options.handlerMaxAttempts;
+    const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await handler.handle(envelope, { topic, partition, offset: message.offset, headers, attempt });
+        return;
+      } catch (e) {
+        const error = e as Error;
+        if (e instanceof PermanentError || attempt >= maxAttempts) {
+          const span = trace.getActiveSpan();
+          span?.recordException(error);
+          span?.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+          await this.deadLetter(topic, partition, message, 'handler', error.message, attempt);
+          return;
+        }
+        const delayMs = Math.min(30_000, baseMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        this.logger.warn({
+          msg: 'handler failed, retrying',
+          topic,
+          offset: message.offset,
+          attempt,
+          delayMs: Math.round(delayMs),
+          error: error.message,
+        });
+        await sleepWithHeartbeat(delayMs, heartbeat);
+      }
+    }
+  }
+
+  private async deadLetter(
+    topic: string,
+    partition: number,
+    message: KafkaMessage,
+    stage: string,
+    reason: string,
+    attempts: number,
+  ): Promise<void> {
+    const catalogueTopic = this.client.catalogueTopic(topic);
+    const dlq = this.client.topic(deadLetterTopic(catalogueTopic));
+    this.logger.warn({ msg: 'dead-lettered', topic, offset: message.offset, stage, reason, dlq });
+    await this.publisher.publishRaw(dlq, {
+      key: message.key,
+      value: message.value,
+      headers: {
+        ...(message.headers ?? {}),
+        dlq_reason: reason.slice(0, 4000),
+        dlq_stage: stage,
+        dlq_source_topic: topic,
+        dlq_source_partition: String(partition),
+        dlq_source_offset: message.offset,
+        dlq_consumer_group: this.client.groupId(this.options.group),
+        dlq_attempts: String(attempts),
+        dlq_failed_at: new Date().toISOString(),
+      },
+    });
+  }
+}
+
+async function sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>): Promise<void> {
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    await new Promise((r) => setTimeout(r, Math.min(1_000, until - Date.now())));
+    await heartbeat();
+  }
+}

@@ -1,0 +1,2 @@
+export * from './database-bootstrap';
+export * from './persistence.module';

@@ -1,0 +1,67 @@
+import { randomBytes } from 'node:crypto';
+import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
+
+export const TEST_KAFKA_BROKERS = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',');
+
+/** Every suite gets its own topics and consumer groups on the shared broker. */
+export function uniqueTopicPrefix(suite: string): string {
+  return `test.${suite}.${randomBytes(3).toString('hex')}.`;
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: 'deliberate-test', brokers: TEST_KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+}
+
+/**
+ * Reads a topic from the beginning until `count` messages matching `filter` arrived, or fails after `timeoutMs`.
+ * The reader uses a throwaway group, so it never takes messages from the services under test.
+ */
+export async function collectMessages(
+  topic: string,
+  count: number,
+  options: { timeoutMs?: number; filter?: (m: KafkaMessage) => boolean } = {},
+): Promise<KafkaMessage[]> {
+  const kafka = testKafka();
+  const consumer = kafka.consumer({
+    groupId: `reader-${randomBytes(6).toString('hex')}`,
+    maxWaitTimeInMs: 200,
+  });
+  const found: KafkaMessage[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `only ${found.length} of ${count} messages on ${topic} within ${options.timeoutMs ?? 30_000} ms`,
+            ),
+          ),
+        options.timeoutMs ?? 30_000,
+      );
+      consumer
+        .run({
+          eachMessage: ({ message }) => {
+            if (!options.filter || options.filter(message)) found.push(message);
+            if (found.length >= count) {
+              clearTimeout(timer);
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return found;
+}
+
+export function header(message: KafkaMessage, name: string): string | undefined {
+  const v = message.headers?.[name];
+  if (v === undefined) return undefined;
+  const first = Array.isArray(v) ? v[0] : v;
+  return first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
+}
