@@ -1,0 +1,29 @@
+// A fault as written in the `x-sim-fault` header or a `[[sim:fault=...]]` directive:
+//   429 | 500 | 503 | hang | runaway, optionally `x<count>` (fail only the first <count> identical requests)
+//   and, for 429, `:retry_after_ms=<ms>`. Examples: `429`, `429x2`, `429x1:retry_after_ms=200`, `hang`.
+export type FaultKind = '429' | '500' | '503' | 'hang' | 'runaway';
+
+export interface FaultSpec {
+  kind: FaultKind;
+  // Fail this many attempts of the identical request body, then succeed; undefined = every attempt.
+  times: number | undefined;
+  retryAfterMs: number;
+}
+
+export const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+const FAULT = /^(429|500|503|hang|runaway)(?:x(\d+))?(?::retry_after_ms=(\d+))?$/;
+
+export function parseFaultSpec(raw: string): FaultSpec | { error: string } {
+  const match = FAULT.exec(raw.trim().toLowerCase());
+  if (!match) {
+    return {
+      error: `Invalid simulator fault '${raw}': expected 429, 500, 503, hang or runaway, optionally followed by x<count> and, for 429, :retry_after_ms=<ms>.`,
+    };
+  }
+  return {
+    kind: match[1] as FaultKind,
+    times: match[2] === undefined ? undefined : Number(match[2]),
+    retryAfterMs: match[3] === undefined ? DEFAULT_RETRY_AFTER_MS : Number(match[3]),
+  };
+}

@@ -1,0 +1,48 @@
+import type { ChatMessageInput } from './chat-completion-request.schema';
+
+// Tests steer the simulator from inside the prompt with `[[sim:key=value]]`, so a directive travels through every
+// service unchanged, exactly like the user's text would.
+const DIRECTIVE = /\[\[sim:([a-z_]+)=([^\]]*)\]\]/g;
+
+export interface PromptDirectives {
+  complexity?: 'simple' | 'complex';
+  thinkMs?: number;
+  reasoningTokens?: number;
+  fault?: string;
+}
+
+export function messageText(message: ChatMessageInput): string {
+  const content = message.content;
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  return content.map((part) => part.text).join('\n');
+}
+
+export function stripDirectives(text: string): string {
+  return text.replace(DIRECTIVE, '');
+}
+
+function nonNegativeInt(raw: string): number | undefined {
+  if (!/^\d+$/.test(raw)) return undefined;
+  const value = Number(raw);
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+// Reads directives from every message; a later directive overrides an earlier one.
+export function parseDirectives(texts: readonly string[]): PromptDirectives {
+  const found: PromptDirectives = {};
+  for (const text of texts) {
+    // Most prompts carry none: skip the regex walk.
+    if (!text.includes('[[sim:')) continue;
+    for (const match of text.matchAll(DIRECTIVE)) {
+      const key = match[1];
+      const value = (match[2] ?? '').trim();
+      if (key === 'complexity' && (value === 'simple' || value === 'complex')) found.complexity = value;
+      else if (key === 'think_ms') found.thinkMs = nonNegativeInt(value) ?? found.thinkMs;
+      else if (key === 'reasoning_tokens')
+        found.reasoningTokens = nonNegativeInt(value) ?? found.reasoningTokens;
+      else if (key === 'fault' && value) found.fault = value;
+    }
+  }
+  return found;
+}

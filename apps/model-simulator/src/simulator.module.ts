@@ -1,0 +1,29 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { SimulatorOptions } from './config';
+import { ApiKeyGuard } from './api-key.guard';
+import { ChatCompletionService } from './chat-completion.service';
+import { ChatCompletionsController } from './chat-completions.controller';
+import { HealthController } from './health.controller';
+import { ModelsController } from './models.controller';
+import { OpenAiExceptionFilter } from './openai-exception.filter';
+import { SHUTDOWN_CALLBACK, ShutdownHook } from './shutdown-hook';
+import { SIMULATOR_OPTIONS } from './simulator.tokens';
+
+@Module({})
+export class SimulatorModule {
+  static forRoot(options: SimulatorOptions, onShutdown: () => Promise<void> = async () => {}): DynamicModule {
+    return {
+      module: SimulatorModule,
+      controllers: [ChatCompletionsController, ModelsController, HealthController],
+      providers: [
+        { provide: SIMULATOR_OPTIONS, useValue: options },
+        { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
+        { provide: SHUTDOWN_CALLBACK, useValue: onShutdown },
+        ShutdownHook,
+        ApiKeyGuard,
+        ChatCompletionService,
+      ],
+    };
+  }
+}

@@ -1,0 +1,1 @@
+export const SIMULATOR_OPTIONS = Symbol('SIMULATOR_OPTIONS');

@@ -1,0 +1,102 @@
+import { classifyComplexity, minimalJsonValue, structuredAnswer } from './structured-answer';
+
+describe('classifyComplexity', () => {
+  it.each([
+    ['What is 2 + 2?', 'simple'],
+    ['Prove that sqrt(2) is irrational', 'complex'],
+    ['Can you derive the formula?', 'complex'],
+    ['Please analyze these logs', 'complex'],
+    ['Analyse these logs', 'complex'],
+    ['Walk me through it step by step', 'complex'],
+    ['Plan my week', 'complex'],
+    ['Optimise this query', 'complex'],
+    ['Compare Postgres and MySQL', 'complex'],
+    ['What are the trade-offs?', 'complex'],
+    ['Diagnose the outage', 'complex'],
+    ['Name a planet', 'simple'],
+    ['a'.repeat(1_201), 'complex'],
+    ['a'.repeat(1_200), 'simple'],
+  ])('%s → %s', (text, expected) => {
+    expect(classifyComplexity(text, {}).complexity).toBe(expected);
+  });
+
+  it('lets a directive override the heuristic', () => {
+    expect(classifyComplexity('Prove it', { complexity: 'simple' })).toEqual({
+      complexity: 'simple',
+      reason: 'forced by the [[sim:complexity=simple]] directive',
+    });
+    expect(classifyComplexity('hi', { complexity: 'complex' }).complexity).toBe('complex');
+  });
+});
+
+describe('minimalJsonValue', () => {
+  it('fills required properties by type, resolving $ref, anyOf and nullable types', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        name: { type: 'string' },
+        count: { type: 'integer', minimum: 1 },
+        kind: { $ref: '#/$defs/kind' },
+        maybe: { anyOf: [{ type: 'null' }, { type: 'boolean' }] },
+        nullable: { type: ['null', 'number'] },
+        list: { type: 'array', minItems: 2, items: { const: 'x' } },
+        child: { type: 'object', properties: { deep: { type: 'string' } }, required: ['deep'] },
+        skipped: { type: 'string' },
+      },
+      required: ['name', 'count', 'kind', 'maybe', 'nullable', 'list', 'child'],
+      $defs: { kind: { enum: ['alpha', 'beta'] } },
+    };
+    expect(minimalJsonValue(schema)).toEqual({
+      name: 'simulated',
+      count: 1,
+      kind: 'alpha',
+      maybe: false,
+      nullable: 0,
+      list: ['x', 'x'],
+      child: { deep: 'simulated' },
+    });
+  });
+
+  it('stops on recursive schemas', () => {
+    const schema = {
+      type: 'object',
+      properties: { next: { $ref: '#' } },
+      required: ['next'],
+    };
+    expect(() => JSON.stringify(minimalJsonValue(schema))).not.toThrow();
+  });
+});
+
+describe('structuredAnswer', () => {
+  it('answers a classifier schema, keeping its other required fields', () => {
+    const content = structuredAnswer({
+      kind: 'json_schema',
+      schema: {
+        type: 'object',
+        properties: {
+          complexity: { enum: ['simple', 'complex'] },
+          reason: { type: 'string' },
+          confidence: { type: 'number' },
+        },
+        required: ['complexity', 'reason', 'confidence'],
+      },
+      lastUserText: 'Compare these two designs',
+      allText: '',
+      directives: {},
+      answer: 'unused',
+    });
+    expect(JSON.parse(content)).toEqual({ complexity: 'complex', reason: expect.any(String), confidence: 0 });
+  });
+
+  it('treats a json_object prompt mentioning complexity as the classifier', () => {
+    const content = structuredAnswer({
+      kind: 'json_object',
+      schema: undefined,
+      lastUserText: 'hello',
+      allText: 'Rate the complexity as JSON\nhello',
+      directives: {},
+      answer: 'unused',
+    });
+    expect(JSON.parse(content)).toEqual({ complexity: 'simple', reason: 'short, direct request' });
+  });
+});

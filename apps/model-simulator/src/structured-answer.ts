@@ -1,0 +1,120 @@
+import type { PromptDirectives } from './prompt-directives';
+
+export type Complexity = 'simple' | 'complex';
+
+// Long prompts go to the reasoning tier regardless of their wording.
+export const COMPLEX_PROMPT_MIN_CHARS = 1_200;
+
+const COMPLEX_WORDS =
+  /\b(prov(e|es|ing)|proof|deriv(e|es|ing|ation)|analy[sz](e|es|ing|is)|step[- ]by[- ]step|plan(s|ning|ned)?|optimi[sz](e|es|ing|ation)|compar(e|es|ing|ison)|trade[- ]?offs?|diagnos\w*)\b/i;
+
+// The triage classifier's stand-in: a directive wins, then keywords, then length.
+export function classifyComplexity(
+  lastUserText: string,
+  directives: PromptDirectives,
+): { complexity: Complexity; reason: string } {
+  if (directives.complexity) {
+    return {
+      complexity: directives.complexity,
+      reason: `forced by the [[sim:complexity=${directives.complexity}]] directive`,
+    };
+  }
+  const keyword = COMPLEX_WORDS.exec(lastUserText);
+  if (keyword) return { complexity: 'complex', reason: `asks for multi-step reasoning ("${keyword[0]}")` };
+  if (lastUserText.length > COMPLEX_PROMPT_MIN_CHARS) {
+    return { complexity: 'complex', reason: `long request (${lastUserText.length} characters)` };
+  }
+  return { complexity: 'simple', reason: 'short, direct request' };
+}
+
+type JsonSchema = Record<string, unknown>;
+
+function asSchema(value: unknown): JsonSchema | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as JsonSchema)
+    : undefined;
+}
+
+function resolveRef(ref: string, root: JsonSchema): JsonSchema | undefined {
+  const match = /^#\/(\$defs|definitions)\/(.+)$/.exec(ref);
+  if (!match || !match[1] || !match[2]) return undefined;
+  return asSchema(asSchema(root[match[1]])?.[match[2]]);
+}
+
+const MAX_DEPTH = 16;
+
+// The smallest value that satisfies a JSON schema's required structure; not a validator, only what strict
+// structured-output schemas use (type, enum, const, required, $ref, anyOf/oneOf/allOf, minItems, minimum).
+export function minimalJsonValue(
+  schema: unknown,
+  root: JsonSchema = asSchema(schema) ?? {},
+  depth = 0,
+): unknown {
+  const s = asSchema(schema);
+  if (!s || depth > MAX_DEPTH) return null;
+  if (typeof s['$ref'] === 'string') return minimalJsonValue(resolveRef(s['$ref'], root), root, depth + 1);
+  if ('const' in s) return s['const'];
+  const enumValues: unknown = s['enum'];
+  if (Array.isArray(enumValues)) return (enumValues as unknown[])[0] ?? null;
+  for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+    const options: unknown = s[key];
+    if (Array.isArray(options) && options.length > 0) {
+      // Prefer a non-null branch so nullable fields still carry a value of their type.
+      const branches = options as unknown[];
+      const branch = branches.find((o) => asSchema(o)?.['type'] !== 'null') ?? branches[0];
+      return minimalJsonValue(branch, root, depth + 1);
+    }
+  }
+  const rawType: unknown = s['type'];
+  const types = Array.isArray(rawType) ? (rawType as unknown[]) : [rawType];
+  const type = types.find((t) => t !== 'null') ?? types[0];
+  switch (type) {
+    case 'string':
+      return 'simulated';
+    case 'number':
+    case 'integer':
+      return typeof s['minimum'] === 'number' ? s['minimum'] : 0;
+    case 'boolean':
+      return false;
+    case 'null':
+      return null;
+    case 'array': {
+      const count = typeof s['minItems'] === 'number' ? s['minItems'] : 0;
+      return Array.from({ length: count }, () => minimalJsonValue(s['items'], root, depth + 1));
+    }
+    case 'object':
+    default: {
+      const properties = asSchema(s['properties']) ?? {};
+      const required = Array.isArray(s['required']) ? s['required'].filter((r) => typeof r === 'string') : [];
+      const out: Record<string, unknown> = {};
+      for (const name of required) out[name] = minimalJsonValue(properties[name], root, depth + 1);
+      return out;
+    }
+  }
+}
+
+export function isClassifierSchema(schema: JsonSchema | undefined): boolean {
+  const properties = asSchema(schema?.['properties']);
+  return !!properties && 'complexity' in properties && 'reason' in properties;
+}
+
+export interface StructuredAnswerInput {
+  kind: 'json_object' | 'json_schema';
+  schema: JsonSchema | undefined;
+  lastUserText: string;
+  allText: string;
+  directives: PromptDirectives;
+  answer: string;
+}
+
+export function structuredAnswer(input: StructuredAnswerInput): string {
+  // json_object has no schema: a prompt that talks about complexity is taken to be the classifier.
+  const classifier =
+    input.kind === 'json_schema' ? isClassifierSchema(input.schema) : /complexity/i.test(input.allText);
+  if (classifier) {
+    const base = input.schema ? (asSchema(minimalJsonValue(input.schema)) ?? {}) : {};
+    return JSON.stringify({ ...base, ...classifyComplexity(input.lastUserText, input.directives) });
+  }
+  if (input.kind === 'json_object') return JSON.stringify({ answer: input.answer });
+  return JSON.stringify(minimalJsonValue(input.schema ?? { type: 'object' }));
+}

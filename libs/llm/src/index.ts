@@ -1,0 +1,5 @@
+export * from './llm-config';
+export * from './model-call-error';
+export * from './model-call-result';
+export * from './model-client';
+export * from './llm.module';
