@@ -1,0 +1,73 @@
+import {
+  taskAcceptedEvent,
+  taskCompletedEvent,
+  taskFailedEvent,
+  taskSubmittedEvent,
+  taskTriagedEvent,
+} from '@deliberate/contracts';
+import { KafkaModule } from '@deliberate/kafka';
+import { PersistenceModule } from '@deliberate/persistence';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AdminController } from './auth/admin.controller';
+import { ApiKeyGuard } from './auth/api-key.guard';
+import { AuthRepository } from './auth/auth.repository';
+import { AuthService } from './auth/auth.service';
+import { GATEWAY_CONFIG, type GatewayConfig } from './config';
+import { DocsController } from './docs/docs.controller';
+import { HealthController } from './health/health.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
+import { TaskAdmissionService } from './tasks/task-admission.service';
+import { TaskIntakeConsumer } from './tasks/task-intake.consumer';
+import { TaskOutboxRelay } from './tasks/task-outbox.relay';
+import { TaskProjectionConsumer } from './tasks/task-projection.consumer';
+import { TaskRepository } from './tasks/task.repository';
+import { TasksController } from './tasks/tasks.controller';
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          schema: 'gateway',
+          entities: [],
+          migrations: [CreateGatewayTables1764144000000],
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        KafkaModule.forRoot({
+          serviceName: 'gateway',
+          brokers: config.KAFKA_BROKERS,
+          clientId: config.KAFKA_CLIENT_ID,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          createTopics: config.KAFKA_CREATE_TOPICS,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          topics: [
+            taskSubmittedEvent,
+            taskAcceptedEvent,
+            taskTriagedEvent,
+            taskCompletedEvent,
+            taskFailedEvent,
+          ],
+        }),
+      ],
+      controllers: [TasksController, AdminController, DocsController, HealthController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: ApiKeyGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        AuthRepository,
+        AuthService,
+        TaskRepository,
+        TaskAdmissionService,
+        TaskIntakeConsumer,
+        TaskProjectionConsumer,
+        TaskOutboxRelay,
+      ],
+    };
+  }
+}

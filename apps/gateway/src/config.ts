@@ -1,0 +1,39 @@
+import {
+  databaseConfigSchema,
+  envInt,
+  kafkaConfigSchema,
+  loadConfig,
+  telemetryConfigSchema,
+} from '@deliberate/config';
+import { z } from 'zod';
+
+export const gatewayConfigSchema = z.object({
+  ...databaseConfigSchema.shape,
+  ...kafkaConfigSchema.shape,
+  ...telemetryConfigSchema.shape,
+  GATEWAY_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: envInt(3000, 0, 65535),
+  // The platform admin key: manages tenants and their keys. Unset disables the admin API.
+  GATEWAY_ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  GATEWAY_MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+  // How long a verified API key is trusted before it is looked up again (so revocation takes this long).
+  GATEWAY_API_KEY_CACHE_TTL_MS: envInt(30_000, 0, 3_600_000),
+  // Accepted tasks whose event did not reach Kafka (a crash between insert and publish) are republished.
+  GATEWAY_OUTBOX_INTERVAL_MS: envInt(5_000, 100, 600_000),
+});
+
+export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  return loadConfig('gateway', gatewayConfigSchema, env);
+}
+
+export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
+
+/** For code that must run before main() (telemetry): null on a bad configuration, which main() then reports. */
+export function tryLoadGatewayConfig(
+  env: Record<string, string | undefined> = process.env,
+): GatewayConfig | null {
+  const parsed = gatewayConfigSchema.safeParse(env);
+  return parsed.success ? parsed.data : null;
+}

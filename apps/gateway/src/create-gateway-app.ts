@@ -1,0 +1,19 @@
+import { JsonLogger } from '@deliberate/telemetry';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import express from 'express';
+import { getAbsoluteFSPath } from 'swagger-ui-dist';
+import { GatewayModule } from './app.module';
+import type { GatewayConfig } from './config';
+import { installJsonBodyParser } from './http/body-parser';
+
+export async function createGatewayApp(config: GatewayConfig): Promise<INestApplication> {
+  const app = await NestFactory.create(GatewayModule.forRoot(config), {
+    bodyParser: false,
+    logger: new JsonLogger('gateway', config.LOG_LEVEL),
+  });
+  installJsonBodyParser(app, config.GATEWAY_MAX_BODY_BYTES);
+  app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
+  app.enableShutdownHooks();
+  return app;
+}

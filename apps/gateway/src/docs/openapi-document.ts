@@ -1,0 +1,175 @@
+import {
+  apiKeyResponseSchema,
+  createApiKeyRequestSchema,
+  createdApiKeyResponseSchema,
+  createTenantRequestSchema,
+  problemSchema,
+  taskAcceptedResponseSchema,
+  taskResponseSchema,
+  taskSubmissionSchema,
+  tenantResponseSchema,
+} from '@deliberate/contracts';
+import { z } from 'zod';
+
+// Built from the same zod contracts the gateway validates with, so the document cannot drift from the code.
+// `npm run docs:generate` writes it to docs/openapi.json; a unit test fails when the checked-in copy is stale.
+
+const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') =>
+  z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' });
+
+const json = (ref: string) => ({
+  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
+});
+const problem = (description: string) => ({ description, ...json('Problem') });
+const bearer = [{ apiKey: [] }];
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Deliberate gateway',
+      version: '1.0.0',
+      description:
+        'Submit tasks for fast or reasoning models and poll them. Submissions answer 202 Accepted at once; the result arrives by polling (honour Retry-After) or webhook.',
+    },
+    servers: [{ url: 'http://127.0.0.1:3000' }],
+    components: {
+      securitySchemes: {
+        apiKey: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A tenant API key (dlb_...) or the platform admin key',
+        },
+      },
+      schemas: {
+        TaskSubmission: schema(taskSubmissionSchema, 'input'),
+        TaskAccepted: schema(taskAcceptedResponseSchema),
+        Task: schema(taskResponseSchema),
+        CreateTenant: schema(createTenantRequestSchema, 'input'),
+        Tenant: schema(tenantResponseSchema),
+        CreateApiKey: schema(createApiKeyRequestSchema, 'input'),
+        ApiKey: schema(apiKeyResponseSchema),
+        CreatedApiKey: schema(createdApiKeyResponseSchema),
+        Problem: schema(problemSchema),
+      },
+    },
+    paths: {
+      '/v1/tasks': {
+        post: {
+          summary: 'Submit a task',
+          security: bearer,
+          parameters: [
+            {
+              name: 'Idempotency-Key',
+              in: 'header',
+              required: false,
+              description: 'Same key and body return the same task; same key with a different body is a 422.',
+              schema: { type: 'string', maxLength: 255 },
+            },
+          ],
+          requestBody: { required: true, ...json('TaskSubmission') },
+          responses: {
+            '202': {
+              description: 'Accepted; poll the Location',
+              headers: {
+                Location: { schema: { type: 'string' } },
+                'Idempotent-Replayed': { schema: { type: 'string', enum: ['true'] } },
+              },
+              ...json('TaskAccepted'),
+            },
+            '400': problem('Malformed JSON or a field that breaks the contract; `issues` lists each'),
+            '401': problem('Missing, malformed or unknown API key'),
+            '403': problem('The key may not submit'),
+            '413': problem('Body larger than GATEWAY_MAX_BODY_BYTES'),
+            '415': problem('Content-Type is not application/json'),
+            '422': problem('Idempotency-Key reused with a different body'),
+          },
+        },
+      },
+      '/v1/tasks/{id}': {
+        get: {
+          summary: 'Poll a task',
+          security: bearer,
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: {
+            '200': {
+              description: 'The task; Retry-After (seconds) is set while it is not terminal',
+              headers: { 'Retry-After': { schema: { type: 'integer' } } },
+              ...json('Task'),
+            },
+            '401': problem('Missing or unknown API key'),
+            '404': problem("No such task for this tenant (another tenant's task is a 404 too)"),
+          },
+        },
+      },
+      '/v1/admin/tenants': {
+        post: {
+          summary: 'Create a tenant (platform admin)',
+          security: bearer,
+          requestBody: { required: true, ...json('CreateTenant') },
+          responses: {
+            '201': { description: 'Created', ...json('Tenant') },
+            '409': problem('Tenant id taken'),
+          },
+        },
+        get: {
+          summary: 'List tenants (platform admin)',
+          security: bearer,
+          responses: {
+            '200': {
+              description: 'Tenants',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: { $ref: '#/components/schemas/Tenant' } },
+                },
+              },
+            },
+          },
+        },
+      },
+      '/v1/admin/tenants/{tenantId}/api-keys': {
+        post: {
+          summary: "Create an API key (platform admin, or the tenant's admin); the key is shown once",
+          security: bearer,
+          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, ...json('CreateApiKey') },
+          responses: {
+            '201': { description: 'Created', ...json('CreatedApiKey') },
+            '404': problem('Unknown tenant'),
+          },
+        },
+        get: {
+          summary: "List a tenant's API keys",
+          security: bearer,
+          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'Keys (never their secrets)',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: { $ref: '#/components/schemas/ApiKey' } },
+                },
+              },
+            },
+          },
+        },
+      },
+      '/v1/admin/tenants/{tenantId}/api-keys/{keyId}': {
+        delete: {
+          summary: 'Revoke an API key',
+          security: bearer,
+          parameters: [
+            { name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: { '200': { description: 'Revoked', ...json('ApiKey') }, '404': problem('Unknown key') },
+        },
+      },
+      '/health': {
+        get: { summary: 'Liveness and database reachability', responses: { '200': { description: 'OK' } } },
+      },
+    },
+  };
+}

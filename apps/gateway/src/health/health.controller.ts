@@ -1,0 +1,13 @@
+import { Controller, Get } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+
+@Controller('health')
+export class HealthController {
+  constructor(private readonly db: DataSource) {}
+
+  @Get()
+  async health(): Promise<{ status: 'ok' }> {
+    await this.db.query('SELECT 1');
+    return { status: 'ok' };
+  }
+}

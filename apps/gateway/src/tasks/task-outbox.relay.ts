@@ -1,0 +1,49 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
+import { TaskAdmissionService } from './task-admission.service';
+import { TaskRepository } from './task.repository';
+
+// Republishes accepted tasks whose event was lost between the insert and the publish (a crash, a broker outage).
+@Injectable()
+export class TaskOutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(TaskOutboxRelay.name);
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    private readonly tasks: TaskRepository,
+    private readonly admission: TaskAdmissionService,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.relayOnce().then(() => void (this.running = null));
+    }, this.config.GATEWAY_OUTBOX_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  async relayOnce(): Promise<number> {
+    try {
+      const count = await this.tasks.claimUnpublished(this.config.GATEWAY_OUTBOX_INTERVAL_MS, 500, (task) =>
+        this.admission.announce(task),
+      );
+      if (count) this.logger.log({ msg: 'republished accepted tasks', count });
+      return count;
+    } catch (e) {
+      this.logger.warn({ msg: 'outbox relay failed; will retry', error: (e as Error).message });
+      return 0;
+    }
+  }
+}

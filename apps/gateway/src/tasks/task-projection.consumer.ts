@@ -1,0 +1,45 @@
+import { taskCompletedEvent, taskFailedEvent, taskTriagedEvent } from '@deliberate/contracts';
+import { handle, KafkaLifecycle } from '@deliberate/kafka';
+import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { TaskRepository } from './task.repository';
+
+// Feeds the task read model from the lifecycle events, whichever service published them.
+@Injectable()
+export class TaskProjectionConsumer implements OnApplicationBootstrap {
+  constructor(
+    private readonly kafka: KafkaLifecycle,
+    private readonly tasks: TaskRepository,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.kafka.startConsumer({
+      group: 'gateway.projection',
+      handlers: [
+        handle(taskTriagedEvent, async (e) => {
+          const { decision } = e.data;
+          await this.apply(e.tenantId, e.taskId!, {
+            status: decision.route === 'reasoning' ? 'queued_for_reasoning' : 'triaging',
+            triage: decision,
+          });
+        }),
+        handle(taskCompletedEvent, (e) =>
+          this.apply(e.tenantId, e.taskId!, { status: 'completed', result: e.data.result }),
+        ),
+        handle(taskFailedEvent, (e) =>
+          this.apply(e.tenantId, e.taskId!, { status: 'failed', error: e.data.error }),
+        ),
+      ],
+    });
+  }
+
+  private async apply(
+    tenantId: string,
+    taskId: string,
+    update: Parameters<TaskRepository['applyProjection']>[2],
+  ) {
+    // Every lifecycle event follows the task's admission, so an unknown task is a lagging read, worth a retry.
+    if (!(await this.tasks.applyProjection(tenantId, taskId, update))) {
+      throw new Error(`task ${taskId} of tenant ${tenantId} is not in the read model yet`);
+    }
+  }
+}

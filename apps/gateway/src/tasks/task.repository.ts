@@ -1,0 +1,147 @@
+import { statusRank, type TaskStatus } from '@deliberate/contracts';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { TaskRecord } from './task-record';
+
+interface TaskRow {
+  id: string;
+  tenant_id: string;
+  status: TaskStatus;
+  spec: TaskRecord['spec'];
+  submitted_via: 'http' | 'kafka';
+  idempotency_key: string | null;
+  request_hash: string;
+  triage: TaskRecord['triage'];
+  result: TaskRecord['result'];
+  error: TaskRecord['error'];
+  created_at: Date;
+  updated_at: Date;
+  published_at: Date | null;
+}
+
+const COLUMNS = `id, tenant_id, status, spec, submitted_via, idempotency_key, request_hash, triage, result, error,
+  created_at, updated_at, published_at`;
+
+const toRecord = (r: TaskRow): TaskRecord => ({
+  id: r.id,
+  tenantId: r.tenant_id,
+  status: r.status,
+  spec: r.spec,
+  submittedVia: r.submitted_via,
+  idempotencyKey: r.idempotency_key,
+  requestHash: r.request_hash,
+  triage: r.triage,
+  result: r.result,
+  error: r.error,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+  publishedAt: r.published_at,
+});
+
+export interface ProjectionUpdate {
+  status: TaskStatus;
+  triage?: TaskRecord['triage'];
+  result?: TaskRecord['result'];
+  error?: TaskRecord['error'];
+}
+
+@Injectable()
+export class TaskRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Inserts the task unless its id, or its tenant's idempotency key, is taken.
+   * Returns the stored task and whether this call created it.
+   */
+  async insertOrGetExisting(task: TaskRecord): Promise<{ task: TaskRecord; created: boolean }> {
+    const inserted: TaskRow[] = await this.db.query(
+      `INSERT INTO tasks (id, tenant_id, status, status_rank, mode, spec, submitted_via, idempotency_key, request_hash,
+                          metadata, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+       ON CONFLICT DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [
+        task.id,
+        task.tenantId,
+        task.status,
+        statusRank(task.status),
+        task.spec.mode,
+        JSON.stringify(task.spec),
+        task.submittedVia,
+        task.idempotencyKey,
+        task.requestHash,
+        JSON.stringify(task.spec.metadata),
+        task.createdAt,
+      ],
+    );
+    if (inserted[0]) return { task: toRecord(inserted[0]), created: true };
+    const existing: TaskRow[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM tasks WHERE id = $1 OR (tenant_id = $2 AND idempotency_key = $3) LIMIT 1`,
+      [task.id, task.tenantId, task.idempotencyKey],
+    );
+    if (!existing[0]) throw new Error(`task ${task.id} neither inserted nor found`);
+    return { task: toRecord(existing[0]), created: false };
+  }
+
+  async findForTenant(tenantId: string, id: string): Promise<TaskRecord | null> {
+    const rows: TaskRow[] = await this.db.query(
+      `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND tenant_id = $2`,
+      [id, tenantId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async markPublished(id: string): Promise<void> {
+    await this.db.query(`UPDATE tasks SET published_at = now() WHERE id = $1 AND published_at IS NULL`, [id]);
+  }
+
+  /** Accepted tasks whose event never reached Kafka, oldest first; locked so replicas split them. */
+  async claimUnpublished(
+    olderThanMs: number,
+    limit: number,
+    publish: (t: TaskRecord) => Promise<void>,
+  ): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const rows: TaskRow[] = await tx.query(
+        `SELECT ${COLUMNS} FROM tasks
+          WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1::double precision / 1000)
+          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [olderThanMs, limit],
+      );
+      for (const row of rows) {
+        await publish(toRecord(row));
+        await tx.query(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
+      }
+      return rows.length;
+    });
+  }
+
+  /**
+   * Applies a lifecycle event. The status only moves forward (events from different topics may arrive out of
+   * order); the event's own facts (triage decision, result, error) are kept whatever its order.
+   * Returns false when the task is unknown.
+   */
+  async applyProjection(tenantId: string, id: string, update: ProjectionUpdate): Promise<boolean> {
+    const rank = statusRank(update.status);
+    const result: [unknown[], number] = await this.db.query(
+      `UPDATE tasks SET
+          status = CASE WHEN status_rank < $3 THEN $4 ELSE status END,
+          status_rank = GREATEST(status_rank, $3),
+          triage = COALESCE($5::jsonb, triage),
+          result = COALESCE(result, $6::jsonb),
+          error = COALESCE(error, $7::jsonb),
+          updated_at = now()
+        WHERE id = $1 AND tenant_id = $2`,
+      [
+        id,
+        tenantId,
+        rank,
+        update.status,
+        update.triage ? JSON.stringify(update.triage) : null,
+        update.result ? JSON.stringify(update.result) : null,
+        update.error ? JSON.stringify(update.error) : null,
+      ],
+    );
+    return result[1] > 0;
+  }
+}

@@ -1,0 +1,97 @@
+import {
+  isTerminal,
+  type TaskAcceptedResponse,
+  type TaskResponse,
+  type TaskStatus,
+  taskSubmissionSchema,
+  UUID_PATTERN,
+} from '@deliberate/contracts';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  ForbiddenException,
+  Get,
+  Headers,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Res,
+} from '@nestjs/common';
+import type { Response } from 'express';
+import type { z } from 'zod';
+import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
+import type { Principal } from '../auth/principal';
+import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { toTaskResponse } from './task-record';
+import { TaskAdmissionService } from './task-admission.service';
+import { TaskRepository } from './task.repository';
+
+const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+// How soon a poll is worth repeating, by status: reasoning takes tens of seconds, the fast path about one.
+const RETRY_AFTER_S: Partial<Record<TaskStatus, number>> = {
+  accepted: 1,
+  triaging: 1,
+  queued_for_reasoning: 5,
+  reasoning: 5,
+  needs_human: 60,
+};
+
+function tenantOf(principal: Principal): string {
+  if (principal.kind !== 'tenant') {
+    throw new ForbiddenException('the platform admin key manages tenants; use a tenant API key for tasks');
+  }
+  return principal.tenantId;
+}
+
+@Controller('v1/tasks')
+export class TasksController {
+  constructor(
+    private readonly admission: TaskAdmissionService,
+    private readonly tasks: TaskRepository,
+  ) {}
+
+  @Post()
+  @HttpCode(202)
+  @Allow('submitter', 'admin')
+  async submit(
+    @CurrentPrincipal() principal: Principal,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Body(new ZodBodyPipe(taskSubmissionSchema)) body: z.output<typeof taskSubmissionSchema>,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TaskAcceptedResponse> {
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+      throw new BadRequestException(
+        'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
+      );
+    }
+    const { task, replayed } = await this.admission.admitHttp(
+      tenantOf(principal),
+      body,
+      idempotencyKey ?? null,
+    );
+    const location = `/v1/tasks/${task.id}`;
+    res.setHeader('Location', location);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return { id: task.id, status: task.status, location };
+  }
+
+  @Get(':id')
+  @Allow('submitter', 'auditor', 'admin')
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TaskResponse> {
+    const tenantId = tenantOf(principal);
+    // Malformed ids get the same 404 as another tenant's: the answer must not reveal what exists.
+    const task = UUID_PATTERN.test(id) ? await this.tasks.findForTenant(tenantId, id) : null;
+    if (!task) throw new NotFoundException(`task ${id} not found`);
+    if (!isTerminal(task.status)) {
+      res.setHeader('Retry-After', String(RETRY_AFTER_S[task.status] ?? 5));
+    }
+    return toTaskResponse(task);
+  }
+}
