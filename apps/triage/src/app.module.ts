@@ -1,0 +1,59 @@
+import {
+  modelCallRecordedEvent,
+  reasoningRequestedEvent,
+  taskAcceptedEvent,
+  taskCompletedEvent,
+  taskFailedEvent,
+  taskTriagedEvent,
+} from '@deliberate/contracts';
+import { KafkaModule } from '@deliberate/kafka';
+import { LlmModule, modelTierConfigs } from '@deliberate/llm';
+import { Controller, type DynamicModule, Get, Module } from '@nestjs/common';
+import { TRIAGE_CONFIG, type TriageConfig } from './config';
+import { ModelUsageRecorder } from './triage/model-usage.recorder';
+import { TriageConsumer } from './triage/triage.consumer';
+import { TriageService } from './triage/triage.service';
+
+@Controller('health')
+class HealthController {
+  @Get()
+  health(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+}
+
+@Module({})
+export class TriageModule {
+  static forRoot(config: TriageConfig): DynamicModule {
+    return {
+      module: TriageModule,
+      imports: [
+        KafkaModule.forRoot({
+          serviceName: 'triage',
+          brokers: config.KAFKA_BROKERS,
+          clientId: config.KAFKA_CLIENT_ID,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          createTopics: config.KAFKA_CREATE_TOPICS,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          topics: [
+            taskAcceptedEvent,
+            taskTriagedEvent,
+            reasoningRequestedEvent,
+            taskCompletedEvent,
+            taskFailedEvent,
+            modelCallRecordedEvent,
+          ],
+        }),
+        LlmModule.forRoot(modelTierConfigs(config)),
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: TRIAGE_CONFIG, useValue: config },
+        ModelUsageRecorder,
+        TriageService,
+        TriageConsumer,
+      ],
+    };
+  }
+}

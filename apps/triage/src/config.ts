@@ -1,0 +1,28 @@
+import { envInt, kafkaConfigSchema, loadConfig, telemetryConfigSchema } from '@deliberate/config';
+import { llmConfigSchema } from '@deliberate/llm';
+import { z } from 'zod';
+
+export const triageConfigSchema = z.object({
+  ...kafkaConfigSchema.shape,
+  ...telemetryConfigSchema.shape,
+  ...llmConfigSchema.shape,
+  // Tasks triaged at once per partition batch (each waits on the fast model).
+  TRIAGE_CONCURRENCY: envInt(64, 1, 10_000),
+  TRIAGE_HEALTH_PORT: envInt(3001, 0, 65535),
+  TRIAGE_HOST: z.string().default('127.0.0.1'),
+});
+
+export type TriageConfig = z.infer<typeof triageConfigSchema>;
+
+export function loadTriageConfig(env: Record<string, string | undefined> = process.env): TriageConfig {
+  return loadConfig('triage', triageConfigSchema, env);
+}
+
+export function tryLoadTriageConfig(
+  env: Record<string, string | undefined> = process.env,
+): TriageConfig | null {
+  const parsed = triageConfigSchema.safeParse(env);
+  return parsed.success ? parsed.data : null;
+}
+
+export const TRIAGE_CONFIG = Symbol('TRIAGE_CONFIG');

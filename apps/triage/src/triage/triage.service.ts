@@ -1,0 +1,174 @@
+import {
+  complexityClassificationSchema,
+  type EventEnvelope,
+  reasoningRequestedEvent,
+  type TaskAccepted,
+  taskCompletedEvent,
+  taskFailedEvent,
+  taskTriagedEvent,
+  type TriageDecision,
+} from '@deliberate/contracts';
+import { EventPublisher } from '@deliberate/kafka';
+import { ModelCallError, ModelClient } from '@deliberate/llm';
+import { Injectable, Logger } from '@nestjs/common';
+import {
+  ANSWER_SYSTEM_PROMPT,
+  CLASSIFICATION_JSON_SCHEMA,
+  classifierMessages,
+  taskMessages,
+} from './task-prompt';
+import { decideByRules } from './triage-policy';
+import { ModelUsageRecorder } from './model-usage.recorder';
+
+@Injectable()
+export class TriageService {
+  private readonly logger = new Logger(TriageService.name);
+
+  constructor(
+    private readonly models: ModelClient,
+    private readonly publisher: EventPublisher,
+    private readonly usage: ModelUsageRecorder,
+  ) {}
+
+  async triage(event: EventEnvelope<TaskAccepted>): Promise<void> {
+    const { tenantId } = event;
+    const taskId = event.taskId!;
+    const { spec } = event.data;
+    const decision = await this.decide(event);
+    await this.publisher.publish(taskTriagedEvent, {
+      tenantId,
+      taskId,
+      data: { decision, triagedAt: new Date().toISOString() },
+    });
+    if (decision.route === 'reasoning') {
+      await this.publisher.publish(reasoningRequestedEvent, {
+        tenantId,
+        taskId,
+        data: { spec, decision, requestedAt: new Date().toISOString() },
+      });
+      return;
+    }
+    await this.answerFast(event);
+  }
+
+  private async decide(event: EventEnvelope<TaskAccepted>): Promise<TriageDecision> {
+    const rule = decideByRules(event.data.spec);
+    if (rule)
+      return {
+        route: rule.route,
+        decidedBy: 'rule',
+        rule: rule.rule,
+        classification: null,
+        reason: rule.reason,
+      };
+
+    const started = Date.now();
+    try {
+      const r = await this.models.complete('fast', {
+        messages: classifierMessages(event.data.spec),
+        responseFormat: { type: 'json_schema', json_schema: CLASSIFICATION_JSON_SCHEMA },
+        maxCompletionTokens: 300,
+      });
+      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'classify', r);
+      const classification = parseClassification(r.content);
+      if (!classification) {
+        return {
+          route: 'reasoning',
+          decidedBy: 'fallback',
+          rule: null,
+          classification: null,
+          reason:
+            'the classifier answered with something other than the expected JSON; the reasoning tier is the safe default',
+        };
+      }
+      return {
+        route: classification.complexity === 'complex' ? 'reasoning' : 'fast',
+        decidedBy: 'model',
+        rule: null,
+        classification,
+        reason: `classified ${classification.complexity} by ${r.model}: ${classification.reason}`,
+      };
+    } catch (e) {
+      await this.usage.recordFailure(
+        event.tenantId,
+        event.taskId!,
+        'fast',
+        this.models.modelOf('fast'),
+        'classify',
+        e,
+        Date.now() - started,
+      );
+      this.logger.warn({ msg: 'classifier unavailable', taskId: event.taskId, error: (e as Error).message });
+      return {
+        route: 'reasoning',
+        decidedBy: 'fallback',
+        rule: null,
+        classification: null,
+        reason: `the classifier was unavailable (${describe(e)}); the reasoning tier is the safe default`,
+      };
+    }
+  }
+
+  private async answerFast(event: EventEnvelope<TaskAccepted>): Promise<void> {
+    const { tenantId } = event;
+    const taskId = event.taskId!;
+    const started = Date.now();
+    try {
+      const r = await this.models.complete('fast', {
+        messages: taskMessages(event.data.spec, ANSWER_SYSTEM_PROMPT),
+      });
+      await this.usage.recordSuccess(tenantId, taskId, 'fast', 'answer', r);
+      await this.publisher.publish(taskCompletedEvent, {
+        tenantId,
+        taskId,
+        data: {
+          result: {
+            answer: r.content,
+            answeredBy: 'fast_model',
+            model: r.model,
+            usage: r.usage,
+            latencyMs: Date.now() - started,
+            degraded:
+              r.finishReason === 'length' ? { reason: 'the answer was cut at the output token limit' } : null,
+          },
+          completedAt: new Date().toISOString(),
+        },
+      });
+    } catch (e) {
+      if (!(e instanceof ModelCallError)) throw e;
+      await this.usage.recordFailure(
+        tenantId,
+        taskId,
+        'fast',
+        this.models.modelOf('fast'),
+        'answer',
+        e,
+        Date.now() - started,
+      );
+      await this.publisher.publish(taskFailedEvent, {
+        tenantId,
+        taskId,
+        data: {
+          error: {
+            code: 'fast_model_unavailable',
+            message: `the fast model failed after retries: ${describe(e)}`,
+          },
+          failedAt: new Date().toISOString(),
+        },
+      });
+    }
+  }
+}
+
+function parseClassification(content: string) {
+  try {
+    const parsed = complexityClassificationSchema.safeParse(JSON.parse(content));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+function describe(e: unknown): string {
+  return e instanceof ModelCallError ? `${e.kind}: ${e.message}` : (e as Error).message;
+}
