@@ -1,0 +1,122 @@
+import { loadGatewayConfig } from '@deliberate/gateway/config';
+import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
+import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
+import { createTestDatabase, TEST_KAFKA_BROKERS, uniqueTopicPrefix } from '@deliberate/testing';
+import { loadTriageConfig } from '@deliberate/triage/config';
+import { createTriageApp } from '@deliberate/triage/create-triage-app';
+import type { INestApplication } from '@nestjs/common';
+
+export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
+
+/** The whole stack in one process: simulator, gateway and triage on the real broker and a fresh database. */
+export interface TestStack {
+  url: string;
+  prefix: string;
+  databaseUrl: string;
+  simulator: RunningSimulator;
+  gateway: INestApplication;
+  triage: INestApplication;
+  topic(name: string): string;
+  close(): Promise<void>;
+}
+
+export async function startStack(suite: string, env: Record<string, string> = {}): Promise<TestStack> {
+  const db = await createTestDatabase(suite);
+  const prefix = uniqueTopicPrefix(suite);
+  const simulator = await startSimulator({ timeScale: 0 });
+  const common = {
+    KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_HANDLER_MAX_ATTEMPTS: '3',
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
+  const gateway = await createGatewayApp(
+    loadGatewayConfig({
+      ...common,
+      DATABASE_URL: db.url,
+      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+      GATEWAY_MAX_BODY_BYTES: String(64 * 1024),
+      GATEWAY_OUTBOX_INTERVAL_MS: '500',
+    }),
+  );
+  await gateway.listen(0, '127.0.0.1');
+  const triage = await createTriageApp(
+    loadTriageConfig({
+      ...common,
+      LLM_FAST_BASE_URL: simulator.baseURL,
+      LLM_REASONING_BASE_URL: simulator.baseURL,
+      LLM_STANDARD_BASE_URL: simulator.baseURL,
+      LLM_MAX_RETRIES: '1',
+    }),
+  );
+  await triage.init();
+  const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+  return {
+    url,
+    prefix,
+    databaseUrl: db.url,
+    simulator,
+    gateway,
+    triage,
+    topic: (name) => `${prefix}${name}`,
+    close: async () => {
+      // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
+      const results = await [() => triage.close(), () => gateway.close(), () => simulator.close(), () => db.drop()].reduce(
+        async (acc, step) => [...(await acc), await step().then(() => null, (e: unknown) => e)],
+        Promise.resolve([] as unknown[]),
+      );
+      const failure = results.find((r) => r !== null);
+      if (failure) throw failure;
+    },
+  };
+}
+
+export interface HttpResult<T = Record<string, unknown>> {
+  status: number;
+  headers: Headers;
+  body: T;
+}
+
+export async function http<T = Record<string, unknown>>(
+  stack: TestStack,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+): Promise<HttpResult<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers['authorization'] = `Bearer ${options.key}`;
+  let body: string | undefined;
+  if (options.rawBody !== undefined) body = options.rawBody;
+  else if (options.body !== undefined) body = JSON.stringify(options.body);
+  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const res = await fetch(`${stack.url}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body } : {}),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as T };
+}
+
+/** Creates a tenant and one key per role through the admin API, as an operator would. */
+export async function createTenant(
+  stack: TestStack,
+  id: string,
+): Promise<{ submitter: string; auditor: string; admin: string }> {
+  const created = await http(stack, 'POST', '/v1/admin/tenants', {
+    key: ADMIN_KEY,
+    body: { id, name: `Tenant ${id}` },
+  });
+  if (created.status !== 201)
+    throw new Error(`tenant ${id}: ${created.status} ${JSON.stringify(created.body)}`);
+  const key = async (role: string) => {
+    const r = await http<{ key: string }>(stack, 'POST', `/v1/admin/tenants/${id}/api-keys`, {
+      key: ADMIN_KEY,
+      body: { role },
+    });
+    if (r.status !== 201) throw new Error(`key ${role}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body.key;
+  };
+  return { submitter: await key('submitter'), auditor: await key('auditor'), admin: await key('admin') };
+}
