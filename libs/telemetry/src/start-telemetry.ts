@@ -2,7 +2,6 @@ import { NodeSDK } from '@opentelemetry/sdk-node';
 import { ConsoleSpanExporter, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
-import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { PgInstrumentation } from '@opentelemetry/instrumentation-pg';
 
@@ -13,6 +12,7 @@ export interface TelemetryOptions {
 }
 
 // Must run before Nest, express, pg or the openai SDK are imported, or their instrumentation never attaches.
+// Express is left uninstrumented: a span per middleware layer costs more than it tells; the HTTP span suffices.
 // With exporter 'none' spans are still created, so trace ids reach the logs and travel in Kafka headers.
 export function startTelemetry(options: TelemetryOptions): () => Promise<void> {
   const spanProcessors: SpanProcessor[] = [];
@@ -28,7 +28,6 @@ export function startTelemetry(options: TelemetryOptions): () => Promise<void> {
     autoDetectResources: false,
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => req.url === '/health' }),
-      new ExpressInstrumentation(),
       new UndiciInstrumentation(),
       new PgInstrumentation({ requireParentSpan: true }),
     ],
