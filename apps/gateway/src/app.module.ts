@@ -16,8 +16,10 @@ import { AuthService } from './auth/auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
+import { LedgerProxyController } from './ledger/ledger-proxy.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
+import { PublishedMarker } from './tasks/published-marker';
 import { TaskAdmissionService } from './tasks/task-admission.service';
 import { TaskIntakeConsumer } from './tasks/task-intake.consumer';
 import { TaskOutboxRelay } from './tasks/task-outbox.relay';
@@ -55,7 +57,7 @@ export class GatewayModule {
           ],
         }),
       ],
-      controllers: [TasksController, AdminController, DocsController, HealthController],
+      controllers: [TasksController, AdminController, LedgerProxyController, DocsController, HealthController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -63,6 +65,7 @@ export class GatewayModule {
         AuthRepository,
         AuthService,
         TaskRepository,
+        PublishedMarker,
         TaskAdmissionService,
         TaskIntakeConsumer,
         TaskProjectionConsumer,

@@ -9,6 +9,7 @@ import { EventPublisher, PermanentError } from '@deliberate/kafka';
 import { Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import type { z } from 'zod';
 import { requestHash } from './canonical-hash';
+import { PublishedMarker } from './published-marker';
 import type { TaskRecord } from './task-record';
 import { TaskRepository } from './task.repository';
 
@@ -41,6 +42,7 @@ export class TaskAdmissionService {
   constructor(
     private readonly tasks: TaskRepository,
     private readonly publisher: EventPublisher,
+    private readonly marker: PublishedMarker,
   ) {}
 
   async admitHttp(
@@ -84,7 +86,7 @@ export class TaskAdmissionService {
 
   async publishAccepted(task: TaskRecord): Promise<void> {
     await this.announce(task);
-    await this.tasks.markPublished(task.id);
+    await this.marker.mark(task.id);
   }
 
   /** Publishes tasks.task.accepted.v1 without marking the row (the outbox relay marks it in its own transaction). */
@@ -102,7 +104,9 @@ export class TaskAdmissionService {
 
   private async publishOrLeaveToOutbox(task: TaskRecord): Promise<void> {
     try {
-      await this.publishAccepted(task);
+      await this.announce(task);
+      // The client need not wait for the bookkeeping; a lost mark costs one more announcement, nothing else.
+      this.marker.mark(task.id).catch(() => undefined);
     } catch (e) {
       // The task is stored; the outbox relay will announce it. The client still gets its 202.
       this.logger.warn({

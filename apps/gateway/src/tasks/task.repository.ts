@@ -91,8 +91,10 @@ export class TaskRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
-  async markPublished(id: string): Promise<void> {
-    await this.db.query(`UPDATE tasks SET published_at = now() WHERE id = $1 AND published_at IS NULL`, [id]);
+  async markPublished(ids: readonly string[]): Promise<void> {
+    await this.db.query(`UPDATE tasks SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [
+      ids,
+    ]);
   }
 
   /** Accepted tasks whose event never reached Kafka, oldest first; locked so replicas split them. */

@@ -28,6 +28,7 @@ export class ModelUsageRecorder {
         outcome: r.finishReason === 'length' ? 'length' : 'ok',
         finishReason: r.finishReason,
         errorMessage: null,
+        reservationId: null,
       },
     });
   }
@@ -53,6 +54,7 @@ export class ModelUsageRecorder {
         latencyMs,
         outcome: 'error',
         finishReason: null,
+        reservationId: null,
         errorMessage: (error instanceof ModelCallError
           ? `${error.kind}: ${error.message}`
           : String(error)
