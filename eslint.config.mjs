@@ -27,14 +27,16 @@ export default tseslint.config(
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: [] },
             { sourceTag: 'type:infra', onlyDependOnLibsWithTags: ['type:contracts', 'type:util'] },
+            // Clients of other services (e.g. the ledger's request-reply client) sit on top of the infra libs.
+            { sourceTag: 'type:client', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra'] },
             { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra'] },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:testing'],
+              onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:client', 'type:testing'],
             },
             {
               sourceTag: 'type:e2e',
-              onlyDependOnLibsWithTags: ['type:app', 'type:contracts', 'type:util', 'type:infra', 'type:testing'],
+              onlyDependOnLibsWithTags: ['type:app', 'type:contracts', 'type:util', 'type:infra', 'type:client', 'type:testing'],
             },
           ],
         },

@@ -1,3 +1,5 @@
+import { budgetBreakerClosedEvent, budgetBreakerOpenedEvent } from './budget-breaker.event';
+import { budgetThresholdCrossedEvent } from './budget-threshold-crossed.event';
 import type { EventDefinition } from './event-definition';
 import { modelCallRecordedEvent } from './model-call-recorded.event';
 import { reasoningRequestedEvent } from './reasoning-requested.event';
@@ -16,6 +18,9 @@ export const EVENT_CATALOGUE = [
   taskCompletedEvent,
   taskFailedEvent,
   modelCallRecordedEvent,
+  budgetThresholdCrossedEvent,
+  budgetBreakerOpenedEvent,
+  budgetBreakerClosedEvent,
 ] as const satisfies readonly EventDefinition[];
 
 export function eventForTopic(topic: string): EventDefinition | undefined {

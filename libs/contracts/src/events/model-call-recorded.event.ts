@@ -19,6 +19,8 @@ export const modelCallRecordedEvent = defineEvent({
     outcome: z.enum(['ok', 'length', 'error']),
     finishReason: z.string().nullable(),
     errorMessage: z.string().max(2000).nullable(),
+    /** The ledger reservation this call spent against; null for unreserved calls (the triage's cheap ones). */
+    reservationId: z.uuid().nullable().default(null),
   }),
   partitions: 6,
   key: 'tenantId',

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { tokenUsageSchema } from '../task/token-usage.schema';
+
+// The cost ledger's request-reply commands, served over Kafka as NestJS message patterns.
+// The pattern is the request topic; replies travel on `<pattern>.reply`.
+export const LEDGER_PATTERNS = {
+  reserve: 'ledger.reservation.reserve.v1',
+  settle: 'ledger.reservation.settle.v1',
+  release: 'ledger.reservation.release.v1',
+} as const;
+export type LedgerPattern = (typeof LEDGER_PATTERNS)[keyof typeof LEDGER_PATTERNS];
+
+export const ledgerReplyTopic = (pattern: string) => `${pattern}.reply`;
+
+const tenantId = z.string().min(1).max(63);
+
+/**
+ * Authorize worst-case spend before a paid call. The ledger prices the worst case itself from its catalogue:
+ * every input token at the input price and `maxOutputTokens` at the dearer of the output and reasoning prices.
+ */
+export const reserveRequestSchema = z.strictObject({
+  tenantId,
+  taskId: z.uuid(),
+  apiKeyId: z.string().max(100).nullable().default(null),
+  project: z.string().max(200).nullable().default(null),
+  model: z.string().min(1).max(200),
+  estimatedInputTokens: z.int().nonnegative().max(10_000_000),
+  maxOutputTokens: z.int().nonnegative().max(10_000_000),
+  /** The task's own ceiling (maxCostUsd), on top of the tenant's per-task ceiling. */
+  taskCeilingMicroUsd: z.int().positive().nullable().default(null),
+  /** How long the hold lasts unless settled or released; the sweeper releases it after. */
+  ttlMs: z.int().min(1_000).max(24 * 3_600_000).nullable().default(null),
+});
+export type ReserveRequest = z.input<typeof reserveRequestSchema>;
+
+export const reservationDenialReasonSchema = z.enum([
+  'budget_exceeded',
+  'task_ceiling_exceeded',
+  'breaker_open',
+  'no_price',
+  'invalid_request',
+  'ledger_unavailable',
+]);
+export type ReservationDenialReason = z.infer<typeof reservationDenialReasonSchema>;
+
+export const reserveReplySchema = z.discriminatedUnion('approved', [
+  z.strictObject({
+    approved: z.literal(true),
+    reservationId: z.uuid(),
+    amountMicroUsd: z.int().nonnegative(),
+    expiresAt: z.iso.datetime(),
+  }),
+  z.strictObject({
+    approved: z.literal(false),
+    reason: reservationDenialReasonSchema,
+    message: z.string(),
+    /** For breaker_open and budget_exceeded: what the tenant's policy asks callers to do. */
+    policy: z.enum(['fail', 'route_cheap']).nullable(),
+  }),
+]);
+export type ReserveReply = z.infer<typeof reserveReplySchema>;
+
+/** Book the actual usage of the call a reservation covered, and release the rest of the hold. */
+export const settleRequestSchema = z.strictObject({
+  reservationId: z.uuid(),
+  /** The id of the call's usage.model-call.recorded.v1 event: the booking is idempotent on it. */
+  usageEventId: z.string().min(1).max(200),
+  model: z.string().min(1).max(200),
+  usage: tokenUsageSchema,
+});
+export type SettleRequest = z.infer<typeof settleRequestSchema>;
+
+export const settleReplySchema = z.strictObject({
+  booked: z.boolean(),
+  costMicroUsd: z.int().nonnegative(),
+  releasedMicroUsd: z.int().nonnegative(),
+  message: z.string().nullable(),
+});
+export type SettleReply = z.infer<typeof settleReplySchema>;
+
+export const releaseRequestSchema = z.strictObject({
+  reservationId: z.uuid(),
+  reason: z.string().max(500),
+});
+export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
+
+export const releaseReplySchema = z.strictObject({ released: z.boolean(), releasedMicroUsd: z.int().nonnegative() });
+export type ReleaseReply = z.infer<typeof releaseReplySchema>;
