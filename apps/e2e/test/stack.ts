@@ -67,7 +67,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
         Promise.resolve([] as unknown[]),
       );
       const failure = results.find((r) => r !== null);
-      if (failure) throw failure;
+      if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
     },
   };
 }
