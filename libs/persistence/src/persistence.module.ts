@@ -45,7 +45,17 @@ export async function openDataSource(options: PersistenceOptions): Promise<DataS
     },
   });
   await dataSource.initialize();
-  const applied = await dataSource.runMigrations({ transaction: 'each' });
+  // Replicas starting together must not run the same migrations at once: one runs them, the others wait.
+  const lock = dataSource.createQueryRunner();
+  await lock.connect();
+  let applied: { name: string }[];
+  try {
+    await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`deliberate.migrations.${options.schema}`]);
+    applied = await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`deliberate.migrations.${options.schema}`]).catch(() => undefined);
+    await lock.release();
+  }
   if (applied.length) {
     new Logger('Persistence').log({
       msg: 'migrations applied',
