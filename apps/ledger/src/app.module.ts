@@ -1,0 +1,100 @@
+import {
+  budgetBreakerClosedEvent,
+  budgetBreakerOpenedEvent,
+  budgetThresholdCrossedEvent,
+  modelCallRecordedEvent,
+} from '@deliberate/contracts';
+import { KafkaModule } from '@deliberate/kafka';
+import { PersistenceModule } from '@deliberate/persistence';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { InternalAuthGuard } from './auth/internal-auth.guard';
+import { BookingRepository } from './bookings/booking.repository';
+import { UsageBookingService } from './bookings/usage-booking.service';
+import { UsageEventConsumer } from './bookings/usage-event.consumer';
+import { BreakerRepository } from './breaker/breaker.repository';
+import { CostBreakerService } from './breaker/cost-breaker.service';
+import { BudgetRepository } from './budgets/budget.repository';
+import { BudgetsController } from './budgets/budgets.controller';
+import { BudgetsService } from './budgets/budgets.service';
+import { ThresholdCrossingRepository } from './budgets/threshold-crossing.repository';
+import { ThresholdMonitor } from './budgets/threshold-monitor';
+import { LedgerCommandTopics } from './commands/ledger-command-topics';
+import { LedgerCommandsController } from './commands/ledger-commands.controller';
+import { LEDGER_CONFIG, type LedgerConfig } from './config';
+import { SpendCounterRepository } from './counters/spend-counter.repository';
+import { HealthController } from './health/health.controller';
+import { ProblemFilter } from './http/problem.filter';
+import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-create-ledger-tables';
+import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { OutboxRepository } from './outbox/outbox.repository';
+import { LedgerDatabase } from './persistence/ledger-database';
+import { PriceCatalogue } from './pricing/price-catalogue.service';
+import { PriceRepository } from './pricing/price.repository';
+import { ReservationRepository } from './reservations/reservation.repository';
+import { ReservationService } from './reservations/reservation.service';
+import { SpendController } from './spend/spend.controller';
+import { SpendRepository } from './spend/spend.repository';
+import { SpendService } from './spend/spend.service';
+import { LedgerSweeper } from './sweeper/ledger-sweeper';
+
+@Module({})
+export class LedgerModule {
+  static forRoot(config: LedgerConfig): DynamicModule {
+    return {
+      module: LedgerModule,
+      imports: [
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          schema: 'ledger',
+          entities: [],
+          migrations: [CreateLedgerTables1795680000000, SeedDefaultPrices1795680001000],
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        KafkaModule.forRoot({
+          serviceName: 'ledger',
+          brokers: config.KAFKA_BROKERS,
+          clientId: config.KAFKA_CLIENT_ID,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          createTopics: config.KAFKA_CREATE_TOPICS,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          topics: [
+            modelCallRecordedEvent,
+            budgetThresholdCrossedEvent,
+            budgetBreakerOpenedEvent,
+            budgetBreakerClosedEvent,
+          ],
+        }),
+      ],
+      controllers: [LedgerCommandsController, SpendController, BudgetsController, HealthController],
+      providers: [
+        { provide: LEDGER_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: InternalAuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        LedgerDatabase,
+        PriceRepository,
+        PriceCatalogue,
+        BudgetRepository,
+        BudgetsService,
+        SpendCounterRepository,
+        ThresholdCrossingRepository,
+        ThresholdMonitor,
+        ReservationRepository,
+        ReservationService,
+        BookingRepository,
+        UsageBookingService,
+        UsageEventConsumer,
+        BreakerRepository,
+        CostBreakerService,
+        OutboxRepository,
+        OutboxRelay,
+        SpendRepository,
+        SpendService,
+        LedgerCommandTopics,
+        LedgerSweeper,
+      ],
+    };
+  }
+}

@@ -1,0 +1,130 @@
+import type { TokenUsage } from '@deliberate/contracts';
+import { Injectable } from '@nestjs/common';
+import { type Sql, toNumber } from '../persistence/ledger-database';
+
+export interface BookingRecord {
+  eventId: string;
+  tenantId: string;
+  taskId: string | null;
+  reservationId: string | null;
+  callId: string | null;
+  model: string;
+  tier: string | null;
+  purpose: string | null;
+  outcome: string | null;
+  usage: TokenUsage;
+  costMicroUsd: number;
+  priceId: number | null;
+  eventTime: Date;
+  source: 'event' | 'settle';
+}
+
+interface BookingRow {
+  event_id: string;
+  tenant_id: string;
+  task_id: string | null;
+  reservation_id: string | null;
+  call_id: string | null;
+  model: string;
+  tier: string | null;
+  purpose: string | null;
+  outcome: string | null;
+  input_tokens: string;
+  cached_input_tokens: string;
+  output_tokens: string;
+  reasoning_tokens: string;
+  cost_micro_usd: string;
+  price_id: string | null;
+  event_time: Date;
+  source: 'event' | 'settle';
+}
+
+const COLUMNS = `event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome, input_tokens,
+  cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, price_id, event_time, source`;
+
+const toRecord = (r: BookingRow): BookingRecord => ({
+  eventId: r.event_id,
+  tenantId: r.tenant_id,
+  taskId: r.task_id,
+  reservationId: r.reservation_id,
+  callId: r.call_id,
+  model: r.model,
+  tier: r.tier,
+  purpose: r.purpose,
+  outcome: r.outcome,
+  usage: {
+    inputTokens: toNumber(r.input_tokens),
+    cachedInputTokens: toNumber(r.cached_input_tokens),
+    outputTokens: toNumber(r.output_tokens),
+    reasoningTokens: toNumber(r.reasoning_tokens),
+  },
+  costMicroUsd: toNumber(r.cost_micro_usd),
+  priceId: r.price_id === null ? null : Number(r.price_id),
+  eventTime: r.event_time,
+  source: r.source,
+});
+
+@Injectable()
+export class BookingRepository {
+  /** Books a call once per event id: false when that id is already booked (a replay, or a conflict). */
+  async insertIfAbsent(tx: Sql, b: BookingRecord): Promise<boolean> {
+    const rows = await tx.query<{ event_id: string }[]>(
+      `INSERT INTO bookings (event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome,
+                             input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
+                             price_id, event_time, source)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+       ON CONFLICT (event_id) DO NOTHING
+       RETURNING event_id`,
+      [
+        b.eventId,
+        b.tenantId,
+        b.taskId,
+        b.reservationId,
+        b.callId,
+        b.model,
+        b.tier,
+        b.purpose,
+        b.outcome,
+        b.usage.inputTokens,
+        b.usage.cachedInputTokens,
+        b.usage.outputTokens,
+        b.usage.reasoningTokens,
+        b.costMicroUsd,
+        b.priceId,
+        b.eventTime,
+        b.source,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async findByEventId(sql: Sql, eventId: string): Promise<BookingRecord | null> {
+    const rows = await sql.query<BookingRow[]>(`SELECT ${COLUMNS} FROM bookings WHERE event_id = $1`, [
+      eventId,
+    ]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** A settle books before the usage event arrives; the event then adds what the settle could not know. */
+  async fillAttribution(
+    tx: Sql,
+    eventId: string,
+    a: { callId: string | null; tier: string | null; purpose: string | null; outcome: string | null },
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE bookings SET call_id = COALESCE(call_id, $2), tier = COALESCE(tier, $3), purpose = COALESCE(purpose, $4),
+              outcome = COALESCE(outcome, $5)
+        WHERE event_id = $1 AND (call_id IS NULL OR tier IS NULL OR purpose IS NULL OR outcome IS NULL)`,
+      [eventId, a.callId, a.tier, a.purpose, a.outcome],
+    );
+  }
+
+  /** What the tenant's calls made after `since` cost: the breaker's sliding window. */
+  async spendSince(sql: Sql, tenantId: string, since: Date): Promise<number> {
+    const rows = await sql.query<{ spent: string }[]>(
+      `SELECT COALESCE(SUM(cost_micro_usd), 0)::text AS spent FROM bookings WHERE tenant_id = $1 AND event_time > $2`,
+      [tenantId, since],
+    );
+    return toNumber(rows[0]?.spent ?? null);
+  }
+}

@@ -1,0 +1,199 @@
+import type { TokenUsage } from '@deliberate/contracts';
+import { Injectable } from '@nestjs/common';
+import { CostBreakerService } from '../breaker/cost-breaker.service';
+import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../budgets/budget-periods';
+import { BudgetRepository } from '../budgets/budget.repository';
+import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
+import { type CounterState, SpendCounterRepository } from '../counters/spend-counter.repository';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import type { OutboxMessage } from '../outbox/outbox.repository';
+import { LedgerDatabase } from '../persistence/ledger-database';
+import { isZeroUsage, usageCostMicroUsd, usageInconsistency } from '../pricing/price-calculator';
+import { PriceCatalogue } from '../pricing/price-catalogue.service';
+import { ReservationRepository } from '../reservations/reservation.repository';
+import { type BookingRecord, BookingRepository } from './booking.repository';
+
+/** One call's usage, from a usage.model-call.recorded.v1 event or a settle command. */
+export interface UsageToBook {
+  /** The usage event's id: a call is booked once per id, whichever path books it first. */
+  eventId: string;
+  /** Null for a settle: the reservation names the tenant. */
+  tenantId: string | null;
+  taskId: string | null;
+  reservationId: string | null;
+  callId: string | null;
+  model: string;
+  tier: string | null;
+  purpose: string | null;
+  outcome: string | null;
+  usage: TokenUsage;
+  /** When the call happened: the price in force then is the one applied. */
+  calledAt: Date;
+  source: 'event' | 'settle';
+}
+
+export type BookingOutcome =
+  | { kind: 'booked'; tenantId: string; costMicroUsd: number; releasedMicroUsd: number; note: string | null }
+  | { kind: 'duplicate'; costMicroUsd: number; releasedMicroUsd: number }
+  | { kind: 'rejected'; message: string };
+
+type TxResult =
+  | {
+      kind: 'booked';
+      tenantId: string;
+      costMicroUsd: number;
+      releasedMicroUsd: number;
+      note: string | null;
+      outbox: OutboxMessage[];
+    }
+  | Exclude<BookingOutcome, { kind: 'booked' }>;
+
+const describeUsage = (model: string, u: TokenUsage, cost: number) =>
+  `model ${model}, ${u.inputTokens} input (${u.cachedInputTokens} cached), ${u.outputTokens} output (${u.reasoningTokens} reasoning) = ${cost} micro-USD`;
+
+function conflict(existing: BookingRecord, replay: BookingRecord): string | null {
+  const same =
+    existing.tenantId === replay.tenantId &&
+    existing.model === replay.model &&
+    existing.usage.inputTokens === replay.usage.inputTokens &&
+    existing.usage.cachedInputTokens === replay.usage.cachedInputTokens &&
+    existing.usage.outputTokens === replay.usage.outputTokens &&
+    existing.usage.reasoningTokens === replay.usage.reasoningTokens &&
+    (!existing.reservationId || !replay.reservationId || existing.reservationId === replay.reservationId);
+  if (same) return null;
+  return (
+    `usage event ${existing.eventId} is already booked with a different amount or model: booked ` +
+    `${describeUsage(existing.model, existing.usage, existing.costMicroUsd)} for tenant ${existing.tenantId}` +
+    `${existing.reservationId ? ` on reservation ${existing.reservationId}` : ''}; now ` +
+    `${describeUsage(replay.model, replay.usage, replay.costMicroUsd)} for tenant ${replay.tenantId}` +
+    `${replay.reservationId ? ` on reservation ${replay.reservationId}` : ''}`
+  );
+}
+
+// Books what calls cost, exactly once per usage event id: against their reservation when they had one (the hold
+// becomes spend and the rest is released, in the periods the hold was taken in), else straight into spend.
+@Injectable()
+export class UsageBookingService {
+  constructor(
+    private readonly database: LedgerDatabase,
+    private readonly prices: PriceCatalogue,
+    private readonly bookings: BookingRepository,
+    private readonly reservations: ReservationRepository,
+    private readonly counters: SpendCounterRepository,
+    private readonly budgets: BudgetRepository,
+    private readonly thresholds: ThresholdMonitor,
+    private readonly relay: OutboxRelay,
+    private readonly breaker: CostBreakerService,
+  ) {}
+
+  async book(input: UsageToBook): Promise<BookingOutcome> {
+    const inconsistency = usageInconsistency(input.usage);
+    if (inconsistency) return { kind: 'rejected', message: `inconsistent usage: ${inconsistency}` };
+    const price = await this.prices.priceAt(input.model, input.calledAt);
+    // A call that consumed nothing costs nothing at any price; any other call needs a price, never a guess of zero.
+    if (!price && !isZeroUsage(input.usage))
+      return { kind: 'rejected', message: `no price for model ${input.model}` };
+    const cost = price ? usageCostMicroUsd(input.usage, price) : 0;
+
+    const result = await this.database.transaction(async (tx): Promise<TxResult> => {
+      const reservation = input.reservationId ? await this.reservations.lock(tx, input.reservationId) : null;
+      if (!reservation && input.source === 'settle') {
+        return { kind: 'rejected', message: `unknown reservation ${input.reservationId}` };
+      }
+      const tenantId = input.tenantId ?? reservation!.tenantId;
+      if (reservation && reservation.tenantId !== tenantId) {
+        return {
+          kind: 'rejected',
+          message: `reservation ${reservation.id} belongs to tenant ${reservation.tenantId}, not ${tenantId}`,
+        };
+      }
+      const booking: BookingRecord = {
+        eventId: input.eventId,
+        tenantId,
+        taskId: input.taskId ?? reservation?.taskId ?? null,
+        reservationId: input.reservationId,
+        callId: input.callId,
+        model: input.model,
+        tier: input.tier,
+        purpose: input.purpose,
+        outcome: input.outcome,
+        usage: input.usage,
+        costMicroUsd: cost,
+        priceId: price?.id ?? null,
+        eventTime: input.calledAt,
+        source: input.source,
+      };
+      if (!(await this.bookings.insertIfAbsent(tx, booking))) {
+        const existing = await this.bookings.findByEventId(tx, input.eventId);
+        if (!existing) throw new Error(`booking ${input.eventId} conflicted but cannot be read`);
+        const problem = conflict(existing, booking);
+        if (problem) return { kind: 'rejected', message: problem };
+        await this.bookings.fillAttribution(tx, input.eventId, booking);
+        return {
+          kind: 'duplicate',
+          costMicroUsd: existing.costMicroUsd,
+          releasedMicroUsd: reservation?.releasedMicroUsd ?? 0,
+        };
+      }
+
+      const observed: { key: CounterKey; state: CounterState }[] = [];
+      let released = 0;
+      let note: string | null = null;
+      if (reservation?.status === 'active') {
+        for (const key of sortCounterKeys(tenantId, reservation.counterKeys)) {
+          observed.push({
+            key,
+            state: await this.counters.settle(tx, tenantId, key, reservation.amountMicroUsd, cost),
+          });
+        }
+        await this.counters.settleTask(tx, tenantId, reservation.taskId, reservation.amountMicroUsd, cost);
+        released = Math.max(0, reservation.amountMicroUsd - cost);
+        await this.reservations.markSettled(tx, reservation.id, input.eventId, cost, released);
+      } else {
+        if (reservation)
+          note = `reservation ${reservation.id} was already ${reservation.status}: booked without its hold`;
+        else if (input.reservationId)
+          note = `reservation ${input.reservationId} is unknown: booked as unreserved usage`;
+        if (cost > 0) {
+          // The money is spent: booked without a limit check. A late call lands in its reservation's periods.
+          const now = new Date();
+          const keys =
+            reservation?.counterKeys ??
+            periodKeys('tenant', tenantId, input.calledAt < now ? input.calledAt : now);
+          for (const key of sortCounterKeys(tenantId, keys)) {
+            observed.push({ key, state: await this.counters.addSpent(tx, tenantId, key, cost) });
+          }
+          if (booking.taskId) await this.counters.settleTask(tx, tenantId, booking.taskId, 0, cost);
+          if (reservation) await this.reservations.noteLateUsage(tx, reservation.id, input.eventId, cost);
+        }
+      }
+
+      const budgets = await this.budgets.findApplicable(
+        tx,
+        tenantId,
+        reservation?.apiKeyId ?? null,
+        reservation?.project ?? null,
+      );
+      const limited: ObservedCounter[] = [];
+      for (const o of observed) {
+        const budget = budgets.find((b) => b.scope === o.key.scope && b.scopeId === o.key.scopeId);
+        const limit = budget ? limitFor(budget, o.key) : null;
+        if (budget && limit !== null)
+          limited.push({ budget, key: o.key, limitMicroUsd: limit, state: o.state });
+      }
+      const outbox = await this.thresholds.record(tx, tenantId, limited);
+      return { kind: 'booked', tenantId, costMicroUsd: cost, releasedMicroUsd: released, note, outbox };
+    });
+
+    if (result.kind !== 'booked') return result;
+    await this.relay.publish(result.outbox);
+    if (result.costMicroUsd > 0) await this.breaker.afterBooking(result.tenantId);
+    return {
+      kind: 'booked',
+      tenantId: result.tenantId,
+      costMicroUsd: result.costMicroUsd,
+      releasedMicroUsd: result.releasedMicroUsd,
+      note: result.note,
+    };
+  }
+}

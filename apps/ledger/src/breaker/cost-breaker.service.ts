@@ -1,0 +1,140 @@
+import {
+  budgetBreakerClosedEvent,
+  type BudgetBreakerClosed,
+  budgetBreakerOpenedEvent,
+  type BudgetBreakerOpened,
+} from '@deliberate/contracts';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { BookingRepository } from '../bookings/booking.repository';
+import { limitFor, periodKeys } from '../budgets/budget-periods';
+import { type BudgetRecord, BudgetRepository } from '../budgets/budget.repository';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config';
+import { SpendCounterRepository } from '../counters/spend-counter.repository';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import { type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
+import { LedgerDatabase, type Sql } from '../persistence/ledger-database';
+import { type BreakerRecord, BreakerRepository, type BreakerTripReason } from './breaker.repository';
+
+interface Trip {
+  reason: BreakerTripReason;
+  message: string;
+  windowSpendMicroUsd: number;
+}
+
+const CLAIM_BATCH = 100;
+
+// The per-tenant cost circuit breaker. It opens when the spend of the budget's sliding window passes its rate (a
+// runaway loop) or when a hard budget of the tenant is spent; after the cool-down the sweeper checks again and closes
+// it once the condition is gone. While it is open every reservation is denied.
+@Injectable()
+export class CostBreakerService {
+  private readonly logger = new Logger(CostBreakerService.name);
+
+  constructor(
+    private readonly database: LedgerDatabase,
+    private readonly breakers: BreakerRepository,
+    private readonly budgets: BudgetRepository,
+    private readonly bookings: BookingRepository,
+    private readonly counters: SpendCounterRepository,
+    private readonly outbox: OutboxRepository,
+    private readonly relay: OutboxRelay,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  async findOpen(sql: Sql, tenantId: string): Promise<BreakerRecord | null> {
+    const breaker = await this.breakers.find(sql, tenantId);
+    return breaker?.state === 'open' ? breaker : null;
+  }
+
+  /** Called after spend was booked; never throws (the booking stands whatever happens here). */
+  async afterBooking(tenantId: string): Promise<void> {
+    try {
+      const sql = this.database.pool;
+      const budget = await this.budgets.find(sql, tenantId, 'tenant', tenantId);
+      if (!budget || (await this.findOpen(sql, tenantId))) return;
+      const now = new Date();
+      const trip = await this.evaluate(sql, tenantId, budget, now);
+      if (!trip) return;
+      const messages = await this.database.transaction(async (tx) => {
+        const retryAt = new Date(now.getTime() + this.config.LEDGER_BREAKER_COOLDOWN_MS);
+        const opened = await this.breakers.tryOpen(tx, {
+          tenantId,
+          ...trip,
+          policy: budget.overBudgetPolicy,
+          windowSeconds: budget.breakerWindowSeconds,
+          openedAt: now,
+          retryAt,
+        });
+        if (!opened) return [];
+        const event: BudgetBreakerOpened = {
+          reason: trip.reason,
+          message: trip.message,
+          policy: budget.overBudgetPolicy,
+          windowSeconds: budget.breakerWindowSeconds,
+          windowSpendMicroUsd: trip.windowSpendMicroUsd,
+          openedAt: now.toISOString(),
+          retryAt: retryAt.toISOString(),
+        };
+        return [await this.outbox.add(tx, budgetBreakerOpenedEvent.topic, tenantId, event)];
+      });
+      if (messages.length) this.logger.warn({ msg: 'cost breaker opened', tenantId, ...trip });
+      await this.relay.publish(messages);
+    } catch (e) {
+      this.logger.error({ msg: 'cost breaker check failed', tenantId, error: (e as Error).message });
+    }
+  }
+
+  /** The sweeper's half-open step: closes each breaker whose cool-down is over and whose condition is gone. */
+  async reevaluateDue(): Promise<number> {
+    const messages = await this.database.transaction(async (tx) => {
+      const due = await this.breakers.claimDue(tx, CLAIM_BATCH);
+      const closed: OutboxMessage[] = [];
+      for (const breaker of due) {
+        const now = new Date();
+        const budget = await this.budgets.find(tx, breaker.tenantId, 'tenant', breaker.tenantId);
+        const trip = budget ? await this.evaluate(tx, breaker.tenantId, budget, now) : null;
+        if (trip) {
+          const retryAt = new Date(now.getTime() + this.config.LEDGER_BREAKER_COOLDOWN_MS);
+          await this.breakers.extend(tx, breaker.tenantId, retryAt, trip.message, trip.windowSpendMicroUsd);
+          continue;
+        }
+        if (!(await this.breakers.close(tx, breaker.tenantId))) continue;
+        const event: BudgetBreakerClosed = {
+          closedAt: now.toISOString(),
+          message: `cool-down over and the ${breaker.reason === 'spend_rate' ? 'spend rate is back within its limit' : 'budget has room again'}`,
+        };
+        closed.push(await this.outbox.add(tx, budgetBreakerClosedEvent.topic, breaker.tenantId, event));
+      }
+      return closed;
+    });
+    for (const m of messages) this.logger.log({ msg: 'cost breaker closed', tenantId: m.tenantId });
+    await this.relay.publish(messages);
+    return messages.length;
+  }
+
+  private async evaluate(sql: Sql, tenantId: string, budget: BudgetRecord, now: Date): Promise<Trip | null> {
+    const windowStart = new Date(now.getTime() - budget.breakerWindowSeconds * 1_000);
+    const windowSpend = await this.bookings.spendSince(sql, tenantId, windowStart);
+    const max = budget.breakerMaxSpendMicroUsd;
+    if (max !== null && windowSpend > max) {
+      return {
+        reason: 'spend_rate',
+        message: `spent ${windowSpend} micro-USD in the last ${budget.breakerWindowSeconds} s, over the ${max} micro-USD the breaker allows`,
+        windowSpendMicroUsd: windowSpend,
+      };
+    }
+    for (const key of periodKeys('tenant', tenantId, now)) {
+      const limit = limitFor(budget, key);
+      if (limit === null) continue;
+      const { spentMicroUsd } = await this.counters.read(sql, tenantId, key);
+      if (spentMicroUsd >= limit) {
+        return {
+          reason: 'budget_exhausted',
+          message: `the ${key.period === 'day' ? 'daily' : 'monthly'} budget of ${limit} micro-USD is spent (${spentMicroUsd} micro-USD since ${key.periodStart})`,
+          windowSpendMicroUsd: windowSpend,
+        };
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,33 @@
+import { type BudgetResponse, type LedgerPrincipal, putBudgetRequestSchema } from '@deliberate/contracts';
+import { Body, Controller, Get, Put, Query } from '@nestjs/common';
+import type { z } from 'zod';
+import { Allow, CurrentPrincipal } from '../auth/internal-auth.guard';
+import { resolveTenant } from '../auth/tenant-scope';
+import { ZodBodyPipe, ZodQueryPipe } from '../http/zod-validation.pipe';
+import { tenantQuerySchema } from '../spend/spend-query';
+import { BudgetsService } from './budgets.service';
+
+@Controller('v1/ledger/budgets')
+export class BudgetsController {
+  constructor(private readonly budgets: BudgetsService) {}
+
+  @Get()
+  @Allow('admin', 'auditor', 'platform-admin')
+  async list(
+    @CurrentPrincipal() principal: LedgerPrincipal,
+    @Query(new ZodQueryPipe(tenantQuerySchema)) query: z.output<typeof tenantQuerySchema>,
+  ): Promise<{ tenantId: string; budgets: BudgetResponse[] }> {
+    const tenantId = resolveTenant(principal, query.tenantId);
+    return { tenantId, budgets: await this.budgets.list(tenantId) };
+  }
+
+  @Put()
+  @Allow('admin', 'platform-admin')
+  put(
+    @CurrentPrincipal() principal: LedgerPrincipal,
+    @Query(new ZodQueryPipe(tenantQuerySchema)) query: z.output<typeof tenantQuerySchema>,
+    @Body(new ZodBodyPipe(putBudgetRequestSchema)) body: z.output<typeof putBudgetRequestSchema>,
+  ): Promise<BudgetResponse> {
+    return this.budgets.put(resolveTenant(principal, query.tenantId), body);
+  }
+}

@@ -1,0 +1,33 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import type { Response } from 'express';
+import { type Observable, throwError } from 'rxjs';
+
+// Every HTTP error leaves the ledger in one shape: { statusCode, error, message, issues? }. On the Kafka commands
+// the error travels back to the client as the reply's error.
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): Observable<never> | void {
+    if (host.getType() !== 'http') {
+      if (exception instanceof RpcException) return throwError(() => exception.getError());
+      this.logger.error(exception instanceof Error ? exception : String(exception));
+      return throwError(() => ({ code: 'internal', message: 'internal error' }));
+    }
+    const res = host.switchToHttp().getResponse<Response>();
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const body = exception.getResponse();
+      const problem =
+        typeof body === 'string'
+          ? { statusCode: status, error: exception.name, message: body }
+          : { statusCode: status, ...(body as Record<string, unknown>) };
+      if (Array.isArray(problem.message)) problem.message = problem.message.join('; ');
+      res.status(status).json(problem);
+      return;
+    }
+    this.logger.error(exception instanceof Error ? exception : String(exception));
+    res.status(500).json({ statusCode: 500, error: 'Internal Server Error', message: 'internal error' });
+  }
+}

@@ -1,0 +1,168 @@
+import { Injectable } from '@nestjs/common';
+import type { CounterKey } from '../budgets/budget-periods';
+import { type Sql, toNullableNumber, toNumber } from '../persistence/ledger-database';
+
+export type ReservationStatus = 'active' | 'settled' | 'released' | 'expired';
+
+export interface ReservationRecord {
+  id: string;
+  /** The reserve command's correlation id, when it came over Kafka. */
+  requestId: string | null;
+  tenantId: string;
+  taskId: string;
+  apiKeyId: string | null;
+  project: string | null;
+  model: string;
+  priceId: number;
+  amountMicroUsd: number;
+  /** The period counters the hold was taken on: a settle or release gives it back to these very periods. */
+  counterKeys: CounterKey[];
+  status: ReservationStatus;
+  createdAt: Date;
+  expiresAt: Date;
+  releasedMicroUsd: number | null;
+  usageEventId: string | null;
+}
+
+interface ReservationRow {
+  id: string;
+  request_id: string | null;
+  tenant_id: string;
+  task_id: string;
+  api_key_id: string | null;
+  project: string | null;
+  model: string;
+  price_id: string;
+  amount_micro_usd: string;
+  counter_keys: CounterKey[];
+  status: ReservationStatus;
+  created_at: Date;
+  expires_at: Date;
+  released_micro_usd: string | null;
+  usage_event_id: string | null;
+}
+
+const COLUMNS = `id, request_id, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd, counter_keys, status,
+  created_at, expires_at, released_micro_usd, usage_event_id`;
+
+const toRecord = (r: ReservationRow): ReservationRecord => ({
+  id: r.id,
+  requestId: r.request_id,
+  tenantId: r.tenant_id,
+  taskId: r.task_id,
+  apiKeyId: r.api_key_id,
+  project: r.project,
+  model: r.model,
+  priceId: Number(r.price_id),
+  amountMicroUsd: toNumber(r.amount_micro_usd),
+  counterKeys: r.counter_keys,
+  status: r.status,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  releasedMicroUsd: toNullableNumber(r.released_micro_usd),
+  usageEventId: r.usage_event_id,
+});
+
+@Injectable()
+export class ReservationRepository {
+  /** False when a reservation for the same request exists already. */
+  async insertIfNewRequest(
+    tx: Sql,
+    r: Omit<ReservationRecord, 'status' | 'releasedMicroUsd' | 'usageEventId'>,
+  ): Promise<boolean> {
+    const rows = await tx.query<{ id: string }[]>(
+      `INSERT INTO reservations (id, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd,
+                                 counter_keys, status, created_at, expires_at, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12)
+       ON CONFLICT (request_id) DO NOTHING
+       RETURNING id`,
+      [
+        r.id,
+        r.tenantId,
+        r.taskId,
+        r.apiKeyId,
+        r.project,
+        r.model,
+        r.priceId,
+        r.amountMicroUsd,
+        JSON.stringify(r.counterKeys),
+        r.createdAt,
+        r.expiresAt,
+        r.requestId,
+      ],
+    );
+    return rows.length > 0;
+  }
+
+  async findByRequestId(sql: Sql, requestId: string): Promise<ReservationRecord | null> {
+    const rows = await sql.query<ReservationRow[]>(
+      `SELECT ${COLUMNS} FROM reservations WHERE request_id = $1`,
+      [requestId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /** Locks the reservation for the rest of the transaction: settle, release and the sweeper take turns on it. */
+  async lock(tx: Sql, id: string): Promise<ReservationRecord | null> {
+    const rows = await tx.query<ReservationRow[]>(
+      `SELECT ${COLUMNS} FROM reservations WHERE id = $1 FOR UPDATE`,
+      [id],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async find(sql: Sql, id: string): Promise<ReservationRecord | null> {
+    const rows = await sql.query<ReservationRow[]>(`SELECT ${COLUMNS} FROM reservations WHERE id = $1`, [id]);
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async markSettled(
+    tx: Sql,
+    id: string,
+    usageEventId: string,
+    cost: number,
+    released: number,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE reservations SET status = 'settled', closed_at = now(), usage_event_id = $2, cost_micro_usd = $3,
+              released_micro_usd = $4, close_reason = 'settled'
+        WHERE id = $1`,
+      [id, usageEventId, cost, released],
+    );
+  }
+
+  /** Notes the usage booked after the hold was already gone (released or expired before the call reported). */
+  async noteLateUsage(tx: Sql, id: string, usageEventId: string, cost: number): Promise<void> {
+    await tx.query(
+      `UPDATE reservations SET usage_event_id = COALESCE(usage_event_id, $2), cost_micro_usd = COALESCE(cost_micro_usd, 0) + $3
+        WHERE id = $1`,
+      [id, usageEventId, cost],
+    );
+  }
+
+  async markReleased(
+    tx: Sql,
+    ids: readonly string[],
+    status: 'released' | 'expired',
+    reason: string,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE reservations SET status = $2, closed_at = now(), released_micro_usd = amount_micro_usd, close_reason = $3
+        WHERE id = ANY($1::uuid[])`,
+      [ids, status, reason.slice(0, 500)],
+    );
+  }
+
+  /** Active reservations past their expiry, locked; rows another instance holds are skipped, not waited for. */
+  async claimExpired(tx: Sql, limit: number): Promise<ReservationRecord[]> {
+    const rows = await tx.query<ReservationRow[]>(
+      `SELECT ${COLUMNS} FROM reservations
+        WHERE status = 'active' AND expires_at <= now()
+        ORDER BY expires_at
+        LIMIT $1
+        FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    return rows.map(toRecord);
+  }
+}

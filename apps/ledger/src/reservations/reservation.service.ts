@@ -1,0 +1,337 @@
+import {
+  type BreakerPolicy,
+  type ReleaseReply,
+  releaseRequestSchema,
+  type ReservationDenialReason,
+  type ReserveReply,
+  reserveRequestSchema,
+  type SettleReply,
+  settleRequestSchema,
+  uuidv7,
+} from '@deliberate/contracts';
+import { formatZodIssues } from '@deliberate/kafka';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { z } from 'zod';
+import { UsageBookingService } from '../bookings/usage-booking.service';
+import { CostBreakerService } from '../breaker/cost-breaker.service';
+import { counterSortKey, describeScope } from '../budgets/budget-periods';
+import { BudgetRepository } from '../budgets/budget.repository';
+import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config';
+import { SpendCounterRepository } from '../counters/spend-counter.repository';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import { LedgerDatabase, type Sql } from '../persistence/ledger-database';
+import { worstCaseMicroUsd } from '../pricing/price-calculator';
+import { PriceCatalogue } from '../pricing/price-catalogue.service';
+import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
+import { type ReservationRecord, ReservationRepository } from './reservation.repository';
+
+type ReserveDenial = Extract<ReserveReply, { approved: false }>;
+
+/** A settle or release request that fails its schema: answered with an error, as retrying cannot help. */
+export class InvalidLedgerRequest extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidLedgerRequest';
+  }
+}
+
+// Thrown inside the reservation transaction to roll back every hold taken before the limit that refused.
+class ReservationDenied extends Error {
+  constructor(readonly denial: ReserveDenial) {
+    super(denial.message);
+  }
+}
+
+// Thrown inside the transaction when another delivery of the same request got its reservation in first.
+class DuplicateRequest extends Error {}
+
+/** Where a reserve request came from: its correlation id makes a redelivery answer as the first delivery did. */
+export interface ReserveDelivery {
+  requestId: string | null;
+  ageMs: number | null;
+}
+
+const approvedReply = (r: ReservationRecord): ReserveReply => ({
+  approved: true,
+  reservationId: r.id,
+  amountMicroUsd: r.amountMicroUsd,
+  expiresAt: r.expiresAt.toISOString(),
+});
+
+const deny = (
+  reason: ReservationDenialReason,
+  message: string,
+  policy: BreakerPolicy | null = null,
+): ReserveDenial => ({
+  approved: false,
+  reason,
+  message,
+  policy,
+});
+
+// Authorize-then-capture. A reservation holds the worst case of a call on every counter that limits it, all in one
+// transaction where each hold is a single conditional UPDATE: two instances, or a thousand concurrent requests, can
+// never approve past a limit. Settling books the actual cost and releases the rest; releasing frees the hold.
+@Injectable()
+export class ReservationService {
+  private readonly logger = new Logger(ReservationService.name);
+
+  constructor(
+    private readonly database: LedgerDatabase,
+    private readonly prices: PriceCatalogue,
+    private readonly budgets: BudgetRepository,
+    private readonly counters: SpendCounterRepository,
+    private readonly reservations: ReservationRepository,
+    private readonly thresholds: ThresholdMonitor,
+    private readonly relay: OutboxRelay,
+    private readonly breaker: CostBreakerService,
+    private readonly bookings: UsageBookingService,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  /** Never throws: every failure is a denial, as a caller must not spend without an approval. */
+  async reserve(
+    raw: unknown,
+    delivery: ReserveDelivery = { requestId: null, ageMs: null },
+  ): Promise<ReserveReply> {
+    const parsed = reserveRequestSchema.safeParse(raw);
+    if (!parsed.success) {
+      return deny('invalid_request', `invalid reserve request: ${formatZodIssues(parsed.error)}`);
+    }
+    if (delivery.ageMs !== null && delivery.ageMs > this.config.LEDGER_REQUEST_MAX_AGE_MS) {
+      // Its caller stopped waiting long ago and treated the silence as a denial: holding budget for it helps no one.
+      return deny(
+        'ledger_unavailable',
+        `the request waited ${delivery.ageMs} ms for the ledger; no hold was taken`,
+      );
+    }
+    const { requestId } = delivery;
+    try {
+      const earlier = requestId
+        ? await this.reservations.findByRequestId(this.database.pool, requestId)
+        : null;
+      if (earlier) return approvedReply(earlier);
+      return await this.reserveValid(parsed.data, requestId);
+    } catch (e) {
+      if (e instanceof ReservationDenied) return e.denial;
+      if (e instanceof DuplicateRequest && requestId) {
+        const earlier = await this.reservations.findByRequestId(this.database.pool, requestId);
+        if (earlier) return approvedReply(earlier);
+      }
+      this.logger.error({
+        msg: 'reservation failed',
+        error: (e as Error).message,
+        tenantId: parsed.data.tenantId,
+      });
+      return deny(
+        'ledger_unavailable',
+        `the ledger could not record the reservation: ${(e as Error).message}`,
+      );
+    }
+  }
+
+  private async reserveValid(
+    req: z.output<typeof reserveRequestSchema>,
+    requestId: string | null,
+  ): Promise<ReserveReply> {
+    const now = new Date();
+    const price = await this.prices.priceAt(req.model, now);
+    if (!price) {
+      return deny(
+        'no_price',
+        `no price for model ${req.model}: add it to the ledger's catalogue (LEDGER_PRICES)`,
+      );
+    }
+    const amount = worstCaseMicroUsd(req.estimatedInputTokens, req.maxOutputTokens, price);
+    const id = uuidv7(now.getTime());
+    const expiresAt = new Date(now.getTime() + (req.ttlMs ?? this.config.LEDGER_RESERVATION_TTL_MS));
+
+    const outbox = await this.database.transaction(async (tx) => {
+      const breaker = await this.breaker.findOpen(tx, req.tenantId);
+      if (breaker) {
+        throw new ReservationDenied(
+          deny(
+            'breaker_open',
+            `the cost breaker of tenant '${req.tenantId}' is open (${breaker.message ?? breaker.reason}); ` +
+              `it is checked again at ${breaker.retryAt?.toISOString() ?? 'the next sweep'}`,
+            breaker.policy,
+          ),
+        );
+      }
+      const budgets = await this.budgets.findApplicable(tx, req.tenantId, req.apiKeyId, req.project);
+      const holds = planHolds(req.tenantId, budgets, req.apiKeyId, req.project, now);
+      await this.counters.ensure(tx, req.tenantId, holds);
+      const observed: ObservedCounter[] = [];
+      for (const hold of holds) {
+        const state = await this.counters.tryHold(tx, req.tenantId, hold, amount, hold.limitMicroUsd);
+        if (!state) {
+          const current = await this.counters.read(tx, req.tenantId, hold);
+          throw new ReservationDenied(
+            deny(
+              'budget_exceeded',
+              `${hold.period === 'day' ? 'daily' : 'monthly'} budget of ${describeScope(hold.scope, hold.scopeId)} ` +
+                `exceeded: limit ${hold.limitMicroUsd} micro-USD, ${current.spentMicroUsd} spent and ` +
+                `${current.reservedMicroUsd} held since ${hold.periodStart}; this call may cost up to ${amount} micro-USD`,
+              hold.budget?.overBudgetPolicy ?? 'fail',
+            ),
+          );
+        }
+        if (hold.budget && hold.limitMicroUsd !== null) {
+          observed.push({
+            budget: hold.budget,
+            key: toCounterKey(hold),
+            limitMicroUsd: hold.limitMicroUsd,
+            state,
+          });
+        }
+      }
+      const ceiling = taskCeiling(budgets, req.taskCeilingMicroUsd);
+      await this.counters.ensureTask(tx, req.tenantId, req.taskId);
+      if (!(await this.counters.tryHoldTask(tx, req.tenantId, req.taskId, amount, ceiling))) {
+        const task = await this.counters.readTask(tx, req.tenantId, req.taskId);
+        throw new ReservationDenied(
+          deny(
+            'task_ceiling_exceeded',
+            `task ${req.taskId} would pass its ceiling of ${ceiling} micro-USD: ${task.spentMicroUsd} spent and ` +
+              `${task.reservedMicroUsd} held; this call may cost up to ${amount} micro-USD`,
+          ),
+        );
+      }
+      const inserted = await this.reservations.insertIfNewRequest(tx, {
+        id,
+        requestId,
+        tenantId: req.tenantId,
+        taskId: req.taskId,
+        apiKeyId: req.apiKeyId,
+        project: req.project,
+        model: req.model,
+        priceId: price.id,
+        amountMicroUsd: amount,
+        counterKeys: holds.map(toCounterKey),
+        createdAt: now,
+        expiresAt,
+      });
+      if (!inserted) throw new DuplicateRequest();
+      return this.thresholds.record(tx, req.tenantId, observed);
+    });
+    await this.relay.publish(outbox);
+    return {
+      approved: true,
+      reservationId: id,
+      amountMicroUsd: amount,
+      expiresAt: expiresAt.toISOString(),
+    };
+  }
+
+  async settle(raw: unknown): Promise<SettleReply> {
+    const parsed = settleRequestSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new InvalidLedgerRequest(`invalid settle request: ${formatZodIssues(parsed.error)}`);
+    const req = parsed.data;
+    const outcome = await this.bookings.book({
+      eventId: req.usageEventId,
+      tenantId: null,
+      taskId: null,
+      reservationId: req.reservationId,
+      callId: null,
+      model: req.model,
+      tier: null,
+      purpose: null,
+      outcome: null,
+      usage: req.usage,
+      calledAt: new Date(),
+      source: 'settle',
+    });
+    switch (outcome.kind) {
+      case 'booked':
+        return {
+          booked: true,
+          costMicroUsd: outcome.costMicroUsd,
+          releasedMicroUsd: outcome.releasedMicroUsd,
+          message: outcome.note,
+        };
+      case 'duplicate':
+        return {
+          booked: true,
+          costMicroUsd: outcome.costMicroUsd,
+          releasedMicroUsd: outcome.releasedMicroUsd,
+          message: `usage event ${req.usageEventId} was already booked`,
+        };
+      case 'rejected':
+        return { booked: false, costMicroUsd: 0, releasedMicroUsd: 0, message: outcome.message };
+    }
+  }
+
+  async release(raw: unknown): Promise<ReleaseReply> {
+    const parsed = releaseRequestSchema.safeParse(raw);
+    if (!parsed.success)
+      throw new InvalidLedgerRequest(`invalid release request: ${formatZodIssues(parsed.error)}`);
+    const { reservationId, reason } = parsed.data;
+    return this.database.transaction(async (tx) => {
+      const reservation = await this.reservations.lock(tx, reservationId);
+      if (!reservation) return { released: false, releasedMicroUsd: 0 };
+      // A retried release answers as the first one did.
+      if (reservation.status === 'released') {
+        return {
+          released: true,
+          releasedMicroUsd: reservation.releasedMicroUsd ?? reservation.amountMicroUsd,
+        };
+      }
+      if (reservation.status !== 'active') return { released: false, releasedMicroUsd: 0 };
+      await this.releaseHolds(tx, [reservation]);
+      await this.reservations.markReleased(
+        tx,
+        [reservation.id],
+        'released',
+        reason || 'released by the caller',
+      );
+      return { released: true, releasedMicroUsd: reservation.amountMicroUsd };
+    });
+  }
+
+  /** The sweeper's step: releases a batch of expired holds (a caller that crashed between reserve and settle). */
+  async expireDue(limit: number): Promise<number> {
+    return this.database.transaction(async (tx) => {
+      const expired = await this.reservations.claimExpired(tx, limit);
+      if (!expired.length) return 0;
+      await this.releaseHolds(tx, expired);
+      await this.reservations.markReleased(
+        tx,
+        expired.map((r) => r.id),
+        'expired',
+        'expired before it was settled or released',
+      );
+      return expired.length;
+    });
+  }
+
+  // Sums the holds per counter and gives them back in lock order: period counters first, then task counters.
+  private async releaseHolds(tx: Sql, reservations: readonly ReservationRecord[]): Promise<void> {
+    const periods = new Map<
+      string,
+      { r: ReservationRecord; key: ReservationRecord['counterKeys'][number]; amount: number }
+    >();
+    const tasks = new Map<string, { tenantId: string; taskId: string; amount: number }>();
+    for (const r of reservations) {
+      for (const key of r.counterKeys) {
+        const sortKey = counterSortKey(r.tenantId, key);
+        const entry = periods.get(sortKey) ?? { r, key, amount: 0 };
+        entry.amount += r.amountMicroUsd;
+        periods.set(sortKey, entry);
+      }
+      const taskKey = `${r.tenantId}\u0000${r.taskId}`;
+      const task = tasks.get(taskKey) ?? { tenantId: r.tenantId, taskId: r.taskId, amount: 0 };
+      task.amount += r.amountMicroUsd;
+      tasks.set(taskKey, task);
+    }
+    for (const sortKey of [...periods.keys()].sort()) {
+      const { r, key, amount } = periods.get(sortKey)!;
+      await this.counters.settle(tx, r.tenantId, key, amount, 0);
+    }
+    for (const taskKey of [...tasks.keys()].sort()) {
+      const { tenantId, taskId, amount } = tasks.get(taskKey)!;
+      await this.counters.settleTask(tx, tenantId, taskId, amount, 0);
+    }
+  }
+}

@@ -1,0 +1,47 @@
+jest.setTimeout(60_000);
+
+import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1795680000000-create-ledger-tables';
+import { SeedDefaultPrices1795680001000 } from '@deliberate/ledger/migrations/1795680001000-seed-default-prices';
+import { openDataSource } from '@deliberate/persistence';
+import { createTestDatabase } from '@deliberate/testing';
+
+// Every migration can be undone, and done again.
+it('migrates up, down to nothing, and up again', async () => {
+  const database = await createTestDatabase('ledger_migrations');
+  const dataSource = await openDataSource({
+    databaseUrl: database.url,
+    schema: 'ledger',
+    entities: [],
+    migrations: [CreateLedgerTables1795680000000, SeedDefaultPrices1795680001000],
+    poolSize: 2,
+  });
+  const tables = async () =>
+    (
+      await dataSource.query<{ table_name: string }[]>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'ledger' ORDER BY table_name`,
+      )
+    ).map((t) => t.table_name);
+  try {
+    expect(await tables()).toEqual([
+      'bookings',
+      'breakers',
+      'budgets',
+      'migrations',
+      'outbox',
+      'prices',
+      'reservations',
+      'spend_counters',
+      'task_counters',
+      'threshold_crossings',
+    ]);
+    await dataSource.undoLastMigration();
+    expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
+    await dataSource.undoLastMigration();
+    expect(await tables()).toEqual(['migrations']);
+    expect(await dataSource.runMigrations()).toHaveLength(2);
+    expect(await tables()).toHaveLength(10);
+  } finally {
+    await dataSource.destroy();
+    await database.drop();
+  }
+});
