@@ -1,0 +1,5 @@
+export * from './ledger-client.options';
+export * from './ledger-client.errors';
+export * from './ledger-client';
+export * from './breaker-state.cache';
+export * from './ledger-client.module';

@@ -1,0 +1,76 @@
+import { ledgerCommandTopics } from '@deliberate/contracts';
+import { Logger } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+
+interface KafkaLogEntry {
+  level: number;
+  namespace: string;
+  log: { message: string; [key: string]: unknown };
+}
+
+// kafkajs levels: 1 error, 2 warn, 4 info, 5 debug.
+const WARN = 2;
+
+/** A kafkajs logCreator that lets warnings and errors through to the service's structured log. */
+export function kafkaLogCreator(name: string): () => (entry: KafkaLogEntry) => void {
+  const logger = new Logger(name);
+  return () => (entry) => {
+    if (entry.level > WARN) return;
+    const { message, ...extra } = entry.log;
+    // The default-partitioner notice repeats on every producer start; it is expected, not actionable.
+    if (message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
+    const record = { msg: message, kafka: entry.namespace, ...extra };
+    if (entry.level === WARN) logger.warn(record);
+    else logger.error(record);
+  };
+}
+
+// Auto-creation is off and the client subscribes to the reply topics before the ledger may have started, so the
+// client creates the command topics too (whoever comes first; "already exists" is fine).
+export async function ensureLedgerCommandTopics(
+  options: { brokers: string[]; clientId: string; topicPrefix: string; replicationFactor: number },
+  timeoutMs = 30_000,
+): Promise<void> {
+  const kafka = new Kafka({
+    clientId: `${options.clientId}-ledger-admin`,
+    brokers: options.brokers,
+    logCreator: kafkaLogCreator('LedgerClient'),
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = ledgerCommandTopics(options.topicPrefix);
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((t) => !existing.has(t.topic));
+    if (!missing.length) return;
+    try {
+      await admin.createTopics({
+        waitForLeaders: false,
+        topics: missing.map((t) => ({
+          topic: t.topic,
+          numPartitions: t.partitions,
+          replicationFactor: options.replicationFactor,
+        })),
+      });
+    } catch (e) {
+      if (!String((e as Error).message).includes('already exists')) throw e;
+    }
+    // A KRaft broker answers UNKNOWN_TOPIC_OR_PARTITION for a moment after creating a topic: poll for leaders.
+    const names = missing.map((t) => t.topic);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: names });
+        if (metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)))
+          return;
+      } catch (e) {
+        if (Date.now() > deadline) throw e;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`topics have no leaders after ${timeoutMs} ms: ${names.join(', ')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}
