@@ -7,6 +7,7 @@ import {
   taskTriagedEvent,
 } from '@deliberate/contracts';
 import { KafkaModule } from '@deliberate/kafka';
+import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
 import { Controller, type DynamicModule, Get, Module } from '@nestjs/common';
 import { TRIAGE_CONFIG, type TriageConfig } from './config';
@@ -46,6 +47,15 @@ export class TriageModule {
           ],
         }),
         LlmModule.forRoot(modelTierConfigs(config)),
+        // The triage spends only on the cheap tier and books it after the fact; it needs the breakers, not holds.
+        LedgerClientModule.forRoot({
+          brokers: config.KAFKA_BROKERS,
+          clientId: 'triage',
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          breakerStateCache: true,
+          rpcClient: false,
+        }),
       ],
       controllers: [HealthController],
       providers: [

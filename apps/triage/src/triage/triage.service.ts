@@ -9,6 +9,7 @@ import {
   type TriageDecision,
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
+import { BreakerStateCache } from '@deliberate/ledger-client';
 import { ModelCallError, ModelClient } from '@deliberate/llm';
 import { Injectable, Logger } from '@nestjs/common';
 import {
@@ -28,13 +29,30 @@ export class TriageService {
     private readonly models: ModelClient,
     private readonly publisher: EventPublisher,
     private readonly usage: ModelUsageRecorder,
+    private readonly breakers: BreakerStateCache,
   ) {}
 
   async triage(event: EventEnvelope<TaskAccepted>): Promise<void> {
     const { tenantId } = event;
     const taskId = event.taskId!;
     const { spec } = event.data;
-    const decision = await this.decide(event);
+    const breaker = this.breakers.state(tenantId);
+    if (breaker.open && breaker.policy !== 'route_cheap') {
+      // The tenant's cost breaker refuses new paid work, the fast model's included: fail fast and say why.
+      await this.publisher.publish(taskFailedEvent, {
+        tenantId,
+        taskId,
+        data: {
+          error: {
+            code: 'budget_exceeded',
+            message: `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'}); retry after ${breaker.retryAt ?? 'it closes'}`,
+          },
+          failedAt: new Date().toISOString(),
+        },
+      });
+      return;
+    }
+    const decision = breaker.open ? cheapTierDecision(breaker.reason) : await this.decide(event);
     // Published without waiting: the producer batches it with what follows, saving a broker round trip per task.
     const triaged = this.publisher.publish(taskTriagedEvent, {
       tenantId,
@@ -135,7 +153,9 @@ export class TriageService {
               usage: r.usage,
               latencyMs: Date.now() - started,
               degraded:
-                r.finishReason === 'length' ? { reason: 'the answer was cut at the output token limit' } : null,
+                r.finishReason === 'length'
+                  ? { reason: 'the answer was cut at the output token limit' }
+                  : null,
             },
             completedAt: new Date().toISOString(),
           },
@@ -144,7 +164,15 @@ export class TriageService {
     } catch (e) {
       if (!(e instanceof ModelCallError)) throw e;
       await Promise.all([
-        this.usage.recordFailure(tenantId, taskId, 'fast', this.models.modelOf('fast'), 'answer', e, Date.now() - started),
+        this.usage.recordFailure(
+          tenantId,
+          taskId,
+          'fast',
+          this.models.modelOf('fast'),
+          'answer',
+          e,
+          Date.now() - started,
+        ),
         this.publisher.publish(taskFailedEvent, {
           tenantId,
           taskId,
@@ -159,6 +187,17 @@ export class TriageService {
       ]);
     }
   }
+}
+
+// While the breaker is open under a `route_cheap` policy, only the fast tier runs, and no classifier call is spent.
+function cheapTierDecision(reason: string | null): TriageDecision {
+  return {
+    route: 'fast',
+    decidedBy: 'rule',
+    rule: 'cost-breaker',
+    classification: null,
+    reason: `the tenant's cost circuit breaker is open (${reason ?? 'budget'}); its policy routes work to the cheap tier`,
+  };
 }
 
 function parseClassification(content: string) {
