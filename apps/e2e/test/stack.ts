@@ -1,4 +1,6 @@
 import { loadGatewayConfig } from '@deliberate/gateway/config';
+import { loadLedgerConfig } from '@deliberate/ledger/config';
+import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
 import { createTestDatabase, TEST_KAFKA_BROKERS, uniqueTopicPrefix } from '@deliberate/testing';
@@ -7,8 +9,9 @@ import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
 
 export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
+const INTERNAL_TOKEN = 'e2e-ledger-internal-token-0123456789';
 
-/** The whole stack in one process: simulator, gateway and triage on the real broker and a fresh database. */
+/** The whole stack in one process: simulator, ledger, gateway and triage on the real broker and a fresh database. */
 export interface TestStack {
   url: string;
   prefix: string;
@@ -16,6 +19,7 @@ export interface TestStack {
   simulator: RunningSimulator;
   gateway: INestApplication;
   triage: INestApplication;
+  ledger: INestApplication;
   topic(name: string): string;
   close(): Promise<void>;
 }
@@ -31,6 +35,17 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     LOG_LEVEL: 'warn',
     ...env,
   };
+  const ledger = await createLedgerApp(
+    loadLedgerConfig({
+      ...common,
+      DATABASE_URL: db.url,
+      LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      LEDGER_SWEEP_INTERVAL_MS: '200',
+      LEDGER_BREAKER_COOLDOWN_MS: '1500',
+    }),
+  );
+  await ledger.listen(0, '127.0.0.1');
+  const ledgerUrl = (await ledger.getUrl()).replace('[::1]', '127.0.0.1');
   const gateway = await createGatewayApp(
     loadGatewayConfig({
       ...common,
@@ -38,6 +53,8 @@ export async function startStack(suite: string, env: Record<string, string> = {}
       GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
       GATEWAY_MAX_BODY_BYTES: String(64 * 1024),
       GATEWAY_OUTBOX_INTERVAL_MS: '500',
+      GATEWAY_LEDGER_URL: ledgerUrl,
+      LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
     }),
   );
   await gateway.listen(0, '127.0.0.1');
@@ -59,11 +76,24 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     simulator,
     gateway,
     triage,
+    ledger,
     topic: (name) => `${prefix}${name}`,
     close: async () => {
       // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
-      const results = await [() => triage.close(), () => gateway.close(), () => simulator.close(), () => db.drop()].reduce(
-        async (acc, step) => [...(await acc), await step().then(() => null, (e: unknown) => e)],
+      const results = await [
+        () => triage.close(),
+        () => gateway.close(),
+        () => ledger.close(),
+        () => simulator.close(),
+        () => db.drop(),
+      ].reduce(
+        async (acc, step) => [
+          ...(await acc),
+          await step().then(
+            () => null,
+            (e: unknown) => e,
+          ),
+        ],
         Promise.resolve([] as unknown[]),
       );
       const failure = results.find((r) => r !== null);

@@ -1,4 +1,7 @@
 import {
+  budgetResponseSchema,
+  putBudgetRequestSchema,
+  spendResponseSchema,
   apiKeyResponseSchema,
   createApiKeyRequestSchema,
   createdApiKeyResponseSchema,
@@ -51,6 +54,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ApiKey: schema(apiKeyResponseSchema),
         CreatedApiKey: schema(createdApiKeyResponseSchema),
         Problem: schema(problemSchema),
+        Spend: schema(spendResponseSchema),
+        PutBudget: schema(putBudgetRequestSchema, 'input'),
+        Budget: schema(budgetResponseSchema),
       },
     },
     paths: {
@@ -165,6 +171,79 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
           ],
           responses: { '200': { description: 'Revoked', ...json('ApiKey') }, '404': problem('Unknown key') },
+        },
+      },
+      '/v1/ledger/spend': {
+        get: {
+          summary: 'Spend of the tenant, grouped (admin, auditor; the platform admin passes tenantId)',
+          security: bearer,
+          parameters: [
+            {
+              name: 'from',
+              in: 'query',
+              schema: { type: 'string', format: 'date-time' },
+              description: 'default: start of the UTC month',
+            },
+            {
+              name: 'to',
+              in: 'query',
+              schema: { type: 'string', format: 'date-time' },
+              description: 'default: now',
+            },
+            {
+              name: 'groupBy',
+              in: 'query',
+              schema: { type: 'string', enum: ['model', 'day', 'route', 'tenant'], default: 'model' },
+            },
+            { name: 'tenantId', in: 'query', schema: { type: 'string' }, description: 'platform admin only' },
+          ],
+          responses: {
+            '200': { description: 'Rows and a total that is their exact sum (micro-USD)', ...json('Spend') },
+            '400': problem('A bad query parameter'),
+            '403': problem('Only admins and auditors read spend'),
+          },
+        },
+      },
+      '/v1/ledger/spend.csv': {
+        get: {
+          summary: 'The same report as CSV, with a header row',
+          security: bearer,
+          responses: {
+            '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+      '/v1/ledger/budgets': {
+        get: {
+          summary: "The tenant's budgets with current spend, holds and breaker state",
+          security: bearer,
+          responses: {
+            '200': {
+              description: 'Budgets',
+              content: {
+                'application/json': {
+                  schema: {
+                    type: 'object',
+                    properties: {
+                      tenantId: { type: 'string' },
+                      budgets: { type: 'array', items: { $ref: '#/components/schemas/Budget' } },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
+        put: {
+          summary:
+            'Set a budget (tenant admin or platform admin): limits in USD, soft thresholds, breaker policy and rate',
+          security: bearer,
+          requestBody: { required: true, ...json('PutBudget') },
+          responses: {
+            '200': { description: 'The budget as stored', ...json('Budget') },
+            '400': problem('Invalid budget'),
+            '403': problem('Not an admin'),
+          },
         },
       },
       '/health': {
