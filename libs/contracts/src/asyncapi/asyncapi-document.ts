@@ -1,6 +1,16 @@
 import { z } from 'zod';
 import { EVENT_CATALOGUE } from '../events/catalogue';
 import { deadLetterTopic } from '../events/event-definition';
+import {
+  LEDGER_PATTERNS,
+  ledgerReplyTopic,
+  releaseReplySchema,
+  releaseRequestSchema,
+  reserveReplySchema,
+  reserveRequestSchema,
+  settleReplySchema,
+  settleRequestSchema,
+} from '../ledger/ledger-commands';
 
 // AsyncAPI 3.0 for every topic in the catalogue, built from the same zod schemas the consumers validate with.
 // `npm run docs:generate` writes it to docs/asyncapi.json; a unit test fails when that copy is stale.
@@ -63,6 +73,44 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
         ? `Published by ${event.producers.join(', ')}`
         : `Received from ${event.producers.join(', ')}; consumed by ${event.consumers.join(', ')}`,
       messages: [{ $ref: `#/channels/${id}/messages/${id}` }],
+    };
+  }
+  // The ledger's request-reply commands (NestJS message patterns over Kafka): a request topic and its reply topic.
+  const commands = [
+    { pattern: LEDGER_PATTERNS.reserve, request: reserveRequestSchema, reply: reserveReplySchema },
+    { pattern: LEDGER_PATTERNS.settle, request: settleRequestSchema, reply: settleReplySchema },
+    { pattern: LEDGER_PATTERNS.release, request: releaseRequestSchema, reply: releaseReplySchema },
+  ];
+  for (const command of commands) {
+    const id = camel(command.pattern);
+    const payload = (s: z.ZodType) =>
+      z.toJSONSchema(s, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' });
+    messages[`${id}Request`] = {
+      name: command.pattern,
+      contentType: 'application/json',
+      summary:
+        'NestJS Kafka transport: headers kafka_correlationId, kafka_replyTopic and kafka_replyPartition',
+      payload: payload(command.request),
+    };
+    messages[`${id}Reply`] = {
+      name: ledgerReplyTopic(command.pattern),
+      contentType: 'application/json',
+      payload: payload(command.reply),
+    };
+    channels[id] = {
+      address: command.pattern,
+      description: 'Ledger command; callers that get no reply in time treat a reserve as denied.',
+      messages: { request: { $ref: `#/components/messages/${id}Request` } },
+    };
+    channels[`${id}Reply`] = {
+      address: ledgerReplyTopic(command.pattern),
+      messages: { reply: { $ref: `#/components/messages/${id}Reply` } },
+    };
+    operations[`call${id.charAt(0).toUpperCase()}${id.slice(1)}`] = {
+      action: 'send',
+      channel: { $ref: `#/channels/${id}` },
+      summary: 'Sent by triage and the reasoning executor through libs/ledger-client; answered by the ledger',
+      reply: { channel: { $ref: `#/channels/${id}Reply` } },
     };
   }
   return {
