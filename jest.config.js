@@ -29,8 +29,9 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/*/test/**/*.int-spec.ts'],
       setupFiles: ['<rootDir>/tools/jest/integration-setup.ts'],
-      testTimeout: 120000,
       slowTestThreshold: 30,
     },
   ],
+  // A global option (ignored inside a project): integration tests wait on real brokers and model calls.
+  testTimeout: 120000,
 };
