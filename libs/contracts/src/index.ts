@@ -23,3 +23,8 @@ export * from './ledger/ledger-commands';
 export * from './ledger/ledger-http.dto';
 export * from './ledger/ledger-topics';
 export * from './ledger/ledger-internal-auth';
+export * from './events/task-reasoning-started.event';
+export * from './events/reasoning-trace-recorded.event';
+export * from './events/task-escalated.event';
+export * from './events/task-cancel-requested.event';
+export * from './events/task-cancelled.event';

@@ -24,7 +24,8 @@ export type BudgetBreakerOpened = z.infer<typeof budgetBreakerOpenedEvent.schema
 
 export const budgetBreakerClosedEvent = defineEvent({
   topic: 'budget.breaker.closed.v1',
-  summary: "A tenant's cost circuit breaker closed after its cool-down and a passing check: paid work resumes.",
+  summary:
+    "A tenant's cost circuit breaker closed after its cool-down and a passing check: paid work resumes.",
   schema: z.strictObject({ closedAt: z.iso.datetime(), message: z.string() }),
   partitions: 3,
   key: 'tenantId',

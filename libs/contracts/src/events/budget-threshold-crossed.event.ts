@@ -4,7 +4,8 @@ import { defineEvent } from './event-definition';
 
 export const budgetThresholdCrossedEvent = defineEvent({
   topic: 'budget.threshold.crossed.v1',
-  summary: 'Spend plus holds of a budget period passed a soft threshold (e.g. 80 %); published once per threshold and period.',
+  summary:
+    'Spend plus holds of a budget period passed a soft threshold (e.g. 80 %); published once per threshold and period.',
   schema: z.strictObject({
     scope: budgetScopeSchema,
     scopeId: z.string(),

@@ -1,6 +1,11 @@
 import { budgetBreakerClosedEvent, budgetBreakerOpenedEvent } from './budget-breaker.event';
 import { budgetThresholdCrossedEvent } from './budget-threshold-crossed.event';
 import type { EventDefinition } from './event-definition';
+import { reasoningTraceRecordedEvent } from './reasoning-trace-recorded.event';
+import { taskCancelRequestedEvent } from './task-cancel-requested.event';
+import { taskCancelledEvent } from './task-cancelled.event';
+import { taskEscalatedEvent } from './task-escalated.event';
+import { taskReasoningStartedEvent } from './task-reasoning-started.event';
 import { modelCallRecordedEvent } from './model-call-recorded.event';
 import { reasoningRequestedEvent } from './reasoning-requested.event';
 import { taskAcceptedEvent } from './task-accepted.event';
@@ -17,6 +22,11 @@ export const EVENT_CATALOGUE = [
   reasoningRequestedEvent,
   taskCompletedEvent,
   taskFailedEvent,
+  taskReasoningStartedEvent,
+  reasoningTraceRecordedEvent,
+  taskEscalatedEvent,
+  taskCancelRequestedEvent,
+  taskCancelledEvent,
   modelCallRecordedEvent,
   budgetThresholdCrossedEvent,
   budgetBreakerOpenedEvent,

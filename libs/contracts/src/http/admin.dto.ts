@@ -13,7 +13,8 @@ export const createTenantRequestSchema = z.strictObject({
 });
 export type CreateTenantRequest = z.infer<typeof createTenantRequestSchema>;
 
-export const apiKeyRoleSchema = z.enum(['submitter', 'auditor', 'admin']);
+// reviewer: answers tasks escalated to the human review queue.
+export const apiKeyRoleSchema = z.enum(['submitter', 'auditor', 'admin', 'reviewer']);
 export type ApiKeyRole = z.infer<typeof apiKeyRoleSchema>;
 
 export const createApiKeyRequestSchema = z.strictObject({

@@ -29,7 +29,12 @@ export const reserveRequestSchema = z.strictObject({
   /** The task's own ceiling (maxCostUsd), on top of the tenant's per-task ceiling. */
   taskCeilingMicroUsd: z.int().positive().nullable().default(null),
   /** How long the hold lasts unless settled or released; the sweeper releases it after. */
-  ttlMs: z.int().min(1_000).max(24 * 3_600_000).nullable().default(null),
+  ttlMs: z
+    .int()
+    .min(1_000)
+    .max(24 * 3_600_000)
+    .nullable()
+    .default(null),
 });
 export type ReserveRequest = z.input<typeof reserveRequestSchema>;
 
@@ -84,5 +89,8 @@ export const releaseRequestSchema = z.strictObject({
 });
 export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 
-export const releaseReplySchema = z.strictObject({ released: z.boolean(), releasedMicroUsd: z.int().nonnegative() });
+export const releaseReplySchema = z.strictObject({
+  released: z.boolean(),
+  releasedMicroUsd: z.int().nonnegative(),
+});
 export type ReleaseReply = z.infer<typeof releaseReplySchema>;

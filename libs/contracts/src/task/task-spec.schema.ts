@@ -14,7 +14,11 @@ export const TASK_LIMITS = {
   maxCostUsd: 10_000,
   // Below this budget the reasoning tier (20 s to minutes) cannot answer in time.
   reasoningMinLatencyBudgetMs: 3_000,
+  maxThinkingTokens: 1_000_000,
 } as const;
+
+export const reasoningEffortSchema = z.enum(['low', 'medium', 'high']);
+export type ReasoningEffort = z.infer<typeof reasoningEffortSchema>;
 
 export const taskModeSchema = z.enum(['auto', 'fast', 'reasoning']);
 export type TaskMode = z.infer<typeof taskModeSchema>;
@@ -62,6 +66,9 @@ export const taskSubmissionSchema = z
       .max(TASK_LIMITS.maxLatencyBudgetMs)
       .optional(),
     maxCostUsd: z.number().positive().max(TASK_LIMITS.maxCostUsd).optional(),
+    /** Cap on the reasoning model's tokens (thinking plus answer), within the tenant's ceiling. */
+    maxThinkingTokens: z.int().min(16).max(TASK_LIMITS.maxThinkingTokens).optional(),
+    reasoningEffort: reasoningEffortSchema.optional(),
     webhookUrl: webhookUrlSchema.optional(),
     metadata: metadataSchema.optional(),
   })
@@ -87,6 +94,9 @@ export const taskSpecSchema = z.strictObject({
   mode: taskModeSchema,
   latencyBudgetMs: z.int().positive().nullable(),
   maxCostMicroUsd: z.int().positive().nullable(),
+  // Added after v1 first shipped: absent in older events, hence the defaults.
+  maxThinkingTokens: z.int().positive().nullable().default(null),
+  reasoningEffort: reasoningEffortSchema.nullable().default(null),
   webhookUrl: z.string().max(2048).nullable(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
 });

@@ -1,0 +1,23 @@
+import { z } from 'zod';
+import { modelTierSchema } from './model-call-recorded.event';
+import { defineEvent } from './event-definition';
+
+export const taskReasoningStartedEvent = defineEvent({
+  topic: 'tasks.task.reasoning-started.v1',
+  summary: 'The executor started a model call for the task (one event per attempt, fallbacks included).',
+  schema: z.strictObject({
+    executionId: z.uuid(),
+    attempt: z.int().positive(),
+    tier: modelTierSchema,
+    model: z.string(),
+    maxCompletionTokens: z.int().positive().nullable(),
+    reasoningEffort: z.string().nullable(),
+    deadlineAt: z.iso.datetime().nullable(),
+    startedAt: z.iso.datetime(),
+  }),
+  partitions: 12,
+  key: 'taskId',
+  producers: ['reasoner'],
+  consumers: ['gateway', 'audit'],
+});
+export type TaskReasoningStarted = z.infer<typeof taskReasoningStartedEvent.schema>;
