@@ -89,7 +89,7 @@ export class EventConsumer {
       });
     });
     await this.consumer.connect();
-    await this.consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: true });
+    await this.subscribe();
     this.running = true;
     await this.consumer.run({
       autoCommit: true,
@@ -98,6 +98,22 @@ export class EventConsumer {
       eachBatch: (payload) => this.handleBatch(payload),
     });
     await this.joined;
+  }
+
+  // A topic created a moment ago may not be in every broker's metadata yet: kafkajs then fails the subscription
+  // with UNKNOWN_TOPIC_OR_PARTITION rather than waiting, so wait here, briefly.
+  private async subscribe(timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: true });
+        return;
+      } catch (e) {
+        const retriable = (e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
+        if (!retriable || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, Math.min(1_000, 50 * attempt)));
+      }
+    }
   }
 
   async stop(): Promise<void> {
