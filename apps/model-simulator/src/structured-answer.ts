@@ -98,6 +98,32 @@ export function isClassifierSchema(schema: JsonSchema | undefined): boolean {
   return !!properties && 'complexity' in properties && 'reason' in properties;
 }
 
+export function isRankerSchema(schema: JsonSchema | undefined): boolean {
+  const properties = asSchema(schema?.['properties']);
+  return !!properties && 'ranking' in properties;
+}
+
+const DOCUMENT = /<document index="(\d+)"[^>]*>([\s\S]*?)<\/document>/g;
+const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]{4,}/g) ?? []);
+
+// The context ranker's stand-in: documents sharing more words with the question rank higher;
+// a document carrying [[sim:relevant]] ranks first. Deterministic, so tests can predict the selection.
+export function rankDocuments(prompt: string): { index: number; score: number; reason: string }[] {
+  const question = words(/Question:\s*([\s\S]*?)(?:\n\n<document|$)/.exec(prompt)?.[1] ?? '');
+  const ranked: { index: number; score: number; reason: string }[] = [];
+  for (const match of prompt.matchAll(DOCUMENT)) {
+    const body = match[2] ?? '';
+    const shared = [...words(body)].filter((w) => question.has(w));
+    const forced = body.includes('[[sim:relevant]]');
+    ranked.push({
+      index: Number(match[1]),
+      score: forced ? 1 : Math.min(0.99, shared.length / Math.max(1, question.size)),
+      reason: forced ? 'marked relevant' : shared.length ? `shares ${shared.slice(0, 5).join(', ')}` : 'no overlap with the question',
+    });
+  }
+  return ranked.sort((a, b) => b.score - a.score || a.index - b.index);
+}
+
 export interface StructuredAnswerInput {
   kind: 'json_object' | 'json_schema';
   schema: JsonSchema | undefined;
@@ -114,6 +140,9 @@ export function structuredAnswer(input: StructuredAnswerInput): string {
   if (classifier) {
     const base = input.schema ? (asSchema(minimalJsonValue(input.schema)) ?? {}) : {};
     return JSON.stringify({ ...base, ...classifyComplexity(input.lastUserText, input.directives) });
+  }
+  if (input.kind === 'json_schema' && isRankerSchema(input.schema)) {
+    return JSON.stringify({ ranking: rankDocuments(input.allText) });
   }
   if (input.kind === 'json_object') return JSON.stringify({ answer: input.answer });
   return JSON.stringify(minimalJsonValue(input.schema ?? { type: 'object' }));

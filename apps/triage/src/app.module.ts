@@ -11,6 +11,7 @@ import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
 import { Controller, type DynamicModule, Get, Module } from '@nestjs/common';
 import { TRIAGE_CONFIG, type TriageConfig } from './config';
+import { ContextRanker } from './triage/context-ranker';
 import { ModelUsageRecorder } from './triage/model-usage.recorder';
 import { TriageConsumer } from './triage/triage.consumer';
 import { TriageService } from './triage/triage.service';
@@ -61,6 +62,7 @@ export class TriageModule {
       providers: [
         { provide: TRIAGE_CONFIG, useValue: config },
         ModelUsageRecorder,
+        ContextRanker,
         TriageService,
         TriageConsumer,
       ],

@@ -9,6 +9,8 @@ export const triageConfigSchema = z.object({
   // Tasks triaged at once per partition batch (each waits on the fast model).
   TRIAGE_CONCURRENCY: envInt(64, 1, 10_000),
   TRIAGE_HEALTH_PORT: envInt(3001, 0, 65535),
+  // Context documents passed to the reasoning tier; more than this are ranked by the fast model first.
+  TRIAGE_CONTEXT_TOP_K: envInt(2, 1, 100),
   TRIAGE_HOST: z.string().default('127.0.0.1'),
 });
 

@@ -19,12 +19,15 @@ export function taskMessages(spec: TaskSpec, systemPrompt: string): ChatMessage[
   return messages;
 }
 
+export function lastUserText(spec: TaskSpec): string {
+  return typeof spec.input === 'string'
+    ? spec.input
+    : ([...spec.input].reverse().find((m) => m.role === 'user')?.content ?? '');
+}
+
 /** What the classifier sees: the last user turn, trimmed, and how much context came with it. */
 export function classifierMessages(spec: TaskSpec): ChatMessage[] {
-  const lastUser =
-    typeof spec.input === 'string'
-      ? spec.input
-      : ([...spec.input].reverse().find((m) => m.role === 'user')?.content ?? '');
+  const lastUser = lastUserText(spec);
   const task =
     lastUser.length > CLASSIFIER_INPUT_CHARS ? `${lastUser.slice(0, CLASSIFIER_INPUT_CHARS)} […]` : lastUser;
   return [

@@ -7,6 +7,8 @@ const spec = (over: Partial<TaskSpec>): TaskSpec => ({
   mode: 'auto',
   latencyBudgetMs: null,
   maxCostMicroUsd: null,
+  maxThinkingTokens: null,
+  reasoningEffort: null,
   webhookUrl: null,
   metadata: {},
   ...over,

@@ -17,6 +17,8 @@ import {
   type ModelClient,
 } from '@deliberate/llm';
 import type { ModelTier } from '@deliberate/contracts';
+import type { TriageConfig } from '../config';
+import { ContextRanker } from './context-ranker';
 import { ModelUsageRecorder } from './model-usage.recorder';
 import { TriageService } from './triage.service';
 
@@ -71,6 +73,8 @@ const event = (input: string, mode: 'auto' | 'fast' | 'reasoning' = 'auto'): Eve
       mode,
       latencyBudgetMs: null,
       maxCostMicroUsd: null,
+      maxThinkingTokens: null,
+      reasoningEffort: null,
       webhookUrl: null,
       metadata: {},
     },
@@ -89,11 +93,16 @@ function setup(
     state: () => ({ open: false, policy: null, reason: null, retryAt: null, ...breaker }),
   } as unknown as BreakerStateCache;
   const usage = new ModelUsageRecorder(publisher as unknown as EventPublisher);
+  // Tasks here carry no context, so the ranker is never asked; a real one over the same fakes keeps the wiring honest.
+  const ranker = new ContextRanker(models as unknown as ModelClient, usage, {
+    TRIAGE_CONTEXT_TOP_K: 2,
+  } as TriageConfig);
   const service = new TriageService(
     models as unknown as ModelClient,
     publisher as unknown as EventPublisher,
     usage,
     breakers,
+    ranker,
   );
   return { models, publisher, service };
 }

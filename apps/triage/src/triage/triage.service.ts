@@ -19,6 +19,7 @@ import {
   taskMessages,
 } from './task-prompt';
 import { decideByRules } from './triage-policy';
+import { ContextRanker } from './context-ranker';
 import { ModelUsageRecorder } from './model-usage.recorder';
 
 @Injectable()
@@ -30,12 +31,12 @@ export class TriageService {
     private readonly publisher: EventPublisher,
     private readonly usage: ModelUsageRecorder,
     private readonly breakers: BreakerStateCache,
+    private readonly contextRanker: ContextRanker,
   ) {}
 
   async triage(event: EventEnvelope<TaskAccepted>): Promise<void> {
     const { tenantId } = event;
     const taskId = event.taskId!;
-    const { spec } = event.data;
     const breaker = this.breakers.state(tenantId);
     if (breaker.open && breaker.policy !== 'route_cheap') {
       // The tenant's cost breaker refuses new paid work, the fast model's included: fail fast and say why.
@@ -60,12 +61,18 @@ export class TriageService {
       data: { decision, triagedAt: new Date().toISOString() },
     });
     if (decision.route === 'reasoning') {
+      const selected = await this.contextRanker.select(event);
       await Promise.all([
         triaged,
         this.publisher.publish(reasoningRequestedEvent, {
           tenantId,
           taskId,
-          data: { spec, decision, requestedAt: new Date().toISOString() },
+          data: {
+            spec: selected.spec,
+            decision,
+            contextSelection: selected.selection,
+            requestedAt: new Date().toISOString(),
+          },
         }),
       ]);
       return;
