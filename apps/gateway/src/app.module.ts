@@ -1,5 +1,9 @@
 import {
   taskAcceptedEvent,
+  taskCancelledEvent,
+  taskCancelRequestedEvent,
+  taskEscalatedEvent,
+  taskReasoningStartedEvent,
   taskCompletedEvent,
   taskFailedEvent,
   taskSubmittedEvent,
@@ -19,6 +23,10 @@ import { HealthController } from './health/health.controller';
 import { LedgerProxyController } from './ledger/ledger-proxy.controller';
 import { ProblemFilter } from './http/problem.filter';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
+import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
+import { ReviewRepository } from './reviews/review.repository';
+import { ReviewService } from './reviews/review.service';
+import { ReviewsController } from './reviews/reviews.controller';
 import { PublishedMarker } from './tasks/published-marker';
 import { TaskAdmissionService } from './tasks/task-admission.service';
 import { TaskIntakeConsumer } from './tasks/task-intake.consumer';
@@ -37,7 +45,7 @@ export class GatewayModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'gateway',
           entities: [],
-          migrations: [CreateGatewayTables1764144000000],
+          migrations: [CreateGatewayTables1764144000000, AddReviewQueue1764150000000],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
@@ -54,10 +62,21 @@ export class GatewayModule {
             taskTriagedEvent,
             taskCompletedEvent,
             taskFailedEvent,
+            taskReasoningStartedEvent,
+            taskEscalatedEvent,
+            taskCancelRequestedEvent,
+            taskCancelledEvent,
           ],
         }),
       ],
-      controllers: [TasksController, AdminController, LedgerProxyController, DocsController, HealthController],
+      controllers: [
+        TasksController,
+        ReviewsController,
+        AdminController,
+        LedgerProxyController,
+        DocsController,
+        HealthController,
+      ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: ApiKeyGuard },
@@ -67,6 +86,8 @@ export class GatewayModule {
         TaskRepository,
         PublishedMarker,
         TaskAdmissionService,
+        ReviewRepository,
+        ReviewService,
         TaskIntakeConsumer,
         TaskProjectionConsumer,
         TaskOutboxRelay,

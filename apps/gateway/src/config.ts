@@ -20,6 +20,8 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_API_KEY_CACHE_TTL_MS: envInt(30_000, 0, 3_600_000),
   // Accepted tasks whose event did not reach Kafka (a crash between insert and publish) are republished.
   GATEWAY_OUTBOX_INTERVAL_MS: envInt(5_000, 100, 600_000),
+  // How long a reviewer's claim on an escalated task lasts before another reviewer may take it.
+  GATEWAY_REVIEW_CLAIM_TTL_MS: envInt(15 * 60_000, 1_000, 24 * 3_600_000),
   // Where /v1/ledger/* is forwarded, with the caller's identity and this shared token. Unset token: 503.
   GATEWAY_LEDGER_URL: z.url().default('http://127.0.0.1:3002'),
   LEDGER_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),

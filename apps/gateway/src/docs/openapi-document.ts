@@ -1,5 +1,8 @@
 import {
   budgetResponseSchema,
+  cancelTaskRequestSchema,
+  reviewAnswerRequestSchema,
+  reviewItemSchema,
   putBudgetRequestSchema,
   spendResponseSchema,
   apiKeyResponseSchema,
@@ -55,6 +58,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         CreatedApiKey: schema(createdApiKeyResponseSchema),
         Problem: schema(problemSchema),
         Spend: schema(spendResponseSchema),
+        CancelTask: schema(cancelTaskRequestSchema, 'input'),
+        ReviewItem: schema(reviewItemSchema),
+        ReviewAnswer: schema(reviewAnswerRequestSchema, 'input'),
         PutBudget: schema(putBudgetRequestSchema, 'input'),
         Budget: schema(budgetResponseSchema),
       },
@@ -107,6 +113,77 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             '401': problem('Missing or unknown API key'),
             '404': problem("No such task for this tenant (another tenant's task is a 404 too)"),
+          },
+        },
+      },
+      '/v1/tasks/{id}/cancel': {
+        post: {
+          summary:
+            'Cancel a task: an in-flight reasoning call is aborted, a task waiting for a human is cancelled at once',
+          security: bearer,
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          requestBody: { required: false, ...json('CancelTask') },
+          responses: {
+            '202': { description: 'Cancellation requested; poll the task for its final status' },
+            '403': problem('The key may not cancel'),
+            '404': problem('No such task for this tenant'),
+            '409': problem('The task already ended'),
+          },
+        },
+      },
+      '/v1/reviews': {
+        get: {
+          summary:
+            'The human review queue: tasks of the tenant waiting for a person, oldest first (reviewer, admin)',
+          security: bearer,
+          parameters: [
+            {
+              name: 'limit',
+              in: 'query',
+              schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 },
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'Queue',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: { $ref: '#/components/schemas/ReviewItem' } },
+                },
+              },
+            },
+            '403': problem('Only reviewers and admins'),
+          },
+        },
+      },
+      '/v1/reviews/{id}/claim': {
+        post: {
+          summary: 'Claim an escalated task so no other reviewer answers it (GATEWAY_REVIEW_CLAIM_TTL_MS)',
+          security: bearer,
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: {
+            '201': { description: 'Claimed (or renewed)', ...json('ReviewItem') },
+            '404': problem('No such task for this tenant'),
+            '409': problem('Not waiting for review, or claimed by another reviewer'),
+          },
+        },
+      },
+      '/v1/reviews/{id}/answer': {
+        post: {
+          summary: 'Answer a claimed task; it completes with answeredBy human',
+          security: bearer,
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          requestBody: { required: true, ...json('ReviewAnswer') },
+          responses: {
+            '202': { description: 'Answered' },
+            '400': problem('Empty or oversized answer'),
+            '409': problem('Not claimed by this reviewer, or not waiting for review'),
           },
         },
       },

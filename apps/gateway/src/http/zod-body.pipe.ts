@@ -22,9 +22,13 @@ export class RequestValidationException extends BadRequestException {
 
 // Validates a body against a contract schema, naming every offending field and why.
 export class ZodBodyPipe<S extends z.ZodType> implements PipeTransform<unknown, z.infer<S>> {
-  constructor(private readonly schema: S) {}
+  constructor(
+    private readonly schema: S,
+    private readonly options: { optional?: boolean } = {},
+  ) {}
 
   transform(value: unknown): z.infer<S> {
+    if (value === undefined && this.options.optional) return undefined as z.infer<S>;
     if (value === undefined) {
       throw new RequestValidationException([{ path: '(body)', message: 'a JSON body is required' }]);
     }

@@ -1,4 +1,12 @@
-import { All, Controller, Inject, Req, Res, ServiceUnavailableException, BadGatewayException } from '@nestjs/common';
+import {
+  All,
+  Controller,
+  Inject,
+  Req,
+  Res,
+  ServiceUnavailableException,
+  BadGatewayException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
@@ -14,9 +22,16 @@ export class LedgerProxyController {
 
   @All('*path')
   @Allow('admin', 'auditor', 'platform-admin')
-  async forward(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async forward(
+    @CurrentPrincipal() principal: Principal,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const token = this.config.LEDGER_INTERNAL_TOKEN;
-    if (!token) throw new ServiceUnavailableException('the ledger API is not configured (LEDGER_INTERNAL_TOKEN is unset)');
+    if (!token)
+      throw new ServiceUnavailableException(
+        'the ledger API is not configured (LEDGER_INTERNAL_TOKEN is unset)',
+      );
     const target = new URL(req.originalUrl, this.config.GATEWAY_LEDGER_URL);
     const hasBody = !['GET', 'HEAD'].includes(req.method) && req.body !== undefined;
     let upstream: globalThis.Response;

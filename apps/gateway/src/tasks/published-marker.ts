@@ -37,7 +37,10 @@ export class PublishedMarker {
       await this.tasks.markPublished(batch.map((p) => p.id));
       for (const p of batch) p.resolve();
     } catch (e) {
-      this.logger.warn({ msg: 'could not mark tasks published; the outbox relay will announce them again', error: (e as Error).message });
+      this.logger.warn({
+        msg: 'could not mark tasks published; the outbox relay will announce them again',
+        error: (e as Error).message,
+      });
       for (const p of batch) p.reject(e);
     }
   }

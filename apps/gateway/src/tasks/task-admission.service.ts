@@ -28,6 +28,8 @@ export function toTaskSpec(s: ParsedSubmission): TaskSpec {
     mode: s.mode,
     latencyBudgetMs: s.latencyBudgetMs ?? null,
     maxCostMicroUsd: s.maxCostUsd !== undefined ? usdToMicroUsd(s.maxCostUsd) : null,
+    maxThinkingTokens: s.maxThinkingTokens ?? null,
+    reasoningEffort: s.reasoningEffort ?? null,
     webhookUrl: s.webhookUrl ?? null,
     metadata: s.metadata ?? {},
   };
@@ -137,6 +139,8 @@ export class TaskAdmissionService {
       triage: null,
       result: null,
       error: null,
+      escalation: null,
+      cancellation: null,
       createdAt: now,
       updatedAt: now,
       publishedAt: null,

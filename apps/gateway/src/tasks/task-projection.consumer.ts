@@ -1,4 +1,11 @@
-import { taskCompletedEvent, taskFailedEvent, taskTriagedEvent } from '@deliberate/contracts';
+import {
+  taskCancelledEvent,
+  taskCompletedEvent,
+  taskEscalatedEvent,
+  taskFailedEvent,
+  taskReasoningStartedEvent,
+  taskTriagedEvent,
+} from '@deliberate/contracts';
 import { handle, KafkaLifecycle } from '@deliberate/kafka';
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { TaskRepository } from './task.repository';
@@ -27,6 +34,19 @@ export class TaskProjectionConsumer implements OnApplicationBootstrap {
         ),
         handle(taskFailedEvent, (e) =>
           this.apply(e.tenantId, e.taskId!, { status: 'failed', error: e.data.error }),
+        ),
+        handle(taskReasoningStartedEvent, (e) => this.apply(e.tenantId, e.taskId!, { status: 'reasoning' })),
+        handle(taskEscalatedEvent, (e) =>
+          this.apply(e.tenantId, e.taskId!, {
+            status: 'needs_human',
+            escalation: { reason: e.data.reason, attempts: e.data.attempts, escalatedAt: e.data.escalatedAt },
+          }),
+        ),
+        handle(taskCancelledEvent, (e) =>
+          this.apply(e.tenantId, e.taskId!, {
+            status: 'cancelled',
+            cancellation: { reason: e.data.reason, cancelledAt: e.data.cancelledAt },
+          }),
         ),
       ],
     });

@@ -19,6 +19,8 @@ export interface TaskRecord {
   triage: TriageDecision | null;
   result: TaskResult | null;
   error: TaskError | null;
+  escalation: TaskResponse['escalation'];
+  cancellation: TaskResponse['cancellation'];
   createdAt: Date;
   updatedAt: Date;
   publishedAt: Date | null;
@@ -36,6 +38,8 @@ export function toTaskResponse(t: TaskRecord): TaskResponse {
     triage: t.triage,
     result: t.result,
     error: t.error,
+    escalation: t.escalation,
+    cancellation: t.cancellation,
     metadata: t.spec.metadata,
   };
 }

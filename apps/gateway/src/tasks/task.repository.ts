@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TaskRecord } from './task-record';
 
-interface TaskRow {
+export interface TaskRow {
   id: string;
   tenant_id: string;
   status: TaskStatus;
@@ -14,15 +14,18 @@ interface TaskRow {
   triage: TaskRecord['triage'];
   result: TaskRecord['result'];
   error: TaskRecord['error'];
+  escalation: TaskRecord['escalation'];
+  cancellation: TaskRecord['cancellation'];
   created_at: Date;
   updated_at: Date;
   published_at: Date | null;
 }
 
-const COLUMNS = `id, tenant_id, status, spec, submitted_via, idempotency_key, request_hash, triage, result, error,
-  created_at, updated_at, published_at`;
+export const TASK_COLUMNS = `id, tenant_id, status, spec, submitted_via, idempotency_key, request_hash, triage, result,
+  error, escalation, cancellation, created_at, updated_at, published_at`;
+const COLUMNS = TASK_COLUMNS;
 
-const toRecord = (r: TaskRow): TaskRecord => ({
+export const toTaskRecord = (r: TaskRow): TaskRecord => ({
   id: r.id,
   tenantId: r.tenant_id,
   status: r.status,
@@ -33,6 +36,8 @@ const toRecord = (r: TaskRow): TaskRecord => ({
   triage: r.triage,
   result: r.result,
   error: r.error,
+  escalation: r.escalation,
+  cancellation: r.cancellation,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   publishedAt: r.published_at,
@@ -43,6 +48,8 @@ export interface ProjectionUpdate {
   triage?: TaskRecord['triage'];
   result?: TaskRecord['result'];
   error?: TaskRecord['error'];
+  escalation?: TaskRecord['escalation'];
+  cancellation?: TaskRecord['cancellation'];
 }
 
 @Injectable()
@@ -74,13 +81,13 @@ export class TaskRepository {
         task.createdAt,
       ],
     );
-    if (inserted[0]) return { task: toRecord(inserted[0]), created: true };
+    if (inserted[0]) return { task: toTaskRecord(inserted[0]), created: true };
     const existing: TaskRow[] = await this.db.query(
       `SELECT ${COLUMNS} FROM tasks WHERE id = $1 OR (tenant_id = $2 AND idempotency_key = $3) LIMIT 1`,
       [task.id, task.tenantId, task.idempotencyKey],
     );
     if (!existing[0]) throw new Error(`task ${task.id} neither inserted nor found`);
-    return { task: toRecord(existing[0]), created: false };
+    return { task: toTaskRecord(existing[0]), created: false };
   }
 
   async findForTenant(tenantId: string, id: string): Promise<TaskRecord | null> {
@@ -88,13 +95,14 @@ export class TaskRepository {
       `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND tenant_id = $2`,
       [id, tenantId],
     );
-    return rows[0] ? toRecord(rows[0]) : null;
+    return rows[0] ? toTaskRecord(rows[0]) : null;
   }
 
   async markPublished(ids: readonly string[]): Promise<void> {
-    await this.db.query(`UPDATE tasks SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`, [
-      ids,
-    ]);
+    await this.db.query(
+      `UPDATE tasks SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
+      [ids],
+    );
   }
 
   /** Accepted tasks whose event never reached Kafka, oldest first; locked so replicas split them. */
@@ -111,7 +119,7 @@ export class TaskRepository {
         [olderThanMs, limit],
       );
       for (const row of rows) {
-        await publish(toRecord(row));
+        await publish(toTaskRecord(row));
         await tx.query(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
       }
       return rows.length;
@@ -132,6 +140,8 @@ export class TaskRepository {
           triage = COALESCE($5::jsonb, triage),
           result = COALESCE(result, $6::jsonb),
           error = COALESCE(error, $7::jsonb),
+          escalation = COALESCE($8::jsonb, escalation),
+          cancellation = COALESCE(cancellation, $9::jsonb),
           updated_at = now()
         WHERE id = $1 AND tenant_id = $2`,
       [
@@ -142,6 +152,8 @@ export class TaskRepository {
         update.triage ? JSON.stringify(update.triage) : null,
         update.result ? JSON.stringify(update.result) : null,
         update.error ? JSON.stringify(update.error) : null,
+        update.escalation ? JSON.stringify(update.escalation) : null,
+        update.cancellation ? JSON.stringify(update.cancellation) : null,
       ],
     );
     return result[1] > 0;

@@ -1,4 +1,7 @@
 import {
+  type CancelTaskRequest,
+  cancelTaskRequestSchema,
+  taskCancelRequestedEvent,
   isTerminal,
   type TaskAcceptedResponse,
   type TaskResponse,
@@ -9,6 +12,7 @@ import {
 import {
   BadRequestException,
   Body,
+  ConflictException,
   Controller,
   ForbiddenException,
   Get,
@@ -23,7 +27,9 @@ import type { Response } from 'express';
 import type { z } from 'zod';
 import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
+import { EventPublisher } from '@deliberate/kafka';
 import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { ReviewService } from '../reviews/review.service';
 import { toTaskResponse } from './task-record';
 import { TaskAdmissionService } from './task-admission.service';
 import { TaskRepository } from './task.repository';
@@ -51,6 +57,8 @@ export class TasksController {
   constructor(
     private readonly admission: TaskAdmissionService,
     private readonly tasks: TaskRepository,
+    private readonly reviews: ReviewService,
+    private readonly publisher: EventPublisher,
   ) {}
 
   @Post()
@@ -76,6 +84,34 @@ export class TasksController {
     res.setHeader('Location', location);
     if (replayed) res.setHeader('Idempotent-Replayed', 'true');
     return { id: task.id, status: task.status, location };
+  }
+
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @Allow('submitter', 'admin')
+  async cancel(
+    @CurrentPrincipal() principal: Principal,
+    @Param('id') id: string,
+    @Body(new ZodBodyPipe(cancelTaskRequestSchema, { optional: true })) body: CancelTaskRequest | undefined,
+  ): Promise<{ id: string; status: TaskStatus; cancellation: 'requested' }> {
+    const tenantId = tenantOf(principal);
+    const task = UUID_PATTERN.test(id) ? await this.tasks.findForTenant(tenantId, id) : null;
+    if (!task) throw new NotFoundException(`task ${id} not found`);
+    if (isTerminal(task.status)) throw new ConflictException(`task ${id} is already ${task.status}`);
+    const reason = body?.reason ?? 'cancelled by the client';
+    if (task.status === 'needs_human') await this.reviews.cancelWaiting(tenantId, id, reason);
+    else {
+      await this.publisher.publish(taskCancelRequestedEvent, {
+        tenantId,
+        taskId: id,
+        data: {
+          requestedBy: principal.kind === 'tenant' ? principal.keyId : 'platform-admin',
+          reason,
+          requestedAt: new Date().toISOString(),
+        },
+      });
+    }
+    return { id, status: task.status, cancellation: 'requested' };
   }
 
   @Get(':id')
