@@ -125,10 +125,39 @@ describe('HTTP submission', () => {
       mode: 'auto',
       latencyBudgetMs: 120_000,
       maxCostMicroUsd: 250_000,
+      maxThinkingTokens: null,
+      reasoningEffort: null,
       webhookUrl: null,
       metadata: { case: 'parity' },
     });
     expect(data.decision.route).toBe('reasoning');
+  });
+
+  it('passes only the top-ranked context documents to the reasoning tier, with the ranking reasons', async () => {
+    const context = [
+      { id: 'weather', title: 'Weather', content: 'Tomorrow will be sunny with light winds.' },
+      { id: 'rates', title: 'Rates', content: 'The central bank raised interest rates; mortgage payments increase.' },
+      { id: 'menu', title: 'Menu', content: 'The canteen serves soup on Fridays.' },
+      { id: 'income', title: 'Income', content: 'The applicant income covers mortgage payments twice over.' },
+      { id: 'sport', title: 'Sport', content: 'The local team won on Sunday.' },
+    ];
+    const res = await submit({
+      input: 'Analyse step by step whether the mortgage payments remain affordable after the interest rates rise.',
+      context,
+    });
+    const [message] = await collectMessages(stack.topic(reasoningRequestedEvent.topic), 1, {
+      filter: (m) => header(m, CE_HEADERS.taskId) === res.body.id,
+    });
+    const data = JSON.parse(message!.value!.toString());
+    expect(data.spec.context.map((d: { id: string }) => d.id).sort()).toEqual(['income', 'rates']);
+    expect(data.contextSelection).toHaveLength(5);
+    const kept = data.contextSelection.filter((e: { kept: boolean }) => e.kept);
+    expect(kept.map((e: { id: string }) => e.id).sort()).toEqual(['income', 'rates']);
+    for (const entry of data.contextSelection) expect(entry.reason).toEqual(expect.any(String));
+    // The ranking is a fast-model call of its own, booked like every other.
+    await collectMessages(stack.topic(modelCallRecordedEvent.topic), 1, {
+      filter: (m) => header(m, CE_HEADERS.taskId) === res.body.id && m.value!.toString().includes('"rank-context"'),
+    });
   });
 
   it('applies the rules before asking any model: explicit mode and the latency budget', async () => {

@@ -1,0 +1,216 @@
+import {
+  CE_HEADERS,
+  taskCancelRequestedEvent,
+  taskCompletedEvent,
+  taskEscalatedEvent,
+  type ReviewItem,
+  type TaskResponse,
+} from '@deliberate/contracts';
+import { collectMessages, header, pollUntil, testKafka } from '@deliberate/testing';
+import { randomUUID } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import { createTenant, http, startStack, type TestStack } from './stack';
+
+// The end of the fallback chain and cancellation, as the gateway serves them: reviewers list, claim and answer
+// escalated tasks; clients cancel. Escalations are published here as the reasoning executor publishes them.
+
+let stack: TestStack;
+let acme: Awaited<ReturnType<typeof createTenant>>;
+let reviewerA: string;
+let reviewerB: string;
+let producer: Producer;
+
+async function keyFor(role: string): Promise<string> {
+  const r = await http<{ key: string }>(stack, 'POST', '/v1/admin/tenants/acme/api-keys', {
+    key: acme.admin,
+    body: { role },
+  });
+  expect(r.status).toBe(201);
+  return r.body.key;
+}
+
+async function task(id: string, key = acme.submitter) {
+  return (await http<TaskResponse>(stack, 'GET', `/v1/tasks/${id}`, { key })).body;
+}
+
+/** A task routed to reasoning, then escalated to a human as the executor would. */
+async function escalatedTask(): Promise<string> {
+  const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+    key: acme.submitter,
+    body: { input: 'Decide whether to approve the loan.', mode: 'reasoning' },
+  });
+  const id = res.body.id;
+  await pollUntil(
+    () => task(id),
+    (t) => t.status === 'queued_for_reasoning',
+    { what: 'queued for reasoning' },
+  );
+  await producer.send({
+    topic: stack.topic(taskEscalatedEvent.topic),
+    messages: [
+      {
+        key: id,
+        headers: {
+          ce_specversion: '1.0',
+          ce_id: randomUUID(),
+          ce_type: taskEscalatedEvent.topic,
+          ce_source: 'deliberate/reasoner',
+          ce_tenantid: 'acme',
+          ce_taskid: id,
+        },
+        value: JSON.stringify({
+          reason: 'the reasoning model hit its token limit and the standard model failed',
+          attempts: ['reasoning:limit_hit', 'standard:server_error'],
+          escalatedAt: new Date().toISOString(),
+        }),
+      },
+    ],
+  });
+  await pollUntil(
+    () => task(id),
+    (t) => t.status === 'needs_human',
+    { what: 'needs_human' },
+  );
+  return id;
+}
+
+beforeAll(async () => {
+  stack = await startStack('review');
+  acme = await createTenant(stack, 'acme');
+  reviewerA = await keyFor('reviewer');
+  reviewerB = await keyFor('reviewer');
+  producer = testKafka().producer();
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await stack?.close();
+});
+
+describe('human review queue', () => {
+  it('lists, claims and answers an escalated task, which completes as answered by a human', async () => {
+    const id = await escalatedTask();
+    const waiting = await task(id);
+    expect(waiting.escalation).toMatchObject({ attempts: ['reasoning:limit_hit', 'standard:server_error'] });
+
+    const queue = await http<ReviewItem[]>(stack, 'GET', '/v1/reviews', { key: reviewerA });
+    expect(queue.status).toBe(200);
+    expect(queue.body.map((i) => i.task.id)).toContain(id);
+
+    // Answering without a claim, or while another reviewer holds it, is refused.
+    const unclaimed = await http(stack, 'POST', `/v1/reviews/${id}/answer`, {
+      key: reviewerA,
+      body: { answer: 'Approve.' },
+    });
+    expect(unclaimed.status).toBe(409);
+    expect(unclaimed.body['message']).toContain('claim task');
+    const claimed = await http<ReviewItem>(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerA });
+    expect(claimed.status).toBe(201);
+    expect(claimed.body.claim).not.toBeNull();
+    const stolen = await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerB });
+    expect(stolen.status).toBe(409);
+    expect(stolen.body['message']).toContain('claimed by another reviewer');
+    const wrong = await http(stack, 'POST', `/v1/reviews/${id}/answer`, {
+      key: reviewerB,
+      body: { answer: 'Deny.' },
+    });
+    expect(wrong.status).toBe(409);
+    expect(
+      (await http(stack, 'POST', `/v1/reviews/${id}/answer`, { key: reviewerA, body: { answer: '' } }))
+        .status,
+    ).toBe(400);
+
+    const answered = await http(stack, 'POST', `/v1/reviews/${id}/answer`, {
+      key: reviewerA,
+      body: { answer: 'Approve: income covers the instalments twice over.' },
+    });
+    expect(answered.status).toBe(202);
+    const done = await pollUntil(
+      () => task(id),
+      (t) => t.status === 'completed',
+      { what: 'the human answer' },
+    );
+    expect(done.result).toMatchObject({
+      answeredBy: 'human',
+      answer: 'Approve: income covers the instalments twice over.',
+      model: null,
+    });
+    const [completed] = await collectMessages(stack.topic(taskCompletedEvent.topic), 1, {
+      filter: (m) => header(m, CE_HEADERS.taskId) === id,
+    });
+    expect(header(completed!, CE_HEADERS.source)).toBe('deliberate/gateway');
+    // A finished task is no longer reviewable.
+    expect((await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerB })).status).toBe(409);
+  });
+
+  it('keeps reviewers to their roles and tenants', async () => {
+    expect((await http(stack, 'GET', '/v1/reviews', { key: acme.submitter })).status).toBe(403);
+    expect((await http(stack, 'GET', '/v1/reviews?limit=0', { key: reviewerA })).status).toBe(400);
+    const globex = await createTenant(stack, 'globex-review');
+    const id = await escalatedTask();
+    const foreign = await http<ReviewItem[]>(stack, 'GET', '/v1/reviews', { key: globex.admin });
+    expect(foreign.body.map((i) => i.task.id)).not.toContain(id);
+    expect((await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: globex.admin })).status).toBe(404);
+  });
+});
+
+describe('cancellation', () => {
+  it('cancels a task waiting for a human at once', async () => {
+    const id = await escalatedTask();
+    const res = await http(stack, 'POST', `/v1/tasks/${id}/cancel`, {
+      key: acme.submitter,
+      body: { reason: 'no longer needed' },
+    });
+    expect(res.status).toBe(202);
+    const cancelled = await pollUntil(
+      () => task(id),
+      (t) => t.status === 'cancelled',
+      { what: 'cancelled' },
+    );
+    expect(cancelled.cancellation).toMatchObject({ reason: 'no longer needed' });
+    expect((await http(stack, 'POST', `/v1/tasks/${id}/cancel`, { key: acme.submitter })).status).toBe(409);
+  });
+
+  it('asks the executor to cancel a task in the reasoning tier, and refuses finished or foreign tasks', async () => {
+    const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+      key: acme.submitter,
+      body: { input: 'Plan the migration step by step.', mode: 'reasoning' },
+    });
+    const id = res.body.id;
+    await pollUntil(
+      () => task(id),
+      (t) => t.status === 'queued_for_reasoning',
+      { what: 'queued' },
+    );
+    const cancel = await http(stack, 'POST', `/v1/tasks/${id}/cancel`, { key: acme.submitter });
+    expect(cancel.status).toBe(202);
+    expect(cancel.body).toMatchObject({ id, cancellation: 'requested' });
+    const [requested] = await collectMessages(stack.topic(taskCancelRequestedEvent.topic), 1, {
+      filter: (m) => header(m, CE_HEADERS.taskId) === id,
+    });
+    expect(JSON.parse(requested!.value!.toString())).toMatchObject({ reason: 'cancelled by the client' });
+
+    const globex = await createTenant(stack, 'globex-cancel');
+    expect((await http(stack, 'POST', `/v1/tasks/${id}/cancel`, { key: globex.submitter })).status).toBe(404);
+    expect((await http(stack, 'POST', `/v1/tasks/${id}/cancel`, { key: acme.auditor })).status).toBe(403);
+    const bad = await http(stack, 'POST', `/v1/tasks/${id}/cancel`, {
+      key: acme.submitter,
+      body: { reason: 7 },
+    });
+    expect(bad.status).toBe(400);
+
+    const fast = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+      key: acme.submitter,
+      body: { input: 'Hi', mode: 'fast' },
+    });
+    await pollUntil(
+      () => task(fast.body.id),
+      (t) => t.status === 'completed',
+      { what: 'completed' },
+    );
+    const late = await http(stack, 'POST', `/v1/tasks/${fast.body.id}/cancel`, { key: acme.submitter });
+    expect(late.status).toBe(409);
+    expect(late.body['message']).toContain('already completed');
+  });
+});
