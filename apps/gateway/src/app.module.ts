@@ -9,7 +9,7 @@ import {
   taskSubmittedEvent,
   taskTriagedEvent,
 } from '@deliberate/contracts';
-import { KafkaModule } from '@deliberate/kafka';
+import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -21,7 +21,7 @@ import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
 import { LedgerProxyController } from './ledger/ledger-proxy.controller';
-import { ProblemFilter } from './http/problem.filter';
+import { ProblemFilter } from '@deliberate/http';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
 import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
 import { ReviewRepository } from './reviews/review.repository';
@@ -49,13 +49,7 @@ export class GatewayModule {
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
-          serviceName: 'gateway',
-          brokers: config.KAFKA_BROKERS,
-          clientId: config.KAFKA_CLIENT_ID,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          createTopics: config.KAFKA_CREATE_TOPICS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          ...kafkaOptionsFromConfig('gateway', config),
           topics: [
             taskSubmittedEvent,
             taskAcceptedEvent,

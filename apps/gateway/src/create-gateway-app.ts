@@ -5,7 +5,7 @@ import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { GatewayModule } from './app.module';
 import type { GatewayConfig } from './config';
-import { installJsonBodyParser } from './http/body-parser';
+import { installJsonBodyParser } from '@deliberate/http';
 
 export async function createGatewayApp(config: GatewayConfig): Promise<INestApplication> {
   const app = await NestFactory.create(GatewayModule.forRoot(config), {

@@ -4,7 +4,7 @@ import {
   budgetThresholdCrossedEvent,
   modelCallRecordedEvent,
 } from '@deliberate/contracts';
-import { KafkaModule } from '@deliberate/kafka';
+import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -24,7 +24,7 @@ import { LedgerCommandsController } from './commands/ledger-commands.controller'
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
 import { SpendCounterRepository } from './counters/spend-counter.repository';
 import { HealthController } from './health/health.controller';
-import { ProblemFilter } from './http/problem.filter';
+import { ProblemFilter } from '@deliberate/http';
 import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-create-ledger-tables';
 import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
 import { OutboxRelay } from './outbox/outbox-relay';
@@ -53,13 +53,7 @@ export class LedgerModule {
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
-          serviceName: 'ledger',
-          brokers: config.KAFKA_BROKERS,
-          clientId: config.KAFKA_CLIENT_ID,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          createTopics: config.KAFKA_CREATE_TOPICS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          ...kafkaOptionsFromConfig('ledger', config),
           topics: [
             modelCallRecordedEvent,
             budgetThresholdCrossedEvent,

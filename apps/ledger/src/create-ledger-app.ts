@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { LedgerModule } from './app.module';
 import { createLedgerCommandServer } from './commands/ledger-command.server';
 import type { LedgerConfig } from './config';
-import { installJsonBodyParser } from './http/body-parser';
+import { installJsonBodyParser } from '@deliberate/http';
 
 /**
  * The ledger as a hybrid Nest app: the HTTP API, and the Kafka command server whose message patterns answer

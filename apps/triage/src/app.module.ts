@@ -6,7 +6,7 @@ import {
   taskFailedEvent,
   taskTriagedEvent,
 } from '@deliberate/contracts';
-import { KafkaModule } from '@deliberate/kafka';
+import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
 import { Controller, type DynamicModule, Get, Module } from '@nestjs/common';
@@ -31,13 +31,7 @@ export class TriageModule {
       module: TriageModule,
       imports: [
         KafkaModule.forRoot({
-          serviceName: 'triage',
-          brokers: config.KAFKA_BROKERS,
-          clientId: config.KAFKA_CLIENT_ID,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          createTopics: config.KAFKA_CREATE_TOPICS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          ...kafkaOptionsFromConfig('triage', config),
           topics: [
             taskAcceptedEvent,
             taskTriagedEvent,

@@ -18,7 +18,7 @@ import {
   Param,
   Post,
 } from '@nestjs/common';
-import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { ZodBodyPipe } from '@deliberate/http';
 import { Allow, CurrentPrincipal } from './api-key.guard';
 import { AuthService } from './auth.service';
 import type { Principal } from './principal';

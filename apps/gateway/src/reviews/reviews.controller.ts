@@ -18,7 +18,7 @@ import {
 } from '@nestjs/common';
 import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
-import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { ZodBodyPipe } from '@deliberate/http';
 import { ReviewService } from './review.service';
 
 function reviewer(principal: Principal): { tenantId: string; keyId: string } {

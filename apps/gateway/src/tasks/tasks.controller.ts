@@ -28,7 +28,7 @@ import type { z } from 'zod';
 import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
 import { EventPublisher } from '@deliberate/kafka';
-import { ZodBodyPipe } from '../http/zod-body.pipe';
+import { ZodBodyPipe } from '@deliberate/http';
 import { ReviewService } from '../reviews/review.service';
 import { toTaskResponse } from './task-record';
 import { TaskAdmissionService } from './task-admission.service';

@@ -3,7 +3,7 @@ import { Body, Controller, Get, Put, Query } from '@nestjs/common';
 import type { z } from 'zod';
 import { Allow, CurrentPrincipal } from '../auth/internal-auth.guard';
 import { resolveTenant } from '../auth/tenant-scope';
-import { ZodBodyPipe, ZodQueryPipe } from '../http/zod-validation.pipe';
+import { ZodBodyPipe, ZodQueryPipe } from '@deliberate/http';
 import { tenantQuerySchema } from '../spend/spend-query';
 import { BudgetsService } from './budgets.service';
 

@@ -9,7 +9,7 @@ import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import { BreakerRepository } from '../breaker/breaker.repository';
 import { SpendCounterRepository } from '../counters/spend-counter.repository';
-import { RequestValidationException, type ValidationIssue } from '../http/zod-validation.pipe';
+import { RequestValidationException, type ValidationIssue } from '@deliberate/http';
 import { LedgerDatabase } from '../persistence/ledger-database';
 import { periodKeys } from './budget-periods';
 import { type BudgetRecord, BudgetRepository } from './budget.repository';

@@ -3,7 +3,7 @@ import { Controller, Get, Header, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { Allow, CurrentPrincipal } from '../auth/internal-auth.guard';
 import { resolveTenant } from '../auth/tenant-scope';
-import { ZodQueryPipe } from '../http/zod-validation.pipe';
+import { ZodQueryPipe } from '@deliberate/http';
 import { type SpendQuery, spendQuerySchema } from './spend-query';
 import { SpendService } from './spend.service';
 

@@ -3,8 +3,8 @@ import { RpcException } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { type Observable, throwError } from 'rxjs';
 
-// Every HTTP error leaves the ledger in one shape: { statusCode, error, message, issues? }. On the Kafka commands
-// the error travels back to the client as the reply's error.
+// Every HTTP error leaves a service in one shape: { statusCode, error, message, issues? }. On Kafka message
+// patterns the error travels back to the caller as the reply's error.
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');

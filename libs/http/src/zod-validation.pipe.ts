@@ -39,9 +39,13 @@ export function parseOrBadRequest<S extends z.ZodType>(schema: S, value: unknown
 }
 
 export class ZodBodyPipe<S extends z.ZodType> implements PipeTransform<unknown, z.output<S>> {
-  constructor(private readonly schema: S) {}
+  constructor(
+    private readonly schema: S,
+    private readonly options: { optional?: boolean } = {},
+  ) {}
 
   transform(value: unknown): z.output<S> {
+    if (value === undefined && this.options.optional) return undefined as z.output<S>;
     if (value === undefined) {
       throw new RequestValidationException('request body', [
         { path: '(body)', message: 'a JSON body is required' },

@@ -1,0 +1,3 @@
+export * from './json-body-parser';
+export * from './problem.filter';
+export * from './zod-validation.pipe';
