@@ -7,3 +7,4 @@ export * from './event-codec';
 export * from './headers';
 export * from './permanent-error';
 export * from './topic-provisioner';
+export * from './kafka-log';

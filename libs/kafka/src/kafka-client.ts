@@ -1,18 +1,10 @@
-import { Logger } from '@nestjs/common';
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
+import { kafkaLogCreator } from './kafka-log';
 import type { KafkaOptions } from './kafka.options';
-
-const LEVEL_NAMES: Record<number, 'error' | 'warn' | 'log' | 'debug'> = {
-  [logLevel.ERROR]: 'error',
-  [logLevel.WARN]: 'warn',
-  [logLevel.INFO]: 'log',
-  [logLevel.DEBUG]: 'debug',
-};
 
 // One kafkajs client per process, its log routed into the service's structured log.
 export class KafkaClient {
   readonly kafka: Kafka;
-  private readonly logger = new Logger('kafkajs');
 
   constructor(readonly options: KafkaOptions) {
     this.kafka = new Kafka({
@@ -20,7 +12,7 @@ export class KafkaClient {
       brokers: options.brokers,
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 200, retries: 10 },
-      logCreator: () => (entry: LogEntry) => this.logEntry(entry),
+      logCreator: kafkaLogCreator('kafkajs'),
     });
   }
 
@@ -38,12 +30,4 @@ export class KafkaClient {
     return `${this.options.topicPrefix}deliberate.${name}`;
   }
 
-  private logEntry(entry: LogEntry): void {
-    const { message, ...extra } = entry.log;
-    // The idempotent producer warns about this on every connect; it is expected, not actionable.
-    if (typeof message === 'string' && message.includes('KafkaJS v2.0.0 switched default partitioner'))
-      return;
-    const level = LEVEL_NAMES[entry.level] ?? 'log';
-    this.logger[level]({ msg: message, kafka: entry.namespace, ...extra });
-  }
 }

@@ -25,7 +25,8 @@ import {
   LEDGER_CLIENT_OPTIONS,
   type LedgerClientOptions,
 } from './ledger-client.options';
-import { ensureLedgerCommandTopics, kafkaLogCreator } from './ledger-kafka';
+import { kafkaLogCreator } from '@deliberate/kafka';
+import { ensureLedgerCommandTopics } from './ledger-kafka';
 
 const FIRST_FETCH_WAIT_MS = 5_000;
 

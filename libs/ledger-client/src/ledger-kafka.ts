@@ -1,29 +1,6 @@
 import { ledgerCommandTopics } from '@deliberate/contracts';
-import { Logger } from '@nestjs/common';
+import { kafkaLogCreator } from '@deliberate/kafka';
 import { Kafka } from 'kafkajs';
-
-interface KafkaLogEntry {
-  level: number;
-  namespace: string;
-  log: { message: string; [key: string]: unknown };
-}
-
-// kafkajs levels: 1 error, 2 warn, 4 info, 5 debug.
-const WARN = 2;
-
-/** A kafkajs logCreator that lets warnings and errors through to the service's structured log. */
-export function kafkaLogCreator(name: string): () => (entry: KafkaLogEntry) => void {
-  const logger = new Logger(name);
-  return () => (entry) => {
-    if (entry.level > WARN) return;
-    const { message, ...extra } = entry.log;
-    // The default-partitioner notice repeats on every producer start; it is expected, not actionable.
-    if (message.includes('KafkaJS v2.0.0 switched default partitioner')) return;
-    const record = { msg: message, kafka: entry.namespace, ...extra };
-    if (entry.level === WARN) logger.warn(record);
-    else logger.error(record);
-  };
-}
 
 // Auto-creation is off and the client subscribes to the reply topics before the ledger may have started, so the
 // client creates the command topics too (whoever comes first; "already exists" is fine).

@@ -1,6 +1,6 @@
 import { type MessageHandler, ServerKafka } from '@nestjs/microservices';
 import type { LedgerConfig } from '../config';
-import { kafkaLogCreator } from './kafka-log';
+import { kafkaLogCreator } from '@deliberate/kafka';
 
 type ServerKafkaOptions = ConstructorParameters<typeof ServerKafka>[0];
 
