@@ -1,0 +1,111 @@
+import {
+  budgetBreakerClosedEvent,
+  budgetBreakerOpenedEvent,
+  modelCallRecordedEvent,
+  reasoningRequestedEvent,
+  reasoningTraceRecordedEvent,
+  taskCancelledEvent,
+  taskCancelRequestedEvent,
+  taskCompletedEvent,
+  taskEscalatedEvent,
+  taskFailedEvent,
+  taskReasoningStartedEvent,
+} from '@deliberate/contracts';
+import { KafkaModule } from '@deliberate/kafka';
+import { LedgerClientModule } from '@deliberate/ledger-client';
+import { LlmModule, modelTierConfigs } from '@deliberate/llm';
+import { PersistenceModule } from '@deliberate/persistence';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CancelRequestConsumer } from './cancellation/cancel-request.consumer';
+import { CancellationService } from './cancellation/cancellation.service';
+import { REASONER_CONFIG, type ReasonerConfig } from './config';
+import { ExecutionEvents } from './events/execution-events';
+import { AttemptExecutor } from './execution/attempt-executor';
+import { ExecutionRunner } from './execution/execution-runner';
+import { ExecutionRepository } from './execution/execution.repository';
+import { HealthController } from './health/health.controller';
+import { ReasoningIntakeConsumer } from './intake/reasoning-intake.consumer';
+import { ReasoningIntakeService } from './intake/reasoning-intake.service';
+import { CallReservations } from './ledger/call-reservations';
+import { LeaseKeeper } from './leases/lease-keeper';
+import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
+import { ModelBreakers } from './models/model-breakers';
+import { ReasonerLifecycle } from './reasoner-lifecycle';
+import { ExecutionPool } from './scheduling/execution-pool';
+
+@Module({})
+export class ReasonerModule {
+  static forRoot(config: ReasonerConfig): DynamicModule {
+    const tiers = modelTierConfigs(config);
+    return {
+      module: ReasonerModule,
+      imports: [
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          schema: 'reasoner',
+          entities: [],
+          migrations: [CreateReasonerTables1795700000000],
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        KafkaModule.forRoot({
+          serviceName: 'reasoner',
+          brokers: config.KAFKA_BROKERS,
+          clientId: config.KAFKA_CLIENT_ID,
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          createTopics: config.KAFKA_CREATE_TOPICS,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          topics: [
+            reasoningRequestedEvent,
+            taskCancelRequestedEvent,
+            taskReasoningStartedEvent,
+            reasoningTraceRecordedEvent,
+            taskCompletedEvent,
+            taskFailedEvent,
+            taskEscalatedEvent,
+            taskCancelledEvent,
+            modelCallRecordedEvent,
+            budgetBreakerOpenedEvent,
+            budgetBreakerClosedEvent,
+          ],
+        }),
+        LlmModule.forRoot({ reasoning: tiers.reasoning, standard: tiers.standard }),
+        LedgerClientModule.forRoot({
+          brokers: config.KAFKA_BROKERS,
+          clientId: 'reasoner',
+          topicPrefix: config.KAFKA_TOPIC_PREFIX,
+          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          timeoutMs: config.LEDGER_TIMEOUT_MS,
+          // A group per instance: a restarted instance reads replies at once instead of waiting for its dead
+          // predecessor to leave a shared group, and the instance count is not capped by the reply partitions.
+          replyGroupId: `${config.KAFKA_TOPIC_PREFIX}deliberate.reasoner.ledger-replies.${config.REASONER_INSTANCE_ID}`,
+          breakerStateCache: true,
+        }),
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: REASONER_CONFIG, useValue: config },
+        {
+          provide: ModelBreakers,
+          useFactory: () =>
+            new ModelBreakers({
+              failureThreshold: config.REASONER_BREAKER_FAILURES,
+              cooldownMs: config.REASONER_BREAKER_COOLDOWN_MS,
+            }),
+        },
+        ExecutionRepository,
+        CallReservations,
+        ExecutionEvents,
+        AttemptExecutor,
+        ExecutionRunner,
+        ExecutionPool,
+        LeaseKeeper,
+        ReasoningIntakeService,
+        ReasoningIntakeConsumer,
+        CancellationService,
+        CancelRequestConsumer,
+        ReasonerLifecycle,
+      ],
+    };
+  }
+}

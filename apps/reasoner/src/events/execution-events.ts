@@ -1,0 +1,143 @@
+import {
+  modelCallRecordedEvent,
+  reasoningTraceRecordedEvent,
+  taskCancelledEvent,
+  taskCompletedEvent,
+  taskEscalatedEvent,
+  taskFailedEvent,
+  taskReasoningStartedEvent,
+  type TokenUsage,
+  ZERO_USAGE,
+} from '@deliberate/contracts';
+import { EventPublisher } from '@deliberate/kafka';
+import { Injectable } from '@nestjs/common';
+import type { AttemptRecord, ExecutionOutcome, ExecutionRecord } from '../execution/execution-record';
+import { CallReservations } from '../ledger/call-reservations';
+import { reasoningMessages } from '../thought/reasoning-prompt';
+
+const isZero = (u: TokenUsage) => u.inputTokens === 0 && u.outputTokens === 0;
+
+// Every event an execution publishes, each with an id stored beside what it reports: after a crash the same events
+// go out again with the same ids, which is what lets consumers (the ledger's bookings first) take them once.
+@Injectable()
+export class ExecutionEvents {
+  constructor(
+    private readonly publisher: EventPublisher,
+    private readonly reservations: CallReservations,
+  ) {}
+
+  async started(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
+    await this.publisher.publish(taskReasoningStartedEvent, {
+      id: a.id,
+      tenantId: e.tenantId,
+      taskId: e.taskId,
+      data: {
+        executionId: e.id,
+        attempt: a.attempt,
+        tier: a.tier,
+        model: a.model,
+        maxCompletionTokens: a.maxCompletionTokens,
+        reasoningEffort: a.reasoningEffort,
+        deadlineAt: a.deadlineAt?.toISOString() ?? null,
+        startedAt: a.startedAt.toISOString(),
+      },
+    });
+  }
+
+  /**
+   * After a call's end is recorded: its usage event (every call has one, failed ones included, for the ledger and
+   * the audit), its trace, and the ledger hold settled with the usage, or released when it consumed nothing.
+   */
+  async callEnded(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
+    const usage = a.usage ?? ZERO_USAGE;
+    const events = () => Promise.all([this.usage(e, a, usage), this.trace(e, a)]);
+    if (!a.reservationId) {
+      await events();
+    } else if (isZero(usage)) {
+      // Released first: a zero-usage event reaching the ledger first would close the hold as settled at 0 instead.
+      await this.reservations.release(
+        a.reservationId,
+        `${a.tier} call ended without usage: ${a.reason ?? 'no answer'}`,
+      );
+      await events();
+    } else {
+      await Promise.all([
+        this.reservations.settle({
+          reservationId: a.reservationId,
+          usageEventId: a.usageEventId,
+          model: a.model,
+          usage,
+        }),
+        events(),
+      ]);
+    }
+  }
+
+  /** The trace of an attempt that made no call because the ledger refused its reservation. */
+  async budgetDenied(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
+    await this.trace(e, a);
+  }
+
+  async outcome(e: ExecutionRecord, outcome: ExecutionOutcome, eventId: string): Promise<void> {
+    const base = { id: eventId, tenantId: e.tenantId, taskId: e.taskId };
+    switch (outcome.kind) {
+      case 'completed':
+        await this.publisher.publish(taskCompletedEvent, { ...base, data: outcome.data });
+        return;
+      case 'failed':
+        await this.publisher.publish(taskFailedEvent, { ...base, data: outcome.data });
+        return;
+      case 'escalated':
+        await this.publisher.publish(taskEscalatedEvent, { ...base, data: outcome.data });
+        return;
+      case 'cancelled':
+        await this.publisher.publish(taskCancelledEvent, { ...base, data: outcome.data });
+        return;
+    }
+  }
+
+  private async usage(e: ExecutionRecord, a: AttemptRecord, usage: TokenUsage): Promise<void> {
+    const failed = a.status !== 'finished' || (a.reason !== null && a.reason !== 'limit_hit');
+    await this.publisher.publish(modelCallRecordedEvent, {
+      id: a.usageEventId,
+      tenantId: e.tenantId,
+      taskId: e.taskId,
+      data: {
+        callId: a.id,
+        tier: a.tier,
+        model: a.model,
+        purpose: 'reason',
+        usage,
+        latencyMs: a.result?.latencyMs ?? 0,
+        outcome: failed ? 'error' : a.finishReason === 'length' ? 'length' : 'ok',
+        finishReason: a.finishReason,
+        errorMessage: failed ? (a.detail ?? a.reason ?? 'failed').slice(0, 2000) : null,
+        reservationId: a.reservationId,
+      },
+    });
+  }
+
+  private async trace(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
+    await this.publisher.publish(reasoningTraceRecordedEvent, {
+      id: a.traceEventId,
+      tenantId: e.tenantId,
+      taskId: e.taskId,
+      data: {
+        executionId: e.id,
+        attempt: a.attempt,
+        tier: a.tier,
+        model: a.model,
+        prompt: reasoningMessages(e.spec),
+        contextSelection: e.contextSelection,
+        trace: a.result?.trace ?? null,
+        providerReasoning: a.result?.providerReasoning ?? null,
+        answer: a.result?.answer ?? null,
+        parse: a.result?.parse ?? 'empty',
+        finishReason: a.finishReason,
+        usage: a.usage ?? ZERO_USAGE,
+        outcome: a.outcome ?? 'error',
+        recordedAt: (a.finishedAt ?? a.startedAt).toISOString(),
+      },
+    });
+  }
+}

@@ -1,0 +1,326 @@
+import { uuidv7 } from '@deliberate/contracts';
+import { ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
+import { Inject, Injectable } from '@nestjs/common';
+import { REASONER_CONFIG, type ReasonerConfig } from '../config';
+import { ExecutionEvents } from '../events/execution-events';
+import { CallReservations } from '../ledger/call-reservations';
+import { ModelBreakers } from '../models/model-breakers';
+import { estimateInputTokens, reasoningMessages } from '../thought/reasoning-prompt';
+import { parseTrace } from '../thought/trace-parser';
+import type { AttemptRecord, CallTier, ExecutionState, FailureReason } from './execution-record';
+import { type AttemptEnd, ExecutionRepository, LostOwnershipError } from './execution.repository';
+import type { TaskLimits } from './task-limits';
+
+/** The instance is shutting down: the call was cut off and the execution goes back to the pool. */
+export class InterruptedError extends Error {
+  constructor() {
+    super('interrupted by shutdown');
+    this.name = 'InterruptedError';
+  }
+}
+
+const MAX_TIMER_MS = 2_147_483_647;
+const DAY_MS = 86_400_000;
+// A hold outlives its call's deadline by this much, so a call answering at the last moment is still covered.
+const RESERVATION_MARGIN_MS = 60_000;
+
+/** Orders the abort reasons of a call: the job's own (cancel, shutdown) win over our deadline. */
+function abortCause(job: AbortSignal, deadline: AbortSignal): 'cancel' | 'shutdown' | 'deadline' | null {
+  if (job.aborted) return job.reason === 'shutdown' ? 'shutdown' : 'cancel';
+  return deadline.aborted ? 'deadline' : null;
+}
+
+function failureOf(e: ModelCallError): FailureReason {
+  switch (e.kind) {
+    case 'rate_limited':
+      return 'rate_limited';
+    case 'server_error':
+    case 'timeout':
+    case 'connection':
+      return 'server_error';
+    case 'aborted':
+    case 'bad_request':
+    case 'auth':
+    case 'not_found':
+      return 'model_error';
+  }
+}
+
+// One step of an execution that may spend money: the model's breaker, the ledger's reservation, the call itself,
+// and its end recorded before anything else happens with it.
+@Injectable()
+export class AttemptExecutor {
+  constructor(
+    private readonly repo: ExecutionRepository,
+    private readonly models: ModelClient,
+    private readonly breakers: ModelBreakers,
+    private readonly reservations: CallReservations,
+    private readonly events: ExecutionEvents,
+    @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
+  ) {}
+
+  /** Records a step the planner skipped without a call (a cost breaker, no time left). */
+  async skip(
+    state: ExecutionState,
+    tier: CallTier,
+    reason: FailureReason,
+    detail: string,
+  ): Promise<AttemptRecord> {
+    const now = new Date();
+    return this.repo.insertAttempt(this.owner, state.execution.id, {
+      ...this.blank(state, tier, now),
+      status: 'skipped',
+      reason,
+      detail,
+      finishedAt: now,
+    });
+  }
+
+  async call(
+    state: ExecutionState,
+    tier: CallTier,
+    limits: TaskLimits,
+    signal: AbortSignal,
+  ): Promise<AttemptRecord> {
+    const e = state.execution;
+    const model = this.models.modelOf(tier);
+    if (!this.breakers.tryAcquire(model)) {
+      return this.skip(
+        state,
+        tier,
+        'model_breaker_open',
+        `the circuit breaker of ${model} is open after ${this.config.REASONER_BREAKER_FAILURES} consecutive failures`,
+      );
+    }
+    const messages = reasoningMessages(e.spec);
+    const reasoning = tier === 'reasoning';
+    const maxCompletionTokens = reasoning ? limits.maxCompletionTokens : limits.standardMaxCompletionTokens;
+    const deadlineAt = reasoning ? limits.reasoningDeadlineAt : limits.deadlineAt;
+
+    let acquired = true;
+    const releaseBreaker = (outcome: 'success' | 'failure' | 'neutral') => {
+      if (acquired) this.breakers.record(model, outcome);
+      acquired = false;
+    };
+    try {
+      const reply = await this.reservations.reserve(
+        {
+          tenantId: e.tenantId,
+          taskId: e.taskId,
+          model,
+          estimatedInputTokens: estimateInputTokens(messages),
+          maxOutputTokens: maxCompletionTokens,
+          taskCeilingMicroUsd: limits.taskCeilingMicroUsd,
+          ttlMs: Math.min(DAY_MS, Math.max(1_000, deadlineAt.getTime() - Date.now() + RESERVATION_MARGIN_MS)),
+        },
+        signal,
+      );
+      if (!reply.approved) {
+        releaseBreaker('neutral');
+        const now = new Date();
+        const denied = await this.repo.insertAttempt(this.owner, e.id, {
+          ...this.blank(state, tier, now),
+          model,
+          status: 'skipped',
+          outcome: 'budget_denied',
+          reason: 'budget_denied',
+          detail: `the ledger refused the reservation (${reply.reason}): ${reply.message}`.slice(0, 2000),
+          maxCompletionTokens,
+          finishedAt: now,
+          result: {
+            content: null,
+            providerReasoning: null,
+            trace: null,
+            answer: null,
+            parse: 'empty',
+            latencyMs: 0,
+            providerModel: null,
+            errorKind: null,
+            errorMessage: null,
+            denial: { reason: reply.reason, policy: reply.policy },
+          },
+        });
+        await this.events.budgetDenied(e, denied);
+        return denied;
+      }
+
+      if (signal.aborted && signal.reason === 'shutdown') {
+        await this.reservations.release(reply.reservationId, 'not called: the instance is shutting down');
+        throw new InterruptedError();
+      }
+      const started = await this.repo
+        .insertAttempt(this.owner, e.id, {
+          ...this.blank(state, tier, new Date()),
+          model,
+          status: 'started',
+          reservationId: reply.reservationId,
+          maxCompletionTokens,
+          reasoningEffort: reasoning ? limits.reasoningEffort : null,
+          deadlineAt,
+        })
+        .catch(async (err: unknown) => {
+          await this.reservations.release(
+            reply.reservationId,
+            'the execution was taken over before its call',
+          );
+          throw err;
+        });
+      await this.events.started(e, started);
+      return await this.invoke(state, started, messages, signal, releaseBreaker);
+    } finally {
+      releaseBreaker('neutral');
+    }
+  }
+
+  private async invoke(
+    state: ExecutionState,
+    attempt: AttemptRecord,
+    messages: ReturnType<typeof reasoningMessages>,
+    signal: AbortSignal,
+    releaseBreaker: (outcome: 'success' | 'failure' | 'neutral') => void,
+  ): Promise<AttemptRecord> {
+    const deadline = new AbortController();
+    const msLeft = (attempt.deadlineAt?.getTime() ?? Date.now()) - Date.now();
+    const timer = setTimeout(() => deadline.abort('deadline'), Math.max(0, Math.min(msLeft, MAX_TIMER_MS)));
+    const startedMs = performance.now();
+    let end: AttemptEnd;
+    try {
+      const result = await this.models.complete(attempt.tier, {
+        messages,
+        maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
+        reasoningEffort: attempt.reasoningEffort ?? undefined,
+        maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
+        signal: AbortSignal.any([signal, deadline.signal]),
+      });
+      releaseBreaker('success');
+      end = this.answered(attempt, result);
+    } catch (err) {
+      if (!(err instanceof ModelCallError)) throw err;
+      const cause = abortCause(signal, deadline.signal);
+      if (cause === 'shutdown') {
+        // Not an outcome: left as started, so whoever claims the execution next retries it as cut off.
+        releaseBreaker('neutral');
+        if (attempt.reservationId)
+          await this.reservations.release(attempt.reservationId, 'cut off by a shutdown');
+        throw new InterruptedError();
+      }
+      releaseBreaker(cause ? 'neutral' : 'failure');
+      end = this.failed(attempt, err, cause, Math.round(performance.now() - startedMs));
+    } finally {
+      clearTimeout(timer);
+    }
+    let recorded: AttemptRecord;
+    try {
+      recorded = await this.repo.endAttempt(this.owner, attempt, end);
+    } catch (e) {
+      // Taken over while the call ran (this instance stalled past its lease): the money is spent all the same.
+      if (e instanceof LostOwnershipError)
+        await this.events.callEnded(state.execution, { ...attempt, ...end });
+      throw e;
+    }
+    await this.events.callEnded(state.execution, recorded);
+    return recorded;
+  }
+
+  private answered(attempt: AttemptRecord, r: ModelCallResult): AttemptEnd {
+    const parsed = parseTrace(r.content);
+    const limitHit = r.finishReason === 'length';
+    const answered = !limitHit && parsed.answer !== null;
+    const model = attempt.tier === 'reasoning' ? 'reasoning model' : 'standard model';
+    return {
+      status: 'finished',
+      outcome: answered ? 'answered' : 'limit_hit',
+      reason: answered ? null : 'limit_hit',
+      detail: answered
+        ? null
+        : limitHit
+          ? `the ${model} stopped at its ${attempt.maxCompletionTokens ?? '?'}-token limit (finish_reason length, parse ${parsed.parse})`
+          : `the ${model} returned no answer (finish_reason ${r.finishReason}, parse ${parsed.parse})`,
+      finishedAt: new Date(),
+      finishReason: r.finishReason,
+      usage: r.usage,
+      result: {
+        content: r.content,
+        providerReasoning: r.reasoningContent,
+        trace: parsed.trace,
+        answer: answered ? parsed.answer : null,
+        parse: parsed.parse,
+        latencyMs: r.latencyMs,
+        providerModel: r.model,
+        errorKind: null,
+        errorMessage: null,
+        denial: null,
+      },
+    };
+  }
+
+  private failed(
+    attempt: AttemptRecord,
+    err: ModelCallError,
+    cause: 'cancel' | 'deadline' | null,
+    latencyMs: number,
+  ): AttemptEnd {
+    const reason: FailureReason =
+      cause === 'cancel' ? 'cancelled' : cause === 'deadline' ? 'deadline' : failureOf(err);
+    const detail =
+      cause === 'cancel'
+        ? 'the call was aborted: the task was cancelled'
+        : cause === 'deadline'
+          ? `the call was aborted at its deadline ${attempt.deadlineAt?.toISOString() ?? ''}`
+          : `${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`} after ${this.config.REASONER_MODEL_MAX_RETRIES} retries: ${err.message}`;
+    return {
+      status: 'finished',
+      outcome: cause === 'cancel' ? 'cancelled' : cause === 'deadline' ? 'deadline' : 'error',
+      reason,
+      detail: detail.slice(0, 2000),
+      finishedAt: new Date(),
+      finishReason: null,
+      // The SDK reports no usage for a failed or aborted call: there is nothing to book, the hold is released.
+      usage: null,
+      result: {
+        content: null,
+        providerReasoning: null,
+        trace: null,
+        answer: null,
+        parse: 'empty',
+        latencyMs,
+        providerModel: null,
+        errorKind: err.kind,
+        errorMessage: err.message.slice(0, 2000),
+        denial: null,
+      },
+    };
+  }
+
+  private blank(
+    state: ExecutionState,
+    tier: CallTier,
+    now: Date,
+  ): Omit<AttemptRecord, 'executionId' | 'instanceId'> {
+    return {
+      id: uuidv7(now.getTime()),
+      attempt: state.attempts.length + 1,
+      tier,
+      model: this.models.modelOf(tier),
+      status: 'skipped',
+      outcome: null,
+      reason: null,
+      detail: null,
+      reservationId: null,
+      maxCompletionTokens: null,
+      reasoningEffort: null,
+      deadlineAt: null,
+      startedAt: now,
+      finishedAt: null,
+      finishReason: null,
+      usage: null,
+      result: null,
+      usageEventId: uuidv7(now.getTime()),
+      traceEventId: uuidv7(now.getTime()),
+    };
+  }
+
+  private get owner(): string {
+    return this.config.REASONER_INSTANCE_ID;
+  }
+}

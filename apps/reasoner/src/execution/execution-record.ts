@@ -1,0 +1,116 @@
+import type {
+  BreakerPolicy,
+  ContextSelectionEntry,
+  ReasoningEffort,
+  ReasoningTraceRecorded,
+  ReservationDenialReason,
+  TaskCancelled,
+  TaskCompleted,
+  TaskEscalated,
+  TaskFailed,
+  TaskSpec,
+  TokenUsage,
+  TriageDecision,
+} from '@deliberate/contracts';
+
+export type CallTier = 'reasoning' | 'standard';
+
+/** The terminal event an execution ended with, stored before it is published so a republish is identical. */
+export type ExecutionOutcome =
+  | { kind: 'completed'; data: TaskCompleted }
+  | { kind: 'failed'; data: TaskFailed }
+  | { kind: 'escalated'; data: TaskEscalated }
+  | { kind: 'cancelled'; data: TaskCancelled };
+
+export type ExecutionStatus = 'pending' | 'running' | ExecutionOutcome['kind'];
+
+export interface ExecutionRecord {
+  id: string;
+  taskId: string;
+  tenantId: string;
+  spec: TaskSpec;
+  decision: TriageDecision;
+  contextSelection: ContextSelectionEntry[] | null;
+  requestedAt: Date;
+  /** When the reasoner accepted the task: the deadline counts from here. */
+  createdAt: Date;
+  deadlineAt: Date;
+  status: ExecutionStatus;
+  cancelRequestedAt: Date | null;
+  cancelReason: string | null;
+  outcome: ExecutionOutcome | null;
+  outcomeEventId: string | null;
+  publishedAt: Date | null;
+}
+
+/**
+ * Why an attempt gave no answer. The first one of an execution is the `degraded` reason of a fallback answer
+ * and the root cause of an escalation.
+ */
+export type FailureReason =
+  | 'limit_hit'
+  | 'deadline'
+  | 'rate_limited'
+  | 'server_error'
+  | 'model_error'
+  | 'model_breaker_open'
+  | 'budget_denied'
+  | 'cost_breaker_open'
+  | 'executor_crashed'
+  | 'cancelled';
+
+/**
+ * started: the call is (or was, if the process died) in flight. finished: its result is recorded.
+ * crashed: cut off by a crash before its result was recorded. skipped: no call made (breaker, budget, deadline).
+ */
+export type AttemptStatus = 'started' | 'finished' | 'crashed' | 'skipped';
+
+export type TraceOutcome = ReasoningTraceRecorded['outcome'];
+export type TraceParse = ReasoningTraceRecorded['parse'];
+
+/** What the model returned (or how the call failed), as recorded the moment the call ended. */
+export interface AttemptResult {
+  content: string | null;
+  providerReasoning: string | null;
+  trace: string | null;
+  answer: string | null;
+  parse: TraceParse;
+  latencyMs: number;
+  /** The model as the provider named it (may carry a version suffix). */
+  providerModel: string | null;
+  errorKind: string | null;
+  errorMessage: string | null;
+  /** When the ledger refused the reservation: no call was made. */
+  denial: { reason: ReservationDenialReason; policy: BreakerPolicy | null } | null;
+}
+
+export interface AttemptRecord {
+  id: string;
+  executionId: string;
+  attempt: number;
+  tier: CallTier;
+  /** The configured model: what the ledger priced the reservation and books the usage at. */
+  model: string;
+  status: AttemptStatus;
+  outcome: TraceOutcome | null;
+  /** Null when the attempt answered. */
+  reason: FailureReason | null;
+  detail: string | null;
+  instanceId: string;
+  reservationId: string | null;
+  maxCompletionTokens: number | null;
+  reasoningEffort: ReasoningEffort | null;
+  deadlineAt: Date | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+  finishReason: string | null;
+  usage: TokenUsage | null;
+  result: AttemptResult | null;
+  usageEventId: string;
+  traceEventId: string;
+}
+
+export interface ExecutionState {
+  execution: ExecutionRecord;
+  attempts: AttemptRecord[];
+}

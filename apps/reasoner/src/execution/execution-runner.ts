@@ -1,0 +1,201 @@
+import { type TokenUsage, uuidv7, ZERO_USAGE } from '@deliberate/contracts';
+import { BreakerStateCache } from '@deliberate/ledger-client';
+import { Inject, Injectable } from '@nestjs/common';
+import { REASONER_CONFIG, type ReasonerConfig } from '../config';
+import { ExecutionEvents } from '../events/execution-events';
+import { backoffDelayMs, sleep } from '../retry/backoff';
+import { AttemptExecutor, InterruptedError } from './attempt-executor';
+import { type Plan, planNext } from './execution-planner';
+import type { AttemptRecord, ExecutionOutcome, ExecutionState } from './execution-record';
+import { ExecutionRepository } from './execution.repository';
+import { taskLimits } from './task-limits';
+import { resolveTenantPolicy } from './tenant-policy';
+
+const CRASH_RETRY_MAX_DELAY_MS = 60_000;
+
+function addUsage(total: TokenUsage, u: TokenUsage | null): TokenUsage {
+  if (!u) return total;
+  return {
+    inputTokens: total.inputTokens + u.inputTokens,
+    cachedInputTokens: total.cachedInputTokens + u.cachedInputTokens,
+    outputTokens: total.outputTokens + u.outputTokens,
+    reasoningTokens: total.reasoningTokens + u.reasoningTokens,
+  };
+}
+
+const callWasMade = (a: AttemptRecord) => a.status === 'finished' || a.status === 'crashed';
+
+// Runs one execution to its end: plan, call, record, repeat; then store the terminal event, publish it, mark it
+// published. Started again after a crash (by any instance), it picks up from what the attempts recorded.
+@Injectable()
+export class ExecutionRunner {
+  constructor(
+    private readonly repo: ExecutionRepository,
+    private readonly executor: AttemptExecutor,
+    private readonly events: ExecutionEvents,
+    private readonly costBreakers: BreakerStateCache,
+    @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
+  ) {}
+
+  /**
+   * `fresh` is the state intake just stored; without it the execution is loaded, as one claimed after a crash or
+   * handed back by another instance, and whatever its previous owner may not have finished is done again.
+   */
+  async run(executionId: string, signal: AbortSignal, fresh?: ExecutionState): Promise<void> {
+    const state = fresh ?? (await this.repo.load(executionId));
+    if (!state || state.execution.publishedAt) return;
+    const e = state.execution;
+    if (e.outcome && e.outcomeEventId) {
+      // Decided and stored before a crash, maybe even published: the same event again, with the same id.
+      await this.publish(state, e.outcome, e.outcomeEventId);
+      return;
+    }
+    if (!fresh) await this.resume(state);
+
+    const policy = resolveTenantPolicy(
+      this.config.REASONER_TENANT_POLICIES,
+      e.tenantId,
+      this.config.REASONER_MAX_THINKING_TOKENS_CEILING,
+    );
+    const limits = taskLimits(e.spec, e, policy, {
+      defaultMaxThinkingTokens: this.config.REASONER_DEFAULT_MAX_THINKING_TOKENS,
+      standardMaxCompletionTokens: this.config.REASONER_STANDARD_MAX_COMPLETION_TOKENS,
+      defaultDeadlineMs: this.config.REASONER_DEFAULT_DEADLINE_MS,
+      fallbackReserveMs: this.config.REASONER_FALLBACK_RESERVE_MS,
+    });
+    for (;;) {
+      if (signal.aborted && signal.reason === 'shutdown') throw new InterruptedError();
+      const plan = planNext({
+        attempts: state.attempts,
+        fallback: policy.fallback,
+        onBudgetDenied: policy.onBudgetDenied,
+        maxCrashRetries: this.config.REASONER_MAX_CRASH_RETRIES,
+        cancelRequested: e.cancelRequestedAt !== null || (signal.aborted && signal.reason === 'cancel'),
+        costBreaker: this.costBreakers.state(e.tenantId),
+        now: new Date(),
+        deadlineAt: limits.deadlineAt,
+        reasoningDeadlineAt: limits.reasoningDeadlineAt,
+      });
+      switch (plan.kind) {
+        case 'call':
+          if (plan.crashRetry > 0) {
+            // The SDK retries 429 and 5xx itself; a call our own crash cut off is ours to space out.
+            await sleep(
+              backoffDelayMs(
+                plan.crashRetry,
+                this.config.REASONER_CRASH_RETRY_BASE_MS,
+                CRASH_RETRY_MAX_DELAY_MS,
+              ),
+              signal,
+            );
+            if (signal.aborted) continue;
+          }
+          state.attempts.push(await this.executor.call(state, plan.tier, limits, signal));
+          continue;
+        case 'skip':
+          state.attempts.push(await this.executor.skip(state, plan.tier, plan.reason, plan.detail));
+          continue;
+        case 'complete':
+        case 'fail':
+        case 'escalate':
+        case 'cancel':
+          await this.finish(state, plan);
+          return;
+      }
+    }
+  }
+
+  // A previous owner died: a call it left started is marked cut off (its hold released, its events sent), and the
+  // events and ledger calls of recorded attempts go out again — each has a stable id, so duplicates are harmless.
+  private async resume(state: ExecutionState): Promise<void> {
+    const e = state.execution;
+    for (const [i, a] of state.attempts.entries()) {
+      if (a.status === 'started') {
+        const crashed = await this.repo.endAttempt(this.config.REASONER_INSTANCE_ID, a, {
+          status: 'crashed',
+          outcome: 'error',
+          reason: 'executor_crashed',
+          detail: `the executor (${a.instanceId}) stopped before the call's result was recorded`,
+          finishedAt: new Date(),
+          finishReason: null,
+          usage: null,
+          result: null,
+        });
+        state.attempts[i] = crashed;
+        await this.events.started(e, crashed);
+        await this.events.callEnded(e, crashed);
+      } else if (callWasMade(a)) {
+        await this.events.callEnded(e, a);
+      } else if (a.reason === 'budget_denied') {
+        await this.events.budgetDenied(e, a);
+      }
+    }
+  }
+
+  private async finish(state: ExecutionState, plan: Exclude<Plan, { kind: 'call' | 'skip' }>): Promise<void> {
+    const e = state.execution;
+    const now = new Date();
+    const usage = state.attempts.reduce((sum, a) => addUsage(sum, a.usage), ZERO_USAGE);
+    let outcome: ExecutionOutcome;
+    switch (plan.kind) {
+      case 'complete': {
+        const a = plan.attempt;
+        outcome = {
+          kind: 'completed',
+          data: {
+            result: {
+              answer: a.result?.answer ?? '',
+              answeredBy: a.tier === 'reasoning' ? 'reasoning_model' : 'standard_model',
+              model: a.result?.providerModel ?? a.model,
+              usage,
+              latencyMs: Math.max(0, now.getTime() - e.createdAt.getTime()),
+              degraded: plan.degraded,
+            },
+            completedAt: now.toISOString(),
+          },
+        };
+        break;
+      }
+      case 'fail':
+        outcome = {
+          kind: 'failed',
+          data: {
+            error: { code: plan.code, message: plan.message.slice(0, 4000) },
+            failedAt: now.toISOString(),
+          },
+        };
+        break;
+      case 'escalate':
+        outcome = {
+          kind: 'escalated',
+          data: {
+            reason: plan.reason.slice(0, 4000),
+            attempts: plan.attempts.slice(-50),
+            escalatedAt: now.toISOString(),
+          },
+        };
+        break;
+      case 'cancel': {
+        const reason = e.cancelReason ?? (await this.repo.load(e.id))?.execution.cancelReason ?? null;
+        const consumed = usage.inputTokens > 0 || usage.outputTokens > 0;
+        outcome = {
+          kind: 'cancelled',
+          data: {
+            reason: (reason ?? 'cancelled on request').slice(0, 1000),
+            usage: consumed ? usage : null,
+            cancelledAt: now.toISOString(),
+          },
+        };
+        break;
+      }
+    }
+    const eventId = uuidv7(now.getTime());
+    await this.repo.finish(this.config.REASONER_INSTANCE_ID, e.id, outcome, eventId);
+    await this.publish(state, outcome, eventId);
+  }
+
+  private async publish(state: ExecutionState, outcome: ExecutionOutcome, eventId: string): Promise<void> {
+    await this.events.outcome(state.execution, outcome, eventId);
+    await this.repo.markPublished(state.execution.id);
+  }
+}

@@ -1,0 +1,398 @@
+import type { ContextSelectionEntry, TaskSpec, TokenUsage, TriageDecision } from '@deliberate/contracts';
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type {
+  AttemptRecord,
+  AttemptResult,
+  AttemptStatus,
+  ExecutionOutcome,
+  ExecutionRecord,
+  ExecutionState,
+  ExecutionStatus,
+  FailureReason,
+  TraceOutcome,
+} from './execution-record';
+
+interface ExecutionRow {
+  id: string;
+  task_id: string;
+  tenant_id: string;
+  spec: TaskSpec;
+  decision: TriageDecision;
+  context_selection: ContextSelectionEntry[] | null;
+  requested_at: Date;
+  created_at: Date;
+  deadline_at: Date;
+  status: ExecutionStatus;
+  cancel_requested_at: Date | null;
+  cancel_reason: string | null;
+  outcome: ExecutionOutcome | null;
+  outcome_event_id: string | null;
+  published_at: Date | null;
+}
+
+interface AttemptRow {
+  id: string;
+  execution_id: string;
+  attempt: number;
+  tier: AttemptRecord['tier'];
+  model: string;
+  status: AttemptStatus;
+  outcome: TraceOutcome | null;
+  reason: FailureReason | null;
+  detail: string | null;
+  instance_id: string;
+  reservation_id: string | null;
+  max_completion_tokens: number | null;
+  reasoning_effort: AttemptRecord['reasoningEffort'];
+  deadline_at: Date | null;
+  started_at: Date;
+  finished_at: Date | null;
+  finish_reason: string | null;
+  usage: TokenUsage | null;
+  result: AttemptResult | null;
+  usage_event_id: string;
+  trace_event_id: string;
+}
+
+const EXECUTION_COLUMNS = `id, task_id, tenant_id, spec, decision, context_selection, requested_at, created_at,
+  deadline_at, status, cancel_requested_at, cancel_reason, outcome, outcome_event_id, published_at`;
+
+const toExecution = (r: ExecutionRow): ExecutionRecord => ({
+  id: r.id,
+  taskId: r.task_id,
+  tenantId: r.tenant_id,
+  spec: r.spec,
+  decision: r.decision,
+  contextSelection: r.context_selection,
+  requestedAt: r.requested_at,
+  createdAt: r.created_at,
+  deadlineAt: r.deadline_at,
+  status: r.status,
+  cancelRequestedAt: r.cancel_requested_at,
+  cancelReason: r.cancel_reason,
+  outcome: r.outcome,
+  outcomeEventId: r.outcome_event_id,
+  publishedAt: r.published_at,
+});
+
+const toAttempt = (r: AttemptRow): AttemptRecord => ({
+  id: r.id,
+  executionId: r.execution_id,
+  attempt: r.attempt,
+  tier: r.tier,
+  model: r.model,
+  status: r.status,
+  outcome: r.outcome,
+  reason: r.reason,
+  detail: r.detail,
+  instanceId: r.instance_id,
+  reservationId: r.reservation_id,
+  maxCompletionTokens: r.max_completion_tokens,
+  reasoningEffort: r.reasoning_effort,
+  deadlineAt: r.deadline_at,
+  startedAt: r.started_at,
+  finishedAt: r.finished_at,
+  finishReason: r.finish_reason,
+  usage: r.usage,
+  result: r.result,
+  usageEventId: r.usage_event_id,
+  traceEventId: r.trace_event_id,
+});
+
+/** Thrown when an execution is no longer this instance's (its lease lapsed and another took it): stop quietly. */
+export class LostOwnershipError extends Error {
+  constructor(executionId: string) {
+    super(`execution ${executionId} is owned by another instance now`);
+    this.name = 'LostOwnershipError';
+  }
+}
+
+export interface NewExecution {
+  id: string;
+  taskId: string;
+  tenantId: string;
+  spec: TaskSpec;
+  decision: TriageDecision;
+  contextSelection: ContextSelectionEntry[] | null;
+  requestedAt: Date;
+  createdAt: Date;
+  deadlineAt: Date;
+}
+
+export interface CancelRequest {
+  taskId: string;
+  tenantId: string;
+  requestedBy: string;
+  reason: string | null;
+  requestedAt: Date;
+}
+
+export interface AttemptEnd {
+  status: Exclude<AttemptStatus, 'started'>;
+  outcome: TraceOutcome | null;
+  reason: FailureReason | null;
+  detail: string | null;
+  finishedAt: Date;
+  finishReason: string | null;
+  usage: TokenUsage | null;
+  result: AttemptResult | null;
+}
+
+export type NewAttempt = Omit<AttemptRecord, 'executionId' | 'instanceId'>;
+
+// TypeORM answers UPDATE and DELETE with [rows, rowCount] and everything else with the rows.
+function rowsOf<T>(result: unknown): T[] {
+  if (
+    Array.isArray(result) &&
+    result.length === 2 &&
+    Array.isArray(result[0]) &&
+    typeof result[1] === 'number'
+  )
+    return result[0] as T[];
+  return result as T[];
+}
+
+// Every write an execution's run makes is fenced by its owner: an instance whose lease lapsed (a long pause, a
+// partition) finds its writes refused instead of racing the instance that took the execution over.
+@Injectable()
+export class ExecutionRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /** Inserts the execution, owned by `owner`, unless one exists for the task; returns the stored one. */
+  async insert(
+    e: NewExecution,
+    owner: string,
+    leaseMs: number,
+  ): Promise<{ execution: ExecutionRecord; created: boolean }> {
+    const inserted = rowsOf<ExecutionRow>(
+      await this.db.query(
+        `INSERT INTO executions (id, task_id, tenant_id, spec, decision, context_selection, requested_at, created_at,
+                                 deadline_at, status, owner, lease_expires_at, claims, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, now() + $11 * interval '1 millisecond', 1, $8)
+         ON CONFLICT (task_id) DO NOTHING
+         RETURNING ${EXECUTION_COLUMNS}`,
+        [
+          e.id,
+          e.taskId,
+          e.tenantId,
+          JSON.stringify(e.spec),
+          JSON.stringify(e.decision),
+          e.contextSelection === null ? null : JSON.stringify(e.contextSelection),
+          e.requestedAt,
+          e.createdAt,
+          e.deadlineAt,
+          owner,
+          leaseMs,
+        ],
+      ),
+    );
+    if (inserted[0]) return { execution: toExecution(inserted[0]), created: true };
+    const existing = rowsOf<ExecutionRow>(
+      await this.db.query(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = $1`, [e.taskId]),
+    );
+    if (!existing[0]) throw new Error(`execution of task ${e.taskId} conflicted but cannot be read`);
+    return { execution: toExecution(existing[0]), created: false };
+  }
+
+  /**
+   * Applies a cancel that arrived before the request. Run after the insert committed: a cancel committed before
+   * it is seen here, one committed after it finds the execution itself.
+   */
+  async applyRememberedCancel(taskId: string): Promise<{ at: Date; reason: string | null } | null> {
+    const rows = rowsOf<{ cancel_requested_at: Date; cancel_reason: string | null }>(
+      await this.db.query(
+        `UPDATE executions e
+            SET cancel_requested_at = c.requested_at,
+                cancel_reason = COALESCE(c.reason, 'cancelled by ' || c.requested_by), updated_at = now()
+           FROM cancel_requests c
+          WHERE e.task_id = $1 AND c.task_id = e.task_id AND c.tenant_id = e.tenant_id AND e.cancel_requested_at IS NULL AND e.outcome IS NULL
+         RETURNING e.cancel_requested_at, e.cancel_reason`,
+        [taskId],
+      ),
+    );
+    return rows[0] ? { at: rows[0].cancel_requested_at, reason: rows[0].cancel_reason } : null;
+  }
+
+  async rememberCancel(c: CancelRequest): Promise<void> {
+    await this.db.query(
+      `INSERT INTO cancel_requests (task_id, tenant_id, requested_by, reason, requested_at)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id) DO NOTHING`,
+      [c.taskId, c.tenantId, c.requestedBy, c.reason, c.requestedAt],
+    );
+  }
+
+  /** Marks an unfinished execution cancelled-on-request; null when there is none (unknown or already ended). */
+  async requestCancel(c: CancelRequest): Promise<{ id: string; owner: string | null } | null> {
+    const rows = rowsOf<{ id: string; owner: string | null }>(
+      await this.db.query(
+        `UPDATE executions
+            SET cancel_requested_at = COALESCE(cancel_requested_at, $2), cancel_reason = COALESCE(cancel_reason, $3),
+                updated_at = now()
+          WHERE task_id = $1 AND tenant_id = $4 AND outcome IS NULL
+         RETURNING id, owner`,
+        [c.taskId, c.requestedAt, c.reason ?? `cancelled by ${c.requestedBy}`, c.tenantId],
+      ),
+    );
+    return rows[0] ?? null;
+  }
+
+  async load(executionId: string): Promise<ExecutionState | null> {
+    const rows = rowsOf<ExecutionRow>(
+      await this.db.query(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`, [executionId]),
+    );
+    if (!rows[0]) return null;
+    return { execution: toExecution(rows[0]), attempts: await this.attemptsOf(executionId) };
+  }
+
+  async attemptsOf(executionId: string): Promise<AttemptRecord[]> {
+    const rows = rowsOf<AttemptRow>(
+      await this.db.query(`SELECT * FROM attempts WHERE execution_id = $1 ORDER BY attempt`, [executionId]),
+    );
+    return rows.map(toAttempt);
+  }
+
+  /**
+   * Takes over up to `limit` unpublished executions nobody holds: never owned, or whose owner's lease lapsed (it
+   * crashed). SKIP LOCKED lets several instances claim at once without waiting on each other.
+   */
+  async claim(owner: string, leaseMs: number, limit: number): Promise<{ id: string; tenantId: string }[]> {
+    if (limit <= 0) return [];
+    const rows = rowsOf<{ id: string; tenant_id: string }>(
+      await this.db.query(
+        `UPDATE executions
+            SET owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', claims = claims + 1,
+                updated_at = now()
+          WHERE id IN (SELECT id FROM executions
+                        WHERE published_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                        ORDER BY created_at
+                        LIMIT $3
+                        FOR UPDATE SKIP LOCKED)
+         RETURNING id, tenant_id`,
+        [owner, leaseMs, limit],
+      ),
+    );
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
+  }
+
+  /** Extends every lease `owner` holds in one statement; returns the executions with a cancel pending. */
+  async renewLeases(owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]> {
+    const rows = rowsOf<{ id: string; cancel_requested: boolean }>(
+      await this.db.query(
+        `UPDATE executions SET lease_expires_at = now() + $2 * interval '1 millisecond'
+          WHERE owner = $1 AND published_at IS NULL
+         RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`,
+        [owner, leaseMs],
+      ),
+    );
+    return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
+  }
+
+  /** Gives executions back to the shared pool, for any instance to claim at once. */
+  async release(owner: string, executionIds: readonly string[]): Promise<void> {
+    if (!executionIds.length) return;
+    await this.db.query(
+      `UPDATE executions SET owner = NULL, lease_expires_at = NULL, updated_at = now()
+        WHERE owner = $1 AND id = ANY($2::uuid[]) AND published_at IS NULL`,
+      [owner, executionIds],
+    );
+  }
+
+  async insertAttempt(owner: string, executionId: string, a: NewAttempt): Promise<AttemptRecord> {
+    const rows = rowsOf<AttemptRow>(
+      await this.db.query(
+        `WITH owned AS (
+           UPDATE executions SET status = 'running', updated_at = now()
+            WHERE id = $1 AND owner = $2 AND outcome IS NULL
+           RETURNING id
+         )
+         INSERT INTO attempts (id, execution_id, attempt, tier, model, status, outcome, reason, detail, instance_id,
+                               reservation_id, max_completion_tokens, reasoning_effort, deadline_at, started_at,
+                               finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
+         SELECT $3, owned.id, $4, $5, $6, $7, $8, $9, $10, $2, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+           FROM owned
+         RETURNING *`,
+        [
+          executionId,
+          owner,
+          a.id,
+          a.attempt,
+          a.tier,
+          a.model,
+          a.status,
+          a.outcome,
+          a.reason,
+          a.detail,
+          a.reservationId,
+          a.maxCompletionTokens,
+          a.reasoningEffort,
+          a.deadlineAt,
+          a.startedAt,
+          a.finishedAt,
+          a.finishReason,
+          a.usage === null ? null : JSON.stringify(a.usage),
+          a.result === null ? null : JSON.stringify(a.result),
+          a.usageEventId,
+          a.traceEventId,
+        ],
+      ),
+    );
+    if (!rows[0]) throw new LostOwnershipError(executionId);
+    return toAttempt(rows[0]);
+  }
+
+  /** Records how a call ended; once this commits, the call is never made again for this attempt. */
+  async endAttempt(owner: string, attempt: AttemptRecord, end: AttemptEnd): Promise<AttemptRecord> {
+    const rows = rowsOf<AttemptRow>(
+      await this.db.query(
+        `UPDATE attempts a
+            SET status = $3, outcome = $4, reason = $5, detail = $6, finished_at = $7, finish_reason = $8,
+                usage = $9, result = $10
+           FROM executions e
+          WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
+         RETURNING a.*`,
+        [
+          attempt.id,
+          owner,
+          end.status,
+          end.outcome,
+          end.reason,
+          end.detail,
+          end.finishedAt,
+          end.finishReason,
+          end.usage === null ? null : JSON.stringify(end.usage),
+          end.result === null ? null : JSON.stringify(end.result),
+        ],
+      ),
+    );
+    if (!rows[0]) throw new LostOwnershipError(attempt.executionId);
+    return toAttempt(rows[0]);
+  }
+
+  /** Stores the terminal event; the caller publishes it and then marks it published. */
+  async finish(
+    owner: string,
+    executionId: string,
+    outcome: ExecutionOutcome,
+    eventId: string,
+  ): Promise<void> {
+    const rows = rowsOf<{ id: string }>(
+      await this.db.query(
+        `UPDATE executions
+            SET status = $3, outcome = $4, outcome_event_id = $5, finished_at = now(), updated_at = now()
+          WHERE id = $1 AND owner = $2 AND outcome IS NULL
+         RETURNING id`,
+        [executionId, owner, outcome.kind, JSON.stringify(outcome), eventId],
+      ),
+    );
+    if (!rows[0]) throw new LostOwnershipError(executionId);
+  }
+
+  async markPublished(executionId: string): Promise<void> {
+    await this.db.query(
+      `UPDATE executions SET published_at = now(), lease_expires_at = NULL, updated_at = now()
+        WHERE id = $1 AND published_at IS NULL`,
+      [executionId],
+    );
+  }
+}

@@ -1,0 +1,25 @@
+// Exponential backoff with "equal jitter" (half fixed, half random), for the retries the openai SDK does not do
+// for us: a call cut off by a crash, a ledger that did not answer.
+export function backoffDelayMs(
+  retry: number,
+  baseMs: number,
+  maxMs = 30_000,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, retry - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** Waits `ms`, or less if `signal` aborts first (it resolves either way: the caller checks the signal). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}

@@ -1,0 +1,231 @@
+import { uuidv7 } from '@deliberate/contracts';
+import { pollUntil } from '@deliberate/testing';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { attemptsOf, type ReasonerHarness, startHarness, taskSpec } from './reasoner-harness';
+
+const ROOT = resolve(__dirname, '../../..');
+const NODE = resolve(ROOT, 'node_modules/.bin/node');
+
+interface Child {
+  proc: ChildProcess;
+  output: string[];
+  exited: Promise<void>;
+}
+
+// The reasoner as it runs in production: `node apps/reasoner/dist/main.js`, so a SIGKILL is a real crash.
+function spawnReasoner(env: Record<string, string>): Child {
+  const proc = spawn(NODE, [resolve(ROOT, 'apps/reasoner/dist/main.js')], {
+    cwd: ROOT,
+    env: { ...env, LOG_LEVEL: 'info', PATH: process.env['PATH'] ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return { proc, output, exited };
+}
+
+async function kill(child: Child | undefined): Promise<void> {
+  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill('SIGKILL');
+  await child.exited;
+}
+
+describe('reasoner crash recovery (child processes)', () => {
+  let h: ReasonerHarness;
+  let first: Child | undefined;
+  let second: Child | undefined;
+
+  beforeAll(async () => {
+    execFileSync(
+      NODE,
+      [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/reasoner/tsconfig.json'],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+      },
+    );
+    h = await startHarness('reasoner-crash', { timeScale: 0.01 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await kill(first);
+    await kill(second);
+    await h?.close();
+  });
+
+  const env = (instanceId: string) =>
+    h.env({
+      REASONER_INSTANCE_ID: instanceId,
+      REASONER_LEASE_MS: '2000',
+      REASONER_CRASH_RETRY_BASE_MS: '100',
+    });
+
+  it('finishes every task after a kill -9 mid-flight, and never repeats a call whose result was recorded', async () => {
+    first = spawnReasoner(env('child-1'));
+    await h.recorder
+      .waitFor(() => first!.output.join('').includes('"msg":"reasoning"'), 'the first child to start', 60_000)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${first!.output.join('').slice(-3000)}`);
+      });
+
+    // Quick tasks finish before the kill; long ones (500 s of thinking: 5 s here) are cut off by it.
+    const quick = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => h.submit('acme', `Quick ${i}. [[sim:think_ms=2000]]`)),
+    );
+    const long = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => h.submit('acme', `Long ${i}. [[sim:think_ms=500000]]`)),
+    );
+    await h.recorder.outcomes(quick, 30_000);
+    await h.recorder.waitFor(
+      () => long.every((id) => h.recorder.of('tasks.task.reasoning-started.v1', id).length === 1),
+      'the long calls to start',
+    );
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    expect(long.some((id) => h.recorder.outcome(id))).toBe(false);
+
+    second = spawnReasoner(env('child-2'));
+    const outcomes = await h.recorder.outcomes([...quick, ...long], 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${second!.output.join('').slice(-3000)}`);
+    });
+
+    for (const id of [...quick, ...long]) {
+      expect(outcomes.get(id)!.topic).toBe('tasks.task.completed.v1');
+      expect(outcomes.get(id)!.data['result'].answeredBy).toBe('reasoning_model');
+    }
+    // Recorded results are final: the quick tasks' single calls were not made again by the second instance.
+    for (const id of quick) {
+      const attempts = await attemptsOf(h.db, id);
+      expect(attempts.map((a) => [a.attempt, a.status, a.instance_id])).toEqual([[1, 'finished', 'child-1']]);
+    }
+    // The cut-off calls were retried by the second instance, and each try shows in the events.
+    for (const id of long) {
+      const attempts = await attemptsOf(h.db, id);
+      expect(attempts.map((a) => [a.attempt, a.status, a.reason, a.instance_id])).toEqual([
+        [1, 'crashed', 'executor_crashed', 'child-1'],
+        [2, 'finished', null, 'child-2'],
+      ]);
+      const started = h.recorder.of('tasks.task.reasoning-started.v1', id);
+      expect([...new Set(started.map((e) => e.data['attempt']))].sort()).toEqual([1, 2]);
+      // The crashed call's hold is released; the retry's is settled.
+      const { rows } = await h.ledgerDb.query(
+        `SELECT id, status FROM reservations WHERE task_id = $1 ORDER BY created_at`,
+        [id],
+      );
+      expect(rows.map((r) => r.status)).toEqual(['released', 'settled']);
+      expect(rows.map((r) => r.id)).toEqual(attempts.map((a) => a.reservation_id));
+    }
+    // Everywhere: no call follows an attempt that recorded an answer, and each task completed once (by event id).
+    const { rows: repeated } = await h.db.query(
+      `SELECT count(*)::int AS n FROM attempts later JOIN attempts answered
+          ON answered.execution_id = later.execution_id AND later.attempt > answered.attempt
+       WHERE answered.status = 'finished' AND answered.reason IS NULL`,
+    );
+    expect(repeated[0].n).toBe(0);
+    for (const id of [...quick, ...long]) {
+      expect(new Set(h.recorder.of('tasks.task.completed.v1', id).map((e) => e.id)).size).toBe(1);
+    }
+  });
+
+  it('publishes a recorded result or a stored outcome again after a crash, without calling the model', async () => {
+    // What a crash leaves behind between two steps: a result recorded but no outcome yet, and an outcome stored but
+    // not published. Their prompts would fail on any model call (fault 500): an answer proves no call was made.
+    const recordedTask = randomUUID();
+    const storedTask = randomUUID();
+    const recordedExecution = randomUUID();
+    const storedExecution = randomUUID();
+    const outcomeEventId = uuidv7();
+    const spec = taskSpec('Would fail if asked again. [[sim:fault=500]]');
+    const decision = {
+      route: 'reasoning',
+      decidedBy: 'rule',
+      rule: 'explicit-mode',
+      classification: null,
+      reason: 'test',
+    };
+    const insert = (id: string, taskId: string, outcome: unknown, eventId: string | null) =>
+      h.db.query(
+        `INSERT INTO executions (id, task_id, tenant_id, spec, decision, requested_at, created_at, deadline_at, status,
+                                 owner, lease_expires_at, outcome, outcome_event_id, updated_at)
+         VALUES ($1, $2, 'acme', $3, $4, now(), now(), now() + interval '10 minutes', $5, 'dead-instance',
+                 now() - interval '1 second', $6, $7, now())`,
+        [
+          id,
+          taskId,
+          JSON.stringify(spec),
+          JSON.stringify(decision),
+          outcome ? 'completed' : 'running',
+          outcome ? JSON.stringify(outcome) : null,
+          eventId,
+        ],
+      );
+    const usage = { inputTokens: 100, cachedInputTokens: 0, outputTokens: 50, reasoningTokens: 30 };
+    await insert(recordedExecution, recordedTask, null, null);
+    await h.db.query(
+      `INSERT INTO attempts (id, execution_id, attempt, tier, model, status, outcome, instance_id, started_at,
+                             finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
+       VALUES ($1, $2, 1, 'reasoning', 'sim-reasoner', 'finished', 'answered', 'dead-instance', now(), now(), 'stop',
+               $3, $4, $5, $6)`,
+      [
+        uuidv7(),
+        recordedExecution,
+        JSON.stringify(usage),
+        JSON.stringify({
+          content: '<reasoning>r</reasoning><answer>the recorded answer</answer>',
+          providerReasoning: null,
+          trace: 'r',
+          answer: 'the recorded answer',
+          parse: 'tagged',
+          latencyMs: 10,
+          providerModel: 'sim-reasoner',
+          errorKind: null,
+          errorMessage: null,
+          denial: null,
+        }),
+        uuidv7(),
+        uuidv7(),
+      ],
+    );
+    const stored = {
+      kind: 'completed',
+      data: {
+        result: {
+          answer: 'the stored answer',
+          answeredBy: 'reasoning_model',
+          model: 'sim-reasoner',
+          usage,
+          latencyMs: 5,
+          degraded: null,
+        },
+        completedAt: new Date().toISOString(),
+      },
+    };
+    await insert(storedExecution, storedTask, stored, outcomeEventId);
+
+    const outcomes = await h.recorder.outcomes([recordedTask, storedTask], 30_000);
+    expect(outcomes.get(recordedTask)!.data['result']).toMatchObject({
+      answer: 'the recorded answer',
+      answeredBy: 'reasoning_model',
+      usage,
+    });
+    expect(outcomes.get(storedTask)!.id).toBe(outcomeEventId);
+    expect(outcomes.get(storedTask)!.data).toEqual(stored.data);
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', recordedTask)).toHaveLength(0);
+    expect(await attemptsOf(h.db, recordedTask)).toHaveLength(1);
+    // Marked published just after the event is acknowledged.
+    await pollUntil(
+      async () =>
+        (
+          await h.db.query(`SELECT owner, published_at FROM executions WHERE id = ANY($1::uuid[])`, [
+            [recordedExecution, storedExecution],
+          ])
+        ).rows,
+      (rows) => rows.every((r) => r.owner === 'child-2' && r.published_at !== null),
+      { what: 'both executions published by the second instance' },
+    );
+  });
+});

@@ -1,0 +1,295 @@
+import { budgetBreakerOpenedEvent } from '@deliberate/contracts';
+import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
+
+// One reasoner against the real broker, Postgres and ledger, the simulator as the model provider (time scale 0.01:
+// 30 s of simulated thinking take 0.3 s). Each test steers the simulator through directives in the prompt.
+describe('reasoner: limits, fallbacks, cancellation', () => {
+  let h: ReasonerHarness;
+  let reasoner: INestApplication;
+
+  beforeAll(async () => {
+    h = await startHarness('reasoner-fallbacks');
+    // Budgets and breaker states the tests below rely on, in place before the reasoner reads them.
+    await h.putBudget('tight', { dailyLimitUsd: 0.1 });
+    await h.putBudget('strict', { dailyLimitUsd: 0.1 });
+    const opened = (policy: 'fail' | 'route_cheap') => ({
+      reason: 'spend_rate' as const,
+      message: 'test: spend rate over its window',
+      policy,
+      windowSeconds: 60,
+      windowSpendMicroUsd: 5_000_000,
+      openedAt: new Date().toISOString(),
+      retryAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    await h.publisher.publish(budgetBreakerOpenedEvent, { tenantId: 'breaker-fail', data: opened('fail') });
+    await h.publisher.publish(budgetBreakerOpenedEvent, {
+      tenantId: 'breaker-cheap',
+      data: opened('route_cheap'),
+    });
+    reasoner = await h.startReasoner({
+      REASONER_MODEL_MAX_RETRIES: '2',
+      REASONER_BREAKER_FAILURES: '1000',
+      REASONER_TENANT_POLICIES: JSON.stringify({
+        strict: { onBudgetDenied: 'fail' },
+        capped: { maxThinkingTokensCeiling: 1_000 },
+      }),
+    });
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const reservationsOf = async (taskId: string) =>
+    (
+      await h.ledgerDb.query<{ status: string; model: string; cost_micro_usd: string | null }>(
+        `SELECT status, model, cost_micro_usd FROM reservations WHERE task_id = $1 ORDER BY created_at`,
+        [taskId],
+      )
+    ).rows;
+
+  it('answers with the reasoning model, records the trace, and settles the reservation with the usage', async () => {
+    const contextSelection = [
+      { index: 0, id: 'kept', title: 'Kept', score: 0.9, reason: 'shares words', kept: true },
+      { index: 1, id: 'dropped', title: 'Dropped', score: 0.1, reason: 'no overlap', kept: false },
+    ];
+    const taskId = await h.submit(
+      'acme',
+      'Compare the two plans step by step. [[sim:think_ms=30000]]',
+      { context: [{ id: 'kept', title: 'Kept', content: 'Plan A costs less.' }], reasoningEffort: 'high' },
+      { contextSelection },
+    );
+    const [outcome] = (await h.recorder.outcomes([taskId])).values();
+    expect(outcome!.topic).toBe('tasks.task.completed.v1');
+    const result = outcome!.data['result'];
+    expect(result).toMatchObject({ answeredBy: 'reasoning_model', model: 'sim-reasoner', degraded: null });
+    expect(result.answer).toMatch(/^Simulated answer from sim-reasoner/);
+    expect(result.usage.reasoningTokens).toBeGreaterThan(0);
+
+    const [started] = h.recorder.of('tasks.task.reasoning-started.v1', taskId);
+    expect(started!.data).toMatchObject({
+      attempt: 1,
+      tier: 'reasoning',
+      model: 'sim-reasoner',
+      maxCompletionTokens: 32_000,
+      reasoningEffort: 'high',
+    });
+    const trace = await h.recorder.waitFor(
+      () => h.recorder.of('reasoning.trace.recorded.v1', taskId)[0],
+      'trace',
+    );
+    expect(trace.data).toMatchObject({
+      attempt: 1,
+      parse: 'tagged',
+      outcome: 'answered',
+      finishReason: 'stop',
+      contextSelection,
+    });
+    expect(trace.data['trace']).toMatch(/\S/);
+    expect(trace.data['answer']).toBe(result.answer);
+    expect(trace.data['prompt'][0].content).toContain('<reasoning>');
+    expect(trace.data['prompt'][1].content).toContain('Plan A costs less.');
+
+    const usage = await h.recorder.waitFor(
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId)[0],
+      'usage',
+    );
+    expect(usage.data).toMatchObject({ outcome: 'ok', purpose: 'reason', model: 'sim-reasoner' });
+    expect(usage.data['reservationId']).toMatch(/^[0-9a-f-]{36}$/);
+    const reservations = await reservationsOf(taskId);
+    expect(reservations).toHaveLength(1);
+    expect(reservations[0]).toMatchObject({ status: 'settled', model: 'sim-reasoner' });
+    expect(Number(reservations[0]!.cost_micro_usd)).toBeGreaterThan(0);
+  });
+
+  it('caps the thinking tokens at the tenant ceiling', async () => {
+    const taskId = await h.submit('capped', 'Plan it. [[sim:reasoning_tokens=100]]', {
+      maxThinkingTokens: 50_000,
+    });
+    await h.recorder.outcomes([taskId]);
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)[0]!.data['maxCompletionTokens']).toBe(
+      1_000,
+    );
+  });
+
+  it('stops runaway thinking at the token limit and falls back to the standard model, degraded', async () => {
+    const taskId = await h.submit('acme', 'Think forever. [[sim:fault=runaway]]', {
+      maxThinkingTokens: 2_000,
+    });
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.completed.v1');
+    expect(outcome.data['result']).toMatchObject({ answeredBy: 'standard_model', model: 'sim-standard' });
+    expect(outcome.data['result'].degraded.reason).toMatch(
+      /^limit_hit: .*2000-token limit.*finish_reason length/,
+    );
+
+    const started = h.recorder.of('tasks.task.reasoning-started.v1', taskId).map((e) => e.data);
+    expect(started.map((s) => [s['attempt'], s['tier'], s['maxCompletionTokens']])).toEqual([
+      [1, 'reasoning', 2_000],
+      [2, 'standard', 4_096],
+    ]);
+    const traces = await h.recorder.waitFor(() => {
+      const t = h.recorder.of('reasoning.trace.recorded.v1', taskId);
+      return t.length === 2 && t;
+    }, 'two traces');
+    const first = traces.find((t) => t.data['attempt'] === 1)!.data;
+    expect(first).toMatchObject({
+      outcome: 'limit_hit',
+      finishReason: 'length',
+      parse: 'empty',
+      answer: null,
+    });
+    expect(first['usage'].reasoningTokens).toBe(2_000);
+    const attempts = await attemptsOf(h.db, taskId);
+    expect(attempts.map((a) => [a.tier, a.status, a.reason])).toEqual([
+      ['reasoning', 'finished', 'limit_hit'],
+      ['standard', 'finished', null],
+    ]);
+    // The runaway call consumed its whole budget: it is booked, not released.
+    await h.recorder.waitFor(
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId).length === 2,
+      'usage events',
+    );
+    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['settled', 'settled']);
+  });
+
+  it('aborts calls at the deadline and escalates with the reason deadline when no model beats it', async () => {
+    // 600 s of thinking at time scale 0.01 is 6 s; the budget is 2 s, of which the reasoning model gets 1.5 s.
+    const taskId = await h.submit('acme', 'Take your time. [[sim:think_ms=600000]]', {
+      latencyBudgetMs: 2_000,
+    });
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.escalated.v1');
+    expect(outcome.data['reason']).toMatch(/^deadline: /);
+    expect(outcome.data['attempts']).toEqual(['reasoning:deadline', 'standard:deadline']);
+    // Aborted calls reported no usage: their holds are released.
+    await h.recorder.waitFor(
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId).length === 2,
+      'usage events',
+    );
+    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['released', 'released']);
+  });
+
+  it('rides out a 429 storm through the SDK retries, honouring retry-after', async () => {
+    const started = Date.now();
+    const taskId = await h.submit('acme', 'Busy provider. [[sim:fault=429x2:retry_after_ms=200]]');
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.completed.v1');
+    expect(outcome.data['result']).toMatchObject({ answeredBy: 'reasoning_model', degraded: null });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+    // The SDK's retries are inside one attempt.
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)).toHaveLength(1);
+  });
+
+  it('escalates to the human review queue when both models fail', async () => {
+    const taskId = await h.submit('acme', 'Broken provider. [[sim:fault=500]]');
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.escalated.v1');
+    expect(outcome.data['attempts']).toEqual(['reasoning:server_error', 'standard:server_error']);
+    expect(outcome.data['reason']).toMatch(/^server_error: .*HTTP 500.*then standard: server_error/);
+    const usage = await h.recorder.waitFor(() => {
+      const u = h.recorder.of('usage.model-call.recorded.v1', taskId);
+      return u.length === 2 && u;
+    }, 'usage events');
+    expect(usage.map((u) => u.data['outcome'])).toEqual(['error', 'error']);
+  });
+
+  it('falls back to the standard model when the ledger denies the reasoning worst case', async () => {
+    // 0.10 USD a day: the reasoning worst case (32,000 tokens) is 0.256 USD, the standard one about 0.04 USD.
+    const taskId = await h.submit('tight', 'Within budget please. [[sim:reasoning_tokens=100]]');
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.completed.v1');
+    expect(outcome.data['result'].answeredBy).toBe('standard_model');
+    expect(outcome.data['result'].degraded.reason).toMatch(/^budget_denied: .*budget_exceeded/);
+    const trace = await h.recorder.waitFor(
+      () => h.recorder.of('reasoning.trace.recorded.v1', taskId).find((t) => t.data['attempt'] === 1),
+      'denial trace',
+    );
+    expect(trace.data).toMatchObject({ outcome: 'budget_denied', tier: 'reasoning' });
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId).map((e) => e.data['tier'])).toEqual([
+      'standard',
+    ]);
+  });
+
+  it("fails with budget_exceeded on a denial when the tenant's policy says fail", async () => {
+    const taskId = await h.submit('strict', 'Within budget please.');
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.failed.v1');
+    expect(outcome.data['error'].code).toBe('budget_exceeded');
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)).toHaveLength(0);
+  });
+
+  it("follows an open tenant cost breaker: 'fail' refuses without a call, 'route_cheap' uses the standard model", async () => {
+    const refused = await h.submit('breaker-fail', 'Anything.');
+    const cheap = await h.submit('breaker-cheap', 'Anything.');
+    const outcomes = await h.recorder.outcomes([refused, cheap]);
+    expect(outcomes.get(refused)!.topic).toBe('tasks.task.failed.v1');
+    expect(outcomes.get(refused)!.data['error'].code).toBe('budget_exceeded');
+    expect(await attemptsOf(h.db, refused)).toHaveLength(0);
+    expect(outcomes.get(cheap)!.data['result']).toMatchObject({ answeredBy: 'standard_model' });
+    expect(outcomes.get(cheap)!.data['result'].degraded.reason).toMatch(/^cost_breaker_open: /);
+  });
+
+  it('cancels a call in flight at once and releases its reservation', async () => {
+    const taskId = await h.submit('acme', 'Never answers. [[sim:fault=hang]]');
+    await h.recorder.waitFor(
+      () => h.recorder.of('tasks.task.reasoning-started.v1', taskId)[0],
+      'the call to start',
+    );
+    // The call hangs for ever: a cancelled event at all means it was aborted.
+    await h.cancel('acme', taskId, 'no longer needed');
+    const outcome = (await h.recorder.outcomes([taskId], 10_000)).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.cancelled.v1');
+    expect(outcome.data).toMatchObject({ reason: 'no longer needed', usage: null });
+    const [attempt] = await attemptsOf(h.db, taskId);
+    expect(attempt).toMatchObject({ status: 'finished', outcome: 'cancelled', reason: 'cancelled' });
+    await h.recorder.waitFor(() => h.recorder.of('usage.model-call.recorded.v1', taskId)[0], 'usage event');
+    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['released']);
+  });
+
+  it('remembers a cancel that arrives before the request, and ignores one for a finished task', async () => {
+    const early = randomUUID();
+    await h.cancel('acme', early, 'cancelled early');
+    // The cancel must be stored before the request arrives for this to test the remembered path.
+    await waitForRow(h, `SELECT 1 FROM cancel_requests WHERE task_id = $1`, [early]);
+    await h.submit('acme', 'Too late. [[sim:think_ms=30000]]', {}, { taskId: early });
+    const outcome = (await h.recorder.outcomes([early])).get(early)!;
+    expect(outcome.topic).toBe('tasks.task.cancelled.v1');
+    expect(outcome.data['reason']).toBe('cancelled early');
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', early)).toHaveLength(0);
+
+    const done = await h.submit('acme', 'Quick one. [[sim:reasoning_tokens=100]]');
+    expect((await h.recorder.outcomes([done])).get(done)!.topic).toBe('tasks.task.completed.v1');
+    await h.cancel('acme', done);
+    await waitForRow(h, `SELECT 1 FROM cancel_requests WHERE task_id = $1`, [done]);
+    expect(h.recorder.of('tasks.task.cancelled.v1', done)).toHaveLength(0);
+    const { rows } = await h.db.query(
+      `SELECT status, cancel_requested_at FROM executions WHERE task_id = $1`,
+      [done],
+    );
+    expect(rows[0]).toEqual({ status: 'completed', cancel_requested_at: null });
+  });
+
+  it('reports its pool and consumers on /health', async () => {
+    await reasoner.listen(0, '127.0.0.1');
+    const url = (await reasoner.getUrl()).replace('[::1]', '127.0.0.1');
+    const health = (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({
+      status: 'ok',
+      inFlight: 0,
+      queued: 0,
+      intakePaused: false,
+      groupJoins: { intake: 1, cancels: 1 },
+    });
+  });
+});
+
+async function waitForRow(h: ReasonerHarness, sql: string, params: unknown[]): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while ((await h.db.query(sql, params)).rowCount === 0) {
+    if (Date.now() > deadline) throw new Error(`no row for ${sql}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
