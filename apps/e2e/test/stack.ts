@@ -1,6 +1,8 @@
 import { loadGatewayConfig } from '@deliberate/gateway/config';
 import { loadLedgerConfig } from '@deliberate/ledger/config';
 import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
+import { loadReasonerConfig } from '@deliberate/reasoner/config';
+import { createReasonerApp } from '@deliberate/reasoner/create-reasoner-app';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
 import { createTestDatabase, TEST_KAFKA_BROKERS, uniqueTopicPrefix } from '@deliberate/testing';
@@ -11,7 +13,7 @@ import type { INestApplication } from '@nestjs/common';
 export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
 const INTERNAL_TOKEN = 'e2e-ledger-internal-token-0123456789';
 
-/** The whole stack in one process: simulator, ledger, gateway and triage on the real broker and a fresh database. */
+/** The whole stack in one process: simulator, ledger, gateway, triage and reasoner on the real broker and a fresh database. */
 export interface TestStack {
   url: string;
   prefix: string;
@@ -20,6 +22,7 @@ export interface TestStack {
   gateway: INestApplication;
   triage: INestApplication;
   ledger: INestApplication;
+  reasoner: INestApplication;
   topic(name: string): string;
   close(): Promise<void>;
 }
@@ -68,6 +71,19 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     }),
   );
   await triage.init();
+  const reasoner = await createReasonerApp(
+    loadReasonerConfig({
+      ...common,
+      DATABASE_URL: db.url,
+      LLM_FAST_BASE_URL: simulator.baseURL,
+      LLM_REASONING_BASE_URL: simulator.baseURL,
+      LLM_STANDARD_BASE_URL: simulator.baseURL,
+      LLM_MAX_RETRIES: '1',
+      REASONER_MODEL_MAX_RETRIES: '1',
+      REASONER_HEALTH_PORT: '0',
+      ...env,
+    }),
+  );
   const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     url,
@@ -77,10 +93,12 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     gateway,
     triage,
     ledger,
+    reasoner,
     topic: (name) => `${prefix}${name}`,
     close: async () => {
       // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
       const results = await [
+        () => reasoner.close(),
         () => triage.close(),
         () => gateway.close(),
         () => ledger.close(),

@@ -106,7 +106,7 @@ describe('HTTP submission', () => {
     };
     const res = await submit(body);
     expect(res.status).toBe(202);
-    const task = await waitForTask(res.body.id, (t) => t.status === 'queued_for_reasoning');
+    const task = await waitForTask(res.body.id, (t) => t.triage?.route === 'reasoning');
     expect(task.triage).toMatchObject({
       route: 'reasoning',
       decidedBy: 'model',
@@ -136,13 +136,18 @@ describe('HTTP submission', () => {
   it('passes only the top-ranked context documents to the reasoning tier, with the ranking reasons', async () => {
     const context = [
       { id: 'weather', title: 'Weather', content: 'Tomorrow will be sunny with light winds.' },
-      { id: 'rates', title: 'Rates', content: 'The central bank raised interest rates; mortgage payments increase.' },
+      {
+        id: 'rates',
+        title: 'Rates',
+        content: 'The central bank raised interest rates; mortgage payments increase.',
+      },
       { id: 'menu', title: 'Menu', content: 'The canteen serves soup on Fridays.' },
       { id: 'income', title: 'Income', content: 'The applicant income covers mortgage payments twice over.' },
       { id: 'sport', title: 'Sport', content: 'The local team won on Sunday.' },
     ];
     const res = await submit({
-      input: 'Analyse step by step whether the mortgage payments remain affordable after the interest rates rise.',
+      input:
+        'Analyse step by step whether the mortgage payments remain affordable after the interest rates rise.',
       context,
     });
     const [message] = await collectMessages(stack.topic(reasoningRequestedEvent.topic), 1, {
@@ -156,7 +161,8 @@ describe('HTTP submission', () => {
     for (const entry of data.contextSelection) expect(entry.reason).toEqual(expect.any(String));
     // The ranking is a fast-model call of its own, booked like every other.
     await collectMessages(stack.topic(modelCallRecordedEvent.topic), 1, {
-      filter: (m) => header(m, CE_HEADERS.taskId) === res.body.id && m.value!.toString().includes('"rank-context"'),
+      filter: (m) =>
+        header(m, CE_HEADERS.taskId) === res.body.id && m.value!.toString().includes('"rank-context"'),
     });
   });
 
@@ -168,7 +174,7 @@ describe('HTTP submission', () => {
     });
     const fast = await submit({ input: 'Analyse the trade-offs of three plans step by step.', mode: 'fast' });
 
-    const e = await waitForTask(explicit.body.id, (t) => t.status === 'queued_for_reasoning');
+    const e = await waitForTask(explicit.body.id, (t) => t.triage?.route === 'reasoning');
     expect(e.triage).toMatchObject({
       route: 'reasoning',
       decidedBy: 'rule',
@@ -191,7 +197,7 @@ describe('HTTP submission', () => {
     expect(failed.error!.message).toContain('server_error');
 
     const unclassifiable = await submit({ input: 'Say hello [[sim:fault=500]]' });
-    const routed = await waitForTask(unclassifiable.body.id, (t) => t.status === 'queued_for_reasoning');
+    const routed = await waitForTask(unclassifiable.body.id, (t) => t.triage?.route === 'reasoning');
     expect(routed.triage).toMatchObject({ route: 'reasoning', decidedBy: 'fallback' });
     expect(routed.triage!.reason).toContain('classifier was unavailable');
   });
