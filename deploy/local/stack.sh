@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole stack locally on defaults, without Docker: Kafka (KRaft, from Maven Central), the project's
 # database on the Postgres at DATABASE_URL, the model simulator (unless real providers are configured),
-# the ledger, the gateway and the triage. Logs and pids live in .local/stack/.
+# the ledger, the gateway, the triage and the reasoning executor. Logs and pids live in .local/stack/.
 #   deploy/local/stack.sh up | down | status | logs [service]
 set -euo pipefail
 
@@ -16,6 +16,7 @@ export GATEWAY_PORT="${GATEWAY_PORT:-3000}"
 export TRIAGE_HEALTH_PORT="${TRIAGE_HEALTH_PORT:-3001}"
 export SIM_PORT="${SIM_PORT:-4010}"
 export LEDGER_PORT="${LEDGER_PORT:-3002}"
+export REASONER_HEALTH_PORT="${REASONER_HEALTH_PORT:-3003}"
 export GATEWAY_LEDGER_URL="${GATEWAY_LEDGER_URL:-http://127.0.0.1:$LEDGER_PORT}"
 # Shared by the gateway and the ledger: the gateway forwards /v1/ledger/* with the caller's identity and this token.
 export LEDGER_INTERNAL_TOKEN="${LEDGER_INTERNAL_TOKEN:-local-ledger-internal-token}"
@@ -24,12 +25,13 @@ export GATEWAY_ADMIN_API_KEY="${GATEWAY_ADMIN_API_KEY:-local-platform-admin-key}
 # The simulator thinks at 1/10 of real time locally, so a reasoning task takes seconds, not minutes.
 export SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.1}"
 
-services=(model-simulator ledger gateway triage)
+services=(model-simulator ledger gateway triage reasoner)
 declare -A health=(
   [model-simulator]="http://127.0.0.1:$SIM_PORT/health"
   [ledger]="http://127.0.0.1:$LEDGER_PORT/health"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT/health"
   [triage]="http://127.0.0.1:$TRIAGE_HEALTH_PORT/health"
+  [reasoner]="http://127.0.0.1:$REASONER_HEALTH_PORT/health"
 )
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -91,6 +93,7 @@ up() {
   start_service ledger
   start_service gateway
   start_service triage
+  start_service reasoner
   demo_key
   cat >&2 <<MSG
 [stack] ready
