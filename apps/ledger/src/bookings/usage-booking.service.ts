@@ -150,7 +150,8 @@ export class UsageBookingService {
         released = Math.max(0, reservation.amountMicroUsd - cost);
         await this.reservations.markSettled(tx, reservation.id, input.eventId, cost, released);
       } else {
-        if (reservation)
+        // A failed or cancelled call's hold is released before its zero-usage event arrives: that is the normal path.
+        if (reservation && cost > 0)
           note = `reservation ${reservation.id} was already ${reservation.status}: booked without its hold`;
         else if (input.reservationId)
           note = `reservation ${input.reservationId} is unknown: booked as unreserved usage`;
