@@ -18,6 +18,9 @@
 //   LOST_TIMEOUT_S (60)   a task accepted but without an outcome this long after the last submission is lost
 //   BENCH_TIMEOUT_S (1500) hard limit for the whole run
 //   TRIAGE_CONCURRENCY    passed to the triage (its default otherwise)
+//   BENCH_KAFKA (local)   local: the broker of deploy/local/kafka.sh on 127.0.0.1:9092, started if it is down and
+//                         then stopped at the end; private: a fresh single-node broker of this run's own (same jars,
+//                         empty data directory under .local/bench/, free ports), removed at the end
 //   BREAKDOWN=1           also consume the intermediate events and split the stack latency into segments (costs
 //                         CPU in the benchmark and Kafka: on a small machine it raises the figures it measures)
 //   NO_DOCS=1             do not append to docs/benchmarks.md
@@ -28,13 +31,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
-  appendFileSync,
   closeSync,
   existsSync,
   mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -60,7 +63,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const logDir = join(root, '.local/bench');
 const docsFile = join(root, 'docs/benchmarks.md');
 const HOST = '127.0.0.1';
-const KAFKA_BROKER = `${HOST}:9092`;
+// deploy/local/kafka.sh's broker, unless BENCH_KAFKA=private starts a broker of this run's own on a free port.
+let KAFKA_BROKER = `${HOST}:9092`;
 const PG_ADMIN_URL = `postgres://postgres@${HOST}:5432/postgres`;
 // A request without an answer after this long counts as an error (keeps every phase bounded in time).
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -110,6 +114,12 @@ const opts = {
   triageConcurrency: process.env.TRIAGE_CONCURRENCY
     ? Math.floor(option('TRIAGE_CONCURRENCY', 64))
     : undefined,
+  kafkaMode: (() => {
+    const v = String(process.env.BENCH_KAFKA ?? 'local').toLowerCase();
+    if (v !== 'local' && v !== 'private')
+      throw new Error(`BENCH_KAFKA must be 'local' or 'private', got '${v}'`);
+    return v;
+  })(),
   breakdown: ['1', 'true', 'yes'].includes(String(process.env.BREAKDOWN ?? '').toLowerCase()),
   writeDocs: !['1', 'true', 'yes'].includes(String(process.env.NO_DOCS ?? '').toLowerCase()),
 };
@@ -172,6 +182,7 @@ function abort(reason) {
 const children = []; // { name, proc, logFile, stopMs }
 const STOP_GRACE_MS = 20_000;
 let kafkaStartedHere = false;
+let privateKafkaDir = null; // BENCH_KAFKA=private: the broker's directory, removed at the end
 let database = null; // name of the database created here
 let kafkaClients = []; // connected kafkajs consumers/admins
 let topicPrefix = null;
@@ -202,8 +213,15 @@ async function stopChild(c) {
 async function cleanup() {
   cleaningUp ??= (async () => {
     for (const k of kafkaClients.splice(0)) await k.disconnect().catch(() => {});
-    for (const c of [...children].reverse()) await stopChild(c).catch(() => {});
+    const services = children.filter((c) => c.name !== 'kafka');
+    for (const c of [...services].reverse()) await stopChild(c).catch(() => {});
     if (topicPrefix) await deleteBenchTopics().catch((e) => log(`could not delete topics: ${e.message}`));
+    for (const c of children.filter((x) => x.name === 'kafka')) await stopChild(c).catch(() => {});
+    if (privateKafkaDir) {
+      rmSync(privateKafkaDir, { recursive: true, force: true });
+      log(`removed the private broker's data (${privateKafkaDir})`);
+      privateKafkaDir = null;
+    }
     if (database) {
       const name = database;
       database = null;
@@ -266,27 +284,187 @@ function freePort() {
   });
 }
 
+const kafkaScript = join(root, 'deploy/local/kafka.sh');
+const kafkaState = join(root, '.local/kafka');
+
 function kafkaStatus() {
   try {
-    execFileSync(join(root, 'deploy/local/kafka.sh'), ['status'], { stdio: 'ignore', timeout: 60_000 });
+    execFileSync(kafkaScript, ['status'], { stdio: 'ignore', timeout: 60_000 });
     return true;
   } catch {
     return false;
   }
 }
 
-function spawnService(name, script, env) {
+function pidAlive(pid) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function localKafkaPid() {
+  try {
+    const pid = Number(readFileSync(join(kafkaState, 'kafka.pid'), 'utf8').trim());
+    return pid && pidAlive(pid) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The last ERROR lines of a broker's server.log, to say why it is not answering. */
+function brokerErrors(logsDir) {
+  try {
+    const lines = readFileSync(join(logsDir, 'server.log'), 'utf8').trimEnd().split('\n');
+    const errors = lines.filter((l) => / ERROR /.test(l)).slice(-3);
+    const causes = lines.filter((l) => /Exception: /.test(l)).slice(-1);
+    return [...errors, ...causes].map((l) => `    ${l.slice(0, 300)}`).join('\n');
+  } catch {
+    return '    (no server.log)';
+  }
+}
+
+/** Uses deploy/local/kafka.sh's broker on 127.0.0.1:9092; starts it only if no broker process exists at all. */
+async function useLocalKafka() {
+  if (kafkaStatus()) {
+    log(`Kafka answers on ${KAFKA_BROKER} (left running at the end)`);
+    return;
+  }
+  const existing = localKafkaPid();
+  if (existing) {
+    // Someone else's broker is starting (or dying): wait for it rather than start a second one.
+    log(`Kafka process ${existing} exists but does not answer yet; waiting up to 90 s`);
+    for (let i = 0; i < 90 && pidAlive(existing); i++) {
+      if (kafkaStatus()) {
+        log(`Kafka answers on ${KAFKA_BROKER} (not started here; left running at the end)`);
+        return;
+      }
+      await sleep(1000);
+    }
+    throw new Error(
+      `the local Kafka broker (pid ${existing}) does not answer on ${KAFKA_BROKER}; last errors in ${kafkaState}/logs/server.log:\n${brokerErrors(join(kafkaState, 'logs'))}\n` +
+        'BENCH_KAFKA=private runs the benchmark on a broker of its own.',
+    );
+  }
+  log('Kafka is not running: starting it with deploy/local/kafka.sh start (stopped again at the end)');
+  try {
+    execFileSync(kafkaScript, ['start'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
+  } catch (e) {
+    throw new Error(
+      `deploy/local/kafka.sh start failed (${e.message.split('\n')[0]}); last errors in ${kafkaState}/logs/server.log:\n${brokerErrors(join(kafkaState, 'logs'))}\n` +
+        'BENCH_KAFKA=private runs the benchmark on a broker of its own.',
+    );
+  }
+  kafkaStartedHere = localKafkaPid() !== null;
+}
+
+/** A fresh single-node KRaft broker for this run only: same jars and settings as deploy/local/kafka.sh. */
+async function startPrivateKafka() {
+  const libs = join(kafkaState, 'libs');
+  if (!existsSync(join(libs, '.complete'))) {
+    log('fetching the broker jars with deploy/local/kafka.sh fetch');
+    execFileSync(kafkaScript, ['fetch'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
+  }
+  const dir = join(logDir, `kafka-${runId}`);
+  privateKafkaDir = dir;
+  const [port, controllerPort] = [await freePort(), await freePort()];
+  mkdirSync(join(dir, 'data'), { recursive: true });
+  mkdirSync(join(dir, 'logs'), { recursive: true });
+  const config = join(dir, 'server.properties');
+  writeFileSync(
+    config,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.voters=1@${HOST}:${controllerPort}`,
+      `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${HOST}:${port}`,
+      'controller.listener.names=CONTROLLER',
+      'inter.broker.listener.name=PLAINTEXT',
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      `log.dirs=${join(dir, 'data')}`,
+      'num.partitions=3',
+      'default.replication.factor=1',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=12',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'min.insync.replicas=1',
+      'group.initial.rebalance.delay.ms=0',
+      'auto.create.topics.enable=false',
+      'delete.topic.enable=true',
+      '',
+    ].join('\n'),
+  );
+  const jvm = [
+    '-cp',
+    `${libs}/*`,
+    `-Dlog4j2.configurationFile=${join(root, 'deploy/local/kafka/log4j2.properties')}`,
+    `-Dkafka.logs.dir=${join(dir, 'logs')}`,
+  ];
+  const clusterId = randomBytes(16).toString('base64url');
+  execFileSync(
+    'java',
+    [
+      ...jvm,
+      'kafka.tools.StorageTool',
+      'format',
+      '--config',
+      config,
+      '--cluster-id',
+      clusterId,
+      '--ignore-formatted',
+    ],
+    { stdio: 'ignore', timeout: 120_000 },
+  );
+  const heap = (process.env.KAFKA_HEAP ?? '-Xms256m -Xmx768m').split(/\s+/).filter(Boolean);
+  const child = spawnProcess('kafka', 'java', [
+    ...heap,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    ...jvm,
+    'kafka.Kafka',
+    config,
+  ]);
+  KAFKA_BROKER = `${HOST}:${port}`;
+  const admin = new Kafka({
+    clientId: 'bench-probe',
+    brokers: [KAFKA_BROKER],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  for (let i = 0; ; i++) {
+    if (child.proc.exitCode !== null)
+      throw new Error(`the private broker exited:\n${brokerErrors(join(dir, 'logs'))}`);
+    try {
+      await admin.connect();
+      await admin.listTopics();
+      await admin.disconnect();
+      break;
+    } catch {
+      if (i >= 120)
+        throw new Error(
+          `the private broker did not answer within 120 s:\n${brokerErrors(join(dir, 'logs'))}`,
+        );
+      await sleep(1000);
+    }
+  }
+  log(`private Kafka broker up (pid ${child.proc.pid}, ${KAFKA_BROKER}, data in ${dir})`);
+}
+
+function spawnProcess(name, command, args, env = {}) {
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'w');
-  const proc = spawn(process.execPath, ['--enable-source-maps', join(root, script)], {
+  const proc = spawn(command, args, {
     cwd: root,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       TZ: 'UTC',
-      NODE_ENV: 'production',
-      OTEL_TRACES_EXPORTER: 'none',
-      LOG_LEVEL: 'warn',
       ...env,
     },
     stdio: ['ignore', fd, fd],
@@ -298,6 +476,15 @@ function spawnService(name, script, env) {
     if (!cleaningUp) log(`!! ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}`);
   });
   return child;
+}
+
+function spawnService(name, script, env) {
+  return spawnProcess(name, process.execPath, ['--enable-source-maps', join(root, script)], {
+    NODE_ENV: 'production',
+    OTEL_TRACES_EXPORTER: 'none',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
 }
 
 async function waitHealthy(child, url, timeoutMs = 60_000) {
@@ -350,6 +537,8 @@ function cpuTicksOf(pid) {
 function cpuSnapshot() {
   const ours = new Map(children.map((c) => [c.proc.pid, c.name]));
   ours.set(process.pid, 'bench');
+  const localBroker = opts.kafkaMode === 'local' ? localKafkaPid() : null;
+  if (localBroker) ours.set(localBroker, 'kafka');
   const procs = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -357,16 +546,19 @@ function cpuSnapshot() {
     try {
       const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       let group = ours.get(pid);
-      if (!group && comm === 'postgres') group = 'postgres';
-      if (!group && comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka')) {
-        group = 'kafka';
+      if (!group && comm === 'postgres') {
+        // Shared server processes count as ours; a backend serving another database does not.
+        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+        const db = /^postgres: [^:]+: \S+ (\S+) (?:[\d.:a-f]+\(\d+\)|\[local\])/.exec(title)?.[1];
+        if (!db || db === database) group = 'postgres';
       }
       let label = comm;
       if (!group) {
         // A readable name for an unrelated process: "node jest", "npm ci", "postgres" …
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
         const base = (a) => a.split('/').pop();
-        if (argv.length) label = argv.slice(0, 2).map(base).join(' ').slice(0, 40);
+        if (comm === 'postgres') label = 'postgres (other databases)';
+        else if (argv.length) label = argv.slice(0, 2).map(base).join(' ').slice(0, 40);
       }
       procs.set(pid, { group, comm, label, ticks: cpuTicksOf(pid) });
     } catch {
@@ -752,15 +944,8 @@ async function main() {
   const codeAtStart = codeVersion();
 
   // Kafka
-  if (kafkaStatus()) log(`Kafka answers on ${KAFKA_BROKER} (left running at the end)`);
-  else {
-    log('Kafka is not running: starting it with deploy/local/kafka.sh start');
-    kafkaStartedHere = true;
-    execFileSync(join(root, 'deploy/local/kafka.sh'), ['start'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: 180_000,
-    });
-  }
+  if (opts.kafkaMode === 'private') await startPrivateKafka();
+  else await useLocalKafka();
 
   // Postgres
   const pgVersion = await withPg(PG_ADMIN_URL, async (c) => {
@@ -983,8 +1168,7 @@ async function main() {
   });
   console.log(`\n${report}\n`);
   if (opts.writeDocs) {
-    if (!existsSync(docsFile)) writeFileSync(docsFile, DOCS_HEADER);
-    appendFileSync(docsFile, `\n${report}\n`);
+    writeDocs(report);
     log(`appended the results to ${docsFile}`);
   }
   for (const l of logs) {
@@ -1032,29 +1216,58 @@ function codeVersion() {
 }
 
 function kafkaVersion() {
+  let version = '3.9.1';
   try {
-    const jar = readdirSync(join(root, '.local/kafka/libs')).find((f) =>
+    const jar = readdirSync(join(kafkaState, 'libs')).find((f) =>
       /^kafka-server-common-[\d.]+\.jar$/.test(f),
     );
-    if (jar) return `${/(\d+\.\d+\.\d+)/.exec(jar)[1]} (local single node, KRaft, deploy/local/kafka.sh)`;
+    if (jar) version = /(\d+\.\d+\.\d+)/.exec(jar)[1];
   } catch {
-    // not the local broker
+    // jars elsewhere
   }
-  return '3.9.1 (local single node, KRaft)';
+  return opts.kafkaMode === 'private'
+    ? `${version} (single node, KRaft, private to this run: empty data directory, ${KAFKA_BROKER})`
+    : `${version} (local single node, KRaft, deploy/local/kafka.sh, ${KAFKA_BROKER})`;
 }
 
-const DOCS_HEADER = `# Benchmarks
+const DOCS_INTRO = `# Benchmarks
 
-Figures measured by the scripts in \`bench/\`, newest run last. Every run measures its own **baseline in the same
-run, on the same machine**, and the stack is judged by the difference and the ratio against it, never by absolute
-numbers from another machine or another day.
+Figures measured by the scripts in \`bench/\`, newest run last in each part. Every run measures its own **baseline
+in the same run, on the same machine**, and the stack is judged by the difference and the ratio against it, never by
+absolute numbers from another machine or another day.
 
-## Fast path (\`npm run bench:fast-path\`)
+`;
 
-\`bench/fast-path.mjs\` starts everything it needs on 127.0.0.1: the local Kafka broker if none is running
-(\`deploy/local/kafka.sh\`), a fresh Postgres database (dropped at the end), the model simulator with
-\`SIM_TIME_SCALE=0\` (the model answers instantly, so what remains is orchestration), the gateway and the triage
-(\`LOG_LEVEL=warn\`, logs in \`.local/bench/\`), on a unique topic prefix.
+const FAST_PATH_HEADING = '## Fast path (`npm run bench:fast-path`)';
+
+/**
+ * Writes a run's section into the fast-path part of docs/benchmarks.md (other benchmarks keep their own parts):
+ * creates the file or the part if missing, refreshes the part's description, and adds the section after its last run.
+ */
+function writeDocs(section) {
+  let text = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : DOCS_INTRO;
+  let start = text.indexOf(`${FAST_PATH_HEADING}\n`);
+  if (start < 0) {
+    text = `${text.trimEnd()}\n\n${FAST_PATH_INTRO}`;
+    start = text.indexOf(`${FAST_PATH_HEADING}\n`);
+  }
+  const nextPart = text.indexOf('\n## ', start + FAST_PATH_HEADING.length);
+  const partEnd = nextPart < 0 ? text.length : nextPart + 1;
+  let part = text.slice(start, partEnd);
+  const firstRun = part.indexOf('\n### ');
+  part = FAST_PATH_INTRO.trimEnd() + (firstRun < 0 ? '\n' : `\n${part.slice(firstRun)}`);
+  part = `${part.trimEnd()}\n\n${section}\n`;
+  const rest = text.slice(partEnd);
+  writeFileSync(docsFile, `${text.slice(0, start)}${part}${rest ? `\n${rest}` : ''}`);
+}
+
+const FAST_PATH_INTRO = `## Fast path (\`npm run bench:fast-path\`)
+
+\`bench/fast-path.mjs\` starts everything it needs on 127.0.0.1: Kafka (by default the broker of
+\`deploy/local/kafka.sh\`, started if none runs; with \`BENCH_KAFKA=private\` a fresh single-node broker of the run's
+own, same jars, empty data directory), a fresh Postgres database, the model simulator with \`SIM_TIME_SCALE=0\` (the
+model answers instantly, so what remains is orchestration), the gateway and the triage (\`LOG_LEVEL=warn\`, logs in
+\`.local/bench/\`), on a unique topic prefix; it removes all of it at the end.
 
 - **Baseline**: the official \`openai\` SDK calls \`sim-fast\` on the simulator directly, open loop at RATE calls/s
   (latency), then with CONCURRENCY calls in flight (throughput). WARMUP unmeasured calls at RATE/s come first.
@@ -1070,9 +1283,10 @@ numbers from another machine or another day.
 - CPU per task by component (from \`/proc\`) and the machine's busy share are given for each phase, and peak RSS.
 - Targets: overhead p50 ≤ 10 ms and p99 ≤ 40 ms at 100 tasks/s; 1,000 tasks/s sustained with nothing lost.
 
-Each run's section gives the machine, the parameters and the load average when it started. Caveat: the load
-generator, the Kafka broker, Postgres and the three services share the same machine, so on a small machine the
-figures include their competition for CPU.
+Each run's section gives the machine, the code (commit, uncommitted changes, build time), the parameters and the
+load average when it started. The load generator, the broker, Postgres and the three services share the machine, so
+on a small machine the figures include their competition for CPU; CPU taken by unrelated processes is measured too,
+and a run where it exceeds 15% of the machine is flagged as not comparable.
 `;
 
 // Above this share of the machine taken by unrelated processes, a run's figures are flagged as contaminated.
@@ -1230,7 +1444,7 @@ function renderReport(r) {
       .join(', ')}`,
     `- CPU, stack latency phase: ${cpuLine(r.cpuLatency)}`,
     `- CPU, sustained phase: ${cpuLine(r.cpuSustained)}`,
-    `- Peak memory (VmHWM): gateway ${mem('gateway')}, triage ${mem('triage')}, simulator ${mem('model-simulator')}, benchmark process ${mem('bench')}.`,
+    `- Peak memory (VmHWM): gateway ${mem('gateway')}, triage ${mem('triage')}, simulator ${mem('model-simulator')}, benchmark process ${mem('bench')}${r.mem.kafka ? `, private Kafka broker ${mem('kafka')}` : ''}.`,
     `- Load generator health: open-loop sender lag max ${ms(r.bLoop.maxLagMs)} ms (baseline) / ${ms(r.sLoop.maxLagMs)} ms (stack); the benchmark's own event-loop delay during the stack latency phase p99 ${ms(r.sLoop.loopDelayP99)} ms, max ${ms(r.sLoop.loopDelayMax)} ms. Duplicate completion events: ${duplicates}.${failCodes ? ` Failure codes: ${failCodes}.` : ''}`,
     `- Service log lines (.local/bench/, LOG_LEVEL=warn): ${logLines}.`,
   ].join('\n');

@@ -1,0 +1,1701 @@
+// Reasoner in-flight benchmark: how many slow reasoning calls ONE reasoner process holds at once, and what it costs,
+// against the naive design it replaces — in one run, everything on 127.0.0.1:
+//   1. executor: a fresh database, a unique topic prefix, the model simulator at SIM_TIME_SCALE=1 (real thinking
+//      time), a ledger (every call is reserved and settled through it; no budget is set, so reservations are
+//      approved) and one reasoner (apps/reasoner/dist/main.js) with REASONER_CONCURRENCY=CONCURRENCY and a queue
+//      capacity above it. TASKS reasoning requests, each asking the model to think THINK_MS, are published on
+//      reasoning.task.requested.v1 in steps of STEP every STEP_INTERVAL_S; the run waits until every task has a
+//      terminal event (or EXECUTOR_TIMEOUT_S after the first publish). Sampled every second: the reasoner's RSS, its
+//      /health (in-flight, queued, group joins, and the time /health takes to answer), its event-loop delay, the
+//      model calls in flight by its own record (attempts started), the open connections to the simulator and the
+//      intake group's state.
+//   2. baseline: bench/baseline/awaiting-consumer.mjs — a plain NestJS Kafka microservice whose @EventPattern handler
+//      awaits the model call — on its own topic prefix with TASKS new requests, for BASELINE_S seconds.
+// The results are printed and appended as a dated section to docs/benchmarks.md.
+//
+//   node bench/reasoner-inflight.mjs                  (node must be Node 24: /work/main/node_modules/.bin/node)
+//   TASKS=2000 STEP=500 BASELINE_S=120 node bench/reasoner-inflight.mjs
+//
+// Options (flag --tasks=… or environment variable):
+//   TASKS (10000)               reasoning requests per phase
+//   STEP (2000)                 requests published per step
+//   STEP_INTERVAL_S (5)         seconds between steps
+//   THINK_MS (60000)            [[sim:think_ms=…]] in every prompt; with SIM_TIME_SCALE=1 that is real time
+//   CONCURRENCY (10000)         REASONER_CONCURRENCY
+//   QUEUE_CAPACITY (12000)      REASONER_QUEUE_CAPACITY (must be above CONCURRENCY to let it fill)
+//   TENANTS (16)                requests spread round-robin over this many tenants
+//   MAX_THINKING_TOKENS (8000)  spec.maxThinkingTokens of every request (bounds each call's reservation)
+//   LEDGER_TIMEOUT_MS (30000)   the reasoner's wait for a ledger answer (the harness value; the default is 5000)
+//   LEDGER_COMMAND_CONCURRENCY (18)  the ledger serves all 3 × 6 command partitions at once (as the load test)
+//   DATABASE_POOL_SIZE (20)     of the reasoner and of the ledger (as the load test)
+//   EXECUTOR_TIMEOUT_S (300)    bound of the executor phase, from its first publish
+//   BASELINE_S (180)            length of the baseline phase, from its first publish
+//   BASELINE_PARTITIONS (12)    the baseline's kafkajs partitionsConsumedConcurrently (Nest's default is 1)
+//   WAIT_IDLE_S (900)           wait this long for jest / other benchmarks to finish before measuring
+//   BENCH_TIMEOUT_S (780)       hard limit for the whole run
+//   REASONER_LOG_LEVEL (warn)   LOG_LEVEL of the reasoner
+//   NO_BASELINE=1               skip phase 2     NO_DOCS=1  do not append to docs/benchmarks.md
+//   NO_BUILD=1                  do not run `tsc -b apps/reasoner/tsconfig.json` first
+//   NO_ELD=1                    do not load the event-loop probe into the reasoner and the baseline (see below)
+//   PRIVATE_KAFKA=1             do not use the shared broker on 127.0.0.1:9092: start a throwaway single-node broker
+//                               (the same 3.9.1 jars from .local/kafka/libs, the same settings as deploy/local/kafka.sh)
+//                               on free 127.0.0.1 ports with its data in a temporary directory, removed at the end
+// Event-loop lag is measured two ways: (a) the time /health (reasoner; it runs a SELECT 1) or /stats (baseline; no
+// I/O) takes to answer, from this process, once a second; (b) with node:perf_hooks monitorEventLoopDelay inside the
+// process, loaded by `node --import data:…` (no service code changes), which writes its histogram to
+// .local/bench/*.eld.json every second.
+// Child logs: .local/bench/<name>.log. Kafka is started if it is not running, and stopped only if started here.
+// Every child process, the database, the topics and the consumer groups are removed at the end, on error and on
+// SIGINT/SIGTERM.
+
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import kafkajs from 'kafkajs';
+import pg from 'pg';
+
+const { Kafka, logLevel } = kafkajs;
+const execFileP = promisify(execFile);
+
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'TimeoutNegativeWarning') console.warn(`(warning) ${w.name}: ${w.message}`);
+});
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const logDir = join(root, '.local/bench');
+const docsFile = join(root, 'docs/benchmarks.md');
+const HOST = '127.0.0.1';
+// The shared local broker (deploy/local/kafka.sh); PRIVATE_KAFKA=1 starts a throwaway one instead (see below).
+let KAFKA_BROKER = `${HOST}:9092`;
+const PG_ADMIN_URL = `postgres://postgres@${HOST}:5432/postgres`;
+const runId = randomBytes(3).toString('hex');
+const ELD_RESOLUTION_MS = 10;
+
+// ---------------------------------------------------------------- options
+
+function option(name, fallback, { min = 1, max = 10_000_000 } = {}) {
+  const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
+  let raw;
+  for (let i = 2; i < process.argv.length; i++) {
+    const a = process.argv[i];
+    if (a === flag) raw = process.argv[i + 1];
+    else if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
+    else if (a.startsWith(`${name}=`)) raw = a.slice(name.length + 1);
+  }
+  raw ??= process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min || v > max)
+    throw new Error(`${name} must be a number in [${min}, ${max}], got '${raw}'`);
+  return v;
+}
+const flagOn = (name) => ['1', 'true', 'yes'].includes(String(process.env[name] ?? '').toLowerCase());
+
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  console.log(
+    head
+      .slice(
+        0,
+        head.findIndex((l) => !l.startsWith('//')),
+      )
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join('\n'),
+  );
+  process.exit(0);
+}
+
+const opts = {
+  tasks: Math.floor(option('TASKS', 10_000, { max: 100_000 })),
+  step: Math.floor(option('STEP', 2_000, { max: 100_000 })),
+  stepIntervalS: option('STEP_INTERVAL_S', 5, { min: 0, max: 600 }),
+  thinkMs: Math.floor(option('THINK_MS', 60_000, { min: 0, max: 3_600_000 })),
+  concurrency: Math.floor(option('CONCURRENCY', 10_000, { max: 100_000 })),
+  queueCapacity: Math.floor(option('QUEUE_CAPACITY', 12_000, { max: 1_000_000 })),
+  tenants: Math.floor(option('TENANTS', 16, { max: 1_000 })),
+  maxThinkingTokens: Math.floor(option('MAX_THINKING_TOKENS', 8_000, { min: 16, max: 1_000_000 })),
+  ledgerTimeoutMs: Math.floor(option('LEDGER_TIMEOUT_MS', 30_000, { min: 100, max: 120_000 })),
+  ledgerCommandConcurrency: Math.floor(option('LEDGER_COMMAND_CONCURRENCY', 18, { max: 64 })),
+  dbPoolSize: Math.floor(option('DATABASE_POOL_SIZE', 20, { max: 200 })),
+  executorTimeoutS: option('EXECUTOR_TIMEOUT_S', 300, { min: 10, max: 3_600 }),
+  baselineS: option('BASELINE_S', 180, { min: 10, max: 3_600 }),
+  baselinePartitions: Math.floor(option('BASELINE_PARTITIONS', 12, { max: 64 })),
+  waitIdleS: option('WAIT_IDLE_S', 900, { min: 0, max: 7_200 }),
+  benchTimeoutS: option('BENCH_TIMEOUT_S', 780, { min: 60, max: 7_200 }),
+  reasonerLogLevel: process.env.REASONER_LOG_LEVEL || 'warn',
+  baseline: !flagOn('NO_BASELINE'),
+  writeDocs: !flagOn('NO_DOCS'),
+  build: !flagOn('NO_BUILD'),
+  eld: !flagOn('NO_ELD'),
+  privateKafka: flagOn('PRIVATE_KAFKA'),
+};
+if (opts.queueCapacity <= opts.concurrency)
+  console.warn(`(note) QUEUE_CAPACITY ${opts.queueCapacity} ≤ CONCURRENCY ${opts.concurrency}: intake pauses first`);
+
+// ---------------------------------------------------------------- output helpers
+
+const started = performance.now();
+const elapsedS = () => (performance.now() - started) / 1000;
+const log = (msg) => console.log(`[bench +${elapsedS().toFixed(1).padStart(6)}s] ${msg}`);
+const num = (v, d = 0) =>
+  Number.isFinite(v)
+    ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : 'n/a';
+const ms1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
+
+function percentile(values, p) {
+  const s = Float64Array.from(values.filter(Number.isFinite)).sort();
+  if (s.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * s.length); // nearest rank
+  return s[Math.min(s.length, Math.max(1, rank)) - 1];
+}
+const maxOf = (values) => values.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), -Infinity);
+
+// Set by SIGINT/SIGTERM/the hard time limit: the loops stop at their next step.
+let aborted = null;
+function checkAborted() {
+  if (aborted) throw new Error(`aborted (${aborted})`);
+}
+
+// ---------------------------------------------------------------- cleanup of everything started here
+
+const children = []; // { name, proc, logFile }
+let kafkaStartedHere = false;
+let database = null;
+const prefixes = []; // topic prefixes created here
+const kafkaClients = []; // connected kafkajs clients (consumers, producers, admins)
+const pools = [];
+let cleaningUp = null;
+let privateKafkaDir = null;
+
+function killChildrenNow() {
+  for (const c of children)
+    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
+}
+
+async function stopChild(c, graceMs = 20_000) {
+  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return 0;
+  const exited = new Promise((resolve) => c.proc.once('exit', resolve));
+  const t0 = performance.now();
+  c.stopping = true;
+  c.proc.kill('SIGTERM');
+  const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
+  if (!done) {
+    log(`${c.name} (pid ${c.proc.pid}) did not stop within ${graceMs / 1000} s of SIGTERM; killing it`);
+    c.proc.kill('SIGKILL');
+    await Promise.race([exited, sleep(3000)]);
+  }
+  return performance.now() - t0;
+}
+
+async function cleanup() {
+  cleaningUp ??= (async () => {
+    for (const k of kafkaClients.splice(0)) await k.disconnect().catch(() => {});
+    for (const p of pools.splice(0)) await p.end().catch(() => {});
+    const broker = children.find((c) => c.name === 'kafka');
+    for (const c of [...children].reverse()) if (c !== broker) await stopChild(c, 10_000).catch(() => {});
+    if (prefixes.length && !privateKafkaDir)
+      await deleteBenchTopics().catch((e) => log(`could not delete topics: ${e.message}`));
+    if (broker) await stopChild(broker, 30_000).catch(() => {});
+    if (privateKafkaDir) {
+      rmSync(privateKafkaDir, { recursive: true, force: true });
+      log(`stopped the private Kafka broker and removed ${privateKafkaDir}`);
+    }
+    if (database) {
+      const name = database;
+      database = null;
+      await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+        .then(() => log(`dropped database ${name}`))
+        .catch((e) => log(`could not drop database ${name}: ${e.message}`));
+    }
+    if (kafkaStartedHere) {
+      kafkaStartedHere = false;
+      log('stopping the Kafka broker started by this run');
+      try {
+        execFileSync(join(root, 'deploy/local/kafka.sh'), ['stop'], {
+          stdio: ['ignore', 'inherit', 'inherit'],
+          timeout: 60_000,
+        });
+      } catch (e) {
+        log(`kafka.sh stop failed: ${e.message}`);
+      }
+    }
+  })();
+  return cleaningUp;
+}
+
+process.on('exit', killChildrenNow);
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping everything started by this run`);
+    aborted ??= sig;
+    cleanup().finally(() => process.exit(130));
+  });
+}
+const hardLimit = setTimeout(() => {
+  log(`BENCH_TIMEOUT_S=${opts.benchTimeoutS} exceeded: aborting`);
+  aborted ??= 'BENCH_TIMEOUT_S';
+  cleanup().finally(() => process.exit(2));
+}, opts.benchTimeoutS * 1000);
+hardLimit.unref();
+
+// ---------------------------------------------------------------- infrastructure
+
+async function withPg(url, fn) {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function kafkaStatus() {
+  try {
+    execFileSync(join(root, 'deploy/local/kafka.sh'), ['status'], { stdio: 'ignore', timeout: 60_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kafkaVersion() {
+  try {
+    const jar = readdirSync(join(root, '.local/kafka/libs')).find((f) =>
+      /^kafka-server-common-[\d.]+\.jar$/.test(f),
+    );
+    if (jar) return `${/(\d+\.\d+\.\d+)/.exec(jar)[1]} (local single node, KRaft, deploy/local/kafka.sh)`;
+  } catch {
+    // not the local broker
+  }
+  return '3.9.1 (local single node, KRaft)';
+}
+
+function codeVersion() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
+    const changed = execFileSync('git', ['status', '--porcelain'], { cwd: root }).toString().trim();
+    return `${commit}${changed ? ' with uncommitted changes (apps/reasoner is not committed yet)' : ''}`;
+  } catch {
+    return 'unknown commit';
+  }
+}
+
+/** Test runs and other benchmarks that would compete for the CPU (their command lines). */
+function competitors() {
+  try {
+    return execFileSync('pgrep', ['-af', 'jest|fast-path|ledger-reserve'], { timeout: 10_000 })
+      .toString()
+      .trim()
+      .split('\n')
+      .filter((l) => l && !l.includes('reasoner-inflight') && !l.startsWith(`${process.pid} `));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+/** A throwaway single-node KRaft broker, configured as deploy/local/kafka.sh configures the shared one. */
+async function startPrivateKafka() {
+  const libs = join(root, '.local/kafka/libs');
+  if (!existsSync(libs)) throw new Error(`${libs} is missing: run deploy/local/kafka.sh fetch first`);
+  privateKafkaDir = join(os.tmpdir(), `bench-kafka-${runId}`);
+  const data = join(privateKafkaDir, 'data');
+  const logs = join(privateKafkaDir, 'logs');
+  mkdirSync(data, { recursive: true });
+  mkdirSync(logs, { recursive: true });
+  const port = await freePort();
+  const controllerPort = await freePort();
+  const props = join(privateKafkaDir, 'server.properties');
+  writeFileSync(
+    props,
+    [
+      'process.roles=broker,controller',
+      'node.id=1',
+      `controller.quorum.voters=1@${HOST}:${controllerPort}`,
+      `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
+      `advertised.listeners=PLAINTEXT://${HOST}:${port}`,
+      'controller.listener.names=CONTROLLER',
+      'inter.broker.listener.name=PLAINTEXT',
+      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      `log.dirs=${data}`,
+      'num.partitions=3',
+      'default.replication.factor=1',
+      'offsets.topic.replication.factor=1',
+      'offsets.topic.num.partitions=12',
+      'transaction.state.log.replication.factor=1',
+      'transaction.state.log.min.isr=1',
+      'share.coordinator.state.topic.replication.factor=1',
+      'share.coordinator.state.topic.min.isr=1',
+      'min.insync.replicas=1',
+      'group.initial.rebalance.delay.ms=0',
+      'auto.create.topics.enable=false',
+      'delete.topic.enable=true',
+      'log.retention.hours=168',
+      'log.segment.bytes=67108864',
+      '',
+    ].join('\n'),
+  );
+  const java = ['-cp', `${libs}/*`, `-Dlog4j2.configurationFile=${join(root, 'deploy/local/kafka/log4j2.properties')}`, `-Dkafka.logs.dir=${logs}`];
+  execFileSync(
+    'java',
+    [...java, 'kafka.tools.StorageTool', 'format', '--config', props, '--cluster-id', randomBytes(16).toString('base64url'), '--ignore-formatted'],
+    { stdio: 'ignore', timeout: 120_000 },
+  );
+  const logFile = join(logDir, 'kafka-private.log');
+  const fd = openSync(logFile, 'w');
+  const proc = spawn(
+    'java',
+    ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', props],
+    { cwd: root, stdio: ['ignore', fd, fd] },
+  );
+  closeSync(fd);
+  const child = { name: 'kafka', proc, logFile, eldFile: null, exit: null };
+  children.push(child);
+  proc.on('exit', (code, signal) => {
+    child.exit = { code, signal, atS: elapsedS() };
+    if (!cleaningUp && !child.stopping) log(`!! the private Kafka broker exited (code ${code}, signal ${signal}); see ${logs}`);
+  });
+  KAFKA_BROKER = `${HOST}:${port}`;
+  const deadline = performance.now() + 120_000;
+  for (;;) {
+    checkAborted();
+    if (child.exit) throw new Error(`the private Kafka broker exited during start-up:\n${tail(join(logs, 'server.log'), 15)}`);
+    const admin = new Kafka({ clientId: 'bench-probe', brokers: [KAFKA_BROKER], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    try {
+      await admin.connect();
+      await admin.listTopics();
+      await admin.disconnect();
+      break;
+    } catch {
+      await admin.disconnect().catch(() => {});
+      if (performance.now() > deadline) throw new Error(`the private Kafka broker did not answer on ${KAFKA_BROKER}`);
+      await sleep(500);
+    }
+  }
+  log(`private Kafka broker up on ${KAFKA_BROKER} (pid ${proc.pid}, data in ${data})`);
+}
+
+async function deleteBenchTopics() {
+  const admin = new Kafka({ clientId: 'bench-cleanup', brokers: [KAFKA_BROKER], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const all = await admin.listTopics();
+    const topics = all.filter((t) => prefixes.some((p) => t.startsWith(p)));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => prefixes.some((p) => g.startsWith(p)));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
+    log(`deleted ${topics.length} topics and ${groups.length} consumer groups under ${prefixes.join(', ')}`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+// The event-loop probe, loaded into a service with `node --import data:…`: two monitorEventLoopDelay histograms,
+// one over the last second and one since `<file>.start` appeared (the start of the measured phase), written to
+// <file> every second. The histograms record whole timer intervals: the reader subtracts the resolution.
+const ELD_PROBE = `
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+const file = process.env.BENCH_ELD_FILE;
+if (file) {
+  const total = monitorEventLoopDelay({ resolution: ${ELD_RESOLUTION_MS} });
+  const second = monitorEventLoopDelay({ resolution: ${ELD_RESOLUTION_MS} });
+  total.enable();
+  second.enable();
+  let since = null;
+  const ms = (h, p) => (p === 'max' ? h.max : h.percentile(p)) / 1e6;
+  setInterval(() => {
+    if (since === null && existsSync(file + '.start')) { total.reset(); since = Date.now(); }
+    const out = {
+      at: Date.now(), since,
+      total: { count: total.count, p50: ms(total, 50), p99: ms(total, 99), p999: ms(total, 99.9), max: ms(total, 'max') },
+      second: { p99: ms(second, 99), max: ms(second, 'max') },
+      mem: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, v / 1048576])),
+    };
+    second.reset();
+    try { writeFileSync(file + '.tmp', JSON.stringify(out)); renameSync(file + '.tmp', file); } catch {}
+  }, 1000).unref();
+}
+`;
+const ELD_IMPORT = `data:text/javascript,${encodeURIComponent(ELD_PROBE)}`;
+
+function spawnService(name, script, env, { eld = false } = {}) {
+  const logFile = join(logDir, `${name}.log`);
+  const eldFile = join(logDir, `${name}.eld.json`);
+  for (const f of [eldFile, `${eldFile}.start`]) rmSync(f, { force: true });
+  const fd = openSync(logFile, 'w');
+  const args = ['--enable-source-maps'];
+  if (eld) args.push('--import', ELD_IMPORT);
+  args.push(join(root, script));
+  const proc = spawn(process.execPath, args, {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TZ: 'UTC',
+      NODE_ENV: 'production',
+      OTEL_TRACES_EXPORTER: 'none',
+      LOG_LEVEL: 'warn',
+      ...(eld ? { BENCH_ELD_FILE: eldFile } : {}),
+      ...env,
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const child = { name, proc, logFile, eldFile: eld ? eldFile : null, exit: null };
+  children.push(child);
+  proc.on('exit', (code, signal) => {
+    child.exit = { code, signal, atS: elapsedS() };
+    if (!cleaningUp && !child.stopping)
+      log(`!! ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}:\n${tail(logFile, 15)}`);
+  });
+  return child;
+}
+
+async function waitHealthy(child, url, timeoutMs = 90_000) {
+  const deadline = performance.now() + timeoutMs;
+  while (performance.now() < deadline) {
+    checkAborted();
+    if (child.proc.exitCode !== null)
+      throw new Error(`${child.name} exited during start-up:\n${tail(child.logFile, 20)}`);
+    try {
+      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) {
+        const body = await r.text();
+        log(`${child.name} is up (pid ${child.proc.pid}, ${url})`);
+        return body;
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(250);
+  }
+  throw new Error(`${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`);
+}
+
+function tail(file, lines) {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/** Log lines of a child from byte offset `from`, by level, with a few distinct examples of warnings and errors. */
+function logSummary(file, from = 0) {
+  let text = '';
+  try {
+    text = readFileSync(file).subarray(from).toString('utf8');
+  } catch {
+    return { lines: 0, warn: 0, error: 0, examples: [] };
+  }
+  const lines = text.split('\n').filter(Boolean);
+  let warn = 0;
+  let error = 0;
+  const examples = new Map();
+  for (const l of lines) {
+    let level = /\b(error|ERROR|Error)\b/.test(l) ? 'error' : /\b(warn|WARN)\b/.test(l) ? 'warn' : null;
+    let msg = l;
+    try {
+      const j = JSON.parse(l);
+      level = j.level ?? level;
+      msg = `${j.level ?? ''} ${j.context ?? ''}: ${typeof j.msg === 'string' ? j.msg : (j.message ?? l)}${j.error ? ` — ${String(j.error).slice(0, 200)}` : ''}`;
+    } catch {
+      // not JSON
+    }
+    if (level === 'warn') warn++;
+    if (level === 'error' || level === 'fatal') error++;
+    if ((level === 'warn' || level === 'error' || level === 'fatal') && examples.size < 4) {
+      const key = msg.replace(/[0-9a-f-]{36}/g, '…').replace(/\d+/g, 'N').slice(0, 160);
+      if (!examples.has(key)) examples.set(key, msg.slice(0, 300));
+    }
+  }
+  return { lines: lines.length, warn, error, examples: [...examples.values()] };
+}
+const fileSize = (f) => {
+  try {
+    return readFileSync(f).length;
+  } catch {
+    return 0;
+  }
+};
+
+function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
+    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+  } catch {
+    return { rssMiB: NaN, hwmMiB: NaN };
+  }
+}
+
+// CPU time by component, from /proc: our children by pid, Kafka and Postgres by process name.
+let clockTicks = 100;
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+} catch {
+  // 100 on every Linux this runs on
+}
+function cpuSnapshot() {
+  const ours = new Map(children.map((c) => [c.proc.pid, c.name]));
+  ours.set(process.pid, 'bench');
+  const byGroup = {};
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const pid = Number(d);
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      let group = ours.get(pid);
+      if (!group && comm === 'postgres') group = 'postgres';
+      if (!group && comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'))
+        group = 'kafka';
+      group ??= 'other';
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      byGroup[group] = (byGroup[group] ?? 0) + Number(f[11]) + Number(f[12]);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { at: performance.now(), byGroup, idle: cpu[3] + (cpu[4] ?? 0), all: cpu.reduce((a, b) => a + b, 0) };
+}
+/** Share of one core used by each component between two snapshots, and the machine's busy share. */
+function cpuUsage(a, b) {
+  const seconds = (b.at - a.at) / 1000;
+  const cores = {};
+  for (const [g, t] of Object.entries(b.byGroup)) {
+    const d = Math.max(0, t - (a.byGroup[g] ?? 0));
+    cores[g] = d / clockTicks / seconds;
+  }
+  const all = b.all - a.all;
+  return { cores, busy: all > 0 ? 1 - (b.idle - a.idle) / all : NaN, seconds };
+}
+const cpuLine = (u) =>
+  `machine ${(u.busy * 100).toFixed(0)}% busy of ${os.availableParallelism()} CPUs over ${u.seconds.toFixed(0)} s; share of one core: ` +
+  Object.entries(u.cores)
+    .filter(([, v]) => v >= 0.005)
+    .sort((x, y) => y[1] - x[1])
+    .map(([g, v]) => `${g} ${(v * 100).toFixed(0)}%`)
+    .join(', ');
+
+// ---------------------------------------------------------------- requests
+
+const DECISION = {
+  route: 'reasoning',
+  decidedBy: 'rule',
+  rule: 'explicit-mode',
+  classification: null,
+  reason: 'the client asked for the reasoning tier',
+};
+
+function requestMessage(i, taskId) {
+  const now = new Date().toISOString();
+  const tenantId = `bench-tenant-${i % opts.tenants}`;
+  const data = {
+    spec: {
+      input: `Benchmark reasoning task ${i} (bench-task ${taskId}): plan it step by step. [[sim:think_ms=${opts.thinkMs}]]`,
+      context: [],
+      mode: 'reasoning',
+      latencyBudgetMs: null,
+      maxCostMicroUsd: null,
+      maxThinkingTokens: opts.maxThinkingTokens,
+      reasoningEffort: null,
+      webhookUrl: null,
+      metadata: { bench: 'reasoner-inflight' },
+    },
+    decision: DECISION,
+    contextSelection: null,
+    requestedAt: now,
+  };
+  return {
+    key: taskId,
+    value: JSON.stringify(data),
+    headers: {
+      ce_specversion: '1.0',
+      ce_id: randomUUID(),
+      ce_type: 'reasoning.task.requested.v1',
+      ce_source: 'deliberate/bench-reasoner-inflight',
+      ce_time: now,
+      ce_tenantid: tenantId,
+      ce_taskid: taskId,
+      'content-type': 'application/json',
+    },
+    data,
+  };
+}
+
+/** Publishes opts.tasks requests in steps; calls onStep after each. Returns the task ids and publish times. */
+async function publishRamp(producer, topic, label, onStep = () => {}) {
+  const taskIds = [];
+  const steps = [];
+  const t0 = performance.now();
+  for (let from = 0, s = 0; from < opts.tasks; from += opts.step, s++) {
+    const due = t0 + s * opts.stepIntervalS * 1000;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    checkAborted();
+    const to = Math.min(opts.tasks, from + opts.step);
+    const stepStart = performance.now();
+    for (let b = from; b < to; b += 500) {
+      const messages = [];
+      for (let i = b; i < Math.min(to, b + 500); i++) {
+        const id = randomUUID();
+        taskIds.push(id);
+        const { key, value, headers } = requestMessage(i, id);
+        messages.push({ key, value, headers });
+      }
+      await producer.send({ topic, messages, acks: -1 });
+    }
+    steps.push({ at: stepStart, n: to - from, tookMs: performance.now() - stepStart });
+    log(`${label}: published ${to}/${opts.tasks} (${to - from} in ${(performance.now() - stepStart).toFixed(0)} ms)`);
+    onStep(to);
+  }
+  return { taskIds, steps, t0 };
+}
+
+// ---------------------------------------------------------------- sampling
+
+/**
+ * Once a second: RSS of the process, the time its status URL takes and what it says, the event-loop probe's file, an
+ * optional database query, open connections to the simulator, and the consumer group's state. Each probe runs on
+ * its own; one still running when the next second comes is not started again (and the gap is counted).
+ */
+function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }) {
+  const s = {
+    rss: [], // { t, mib }
+    status: [], // { t, ms, body }
+    statusSkipped: 0,
+    statusErrors: 0,
+    statusErrorSample: null,
+    db: [], // { t, ...row }
+    sim: [], // { t, n }
+    group: [], // { t, state, members }
+    eld: null, // last probe file content
+    eldSecond: [], // { t, p99, max }
+    mem: [], // { t, rss, heapTotal, heapUsed, external, arrayBuffers } (MiB), from the probe
+    latest: {},
+    stop: null,
+  };
+  const pending = { status: false, db: false, sim: false, group: false };
+  const tNow = () => (performance.now() - t0) / 1000;
+  const tick = () => {
+    const t = tNow();
+    const m = memoryOf(child.proc.pid);
+    if (Number.isFinite(m.rssMiB)) {
+      s.rss.push({ t, mib: m.rssMiB });
+      s.latest.rss = m.rssMiB;
+    }
+    if (child.eldFile) {
+      try {
+        const e = JSON.parse(readFileSync(child.eldFile, 'utf8'));
+        s.eld = e;
+        s.eldSecond.push({ t, p99: e.second.p99 - ELD_RESOLUTION_MS, max: e.second.max - ELD_RESOLUTION_MS });
+        if (e.mem) s.mem.push({ t, ...e.mem });
+        s.latest.eldSecondMax = e.second.max - ELD_RESOLUTION_MS;
+      } catch {
+        // not written yet
+      }
+    }
+    if (statusUrl) {
+      if (pending.status) s.statusSkipped++;
+      else {
+        pending.status = true;
+        const a = performance.now();
+        fetch(statusUrl, { signal: AbortSignal.timeout(15_000) })
+          .then(async (r) => {
+            const text = await r.text();
+            const took = performance.now() - a;
+            let body = null;
+            try {
+              body = JSON.parse(text);
+            } catch {
+              // not JSON
+            }
+            if (!r.ok) throw new Error(`${r.status} ${text.slice(0, 200)}`);
+            s.status.push({ t, ms: took, body });
+            s.latest.status = body;
+            s.latest.statusMs = took;
+          })
+          .catch((e) => {
+            s.statusErrors++;
+            s.statusErrorSample ??= `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
+          })
+          .finally(() => (pending.status = false));
+      }
+    }
+    if (dbQuery && !pending.db) {
+      pending.db = true;
+      dbQuery()
+        .then((row) => {
+          s.db.push({ t, ...row });
+          s.latest.db = row;
+        })
+        .catch(() => {})
+        .finally(() => (pending.db = false));
+    }
+    if (simPort && !pending.sim) {
+      pending.sim = true;
+      execFileP('ss', ['-Htn', 'state', 'established', `( dport = :${simPort} )`], { maxBuffer: 64 * 1024 * 1024 })
+        .then(({ stdout }) => {
+          const n = stdout.split('\n').filter(Boolean).length;
+          s.sim.push({ t, n });
+          s.latest.sim = n;
+        })
+        .catch(() => {})
+        .finally(() => (pending.sim = false));
+    }
+    if (groupId && admin && !pending.group) {
+      pending.group = true;
+      admin
+        .describeGroups([groupId])
+        .then(({ groups }) => {
+          const g = groups[0];
+          const members = g.members.map((x) => x.memberId);
+          s.group.push({ t, state: g.state, members });
+          s.latest.group = `${g.state}/${members.length}`;
+        })
+        .catch(() => {})
+        .finally(() => (pending.group = false));
+    }
+  };
+  tick();
+  const timer = setInterval(tick, 1000);
+  s.stop = () => clearInterval(timer);
+  return s;
+}
+
+/** Group state changes seen by describeGroups: entries into a rebalance, and the distinct member ids. */
+function groupHistory(samples) {
+  let rebalances = 0;
+  let notStable = 0;
+  let prev = null;
+  const members = new Set();
+  const transitions = [];
+  for (const g of samples) {
+    for (const m of g.members) members.add(m);
+    if (g.state !== 'Stable') notStable++;
+    if (prev !== null && g.state !== prev) {
+      transitions.push(`${prev}→${g.state}@${g.t.toFixed(0)}s`);
+      // Leaving Stable: a rebalance started (with one member, the group may show Empty until it rejoins).
+      if (prev === 'Stable') rebalances++;
+    }
+    prev = g.state;
+  }
+  return { rebalances, notStable, samples: samples.length, members: members.size, transitions };
+}
+
+/** The peak of a series and the first time it was reached. */
+function peakOf(series, key) {
+  let peak = -Infinity;
+  let at = NaN;
+  for (const x of series) {
+    const v = x[key];
+    if (Number.isFinite(v) && v > peak) {
+      peak = v;
+      at = x.t;
+    }
+  }
+  return { peak: Number.isFinite(peak) ? peak : NaN, at };
+}
+/** The process's own memory split (from the probe) nearest to time t, and the peak heap used. */
+function heapAt(samples, t) {
+  if (!samples.length || !Number.isFinite(t)) return null;
+  const near = samples.reduce((a, b) => (Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a));
+  return { ...near, peakHeapUsed: maxOf(samples.map((x) => x.heapUsed)) };
+}
+/** First time a series reached `value`. */
+function firstReach(series, key, value) {
+  return series.find((x) => x[key] >= value)?.t ?? NaN;
+}
+
+// ---------------------------------------------------------------- phase 1: the executor
+
+async function runExecutor(env) {
+  const prefix = `bench.reasoner-inflight.${runId}.`;
+  prefixes.push(prefix);
+  const { contracts, simUrl, dbUrl } = env;
+  const internalToken = `bench-ledger-${randomBytes(16).toString('hex')}`;
+  const common = {
+    DATABASE_URL: dbUrl,
+    DATABASE_POOL_SIZE: String(opts.dbPoolSize),
+    KAFKA_BROKERS: KAFKA_BROKER,
+    KAFKA_TOPIC_PREFIX: prefix,
+    KAFKA_HANDLER_MAX_ATTEMPTS: '3',
+  };
+
+  const ledgerPort = await freePort();
+  const ledger = spawnService('ledger', 'apps/ledger/dist/main.js', {
+    ...common,
+    LEDGER_HOST: HOST,
+    LEDGER_PORT: String(ledgerPort),
+    LEDGER_INTERNAL_TOKEN: internalToken,
+    LEDGER_COMMAND_CONCURRENCY: String(opts.ledgerCommandConcurrency),
+  });
+  await waitHealthy(ledger, `http://${HOST}:${ledgerPort}/health`);
+
+  // The reasoner's topics are created first, as the stack and the test harness do: on topics created a moment
+  // before, kafkajs consumers hit NOT_LEADER on ListOffsets and rejoin their group once per error (seen: ~200
+  // joins in 1.5 s), which would count as rebalances. Wait until every partition answers ListOffsets.
+  const kafka = new Kafka({ clientId: `bench-${runId}`, brokers: [KAFKA_BROKER], logLevel: logLevel.WARN });
+  const admin = kafka.admin();
+  await admin.connect();
+  kafkaClients.push(admin);
+  {
+    const reasonerTopics = [
+      'reasoningRequestedEvent',
+      'taskCancelRequestedEvent',
+      'taskReasoningStartedEvent',
+      'reasoningTraceRecordedEvent',
+      'taskCompletedEvent',
+      'taskFailedEvent',
+      'taskEscalatedEvent',
+      'taskCancelledEvent',
+      'modelCallRecordedEvent',
+      'budgetBreakerOpenedEvent',
+      'budgetBreakerClosedEvent',
+    ].map((k) => contracts[k]);
+    const client = new env.kafkaLib.KafkaClient({
+      serviceName: 'bench',
+      brokers: [KAFKA_BROKER],
+      topicPrefix: prefix,
+      createTopics: true,
+      replicationFactor: 1,
+      handlerMaxAttempts: 1,
+    });
+    await env.kafkaLib.provisionTopics(client, reasonerTopics);
+    const names = reasonerTopics.flatMap((d) => [`${prefix}${d.topic}`, `${prefix}${d.topic}.dlq`]);
+    const t = performance.now();
+    for (const name of names) {
+      for (;;) {
+        try {
+          await admin.fetchTopicOffsets(name);
+          break;
+        } catch (e) {
+          if (performance.now() - t > 60_000) throw new Error(`${name} has no ready leaders: ${e.message}`);
+          await sleep(200);
+        }
+      }
+    }
+    log(`${names.length} reasoner topics created and ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  }
+
+  const reasonerPort = await freePort();
+  const reasonerEnv = {
+    ...common,
+    LOG_LEVEL: opts.reasonerLogLevel,
+    LLM_FAST_BASE_URL: simUrl,
+    LLM_REASONING_BASE_URL: simUrl,
+    LLM_STANDARD_BASE_URL: simUrl,
+    LEDGER_TIMEOUT_MS: String(opts.ledgerTimeoutMs),
+    REASONER_HOST: HOST,
+    REASONER_HEALTH_PORT: String(reasonerPort),
+    REASONER_CONCURRENCY: String(opts.concurrency),
+    REASONER_QUEUE_CAPACITY: String(opts.queueCapacity),
+  };
+  const reasoner = spawnService('reasoner', 'apps/reasoner/dist/main.js', reasonerEnv, { eld: opts.eld });
+  const healthUrl = `http://${HOST}:${reasonerPort}/health`;
+  const firstHealth = JSON.parse(await waitHealthy(reasoner, healthUrl, 120_000));
+  log(`reasoner health: ${JSON.stringify(firstHealth)}`);
+  const rssIdle = memoryOf(reasoner.proc.pid).rssMiB;
+
+  const requestTopic = `${prefix}${contracts.reasoningRequestedEvent.topic}`;
+  const outcomeDefs = {
+    completed: contracts.taskCompletedEvent,
+    failed: contracts.taskFailedEvent,
+    escalated: contracts.taskEscalatedEvent,
+    cancelled: contracts.taskCancelledEvent,
+  };
+  const outcomeTopics = Object.fromEntries(Object.entries(outcomeDefs).map(([k, d]) => [`${prefix}${d.topic}`, k]));
+  for (let i = 0; ; i++) {
+    const have = new Set(await admin.listTopics());
+    const missing = [requestTopic, ...Object.keys(outcomeTopics)].filter((t) => !have.has(t));
+    if (!missing.length) break;
+    if (i > 120) throw new Error(`the reasoner did not create ${missing.join(', ')}`);
+    await sleep(500);
+  }
+
+  // Terminal events, by task: what a downstream subscriber sees.
+  const outcomes = new Map(); // taskId → { kind, t, answeredBy }
+  let duplicateOutcomes = 0;
+  const answeredBy = new Map();
+  let t0 = performance.now();
+  const consumer = kafka.consumer({ groupId: `${prefix}bench-outcomes`, maxWaitTimeInMs: 200 });
+  kafkaClients.push(consumer);
+  const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
+  await consumer.connect();
+  await consumer.subscribe({ topics: Object.keys(outcomeTopics), fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 4,
+    eachBatch: async ({ batch }) => {
+      const kind = outcomeTopics[batch.topic];
+      for (const m of batch.messages) {
+        const raw = m.headers?.ce_taskid;
+        const id = (Array.isArray(raw) ? raw[0] : raw)?.toString();
+        if (!id) continue;
+        if (outcomes.has(id)) {
+          duplicateOutcomes++;
+          continue;
+        }
+        let by = null;
+        if (kind === 'completed') {
+          try {
+            by = JSON.parse(m.value.toString())?.result?.answeredBy ?? 'unknown';
+          } catch {
+            by = 'unparseable';
+          }
+          answeredBy.set(by, (answeredBy.get(by) ?? 0) + 1);
+        }
+        outcomes.set(id, { kind, t: (performance.now() - t0) / 1000, by });
+      }
+    },
+  });
+  await Promise.race([joined, sleep(30_000).then(() => Promise.reject(new Error('outcome consumer did not join')))]);
+
+  const db = new pg.Pool({ connectionString: dbUrl, max: 2 });
+  pools.push(db);
+  const dbQuery = async () => {
+    const { rows } = await db.query(`
+      SELECT (SELECT count(*) FROM reasoner.executions)::int AS executions,
+             (SELECT count(*) FILTER (WHERE published_at IS NOT NULL) FROM reasoner.executions)::int AS published,
+             count(*) FILTER (WHERE status = 'started')::int AS calls_in_flight,
+             count(*) FILTER (WHERE status <> 'skipped')::int AS calls_started,
+             count(*) FILTER (WHERE status = 'skipped')::int AS skipped
+        FROM reasoner.attempts`);
+    return rows[0];
+  };
+
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  kafkaClients.push(producer);
+  // Sanity: the request must pass the contract's own schema.
+  const sample = requestMessage(0, randomUUID());
+  const check = contracts.reasoningRequestedEvent.schema.safeParse(sample.data);
+  if (!check.success) throw new Error(`the benchmark's request is invalid: ${JSON.stringify(check.error.issues)}`);
+
+  const logFrom = fileSize(reasoner.logFile);
+  const ledgerLogFrom = fileSize(ledger.logFile);
+  log(
+    `executor phase: ${opts.tasks} requests (think ${opts.thinkMs / 1000} s each) on ${requestTopic}, ` +
+      `${opts.step} every ${opts.stepIntervalS} s; reasoner pid ${reasoner.proc.pid}, REASONER_CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}`,
+  );
+  const healthAtStart = await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) }).then((r) => r.json());
+  if (reasoner.eldFile) writeFileSync(`${reasoner.eldFile}.start`, '');
+  const cpuA = cpuSnapshot();
+  t0 = performance.now();
+  const sampler = startSampler({
+    child: reasoner,
+    statusUrl: healthUrl,
+    simPort: env.simPort,
+    groupId: `${prefix}deliberate.reasoner.intake`,
+    admin,
+    dbQuery,
+    t0,
+  });
+  const competingDuring = new Set();
+  const progress = () => {
+    for (const c of competitors()) competingDuring.add(c.replace(/^\d+ /, '').slice(0, 120));
+    const l = sampler.latest;
+    const h = l.status ?? {};
+    const kinds = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
+    for (const o of outcomes.values()) kinds[o.kind]++;
+    log(
+      `executor: in flight ${h.inFlight ?? '?'} (queued ${h.queued ?? '?'}${h.intakePaused ? ', intake paused' : ''}), ` +
+        `model calls in flight ${l.db?.calls_in_flight ?? '?'} (started ${l.db?.calls_started ?? '?'}), sim connections ${l.sim ?? '?'}, ` +
+        `executions ${l.db?.executions ?? '?'}, done ${kinds.completed}/${kinds.failed}/${kinds.escalated}/${kinds.cancelled} (completed/failed/escalated/cancelled), ` +
+        `RSS ${num(l.rss)} MiB, /health ${ms1(l.statusMs)} ms, loop delay max ${ms1(l.eldSecondMax)} ms/s, joins ${h.groupJoins ? `${h.groupJoins.intake}/${h.groupJoins.cancels}` : '?'}, group ${l.group ?? '?'}`,
+    );
+  };
+  const progressTimer = setInterval(progress, 5000);
+  let ramp;
+  try {
+    ramp = await publishRamp(producer, requestTopic, 'executor');
+    const deadline = t0 + opts.executorTimeoutS * 1000;
+    const wanted = new Set(ramp.taskIds);
+    for (;;) {
+      checkAborted();
+      let have = 0;
+      for (const id of wanted) if (outcomes.has(id)) have++;
+      if (have >= wanted.size) break;
+      if (performance.now() > deadline) {
+        log(`executor: EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS} reached with ${wanted.size - have} tasks without an outcome`);
+        break;
+      }
+      if (reasoner.exit) {
+        log(`executor: the reasoner exited (${JSON.stringify(reasoner.exit)}); stopping the phase`);
+        break;
+      }
+      await sleep(500);
+    }
+    await sleep(2000); // one more sample of the settled state
+  } finally {
+    clearInterval(progressTimer);
+    sampler.stop();
+  }
+  progress();
+  const phaseS = (performance.now() - t0) / 1000;
+  const cpu = cpuUsage(cpuA, cpuSnapshot());
+  log(`executor CPU: ${cpuLine(cpu)}`);
+
+  const finalHealth = await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) })
+    .then((r) => r.json())
+    .catch(() => sampler.latest.status ?? null);
+  const mem = memoryOf(reasoner.proc.pid);
+  const ledgerMem = memoryOf(ledger.proc.pid);
+  const dbFinal = await db
+    .query(
+      `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished
+         FROM reasoner.executions GROUP BY status ORDER BY status`,
+    )
+    .then((r) => r.rows)
+    .catch((e) => [{ status: `error: ${e.message}`, n: 0 }]);
+  const failReasons = await db
+    .query(
+      `SELECT coalesce(reason, outcome, status) AS reason, tier, count(*)::int AS n FROM reasoner.attempts
+        WHERE status <> 'finished' OR outcome <> 'answered' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 6`,
+    )
+    .then((r) => r.rows)
+    .catch(() => []);
+  const reservations = await db
+    .query(`SELECT status, count(*)::int AS n FROM ledger.reservations GROUP BY status ORDER BY status`)
+    .then((r) => r.rows)
+    .catch(() => []);
+
+  // The reasoner's stop: intake stops, nothing in flight should be left.
+  const stopMs = await stopChild(reasoner, 30_000);
+  log(`reasoner stopped in ${(stopMs / 1000).toFixed(1)} s (exit ${JSON.stringify(reasoner.exit)})`);
+  await stopChild(ledger, 20_000);
+  await consumer.disconnect().catch(() => {});
+  await producer.disconnect().catch(() => {});
+  await admin.disconnect().catch(() => {});
+  for (const k of [consumer, producer, admin]) kafkaClients.splice(kafkaClients.indexOf(k), 1);
+
+  const kinds = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
+  const wanted = new Set(ramp.taskIds);
+  for (const [id, o] of outcomes) if (wanted.has(id)) kinds[o.kind]++;
+  const withOutcome = Object.values(kinds).reduce((a, b) => a + b, 0);
+  const rowsTotal = dbFinal.reduce((a, r) => a + (r.n ?? 0), 0);
+  const unpublished = dbFinal.reduce((a, r) => a + (r.unpublished ?? 0), 0);
+  const lastDb = sampler.db.at(-1) ?? {};
+  const completionTimes = [...outcomes.values()].map((o) => o.t).sort((a, b) => a - b);
+  const lagWindow = (x) => x.t <= (completionTimes.at(-1) ?? phaseS) + 1;
+  const statusWin = sampler.status.filter(lagWindow);
+  const inflightSeries = sampler.status.map((x) => ({ t: x.t, v: x.body?.inFlight }));
+  const callSeries = sampler.db.map((x) => ({ t: x.t, v: x.calls_in_flight, started: x.calls_started, ex: x.executions }));
+  const pHealth = peakOf(inflightSeries, 'v');
+  const pCalls = peakOf(callSeries, 'v');
+  const pSim = peakOf(sampler.sim.map((x) => ({ t: x.t, v: x.n })), 'v');
+  const pRss = peakOf(sampler.rss.map((x) => ({ t: x.t, v: x.mib })), 'v');
+  // How fast the calls started: from the first to the last model call started.
+  const firstCallT = callSeries.find((x) => x.started > 0)?.t ?? NaN;
+  const allStartedT = firstReach(callSeries, 'started', opts.tasks);
+  const intakeDoneT = firstReach(callSeries, 'ex', opts.tasks);
+  const startedAtFirstCompletion = (() => {
+    const tFirst = completionTimes[0];
+    if (!Number.isFinite(tFirst)) return NaN;
+    const before = callSeries.filter((x) => x.t <= tFirst).at(-1);
+    return before?.started ?? NaN;
+  })();
+  return {
+    prefix,
+    phaseS,
+    publishS: (ramp.steps.at(-1).at - ramp.t0) / 1000,
+    published: ramp.taskIds.length,
+    peakHealthInFlight: pHealth,
+    peakCalls: pCalls,
+    peakSim: pSim,
+    timeToTasksInFlight: firstReach(inflightSeries, 'v', opts.tasks),
+    timeToAllCalls: firstReach(callSeries, 'v', opts.tasks),
+    firstCallT,
+    allStartedT,
+    intakeDoneT,
+    startedAtFirstCompletion,
+    firstCompletionT: completionTimes[0],
+    lastCompletionT: completionTimes.at(-1),
+    rssIdle,
+    peakRss: pRss,
+    heap: heapAt(sampler.mem, pRss.at),
+    // RSS while the calls are held: the highest sample before the first completion.
+    rssHold: peakOf(
+      sampler.rss.filter((x) => !Number.isFinite(completionTimes[0]) || x.t < completionTimes[0]).map((x) => ({ t: x.t, v: x.mib })),
+      'v',
+    ),
+    hwm: mem.hwmMiB,
+    rssEnd: mem.rssMiB,
+    ledgerHwm: ledgerMem.hwmMiB,
+    health: {
+      p50: percentile(statusWin.map((x) => x.ms), 50),
+      p99: percentile(statusWin.map((x) => x.ms), 99),
+      max: maxOf(statusWin.map((x) => x.ms)),
+      n: statusWin.length,
+      skipped: sampler.statusSkipped,
+      errors: sampler.statusErrors,
+      errorSample: sampler.statusErrorSample,
+    },
+    eld: sampler.eld
+      ? {
+          p50: sampler.eld.total.p50 - ELD_RESOLUTION_MS,
+          p99: sampler.eld.total.p99 - ELD_RESOLUTION_MS,
+          p999: sampler.eld.total.p999 - ELD_RESOLUTION_MS,
+          max: sampler.eld.total.max - ELD_RESOLUTION_MS,
+          worstSecond: peakOf(sampler.eldSecond.map((x) => ({ t: x.t, v: x.max })), 'v'),
+        }
+      : null,
+    joins: finalHealth?.groupJoins ?? null,
+    joinsFirst: firstHealth.groupJoins,
+    joinsAtStart: healthAtStart.groupJoins,
+    group: groupHistory(sampler.group),
+    kinds,
+    answeredBy: Object.fromEntries(answeredBy),
+    duplicateOutcomes,
+    withOutcome,
+    rowsTotal,
+    unpublished,
+    noRow: ramp.taskIds.length - rowsTotal,
+    lastDb,
+    dbFinal,
+    failReasons,
+    reservations,
+    cpu,
+    stopMs,
+    logs: logSummary(reasoner.logFile, logFrom),
+    ledgerLogs: logSummary(ledger.logFile, ledgerLogFrom),
+    exit: reasoner.exit,
+    competingDuring: [...competingDuring],
+    series: { inflightSeries, callSeries, sim: sampler.sim, rss: sampler.rss },
+  };
+}
+
+// ---------------------------------------------------------------- phase 2: the baseline
+
+async function runBaseline(env) {
+  const prefix = `bench.reasoner-inflight-baseline.${runId}.`;
+  prefixes.push(prefix);
+  const { contracts, simUrl } = env;
+  const topic = `${prefix}${contracts.reasoningRequestedEvent.topic}`;
+  const kafka = new Kafka({ clientId: `bench-${runId}-b`, brokers: [KAFKA_BROKER], logLevel: logLevel.WARN });
+  const admin = kafka.admin();
+  await admin.connect();
+  kafkaClients.push(admin);
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: [{ topic, numPartitions: contracts.reasoningRequestedEvent.partitions, replicationFactor: 1 }],
+  });
+  const statsPort = await freePort();
+  const baseline = spawnService(
+    'baseline-awaiting-consumer',
+    'bench/baseline/awaiting-consumer.mjs',
+    {
+      KAFKA_BROKERS: KAFKA_BROKER,
+      TOPIC_PREFIX: prefix,
+      SIM_BASE_URL: simUrl,
+      STATS_PORT: String(statsPort),
+      PARTITIONS_CONCURRENTLY: String(opts.baselinePartitions),
+      SESSION_TIMEOUT_MS: '30000',
+      MAX_COMPLETION_TOKENS: String(opts.maxThinkingTokens),
+      NO_COLOR: '1',
+    },
+    { eld: opts.eld },
+  );
+  const statsUrl = `http://${HOST}:${statsPort}/stats`;
+  await waitHealthy(baseline, statsUrl, 60_000);
+  for (let i = 0; ; i++) {
+    const st = await fetch(statsUrl).then((r) => r.json());
+    if (st.groupJoins >= 1) break;
+    if (i > 120) throw new Error(`the baseline did not join its group:\n${tail(baseline.logFile, 20)}`);
+    await sleep(500);
+  }
+  const rssIdle = memoryOf(baseline.proc.pid).rssMiB;
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  kafkaClients.push(producer);
+  const groupId = `${prefix}baseline-server`;
+  log(
+    `baseline phase: ${opts.tasks} requests on ${topic} for ${opts.baselineS} s; consumer group ${groupId}, ` +
+      `sessionTimeout 30 s, partitionsConsumedConcurrently ${opts.baselinePartitions}, pid ${baseline.proc.pid}`,
+  );
+  if (baseline.eldFile) writeFileSync(`${baseline.eldFile}.start`, '');
+  const cpuA = cpuSnapshot();
+  const t0 = performance.now();
+  const sampler = startSampler({ child: baseline, statusUrl: statsUrl, simPort: env.simPort, groupId, admin, t0 });
+  const competingDuring = new Set();
+  const progress = () => {
+    for (const c of competitors()) competingDuring.add(c.replace(/^\d+ /, '').slice(0, 120));
+    const st = sampler.latest.status ?? {};
+    log(
+      `baseline: in flight ${st.inFlight ?? '?'} (peak ${st.peakInFlight ?? '?'}), calls ${st.calls ?? '?'}, answered ${st.answered ?? '?'} ` +
+        `(distinct tasks ${st.uniqueAnswered ?? '?'}), duplicate calls ${st.duplicateCalls ?? '?'}, group joins ${st.groupJoins ?? '?'}, ` +
+        `sim connections ${sampler.latest.sim ?? '?'}, RSS ${num(sampler.latest.rss)} MiB, group ${sampler.latest.group ?? '?'}`,
+    );
+  };
+  const progressTimer = setInterval(progress, 10_000);
+  let ramp;
+  try {
+    ramp = await publishRamp(producer, topic, 'baseline');
+    const end = t0 + opts.baselineS * 1000;
+    while (performance.now() < end) {
+      checkAborted();
+      if (baseline.exit) {
+        log(`baseline: the consumer exited (${JSON.stringify(baseline.exit)})`);
+        break;
+      }
+      await sleep(500);
+    }
+  } finally {
+    clearInterval(progressTimer);
+    sampler.stop();
+  }
+  progress();
+  const cpu = cpuUsage(cpuA, cpuSnapshot());
+  const final = await fetch(statsUrl, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.json())
+    .catch(() => sampler.latest.status ?? {});
+  const mem = memoryOf(baseline.proc.pid);
+  // Committed offsets of the group: how far Kafka considers the requests consumed.
+  let committed = NaN;
+  try {
+    const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
+    committed = offs[0].partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+  } catch {
+    // group gone
+  }
+  await stopChild(baseline, 5_000);
+  await producer.disconnect().catch(() => {});
+  await admin.disconnect().catch(() => {});
+  for (const k of [producer, admin]) kafkaClients.splice(kafkaClients.indexOf(k), 1);
+  const stats = sampler.status;
+  const pIn = peakOf(stats.map((x) => ({ t: x.t, v: x.body?.inFlight })), 'v');
+  const pSim = peakOf(sampler.sim.map((x) => ({ t: x.t, v: x.n })), 'v');
+  const pRss = peakOf(sampler.rss.map((x) => ({ t: x.t, v: x.mib })), 'v');
+  const joinsLog = readFileSync(baseline.logFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"group join"'))
+    .map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return null;
+      }
+    })
+    .filter(Boolean);
+  // kafkajs lines about membership, as "<message>: <error>" without the Nest prefix and the timestamps.
+  const kafkajsErrors = readFileSync(baseline.logFile, 'utf8')
+    .split('\n')
+    .filter((l) => /rebalanc|not a member|not aware of this member|UNKNOWN_MEMBER|heartbeat|session/i.test(l) && !l.includes('"group join"'))
+    .map((l) => {
+      const text = l.replace(/^\[Nest\] \d+\s+-\s+.*?(AM|PM)\s+/, '');
+      const brace = text.indexOf(' {');
+      let error = null;
+      try {
+        error = brace > 0 ? JSON.parse(text.slice(brace + 1)).error : null;
+      } catch {
+        // not JSON
+      }
+      return `${(brace > 0 ? text.slice(0, brace) : text).trim()}${error ? `: ${error}` : ''}`;
+    });
+  return {
+    prefix,
+    windowS: opts.baselineS,
+    published: ramp.taskIds.length,
+    peakInFlight: pIn,
+    peakInFlightSelf: final.peakInFlight,
+    peakSim: pSim,
+    rssIdle,
+    peakRss: pRss,
+    heap: heapAt(sampler.mem, pRss.at),
+    hwm: mem.hwmMiB,
+    final,
+    committed,
+    joins: final.groupJoins,
+    joinsLog,
+    kafkajsErrorLines: kafkajsErrors.length,
+    kafkajsErrorExamples: [
+      ...kafkajsErrors.reduce((m, l) => m.set(l.slice(0, 260), (m.get(l.slice(0, 260)) ?? 0) + 1), new Map()),
+    ]
+      .slice(0, 3)
+      .map(([l, n]) => `${l} (×${n})`),
+    group: groupHistory(sampler.group),
+    stats: {
+      p50: percentile(stats.map((x) => x.ms), 50),
+      p99: percentile(stats.map((x) => x.ms), 99),
+      max: maxOf(stats.map((x) => x.ms)),
+      n: stats.length,
+    },
+    eld: sampler.eld
+      ? {
+          p50: sampler.eld.total.p50 - ELD_RESOLUTION_MS,
+          p99: sampler.eld.total.p99 - ELD_RESOLUTION_MS,
+          max: sampler.eld.total.max - ELD_RESOLUTION_MS,
+        }
+      : null,
+    cpu,
+    competingDuring: [...competingDuring],
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < 24)
+    throw new Error(`Node ${process.version}: run it with Node 24 (/work/main/node_modules/.bin/node bench/reasoner-inflight.mjs)`);
+  mkdirSync(logDir, { recursive: true });
+  log(
+    `reasoner in-flight benchmark ${runId}: TASKS=${opts.tasks}, STEP=${opts.step}/${opts.stepIntervalS}s, THINK_MS=${opts.thinkMs}, ` +
+      `CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}, EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS}, BASELINE_S=${opts.baseline ? opts.baselineS : 'skipped'}`,
+  );
+
+  // Nothing else may compete for the CPU while measuring; the reasoner may still be being built by someone else.
+  let busyWith = competitors();
+  if (busyWith.length) {
+    log(`waiting up to ${opts.waitIdleS} s for tests/benchmarks to finish:\n  ${busyWith.join('\n  ')}`);
+    const until = performance.now() + opts.waitIdleS * 1000;
+    while (busyWith.length && performance.now() < until) {
+      checkAborted();
+      await sleep(5000);
+      busyWith = competitors();
+    }
+    if (busyWith.length) log('!! still running; measuring anyway (the report says so)');
+  }
+  const competing = busyWith;
+  if (opts.build) {
+    log('building the reasoner (tsc -b apps/reasoner/tsconfig.json)');
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'apps/reasoner/tsconfig.json'], {
+      cwd: root,
+      stdio: 'inherit',
+      timeout: 300_000,
+    });
+  }
+  for (const f of ['apps/reasoner/dist/main.js', 'apps/ledger/dist/main.js', 'apps/model-simulator/dist/main.js']) {
+    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: build first (npx tsc -b tsconfig.build.json)`);
+  }
+  const contractsModule = await import('@deliberate/contracts');
+  const contracts = contractsModule.default ?? contractsModule;
+  const kafkaModule = await import('@deliberate/kafka');
+  const kafkaLib = kafkaModule.default ?? kafkaModule;
+
+  if (opts.privateKafka) {
+    await startPrivateKafka();
+  } else if (!kafkaStatus()) {
+    log('Kafka is not running: starting it (deploy/local/kafka.sh start)');
+    kafkaStartedHere = true; // stopped at the end, even if the start below fails half-way
+    try {
+      execFileSync(join(root, 'deploy/local/kafka.sh'), ['start'], { stdio: 'inherit', timeout: 180_000 });
+    } catch (e) {
+      // A broker with many partitions on disk takes longer than kafka.sh waits: give it two more minutes.
+      log(`kafka.sh start: ${e.message.split('\n')[0]}; waiting up to 120 s more for the broker`);
+      const until = performance.now() + 120_000;
+      while (!kafkaStatus()) {
+        if (performance.now() > until) throw new Error('the Kafka broker did not come up');
+        checkAborted();
+        await sleep(5000);
+      }
+    }
+    log('Kafka is up');
+  }
+  const pgVersion = await withPg(PG_ADMIN_URL, async (c) => (await c.query('SELECT version() AS v')).rows[0].v);
+  database = `bench_reasoner_inflight_${runId}`;
+  await withPg(PG_ADMIN_URL, (c) => c.query(`CREATE DATABASE "${database}"`));
+  const dbUrl = `postgres://postgres@${HOST}:5432/${database}`;
+  log(`database ${database} created`);
+  const loadAtStart = os.loadavg();
+  const codeAtStart = codeVersion();
+
+  const simPort = await freePort();
+  const sim = spawnService('model-simulator', 'apps/model-simulator/dist/main.js', {
+    SIM_PORT: String(simPort),
+    SIM_HOST: HOST,
+    SIM_TIME_SCALE: '1',
+  });
+  await waitHealthy(sim, `http://${HOST}:${simPort}/health`);
+  const env = { contracts, kafkaLib, simUrl: `http://${HOST}:${simPort}/v1`, simPort, dbUrl };
+
+  const executor = await runExecutor(env);
+  const simAfterExecutor = memoryOf(sim.proc.pid);
+  const baseline = opts.baseline ? await runBaseline(env) : null;
+  const simMem = memoryOf(sim.proc.pid);
+
+  const machine = {
+    cpus: os.availableParallelism(),
+    memGiB: os.totalmem() / 2 ** 30,
+    cpuModel:
+      /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    kafka: opts.privateKafka
+      ? `${/^[\d.]+/.exec(kafkaVersion())?.[0] ?? '3.9.1'} (throwaway single node, KRaft, started by the benchmark with the jars and settings of deploy/local/kafka.sh, PRIVATE_KAFKA=1)`
+      : kafkaVersion(),
+    postgres: pgVersion.split(' on ')[0],
+    load: loadAtStart,
+    code: codeAtStart,
+    fdLimit: (() => {
+      try {
+        return /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/limits`, 'utf8'))?.[1];
+      } catch {
+        return '?';
+      }
+    })(),
+  };
+  const report = render({ machine, competing, executor, baseline, simMem, simAfterExecutor });
+  console.log(`\n${report.table}\n`);
+  for (const l of report.notes) console.log(l);
+  console.log('');
+  if (opts.writeDocs) {
+    // Someone else may append too: read it right before writing, then only append.
+    const current = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '';
+    const intro = current.includes(INTRO_HEADING) ? '' : `${INTRO}\n\n`;
+    const sep = current === '' || current.endsWith('\n\n') ? '' : current.endsWith('\n') ? '\n' : '\n\n';
+    appendFileSync(docsFile, `${sep}${intro}${report.section}\n`);
+    log(`appended the results to ${docsFile}`);
+  }
+  writeFileSync(join(logDir, `reasoner-inflight-${runId}.json`), JSON.stringify({ opts, machine, executor, baseline }, null, 1));
+  log(`raw samples: ${join(logDir, `reasoner-inflight-${runId}.json`)}`);
+}
+
+// ---------------------------------------------------------------- the report
+
+const INTRO_HEADING = '## Reasoner in flight (`node bench/reasoner-inflight.mjs`)';
+const INTRO = `${INTRO_HEADING}
+
+\`bench/reasoner-inflight.mjs\` measures how many slow reasoning calls one reasoner process holds in flight, against
+the naive design it replaces, in one run on 127.0.0.1: the local Kafka broker (started if none is running), a fresh
+Postgres database (dropped at the end), the model simulator at \`SIM_TIME_SCALE=1\` (real thinking time), and logs in
+\`.local/bench/\`.
+
+- **Executor**: a ledger and ONE reasoner (\`apps/reasoner/dist/main.js\`, \`REASONER_CONCURRENCY\` = the target) on a
+  unique topic prefix; TASKS requests with \`[[sim:think_ms=THINK_MS]]\` are published on
+  \`reasoning.task.requested.v1\` in steps, and the run waits for every task's terminal event. Every call is reserved
+  and settled in the ledger (no budget set, so reservations are approved). Sampled every second: the reasoner's
+  RSS (\`/proc/<pid>/status\` VmRSS), its \`/health\` (in flight = executions the pool runs, including those waiting
+  for the ledger; group joins), model calls in flight by the reasoner's own record (attempts with status
+  \`started\`, i.e. reserved and sent to the model, not yet answered), open connections to the simulator (\`ss\`), and
+  the intake group's state (kafkajs \`describeGroups\`). **Lost** = a published task with neither a terminal event
+  nor an execution row at the end.
+- **Event-loop lag**, two ways: the time \`/health\` takes to answer (it runs a \`SELECT 1\`, so it includes any wait
+  for a pooled connection), and the delay measured inside the process by \`monitorEventLoopDelay\` (10 ms resolution,
+  subtracted), loaded with \`node --import data:…\` (no service code change), over the measured phase.
+- **Baseline**: \`bench/baseline/awaiting-consumer.mjs\`, a plain NestJS microservice (\`Transport.KAFKA\`,
+  \`@EventPattern\`) whose handler awaits the model call (openai SDK → simulator, \`sim-reasoner\`, same thinking
+  time), kafkajs session timeout 30 s, on its own prefix with the same number of requests for BASELINE_S seconds.
+  Its in-flight count, answers, duplicate calls (a task called again after a redelivery) and group joins are its own
+  counters; its lag is the time its \`/stats\` (no I/O) takes plus the same in-process probe.
+- Targets: 10,000 calls in flight in one process, peak RSS ≤ 512 MiB, no rebalance, nothing lost.`;
+
+function render({ machine: m, competing, executor: e, baseline: b, simMem, simAfterExecutor }) {
+  const ok = (cond) => (cond ? '✅ met' : '❌ missed');
+  const tsec = (v) => (Number.isFinite(v) ? `${v.toFixed(0)} s` : 'n/a');
+  // Rebalances while measuring: group joins between the phase's start and its end (start-up joins are reported apart).
+  const rebalExec = e.joins
+    ? e.joins.intake - e.joinsAtStart.intake + (e.joins.cancels - e.joinsAtStart.cancels)
+    : NaN;
+  const rebalBase = b ? Math.max(0, b.joins - 1) : NaN;
+  const eldCell = (x) => (x ? `${ms1(x.p99)} ms (max ${ms1(x.max)})` : 'not measured');
+  const rows = [
+    [
+      'Peak in flight (executor: /health inFlight; baseline: handlers awaiting)',
+      `${num(e.peakHealthInFlight.peak)} at +${tsec(e.peakHealthInFlight.at)}`,
+      b ? `${num(b.peakInFlight.peak)} (its own peak counter ${num(b.peakInFlightSelf)})` : '—',
+      '10,000',
+      ok(e.peakHealthInFlight.peak >= opts.tasks),
+    ],
+    [
+      'Peak model calls in flight (executor: attempts `started`; open sockets to the simulator)',
+      `${num(e.peakCalls.peak)} at +${tsec(e.peakCalls.at)} (sockets ${num(e.peakSim.peak)})`,
+      b ? `${num(b.peakInFlight.peak)} (sockets ${num(b.peakSim.peak)})` : '—',
+      '10,000',
+      ok(e.peakCalls.peak >= opts.tasks),
+    ],
+    [
+      'Time from first publish to the peak / to all TASKS in flight',
+      `${tsec(e.peakCalls.at)} / ${Number.isFinite(e.timeToAllCalls) ? tsec(e.timeToAllCalls) : 'never'}`,
+      b ? `— / never` : '—',
+      '—',
+      '—',
+    ],
+    [
+      'Peak RSS (VmRSS sampled each second; VmHWM at the end)',
+      `${num(e.peakRss.peak)} MiB at +${tsec(e.peakRss.at)} (HWM ${num(e.hwm)}; idle ${num(e.rssIdle)}; ${num(e.rssHold.peak)} before the first completion)`,
+      b ? `${num(b.peakRss.peak)} MiB (HWM ${num(b.hwm)} MiB; idle ${num(b.rssIdle)} MiB)` : '—',
+      '≤ 512 MiB',
+      ok(e.peakRss.peak <= 512 && e.hwm <= 512),
+    ],
+    [
+      'Event-loop lag p99 — in-process monitorEventLoopDelay',
+      eldCell(e.eld),
+      b ? eldCell(b.eld) : '—',
+      '—',
+      '—',
+    ],
+    [
+      'Event-loop lag p99 — status endpoint response time (executor /health incl. SELECT 1; baseline /stats)',
+      `${ms1(e.health.p99)} ms (p50 ${ms1(e.health.p50)}, max ${ms1(e.health.max)})`,
+      b ? `${ms1(b.stats.p99)} ms (p50 ${ms1(b.stats.p50)}, max ${ms1(b.stats.max)})` : '—',
+      '—',
+      '—',
+    ],
+    [
+      'Rebalances during the phase (group joins; describeGroups rebalances seen)',
+      `${num(rebalExec)} (joins since start: intake ${e.joins?.intake ?? '?'}, cancels ${e.joins?.cancels ?? '?'}; seen ${e.group.rebalances})`,
+      b ? `${num(rebalBase)} (joins ${b.joins}; seen ${b.group.rebalances}; ${b.group.members} member ids)` : '—',
+      '0',
+      ok(rebalExec === 0),
+    ],
+    [
+      `Completed of ${num(opts.tasks)}`,
+      `${num(e.kinds.completed)} (failed ${e.kinds.failed}, escalated ${e.kinds.escalated}, cancelled ${e.kinds.cancelled}) in ${tsec(e.lastCompletionT)}`,
+      b
+        ? `${num(b.final.uniqueAnswered)} tasks answered in ${b.windowS} s (${num(b.final.answered)} calls answered; Kafka offsets committed ${num(b.committed)})`
+        : '—',
+      num(opts.tasks),
+      ok(e.kinds.completed >= opts.tasks),
+    ],
+    [
+      'Duplicate model calls (same task called again)',
+      `${num(e.duplicateOutcomes)} duplicate terminal events`,
+      b ? `${num(b.final.duplicateCalls)} of ${num(b.final.calls)} calls` : '—',
+      '0',
+      '—',
+    ],
+    [
+      'Lost (published, no terminal event and no execution row)',
+      `${num(e.noRow)}${e.withOutcome < e.published ? ` (+${num(e.published - e.withOutcome - e.noRow)} unfinished at the end)` : ''}`,
+      b ? `not measured (${num(b.published - b.final.uniqueAnswered)} never answered in the window; still in Kafka)` : '—',
+      '0',
+      ok(e.noRow === 0 && e.withOutcome === e.published),
+    ],
+  ];
+  const header = ['Metric', 'Executor (one reasoner)', 'Baseline (awaiting @EventPattern consumer)', 'Target', 'Result'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  const table = [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+
+  const notes = [];
+  notes.push(
+    `- Method: one run; executor first (TASKS requests published ${opts.step} every ${opts.stepIntervalS} s, all within ${e.publishS.toFixed(0)} s, each asking for ${opts.thinkMs / 1000} s of real thinking), then the baseline on its own prefix with the same requests for ${opts.baselineS} s; every figure sampled once a second from outside the process (RSS from /proc, /health, the reasoner's attempts table, ss, describeGroups) plus the in-process event-loop probe; lag p99 over the phase until the last completion.`,
+  );
+  const perS = (n, s) => (Number.isFinite(n) && s > 0 ? `${num(n / s, 0)}/s` : 'n/a');
+  notes.push(
+    `- Executor timeline (s after the first publish): executions stored for all ${num(opts.tasks)} at ${tsec(e.intakeDoneT)}; first model call ${tsec(e.firstCallT)}; all calls started ${tsec(e.allStartedT)}` +
+      `${Number.isFinite(e.allStartedT) && Number.isFinite(e.firstCallT) ? ` (${perS(opts.tasks, e.allStartedT - e.firstCallT)})` : ''}; first completion ${tsec(e.firstCompletionT)}, by which ${num(e.startedAtFirstCompletion)} calls had started; last completion ${tsec(e.lastCompletionT)}.`,
+  );
+  if (Object.keys(e.answeredBy).length)
+    notes.push(`- Executor answers by: ${Object.entries(e.answeredBy).map(([k, v]) => `${k} ${num(v)}`).join(', ')}.`);
+  notes.push(
+    `- Executor database at the end: executions ${e.dbFinal.map((r) => `${r.status} ${num(r.n)}${r.unpublished ? ` (${r.unpublished} unpublished)` : ''}`).join(', ')}; ledger reservations ${e.reservations.map((r) => `${r.status} ${num(r.n)}`).join(', ') || 'n/a'}` +
+      `${e.failReasons.length ? `; attempts not answered: ${e.failReasons.map((r) => `${r.reason} (${r.tier}) ${r.n}`).join(', ')}` : ''}.`,
+  );
+  notes.push(
+    `- Executor event loop: in-process delay ${e.eld ? `p50 ${ms1(e.eld.p50)} ms, p99 ${ms1(e.eld.p99)} ms, p99.9 ${ms1(e.eld.p999)} ms, max ${ms1(e.eld.max)} ms (worst second at +${tsec(e.eld.worstSecond.at)})` : 'not measured'}; /health answered ${e.health.n} times, ${e.health.skipped} seconds skipped because the previous /health had not answered yet, ${e.health.errors} errors${e.health.errorSample ? ` (${e.health.errorSample})` : ''}.`,
+  );
+  notes.push(
+    `- Group joins reported by /health: ${e.joinsFirst.intake}/${e.joinsFirst.cancels} (intake/cancels) when it first answered, ${e.joinsAtStart.intake}/${e.joinsAtStart.cancels} when the phase started, ${e.joins ? `${e.joins.intake}/${e.joins.cancels}` : '?'} at the end.`,
+  );
+  notes.push(
+    `- Intake group (describeGroups each second): ${e.group.samples} samples, ${e.group.notStable} not Stable, ${e.group.members} member id(s)${e.group.transitions.length ? `, transitions ${e.group.transitions.slice(0, 6).join(', ')}` : ''}.`,
+  );
+  notes.push(`- CPU, executor phase: ${cpuLine(e.cpu)}.`);
+  const heapLine = (h) =>
+    h
+      ? `at the peak: heap used ${num(h.heapUsed)} of ${num(h.heapTotal)} MiB, external ${num(h.external)} MiB (array buffers ${num(h.arrayBuffers)}); highest heap used ${num(h.peakHeapUsed)} MiB`
+      : 'no heap split (probe off)';
+  notes.push(
+    `- Memory: reasoner peak RSS ${num(e.peakRss.peak)} MiB at +${tsec(e.peakRss.at)} — ${heapLine(e.heap)}; RSS at the end ${num(e.rssEnd)} MiB; ledger HWM ${num(e.ledgerHwm)} MiB; simulator HWM ${num(simAfterExecutor.hwmMiB)} MiB after the executor phase${simMem ? `, ${num(simMem.hwmMiB)} MiB at the end` : ''}.`,
+  );
+  notes.push(
+    `- Reasoner stop after the phase: ${(e.stopMs / 1000).toFixed(1)} s (exit ${e.exit ? `code ${e.exit.code}, signal ${e.exit.signal}` : '?'}). Logs during the phase (.local/bench/reasoner.log, LOG_LEVEL=${opts.reasonerLogLevel}): ${e.logs.lines} lines, ${e.logs.warn} warn, ${e.logs.error} error` +
+      `${e.logs.examples.length ? `; e.g. ${e.logs.examples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}` : ''}. Ledger (.local/bench/ledger.log): ${e.ledgerLogs.lines} lines, ${e.ledgerLogs.warn} warn, ${e.ledgerLogs.error} error` +
+      `${e.ledgerLogs.examples.length ? `; e.g. ${e.ledgerLogs.examples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}` : ''}.`,
+  );
+  if (b) {
+    const joinTimes = b.joinsLog.map((j) => j.at.slice(11, 19)).join(', ');
+    notes.push(
+      `- Baseline: ${num(b.final.calls)} model calls started, ${num(b.final.answered)} answered, ${num(b.final.failed)} failed${b.final.lastError ? ` (last error: ${b.final.lastError})` : ''}; ${num(b.final.distinctTasksCalled)} distinct tasks called, the most-called task ${b.final.maxCallsOfOneTask} times; ` +
+        `kafkajs REBALANCING events ${b.final.rebalancing}, crashes ${b.final.crashes}; group joins at ${joinTimes || 'n/a'} (UTC); describeGroups: ${b.group.notStable} of ${b.group.samples} samples not Stable${b.group.transitions.length ? `, ${b.group.transitions.slice(0, 8).join(', ')}` : ''}.`,
+    );
+    if (b.kafkajsErrorExamples.length)
+      notes.push(
+        `- Baseline kafkajs log (${b.kafkajsErrorLines} lines about rebalances/heartbeats/membership in .local/bench/baseline-awaiting-consumer.log), e.g. ${b.kafkajsErrorExamples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}.`,
+      );
+    notes.push(`- CPU, baseline phase: ${cpuLine(b.cpu)}.`);
+  }
+  if (competing.length) notes.push(`- ⚠ Still running when the measurement started: ${competing.join('; ')}.`);
+  if (e.competingDuring.length)
+    notes.push(`- ⚠ Seen running during the executor phase (they competed for the CPU): ${e.competingDuring.join('; ')}.`);
+  if (b?.competingDuring.length)
+    notes.push(`- ⚠ Seen running during the baseline phase: ${b.competingDuring.join('; ')}.`);
+
+  const params = [
+    `TASKS=${opts.tasks}`,
+    `STEP=${opts.step} every ${opts.stepIntervalS} s`,
+    `THINK_MS=${opts.thinkMs} (SIM_TIME_SCALE=1)`,
+    `REASONER_CONCURRENCY=${opts.concurrency}`,
+    `REASONER_QUEUE_CAPACITY=${opts.queueCapacity}`,
+    `TENANTS=${opts.tenants}`,
+    `maxThinkingTokens=${opts.maxThinkingTokens}`,
+    `reasoner LEDGER_TIMEOUT_MS=${opts.ledgerTimeoutMs}`,
+    `ledger LEDGER_COMMAND_CONCURRENCY=${opts.ledgerCommandConcurrency}`,
+    `DATABASE_POOL_SIZE=${opts.dbPoolSize} (reasoner and ledger)`,
+    `other reasoner settings default (lease 30 s, intake concurrency 64)`,
+    `reasoner LOG_LEVEL=${opts.reasonerLogLevel}`,
+    `EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS}`,
+    opts.baseline ? `BASELINE_S=${opts.baselineS}, baseline partitionsConsumedConcurrently=${opts.baselinePartitions}, sessionTimeout 30 s` : 'baseline skipped',
+    `open-file limit ${m.fdLimit}`,
+  ];
+  const section = [
+    `### Reasoner in flight — ${new Date().toISOString()}`,
+    '',
+    `- Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB.toFixed(1)} GiB RAM, load average ${m.load.map((x) => x.toFixed(2)).join(' / ')} at start; Node ${m.node}; Kafka ${m.kafka}; ${m.postgres}`,
+    `- Code: ${m.code}`,
+    `- Parameters: ${params.join(', ')}`,
+    '',
+    table,
+    '',
+    ...notes,
+  ].join('\n');
+  return { table, notes, section };
+}
+
+main()
+  .then(async () => {
+    await cleanup();
+    clearTimeout(hardLimit);
+    process.exit(0);
+  })
+  .catch(async (e) => {
+    log(`FAILED: ${e.stack ?? e.message}`);
+    for (const c of children) log(`--- last lines of ${c.logFile}:\n${tail(c.logFile, 10)}`);
+    await cleanup();
+    process.exit(1);
+  });
