@@ -147,7 +147,9 @@ const opts = {
   privateKafka: flagOn('PRIVATE_KAFKA'),
 };
 if (opts.queueCapacity <= opts.concurrency)
-  console.warn(`(note) QUEUE_CAPACITY ${opts.queueCapacity} ≤ CONCURRENCY ${opts.concurrency}: intake pauses first`);
+  console.warn(
+    `(note) QUEUE_CAPACITY ${opts.queueCapacity} ≤ CONCURRENCY ${opts.concurrency}: intake pauses first`,
+  );
 
 // ---------------------------------------------------------------- output helpers
 
@@ -365,17 +367,40 @@ async function startPrivateKafka() {
       '',
     ].join('\n'),
   );
-  const java = ['-cp', `${libs}/*`, `-Dlog4j2.configurationFile=${join(root, 'deploy/local/kafka/log4j2.properties')}`, `-Dkafka.logs.dir=${logs}`];
+  const java = [
+    '-cp',
+    `${libs}/*`,
+    `-Dlog4j2.configurationFile=${join(root, 'deploy/local/kafka/log4j2.properties')}`,
+    `-Dkafka.logs.dir=${logs}`,
+  ];
   execFileSync(
     'java',
-    [...java, 'kafka.tools.StorageTool', 'format', '--config', props, '--cluster-id', randomBytes(16).toString('base64url'), '--ignore-formatted'],
+    [
+      ...java,
+      'kafka.tools.StorageTool',
+      'format',
+      '--config',
+      props,
+      '--cluster-id',
+      randomBytes(16).toString('base64url'),
+      '--ignore-formatted',
+    ],
     { stdio: 'ignore', timeout: 120_000 },
   );
   const logFile = join(logDir, 'kafka-private.log');
   const fd = openSync(logFile, 'w');
   const proc = spawn(
     'java',
-    ['-Xms256m', '-Xmx768m', '-XX:+UseG1GC', '-XX:MaxGCPauseMillis=20', '-Djava.awt.headless=true', ...java, 'kafka.Kafka', props],
+    [
+      '-Xms256m',
+      '-Xmx768m',
+      '-XX:+UseG1GC',
+      '-XX:MaxGCPauseMillis=20',
+      '-Djava.awt.headless=true',
+      ...java,
+      'kafka.Kafka',
+      props,
+    ],
     { cwd: root, stdio: ['ignore', fd, fd] },
   );
   closeSync(fd);
@@ -383,14 +408,23 @@ async function startPrivateKafka() {
   children.push(child);
   proc.on('exit', (code, signal) => {
     child.exit = { code, signal, atS: elapsedS() };
-    if (!cleaningUp && !child.stopping) log(`!! the private Kafka broker exited (code ${code}, signal ${signal}); see ${logs}`);
+    if (!cleaningUp && !child.stopping)
+      log(`!! the private Kafka broker exited (code ${code}, signal ${signal}); see ${logs}`);
   });
   KAFKA_BROKER = `${HOST}:${port}`;
   const deadline = performance.now() + 120_000;
   for (;;) {
     checkAborted();
-    if (child.exit) throw new Error(`the private Kafka broker exited during start-up:\n${tail(join(logs, 'server.log'), 15)}`);
-    const admin = new Kafka({ clientId: 'bench-probe', brokers: [KAFKA_BROKER], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).admin();
+    if (child.exit)
+      throw new Error(
+        `the private Kafka broker exited during start-up:\n${tail(join(logs, 'server.log'), 15)}`,
+      );
+    const admin = new Kafka({
+      clientId: 'bench-probe',
+      brokers: [KAFKA_BROKER],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).admin();
     try {
       await admin.connect();
       await admin.listTopics();
@@ -398,7 +432,8 @@ async function startPrivateKafka() {
       break;
     } catch {
       await admin.disconnect().catch(() => {});
-      if (performance.now() > deadline) throw new Error(`the private Kafka broker did not answer on ${KAFKA_BROKER}`);
+      if (performance.now() > deadline)
+        throw new Error(`the private Kafka broker did not answer on ${KAFKA_BROKER}`);
       await sleep(500);
     }
   }
@@ -406,7 +441,11 @@ async function startPrivateKafka() {
 }
 
 async function deleteBenchTopics() {
-  const admin = new Kafka({ clientId: 'bench-cleanup', brokers: [KAFKA_BROKER], logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: 'bench-cleanup',
+    brokers: [KAFKA_BROKER],
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   try {
     const all = await admin.listTopics();
@@ -479,7 +518,9 @@ function spawnService(name, script, env, { eld = false } = {}) {
   proc.on('exit', (code, signal) => {
     child.exit = { code, signal, atS: elapsedS() };
     if (!cleaningUp && !child.stopping)
-      log(`!! ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}:\n${tail(logFile, 15)}`);
+      log(
+        `!! ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}:\n${tail(logFile, 15)}`,
+      );
   });
   return child;
 }
@@ -502,7 +543,9 @@ async function waitHealthy(child, url, timeoutMs = 90_000) {
     }
     await sleep(250);
   }
-  throw new Error(`${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`);
+  throw new Error(
+    `${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`,
+  );
 }
 
 function tail(file, lines) {
@@ -538,7 +581,10 @@ function logSummary(file, from = 0) {
     if (level === 'warn') warn++;
     if (level === 'error' || level === 'fatal') error++;
     if ((level === 'warn' || level === 'error' || level === 'fatal') && examples.size < 4) {
-      const key = msg.replace(/[0-9a-f-]{36}/g, '…').replace(/\d+/g, 'N').slice(0, 160);
+      const key = msg
+        .replace(/[0-9a-f-]{36}/g, '…')
+        .replace(/\d+/g, 'N')
+        .slice(0, 160);
       if (!examples.has(key)) examples.set(key, msg.slice(0, 300));
     }
   }
@@ -591,7 +637,12 @@ function cpuSnapshot() {
     }
   }
   const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return { at: performance.now(), byGroup, idle: cpu[3] + (cpu[4] ?? 0), all: cpu.reduce((a, b) => a + b, 0) };
+  return {
+    at: performance.now(),
+    byGroup,
+    idle: cpu[3] + (cpu[4] ?? 0),
+    all: cpu.reduce((a, b) => a + b, 0),
+  };
 }
 /** Share of one core used by each component between two snapshots, and the machine's busy share. */
 function cpuUsage(a, b) {
@@ -681,7 +732,9 @@ async function publishRamp(producer, topic, label, onStep = () => {}) {
       await producer.send({ topic, messages, acks: -1 });
     }
     steps.push({ at: stepStart, n: to - from, tookMs: performance.now() - stepStart });
-    log(`${label}: published ${to}/${opts.tasks} (${to - from} in ${(performance.now() - stepStart).toFixed(0)} ms)`);
+    log(
+      `${label}: published ${to}/${opts.tasks} (${to - from} in ${(performance.now() - stepStart).toFixed(0)} ms)`,
+    );
     onStep(to);
   }
   return { taskIds, steps, t0 };
@@ -769,7 +822,9 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
     }
     if (simPort && !pending.sim) {
       pending.sim = true;
-      execFileP('ss', ['-Htn', 'state', 'established', `( dport = :${simPort} )`], { maxBuffer: 64 * 1024 * 1024 })
+      execFileP('ss', ['-Htn', 'state', 'established', `( dport = :${simPort} )`], {
+        maxBuffer: 64 * 1024 * 1024,
+      })
         .then(({ stdout }) => {
           const n = stdout.split('\n').filter(Boolean).length;
           s.sim.push({ t, n });
@@ -910,7 +965,9 @@ async function runExecutor(env) {
         }
       }
     }
-    log(`${names.length} reasoner topics created and ready in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    log(
+      `${names.length} reasoner topics created and ready in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
   }
 
   const reasonerPort = await freePort();
@@ -939,7 +996,9 @@ async function runExecutor(env) {
     escalated: contracts.taskEscalatedEvent,
     cancelled: contracts.taskCancelledEvent,
   };
-  const outcomeTopics = Object.fromEntries(Object.entries(outcomeDefs).map(([k, d]) => [`${prefix}${d.topic}`, k]));
+  const outcomeTopics = Object.fromEntries(
+    Object.entries(outcomeDefs).map(([k, d]) => [`${prefix}${d.topic}`, k]),
+  );
   for (let i = 0; ; i++) {
     const have = new Set(await admin.listTopics());
     const missing = [requestTopic, ...Object.keys(outcomeTopics)].filter((t) => !have.has(t));
@@ -983,7 +1042,10 @@ async function runExecutor(env) {
       }
     },
   });
-  await Promise.race([joined, sleep(30_000).then(() => Promise.reject(new Error('outcome consumer did not join')))]);
+  await Promise.race([
+    joined,
+    sleep(30_000).then(() => Promise.reject(new Error('outcome consumer did not join'))),
+  ]);
 
   const db = new pg.Pool({ connectionString: dbUrl, max: 2 });
   pools.push(db);
@@ -1004,7 +1066,8 @@ async function runExecutor(env) {
   // Sanity: the request must pass the contract's own schema.
   const sample = requestMessage(0, randomUUID());
   const check = contracts.reasoningRequestedEvent.schema.safeParse(sample.data);
-  if (!check.success) throw new Error(`the benchmark's request is invalid: ${JSON.stringify(check.error.issues)}`);
+  if (!check.success)
+    throw new Error(`the benchmark's request is invalid: ${JSON.stringify(check.error.issues)}`);
 
   const logFrom = fileSize(reasoner.logFile);
   const ledgerLogFrom = fileSize(ledger.logFile);
@@ -1051,7 +1114,9 @@ async function runExecutor(env) {
       for (const id of wanted) if (outcomes.has(id)) have++;
       if (have >= wanted.size) break;
       if (performance.now() > deadline) {
-        log(`executor: EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS} reached with ${wanted.size - have} tasks without an outcome`);
+        log(
+          `executor: EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS} reached with ${wanted.size - have} tasks without an outcome`,
+        );
         break;
       }
       if (reasoner.exit) {
@@ -1114,11 +1179,22 @@ async function runExecutor(env) {
   const lagWindow = (x) => x.t <= (completionTimes.at(-1) ?? phaseS) + 1;
   const statusWin = sampler.status.filter(lagWindow);
   const inflightSeries = sampler.status.map((x) => ({ t: x.t, v: x.body?.inFlight }));
-  const callSeries = sampler.db.map((x) => ({ t: x.t, v: x.calls_in_flight, started: x.calls_started, ex: x.executions }));
+  const callSeries = sampler.db.map((x) => ({
+    t: x.t,
+    v: x.calls_in_flight,
+    started: x.calls_started,
+    ex: x.executions,
+  }));
   const pHealth = peakOf(inflightSeries, 'v');
   const pCalls = peakOf(callSeries, 'v');
-  const pSim = peakOf(sampler.sim.map((x) => ({ t: x.t, v: x.n })), 'v');
-  const pRss = peakOf(sampler.rss.map((x) => ({ t: x.t, v: x.mib })), 'v');
+  const pSim = peakOf(
+    sampler.sim.map((x) => ({ t: x.t, v: x.n })),
+    'v',
+  );
+  const pRss = peakOf(
+    sampler.rss.map((x) => ({ t: x.t, v: x.mib })),
+    'v',
+  );
   // How fast the calls started: from the first to the last model call started.
   const firstCallT = callSeries.find((x) => x.started > 0)?.t ?? NaN;
   const allStartedT = firstReach(callSeries, 'started', opts.tasks);
@@ -1150,15 +1226,23 @@ async function runExecutor(env) {
     heap: heapAt(sampler.mem, pRss.at),
     // RSS while the calls are held: the highest sample before the first completion.
     rssHold: peakOf(
-      sampler.rss.filter((x) => !Number.isFinite(completionTimes[0]) || x.t < completionTimes[0]).map((x) => ({ t: x.t, v: x.mib })),
+      sampler.rss
+        .filter((x) => !Number.isFinite(completionTimes[0]) || x.t < completionTimes[0])
+        .map((x) => ({ t: x.t, v: x.mib })),
       'v',
     ),
     hwm: mem.hwmMiB,
     rssEnd: mem.rssMiB,
     ledgerHwm: ledgerMem.hwmMiB,
     health: {
-      p50: percentile(statusWin.map((x) => x.ms), 50),
-      p99: percentile(statusWin.map((x) => x.ms), 99),
+      p50: percentile(
+        statusWin.map((x) => x.ms),
+        50,
+      ),
+      p99: percentile(
+        statusWin.map((x) => x.ms),
+        99,
+      ),
       max: maxOf(statusWin.map((x) => x.ms)),
       n: statusWin.length,
       skipped: sampler.statusSkipped,
@@ -1171,7 +1255,10 @@ async function runExecutor(env) {
           p99: sampler.eld.total.p99 - ELD_RESOLUTION_MS,
           p999: sampler.eld.total.p999 - ELD_RESOLUTION_MS,
           max: sampler.eld.total.max - ELD_RESOLUTION_MS,
-          worstSecond: peakOf(sampler.eldSecond.map((x) => ({ t: x.t, v: x.max })), 'v'),
+          worstSecond: peakOf(
+            sampler.eldSecond.map((x) => ({ t: x.t, v: x.max })),
+            'v',
+          ),
         }
       : null,
     joins: finalHealth?.groupJoins ?? null,
@@ -1250,7 +1337,14 @@ async function runBaseline(env) {
   if (baseline.eldFile) writeFileSync(`${baseline.eldFile}.start`, '');
   const cpuA = cpuSnapshot();
   const t0 = performance.now();
-  const sampler = startSampler({ child: baseline, statusUrl: statsUrl, simPort: env.simPort, groupId, admin, t0 });
+  const sampler = startSampler({
+    child: baseline,
+    statusUrl: statsUrl,
+    simPort: env.simPort,
+    groupId,
+    admin,
+    t0,
+  });
   const competingDuring = new Set();
   const progress = () => {
     for (const c of competitors()) competingDuring.add(c.replace(/^\d+ /, '').slice(0, 120));
@@ -1297,9 +1391,18 @@ async function runBaseline(env) {
   await admin.disconnect().catch(() => {});
   for (const k of [producer, admin]) kafkaClients.splice(kafkaClients.indexOf(k), 1);
   const stats = sampler.status;
-  const pIn = peakOf(stats.map((x) => ({ t: x.t, v: x.body?.inFlight })), 'v');
-  const pSim = peakOf(sampler.sim.map((x) => ({ t: x.t, v: x.n })), 'v');
-  const pRss = peakOf(sampler.rss.map((x) => ({ t: x.t, v: x.mib })), 'v');
+  const pIn = peakOf(
+    stats.map((x) => ({ t: x.t, v: x.body?.inFlight })),
+    'v',
+  );
+  const pSim = peakOf(
+    sampler.sim.map((x) => ({ t: x.t, v: x.n })),
+    'v',
+  );
+  const pRss = peakOf(
+    sampler.rss.map((x) => ({ t: x.t, v: x.mib })),
+    'v',
+  );
   const joinsLog = readFileSync(baseline.logFile, 'utf8')
     .split('\n')
     .filter((l) => l.includes('"group join"'))
@@ -1314,7 +1417,11 @@ async function runBaseline(env) {
   // kafkajs lines about membership, as "<message>: <error>" without the Nest prefix and the timestamps.
   const kafkajsErrors = readFileSync(baseline.logFile, 'utf8')
     .split('\n')
-    .filter((l) => /rebalanc|not a member|not aware of this member|UNKNOWN_MEMBER|heartbeat|session/i.test(l) && !l.includes('"group join"'))
+    .filter(
+      (l) =>
+        /rebalanc|not a member|not aware of this member|UNKNOWN_MEMBER|heartbeat|session/i.test(l) &&
+        !l.includes('"group join"'),
+    )
     .map((l) => {
       const text = l.replace(/^\[Nest\] \d+\s+-\s+.*?(AM|PM)\s+/, '');
       const brace = text.indexOf(' {');
@@ -1349,8 +1456,14 @@ async function runBaseline(env) {
       .map(([l, n]) => `${l} (×${n})`),
     group: groupHistory(sampler.group),
     stats: {
-      p50: percentile(stats.map((x) => x.ms), 50),
-      p99: percentile(stats.map((x) => x.ms), 99),
+      p50: percentile(
+        stats.map((x) => x.ms),
+        50,
+      ),
+      p99: percentile(
+        stats.map((x) => x.ms),
+        99,
+      ),
       max: maxOf(stats.map((x) => x.ms)),
       n: stats.length,
     },
@@ -1371,7 +1484,9 @@ async function runBaseline(env) {
 async function main() {
   const major = Number(process.versions.node.split('.')[0]);
   if (major < 24)
-    throw new Error(`Node ${process.version}: run it with Node 24 (/work/main/node_modules/.bin/node bench/reasoner-inflight.mjs)`);
+    throw new Error(
+      `Node ${process.version}: run it with Node 24 (/work/main/node_modules/.bin/node bench/reasoner-inflight.mjs)`,
+    );
   mkdirSync(logDir, { recursive: true });
   log(
     `reasoner in-flight benchmark ${runId}: TASKS=${opts.tasks}, STEP=${opts.step}/${opts.stepIntervalS}s, THINK_MS=${opts.thinkMs}, ` +
@@ -1393,14 +1508,23 @@ async function main() {
   const competing = busyWith;
   if (opts.build) {
     log('building the reasoner (tsc -b apps/reasoner/tsconfig.json)');
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'apps/reasoner/tsconfig.json'], {
-      cwd: root,
-      stdio: 'inherit',
-      timeout: 300_000,
-    });
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-b', 'apps/reasoner/tsconfig.json'],
+      {
+        cwd: root,
+        stdio: 'inherit',
+        timeout: 300_000,
+      },
+    );
   }
-  for (const f of ['apps/reasoner/dist/main.js', 'apps/ledger/dist/main.js', 'apps/model-simulator/dist/main.js']) {
-    if (!existsSync(join(root, f))) throw new Error(`${f} is missing: build first (npx tsc -b tsconfig.build.json)`);
+  for (const f of [
+    'apps/reasoner/dist/main.js',
+    'apps/ledger/dist/main.js',
+    'apps/model-simulator/dist/main.js',
+  ]) {
+    if (!existsSync(join(root, f)))
+      throw new Error(`${f} is missing: build first (npx tsc -b tsconfig.build.json)`);
   }
   const contractsModule = await import('@deliberate/contracts');
   const contracts = contractsModule.default ?? contractsModule;
@@ -1426,7 +1550,10 @@ async function main() {
     }
     log('Kafka is up');
   }
-  const pgVersion = await withPg(PG_ADMIN_URL, async (c) => (await c.query('SELECT version() AS v')).rows[0].v);
+  const pgVersion = await withPg(
+    PG_ADMIN_URL,
+    async (c) => (await c.query('SELECT version() AS v')).rows[0].v,
+  );
   database = `bench_reasoner_inflight_${runId}`;
   await withPg(PG_ADMIN_URL, (c) => c.query(`CREATE DATABASE "${database}"`));
   const dbUrl = `postgres://postgres@${HOST}:5432/${database}`;
@@ -1452,7 +1579,9 @@ async function main() {
     cpus: os.availableParallelism(),
     memGiB: os.totalmem() / 2 ** 30,
     cpuModel:
-      /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? os.cpus()[0]?.model ?? 'unknown',
+      /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
+      os.cpus()[0]?.model ??
+      'unknown',
     node: process.version,
     kafka: opts.privateKafka
       ? `${/^[\d.]+/.exec(kafkaVersion())?.[0] ?? '3.9.1'} (throwaway single node, KRaft, started by the benchmark with the jars and settings of deploy/local/kafka.sh, PRIVATE_KAFKA=1)`
@@ -1480,7 +1609,10 @@ async function main() {
     appendFileSync(docsFile, `${sep}${intro}${report.section}\n`);
     log(`appended the results to ${docsFile}`);
   }
-  writeFileSync(join(logDir, `reasoner-inflight-${runId}.json`), JSON.stringify({ opts, machine, executor, baseline }, null, 1));
+  writeFileSync(
+    join(logDir, `reasoner-inflight-${runId}.json`),
+    JSON.stringify({ opts, machine, executor, baseline }, null, 1),
+  );
   log(`raw samples: ${join(logDir, `reasoner-inflight-${runId}.json`)}`);
 }
 
@@ -1568,7 +1700,9 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
     [
       'Rebalances during the phase (group joins; describeGroups rebalances seen)',
       `${num(rebalExec)} (joins since start: intake ${e.joins?.intake ?? '?'}, cancels ${e.joins?.cancels ?? '?'}; seen ${e.group.rebalances})`,
-      b ? `${num(rebalBase)} (joins ${b.joins}; seen ${b.group.rebalances}; ${b.group.members} member ids)` : '—',
+      b
+        ? `${num(rebalBase)} (joins ${b.joins}; seen ${b.group.rebalances}; ${b.group.members} member ids)`
+        : '—',
       '0',
       ok(rebalExec === 0),
     ],
@@ -1591,15 +1725,25 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
     [
       'Lost (published, no terminal event and no execution row)',
       `${num(e.noRow)}${e.withOutcome < e.published ? ` (+${num(e.published - e.withOutcome - e.noRow)} unfinished at the end)` : ''}`,
-      b ? `not measured (${num(b.published - b.final.uniqueAnswered)} never answered in the window; still in Kafka)` : '—',
+      b
+        ? `not measured (${num(b.published - b.final.uniqueAnswered)} never answered in the window; still in Kafka)`
+        : '—',
       '0',
       ok(e.noRow === 0 && e.withOutcome === e.published),
     ],
   ];
-  const header = ['Metric', 'Executor (one reasoner)', 'Baseline (awaiting @EventPattern consumer)', 'Target', 'Result'];
+  const header = [
+    'Metric',
+    'Executor (one reasoner)',
+    'Baseline (awaiting @EventPattern consumer)',
+    'Target',
+    'Result',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  const table = [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+  const table = [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join(
+    '\n',
+  );
 
   const notes = [];
   notes.push(
@@ -1611,7 +1755,11 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
       `${Number.isFinite(e.allStartedT) && Number.isFinite(e.firstCallT) ? ` (${perS(opts.tasks, e.allStartedT - e.firstCallT)})` : ''}; first completion ${tsec(e.firstCompletionT)}, by which ${num(e.startedAtFirstCompletion)} calls had started; last completion ${tsec(e.lastCompletionT)}.`,
   );
   if (Object.keys(e.answeredBy).length)
-    notes.push(`- Executor answers by: ${Object.entries(e.answeredBy).map(([k, v]) => `${k} ${num(v)}`).join(', ')}.`);
+    notes.push(
+      `- Executor answers by: ${Object.entries(e.answeredBy)
+        .map(([k, v]) => `${k} ${num(v)}`)
+        .join(', ')}.`,
+    );
   notes.push(
     `- Executor database at the end: executions ${e.dbFinal.map((r) => `${r.status} ${num(r.n)}${r.unpublished ? ` (${r.unpublished} unpublished)` : ''}`).join(', ')}; ledger reservations ${e.reservations.map((r) => `${r.status} ${num(r.n)}`).join(', ') || 'n/a'}` +
       `${e.failReasons.length ? `; attempts not answered: ${e.failReasons.map((r) => `${r.reason} (${r.tier}) ${r.n}`).join(', ')}` : ''}.`,
@@ -1650,9 +1798,12 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
       );
     notes.push(`- CPU, baseline phase: ${cpuLine(b.cpu)}.`);
   }
-  if (competing.length) notes.push(`- ⚠ Still running when the measurement started: ${competing.join('; ')}.`);
+  if (competing.length)
+    notes.push(`- ⚠ Still running when the measurement started: ${competing.join('; ')}.`);
   if (e.competingDuring.length)
-    notes.push(`- ⚠ Seen running during the executor phase (they competed for the CPU): ${e.competingDuring.join('; ')}.`);
+    notes.push(
+      `- ⚠ Seen running during the executor phase (they competed for the CPU): ${e.competingDuring.join('; ')}.`,
+    );
   if (b?.competingDuring.length)
     notes.push(`- ⚠ Seen running during the baseline phase: ${b.competingDuring.join('; ')}.`);
 
@@ -1670,7 +1821,9 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
     `other reasoner settings default (lease 30 s, intake concurrency 64)`,
     `reasoner LOG_LEVEL=${opts.reasonerLogLevel}`,
     `EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS}`,
-    opts.baseline ? `BASELINE_S=${opts.baselineS}, baseline partitionsConsumedConcurrently=${opts.baselinePartitions}, sessionTimeout 30 s` : 'baseline skipped',
+    opts.baseline
+      ? `BASELINE_S=${opts.baselineS}, baseline partitionsConsumedConcurrently=${opts.baselinePartitions}, sessionTimeout 30 s`
+      : 'baseline skipped',
     `open-file limit ${m.fdLimit}`,
   ];
   const section = [

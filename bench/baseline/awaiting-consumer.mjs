@@ -76,7 +76,11 @@ const openai = new OpenAI({
 
 const headerString = (v) => {
   const first = Array.isArray(v) ? v[0] : v;
-  return first === undefined || first === null ? undefined : Buffer.isBuffer(first) ? first.toString() : String(first);
+  return first === undefined || first === null
+    ? undefined
+    : Buffer.isBuffer(first)
+      ? first.toString()
+      : String(first);
 };
 
 // ------------------------------------------------------------------ the controller: the whole "design"
@@ -91,7 +95,8 @@ class ReasoningRequestsController {
     stats.inFlight++;
     stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
     try {
-      const input = typeof data?.spec?.input === 'string' ? data.spec.input : JSON.stringify(data?.spec?.input);
+      const input =
+        typeof data?.spec?.input === 'string' ? data.spec.input : JSON.stringify(data?.spec?.input);
       // The naive part: the consumer waits here for the model (60 s of thinking), partition and heartbeat included.
       await openai.chat.completions.create({
         model: MODEL,
@@ -197,7 +202,12 @@ async function main() {
   for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => process.exit(0));
   await app.listen();
   console.log(
-    JSON.stringify({ at: new Date().toISOString(), msg: 'baseline consumer listening', topic: TOPIC, group: `${PREFIX}baseline-server` }),
+    JSON.stringify({
+      at: new Date().toISOString(),
+      msg: 'baseline consumer listening',
+      topic: TOPIC,
+      group: `${PREFIX}baseline-server`,
+    }),
   );
 }
 

@@ -86,6 +86,8 @@ start() {
       --cluster-id "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)" \
       --ignore-formatted >"$logs/format.log" 2>&1 || { cat "$logs/format.log" >&2; exit 1; }
   fi
+  # A broker keeps several files open per partition; take the highest open-file limit this shell may have.
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   log "starting broker on 127.0.0.1:$port (controller $controller_port)"
   # shellcheck disable=SC2086
   nohup java $heap -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \

@@ -5,7 +5,12 @@ import { loadReasonerConfig } from '@deliberate/reasoner/config';
 import { createReasonerApp } from '@deliberate/reasoner/create-reasoner-app';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
-import { createTestDatabase, TEST_KAFKA_BROKERS, uniqueTopicPrefix } from '@deliberate/testing';
+import {
+  createTestDatabase,
+  deleteTopicsWithPrefix,
+  TEST_KAFKA_BROKERS,
+  uniqueTopicPrefix,
+} from '@deliberate/testing';
 import { loadTriageConfig } from '@deliberate/triage/config';
 import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
@@ -104,6 +109,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
         () => ledger.close(),
         () => simulator.close(),
         () => db.drop(),
+        () => deleteTopicsWithPrefix(prefix),
       ].reduce(
         async (acc, step) => [
           ...(await acc),

@@ -14,6 +14,7 @@ import { LedgerClient } from '@deliberate/ledger-client';
 import {
   collectMessages,
   createTestDatabase,
+  deleteTopicsWithPrefix,
   TEST_KAFKA_BROKERS,
   testKafka,
   uniqueTopicPrefix,
@@ -131,6 +132,7 @@ export async function startLedger(
         ...apps.map((app) => () => app.close()),
         () => db.end(),
         () => database.drop(),
+        () => deleteTopicsWithPrefix(prefix),
       ];
       const failures: unknown[] = [];
       for (const step of steps) await step().catch((e: unknown) => failures.push(e));

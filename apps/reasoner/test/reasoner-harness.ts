@@ -24,6 +24,7 @@ import { loadReasonerConfig } from '@deliberate/reasoner/config';
 import { createReasonerApp } from '@deliberate/reasoner/create-reasoner-app';
 import {
   createTestDatabase,
+  deleteTopicsWithPrefix,
   header,
   TEST_KAFKA_BROKERS,
   testKafka,
@@ -309,6 +310,7 @@ export async function startHarness(
         () => ledger.close(),
         ...(options.simulator ? [] : [() => simulator.close()]),
         () => database.drop(),
+        () => deleteTopicsWithPrefix(prefix),
       ];
       const failures: unknown[] = [];
       for (const step of steps) await step().catch((e: unknown) => failures.push(e));

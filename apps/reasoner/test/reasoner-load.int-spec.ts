@@ -37,6 +37,8 @@ describe('reasoner under load', () => {
     const pool = reasoner.get(ExecutionPool);
     let peak = 0;
     let paused = false;
+    // Joins while the freshly created topics settle are start-up noise; a rebalance under load is what counts.
+    const joinsBefore = reasoner.get(ReasonerLifecycle).groupJoins().intake;
     const sampler = setInterval(() => {
       const stats = pool.stats();
       peak = Math.max(peak, stats.inFlight);
@@ -65,7 +67,7 @@ describe('reasoner under load', () => {
     } finally {
       clearInterval(sampler);
     }
-    expect(reasoner.get(ReasonerLifecycle).groupJoins().intake).toBe(1);
+    expect(reasoner.get(ReasonerLifecycle).groupJoins().intake).toBe(joinsBefore);
     expect(peak).toBeLessThanOrEqual(CONCURRENCY);
     // The calls overlapped: far more than a consumer batch's worth were in flight at once.
     expect(peak).toBeGreaterThan(100);

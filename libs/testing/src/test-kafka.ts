@@ -65,3 +65,20 @@ export function header(message: KafkaMessage, name: string): string | undefined 
   const first = Array.isArray(v) ? v[0] : v;
   return first === undefined ? undefined : Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
 }
+
+/**
+ * Deletes every topic of a suite's prefix. A single-node broker keeps a few open files per partition, so suites
+ * that leave their topics behind eventually exhaust its file limit.
+ */
+export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
+  if (!prefix.startsWith('test.'))
+    throw new Error(`refusing to delete topics outside a test prefix: ${prefix}`);
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+  } finally {
+    await admin.disconnect();
+  }
+}
