@@ -32,10 +32,11 @@ NX_DAEMON=false nx show projects >/dev/null
 eslint --max-warnings=0 .
 step "unit and integration tests (jest)"
 # NestJS 12 ships as ES modules only; Jest loads them into CommonJS test code through vm modules.
+# One suite at a time: on a 2-core machine two load suites side by side starve each other's Kafka heartbeats.
 mkdir -p .local
 status=0
 NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --no-warnings=ExperimentalWarning" \
-  jest --ci --forceExit --json --outputFile=.local/jest-results.json "$@" || status=$?
+  jest --ci --forceExit --maxWorkers=1 --json --outputFile=.local/jest-results.json "$@" || status=$?
 # One plain closing line with the counts, whatever reporter the runner used.
 node -e 'const r=require("./.local/jest-results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' || true
 exit $status
