@@ -25,6 +25,10 @@ export function startTelemetry(options: TelemetryOptions): () => Promise<void> {
   const sdk = new NodeSDK({
     serviceName: options.serviceName,
     spanProcessors,
+    // Traces only: left unset, the SDK would export metrics and logs to an OTLP endpoint nobody runs, and
+    // hold every shutdown for seconds trying to flush them.
+    metricReaders: [],
+    logRecordProcessors: [],
     autoDetectResources: false,
     instrumentations: [
       new HttpInstrumentation({ ignoreIncomingRequestHook: (req) => req.url === '/health' }),
