@@ -24,7 +24,8 @@
 //   BREAKDOWN=1           also consume the intermediate events and split the stack latency into segments (costs
 //                         CPU in the benchmark and Kafka: on a small machine it raises the figures it measures)
 //   NO_DOCS=1             do not append to docs/benchmarks.md
-// Child logs: .local/bench/<service>.log. Kafka is started if it is not running, and stopped only if started here.
+// Child logs: .local/bench/fast-path-<service>.log. Kafka is started if it is not running, and stopped only if
+// started here.
 // Every child process, the database, the topics and the consumer groups are removed at the end, on error and on
 // SIGINT/SIGTERM.
 
@@ -367,7 +368,7 @@ async function startPrivateKafka() {
     log('fetching the broker jars with deploy/local/kafka.sh fetch');
     execFileSync(kafkaScript, ['fetch'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
   }
-  const dir = join(logDir, `kafka-${runId}`);
+  const dir = join(logDir, `fast-path-kafka-${runId}`);
   privateKafkaDir = dir;
   const [port, controllerPort] = [await freePort(), await freePort()];
   mkdirSync(join(dir, 'data'), { recursive: true });
@@ -457,7 +458,7 @@ async function startPrivateKafka() {
 }
 
 function spawnProcess(name, command, args, env = {}) {
-  const logFile = join(logDir, `${name}.log`);
+  const logFile = join(logDir, `fast-path-${name}.log`); // other benchmarks share the directory
   const fd = openSync(logFile, 'w');
   const proc = spawn(command, args, {
     cwd: root,
@@ -1267,7 +1268,7 @@ const FAST_PATH_INTRO = `## Fast path (\`npm run bench:fast-path\`)
 \`deploy/local/kafka.sh\`, started if none runs; with \`BENCH_KAFKA=private\` a fresh single-node broker of the run's
 own, same jars, empty data directory), a fresh Postgres database, the model simulator with \`SIM_TIME_SCALE=0\` (the
 model answers instantly, so what remains is orchestration), the gateway and the triage (\`LOG_LEVEL=warn\`, logs in
-\`.local/bench/\`), on a unique topic prefix; it removes all of it at the end.
+\`.local/bench/fast-path-*.log\`), on a unique topic prefix; it removes all of it at the end.
 
 - **Baseline**: the official \`openai\` SDK calls \`sim-fast\` on the simulator directly, open loop at RATE calls/s
   (latency), then with CONCURRENCY calls in flight (throughput). WARMUP unmeasured calls at RATE/s come first.
@@ -1446,7 +1447,7 @@ function renderReport(r) {
     `- CPU, sustained phase: ${cpuLine(r.cpuSustained)}`,
     `- Peak memory (VmHWM): gateway ${mem('gateway')}, triage ${mem('triage')}, simulator ${mem('model-simulator')}, benchmark process ${mem('bench')}${r.mem.kafka ? `, private Kafka broker ${mem('kafka')}` : ''}.`,
     `- Load generator health: open-loop sender lag max ${ms(r.bLoop.maxLagMs)} ms (baseline) / ${ms(r.sLoop.maxLagMs)} ms (stack); the benchmark's own event-loop delay during the stack latency phase p99 ${ms(r.sLoop.loopDelayP99)} ms, max ${ms(r.sLoop.loopDelayMax)} ms. Duplicate completion events: ${duplicates}.${failCodes ? ` Failure codes: ${failCodes}.` : ''}`,
-    `- Service log lines (.local/bench/, LOG_LEVEL=warn): ${logLines}.`,
+    `- Service log lines (.local/bench/fast-path-*.log, LOG_LEVEL=warn): ${logLines}.`,
   ].join('\n');
 }
 
