@@ -3,6 +3,7 @@ import {
   envInt,
   kafkaConfigSchema,
   loadConfig,
+  tryLoadConfig,
   telemetryConfigSchema,
 } from '@deliberate/config';
 import { z } from 'zod';
@@ -35,10 +36,8 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
 
 export const GATEWAY_CONFIG = Symbol('GATEWAY_CONFIG');
 
-/** For code that must run before main() (telemetry): null on a bad configuration, which main() then reports. */
 export function tryLoadGatewayConfig(
   env: Record<string, string | undefined> = process.env,
 ): GatewayConfig | null {
-  const parsed = gatewayConfigSchema.safeParse(env);
-  return parsed.success ? parsed.data : null;
+  return tryLoadConfig(gatewayConfigSchema, env);
 }

@@ -3,6 +3,7 @@ import {
   envInt,
   kafkaConfigSchema,
   loadConfig,
+  tryLoadConfig,
   telemetryConfigSchema,
 } from '@deliberate/config';
 import { z } from 'zod';
@@ -87,10 +88,8 @@ export function loadLedgerConfig(env: Record<string, string | undefined> = proce
 
 export const LEDGER_CONFIG = Symbol('LEDGER_CONFIG');
 
-/** For code that must run before main() (telemetry): null on a bad configuration, which main() then reports. */
 export function tryLoadLedgerConfig(
   env: Record<string, string | undefined> = process.env,
 ): LedgerConfig | null {
-  const parsed = ledgerConfigSchema.safeParse(env);
-  return parsed.success ? parsed.data : null;
+  return tryLoadConfig(ledgerConfigSchema, env);
 }

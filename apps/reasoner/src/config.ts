@@ -3,6 +3,7 @@ import {
   envInt,
   kafkaConfigSchema,
   loadConfig,
+  tryLoadConfig,
   telemetryConfigSchema,
 } from '@deliberate/config';
 import { TASK_LIMITS } from '@deliberate/contracts';
@@ -70,12 +71,10 @@ export function loadReasonerConfig(env: Record<string, string | undefined> = pro
   return loadConfig('reasoner', reasonerConfigSchema, env);
 }
 
-/** For code that must run before main() (telemetry): null on a bad configuration, which main() then reports. */
 export function tryLoadReasonerConfig(
   env: Record<string, string | undefined> = process.env,
 ): ReasonerConfig | null {
-  const parsed = reasonerConfigSchema.safeParse(env);
-  return parsed.success ? parsed.data : null;
+  return tryLoadConfig(reasonerConfigSchema, env);
 }
 
 export const REASONER_CONFIG = Symbol('REASONER_CONFIG');

@@ -1,4 +1,10 @@
-import { envInt, kafkaConfigSchema, loadConfig, telemetryConfigSchema } from '@deliberate/config';
+import {
+  envInt,
+  kafkaConfigSchema,
+  loadConfig,
+  tryLoadConfig,
+  telemetryConfigSchema,
+} from '@deliberate/config';
 import { llmConfigSchema } from '@deliberate/llm';
 import { z } from 'zod';
 
@@ -23,8 +29,7 @@ export function loadTriageConfig(env: Record<string, string | undefined> = proce
 export function tryLoadTriageConfig(
   env: Record<string, string | undefined> = process.env,
 ): TriageConfig | null {
-  const parsed = triageConfigSchema.safeParse(env);
-  return parsed.success ? parsed.data : null;
+  return tryLoadConfig(triageConfigSchema, env);
 }
 
 export const TRIAGE_CONFIG = Symbol('TRIAGE_CONFIG');

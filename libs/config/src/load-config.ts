@@ -49,3 +49,12 @@ export const envList = (defaultValue: string) =>
         .map((s) => s.trim())
         .filter(Boolean),
     );
+
+/** For code that must run before main() (telemetry): null on a bad configuration, which main() then reports. */
+export function tryLoadConfig<S extends z.ZodType>(
+  schema: S,
+  env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env,
+): z.infer<S> | null {
+  const parsed = schema.safeParse(env);
+  return parsed.success ? parsed.data : null;
+}
