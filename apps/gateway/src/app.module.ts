@@ -20,7 +20,11 @@ import { AuthService } from './auth/auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
-import { LedgerProxyController } from './ledger/ledger-proxy.controller';
+import {
+  AuditProxyController,
+  LedgerProxyController,
+  WebhooksProxyController,
+} from './proxy/service-proxy.controllers';
 import { ProblemFilter } from '@deliberate/http';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
 import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
@@ -68,6 +72,8 @@ export class GatewayModule {
         ReviewsController,
         AdminController,
         LedgerProxyController,
+        WebhooksProxyController,
+        AuditProxyController,
         DocsController,
         HealthController,
       ],

@@ -16,6 +16,8 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_PORT: envInt(3000, 0, 65535),
   // The platform admin key: manages tenants and their keys. Unset disables the admin API.
   GATEWAY_ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The platform auditor key: reads every tenant's audit trail, and nothing else. Unset: no platform auditor.
+  GATEWAY_PLATFORM_AUDITOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   GATEWAY_MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
   // How long a verified API key is trusted before it is looked up again (so revocation takes this long).
   GATEWAY_API_KEY_CACHE_TTL_MS: envInt(30_000, 0, 3_600_000),
@@ -26,6 +28,11 @@ export const gatewayConfigSchema = z.object({
   // Where /v1/ledger/* is forwarded, with the caller's identity and this shared token. Unset token: 503.
   GATEWAY_LEDGER_URL: z.url().default('http://127.0.0.1:3002'),
   LEDGER_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The same for /v1/webhooks/* and /v1/audit/*.
+  GATEWAY_WEBHOOKS_URL: z.url().default('http://127.0.0.1:3004'),
+  WEBHOOKS_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  GATEWAY_AUDIT_URL: z.url().default('http://127.0.0.1:3005'),
+  AUDIT_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -8,7 +8,6 @@ import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { InternalAuthGuard } from './auth/internal-auth.guard';
 import { BookingRepository } from './bookings/booking.repository';
 import { UsageBookingService } from './bookings/usage-booking.service';
 import { UsageEventConsumer } from './bookings/usage-event.consumer';
@@ -24,7 +23,12 @@ import { LedgerCommandsController } from './commands/ledger-commands.controller'
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
 import { SpendCounterRepository } from './counters/spend-counter.repository';
 import { HealthController } from './health/health.controller';
-import { ProblemFilter } from '@deliberate/http';
+import {
+  INTERNAL_AUTH_OPTIONS,
+  InternalAuthGuard,
+  type InternalAuthOptions,
+  ProblemFilter,
+} from '@deliberate/http';
 import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-create-ledger-tables';
 import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
 import { OutboxRelay } from './outbox/outbox-relay';
@@ -65,6 +69,14 @@ export class LedgerModule {
       controllers: [LedgerCommandsController, SpendController, BudgetsController, HealthController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
+        {
+          provide: INTERNAL_AUTH_OPTIONS,
+          useValue: {
+            service: 'ledger',
+            token: config.LEDGER_INTERNAL_TOKEN,
+            tokenVariable: 'LEDGER_INTERNAL_TOKEN',
+          } satisfies InternalAuthOptions,
+        },
         { provide: APP_GUARD, useClass: InternalAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         LedgerDatabase,

@@ -1,7 +1,7 @@
 import {
-  LEDGER_INTERNAL_TOKEN_HEADER,
-  LEDGER_PRINCIPAL_HEADER,
-  type LedgerPrincipal,
+  INTERNAL_TOKEN_HEADER,
+  PRINCIPAL_HEADER,
+  type Principal,
   modelCallRecordedEvent,
   type ModelCallRecorded,
   type TokenUsage,
@@ -144,14 +144,14 @@ export async function startLedger(
 export const tenantAdmin = (
   tenantId: string,
   role: 'admin' | 'auditor' | 'submitter' = 'admin',
-): LedgerPrincipal => ({
+): Principal => ({
   kind: 'tenant',
   tenantId,
   role,
   keyId: `key-${tenantId}-${role}`,
 });
 
-export const PLATFORM_ADMIN: LedgerPrincipal = { kind: 'platform-admin' };
+export const PLATFORM_ADMIN: Principal = { kind: 'platform-admin' };
 
 export interface HttpResult<T> {
   status: number;
@@ -165,13 +165,13 @@ export async function ledgerHttp<T = Record<string, unknown>>(
   h: LedgerHarness,
   method: string,
   path: string,
-  options: { principal?: LedgerPrincipal | null; token?: string | null; body?: unknown } = {},
+  options: { principal?: Principal | null; token?: string | null; body?: unknown } = {},
 ): Promise<HttpResult<T>> {
   const headers: Record<string, string> = {};
   const token = options.token === undefined ? INTERNAL_TOKEN : options.token;
-  if (token !== null) headers[LEDGER_INTERNAL_TOKEN_HEADER] = token;
+  if (token !== null) headers[INTERNAL_TOKEN_HEADER] = token;
   if (options.principal !== null)
-    headers[LEDGER_PRINCIPAL_HEADER] = JSON.stringify(options.principal ?? PLATFORM_ADMIN);
+    headers[PRINCIPAL_HEADER] = JSON.stringify(options.principal ?? PLATFORM_ADMIN);
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${h.url}${path}`, {
     method,

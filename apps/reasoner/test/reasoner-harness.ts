@@ -3,8 +3,8 @@ import {
   budgetBreakerOpenedEvent,
   type ContextSelectionEntry,
   type EventDefinition,
-  LEDGER_INTERNAL_TOKEN_HEADER,
-  LEDGER_PRINCIPAL_HEADER,
+  INTERNAL_TOKEN_HEADER,
+  PRINCIPAL_HEADER,
   modelCallRecordedEvent,
   reasoningRequestedEvent,
   reasoningTraceRecordedEvent,
@@ -286,8 +286,8 @@ export async function startHarness(
         method: 'PUT',
         headers: {
           'content-type': 'application/json',
-          [LEDGER_INTERNAL_TOKEN_HEADER]: INTERNAL_TOKEN,
-          [LEDGER_PRINCIPAL_HEADER]: JSON.stringify({
+          [INTERNAL_TOKEN_HEADER]: INTERNAL_TOKEN,
+          [PRINCIPAL_HEADER]: JSON.stringify({
             kind: 'tenant',
             tenantId,
             role: 'admin',

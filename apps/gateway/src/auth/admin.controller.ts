@@ -26,7 +26,7 @@ import type { Principal } from './principal';
 // The platform admin manages every tenant; a tenant's `admin` key manages its own tenant's keys.
 function assertManages(principal: Principal, tenantId: string): void {
   if (principal.kind === 'platform-admin') return;
-  if (principal.tenantId !== tenantId) throw new NotFoundException(`tenant '${tenantId}' not found`);
+  if (principal.kind !== 'tenant' || principal.tenantId !== tenantId) throw new NotFoundException(`tenant '${tenantId}' not found`);
 }
 
 @Controller('v1/admin/tenants')

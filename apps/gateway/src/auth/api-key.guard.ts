@@ -1,4 +1,4 @@
-import type { ApiKeyRole } from '@deliberate/contracts';
+import { type Access, describePrincipal, principalMayAccess } from '@deliberate/contracts';
 import {
   type CanActivate,
   type ExecutionContext,
@@ -13,7 +13,6 @@ import type { Request } from 'express';
 import { AuthService } from './auth.service';
 import type { Principal } from './principal';
 
-export type Access = ApiKeyRole | 'platform-admin';
 const ACCESS = 'deliberate:access';
 
 /** Who may call a handler: tenant roles, and/or the platform admin. */
@@ -50,13 +49,10 @@ export class ApiKeyGuard implements CanActivate {
     const principal = await this.auth.authenticate(match[1]!);
     if (!principal) throw new UnauthorizedException('unknown or revoked API key');
     req.principal = principal;
-    const allowed =
-      principal.kind === 'platform-admin'
-        ? access.includes('platform-admin')
-        : access.includes(principal.role);
-    if (!allowed) {
-      const who = principal.kind === 'platform-admin' ? 'the platform admin key' : `role '${principal.role}'`;
-      throw new ForbiddenException(`${who} may not call this endpoint (allowed: ${access.join(', ')})`);
+    if (!principalMayAccess(principal, access)) {
+      throw new ForbiddenException(
+        `${describePrincipal(principal)} may not call this endpoint (allowed: ${access.join(', ')})`,
+      );
     }
     return true;
   }

@@ -27,6 +27,8 @@ export class AuthService {
   async authenticate(key: string): Promise<Principal | null> {
     const adminKey = this.config.GATEWAY_ADMIN_API_KEY;
     if (adminKey && constantTimeEquals(key, adminKey)) return { kind: 'platform-admin' };
+    const auditorKey = this.config.GATEWAY_PLATFORM_AUDITOR_API_KEY;
+    if (auditorKey && constantTimeEquals(key, auditorKey)) return { kind: 'platform-auditor' };
     const hash = hashApiKey(key);
     const now = Date.now();
     const cached = this.cache.get(hash);

@@ -105,7 +105,7 @@ export class TasksController {
         tenantId,
         taskId: id,
         data: {
-          requestedBy: principal.kind === 'tenant' ? principal.keyId : 'platform-admin',
+          requestedBy: principal.kind === 'tenant' ? principal.keyId : principal.kind,
           reason,
           requestedAt: new Date().toISOString(),
         },

@@ -1,9 +1,7 @@
-import { type BudgetResponse, type LedgerPrincipal, putBudgetRequestSchema } from '@deliberate/contracts';
+import { type BudgetResponse, type Principal, putBudgetRequestSchema } from '@deliberate/contracts';
 import { Body, Controller, Get, Put, Query } from '@nestjs/common';
 import type { z } from 'zod';
-import { Allow, CurrentPrincipal } from '../auth/internal-auth.guard';
-import { resolveTenant } from '../auth/tenant-scope';
-import { ZodBodyPipe, ZodQueryPipe } from '@deliberate/http';
+import { Allow, CurrentPrincipal, resolveTenant, ZodBodyPipe, ZodQueryPipe } from '@deliberate/http';
 import { tenantQuerySchema } from '../spend/spend-query';
 import { BudgetsService } from './budgets.service';
 
@@ -14,7 +12,7 @@ export class BudgetsController {
   @Get()
   @Allow('admin', 'auditor', 'platform-admin')
   async list(
-    @CurrentPrincipal() principal: LedgerPrincipal,
+    @CurrentPrincipal() principal: Principal,
     @Query(new ZodQueryPipe(tenantQuerySchema)) query: z.output<typeof tenantQuerySchema>,
   ): Promise<{ tenantId: string; budgets: BudgetResponse[] }> {
     const tenantId = resolveTenant(principal, query.tenantId);
@@ -24,7 +22,7 @@ export class BudgetsController {
   @Put()
   @Allow('admin', 'platform-admin')
   put(
-    @CurrentPrincipal() principal: LedgerPrincipal,
+    @CurrentPrincipal() principal: Principal,
     @Query(new ZodQueryPipe(tenantQuerySchema)) query: z.output<typeof tenantQuerySchema>,
     @Body(new ZodBodyPipe(putBudgetRequestSchema)) body: z.output<typeof putBudgetRequestSchema>,
   ): Promise<BudgetResponse> {

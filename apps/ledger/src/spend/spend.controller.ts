@@ -1,9 +1,7 @@
-import type { LedgerPrincipal, SpendResponse } from '@deliberate/contracts';
+import type { Principal, SpendResponse } from '@deliberate/contracts';
 import { Controller, Get, Header, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
-import { Allow, CurrentPrincipal } from '../auth/internal-auth.guard';
-import { resolveTenant } from '../auth/tenant-scope';
-import { ZodQueryPipe } from '@deliberate/http';
+import { Allow, CurrentPrincipal, resolveTenant, ZodQueryPipe } from '@deliberate/http';
 import { type SpendQuery, spendQuerySchema } from './spend-query';
 import { SpendService } from './spend.service';
 
@@ -14,7 +12,7 @@ export class SpendController {
   @Get('spend')
   @Allow('admin', 'auditor', 'platform-admin')
   report(
-    @CurrentPrincipal() principal: LedgerPrincipal,
+    @CurrentPrincipal() principal: Principal,
     @Query(new ZodQueryPipe(spendQuerySchema)) query: SpendQuery,
   ): Promise<SpendResponse> {
     return this.spend.report(resolveTenant(principal, query.tenantId, true), query);
@@ -24,7 +22,7 @@ export class SpendController {
   @Allow('admin', 'auditor', 'platform-admin')
   @Header('Content-Type', 'text/csv; charset=utf-8')
   async csv(
-    @CurrentPrincipal() principal: LedgerPrincipal,
+    @CurrentPrincipal() principal: Principal,
     @Query(new ZodQueryPipe(spendQuerySchema)) query: SpendQuery,
     @Res({ passthrough: true }) res: Response,
   ): Promise<string> {

@@ -13,6 +13,9 @@ import { taskCompletedEvent } from './task-completed.event';
 import { taskFailedEvent } from './task-failed.event';
 import { taskSubmittedEvent } from './task-submitted.event';
 import { taskTriagedEvent } from './task-triaged.event';
+import { webhookDeliveryAttemptedEvent } from './webhook-delivery-attempted.event';
+import { webhookEndpointDisabledEvent } from './webhook-endpoint-disabled.event';
+import { webhookMessageDeadLetteredEvent } from './webhook-message-dead-lettered.event';
 
 // The topic catalogue: every event the system speaks. docs/asyncapi.yaml is generated from it.
 export const EVENT_CATALOGUE = [
@@ -31,6 +34,9 @@ export const EVENT_CATALOGUE = [
   budgetThresholdCrossedEvent,
   budgetBreakerOpenedEvent,
   budgetBreakerClosedEvent,
+  webhookDeliveryAttemptedEvent,
+  webhookMessageDeadLetteredEvent,
+  webhookEndpointDisabledEvent,
 ] as const satisfies readonly EventDefinition[];
 
 export function eventForTopic(topic: string): EventDefinition | undefined {
