@@ -16,7 +16,7 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner)/(.*)$': '<rootDir>/apps/$1/src/$2',
+    '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner|webhooks|audit)/(.*)$': '<rootDir>/apps/$1/src/$2',
     '^@deliberate/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.local/'],
