@@ -31,10 +31,29 @@ export function handle<D extends EventDefinition>(
   return { event, handle: fn };
 }
 
+/** One decoded message of a batch handed to a {@link BatchEventHandler}. */
+export interface DecodedEvent {
+  envelope: EventEnvelope;
+  meta: MessageMeta;
+}
+
+/**
+ * Takes whole partition batches of several topics at once (a sink that writes many rows per transaction).
+ * Malformed messages never reach it: they go to their topic's dead-letter topic, as with per-message handlers.
+ */
+export interface BatchEventHandler {
+  readonly events: readonly EventDefinition[];
+  /** At most `maxBatchSize` events of one partition, in offset order; throw to have the whole slice retried. */
+  handleBatch(events: DecodedEvent[]): Promise<void>;
+  readonly maxBatchSize?: number;
+}
+
 export interface EventConsumerOptions {
   /** Consumer group, without prefix: `<service>.<purpose>`. */
   group: string;
   handlers: readonly EventHandler[];
+  /** Alternative to `handlers`: every message of `batchHandler.events` goes to it a batch at a time. */
+  batchHandler?: BatchEventHandler;
   /** Messages with different keys handled at once within one partition batch; same key stays in order. */
   concurrency?: number;
   partitionsConsumedConcurrently?: number;
@@ -49,6 +68,7 @@ export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly logger: Logger;
   private readonly handlers = new Map<string, EventHandler>();
+  private readonly batchTopics = new Map<string, EventDefinition>();
   private joined!: Promise<void>;
   private rebalanceCount = 0;
   private running = false;
@@ -67,6 +87,11 @@ export class EventConsumer {
       allowAutoTopicCreation: false,
     });
     for (const h of options.handlers) this.handlers.set(client.topic(h.event.topic), h);
+    for (const e of options.batchHandler?.events ?? []) this.batchTopics.set(client.topic(e.topic), e);
+  }
+
+  private get topics(): string[] {
+    return [...this.handlers.keys(), ...this.batchTopics.keys()];
   }
 
   /** Group joins since start; more than one means a rebalance happened. */
@@ -106,7 +131,7 @@ export class EventConsumer {
     const deadline = Date.now() + timeoutMs;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.consumer.subscribe({ topics: [...this.handlers.keys()], fromBeginning: true });
+        await this.consumer.subscribe({ topics: this.topics, fromBeginning: true });
         return;
       } catch (e) {
         const retriable = (e as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION';
@@ -123,11 +148,11 @@ export class EventConsumer {
   }
 
   pause(): void {
-    this.consumer.pause([...this.handlers.keys()].map((topic) => ({ topic })));
+    this.consumer.pause(this.topics.map((topic) => ({ topic })));
   }
 
   resume(): void {
-    this.consumer.resume([...this.handlers.keys()].map((topic) => ({ topic })));
+    this.consumer.resume(this.topics.map((topic) => ({ topic })));
   }
 
   private async handleBatch({
@@ -145,6 +170,18 @@ export class EventConsumer {
     isRunning: () => boolean;
     isStale: () => boolean;
   }): Promise<void> {
+    const batchEvent = this.batchTopics.get(batch.topic);
+    if (batchEvent && this.options.batchHandler) {
+      await this.handleWholeBatch(this.options.batchHandler, batchEvent, batch, {
+        resolveOffset,
+        heartbeat,
+        isRunning,
+        isStale,
+      });
+      await commitOffsetsIfNecessary();
+      await heartbeat();
+      return;
+    }
     const handler = this.handlers.get(batch.topic);
     if (!handler) return;
     const messages = batch.messages;
@@ -183,6 +220,86 @@ export class EventConsumer {
     );
     await commitOffsetsIfNecessary();
     await heartbeat();
+  }
+
+  // Decodes a partition batch (dead-lettering what does not decode), then hands it over in slices; a slice's
+  // offsets resolve only after the handler returned, so a crash replays it (the handler must be idempotent).
+  private async handleWholeBatch(
+    handler: BatchEventHandler,
+    event: EventDefinition,
+    batch: Batch,
+    control: {
+      resolveOffset: (offset: string) => void;
+      heartbeat: () => Promise<void>;
+      isRunning: () => boolean;
+      isStale: () => boolean;
+    },
+  ): Promise<void> {
+    const sliceSize = handler.maxBatchSize ?? 2_000;
+    for (let start = 0; start < batch.messages.length; start += sliceSize) {
+      if (!control.isRunning() || control.isStale()) return;
+      const slice = batch.messages.slice(start, start + sliceSize);
+      const decoded: DecodedEvent[] = [];
+      for (const message of slice) {
+        try {
+          decoded.push({
+            envelope: decodeEvent(event, message.value, message.headers),
+            meta: {
+              topic: batch.topic,
+              partition: batch.partition,
+              offset: message.offset,
+              headers: headersToStrings(message.headers),
+              attempt: 1,
+            },
+          });
+        } catch (e) {
+          if (!(e instanceof DecodeError)) throw e;
+          await this.deadLetter(batch.topic, batch.partition, message, e.stage, e.message, 0);
+        }
+      }
+      if (decoded.length > 0) await this.handleSlice(handler, batch, slice, decoded, control.heartbeat);
+      control.resolveOffset(slice[slice.length - 1]!.offset);
+      await control.heartbeat();
+    }
+  }
+
+  private async handleSlice(
+    handler: BatchEventHandler,
+    batch: Batch,
+    slice: KafkaMessage[],
+    decoded: DecodedEvent[],
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const maxAttempts = this.client.options.handlerMaxAttempts;
+    const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        for (const d of decoded) d.meta.attempt = attempt;
+        await handler.handleBatch(decoded);
+        return;
+      } catch (e) {
+        const error = e as Error;
+        if (e instanceof PermanentError || attempt >= maxAttempts) {
+          // Nothing is dropped: each message of the slice goes to the dead-letter topic with the reason.
+          const offsets = new Set(decoded.map((d) => d.meta.offset));
+          for (const message of slice.filter((m) => offsets.has(m.offset))) {
+            await this.deadLetter(batch.topic, batch.partition, message, 'handler', error.message, attempt);
+          }
+          return;
+        }
+        const delayMs = Math.min(30_000, baseMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
+        this.logger.warn({
+          msg: 'batch handler failed, retrying',
+          topic: batch.topic,
+          partition: batch.partition,
+          messages: decoded.length,
+          attempt,
+          delayMs: Math.round(delayMs),
+          error: error.message,
+        });
+        await sleepWithHeartbeat(delayMs, heartbeat);
+      }
+    }
   }
 
   private async handleMessage(

@@ -57,7 +57,7 @@ export class EventPublisher {
 
   async publish<D extends EventDefinition>(
     definition: D,
-    input: PublishInput<z.infer<D['schema']>>,
+    input: PublishInput<z.input<D['schema']>>,
   ): Promise<EventEnvelope> {
     // What we publish is checked like what we consume: a bad event is a bug here, not downstream.
     const parsed = definition.schema.safeParse(input.data);

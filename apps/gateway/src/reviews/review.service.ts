@@ -71,6 +71,7 @@ export class ReviewService {
           degraded: null,
         },
         completedAt: new Date().toISOString(),
+        review: { reviewerKeyId, claimedAt: claim.claimedAt.toISOString() },
       },
     });
     await this.reviews.release(taskId);

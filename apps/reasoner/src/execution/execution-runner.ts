@@ -152,6 +152,7 @@ export class ExecutionRunner {
               degraded: plan.degraded,
             },
             completedAt: now.toISOString(),
+            review: null,
           },
         };
         break;

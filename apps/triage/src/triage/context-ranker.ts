@@ -1,4 +1,4 @@
-import type { ContextSelectionEntry, EventEnvelope, TaskAccepted, TaskSpec } from '@deliberate/contracts';
+import type { ChatMessage, ContextSelectionEntry, EventEnvelope, TaskAccepted, TaskSpec } from '@deliberate/contracts';
 import { ModelClient } from '@deliberate/llm';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
@@ -56,19 +56,20 @@ export class ContextRanker {
     if (spec.context.length <= k) return { spec, selection: null };
     const started = Date.now();
     let ranked: { index: number; score: number; reason: string }[];
+    const prompt: ChatMessage[] = [
+      {
+        role: 'system',
+        content:
+          'Rank the documents by how much each matters for answering the question. Score each from 0 (irrelevant) to 1 (essential) and give a short reason. Rank every document.',
+      },
+      { role: 'user', content: rankingPrompt(spec) },
+    ];
     try {
       const r = await this.models.complete('fast', {
-        messages: [
-          {
-            role: 'system',
-            content:
-              'Rank the documents by how much each matters for answering the question. Score each from 0 (irrelevant) to 1 (essential) and give a short reason. Rank every document.',
-          },
-          { role: 'user', content: rankingPrompt(spec) },
-        ],
+        messages: prompt,
         responseFormat: { type: 'json_schema', json_schema: RANKING_JSON_SCHEMA },
       });
-      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'rank-context', r);
+      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'rank-context', prompt, r);
       ranked = rankingSchema
         .parse(JSON.parse(r.content))
         .ranking.filter((e) => e.index < spec.context.length);
@@ -79,6 +80,7 @@ export class ContextRanker {
         'fast',
         this.models.modelOf('fast'),
         'rank-context',
+        prompt,
         e,
         Date.now() - started,
       );

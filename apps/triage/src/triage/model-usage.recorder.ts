@@ -1,9 +1,17 @@
-import { modelCallRecordedEvent, type ModelTier, uuidv7, ZERO_USAGE } from '@deliberate/contracts';
+import {
+  type ChatMessage,
+  modelCallRecordedEvent,
+  type ModelTier,
+  recordPrompt,
+  uuidv7,
+  ZERO_USAGE,
+} from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Injectable } from '@nestjs/common';
 
 // Every model call is announced for the cost ledger, failed ones too: a provider may bill a call that errored.
+// The messages sent go with it, for the audit trail of what each model was shown.
 @Injectable()
 export class ModelUsageRecorder {
   constructor(private readonly publisher: EventPublisher) {}
@@ -13,6 +21,7 @@ export class ModelUsageRecorder {
     taskId: string,
     tier: ModelTier,
     purpose: string,
+    messages: readonly ChatMessage[],
     r: ModelCallResult,
   ): Promise<void> {
     await this.publisher.publish(modelCallRecordedEvent, {
@@ -29,6 +38,7 @@ export class ModelUsageRecorder {
         finishReason: r.finishReason,
         errorMessage: null,
         reservationId: null,
+        prompt: recordPrompt(messages),
       },
     });
   }
@@ -39,6 +49,7 @@ export class ModelUsageRecorder {
     tier: ModelTier,
     model: string,
     purpose: string,
+    messages: readonly ChatMessage[],
     error: unknown,
     latencyMs: number,
   ): Promise<void> {
@@ -55,6 +66,7 @@ export class ModelUsageRecorder {
         outcome: 'error',
         finishReason: null,
         reservationId: null,
+        prompt: recordPrompt(messages),
         errorMessage: (error instanceof ModelCallError
           ? `${error.kind}: ${error.message}`
           : String(error)

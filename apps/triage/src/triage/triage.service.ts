@@ -92,13 +92,14 @@ export class TriageService {
       };
 
     const started = Date.now();
+    const classifyPrompt = classifierMessages(event.data.spec);
     try {
       const r = await this.models.complete('fast', {
-        messages: classifierMessages(event.data.spec),
+        messages: classifyPrompt,
         responseFormat: { type: 'json_schema', json_schema: CLASSIFICATION_JSON_SCHEMA },
         maxCompletionTokens: 300,
       });
-      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'classify', r);
+      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'classify', classifyPrompt, r);
       const classification = parseClassification(r.content);
       if (!classification) {
         return {
@@ -124,6 +125,7 @@ export class TriageService {
         'fast',
         this.models.modelOf('fast'),
         'classify',
+        classifyPrompt,
         e,
         Date.now() - started,
       );
@@ -142,13 +144,12 @@ export class TriageService {
     const { tenantId } = event;
     const taskId = event.taskId!;
     const started = Date.now();
+    const answerPrompt = taskMessages(event.data.spec, ANSWER_SYSTEM_PROMPT);
     try {
-      const r = await this.models.complete('fast', {
-        messages: taskMessages(event.data.spec, ANSWER_SYSTEM_PROMPT),
-      });
+      const r = await this.models.complete('fast', { messages: answerPrompt });
       // Usage and completion go out in one producer batch; the handler finishes when both are acknowledged.
       await Promise.all([
-        this.usage.recordSuccess(tenantId, taskId, 'fast', 'answer', r),
+        this.usage.recordSuccess(tenantId, taskId, 'fast', 'answer', answerPrompt, r),
         this.publisher.publish(taskCompletedEvent, {
           tenantId,
           taskId,
@@ -177,6 +178,7 @@ export class TriageService {
           'fast',
           this.models.modelOf('fast'),
           'answer',
+          answerPrompt,
           e,
           Date.now() - started,
         ),
