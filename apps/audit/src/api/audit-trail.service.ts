@@ -1,0 +1,148 @@
+import { describePrincipal, type Principal } from '@deliberate/contracts';
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
+import { RecordAppender } from '../chain/record-appender';
+import { CheckpointService, type ExportedCheckpoint } from '../checkpoints/checkpoint.service';
+import { AuditDatabase } from '../persistence/audit-database';
+import { RecordPrivacy } from '../privacy/record-privacy';
+import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
+import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
+import { RecordQueryRepository, type StoredRecordRow } from './record-query.repository';
+
+/** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
+export interface AuditRecordView {
+  tenantId: string;
+  seq: number;
+  eventId: string;
+  type: string;
+  source: string;
+  taskId: string | null;
+  occurredAt: string;
+  recordedAt: string;
+  route: string | null;
+  model: string | null;
+  status: string | null;
+  decision: string | null;
+  data: unknown;
+  prevHash: string;
+  contentHash: string;
+  recordHash: string;
+}
+
+export const AUDITOR_QUERY_TYPE = 'audit.query.v1';
+
+const describeWho = (p: Principal) =>
+  p.kind === 'tenant' ? { kind: p.kind, tenantId: p.tenantId, role: p.role, keyId: p.keyId } : { kind: p.kind };
+
+@Injectable()
+export class AuditTrailService {
+  constructor(
+    private readonly database: AuditDatabase,
+    private readonly appender: RecordAppender,
+    private readonly queries: RecordQueryRepository,
+    private readonly privacy: RecordPrivacy,
+    private readonly verifier: ChainVerifier,
+    private readonly checkpoints: CheckpointService,
+  ) {}
+
+  view(r: StoredRecordRow): AuditRecordView {
+    return {
+      tenantId: r.tenant_id,
+      seq: Number(r.seq),
+      eventId: r.event_id,
+      type: r.event_type,
+      source: r.source,
+      taskId: r.task_id,
+      occurredAt: r.occurred_at.toISOString(),
+      recordedAt: r.recorded_at.toISOString(),
+      route: r.route,
+      model: r.model,
+      status: r.status,
+      decision: r.decision,
+      data: this.privacy.reveal(r.tenant_id, JSON.parse(r.content)),
+      prevHash: r.prev_hash.toString('hex'),
+      contentHash: r.content_hash.toString('hex'),
+      recordHash: r.record_hash.toString('hex'),
+    };
+  }
+
+  /**
+   * Every auditor query is itself a record: who asked what, in the chain of the tenant asked about (or the platform
+   * chain for a query over every tenant). Written before the answer goes out.
+   */
+  async recordQuery(
+    principal: Principal,
+    tenantId: string | null,
+    endpoint: string,
+    filters: Record<string, unknown>,
+  ): Promise<void> {
+    const record = internalRecord(
+      tenantId ?? PLATFORM_CHAIN,
+      AUDITOR_QUERY_TYPE,
+      { who: describeWho(principal), principal: describePrincipal(principal), endpoint, filters },
+      { status: 'asked', decision: endpoint },
+    );
+    await this.database.transaction((tx) => this.appender.append(tx, [record]));
+  }
+
+  async timeline(principal: Principal, tenantId: string | null, taskId: string) {
+    const [rows] = await Promise.all([
+      this.queries.timeline(tenantId, taskId),
+      this.recordQuery(principal, tenantId, 'task-timeline', { taskId }),
+    ]);
+    if (rows.length === 0) throw new NotFoundException(`no audit records for task ${taskId}`);
+    return { taskId, tenantId: rows[0]!.tenant_id, entries: rows.map((r) => this.view(r)) };
+  }
+
+  async search(principal: Principal, query: SearchQuery) {
+    const { limit, cursor, ...filters } = query;
+    const [rows] = await Promise.all([
+      this.queries.search(filters, cursor, limit + 1),
+      this.recordQuery(principal, filters.tenantId ?? null, 'search', { ...filters, cursor: cursor ? 'set' : null }),
+    ]);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map((r) => this.view(r)),
+      nextCursor:
+        rows.length > limit && last
+          ? encodeCursor({ occurredAt: last.occurred_at, tenantId: last.tenant_id, seq: Number(last.seq) })
+          : null,
+    };
+  }
+
+  /** Every record matching `filters`, a page at a time, for an export. */
+  async *scan(filters: EventFilters, pageSize = 1_000): AsyncGenerator<AuditRecordView[]> {
+    let cursor: { occurredAt: Date; tenantId: string; seq: number } | undefined;
+    for (;;) {
+      const rows = await this.queries.search(filters, cursor, pageSize);
+      if (rows.length === 0) return;
+      yield rows.map((r) => this.view(r));
+      if (rows.length < pageSize) return;
+      const last = rows[rows.length - 1]!;
+      cursor = { occurredAt: last.occurred_at, tenantId: last.tenant_id, seq: Number(last.seq) };
+    }
+  }
+
+  async verify(principal: Principal, tenantId: string, range: { fromSeq?: number; toSeq?: number }): Promise<VerifyReport> {
+    await this.recordQuery(principal, tenantId, 'verify', { ...range });
+    return this.verifier.verify(tenantId, range);
+  }
+
+  async exportCheckpoints(principal: Principal, tenantId: string | null, query: CheckpointsQuery) {
+    await this.recordQuery(principal, tenantId, 'checkpoints', { fromSeq: query.fromSeq, limit: query.limit });
+    const checkpoints: ExportedCheckpoint[] = await this.checkpoints.list(
+      this.database.pool,
+      tenantId,
+      query.fromSeq,
+      query.limit,
+    );
+    return {
+      algorithm: 'Ed25519',
+      keyId: this.checkpoints.signer.keyId,
+      publicKeyPem: this.checkpoints.signer.publicKeyPem,
+      signedPayload: 'canonical JSON (sorted keys, no spaces) of {"at","recordHash","seq","tenantId"}',
+      checkpoints,
+    };
+  }
+}

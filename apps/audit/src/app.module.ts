@@ -1,0 +1,66 @@
+import { INTERNAL_AUTH_OPTIONS, InternalAuthGuard, type InternalAuthOptions, ProblemFilter } from '@deliberate/http';
+import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuditController } from './api/audit.controller';
+import { AuditTrailService } from './api/audit-trail.service';
+import { RecordQueryRepository } from './api/record-query.repository';
+import { RecordAppender } from './chain/record-appender';
+import { CheckpointService } from './checkpoints/checkpoint.service';
+import { CheckpointSigner, parseSigningKey } from './checkpoints/checkpoint-signer';
+import { AUDIT_CONFIG, type AuditConfig } from './config';
+import { HealthController } from './health/health.controller';
+import { AUDITED_EVENTS } from './ingest/audited-events';
+import { AuditSink } from './ingest/audit-sink';
+import { AuditDatabase } from './persistence/audit-database';
+import { FieldCipher } from './privacy/field-cipher';
+import { RecordPrivacy } from './privacy/record-privacy';
+import { Redactor } from './privacy/redactor';
+import { RetentionService } from './retention/retention.service';
+import { ChainVerifier } from './verify/chain-verifier';
+
+@Module({})
+export class AuditModule {
+  static forRoot(config: AuditConfig): DynamicModule {
+    return {
+      module: AuditModule,
+      imports: [
+        KafkaModule.forRoot({ ...kafkaOptionsFromConfig('audit', config), topics: AUDITED_EVENTS }),
+      ],
+      controllers: [AuditController, HealthController],
+      providers: [
+        { provide: AUDIT_CONFIG, useValue: config },
+        {
+          provide: INTERNAL_AUTH_OPTIONS,
+          useValue: {
+            service: 'audit',
+            token: config.AUDIT_INTERNAL_TOKEN,
+            tokenVariable: 'AUDIT_INTERNAL_TOKEN',
+          } satisfies InternalAuthOptions,
+        },
+        { provide: APP_GUARD, useClass: InternalAuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        { provide: AuditDatabase, useFactory: () => AuditDatabase.open(config) },
+        { provide: CheckpointSigner, useFactory: () => new CheckpointSigner(parseSigningKey(config.AUDIT_SIGNING_KEY)) },
+        {
+          provide: RecordPrivacy,
+          useFactory: () =>
+            new RecordPrivacy(
+              new Redactor(config.AUDIT_REDACTION === 'on', config.AUDIT_REDACT_PATTERNS),
+              new FieldCipher(
+                config.AUDIT_ENCRYPTION_KEY ? Buffer.from(config.AUDIT_ENCRYPTION_KEY, 'base64') : null,
+                config.AUDIT_ENCRYPTED_TENANTS,
+              ),
+            ),
+        },
+        RecordAppender,
+        CheckpointService,
+        RetentionService,
+        ChainVerifier,
+        RecordQueryRepository,
+        AuditTrailService,
+        AuditSink,
+      ],
+    };
+  }
+}

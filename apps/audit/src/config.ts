@@ -1,0 +1,124 @@
+import {
+  databaseConfigSchema,
+  envBoolean,
+  envInt,
+  kafkaConfigSchema,
+  loadConfig,
+  telemetryConfigSchema,
+  tryLoadConfig,
+} from '@deliberate/config';
+import { z } from 'zod';
+
+/** The EU AI Act (Art. 19) asks providers to keep logs for at least six months. */
+export const MIN_RETENTION_DAYS = 183;
+
+const tenantList = z
+  .string()
+  .default('')
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+
+// One JSON array of regular expressions (strings); each is checked to compile, so a typo fails the start.
+const customPatterns = z
+  .string()
+  .default('[]')
+  .transform((value, ctx) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `must be a JSON array of regular expressions: ${(e as Error).message}` });
+      return z.NEVER;
+    }
+    if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string' && p.length > 0)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of non-empty strings' });
+      return z.NEVER;
+    }
+    const patterns: RegExp[] = [];
+    for (const [i, source] of (parsed as string[]).entries()) {
+      try {
+        patterns.push(new RegExp(source, 'g'));
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i} is not a valid regular expression: ${(e as Error).message}` });
+        return z.NEVER;
+      }
+    }
+    return patterns;
+  });
+
+export const auditConfigSchema = z
+  .object({
+    ...databaseConfigSchema.shape,
+    ...kafkaConfigSchema.shape,
+    ...telemetryConfigSchema.shape,
+    AUDIT_HOST: z.string().default('127.0.0.1'),
+    AUDIT_PORT: envInt(3005, 0, 65535),
+    // Shared with the gateway, which proxies /v1/audit/* here. Unset: the HTTP API refuses every request.
+    AUDIT_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    // The role the service works as once the owner (DATABASE_URL's user) has run the migrations: it may only
+    // INSERT and SELECT audit records. Its connection is DATABASE_URL with this user, unless AUDIT_DATABASE_URL says.
+    AUDIT_DATABASE_ROLE: z
+      .string()
+      .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres role name')
+      .default('deliberate_audit_writer'),
+    AUDIT_DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
+      .optional(),
+    // Ed25519 private key for checkpoints: a PKCS#8 PEM, or the 32-byte seed in base64. Required.
+    AUDIT_SIGNING_KEY: z.string().min(1, 'is required: an Ed25519 PKCS#8 PEM or a base64 32-byte seed'),
+    // How often each tenant chain that grew gets a signed checkpoint.
+    AUDIT_CHECKPOINT_INTERVAL_MS: envInt(60_000, 100, 24 * 3_600_000),
+    // Records kept; older ones are purged (the purge itself is recorded and checkpointed).
+    AUDIT_RETENTION_DAYS: envInt(MIN_RETENTION_DAYS, 0, 36_500),
+    // Set to true to allow AUDIT_RETENTION_DAYS below the 183-day legal minimum (tests, demos).
+    AUDIT_RETENTION_ALLOW_SHORT: envBoolean(false),
+    AUDIT_RETENTION_INTERVAL_MS: envInt(3_600_000, 100, 7 * 24 * 3_600_000),
+    // Redaction of PII patterns (email, phone, card numbers, IBAN, US SSN) in free text before hashing and storage.
+    AUDIT_REDACTION: z.enum(['on', 'off']).default('on'),
+    // Extra patterns redacted like the built-in ones: a JSON array of regular expressions.
+    AUDIT_REDACT_PATTERNS: customPatterns,
+    // Tenants whose prompts, context, traces and answers are stored encrypted (AES-256-GCM, key per tenant).
+    AUDIT_ENCRYPTED_TENANTS: tenantList,
+    // Master key the per-tenant keys are derived from (HKDF-SHA256): 32 bytes in base64. Required with encrypted tenants.
+    AUDIT_ENCRYPTION_KEY: z
+      .string()
+      .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64')
+      .optional(),
+    // Most events written per transaction by the sink.
+    AUDIT_BATCH_SIZE: envInt(2_000, 1, 50_000),
+    // Partitions the sink writes at once (kafkajs partitionsConsumedConcurrently).
+    AUDIT_SINK_CONCURRENCY: envInt(4, 1, 64),
+    AUDIT_PAGE_SIZE_MAX: envInt(500, 1, 10_000),
+  })
+  .superRefine((c, ctx) => {
+    if (c.AUDIT_RETENTION_DAYS < MIN_RETENTION_DAYS && !c.AUDIT_RETENTION_ALLOW_SHORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUDIT_RETENTION_DAYS'],
+        message: `must be at least ${MIN_RETENTION_DAYS} (EU AI Act Art. 19 minimum); set AUDIT_RETENTION_ALLOW_SHORT=true to override`,
+      });
+    }
+    if (c.AUDIT_ENCRYPTED_TENANTS.length > 0 && !c.AUDIT_ENCRYPTION_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUDIT_ENCRYPTION_KEY'],
+        message: 'is required when AUDIT_ENCRYPTED_TENANTS names tenants',
+      });
+    }
+  });
+
+export type AuditConfig = z.infer<typeof auditConfigSchema>;
+
+export function loadAuditConfig(env: Record<string, string | undefined> = process.env): AuditConfig {
+  return loadConfig('audit', auditConfigSchema, env);
+}
+
+export function tryLoadAuditConfig(env: Record<string, string | undefined> = process.env): AuditConfig | null {
+  return tryLoadConfig(auditConfigSchema, env);
+}
+
+export const AUDIT_CONFIG = Symbol('AUDIT_CONFIG');

@@ -1,0 +1,19 @@
+import { installJsonBodyParser } from '@deliberate/http';
+import { JsonLogger } from '@deliberate/telemetry';
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AuditModule } from './app.module';
+import type { AuditConfig } from './config';
+
+/** The audit service, initialised: schema migrated, signing key loaded, the sink consuming. Call `listen` to serve. */
+export async function createAuditApp(config: AuditConfig): Promise<INestApplication> {
+  const app = await NestFactory.create(AuditModule.forRoot(config), {
+    bodyParser: false,
+    logger: new JsonLogger('audit', config.LOG_LEVEL),
+  });
+  // Every route is a GET; a body is refused rather than parsed.
+  installJsonBodyParser(app, 1024);
+  app.enableShutdownHooks();
+  await app.init();
+  return app;
+}

@@ -1,0 +1,61 @@
+import type { EventEnvelope } from '@deliberate/contracts';
+import { type DecodedEvent, KafkaLifecycle } from '@deliberate/kafka';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { canonicalJson } from '../chain/canonical-json';
+import { type PreparedRecord, RecordAppender } from '../chain/record-appender';
+import { AUDIT_CONFIG, type AuditConfig } from '../config';
+import { AuditDatabase } from '../persistence/audit-database';
+import { RecordPrivacy } from '../privacy/record-privacy';
+import { AUDITED_EVENTS } from './audited-events';
+import { recordColumns } from './record-columns';
+
+// Consumes every audited topic a partition batch at a time and appends each batch to the tenants' chains in one
+// transaction. Offsets commit after the transaction, so a crash replays the batch; replayed events are recognised
+// by their id and stored once.
+@Injectable()
+export class AuditSink implements OnApplicationBootstrap {
+  constructor(
+    private readonly kafka: KafkaLifecycle,
+    private readonly database: AuditDatabase,
+    private readonly appender: RecordAppender,
+    private readonly privacy: RecordPrivacy,
+    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.kafka.startConsumer({
+      group: 'audit.sink',
+      handlers: [],
+      batchHandler: {
+        events: AUDITED_EVENTS,
+        maxBatchSize: this.config.AUDIT_BATCH_SIZE,
+        handleBatch: async (events) => {
+          await this.store(events);
+        },
+      },
+      partitionsConsumedConcurrently: this.config.AUDIT_SINK_CONCURRENCY,
+    });
+  }
+
+  async store(events: readonly DecodedEvent[]): Promise<number> {
+    const records = events.map((e) => this.prepare(e.envelope));
+    const appended = await this.database.transaction((tx) => this.appender.append(tx, records));
+    return appended.length;
+  }
+
+  prepare(envelope: EventEnvelope): PreparedRecord {
+    const columns = recordColumns(envelope);
+    const { stored, text } = this.privacy.protect(envelope.tenantId, envelope.data);
+    return {
+      tenantId: envelope.tenantId,
+      eventId: envelope.id,
+      type: envelope.type,
+      source: envelope.source,
+      taskId: envelope.taskId,
+      occurredAt: new Date(envelope.time),
+      ...columns,
+      content: canonicalJson(stored),
+      searchText: text.length > 0 ? text.join('\n') : null,
+    };
+  }
+}

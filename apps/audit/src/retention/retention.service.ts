@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CheckpointService } from '../checkpoints/checkpoint.service';
+import { AUDIT_CONFIG, type AuditConfig } from '../config';
+import { internalRecord } from '../chain/internal-record';
+import { RecordAppender } from '../chain/record-appender';
+import { AuditDatabase } from '../persistence/audit-database';
+import { PURGE_RECORD_TYPE, type PurgeRecordData } from '../verify/chain-verifier';
+
+export interface PurgeResult {
+  tenantId: string;
+  purgedCount: number;
+  throughSeq: number;
+  purgeRecordSeq: number;
+}
+
+// Removes records older than the retention period, a chain prefix at a time, through the database function that
+// alone may delete them. In the same transaction the purge is recorded in the chain (stating the last purged
+// record's hash, which the first kept record links to) and a checkpoint is signed over it.
+@Injectable()
+export class RetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('RetentionService');
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly database: AuditDatabase,
+    private readonly appender: RecordAppender,
+    private readonly checkpoints: CheckpointService,
+    @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => {
+      this.running = this.purgeExpired().catch((e: unknown) =>
+        this.logger.warn({ msg: 'retention purge failed', error: (e as Error).message }),
+      );
+    }, this.config.AUDIT_RETENTION_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  async purgeExpired(now = new Date()): Promise<PurgeResult[]> {
+    const cutoff = new Date(now.getTime() - this.config.AUDIT_RETENTION_DAYS * 86_400_000);
+    const { rows } = await this.database.pool.query<{ tenant_id: string }>(
+      `SELECT tenant_id FROM chain_heads ORDER BY tenant_id`,
+    );
+    const results: PurgeResult[] = [];
+    for (const { tenant_id: tenantId } of rows) {
+      const result = await this.database.transaction(async (tx) => {
+        const purged = (
+          await tx.query<{ purged: string; through_seq: string; through_hash: Buffer | null }>(
+            `SELECT purged, through_seq, through_hash FROM purge_expired($1, $2)`,
+            [tenantId, cutoff],
+          )
+        ).rows[0]!;
+        if (Number(purged.purged) === 0 || !purged.through_hash) return null;
+        const data: PurgeRecordData = {
+          cutoff: cutoff.toISOString(),
+          retentionDays: this.config.AUDIT_RETENTION_DAYS,
+          purgedCount: Number(purged.purged),
+          throughSeq: Number(purged.through_seq),
+          throughHash: purged.through_hash.toString('hex'),
+        };
+        const [record] = await this.appender.append(tx, [
+          internalRecord(tenantId, PURGE_RECORD_TYPE, { ...data }, { status: 'purged', decision: 'retention' }),
+        ]);
+        await tx.query(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [tenantId, record!.seq]);
+        await this.checkpoints.checkpoint(tx, tenantId, record!.seq, record!.recordHash);
+        return { tenantId, purgedCount: data.purgedCount, throughSeq: data.throughSeq, purgeRecordSeq: record!.seq };
+      });
+      if (result) {
+        this.logger.log({ msg: 'records purged', ...result, cutoff: cutoff.toISOString() });
+        results.push(result);
+      }
+    }
+    return results;
+  }
+}

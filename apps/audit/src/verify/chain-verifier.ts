@@ -1,0 +1,273 @@
+import { Injectable } from '@nestjs/common';
+import { CheckpointSigner } from '../checkpoints/checkpoint-signer';
+import { AuditDatabase } from '../persistence/audit-database';
+import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
+
+export type BrokenLinkReason = 'content_mismatch' | 'link_mismatch' | 'gap' | 'checkpoint_mismatch';
+
+export interface BrokenLink {
+  seq: number;
+  eventId: string | null;
+  reason: BrokenLinkReason;
+  expected: string;
+  found: string;
+  detail: string;
+}
+
+export interface VerifyReport {
+  tenantId: string;
+  ok: boolean;
+  /** Records whose hashes were recomputed. */
+  checked: number;
+  checkpointsChecked: number;
+  fromSeq: number;
+  toSeq: number;
+  headSeq: number;
+  /** Records up to here were removed by retention (each purge is itself a record in the chain). */
+  purgedThroughSeq: number;
+  firstBrokenLink: BrokenLink | null;
+  elapsedMs: number;
+}
+
+interface Row {
+  seq: string;
+  event_id: string;
+  event_type: string;
+  source: string;
+  task_id: string | null;
+  occurred_at: Date;
+  recorded_at: Date;
+  route: string | null;
+  model: string | null;
+  status: string | null;
+  decision: string | null;
+  content: string;
+  prev_hash: Buffer;
+  content_hash: Buffer;
+  record_hash: Buffer;
+}
+
+const hex = (b: Buffer | null | undefined) => (b ? b.toString('hex') : '(none)');
+const BATCH = 10_000;
+
+// Walks a chain in seq order with a keyset cursor: recomputes each content hash from the stored columns and content,
+// checks each link to the predecessor and each signed checkpoint, and stops at the first broken link.
+@Injectable()
+export class ChainVerifier {
+  constructor(
+    private readonly database: AuditDatabase,
+    private readonly signer: CheckpointSigner,
+  ) {}
+
+  async verify(tenantId: string, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyReport> {
+    const started = performance.now();
+    const pool = this.database.pool;
+    const head = (
+      await pool.query<{
+        last_seq: string;
+        purged_through_seq: string;
+        purged_through_hash: Buffer | null;
+        last_purge_seq: string | null;
+      }>(
+        `SELECT last_seq, purged_through_seq, purged_through_hash, last_purge_seq FROM chain_heads WHERE tenant_id = $1`,
+        [tenantId],
+      )
+    ).rows[0];
+    const headSeq = head ? Number(head.last_seq) : 0;
+    const purgedThrough = head ? Number(head.purged_through_seq) : 0;
+    const fromSeq = Math.max(range.fromSeq ?? 1, purgedThrough + 1);
+    const toSeq = Math.min(range.toSeq ?? headSeq, headSeq);
+    const report = (checked: number, checkpointsChecked: number, broken: BrokenLink | null): VerifyReport => ({
+      tenantId,
+      ok: broken === null,
+      checked,
+      checkpointsChecked,
+      fromSeq,
+      toSeq,
+      headSeq,
+      purgedThroughSeq: purgedThrough,
+      firstBrokenLink: broken,
+      elapsedMs: Math.round(performance.now() - started),
+    });
+    if (!head || fromSeq > toSeq) return report(0, 0, null);
+
+    let expectedPrev: Buffer;
+    if (fromSeq === purgedThrough + 1) {
+      expectedPrev = purgedThrough === 0 ? GENESIS_HASH : (head.purged_through_hash ?? GENESIS_HASH);
+      if (purgedThrough > 0) {
+        const broken = await this.checkPurgeAnchor(tenantId, head.last_purge_seq, purgedThrough, expectedPrev);
+        if (broken) return report(0, 0, { ...broken, seq: fromSeq });
+      }
+    } else {
+      const prev = (
+        await pool.query<{ record_hash: Buffer }>(`SELECT record_hash FROM records WHERE tenant_id = $1 AND seq = $2`, [
+          tenantId,
+          fromSeq - 1,
+        ])
+      ).rows[0];
+      if (!prev) {
+        return report(0, 0, {
+          seq: fromSeq - 1,
+          eventId: null,
+          reason: 'gap',
+          expected: `seq ${fromSeq - 1}`,
+          found: 'no record',
+          detail: 'the record before the range is missing',
+        });
+      }
+      expectedPrev = prev.record_hash;
+    }
+
+    const checkpoints = new Map<number, { hash: Buffer; at: Date; keyId: string; signature: Buffer }>();
+    for (const c of (
+      await pool.query<{ seq: string; record_hash: Buffer; signed_at: Date; key_id: string; signature: Buffer }>(
+        `SELECT seq, record_hash, signed_at, key_id, signature FROM checkpoints
+          WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3`,
+        [tenantId, fromSeq, toSeq],
+      )
+    ).rows) {
+      checkpoints.set(Number(c.seq), { hash: c.record_hash, at: c.signed_at, keyId: c.key_id, signature: c.signature });
+    }
+
+    let expectedSeq = fromSeq;
+    let checked = 0;
+    let checkpointsChecked = 0;
+    for (;;) {
+      const { rows } = await pool.query<Row>(
+        `SELECT seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model, status, decision,
+                content, prev_hash, content_hash, record_hash
+           FROM records WHERE tenant_id = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4`,
+        [tenantId, expectedSeq, toSeq, BATCH],
+      );
+      for (const r of rows) {
+        const seq = Number(r.seq);
+        if (seq !== expectedSeq) {
+          return report(checked, checkpointsChecked, {
+            seq: expectedSeq,
+            eventId: null,
+            reason: 'gap',
+            expected: `seq ${expectedSeq}`,
+            found: `seq ${seq}`,
+            detail: `records ${expectedSeq}..${seq - 1} are missing`,
+          });
+        }
+        const recomputed = contentHash({
+          tenantId,
+          seq,
+          eventId: r.event_id,
+          type: r.event_type,
+          source: r.source,
+          taskId: r.task_id,
+          occurredAt: r.occurred_at,
+          recordedAt: r.recorded_at,
+          route: r.route,
+          model: r.model,
+          status: r.status,
+          decision: r.decision,
+          content: r.content,
+        });
+        if (!recomputed.equals(r.content_hash)) {
+          return report(checked, checkpointsChecked, {
+            seq,
+            eventId: r.event_id,
+            reason: 'content_mismatch',
+            expected: hex(r.content_hash),
+            found: hex(recomputed),
+            detail: 'the stored record no longer hashes to its content hash: its columns or content were changed',
+          });
+        }
+        if (!r.prev_hash.equals(expectedPrev)) {
+          return report(checked, checkpointsChecked, {
+            seq,
+            eventId: r.event_id,
+            reason: 'link_mismatch',
+            expected: hex(expectedPrev),
+            found: hex(r.prev_hash),
+            detail: 'the record does not link to the record before it',
+          });
+        }
+        const linked = recordHash(r.prev_hash, r.content_hash);
+        if (!linked.equals(r.record_hash)) {
+          return report(checked, checkpointsChecked, {
+            seq,
+            eventId: r.event_id,
+            reason: 'link_mismatch',
+            expected: hex(linked),
+            found: hex(r.record_hash),
+            detail: 'the record hash is not the hash of its predecessor and content',
+          });
+        }
+        const checkpoint = checkpoints.get(seq);
+        if (checkpoint) {
+          checkpointsChecked += 1;
+          const statement = { tenantId, seq, recordHash: hex(checkpoint.hash), at: checkpoint.at.toISOString() };
+          const signed = checkpoint.keyId === this.signer.keyId && this.signer.verify(statement, checkpoint.signature);
+          if (!signed || !checkpoint.hash.equals(r.record_hash)) {
+            return report(checked, checkpointsChecked, {
+              seq,
+              eventId: r.event_id,
+              reason: 'checkpoint_mismatch',
+              expected: hex(checkpoint.hash),
+              found: hex(r.record_hash),
+              detail: signed
+                ? 'the chain differs from what the signed checkpoint recorded here'
+                : `the checkpoint's signature does not verify with key ${this.signer.keyId}`,
+            });
+          }
+        }
+        expectedPrev = r.record_hash;
+        expectedSeq = seq + 1;
+        checked += 1;
+      }
+      if (rows.length < BATCH) break;
+    }
+    if (expectedSeq <= toSeq) {
+      return report(checked, checkpointsChecked, {
+        seq: expectedSeq,
+        eventId: null,
+        reason: 'gap',
+        expected: `seq ${expectedSeq}..${toSeq}`,
+        found: 'no record',
+        detail: `the chain head says ${headSeq} records, the last ${toSeq - expectedSeq + 1} are missing`,
+      });
+    }
+    return report(checked, checkpointsChecked, null);
+  }
+
+  // After a purge the first remaining record links to a hash that is no longer in the table: it is trusted only
+  // because a purge record in the chain states it.
+  private async checkPurgeAnchor(
+    tenantId: string,
+    lastPurgeSeq: string | null,
+    purgedThrough: number,
+    anchor: Buffer,
+  ): Promise<Omit<BrokenLink, 'seq'> | null> {
+    const row = lastPurgeSeq
+      ? (
+          await this.database.pool.query<{ event_id: string; event_type: string; content: string }>(
+            `SELECT event_id, event_type, content FROM records WHERE tenant_id = $1 AND seq = $2`,
+            [tenantId, lastPurgeSeq],
+          )
+        ).rows[0]
+      : undefined;
+    const stated = row?.event_type === PURGE_RECORD_TYPE ? (JSON.parse(row.content) as PurgeRecordData) : null;
+    if (stated && stated.throughSeq === purgedThrough && stated.throughHash === hex(anchor)) return null;
+    return {
+      eventId: row?.event_id ?? null,
+      reason: 'link_mismatch',
+      expected: `purge record stating seq ${purgedThrough} / ${hex(anchor)}`,
+      found: stated ? `seq ${stated.throughSeq} / ${stated.throughHash}` : 'no purge record',
+      detail: 'records were removed before the first one kept, and no purge record in the chain accounts for them',
+    };
+  }
+}
+
+export const PURGE_RECORD_TYPE = 'audit.retention.purged.v1';
+
+export interface PurgeRecordData {
+  cutoff: string;
+  retentionDays: number;
+  purgedCount: number;
+  throughSeq: number;
+  throughHash: string;
+}
