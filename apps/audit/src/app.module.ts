@@ -1,4 +1,9 @@
-import { INTERNAL_AUTH_OPTIONS, InternalAuthGuard, type InternalAuthOptions, ProblemFilter } from '@deliberate/http';
+import {
+  INTERNAL_AUTH_OPTIONS,
+  InternalAuthGuard,
+  type InternalAuthOptions,
+  ProblemFilter,
+} from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -24,9 +29,7 @@ export class AuditModule {
   static forRoot(config: AuditConfig): DynamicModule {
     return {
       module: AuditModule,
-      imports: [
-        KafkaModule.forRoot({ ...kafkaOptionsFromConfig('audit', config), topics: AUDITED_EVENTS }),
-      ],
+      imports: [KafkaModule.forRoot({ ...kafkaOptionsFromConfig('audit', config), topics: AUDITED_EVENTS })],
       controllers: [AuditController, HealthController],
       providers: [
         { provide: AUDIT_CONFIG, useValue: config },
@@ -41,7 +44,10 @@ export class AuditModule {
         { provide: APP_GUARD, useClass: InternalAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: AuditDatabase, useFactory: () => AuditDatabase.open(config) },
-        { provide: CheckpointSigner, useFactory: () => new CheckpointSigner(parseSigningKey(config.AUDIT_SIGNING_KEY)) },
+        {
+          provide: CheckpointSigner,
+          useFactory: () => new CheckpointSigner(parseSigningKey(config.AUDIT_SIGNING_KEY)),
+        },
         {
           provide: RecordPrivacy,
           useFactory: () =>

@@ -31,7 +31,10 @@ const customPatterns = z
     try {
       parsed = JSON.parse(value);
     } catch (e) {
-      ctx.addIssue({ code: 'custom', message: `must be a JSON array of regular expressions: ${(e as Error).message}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a JSON array of regular expressions: ${(e as Error).message}`,
+      });
       return z.NEVER;
     }
     if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string' && p.length > 0)) {
@@ -43,7 +46,10 @@ const customPatterns = z
       try {
         patterns.push(new RegExp(source, 'g'));
       } catch (e) {
-        ctx.addIssue({ code: 'custom', message: `entry ${i} is not a valid regular expression: ${(e as Error).message}` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${i} is not a valid regular expression: ${(e as Error).message}`,
+        });
         return z.NEVER;
       }
     }
@@ -65,9 +71,7 @@ export const auditConfigSchema = z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres role name')
       .default('deliberate_audit_writer'),
-    AUDIT_DATABASE_URL: z
-      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
-      .optional(),
+    AUDIT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     // Ed25519 private key for checkpoints: a PKCS#8 PEM, or the 32-byte seed in base64. Required.
     AUDIT_SIGNING_KEY: z.string().min(1, 'is required: an Ed25519 PKCS#8 PEM or a base64 32-byte seed'),
     // How often each tenant chain that grew gets a signed checkpoint.
@@ -117,7 +121,9 @@ export function loadAuditConfig(env: Record<string, string | undefined> = proces
   return loadConfig('audit', auditConfigSchema, env);
 }
 
-export function tryLoadAuditConfig(env: Record<string, string | undefined> = process.env): AuditConfig | null {
+export function tryLoadAuditConfig(
+  env: Record<string, string | undefined> = process.env,
+): AuditConfig | null {
   return tryLoadConfig(auditConfigSchema, env);
 }
 

@@ -47,14 +47,16 @@ export interface AuditHarness {
 export async function startAudit(suite: string, env: Record<string, string> = {}): Promise<AuditHarness> {
   const database = await createTestDatabase(suite);
   const prefix = uniqueTopicPrefix(suite);
-  const signingKeyPem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const signingKeyPem = generateKeyPairSync('ed25519')
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   const configFor = (extra: Record<string, string>) =>
     loadAuditConfig({
       DATABASE_URL: database.url,
       KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_HANDLER_MAX_ATTEMPTS: '3',
-      LOG_LEVEL: (process.env['AUDIT_TEST_LOG_LEVEL'] as 'info' | undefined) ?? 'warn',
+      LOG_LEVEL: 'warn',
       AUDIT_INTERNAL_TOKEN: INTERNAL_TOKEN,
       AUDIT_SIGNING_KEY: signingKeyPem,
       AUDIT_CHECKPOINT_INTERVAL_MS: '3600000',
@@ -126,7 +128,10 @@ export async function startAudit(suite: string, env: Record<string, string> = {}
   return h;
 }
 
-export const auditor = (tenantId: string, role: 'auditor' | 'admin' | 'submitter' = 'auditor'): Principal => ({
+export const auditor = (
+  tenantId: string,
+  role: 'auditor' | 'admin' | 'submitter' = 'auditor',
+): Principal => ({
   kind: 'tenant',
   tenantId,
   role,

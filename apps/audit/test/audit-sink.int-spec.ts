@@ -20,7 +20,11 @@ afterAll(async () => {
 
 it('stores each event of a task once, in seq order of its tenant chain', async () => {
   const { taskId, eventIds } = await publishTask(h, 'sink-a');
-  await pollUntil(() => storedCount(h, 'sink-a'), (n) => n === eventIds.length, { what: 'five stored events' });
+  await pollUntil(
+    () => storedCount(h, 'sink-a'),
+    (n) => n === eventIds.length,
+    { what: 'five stored events' },
+  );
   const { rows } = await h.db.query<{ seq: string; event_id: string; task_id: string }>(
     `SELECT seq, event_id, task_id FROM records WHERE tenant_id = 'sink-a' ORDER BY seq`,
   );
@@ -50,7 +54,11 @@ it('stores a replayed event once: the same id published twice, and the whole top
     });
   }
   await publishTask(h, 'sink-replay');
-  await pollUntil(() => storedCount(h, 'sink-replay'), (n) => n === 6, { what: 'six distinct events stored' });
+  await pollUntil(
+    () => storedCount(h, 'sink-replay'),
+    (n) => n === 6,
+    { what: 'six distinct events stored' },
+  );
 
   // Stop the service, drop its consumer group's offsets (it then starts from offset 0 of every topic), start it.
   await h.restart(async () => {
@@ -64,7 +72,11 @@ it('stores a replayed event once: the same id published twice, and the whole top
   });
   // A marker published after the rewind is stored once everything before it was consumed again.
   const marker = await publishTask(h, 'sink-replay');
-  await pollUntil(() => storedCount(h, 'sink-replay'), (n) => n >= 11, { what: 'the marker task stored' });
+  await pollUntil(
+    () => storedCount(h, 'sink-replay'),
+    (n) => n >= 11,
+    { what: 'the marker task stored' },
+  );
   await new Promise((r) => setTimeout(r, 1_000));
   expect(await storedCount(h, 'sink-replay')).toBe(11);
   const { rows } = await h.db.query<{ n: string }>(
@@ -73,7 +85,10 @@ it('stores a replayed event once: the same id published twice, and the whole top
   );
   expect(Number(rows[0]!.n)).toBe(1);
   expect(marker.eventIds).toHaveLength(5);
-  const verify = await auditHttp<{ ok: boolean; checked: number }>(h, '/v1/audit/verify?tenantId=sink-replay');
+  const verify = await auditHttp<{ ok: boolean; checked: number }>(
+    h,
+    '/v1/audit/verify?tenantId=sink-replay',
+  );
   expect(verify.body).toMatchObject({ ok: true });
 });
 
@@ -81,7 +96,11 @@ it('redacts personal data before storing it: the stored row and its hash hold on
   const { taskId } = await publishTask(h, 'sink-pii', {
     input: 'Customer jane.doe@example.com, card 4111 1111 1111 1111, SSN 123-45-6789, phone +44 20 7946 0958',
   });
-  await pollUntil(() => storedCount(h, 'sink-pii'), (n) => n === 5, { what: 'stored events' });
+  await pollUntil(
+    () => storedCount(h, 'sink-pii'),
+    (n) => n === 5,
+    { what: 'stored events' },
+  );
   const { rows } = await h.db.query<{ content: string; search: string | null }>(
     `SELECT content, search::text FROM records WHERE tenant_id = 'sink-pii' AND task_id = $1`,
     [taskId],
@@ -91,7 +110,8 @@ it('redacts personal data before storing it: the stored row and its hash hold on
   expect(stored).toContain('[redacted:card]');
   expect(stored).toContain('[redacted:ssn]');
   expect(stored).toContain('[redacted:phone]');
-  for (const secret of ['jane.doe', 'example.com', '4111', '123-45-6789', '7946']) expect(stored).not.toContain(secret);
+  for (const secret of ['jane.doe', 'example.com', '4111', '123-45-6789', '7946'])
+    expect(stored).not.toContain(secret);
 });
 
 it('sends a malformed message to the topic dead-letter topic with the reason, and keeps consuming', async () => {
@@ -111,5 +131,9 @@ it('sends a malformed message to the topic dead-letter topic with the reason, an
   expect(header(dead!, 'dlq_reason')).toMatch(/not valid JSON/);
   expect(dead!.value?.toString()).toBe('this is not json');
   await publishTask(h, 'sink-after-dlq');
-  await pollUntil(() => storedCount(h, 'sink-after-dlq'), (n) => n === 5, { what: 'events after the bad one' });
+  await pollUntil(
+    () => storedCount(h, 'sink-after-dlq'),
+    (n) => n === 5,
+    { what: 'events after the bad one' },
+  );
 });

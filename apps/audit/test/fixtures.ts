@@ -28,9 +28,19 @@ export async function publishTask(
     metadata: options.metadata ?? { product: 'loan' },
   };
   const now = new Date().toISOString();
-  const decision = { route: 'reasoning' as const, decidedBy: 'model' as const, rule: null, classification: null, reason: 'complex' };
+  const decision = {
+    route: 'reasoning' as const,
+    decidedBy: 'model' as const,
+    rule: null,
+    classification: null,
+    reason: 'complex',
+  };
   const eventIds = [
-    await h.publish(taskAcceptedEvent, { tenantId, taskId, data: { spec, submittedVia: 'http', acceptedAt: now } }),
+    await h.publish(taskAcceptedEvent, {
+      tenantId,
+      taskId,
+      data: { spec, submittedVia: 'http', acceptedAt: now },
+    }),
     await h.publish(taskTriagedEvent, { tenantId, taskId, data: { decision, triagedAt: now } }),
     await h.publish(reasoningTraceRecordedEvent, {
       tenantId,
@@ -71,7 +81,14 @@ export async function publishTask(
       tenantId,
       taskId,
       data: {
-        result: { answer: 'approve', answeredBy: 'reasoning_model', model: 'sim-reasoner', usage, latencyMs: 1500, degraded: null },
+        result: {
+          answer: 'approve',
+          answeredBy: 'reasoning_model',
+          model: 'sim-reasoner',
+          usage,
+          latencyMs: 1500,
+          degraded: null,
+        },
         completedAt: now,
       },
     }),

@@ -21,9 +21,14 @@ export const cursorSchema = z
   .max(400)
   .transform((value, ctx) => {
     try {
-      const [at, tenantId, s] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [string, string, number];
+      const [at, tenantId, s] = JSON.parse(Buffer.from(value, 'base64url').toString('utf8')) as [
+        string,
+        string,
+        number,
+      ];
       const occurredAt = new Date(at);
-      if (Number.isNaN(occurredAt.getTime()) || typeof tenantId !== 'string' || !Number.isInteger(s)) throw new Error();
+      if (Number.isNaN(occurredAt.getTime()) || typeof tenantId !== 'string' || !Number.isInteger(s))
+        throw new Error();
       return { occurredAt, tenantId, seq: s };
     } catch {
       ctx.addIssue({ code: 'custom', message: 'not a cursor this API returned' });
@@ -49,12 +54,17 @@ const filterShape = {
   q: z.string().min(1).max(500).optional(),
 };
 
-const withMetadata = <T extends { from?: Date; to?: Date }>(value: T, query: Record<string, unknown>, ctx: z.RefinementCtx) => {
+const withMetadata = <T extends { from?: Date; to?: Date }>(
+  value: T,
+  query: Record<string, unknown>,
+  ctx: z.RefinementCtx,
+) => {
   if (value.from && value.to && value.from >= value.to) {
     ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
   }
   const metadata = metadataFilters(query);
-  if (Object.keys(metadata).length > 20) ctx.addIssue({ code: 'custom', path: ['meta'], message: 'at most 20 metadata filters' });
+  if (Object.keys(metadata).length > 20)
+    ctx.addIssue({ code: 'custom', path: ['meta'], message: 'at most 20 metadata filters' });
   return { ...value, metadata };
 };
 
@@ -67,7 +77,11 @@ export function searchQuerySchema(maxPageSize: number) {
     })
     .transform((v, ctx) => {
       const { tenantId, from, to, type, taskId, route, model, status, decision, q, limit, cursor } = v;
-      return withMetadata({ tenantId, from, to, type, taskId, route, model, status, decision, q, limit, cursor }, v, ctx);
+      return withMetadata(
+        { tenantId, from, to, type, taskId, route, model, status, decision, q, limit, cursor },
+        v,
+        ctx,
+      );
     });
 }
 export type SearchQuery = z.output<ReturnType<typeof searchQuerySchema>>;
@@ -82,7 +96,11 @@ export const exportQuerySchema = z
   })
   .transform((v, ctx) => {
     const { tenantId, from, to, type, taskId, route, model, status, decision, q, format } = v;
-    return withMetadata({ tenantId, from, to, type, taskId, route, model, status, decision, q, format }, v, ctx);
+    return withMetadata(
+      { tenantId, from, to, type, taskId, route, model, status, decision, q, format },
+      v,
+      ctx,
+    );
   });
 export type ExportQuery = z.output<typeof exportQuerySchema>;
 

@@ -32,7 +32,9 @@ export interface AuditRecordView {
 export const AUDITOR_QUERY_TYPE = 'audit.query.v1';
 
 const describeWho = (p: Principal) =>
-  p.kind === 'tenant' ? { kind: p.kind, tenantId: p.tenantId, role: p.role, keyId: p.keyId } : { kind: p.kind };
+  p.kind === 'tenant'
+    ? { kind: p.kind, tenantId: p.tenantId, role: p.role, keyId: p.keyId }
+    : { kind: p.kind };
 
 @Injectable()
 export class AuditTrailService {
@@ -98,7 +100,10 @@ export class AuditTrailService {
     const { limit, cursor, ...filters } = query;
     const [rows] = await Promise.all([
       this.queries.search(filters, cursor, limit + 1),
-      this.recordQuery(principal, filters.tenantId ?? null, 'search', { ...filters, cursor: cursor ? 'set' : null }),
+      this.recordQuery(principal, filters.tenantId ?? null, 'search', {
+        ...filters,
+        cursor: cursor ? 'set' : null,
+      }),
     ]);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
@@ -124,13 +129,20 @@ export class AuditTrailService {
     }
   }
 
-  async verify(principal: Principal, tenantId: string, range: { fromSeq?: number; toSeq?: number }): Promise<VerifyReport> {
+  async verify(
+    principal: Principal,
+    tenantId: string,
+    range: { fromSeq?: number; toSeq?: number },
+  ): Promise<VerifyReport> {
     await this.recordQuery(principal, tenantId, 'verify', { ...range });
     return this.verifier.verify(tenantId, range);
   }
 
   async exportCheckpoints(principal: Principal, tenantId: string | null, query: CheckpointsQuery) {
-    await this.recordQuery(principal, tenantId, 'checkpoints', { fromSeq: query.fromSeq, limit: query.limit });
+    await this.recordQuery(principal, tenantId, 'checkpoints', {
+      fromSeq: query.fromSeq,
+      limit: query.limit,
+    });
     const checkpoints: ExportedCheckpoint[] = await this.checkpoints.list(
       this.database.pool,
       tenantId,

@@ -37,7 +37,8 @@ const CSV_COLUMNS = [
 ] as const;
 
 function csvCell(value: unknown): string {
-  const text = value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
+  const text =
+    value === null || value === undefined ? '' : typeof value === 'string' ? value : JSON.stringify(value);
   // A leading = + - @ would be a formula to a spreadsheet.
   const safe = /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
   return /[",\n\r]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
@@ -105,7 +106,10 @@ export class AuditController {
 
   @Get('verify')
   @Allow('auditor', 'platform-auditor')
-  verify(@CurrentPrincipal() principal: Principal, @Query(new ZodQueryPipe(verifyQuerySchema)) query: VerifyQuery) {
+  verify(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodQueryPipe(verifyQuerySchema)) query: VerifyQuery,
+  ) {
     const tenantId = resolveTenant(principal, query.tenantId);
     return this.trail.verify(principal, tenantId, { fromSeq: query.fromSeq, toSeq: query.toSeq });
   }

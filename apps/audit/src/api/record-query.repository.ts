@@ -64,7 +64,11 @@ export class RecordQueryRepository {
     if (filters.status) where.push(`status = ${p(filters.status)}`);
     if (filters.decision) where.push(`decision = ${p(filters.decision)}`);
     for (const [key, value] of Object.entries(filters.metadata)) {
-      where.push(`(${metadataCandidates(key, value).map((c) => `metadata @> ${p(c)}::jsonb`).join(' OR ')})`);
+      where.push(
+        `(${metadataCandidates(key, value)
+          .map((c) => `metadata @> ${p(c)}::jsonb`)
+          .join(' OR ')})`,
+      );
     }
     if (filters.q) where.push(`search @@ websearch_to_tsquery('simple', ${p(filters.q)})`);
     if (cursor) {

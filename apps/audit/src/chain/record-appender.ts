@@ -38,7 +38,9 @@ export class RecordAppender {
   async append(tx: PoolClient, records: readonly PreparedRecord[]): Promise<AppendedRecord[]> {
     if (records.length === 0) return [];
     const tenants = [...new Set(records.map((r) => r.tenantId))].sort();
-    await tx.query(`INSERT INTO chain_heads (tenant_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [tenants]);
+    await tx.query(`INSERT INTO chain_heads (tenant_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [
+      tenants,
+    ]);
     const heads = await tx.query<{ tenant_id: string; last_seq: string; last_hash: Buffer }>(
       `SELECT tenant_id, last_seq, last_hash FROM chain_heads WHERE tenant_id = ANY($1) ORDER BY tenant_id FOR UPDATE`,
       [tenants],
@@ -50,7 +52,9 @@ export class RecordAppender {
       [records.map((r) => r.tenantId), records.map((r) => r.eventId)],
     );
     const seen = new Set(existing.rows.map((r) => `${r.tenant_id}\u0000${r.event_id}`));
-    const chain = new Map(heads.rows.map((h) => [h.tenant_id, { seq: Number(h.last_seq), hash: h.last_hash }]));
+    const chain = new Map(
+      heads.rows.map((h) => [h.tenant_id, { seq: Number(h.last_seq), hash: h.last_hash }]),
+    );
 
     const recordedAt = new Date();
     const columns = {

@@ -21,7 +21,11 @@ export function parseSigningKey(value: string): KeyObject {
     : (() => {
         const seed = Buffer.from(trimmed, 'base64');
         if (seed.length !== 32) throw new Error('AUDIT_SIGNING_KEY: a base64 seed must decode to 32 bytes');
-        return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+        return createPrivateKey({
+          key: Buffer.concat([ED25519_PKCS8_PREFIX, seed]),
+          format: 'der',
+          type: 'pkcs8',
+        });
       })();
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new Error(`AUDIT_SIGNING_KEY: an Ed25519 key is required, not ${key.asymmetricKeyType}`);

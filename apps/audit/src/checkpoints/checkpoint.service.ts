@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type { PoolClient } from 'pg';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { AuditDatabase, type Sql } from '../persistence/audit-database';
@@ -41,18 +47,29 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
 
   /** Checkpoints every chain that grew; returns how many were signed. */
   async checkpointDue(): Promise<number> {
-    const { rows } = await this.database.pool.query<{ tenant_id: string; last_seq: string; last_hash: Buffer }>(
+    const { rows } = await this.database.pool.query<{
+      tenant_id: string;
+      last_seq: string;
+      last_hash: Buffer;
+    }>(
       `SELECT tenant_id, last_seq, last_hash FROM chain_heads WHERE last_seq > checkpointed_seq ORDER BY tenant_id`,
     );
     for (const head of rows) {
-      await this.database.transaction((tx) => this.checkpoint(tx, head.tenant_id, Number(head.last_seq), head.last_hash));
+      await this.database.transaction((tx) =>
+        this.checkpoint(tx, head.tenant_id, Number(head.last_seq), head.last_hash),
+      );
     }
     return rows.length;
   }
 
   /** Signs one position of one chain, inside the caller's transaction. */
   async checkpoint(tx: PoolClient, tenantId: string, seq: number, hash: Buffer): Promise<void> {
-    const statement: CheckpointStatement = { tenantId, seq, recordHash: hash.toString('hex'), at: new Date().toISOString() };
+    const statement: CheckpointStatement = {
+      tenantId,
+      seq,
+      recordHash: hash.toString('hex'),
+      at: new Date().toISOString(),
+    };
     const signature = this.signer.sign(statement);
     await tx.query(
       `INSERT INTO checkpoints (tenant_id, seq, record_hash, signed_at, key_id, signature)

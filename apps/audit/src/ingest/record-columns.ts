@@ -33,9 +33,22 @@ const EXTRACTORS: Record<string, (d: Data) => Partial<RecordColumns>> = {
       metadata: obj(obj(d['spec'])['metadata']),
     };
   },
-  'tasks.task.reasoning-started.v1': (d) => ({ status: 'reasoning', route: str(d['tier']), model: str(d['model']) }),
-  'reasoning.trace.recorded.v1': (d) => ({ route: str(d['tier']), model: str(d['model']), status: str(d['outcome']) }),
-  'usage.model-call.recorded.v1': (d) => ({ route: str(d['tier']), model: str(d['model']), status: str(d['outcome']), decision: str(d['purpose']) }),
+  'tasks.task.reasoning-started.v1': (d) => ({
+    status: 'reasoning',
+    route: str(d['tier']),
+    model: str(d['model']),
+  }),
+  'reasoning.trace.recorded.v1': (d) => ({
+    route: str(d['tier']),
+    model: str(d['model']),
+    status: str(d['outcome']),
+  }),
+  'usage.model-call.recorded.v1': (d) => ({
+    route: str(d['tier']),
+    model: str(d['model']),
+    status: str(d['outcome']),
+    decision: str(d['purpose']),
+  }),
   'tasks.task.completed.v1': (d) => {
     const result = obj(d['result']);
     return { status: 'completed', model: str(result['model']), decision: str(result['answeredBy']) };

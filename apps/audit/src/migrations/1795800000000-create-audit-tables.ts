@@ -37,7 +37,9 @@ export class CreateAuditTables1795800000000 implements MigrationInterface {
     await q.query(`CREATE INDEX records_task ON records (task_id, occurred_at) WHERE task_id IS NOT NULL`);
     // Time-range pages and exports, in the keyset order of the cursor.
     await q.query(`CREATE INDEX records_tenant_time ON records (tenant_id, occurred_at, seq)`);
-    await q.query(`CREATE INDEX records_metadata ON records USING gin (metadata jsonb_path_ops) WHERE metadata <> '{}'`);
+    await q.query(
+      `CREATE INDEX records_metadata ON records USING gin (metadata jsonb_path_ops) WHERE metadata <> '{}'`,
+    );
     await q.query(`CREATE INDEX records_search ON records USING gin (search) WHERE search IS NOT NULL`);
 
     await q.query(`

@@ -37,14 +37,22 @@ export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
       END $$`);
     await runner.query(`GRANT USAGE ON SCHEMA ${AUDIT_SCHEMA} TO ${role}`);
     await runner.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${AUDIT_SCHEMA} FROM ${role}`);
-    await runner.query(`GRANT SELECT, INSERT ON ${AUDIT_SCHEMA}.records, ${AUDIT_SCHEMA}.checkpoints TO ${role}`);
+    await runner.query(
+      `GRANT SELECT, INSERT ON ${AUDIT_SCHEMA}.records, ${AUDIT_SCHEMA}.checkpoints TO ${role}`,
+    );
     await runner.query(`GRANT SELECT, INSERT, UPDATE ON ${AUDIT_SCHEMA}.chain_heads TO ${role}`);
     await runner.query(`GRANT SELECT ON ${AUDIT_SCHEMA}.settings TO ${role}`);
-    await runner.query(`GRANT EXECUTE ON FUNCTION ${AUDIT_SCHEMA}.purge_expired(text, timestamptz) TO ${role}`);
+    await runner.query(
+      `GRANT EXECUTE ON FUNCTION ${AUDIT_SCHEMA}.purge_expired(text, timestamptz) TO ${role}`,
+    );
     // The database refuses a purge inside the configured retention, whatever the caller asks.
-    await runner.query(`UPDATE ${AUDIT_SCHEMA}.settings SET retention_floor_days = $1`, [config.AUDIT_RETENTION_DAYS]);
+    await runner.query(`UPDATE ${AUDIT_SCHEMA}.settings SET retention_floor_days = $1`, [
+      config.AUDIT_RETENTION_DAYS,
+    ]);
   } finally {
-    await runner.query(`SELECT pg_advisory_unlock(hashtext('deliberate.audit.grants'))`).catch(() => undefined);
+    await runner
+      .query(`SELECT pg_advisory_unlock(hashtext('deliberate.audit.grants'))`)
+      .catch(() => undefined);
     await runner.release();
     await owner.destroy();
   }
@@ -71,11 +79,12 @@ export class AuditDatabase implements OnApplicationShutdown {
       application_name: 'deliberate-audit',
       options: `-c search_path=${AUDIT_SCHEMA}`,
     });
-    pool.on('error', (e) => new Logger('AuditDatabase').warn({ msg: 'idle connection error', error: e.message }));
+    pool.on('error', (e) =>
+      new Logger('AuditDatabase').warn({ msg: 'idle connection error', error: e.message }),
+    );
     const db = new AuditDatabase(pool);
-    const [{ current_user: user }] = (await pool.query<{ current_user: string }>('SELECT current_user')).rows as [
-      { current_user: string },
-    ];
+    const [{ current_user: user }] = (await pool.query<{ current_user: string }>('SELECT current_user'))
+      .rows as [{ current_user: string }];
     db.logger.log({ msg: 'connected', role: user });
     return db;
   }

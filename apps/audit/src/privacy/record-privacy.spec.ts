@@ -6,7 +6,10 @@ import { Redactor } from './redactor';
 describe('RecordPrivacy', () => {
   const privacy = new RecordPrivacy(new Redactor(true), new FieldCipher(randomBytes(32), ['secret-co']));
   const data = {
-    spec: { input: 'Email jane@example.com about it', context: [{ title: 'memo', content: 'SSN 123-45-6789' }] },
+    spec: {
+      input: 'Email jane@example.com about it',
+      context: [{ title: 'memo', content: 'SSN 123-45-6789' }],
+    },
     model: 'gpt-5',
     at: '2026-11-26T10:00:00.000Z',
   };
@@ -14,7 +17,10 @@ describe('RecordPrivacy', () => {
   it('redacts free text only, and returns it for search', () => {
     const { stored, text } = privacy.protect('acme', data);
     expect(stored).toEqual({
-      spec: { input: 'Email [redacted:email] about it', context: [{ title: 'memo', content: 'SSN [redacted:ssn]' }] },
+      spec: {
+        input: 'Email [redacted:email] about it',
+        context: [{ title: 'memo', content: 'SSN [redacted:ssn]' }],
+      },
       model: 'gpt-5',
       at: '2026-11-26T10:00:00.000Z',
     });

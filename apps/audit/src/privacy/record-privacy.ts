@@ -76,7 +76,8 @@ export class RecordPrivacy {
         }
       }
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(stored as Record<string, unknown>)) out[k] = this.reveal(tenantId, v);
+      for (const [k, v] of Object.entries(stored as Record<string, unknown>))
+        out[k] = this.reveal(tenantId, v);
       return out;
     }
     return stored;

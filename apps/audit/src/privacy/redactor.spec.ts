@@ -12,7 +12,8 @@ describe('Redactor', () => {
   });
 
   it('leaves numbers that fail the checksum, dates and ids alone', () => {
-    const text = 'order 4111 1111 1111 1112 on 2026-11-26 for task 0195f0a4-1c2b-7d3e-8f90-123456789abc, 1500 units';
+    const text =
+      'order 4111 1111 1111 1112 on 2026-11-26 for task 0195f0a4-1c2b-7d3e-8f90-123456789abc, 1500 units';
     expect(redactor.redact(text)).toBe(text);
   });
 

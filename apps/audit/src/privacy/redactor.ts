@@ -45,7 +45,8 @@ const BUILT_IN: Pattern[] = [
   // International (+ and 8-15 digits) or grouped national numbers; separators required, so bare numbers stay.
   {
     kind: 'phone',
-    regex: /(?<![\w+]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,5}(?![\w]|[ .-]\d)|\+\d{8,15}\b/g,
+    regex:
+      /(?<![\w+]|\d[ .-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?|\d{2,4}[ .-])\d{3,4}[ .-]\d{3,5}(?![\w]|[ .-]\d)|\+\d{8,15}\b/g,
   },
 ];
 

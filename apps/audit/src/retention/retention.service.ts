@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import { CheckpointService } from '../checkpoints/checkpoint.service';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { internalRecord } from '../chain/internal-record';
@@ -66,11 +72,24 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
           throughHash: purged.through_hash.toString('hex'),
         };
         const [record] = await this.appender.append(tx, [
-          internalRecord(tenantId, PURGE_RECORD_TYPE, { ...data }, { status: 'purged', decision: 'retention' }),
+          internalRecord(
+            tenantId,
+            PURGE_RECORD_TYPE,
+            { ...data },
+            { status: 'purged', decision: 'retention' },
+          ),
         ]);
-        await tx.query(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [tenantId, record!.seq]);
+        await tx.query(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [
+          tenantId,
+          record!.seq,
+        ]);
         await this.checkpoints.checkpoint(tx, tenantId, record!.seq, record!.recordHash);
-        return { tenantId, purgedCount: data.purgedCount, throughSeq: data.throughSeq, purgeRecordSeq: record!.seq };
+        return {
+          tenantId,
+          purgedCount: data.purgedCount,
+          throughSeq: data.throughSeq,
+          purgeRecordSeq: record!.seq,
+        };
       });
       if (result) {
         this.logger.log({ msg: 'records purged', ...result, cutoff: cutoff.toISOString() });

@@ -77,7 +77,11 @@ export class ChainVerifier {
     const purgedThrough = head ? Number(head.purged_through_seq) : 0;
     const fromSeq = Math.max(range.fromSeq ?? 1, purgedThrough + 1);
     const toSeq = Math.min(range.toSeq ?? headSeq, headSeq);
-    const report = (checked: number, checkpointsChecked: number, broken: BrokenLink | null): VerifyReport => ({
+    const report = (
+      checked: number,
+      checkpointsChecked: number,
+      broken: BrokenLink | null,
+    ): VerifyReport => ({
       tenantId,
       ok: broken === null,
       checked,
@@ -95,15 +99,20 @@ export class ChainVerifier {
     if (fromSeq === purgedThrough + 1) {
       expectedPrev = purgedThrough === 0 ? GENESIS_HASH : (head.purged_through_hash ?? GENESIS_HASH);
       if (purgedThrough > 0) {
-        const broken = await this.checkPurgeAnchor(tenantId, head.last_purge_seq, purgedThrough, expectedPrev);
+        const broken = await this.checkPurgeAnchor(
+          tenantId,
+          head.last_purge_seq,
+          purgedThrough,
+          expectedPrev,
+        );
         if (broken) return report(0, 0, { ...broken, seq: fromSeq });
       }
     } else {
       const prev = (
-        await pool.query<{ record_hash: Buffer }>(`SELECT record_hash FROM records WHERE tenant_id = $1 AND seq = $2`, [
-          tenantId,
-          fromSeq - 1,
-        ])
+        await pool.query<{ record_hash: Buffer }>(
+          `SELECT record_hash FROM records WHERE tenant_id = $1 AND seq = $2`,
+          [tenantId, fromSeq - 1],
+        )
       ).rows[0];
       if (!prev) {
         return report(0, 0, {
@@ -120,13 +129,24 @@ export class ChainVerifier {
 
     const checkpoints = new Map<number, { hash: Buffer; at: Date; keyId: string; signature: Buffer }>();
     for (const c of (
-      await pool.query<{ seq: string; record_hash: Buffer; signed_at: Date; key_id: string; signature: Buffer }>(
+      await pool.query<{
+        seq: string;
+        record_hash: Buffer;
+        signed_at: Date;
+        key_id: string;
+        signature: Buffer;
+      }>(
         `SELECT seq, record_hash, signed_at, key_id, signature FROM checkpoints
           WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3`,
         [tenantId, fromSeq, toSeq],
       )
     ).rows) {
-      checkpoints.set(Number(c.seq), { hash: c.record_hash, at: c.signed_at, keyId: c.key_id, signature: c.signature });
+      checkpoints.set(Number(c.seq), {
+        hash: c.record_hash,
+        at: c.signed_at,
+        keyId: c.key_id,
+        signature: c.signature,
+      });
     }
 
     let expectedSeq = fromSeq;
@@ -173,7 +193,8 @@ export class ChainVerifier {
             reason: 'content_mismatch',
             expected: hex(r.content_hash),
             found: hex(recomputed),
-            detail: 'the stored record no longer hashes to its content hash: its columns or content were changed',
+            detail:
+              'the stored record no longer hashes to its content hash: its columns or content were changed',
           });
         }
         if (!r.prev_hash.equals(expectedPrev)) {
@@ -200,8 +221,14 @@ export class ChainVerifier {
         const checkpoint = checkpoints.get(seq);
         if (checkpoint) {
           checkpointsChecked += 1;
-          const statement = { tenantId, seq, recordHash: hex(checkpoint.hash), at: checkpoint.at.toISOString() };
-          const signed = checkpoint.keyId === this.signer.keyId && this.signer.verify(statement, checkpoint.signature);
+          const statement = {
+            tenantId,
+            seq,
+            recordHash: hex(checkpoint.hash),
+            at: checkpoint.at.toISOString(),
+          };
+          const signed =
+            checkpoint.keyId === this.signer.keyId && this.signer.verify(statement, checkpoint.signature);
           if (!signed || !checkpoint.hash.equals(r.record_hash)) {
             return report(checked, checkpointsChecked, {
               seq,
@@ -250,14 +277,16 @@ export class ChainVerifier {
           )
         ).rows[0]
       : undefined;
-    const stated = row?.event_type === PURGE_RECORD_TYPE ? (JSON.parse(row.content) as PurgeRecordData) : null;
+    const stated =
+      row?.event_type === PURGE_RECORD_TYPE ? (JSON.parse(row.content) as PurgeRecordData) : null;
     if (stated && stated.throughSeq === purgedThrough && stated.throughHash === hex(anchor)) return null;
     return {
       eventId: row?.event_id ?? null,
       reason: 'link_mismatch',
       expected: `purge record stating seq ${purgedThrough} / ${hex(anchor)}`,
       found: stated ? `seq ${stated.throughSeq} / ${stated.throughHash}` : 'no purge record',
-      detail: 'records were removed before the first one kept, and no purge record in the chain accounts for them',
+      detail:
+        'records were removed before the first one kept, and no purge record in the chain accounts for them',
     };
   }
 }

@@ -1,4 +1,10 @@
-import type { ChatMessage, ContextSelectionEntry, EventEnvelope, TaskAccepted, TaskSpec } from '@deliberate/contracts';
+import type {
+  ChatMessage,
+  ContextSelectionEntry,
+  EventEnvelope,
+  TaskAccepted,
+  TaskSpec,
+} from '@deliberate/contracts';
 import { ModelClient } from '@deliberate/llm';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';

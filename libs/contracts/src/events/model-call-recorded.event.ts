@@ -10,7 +10,9 @@ export const RECORDED_PROMPT_CONTENT_MAX_CHARS = 200_000;
 
 /** The messages of one model call as the model received them, for the audit trail. */
 export const recordedPromptSchema = z
-  .array(z.strictObject({ role: z.string().max(20), content: z.string().max(RECORDED_PROMPT_CONTENT_MAX_CHARS) }))
+  .array(
+    z.strictObject({ role: z.string().max(20), content: z.string().max(RECORDED_PROMPT_CONTENT_MAX_CHARS) }),
+  )
   .max(400);
 export type RecordedPrompt = z.infer<typeof recordedPromptSchema>;
 
