@@ -1,3 +1,5 @@
+import { loadAuditConfig } from '@deliberate/audit/config';
+import { createAuditApp } from '@deliberate/audit/create-audit-app';
 import { loadGatewayConfig } from '@deliberate/gateway/config';
 import { loadLedgerConfig } from '@deliberate/ledger/config';
 import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
@@ -14,11 +16,14 @@ import {
 import { loadTriageConfig } from '@deliberate/triage/config';
 import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
+import { generateKeyPairSync } from 'node:crypto';
 
 export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
 const INTERNAL_TOKEN = 'e2e-ledger-internal-token-0123456789';
+const AUDIT_INTERNAL_TOKEN = 'e2e-audit-internal-token-0123456789';
+export const PLATFORM_AUDITOR_KEY = 'e2e-platform-auditor-key-0123456789';
 
-/** The whole stack in one process: simulator, ledger, gateway, triage and reasoner on the real broker and a fresh database. */
+/** The whole stack in one process: simulator, ledger, audit, gateway, triage and reasoner on the real broker and a fresh database. */
 export interface TestStack {
   url: string;
   prefix: string;
@@ -28,6 +33,7 @@ export interface TestStack {
   triage: INestApplication;
   ledger: INestApplication;
   reasoner: INestApplication;
+  audit: INestApplication;
   topic(name: string): string;
   close(): Promise<void>;
 }
@@ -54,6 +60,18 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   );
   await ledger.listen(0, '127.0.0.1');
   const ledgerUrl = (await ledger.getUrl()).replace('[::1]', '127.0.0.1');
+  const audit = await createAuditApp(
+    loadAuditConfig({
+      ...common,
+      DATABASE_URL: db.url,
+      AUDIT_INTERNAL_TOKEN,
+      AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    }),
+  );
+  await audit.listen(0, '127.0.0.1');
+  const auditUrl = (await audit.getUrl()).replace('[::1]', '127.0.0.1');
   const gateway = await createGatewayApp(
     loadGatewayConfig({
       ...common,
@@ -63,6 +81,9 @@ export async function startStack(suite: string, env: Record<string, string> = {}
       GATEWAY_OUTBOX_INTERVAL_MS: '500',
       GATEWAY_LEDGER_URL: ledgerUrl,
       LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      GATEWAY_AUDIT_URL: auditUrl,
+      AUDIT_INTERNAL_TOKEN,
+      GATEWAY_PLATFORM_AUDITOR_API_KEY: PLATFORM_AUDITOR_KEY,
     }),
   );
   await gateway.listen(0, '127.0.0.1');
@@ -99,6 +120,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     triage,
     ledger,
     reasoner,
+    audit,
     topic: (name) => `${prefix}${name}`,
     close: async () => {
       // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
@@ -107,6 +129,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
         () => triage.close(),
         () => gateway.close(),
         () => ledger.close(),
+        () => audit.close(),
         () => simulator.close(),
         () => db.drop(),
         () => deleteTopicsWithPrefix(prefix),
