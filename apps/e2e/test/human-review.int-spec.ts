@@ -109,6 +109,10 @@ describe('human review queue', () => {
       filter: (m) => header(m, CE_HEADERS.taskId) === id,
     });
     expect(header(completed!, CE_HEADERS.source)).toBe('deliberate/gateway');
+    // Who answered goes on record with the answer, for the audit trail.
+    expect(JSON.parse(completed!.value!.toString())).toMatchObject({
+      review: { reviewerKeyId: claimed.body.claim!.reviewerKeyId, claimedAt: claimed.body.claim!.claimedAt },
+    });
     // A finished task is no longer reviewable.
     expect((await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerB })).status).toBe(409);
   });
