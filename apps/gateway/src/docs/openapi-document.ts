@@ -16,6 +16,7 @@ import {
   tenantResponseSchema,
 } from '@deliberate/contracts';
 import { z } from 'zod';
+import { AUDIT_PATHS } from './audit-paths';
 
 // Built from the same zod contracts the gateway validates with, so the document cannot drift from the code.
 // `npm run docs:generate` writes it to docs/openapi.json; a unit test fails when the checked-in copy is stale.
@@ -323,6 +324,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       },
+      ...AUDIT_PATHS,
       '/health': {
         get: { summary: 'Liveness and database reachability', responses: { '200': { description: 'OK' } } },
       },
