@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts the whole stack locally on defaults, without Docker: Kafka (KRaft, from Maven Central), the project's
 # database on the Postgres at DATABASE_URL, the model simulator (unless real providers are configured),
-# the ledger, the gateway, the triage and the reasoning executor. Logs and pids live in .local/stack/.
+# the ledger, the audit store, the gateway, the triage and the reasoning executor. Logs and pids live in .local/stack/.
 #   deploy/local/stack.sh up | down | status | logs [service]
 set -euo pipefail
 
@@ -17,6 +17,12 @@ export TRIAGE_HEALTH_PORT="${TRIAGE_HEALTH_PORT:-3001}"
 export SIM_PORT="${SIM_PORT:-4010}"
 export LEDGER_PORT="${LEDGER_PORT:-3002}"
 export REASONER_HEALTH_PORT="${REASONER_HEALTH_PORT:-3003}"
+export AUDIT_PORT="${AUDIT_PORT:-3005}"
+export GATEWAY_AUDIT_URL="${GATEWAY_AUDIT_URL:-http://127.0.0.1:$AUDIT_PORT}"
+# Shared by the gateway and the audit service, as the ledger token is.
+export AUDIT_INTERNAL_TOKEN="${AUDIT_INTERNAL_TOKEN:-local-audit-internal-token}"
+# Local defaults only: reads every tenant's audit trail.
+export GATEWAY_PLATFORM_AUDITOR_API_KEY="${GATEWAY_PLATFORM_AUDITOR_API_KEY:-local-platform-auditor-key}"
 export GATEWAY_LEDGER_URL="${GATEWAY_LEDGER_URL:-http://127.0.0.1:$LEDGER_PORT}"
 # Shared by the gateway and the ledger: the gateway forwards /v1/ledger/* with the caller's identity and this token.
 export LEDGER_INTERNAL_TOKEN="${LEDGER_INTERNAL_TOKEN:-local-ledger-internal-token}"
@@ -25,10 +31,11 @@ export GATEWAY_ADMIN_API_KEY="${GATEWAY_ADMIN_API_KEY:-local-platform-admin-key}
 # The simulator thinks at 1/10 of real time locally, so a reasoning task takes seconds, not minutes.
 export SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.1}"
 
-services=(model-simulator ledger gateway triage reasoner)
+services=(model-simulator ledger audit gateway triage reasoner)
 declare -A health=(
   [model-simulator]="http://127.0.0.1:$SIM_PORT/health"
   [ledger]="http://127.0.0.1:$LEDGER_PORT/health"
+  [audit]="http://127.0.0.1:$AUDIT_PORT/health"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT/health"
   [triage]="http://127.0.0.1:$TRIAGE_HEALTH_PORT/health"
   [reasoner]="http://127.0.0.1:$REASONER_HEALTH_PORT/health"
@@ -72,6 +79,19 @@ ensure_postgres() {
   return 1
 }
 
+audit_signing_key() {
+  # The checkpoint signing key: generated once into the state directory unless AUDIT_SIGNING_KEY is set.
+  local keyfile="$state/audit-signing-key.pem"
+  if [ -z "${AUDIT_SIGNING_KEY:-}" ]; then
+    if [ ! -s "$keyfile" ]; then
+      (umask 077 && "$node" -e 'process.stdout.write(require("node:crypto").generateKeyPairSync("ed25519").privateKey.export({type:"pkcs8",format:"pem"}))' >"$keyfile")
+      log "generated an Ed25519 checkpoint signing key in $keyfile"
+    fi
+    AUDIT_SIGNING_KEY="$(cat "$keyfile")"
+    export AUDIT_SIGNING_KEY
+  fi
+}
+
 demo_key() {
   # A demo tenant with a submitter key, so the README's curl lines work straight away.
   local keyfile="$state/demo-api-key" api="http://127.0.0.1:$GATEWAY_PORT"
@@ -81,6 +101,10 @@ demo_key() {
   curl -fsS -X POST "$api/v1/admin/tenants/demo/api-keys" -H "authorization: Bearer $GATEWAY_ADMIN_API_KEY" \
     -H 'content-type: application/json' -d '{"role":"submitter","name":"local demo"}' |
     "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).key))' >"$keyfile"
+  # And an auditor key of the same tenant, for the README's audit trail examples.
+  curl -fsS -X POST "$api/v1/admin/tenants/demo/api-keys" -H "authorization: Bearer $GATEWAY_ADMIN_API_KEY" \
+    -H 'content-type: application/json' -d '{"role":"auditor","name":"local demo auditor"}' |
+    "$node" -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).key))' >"$state/demo-auditor-key"
 }
 
 up() {
@@ -91,6 +115,8 @@ up() {
   ensure_postgres
   if uses_simulator; then start_service model-simulator; else log "all model tiers configured; not starting the simulator"; fi
   start_service ledger
+  audit_signing_key
+  start_service audit
   start_service gateway
   start_service triage
   start_service reasoner
@@ -99,10 +125,12 @@ up() {
 [stack] ready
   gateway   http://127.0.0.1:$GATEWAY_PORT   (API docs: http://127.0.0.1:$GATEWAY_PORT/docs)
   ledger    http://127.0.0.1:$LEDGER_PORT   (reached through the gateway at /v1/ledger)
+  audit     http://127.0.0.1:$AUDIT_PORT   (reached through the gateway at /v1/audit)
   simulator http://127.0.0.1:$SIM_PORT/v1
   kafka     $KAFKA_BROKERS
   logs      $state/<service>.log
   demo key  $(cat "$state/demo-api-key")   (tenant 'demo', role submitter; also in $state/demo-api-key)
+  auditor   $(cat "$state/demo-auditor-key" 2>/dev/null)   (tenant 'demo', role auditor; platform auditor: \$GATEWAY_PLATFORM_AUDITOR_API_KEY)
 MSG
 }
 

@@ -35,6 +35,12 @@ export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
         END IF;
       EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
       END $$`);
+    if (config.AUDIT_DATABASE_PASSWORD) {
+      // ALTER ROLE takes no parameters: quote the password as a literal.
+      await runner.query(
+        `ALTER ROLE ${role} PASSWORD '${config.AUDIT_DATABASE_PASSWORD.replace(/'/g, "''")}'`,
+      );
+    }
     await runner.query(`GRANT USAGE ON SCHEMA ${AUDIT_SCHEMA} TO ${role}`);
     await runner.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${AUDIT_SCHEMA} FROM ${role}`);
     await runner.query(
@@ -62,7 +68,7 @@ export function writerUrl(config: AuditConfig): string {
   if (config.AUDIT_DATABASE_URL) return config.AUDIT_DATABASE_URL;
   const url = new URL(config.DATABASE_URL);
   url.username = config.AUDIT_DATABASE_ROLE;
-  url.password = '';
+  url.password = config.AUDIT_DATABASE_PASSWORD ? encodeURIComponent(config.AUDIT_DATABASE_PASSWORD) : '';
   return url.toString();
 }
 
