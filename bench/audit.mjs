@@ -1,0 +1,855 @@
+// Audit store benchmark: what the audit service costs and delivers through its real paths, each against a baseline
+// measured in the same run on the same Postgres. Everything runs on 127.0.0.1:
+//   1. ingest: EVENTS CloudEvents (a mix of model calls with prompts, triage decisions, attempts and completions,
+//      ~0.6 KB each) over TENANTS tenants are produced onto the catalogue topics first; then the audit service
+//      (apps/audit/dist/main.js) starts and the clock runs from its health check answering (its sink has joined)
+//      until every event is a stored, chained record. Events/s = EVENTS / that time.
+//      Baseline: a consumer in this process reads the same topics (its own group) and stores each event in its own
+//      transaction: lock the chain head, INSERT the record, UPDATE the head (the same chain, no batching), for at
+//      most BASELINE_CAP_S; events/s = stored / time.
+//   2. seed: SEED records in all (default 5,000,000) are appended through the service's own batch-append path
+//      (apps/audit/dist RecordAppender: same hashing, same chain, same indexes), as tasks of 8 events spread over the
+//      last 30 days of TENANTS tenants; stops at SEED_CAP_S and reports the size reached.
+//   3. queries through the service's HTTP API as a tenant auditor (internal token + principal, as the gateway calls
+//      it), one at a time: QUERIES task timelines of random seeded tasks, and QUERIES one-day pages filtered by model
+//      (limit 100) of random days; p50/p95/p99. Each request also appends its audit.query.v1 record (included).
+//      Baseline: the same SELECTs straight on Postgres (no HTTP, no record of the query).
+//   4. verify: GET /v1/audit/verify of VERIFY_TENANTS whole tenant chains; records/s = checked / time.
+//      Baseline: the same rows read with the same keyset queries, without hashing.
+// The results are printed and appended as a dated section to docs/benchmarks.md (NO_DOCS=1: not appended).
+//
+//   npm run bench:audit [-- --events=N --seed=N ...]
+// Options (flag or environment variable):
+//   EVENTS (200000)        events produced for the ingest phase
+//   TENANTS (20)           tenants (chains) in both phases
+//   BASELINE_CAP_S (60)    the naive baseline stops after this long
+//   SEED (5000000)         records in the store for the query and verify phases (ingested events count)
+//   SEED_CAP_S (1500)      seeding stops after this long; the phases then run at the size reached
+//   SEED_WRITERS (2)       concurrent append transactions while seeding (different tenants)
+//   QUERIES (300)          timelines, and as many one-day pages
+//   VERIFY_TENANTS (2)     chains verified
+//   BENCH_TIMEOUT_S (3600) hard limit for the whole run
+//   NO_DOCS=1              do not append to docs/benchmarks.md
+// Service log: .local/bench/audit.log. Kafka is started if it is not running (and then stopped at the end). The
+// service, the database, the topics and the consumer groups are removed at the end, on error and on SIGINT/SIGTERM.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import kafkajs from 'kafkajs';
+import pg from 'pg';
+
+const { Kafka, logLevel, CompressionTypes } = kafkajs;
+
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'TimeoutNegativeWarning') console.warn(`(warning) ${w.name}: ${w.message}`);
+});
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
+const logDir = join(root, '.local/bench');
+const docsFile = join(root, 'docs/benchmarks.md');
+const HOST = '127.0.0.1';
+const KAFKA_BROKER = `${HOST}:9092`;
+const PG_BASE = `postgres://postgres@${HOST}:5432`;
+const runId = randomBytes(4).toString('hex');
+const INTERNAL_TOKEN = `bench-internal-${randomBytes(16).toString('hex')}`;
+const DAY_MS = 86_400_000;
+
+function option(name, fallback, { min = 1, max = 100_000_000 } = {}) {
+  const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
+  let raw;
+  for (const a of process.argv.slice(2)) if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
+  raw ??= process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new Error(`${name} must be an integer in [${min}, ${max}]`);
+  return v;
+}
+
+const opts = {
+  events: option('EVENTS', 200_000),
+  tenants: option('TENANTS', 20, { max: 1000 }),
+  baselineCapS: option('BASELINE_CAP_S', 60, { max: 3600 }),
+  seed: option('SEED', 5_000_000, { min: 0 }),
+  seedCapS: option('SEED_CAP_S', 1500, { max: 7200 }),
+  seedWriters: option('SEED_WRITERS', 2, { max: 16 }),
+  queries: option('QUERIES', 300, { max: 100_000 }),
+  verifyTenants: option('VERIFY_TENANTS', 2, { max: 1000 }),
+  benchTimeoutS: option('BENCH_TIMEOUT_S', 3600, { min: 60, max: 14_400 }),
+  writeDocs: !['1', 'true', 'yes'].includes(String(process.env.NO_DOCS ?? '').toLowerCase()),
+};
+
+const started = performance.now();
+const log = (msg) =>
+  console.log(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
+const num = (v, d = 0) =>
+  Number.isFinite(v)
+    ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
+    : 'n/a';
+function percentile(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
+}
+const stats = (values) => {
+  const s = Float64Array.from(values).sort();
+  return {
+    n: s.length,
+    p50: percentile(s, 50),
+    p95: percentile(s, 95),
+    p99: percentile(s, 99),
+    max: s[s.length - 1],
+  };
+};
+
+// ---------------------------------------------------------------- cleanup
+
+let child = null;
+let database = null;
+let kafkaStartedHere = false;
+const prefix = `bench.audit.${runId}.`;
+const closers = [];
+let cleaningUp = null;
+
+async function cleanup() {
+  cleaningUp ??= (async () => {
+    for (const close of closers.splice(0).reverse())
+      await Promise.race([close().catch(() => {}), sleep(10_000)]);
+    if (child && child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)])))
+        child.kill('SIGKILL');
+    }
+    await deleteTopicsAndGroups().catch((e) => log(`could not delete topics: ${e.message}`));
+    if (database) {
+      const name = database;
+      database = null;
+      await withPg(`${PG_BASE}/postgres`, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
+        .then(() => log(`dropped database ${name}`))
+        .catch((e) => log(`could not drop database ${name}: ${e.message}`));
+    }
+    if (kafkaStartedHere) {
+      log('stopping the Kafka broker started by this run');
+      execFileSync(join(root, 'deploy/local/kafka.sh'), ['stop'], { stdio: 'inherit', timeout: 60_000 });
+    }
+  })();
+  return cleaningUp;
+}
+process.on('exit', () => child?.exitCode === null && child.kill('SIGKILL'));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => {
+    log(`${sig}: stopping everything started by this run`);
+    cleanup().finally(() => process.exit(130));
+  });
+}
+setTimeout(() => {
+  log(`BENCH_TIMEOUT_S=${opts.benchTimeoutS} exceeded: aborting`);
+  cleanup().finally(() => process.exit(2));
+}, opts.benchTimeoutS * 1000).unref();
+
+async function withPg(url, fn) {
+  const c = new pg.Client({ connectionString: url, application_name: 'audit-bench' });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+const kafka = new Kafka({
+  clientId: `audit-bench-${runId}`,
+  brokers: [KAFKA_BROKER],
+  logLevel: logLevel.NOTHING,
+});
+
+async function deleteTopicsAndGroups() {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+    const groups = (await admin.listGroups()).groups
+      .map((g) => g.groupId)
+      .filter((g) => g.startsWith(prefix));
+    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
+    log(`deleted ${topics.length} topics and ${groups.length} consumer groups under '${prefix}'`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.on('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function codeVersion() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
+    const changed = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'bench'], {
+      cwd: root,
+    })
+      .toString()
+      .trim();
+    return `${commit}${changed ? ' with uncommitted changes' : ''}`;
+  } catch {
+    return 'unknown commit';
+  }
+}
+
+// ---------------------------------------------------------------- events
+
+const tenantOf = (i) => `bench-t${String(i % opts.tenants).padStart(3, '0')}`;
+const usage = { inputTokens: 1200, cachedInputTokens: 0, outputTokens: 400, reasoningTokens: 300 };
+const PROMPT =
+  'Assess the loan application below and explain the decision. Applicant: income 52,000, rent 1,100.';
+
+/** The data of the k-th event of a task (8 per task), shaped like the real producers' events. */
+function eventOf(k, taskId, at) {
+  switch (k % 8) {
+    case 0:
+      return {
+        type: 'tasks.task.accepted.v1',
+        data: {
+          spec: {
+            input: PROMPT,
+            context: [
+              { id: 'policy', title: 'Lending policy', content: 'Rent may not exceed 35% of income.' },
+            ],
+            mode: 'auto',
+            latencyBudgetMs: null,
+            maxCostMicroUsd: null,
+            maxThinkingTokens: null,
+            reasoningEffort: null,
+            webhookUrl: null,
+            metadata: { product: k % 16 === 0 ? 'loan' : 'card', region: 'eu' },
+          },
+          submittedVia: 'http',
+          acceptedAt: at,
+        },
+      };
+    case 1:
+      return {
+        type: 'tasks.task.triaged.v1',
+        data: {
+          decision: {
+            route: 'reasoning',
+            decidedBy: 'model',
+            rule: null,
+            classification: { complexity: 'complex', reason: 'multi-step assessment' },
+            reason: 'classified complex by sim-fast: multi-step assessment',
+          },
+          triagedAt: at,
+        },
+      };
+    case 2:
+    case 5:
+      return {
+        type: 'usage.model-call.recorded.v1',
+        data: {
+          callId: randomUUID(),
+          tier: k % 8 === 2 ? 'fast' : 'reasoning',
+          model: k % 8 === 2 ? 'sim-fast' : 'sim-reasoner',
+          purpose: k % 8 === 2 ? 'classify' : 'reason',
+          usage,
+          latencyMs: 900,
+          outcome: 'ok',
+          finishReason: 'stop',
+          errorMessage: null,
+          reservationId: null,
+          prompt: [
+            { role: 'system', content: 'Classify the task as simple or complex.' },
+            { role: 'user', content: PROMPT },
+          ],
+        },
+      };
+    case 3:
+      return {
+        type: 'tasks.task.reasoning-started.v1',
+        data: {
+          executionId: randomUUID(),
+          attempt: 1,
+          tier: 'reasoning',
+          model: 'sim-reasoner',
+          maxCompletionTokens: 32000,
+          reasoningEffort: null,
+          deadlineAt: null,
+          startedAt: at,
+        },
+      };
+    case 4:
+      return {
+        type: 'reasoning.trace.recorded.v1',
+        data: {
+          executionId: randomUUID(),
+          attempt: 1,
+          tier: 'reasoning',
+          model: 'sim-reasoner',
+          prompt: [{ role: 'user', content: PROMPT }],
+          contextSelection: null,
+          trace: 'Rent is 25% of income, under the 35% limit; no other risk is stated.',
+          providerReasoning: null,
+          answer: 'Approve: rent is 25% of income.',
+          parse: 'tagged',
+          finishReason: 'stop',
+          usage,
+          outcome: 'answered',
+          recordedAt: at,
+        },
+      };
+    case 6:
+      return {
+        type: 'budget.threshold.crossed.v1',
+        data: {
+          scope: 'tenant',
+          scopeId: 'tenant',
+          period: 'day',
+          periodStart: at.slice(0, 10),
+          thresholdPercent: 80,
+          limitMicroUsd: 5_000_000,
+          usedMicroUsd: 4_100_000,
+        },
+        noTask: true,
+      };
+    default:
+      return {
+        type: 'tasks.task.completed.v1',
+        data: {
+          result: {
+            answer: 'Approve: rent is 25% of income.',
+            answeredBy: 'reasoning_model',
+            model: 'sim-reasoner',
+            usage,
+            latencyMs: 2500,
+            degraded: null,
+          },
+          completedAt: at,
+          review: null,
+        },
+      };
+  }
+}
+
+// ---------------------------------------------------------------- phases
+
+async function produceEvents(catalogue) {
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({
+    waitForLeaders: true,
+    topics: catalogue.flatMap((e) => [
+      { topic: prefix + e.topic, numPartitions: e.partitions },
+      { topic: `${prefix + e.topic}.dlq`, numPartitions: 3 },
+    ]),
+  });
+  await admin.disconnect();
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const t0 = performance.now();
+  const batch = new Map();
+  let sent = 0;
+  const flush = async () => {
+    await producer.sendBatch({
+      compression: CompressionTypes.None,
+      topicMessages: [...batch].map(([topic, messages]) => ({ topic, messages })),
+    });
+    batch.clear();
+  };
+  let taskId = randomUUID();
+  for (let i = 0; i < opts.events; i += 1) {
+    if (i % 8 === 0) taskId = randomUUID();
+    const tenantId = tenantOf(Math.floor(i / 8));
+    const at = new Date().toISOString();
+    const e = eventOf(i, taskId, at);
+    const headers = {
+      ce_specversion: '1.0',
+      ce_id: randomUUID(),
+      ce_type: e.type,
+      ce_source: 'bench',
+      ce_time: at,
+      ce_tenantid: tenantId,
+      'content-type': 'application/json',
+    };
+    if (!e.noTask) headers.ce_taskid = taskId;
+    const topic = prefix + e.type;
+    if (!batch.has(topic)) batch.set(topic, []);
+    batch.get(topic).push({ key: e.noTask ? tenantId : taskId, value: JSON.stringify(e.data), headers });
+    sent += 1;
+    if (sent % 4000 === 0) await flush();
+    if (sent % 50_000 === 0) log(`produced ${num(sent)} events`);
+  }
+  if (batch.size) await flush();
+  await producer.disconnect();
+  log(`produced ${num(opts.events)} events in ${num((performance.now() - t0) / 1000, 1)} s`);
+}
+
+async function countRecords(pool, table = 'audit.records') {
+  const { rows } = await pool.query(`SELECT count(*)::bigint AS n FROM ${table}`);
+  return Number(rows[0].n);
+}
+
+async function naiveBaseline(catalogue, dbUrl, contentHash, recordHash, canonicalJson) {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: 8, application_name: 'audit-bench-naive' });
+  closers.push(() => pool.end());
+  await pool.query(`CREATE SCHEMA bench_naive`);
+  await pool.query(
+    `CREATE TABLE bench_naive.heads (tenant_id text PRIMARY KEY, seq bigint NOT NULL, hash bytea NOT NULL)`,
+  );
+  await pool.query(`CREATE TABLE bench_naive.records (LIKE audit.records INCLUDING ALL)`);
+  const consumer = kafka.consumer({ groupId: `${prefix}naive-baseline`, maxWaitTimeInMs: 100 });
+  closers.push(() => consumer.disconnect());
+  await consumer.connect();
+  await consumer.subscribe({ topics: catalogue.map((e) => prefix + e.topic), fromBeginning: true });
+  let stored = 0;
+  let firstAt = null;
+  let lastAt = null;
+  let stop = false;
+  const h = (m, n) => m.headers[n]?.toString();
+  await consumer.run({
+    partitionsConsumedConcurrently: 4,
+    eachMessage: async ({ message }) => {
+      if (stop) return;
+      firstAt ??= performance.now();
+      const tenantId = h(message, 'ce_tenantid');
+      const data = JSON.parse(message.value.toString());
+      const content = canonicalJson(data);
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`INSERT INTO bench_naive.heads VALUES ($1, 0, $2) ON CONFLICT DO NOTHING`, [
+          tenantId,
+          Buffer.alloc(32),
+        ]);
+        const head = (
+          await client.query(`SELECT seq, hash FROM bench_naive.heads WHERE tenant_id = $1 FOR UPDATE`, [
+            tenantId,
+          ])
+        ).rows[0];
+        const seq = Number(head.seq) + 1;
+        const occurredAt = new Date(h(message, 'ce_time'));
+        const recordedAt = new Date();
+        const r = {
+          tenantId,
+          seq,
+          eventId: h(message, 'ce_id'),
+          type: h(message, 'ce_type'),
+          source: 'bench',
+          taskId: h(message, 'ce_taskid') ?? null,
+          occurredAt,
+          recordedAt,
+          route: null,
+          model: null,
+          status: null,
+          decision: null,
+          content,
+        };
+        const ch = contentHash(r);
+        const rh = recordHash(head.hash, ch);
+        await client.query(
+          `INSERT INTO bench_naive.records (tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, content, search, prev_hash, content_hash, record_hash)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, to_tsvector('simple', $9), $10, $11, $12)`,
+          [
+            tenantId,
+            seq,
+            r.eventId,
+            r.type,
+            r.source,
+            r.taskId,
+            occurredAt,
+            recordedAt,
+            content,
+            head.hash,
+            ch,
+            rh,
+          ],
+        );
+        await client.query(`UPDATE bench_naive.heads SET seq = $2, hash = $3 WHERE tenant_id = $1`, [
+          tenantId,
+          seq,
+          rh,
+        ]);
+        await client.query('COMMIT');
+        stored += 1;
+        lastAt = performance.now();
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw e;
+      } finally {
+        client.release();
+      }
+    },
+  });
+  const deadline = performance.now() + opts.baselineCapS * 1000;
+  while (performance.now() < deadline && stored < opts.events) {
+    await sleep(2000);
+    log(`baseline: ${num(stored)} stored`);
+  }
+  stop = true;
+  await consumer.disconnect();
+  closers.pop();
+  const seconds = firstAt && lastAt ? (lastAt - firstAt) / 1000 : NaN;
+  await pool.query(`DROP SCHEMA bench_naive CASCADE`);
+  return { stored, seconds, rate: stored / seconds, capped: stored < opts.events };
+}
+
+async function seedStore(pool, RecordAppender, canonicalJson, target) {
+  const appender = new RecordAppender();
+  const already = await countRecords(pool);
+  const toSeed = Math.max(0, target - already);
+  const perTenant = Math.ceil(toSeed / opts.tenants);
+  const now = Date.now();
+  const span = 30 * DAY_MS;
+  const batchSize = 4000;
+  const deadline = performance.now() + opts.seedCapS * 1000;
+  const t0 = performance.now();
+  let seeded = 0;
+  const sampleTasks = [];
+  const tenants = Array.from({ length: opts.tenants }, (_, i) => tenantOf(i));
+  let next = 0;
+  let capped = false;
+  const progress = setInterval(
+    () =>
+      log(`seeding: ${num(seeded)} of ${num(toSeed)} (${num(seeded / ((performance.now() - t0) / 1000))}/s)`),
+    10_000,
+  );
+  async function writer() {
+    for (let t = next++; t < tenants.length; t = next++) {
+      const tenantId = tenants[t];
+      let taskId = randomUUID();
+      for (let done = 0; done < perTenant;) {
+        if (performance.now() > deadline) {
+          capped = true;
+          return;
+        }
+        const records = [];
+        for (let j = 0; j < batchSize && done < perTenant; j += 1, done += 1) {
+          if (done % 8 === 0) {
+            taskId = randomUUID();
+            if (sampleTasks.length < 20_000 && Math.random() < 0.02) sampleTasks.push({ tenantId, taskId });
+          }
+          const occurredAt = new Date(now - span + Math.floor((done / perTenant) * span));
+          const e = eventOf(done, taskId, occurredAt.toISOString());
+          const d = e.data;
+          const model = d.model ?? d.result?.model ?? null;
+          records.push({
+            tenantId,
+            eventId: randomUUID(),
+            type: e.type,
+            source: 'bench',
+            taskId: e.noTask ? null : taskId,
+            occurredAt,
+            route: d.decision?.route ?? d.tier ?? null,
+            model,
+            status: d.outcome ?? (e.type === 'tasks.task.completed.v1' ? 'completed' : null),
+            decision: d.decision?.decidedBy ?? d.result?.answeredBy ?? d.purpose ?? null,
+            metadata: d.spec?.metadata ?? {},
+            content: canonicalJson(d),
+            searchText: d.spec?.input ?? d.trace ?? d.result?.answer ?? null,
+          });
+        }
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await appender.append(client, records);
+          await client.query('COMMIT');
+        } catch (e) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw e;
+        } finally {
+          client.release();
+        }
+        seeded += records.length;
+      }
+    }
+  }
+  try {
+    await Promise.all(Array.from({ length: opts.seedWriters }, writer));
+  } finally {
+    clearInterval(progress);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  log(
+    `seeded ${num(seeded)} records in ${num(seconds, 1)} s (${num(seeded / seconds)}/s)${capped ? ' — stopped at SEED_CAP_S' : ''}`,
+  );
+  await pool.query('ANALYZE audit.records');
+  return { seeded, seconds, rate: seeded / seconds, capped, sampleTasks };
+}
+
+async function timeHttp(url, principal) {
+  const t0 = performance.now();
+  const res = await fetch(url, {
+    headers: {
+      'x-deliberate-internal-token': INTERNAL_TOKEN,
+      'x-deliberate-principal': JSON.stringify(principal),
+    },
+  });
+  const body = await res.text();
+  const ms = performance.now() - t0;
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${body.slice(0, 300)}`);
+  return { ms, body };
+}
+
+const auditor = (tenantId) => ({ kind: 'tenant', tenantId, role: 'auditor', keyId: 'bench-auditor' });
+
+async function queries(baseUrl, pool, sampleTasks) {
+  const now = Date.now();
+  const pick = (a) => a[Math.floor(Math.random() * a.length)];
+  const timeline = [];
+  const timelineSql = [];
+  const page = [];
+  const pageSql = [];
+  let entries = 0;
+  let pageItems = 0;
+  for (let i = 0; i < opts.queries; i += 1) {
+    const { tenantId, taskId } = pick(sampleTasks);
+    const r = await timeHttp(`${baseUrl}/v1/audit/tasks/${taskId}`, auditor(tenantId));
+    timeline.push(r.ms);
+    entries += JSON.parse(r.body).entries.length;
+    const t0 = performance.now();
+    await pool.query(
+      `SELECT * FROM audit.records WHERE task_id = $1 AND tenant_id = $2 ORDER BY occurred_at, tenant_id, seq`,
+      [taskId, tenantId],
+    );
+    timelineSql.push(performance.now() - t0);
+  }
+  for (let i = 0; i < opts.queries; i += 1) {
+    const tenantId = tenantOf(Math.floor(Math.random() * opts.tenants));
+    const day = new Date(now - (1 + Math.floor(Math.random() * 28)) * DAY_MS);
+    const from = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()));
+    const to = new Date(from.getTime() + DAY_MS);
+    const r = await timeHttp(
+      `${baseUrl}/v1/audit/events?from=${from.toISOString()}&to=${to.toISOString()}&model=sim-reasoner&limit=100`,
+      auditor(tenantId),
+    );
+    page.push(r.ms);
+    pageItems += JSON.parse(r.body).items.length;
+    const t0 = performance.now();
+    await pool.query(
+      `SELECT * FROM audit.records WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND model = $4
+        ORDER BY occurred_at, tenant_id, seq LIMIT 101`,
+      [tenantId, from, to, 'sim-reasoner'],
+    );
+    pageSql.push(performance.now() - t0);
+    if ((i + 1) % 100 === 0) log(`queries: ${i + 1} pages`);
+  }
+  return {
+    timeline: stats(timeline),
+    timelineSql: stats(timelineSql),
+    page: stats(page),
+    pageSql: stats(pageSql),
+    entriesPerTimeline: entries / opts.queries,
+    itemsPerPage: pageItems / opts.queries,
+  };
+}
+
+async function verifyPhase(baseUrl, pool) {
+  const results = [];
+  for (let i = 0; i < Math.min(opts.verifyTenants, opts.tenants); i += 1) {
+    const tenantId = tenantOf(i);
+    const r = await timeHttp(`${baseUrl}/v1/audit/verify?tenantId=${tenantId}`, { kind: 'platform-auditor' });
+    const report = JSON.parse(r.body);
+    if (!report.ok)
+      throw new Error(`verify of ${tenantId} failed: ${JSON.stringify(report.firstBrokenLink)}`);
+    // Baseline: the same rows, the same keyset reads, no hashing.
+    const t0 = performance.now();
+    let last = 0;
+    let read = 0;
+    for (;;) {
+      const { rows } = await pool.query(
+        `SELECT seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model, status, decision,
+                content, prev_hash, content_hash, record_hash
+           FROM audit.records WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT 10000`,
+        [tenantId, last],
+      );
+      read += rows.length;
+      if (rows.length < 10_000) break;
+      last = Number(rows[rows.length - 1].seq);
+    }
+    const readMs = performance.now() - t0;
+    results.push({
+      tenantId,
+      checked: report.checked,
+      ms: r.ms,
+      rate: report.checked / (r.ms / 1000),
+      read,
+      readRate: read / (readMs / 1000),
+    });
+    log(
+      `verify ${tenantId}: ${num(report.checked)} records in ${num(r.ms / 1000, 2)} s (${num(report.checked / (r.ms / 1000))}/s); plain read ${num(read / (readMs / 1000))}/s`,
+    );
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------- main
+
+async function main() {
+  mkdirSync(logDir, { recursive: true });
+  const load = os.loadavg();
+  log(`machine: ${os.cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' / ')}`);
+  if (!existsSync(join(root, 'apps/audit/dist/main.js'))) throw new Error('build first: npm run build');
+  // A broker answering on 127.0.0.1:9092 is used as it is (it may belong to another checkout).
+  const probe = kafka.admin();
+  const reachable = await probe.connect().then(
+    () => true,
+    () => false,
+  );
+  await probe.disconnect().catch(() => {});
+  if (!reachable) {
+    log('starting Kafka (deploy/local/kafka.sh start)');
+    execFileSync(join(root, 'deploy/local/kafka.sh'), ['start'], { stdio: 'inherit', timeout: 300_000 });
+    kafkaStartedHere = true;
+  }
+  const { EVENT_CATALOGUE } = require(join(root, 'libs/contracts/dist/index.js'));
+  const { RecordAppender } = require(join(root, 'apps/audit/dist/chain/record-appender.js'));
+  const { contentHash, recordHash } = require(join(root, 'apps/audit/dist/chain/record-hash.js'));
+  const { canonicalJson } = require(join(root, 'apps/audit/dist/chain/canonical-json.js'));
+
+  database = `deliberate_bench_audit_${runId}`;
+  await withPg(`${PG_BASE}/postgres`, (c) => c.query(`CREATE DATABASE "${database}"`));
+  const dbUrl = `${PG_BASE}/${database}`;
+  const pgVersion = await withPg(
+    dbUrl,
+    async (c) => (await c.query('SHOW server_version')).rows[0].server_version,
+  );
+
+  log(`phase 1: producing ${num(opts.events)} events over ${opts.tenants} tenants`);
+  await produceEvents(EVENT_CATALOGUE);
+
+  const port = await freePort();
+  const logFile = join(logDir, 'audit.log');
+  const fd = openSync(logFile, 'w');
+  const t0 = performance.now();
+  child = spawn(process.execPath, ['--enable-source-maps', join(root, 'apps/audit/dist/main.js')], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      TZ: 'UTC',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      DATABASE_URL: dbUrl,
+      KAFKA_BROKERS: KAFKA_BROKER,
+      KAFKA_TOPIC_PREFIX: prefix,
+      AUDIT_PORT: String(port),
+      AUDIT_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    },
+    stdio: ['ignore', fd, fd],
+  });
+  closeSync(fd);
+  const baseUrl = `http://${HOST}:${port}`;
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`audit exited:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    if (
+      await fetch(`${baseUrl}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
+    await sleep(100);
+  }
+  const upAt = performance.now();
+  log(`audit service up in ${num((upAt - t0) / 1000, 1)} s; its sink has joined; counting stored records`);
+  // The service's own append path uses unqualified names, as the service's connections resolve them.
+  const pool = new pg.Pool({
+    connectionString: dbUrl,
+    max: opts.seedWriters + 2,
+    application_name: 'audit-bench',
+    options: '-c search_path=audit',
+  });
+  closers.push(() => pool.end());
+  let stored = 0;
+  while (stored < opts.events) {
+    await sleep(250);
+    stored = await countRecords(pool);
+    if (performance.now() - upAt > 600_000)
+      throw new Error(`only ${stored} of ${opts.events} stored after 600 s`);
+  }
+  const ingestS = (performance.now() - upAt) / 1000;
+  const ingest = { stored, seconds: ingestS, rate: stored / ingestS };
+  log(`ingest: ${num(stored)} events stored in ${num(ingestS, 1)} s = ${num(ingest.rate)} events/s`);
+
+  log(`baseline: one transaction per event (lock head, INSERT, UPDATE head), at most ${opts.baselineCapS} s`);
+  const baseline = await naiveBaseline(EVENT_CATALOGUE, dbUrl, contentHash, recordHash, canonicalJson);
+  log(
+    `baseline: ${num(baseline.stored)} events in ${num(baseline.seconds, 1)} s = ${num(baseline.rate)} events/s`,
+  );
+
+  log(`phase 2: seeding the store to ${num(opts.seed)} records`);
+  const seed = await seedStore(pool, RecordAppender, canonicalJson, opts.seed);
+  const size = await countRecords(pool);
+  const tableSize = (await pool.query(`SELECT pg_size_pretty(pg_total_relation_size('audit.records')) AS s`))
+    .rows[0].s;
+  log(`store: ${num(size)} records, ${tableSize} with indexes`);
+
+  log(`phase 3: ${opts.queries} task timelines and ${opts.queries} one-day filtered pages through HTTP`);
+  const q = await queries(baseUrl, pool, seed.sampleTasks);
+  log(
+    `timeline p95 ${num(q.timeline.p95, 1)} ms (SQL ${num(q.timelineSql.p95, 1)}); page p95 ${num(q.page.p95, 1)} ms (SQL ${num(q.pageSql.p95, 1)})`,
+  );
+
+  log('phase 4: verify');
+  const verify = await verifyPhase(baseUrl, pool);
+
+  const report = renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize, q, verify });
+  console.log(`\n${report}`);
+  if (opts.writeDocs) {
+    appendFileSync(docsFile, `\n${report}\n`);
+    log(`appended to ${docsFile}`);
+  }
+}
+
+function renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize, q, verify }) {
+  const verifyChecked = verify.reduce((s, v) => s + v.checked, 0);
+  const verifyRate = verifyChecked / (verify.reduce((s, v) => s + v.ms, 0) / 1000);
+  const readRate =
+    verify.reduce((s, v) => s + v.read, 0) / verify.reduce((s, v) => s + v.read / v.readRate, 0);
+  const met = (ok) => (ok ? '✅ met' : '❌ missed');
+  const cpu = os.cpus()[0]?.model?.split(' ').slice(0, 2).join(' ') ?? 'unknown';
+  return [
+    `### Audit store — ${new Date().toISOString()}`,
+    '',
+    `- Machine: ${os.cpus().length} CPUs (${cpu}), ${num(os.totalmem() / 2 ** 30, 1)} GiB RAM, load average ${load.map((l) => l.toFixed(2)).join(' / ')} at start; Node ${process.version}; PostgreSQL ${pgVersion}; Kafka local single node`,
+    `- Code: ${codeVersion()}`,
+    `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; service defaults (AUDIT_BATCH_SIZE 2000, AUDIT_SINK_CONCURRENCY 4, redaction on), LOG_LEVEL=warn`,
+    '',
+    '| Metric | Audit service | Baseline (same run) | Service / baseline | Target | Result |',
+    '| --- | --- | --- | --- | --- | --- |',
+    `| Ingest through Kafka (events/s) | ${num(ingest.rate)} (${num(ingest.stored)} in ${num(ingest.seconds, 1)} s) | ${num(baseline.rate)} (one transaction per event; ${num(baseline.stored)} in ${num(baseline.seconds, 1)} s${baseline.capped ? ', capped' : ''}) | ${num(ingest.rate / baseline.rate, 1)}× | ≥ 20,000/s | ${met(ingest.rate >= 20_000)} |`,
+    `| Task timeline p50 / p95 / p99 (ms), ${num(size)} records | ${num(q.timeline.p50, 1)} / ${num(q.timeline.p95, 1)} / ${num(q.timeline.p99, 1)} (HTTP, ${num(q.entriesPerTimeline, 1)} entries) | ${num(q.timelineSql.p50, 1)} / ${num(q.timelineSql.p95, 1)} / ${num(q.timelineSql.p99, 1)} (same SELECT on Postgres) | ${num(q.timeline.p95 / q.timelineSql.p95, 1)}× (p95) | p95 ≤ 50 ms | ${met(q.timeline.p95 <= 50)} |`,
+    `| One-day page filtered by model p50 / p95 / p99 (ms) | ${num(q.page.p50, 1)} / ${num(q.page.p95, 1)} / ${num(q.page.p99, 1)} (HTTP, ${num(q.itemsPerPage, 0)} items of ≤ 100) | ${num(q.pageSql.p50, 1)} / ${num(q.pageSql.p95, 1)} / ${num(q.pageSql.p99, 1)} (same SELECT) | ${num(q.page.p95 / q.pageSql.p95, 1)}× (p95) | p95 ≤ 50 ms | ${met(q.page.p95 <= 50)} |`,
+    `| Verify (records/s) | ${num(verifyRate)} (${num(verifyChecked)} records, ${verify.length} chains) | ${num(readRate)} (same rows read, no hashing) | ${num(verifyRate / readRate, 2)}× | ≥ 100,000/s | ${met(verifyRate >= 100_000)} |`,
+    `| Seeding through the batch-append path (records/s) | ${num(seed.rate)} (${num(seed.seeded)} in ${num(seed.seconds, 0)} s, ${opts.seedWriters} writers) | — | — | — | — |`,
+    '',
+    `- Method: ingest counts from the service's health check answering (its consumer has joined) until \`count(*)\` reaches EVENTS; events were produced beforehand. Queries are sequential HTTP requests with the internal token and a tenant-auditor principal (as the gateway forwards them); each one also appends its own audit.query.v1 record, included in the latency. Seeded tasks span the last 30 days; each tenant-day holds about ${num(size / opts.tenants / 30)} records.`,
+  ].join('\n');
+}
+
+main()
+  .catch((e) => {
+    log(`FAILED: ${e.stack ?? e}`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
