@@ -39,7 +39,7 @@ describe('Standard Webhooks signatures', () => {
       nowSeconds(),
       body,
     );
-    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(headers['webhook-signature']!.split(' ')).toHaveLength(2);
     expect(() => new Webhook(newSecret).verify(body, headers)).not.toThrow();
     expect(() => new Webhook(oldSecret).verify(body, headers)).not.toThrow();
   });
