@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole stack locally on defaults, without Docker: Kafka (KRaft, from Maven Central), the project's
 # database on the Postgres at DATABASE_URL, the model simulator (unless real providers are configured),
-# the ledger, the gateway, the triage and the reasoning executor. Logs and pids live in .local/stack/.
+# the ledger, the webhooks dispatcher, the gateway, the triage and the reasoning executor. Logs and pids live in
+# .local/stack/.
 #   deploy/local/stack.sh up | down | status | logs [service]
 set -euo pipefail
 
@@ -17,18 +18,25 @@ export TRIAGE_HEALTH_PORT="${TRIAGE_HEALTH_PORT:-3001}"
 export SIM_PORT="${SIM_PORT:-4010}"
 export LEDGER_PORT="${LEDGER_PORT:-3002}"
 export REASONER_HEALTH_PORT="${REASONER_HEALTH_PORT:-3003}"
+export WEBHOOKS_PORT="${WEBHOOKS_PORT:-3004}"
 export GATEWAY_LEDGER_URL="${GATEWAY_LEDGER_URL:-http://127.0.0.1:$LEDGER_PORT}"
 # Shared by the gateway and the ledger: the gateway forwards /v1/ledger/* with the caller's identity and this token.
 export LEDGER_INTERNAL_TOKEN="${LEDGER_INTERNAL_TOKEN:-local-ledger-internal-token}"
+export GATEWAY_WEBHOOKS_URL="${GATEWAY_WEBHOOKS_URL:-http://127.0.0.1:$WEBHOOKS_PORT}"
+# The same for /v1/webhooks/*.
+export WEBHOOKS_INTERNAL_TOKEN="${WEBHOOKS_INTERNAL_TOKEN:-local-webhooks-internal-token}"
+# Local receivers run on this machine: let webhooks reach loopback here (never in production).
+export WEBHOOKS_ALLOWED_NETWORKS="${WEBHOOKS_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
 # Local defaults only: a real deployment sets its own admin key.
 export GATEWAY_ADMIN_API_KEY="${GATEWAY_ADMIN_API_KEY:-local-platform-admin-key}"
 # The simulator thinks at 1/10 of real time locally, so a reasoning task takes seconds, not minutes.
 export SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.1}"
 
-services=(model-simulator ledger gateway triage reasoner)
+services=(model-simulator ledger webhooks gateway triage reasoner)
 declare -A health=(
   [model-simulator]="http://127.0.0.1:$SIM_PORT/health"
   [ledger]="http://127.0.0.1:$LEDGER_PORT/health"
+  [webhooks]="http://127.0.0.1:$WEBHOOKS_PORT/health"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT/health"
   [triage]="http://127.0.0.1:$TRIAGE_HEALTH_PORT/health"
   [reasoner]="http://127.0.0.1:$REASONER_HEALTH_PORT/health"
@@ -91,6 +99,7 @@ up() {
   ensure_postgres
   if uses_simulator; then start_service model-simulator; else log "all model tiers configured; not starting the simulator"; fi
   start_service ledger
+  start_service webhooks
   start_service gateway
   start_service triage
   start_service reasoner
@@ -99,6 +108,7 @@ up() {
 [stack] ready
   gateway   http://127.0.0.1:$GATEWAY_PORT   (API docs: http://127.0.0.1:$GATEWAY_PORT/docs)
   ledger    http://127.0.0.1:$LEDGER_PORT   (reached through the gateway at /v1/ledger)
+  webhooks  http://127.0.0.1:$WEBHOOKS_PORT   (reached through the gateway at /v1/webhooks)
   simulator http://127.0.0.1:$SIM_PORT/v1
   kafka     $KAFKA_BROKERS
   logs      $state/<service>.log
