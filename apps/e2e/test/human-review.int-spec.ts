@@ -147,7 +147,11 @@ describe('cancellation', () => {
       body: { input: 'Plan the migration step by step. [[sim:fault=hang]]', mode: 'reasoning' },
     });
     const id = res.body.id;
-    await pollUntil(() => task(id), (t) => t.status === 'reasoning', { timeoutMs: 30_000, what: 'reasoning' });
+    await pollUntil(
+      () => task(id),
+      (t) => t.status === 'reasoning',
+      { timeoutMs: 30_000, what: 'reasoning' },
+    );
     const cancel = await http(stack, 'POST', `/v1/tasks/${id}/cancel`, { key: acme.submitter });
     expect(cancel.status).toBe(202);
     expect(cancel.body).toMatchObject({ id, cancellation: 'requested' });

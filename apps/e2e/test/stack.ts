@@ -12,13 +12,19 @@ import {
   uniqueTopicPrefix,
 } from '@deliberate/testing';
 import { loadTriageConfig } from '@deliberate/triage/config';
+import { loadWebhooksConfig } from '@deliberate/webhooks/config';
+import { createWebhooksApp } from '@deliberate/webhooks/create-webhooks-app';
 import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
 
 export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
 const INTERNAL_TOKEN = 'e2e-ledger-internal-token-0123456789';
+const WEBHOOKS_TOKEN = 'e2e-webhooks-internal-token-0123456789';
 
-/** The whole stack in one process: simulator, ledger, gateway, triage and reasoner on the real broker and a fresh database. */
+/**
+ * The whole stack in one process: simulator, ledger, webhooks, gateway, triage and reasoner on the real broker and a
+ * fresh database. Webhooks may reach loopback, where the tests' receivers listen.
+ */
 export interface TestStack {
   url: string;
   prefix: string;
@@ -27,6 +33,7 @@ export interface TestStack {
   gateway: INestApplication;
   triage: INestApplication;
   ledger: INestApplication;
+  webhooks: INestApplication;
   reasoner: INestApplication;
   topic(name: string): string;
   close(): Promise<void>;
@@ -54,6 +61,18 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   );
   await ledger.listen(0, '127.0.0.1');
   const ledgerUrl = (await ledger.getUrl()).replace('[::1]', '127.0.0.1');
+  const webhooks = await createWebhooksApp(
+    loadWebhooksConfig({
+      ...common,
+      DATABASE_URL: db.url,
+      WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
+      WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+      WEBHOOKS_RETRY_SCHEDULE: '0,200ms,500ms,1s',
+      WEBHOOKS_POLL_INTERVAL_MS: '100',
+    }),
+  );
+  await webhooks.listen(0, '127.0.0.1');
+  const webhooksUrl = (await webhooks.getUrl()).replace('[::1]', '127.0.0.1');
   const gateway = await createGatewayApp(
     loadGatewayConfig({
       ...common,
@@ -63,6 +82,8 @@ export async function startStack(suite: string, env: Record<string, string> = {}
       GATEWAY_OUTBOX_INTERVAL_MS: '500',
       GATEWAY_LEDGER_URL: ledgerUrl,
       LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      GATEWAY_WEBHOOKS_URL: webhooksUrl,
+      WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
     }),
   );
   await gateway.listen(0, '127.0.0.1');
@@ -98,6 +119,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     gateway,
     triage,
     ledger,
+    webhooks,
     reasoner,
     topic: (name) => `${prefix}${name}`,
     close: async () => {
@@ -106,6 +128,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
         () => reasoner.close(),
         () => triage.close(),
         () => gateway.close(),
+        () => webhooks.close(),
         () => ledger.close(),
         () => simulator.close(),
         () => db.drop(),
