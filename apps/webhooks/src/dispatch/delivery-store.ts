@@ -141,6 +141,16 @@ export class DeliveryStore {
     }));
   }
 
+  /** Milliseconds until the earliest scheduled attempt (0 if one is due), or null when nothing is scheduled. */
+  async nextDueInMs(): Promise<number | null> {
+    const [row] = await this.database.pool.query<{ due_in_ms: number | null }[]>(
+      `SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS due_in_ms
+         FROM messages WHERE status = 'pending'`,
+    );
+    const dueIn = row?.due_in_ms;
+    return dueIn === null || dueIn === undefined ? null : Math.max(0, Math.ceil(dueIn));
+  }
+
   /** Endpoints by id, with the secrets that sign now (two during a rotation's overlap). */
   async endpoints(ids: readonly string[]): Promise<Map<string, SigningTarget>> {
     if (!ids.length) return new Map();

@@ -98,7 +98,11 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         continue;
       }
       if (!claimed.length) {
-        if (!this.woken) await this.sleep(this.config.WEBHOOKS_POLL_INTERVAL_MS);
+        // Sleep until the earliest scheduled attempt if it comes before the next poll, so retries leave on time
+        // (at least 10 ms: a due row another instance is claiming right now must not make this loop spin).
+        const dueInMs = await this.store.nextDueInMs().catch(() => null);
+        const pause = Math.min(this.config.WEBHOOKS_POLL_INTERVAL_MS, dueInMs ?? Infinity);
+        if (!this.woken) await this.sleep(Math.max(10, pause));
         continue;
       }
       this.inFlight += claimed.length;
