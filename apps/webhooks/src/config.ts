@@ -77,10 +77,11 @@ export const webhooksConfigSchema = z
     // How long a claimed attempt belongs to its dispatcher. A dispatcher that dies leaves the lease to expire;
     // the attempt is then made again, with the same webhook-id. Must exceed the timeout.
     WEBHOOKS_LEASE_MS: envInt(60_000, 1_000, DAY),
-    // Requests in flight at once per instance.
-    WEBHOOKS_CONCURRENCY: envInt(128, 1, 10_000),
-    // Due attempts claimed per query.
-    WEBHOOKS_BATCH_SIZE: envInt(200, 1, 5_000),
+    // Requests in flight at once per instance. Several claimed batches are in flight at once, so sending one
+    // overlaps recording another.
+    WEBHOOKS_CONCURRENCY: envInt(512, 1, 10_000),
+    // Due attempts claimed per query, and recorded per transaction.
+    WEBHOOKS_BATCH_SIZE: envInt(100, 1, 5_000),
     // How often an idle dispatcher looks for due attempts; new messages wake it at once.
     WEBHOOKS_POLL_INTERVAL_MS: envInt(500, 10, 60_000),
     // An endpoint that has only failed for this long is disabled (Svix: 5 days).

@@ -41,6 +41,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
   private loop: Promise<void> = Promise.resolve();
   private inFlight = 0;
   private readonly batches = new Set<Promise<void>>();
+  private readonly publishing = new Set<Promise<void>>();
   private woken = false;
   private wakeUp: (() => void) | null = null;
 
@@ -68,6 +69,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     this.wake();
     await this.loop;
     await Promise.allSettled([...this.batches]);
+    await Promise.allSettled([...this.publishing]);
   }
 
   /** New messages are due: look now rather than at the next poll. */
@@ -168,7 +170,9 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       }),
     );
     const events = await this.store.record(records, this.config.WEBHOOKS_DISABLE_AFTER_FAILING_MS);
-    await this.relay.publish(events);
+    // The attempts are recorded: their slots are free again while the events go out (the relay never throws).
+    const publishing = this.relay.publish(events).finally(() => this.publishing.delete(publishing));
+    this.publishing.add(publishing);
   }
 
   private async attempt(
