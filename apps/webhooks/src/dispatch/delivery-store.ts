@@ -317,9 +317,13 @@ export class DeliveryStore {
         [[...failed].filter((id) => !gone.has(id)), disableAfterFailingMs],
       );
       for (const { id } of stale) {
-        const hours = Math.round(disableAfterFailingMs / 360_000) / 10;
         events.push(
-          ...(await this.disableEndpoint(tx, id, 'sustained_failure', `every attempt failed for ${hours} h`)),
+          ...(await this.disableEndpoint(
+            tx,
+            id,
+            'sustained_failure',
+            `every attempt failed for ${describeDuration(disableAfterFailingMs)}`,
+          )),
         );
       }
     }
@@ -369,6 +373,18 @@ export class DeliveryStore {
       ...dead.filter((d) => d.attempts > 0).map((d) => deadLetterEvent(d, lastError)),
     ];
   }
+}
+
+/** 432000000 → "5 d", 5400000 → "1.5 h", 2000 → "2 s". */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ];
+  const [size, unit] = units.find(([u]) => ms >= u) ?? [1, 'ms'];
+  return `${Math.round((ms / size) * 10) / 10} ${unit}`;
 }
 
 function deadLetterEvent(row: DeadRow, lastError: string): NewOutboxMessage {
