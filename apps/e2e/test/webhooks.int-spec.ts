@@ -94,11 +94,20 @@ it('delivers a signed task.completed to the task webhookUrl and to a registered 
   ).not.toThrow();
   expect(() => new Webhook(endpoint.body.secret).verify(toTask!.body, standardHeaders(toTask!))).toThrow();
 
-  const log = await http<{ deliveries: { taskId: string; status: string }[] }>(
-    stack,
-    'GET',
-    `/v1/webhooks/deliveries?taskId=${taskId}`,
-    { key: keys.auditor },
+  // The receiver has answered; the dispatcher records the attempts right after.
+  const log = await pollUntil(
+    () =>
+      http<{ deliveries: { taskId: string; status: string }[] }>(
+        stack,
+        'GET',
+        `/v1/webhooks/deliveries?taskId=${taskId}`,
+        { key: keys.auditor },
+      ),
+    (r) =>
+      r.status === 200 &&
+      r.body.deliveries.length === 2 &&
+      r.body.deliveries.every((d) => d.status === 'delivered'),
+    { what: 'both deliveries recorded' },
   );
   expect(log.status).toBe(200);
   expect(log.body.deliveries.map((d) => d.status)).toEqual(['delivered', 'delivered']);

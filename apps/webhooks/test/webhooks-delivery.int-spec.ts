@@ -126,10 +126,20 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       }),
     ).toThrow();
 
-    const listed = await deliveriesOf(h, 'acme', `?taskId=${task.taskId}`);
-    expect(listed.map((d) => d.status).sort()).toEqual(['delivered', 'delivered']);
-    const events = (await readTopic(h.topic('webhooks.delivery.attempted.v1'))).map(json);
-    const mine = events.filter((e) => listed.some((d) => d.id === e['messageId']));
+    // The receiver has answered; the dispatcher records the batch right after.
+    const listed = await pollUntil(
+      () => deliveriesOf(h, 'acme', `?taskId=${task.taskId}`),
+      (d) => d.length === 2 && d.every((x) => x.status === 'delivered'),
+      { what: 'both deliveries recorded' },
+    );
+    const mine = await pollUntil(
+      async () =>
+        (await readTopic(h.topic('webhooks.delivery.attempted.v1')))
+          .map(json)
+          .filter((e) => listed.some((d) => d.id === e['messageId'])),
+      (events) => events.length >= 2,
+      { what: 'the delivery-attempted events' },
+    );
     expect(mine).toHaveLength(2);
     expect(mine.every((e) => e['outcome'] === 'delivered' && e['httpStatus'] === 200)).toBe(true);
     // A query string may carry credentials: the event and the log show scheme, host and path only.
@@ -335,12 +345,18 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     await h.publishTerminal(task, 'completed');
     const [listed] = await pollUntil(
       () => deliveriesOf(h, 'nosecret'),
-      (d) => d.length === 1 && d[0]!.attempts >= 1,
+      (d) => d.length === 1,
       {
-        what: 'a refused attempt',
+        what: 'the message',
       },
     );
-    const refused = await deliveryOf(h, 'nosecret', listed!.id);
+    const refused = await waitForDelivery(
+      h,
+      'nosecret',
+      listed!.id,
+      (d) => d.attemptLog.length >= 1,
+      'a refused attempt recorded',
+    );
     expect(refused.attemptLog[0]).toMatchObject({ outcome: 'refused', httpStatus: null });
     expect(refused.attemptLog[0]!.error).toContain('POST /v1/webhooks/task-secret');
     await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('nosecret') });
@@ -395,12 +411,18 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     await h.publishTerminal(task, 'completed');
     const [listed] = await pollUntil(
       () => deliveriesOf(h, 'redirect'),
-      (d) => d.length === 1 && d[0]!.attempts >= 1,
+      (d) => d.length === 1,
       {
-        what: 'an attempt',
+        what: 'the message',
       },
     );
-    const delivery = await deliveryOf(h, 'redirect', listed!.id);
+    const delivery = await waitForDelivery(
+      h,
+      'redirect',
+      listed!.id,
+      (d) => d.attemptLog.length >= 1,
+      'an attempt recorded',
+    );
     expect(delivery.attemptLog[0]).toMatchObject({ outcome: 'failed', httpStatus: 302 });
     expect(delivery.attemptLog[0]!.error).toMatch(/redirects are not followed/);
     expect(receiver.requests.some((r) => r.path === '/elsewhere')).toBe(false);

@@ -297,7 +297,10 @@ export const header = (r: ReceivedRequest, name: string): string => {
   return Array.isArray(value) ? value.join(',') : (value ?? '');
 };
 
-/** Every message the topic holds right now. */
+/**
+ * Every message the topic holds right now; none while the broker is still electing the topic's leaders (a topic
+ * created moments ago on a busy broker), so callers poll.
+ */
 export async function readTopic(topic: string): Promise<KafkaMessage[]> {
   const admin = testKafka().admin();
   await admin.connect();
@@ -305,6 +308,9 @@ export async function readTopic(topic: string): Promise<KafkaMessage[]> {
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
     total = offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+  } catch (e) {
+    if ((e as { retriable?: boolean }).retriable) return [];
+    throw e;
   } finally {
     await admin.disconnect();
   }
