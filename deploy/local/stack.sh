@@ -97,7 +97,16 @@ up() {
   (cd "$root" && "$node" node_modules/typescript/bin/tsc -b tsconfig.build.json)
   if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ]; then "$root/deploy/local/kafka.sh" start; else log "using Kafka at $KAFKA_BROKERS"; fi
   ensure_postgres
-  if uses_simulator; then start_service model-simulator; else log "all model tiers configured; not starting the simulator"; fi
+  if uses_simulator; then
+    start_service model-simulator
+    # Tiers without a provider of their own talk to the simulator, wherever SIM_PORT put it.
+    for tier in FAST REASONING STANDARD; do
+      var="LLM_${tier}_BASE_URL"
+      [ -n "${!var:-}" ] || export "$var=http://127.0.0.1:$SIM_PORT/v1"
+    done
+  else
+    log "all model tiers configured; not starting the simulator"
+  fi
   start_service ledger
   start_service webhooks
   start_service gateway
