@@ -370,7 +370,7 @@ export class DeliveryStore {
           disabledAt: endpoint.disabled_at.toISOString(),
         },
       },
-      ...dead.filter((d) => d.attempts > 0).map((d) => deadLetterEvent(d, lastError)),
+      ...dead.map((d) => deadLetterEvent(d, lastError)),
     ];
   }
 }
