@@ -39,9 +39,14 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
 
 # The broker answers when a Kafka client can list its API versions, not merely when the port is open.
 broker_ready() {
-  java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$logs" \
-    org.apache.kafka.tools.BrokerApiVersionsCommand --bootstrap-server "127.0.0.1:$port" >/dev/null 2>&1 && return 0
-  # kafka-tools is not among the broker jars on every version: fall back to the port plus the log line.
+  port_open || return 1
+  # The command moved between Kafka versions (kafka.admin in 3.x, org.apache.kafka.tools in 4.x).
+  local command
+  for command in kafka.admin.BrokerApiVersionsCommand org.apache.kafka.tools.BrokerApiVersionsCommand; do
+    java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$logs" \
+      "$command" --bootstrap-server "127.0.0.1:$port" >/dev/null 2>&1 && return 0
+  done
+  # Neither is among the broker jars on every version: fall back to the port plus the log line.
   port_open && grep -q 'Kafka Server started' "$logs/server.log" 2>/dev/null
 }
 
@@ -76,8 +81,12 @@ EOF
 
 start() {
   if pid="$(running_pid)"; then log "already running (pid $pid) on 127.0.0.1:$port"; return 0; fi
-  if port_open; then log "127.0.0.1:$port is already taken by another process; set KAFKA_PORT or stop it"; exit 1; fi
   fetch
+  if port_open; then
+    # Another checkout's broker, or one run by other means: use it, and leave stopping it to its owner.
+    if broker_ready; then log "a broker not started from here already answers on 127.0.0.1:$port; using it"; return 0; fi
+    log "127.0.0.1:$port is already taken by another process; set KAFKA_PORT or stop it"; exit 1
+  fi
   write_config
   if [ ! -f "$data/meta.properties" ]; then
     log "formatting KRaft storage in $data"

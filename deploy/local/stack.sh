@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the whole stack locally on defaults, without Docker: Kafka (KRaft, from Maven Central), the project's
 # database on the Postgres at DATABASE_URL, the model simulator (unless real providers are configured),
-# the ledger, the audit store, the gateway, the triage and the reasoning executor. Logs and pids live in .local/stack/.
+# the ledger, the webhooks dispatcher, the audit store, the gateway, the triage and the reasoning executor. Logs and
+# pids live in .local/stack/.
 #   deploy/local/stack.sh up | down | status | logs [service]
 set -euo pipefail
 
@@ -17,6 +18,7 @@ export TRIAGE_HEALTH_PORT="${TRIAGE_HEALTH_PORT:-3001}"
 export SIM_PORT="${SIM_PORT:-4010}"
 export LEDGER_PORT="${LEDGER_PORT:-3002}"
 export REASONER_HEALTH_PORT="${REASONER_HEALTH_PORT:-3003}"
+export WEBHOOKS_PORT="${WEBHOOKS_PORT:-3004}"
 export AUDIT_PORT="${AUDIT_PORT:-3005}"
 export GATEWAY_AUDIT_URL="${GATEWAY_AUDIT_URL:-http://127.0.0.1:$AUDIT_PORT}"
 # Shared by the gateway and the audit service, as the ledger token is.
@@ -26,15 +28,21 @@ export GATEWAY_PLATFORM_AUDITOR_API_KEY="${GATEWAY_PLATFORM_AUDITOR_API_KEY:-loc
 export GATEWAY_LEDGER_URL="${GATEWAY_LEDGER_URL:-http://127.0.0.1:$LEDGER_PORT}"
 # Shared by the gateway and the ledger: the gateway forwards /v1/ledger/* with the caller's identity and this token.
 export LEDGER_INTERNAL_TOKEN="${LEDGER_INTERNAL_TOKEN:-local-ledger-internal-token}"
+export GATEWAY_WEBHOOKS_URL="${GATEWAY_WEBHOOKS_URL:-http://127.0.0.1:$WEBHOOKS_PORT}"
+# The same for /v1/webhooks/*.
+export WEBHOOKS_INTERNAL_TOKEN="${WEBHOOKS_INTERNAL_TOKEN:-local-webhooks-internal-token}"
+# Local receivers run on this machine: let webhooks reach loopback here (never in production).
+export WEBHOOKS_ALLOWED_NETWORKS="${WEBHOOKS_ALLOWED_NETWORKS:-127.0.0.0/8,::1/128}"
 # Local defaults only: a real deployment sets its own admin key.
 export GATEWAY_ADMIN_API_KEY="${GATEWAY_ADMIN_API_KEY:-local-platform-admin-key}"
 # The simulator thinks at 1/10 of real time locally, so a reasoning task takes seconds, not minutes.
 export SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.1}"
 
-services=(model-simulator ledger audit gateway triage reasoner)
+services=(model-simulator ledger webhooks audit gateway triage reasoner)
 declare -A health=(
   [model-simulator]="http://127.0.0.1:$SIM_PORT/health"
   [ledger]="http://127.0.0.1:$LEDGER_PORT/health"
+  [webhooks]="http://127.0.0.1:$WEBHOOKS_PORT/health"
   [audit]="http://127.0.0.1:$AUDIT_PORT/health"
   [gateway]="http://127.0.0.1:$GATEWAY_PORT/health"
   [triage]="http://127.0.0.1:$TRIAGE_HEALTH_PORT/health"
@@ -113,8 +121,18 @@ up() {
   (cd "$root" && "$node" node_modules/typescript/bin/tsc -b tsconfig.build.json)
   if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ]; then "$root/deploy/local/kafka.sh" start; else log "using Kafka at $KAFKA_BROKERS"; fi
   ensure_postgres
-  if uses_simulator; then start_service model-simulator; else log "all model tiers configured; not starting the simulator"; fi
+  if uses_simulator; then
+    start_service model-simulator
+    # Tiers without a provider of their own talk to the simulator, wherever SIM_PORT put it.
+    for tier in FAST REASONING STANDARD; do
+      var="LLM_${tier}_BASE_URL"
+      [ -n "${!var:-}" ] || export "$var=http://127.0.0.1:$SIM_PORT/v1"
+    done
+  else
+    log "all model tiers configured; not starting the simulator"
+  fi
   start_service ledger
+  start_service webhooks
   audit_signing_key
   start_service audit
   start_service gateway
@@ -125,6 +143,7 @@ up() {
 [stack] ready
   gateway   http://127.0.0.1:$GATEWAY_PORT   (API docs: http://127.0.0.1:$GATEWAY_PORT/docs)
   ledger    http://127.0.0.1:$LEDGER_PORT   (reached through the gateway at /v1/ledger)
+  webhooks  http://127.0.0.1:$WEBHOOKS_PORT   (reached through the gateway at /v1/webhooks)
   audit     http://127.0.0.1:$AUDIT_PORT   (reached through the gateway at /v1/audit)
   simulator http://127.0.0.1:$SIM_PORT/v1
   kafka     $KAFKA_BROKERS

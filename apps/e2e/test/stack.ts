@@ -14,16 +14,22 @@ import {
   uniqueTopicPrefix,
 } from '@deliberate/testing';
 import { loadTriageConfig } from '@deliberate/triage/config';
+import { loadWebhooksConfig } from '@deliberate/webhooks/config';
+import { createWebhooksApp } from '@deliberate/webhooks/create-webhooks-app';
 import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
 import { generateKeyPairSync } from 'node:crypto';
 
 export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
 const INTERNAL_TOKEN = 'e2e-ledger-internal-token-0123456789';
+const WEBHOOKS_TOKEN = 'e2e-webhooks-internal-token-0123456789';
 const AUDIT_INTERNAL_TOKEN = 'e2e-audit-internal-token-0123456789';
 export const PLATFORM_AUDITOR_KEY = 'e2e-platform-auditor-key-0123456789';
 
-/** The whole stack in one process: simulator, ledger, audit, gateway, triage and reasoner on the real broker and a fresh database. */
+/**
+ * The whole stack in one process: simulator, ledger, webhooks, audit, gateway, triage and reasoner on the real broker
+ * and a fresh database. Webhooks may reach loopback, where the tests' receivers listen.
+ */
 export interface TestStack {
   url: string;
   prefix: string;
@@ -32,6 +38,7 @@ export interface TestStack {
   gateway: INestApplication;
   triage: INestApplication;
   ledger: INestApplication;
+  webhooks: INestApplication;
   reasoner: INestApplication;
   audit: INestApplication;
   topic(name: string): string;
@@ -60,6 +67,18 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   );
   await ledger.listen(0, '127.0.0.1');
   const ledgerUrl = (await ledger.getUrl()).replace('[::1]', '127.0.0.1');
+  const webhooks = await createWebhooksApp(
+    loadWebhooksConfig({
+      ...common,
+      DATABASE_URL: db.url,
+      WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
+      WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+      WEBHOOKS_RETRY_SCHEDULE: '0,200ms,500ms,1s',
+      WEBHOOKS_POLL_INTERVAL_MS: '100',
+    }),
+  );
+  await webhooks.listen(0, '127.0.0.1');
+  const webhooksUrl = (await webhooks.getUrl()).replace('[::1]', '127.0.0.1');
   const audit = await createAuditApp(
     loadAuditConfig({
       ...common,
@@ -81,6 +100,8 @@ export async function startStack(suite: string, env: Record<string, string> = {}
       GATEWAY_OUTBOX_INTERVAL_MS: '500',
       GATEWAY_LEDGER_URL: ledgerUrl,
       LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      GATEWAY_WEBHOOKS_URL: webhooksUrl,
+      WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
       GATEWAY_AUDIT_URL: auditUrl,
       AUDIT_INTERNAL_TOKEN,
       GATEWAY_PLATFORM_AUDITOR_API_KEY: PLATFORM_AUDITOR_KEY,
@@ -119,6 +140,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
     gateway,
     triage,
     ledger,
+    webhooks,
     reasoner,
     audit,
     topic: (name) => `${prefix}${name}`,
@@ -128,6 +150,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
         () => reasoner.close(),
         () => triage.close(),
         () => gateway.close(),
+        () => webhooks.close(),
         () => ledger.close(),
         () => audit.close(),
         () => simulator.close(),

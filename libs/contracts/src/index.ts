@@ -32,3 +32,4 @@ export * from './webhooks/webhook-event-types';
 export * from './events/webhook-delivery-attempted.event';
 export * from './events/webhook-message-dead-lettered.event';
 export * from './events/webhook-endpoint-disabled.event';
+export * from './webhooks/webhook-http.dto';

@@ -14,6 +14,18 @@ import {
   taskResponseSchema,
   taskSubmissionSchema,
   tenantResponseSchema,
+  createWebhookEndpointRequestSchema,
+  updateWebhookEndpointRequestSchema,
+  rotateWebhookSecretRequestSchema,
+  webhookEndpointResponseSchema,
+  webhookEndpointWithSecretResponseSchema,
+  taskWebhookSecretResponseSchema,
+  taskWebhookSecretWithSecretResponseSchema,
+  webhookDeliveryListResponseSchema,
+  webhookDeliveryDetailResponseSchema,
+  webhookDeliveryResponseSchema,
+  replayWebhooksRequestSchema,
+  webhookPayloadSchema,
 } from '@deliberate/contracts';
 import { z } from 'zod';
 import { AUDIT_PATHS } from './audit-paths';
@@ -64,6 +76,18 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         ReviewAnswer: schema(reviewAnswerRequestSchema, 'input'),
         PutBudget: schema(putBudgetRequestSchema, 'input'),
         Budget: schema(budgetResponseSchema),
+        CreateWebhookEndpoint: schema(createWebhookEndpointRequestSchema, 'input'),
+        UpdateWebhookEndpoint: schema(updateWebhookEndpointRequestSchema, 'input'),
+        RotateWebhookSecret: schema(rotateWebhookSecretRequestSchema, 'input'),
+        WebhookEndpoint: schema(webhookEndpointResponseSchema),
+        WebhookEndpointWithSecret: schema(webhookEndpointWithSecretResponseSchema),
+        TaskWebhookSecret: schema(taskWebhookSecretResponseSchema),
+        TaskWebhookSecretWithSecret: schema(taskWebhookSecretWithSecretResponseSchema),
+        WebhookDelivery: schema(webhookDeliveryResponseSchema),
+        WebhookDeliveryList: schema(webhookDeliveryListResponseSchema),
+        WebhookDeliveryDetail: schema(webhookDeliveryDetailResponseSchema),
+        ReplayWebhooks: schema(replayWebhooksRequestSchema, 'input'),
+        WebhookPayload: schema(webhookPayloadSchema),
       },
     },
     paths: {
@@ -324,9 +348,240 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           },
         },
       },
+      ...webhookPaths(),
       ...AUDIT_PATHS,
       '/health': {
         get: { summary: 'Liveness and database reachability', responses: { '200': { description: 'OK' } } },
+      },
+    },
+  };
+}
+
+const tenantParameter = {
+  name: 'tenantId',
+  in: 'query',
+  schema: { type: 'string' },
+  description: 'platform admin only: the tenant acted on',
+};
+const endpointId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const deliveryId = {
+  name: 'id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string', pattern: '^msg_[A-Za-z0-9]{10,64}$' },
+  description: 'the message id, sent as the webhook-id header',
+};
+const rotateBody = { required: false, ...json('RotateWebhookSecret') };
+
+// Served by the webhooks service behind the gateway. Tenant admins manage, auditors read; the platform admin
+// names a tenant with ?tenantId=. Every delivery is a POST of a WebhookPayload with the Standard Webhooks headers
+// webhook-id, webhook-timestamp and webhook-signature (v1,<base64 HMAC-SHA256 of "id.timestamp.body">).
+function webhookPaths(): Record<string, unknown> {
+  return {
+    '/v1/webhooks/endpoints': {
+      post: {
+        summary: 'Register a webhook endpoint (admin); the answer shows its whsec_ signing secret, once',
+        security: bearer,
+        parameters: [tenantParameter],
+        requestBody: { required: true, ...json('CreateWebhookEndpoint') },
+        responses: {
+          '201': { description: 'The endpoint, with its secret', ...json('WebhookEndpointWithSecret') },
+          '400': problem(
+            'Invalid body, or a URL that is not http(s), carries credentials or names a blocked address',
+          ),
+          '403': problem('Not an admin'),
+        },
+      },
+      get: {
+        summary: "The tenant's endpoints (admin, auditor), without secrets",
+        security: bearer,
+        parameters: [tenantParameter],
+        responses: {
+          '200': {
+            description: 'Endpoints',
+            content: {
+              'application/json': {
+                schema: {
+                  type: 'object',
+                  properties: {
+                    tenantId: { type: 'string' },
+                    endpoints: { type: 'array', items: { $ref: '#/components/schemas/WebhookEndpoint' } },
+                  },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    '/v1/webhooks/endpoints/{id}': {
+      get: {
+        summary: 'One endpoint (admin, auditor)',
+        security: bearer,
+        parameters: [endpointId, tenantParameter],
+        responses: {
+          '200': { description: 'The endpoint', ...json('WebhookEndpoint') },
+          '404': problem('Unknown endpoint'),
+        },
+      },
+      patch: {
+        summary: 'Change the URL, description or event types (admin)',
+        security: bearer,
+        parameters: [endpointId, tenantParameter],
+        requestBody: { required: true, ...json('UpdateWebhookEndpoint') },
+        responses: {
+          '200': { description: 'The endpoint as stored', ...json('WebhookEndpoint') },
+          '400': problem('Invalid change'),
+          '404': problem('Unknown endpoint'),
+        },
+      },
+    },
+    '/v1/webhooks/endpoints/{id}/rotate-secret': {
+      post: {
+        summary:
+          'Issue a new secret (admin). During the overlap (default 24 h) webhook-signature carries both signatures, new first',
+        security: bearer,
+        parameters: [endpointId, tenantParameter],
+        requestBody: rotateBody,
+        responses: {
+          '200': { description: 'The endpoint, with its new secret', ...json('WebhookEndpointWithSecret') },
+          '404': problem('Unknown endpoint'),
+        },
+      },
+    },
+    '/v1/webhooks/endpoints/{id}/disable': {
+      post: {
+        summary: 'Stop deliveries to the endpoint (admin); what was scheduled for it becomes dead letters',
+        security: bearer,
+        parameters: [endpointId, tenantParameter],
+        responses: {
+          '200': { description: 'The endpoint', ...json('WebhookEndpoint') },
+          '404': problem('Unknown endpoint'),
+        },
+      },
+    },
+    '/v1/webhooks/endpoints/{id}/enable': {
+      post: {
+        summary: 'Resume deliveries (admin); replay sends what was missed',
+        security: bearer,
+        parameters: [endpointId, tenantParameter],
+        responses: {
+          '200': { description: 'The endpoint', ...json('WebhookEndpoint') },
+          '404': problem('Unknown endpoint'),
+        },
+      },
+    },
+    '/v1/webhooks/task-secret': {
+      get: {
+        summary: "Whether the tenant has a secret for deliveries to tasks' own webhookUrl (admin, auditor)",
+        security: bearer,
+        parameters: [tenantParameter],
+        responses: {
+          '200': { description: 'The secret, without its value', ...json('TaskWebhookSecret') },
+          '404': problem('None yet'),
+        },
+      },
+      post: {
+        summary: "Create the secret that signs deliveries to tasks' webhookUrl (admin); shown once",
+        security: bearer,
+        parameters: [tenantParameter],
+        responses: {
+          '201': { description: 'The secret', ...json('TaskWebhookSecretWithSecret') },
+          '409': problem('The tenant already has one: rotate it'),
+        },
+      },
+    },
+    '/v1/webhooks/task-secret/rotate': {
+      post: {
+        summary: 'Issue a new task webhook secret (admin), with an overlap as for endpoints',
+        security: bearer,
+        parameters: [tenantParameter],
+        requestBody: rotateBody,
+        responses: {
+          '200': { description: 'The new secret', ...json('TaskWebhookSecretWithSecret') },
+          '404': problem('None to rotate'),
+        },
+      },
+    },
+    '/v1/webhooks/deliveries': {
+      get: {
+        summary: "The tenant's deliveries, newest first (admin, auditor): one per event and target",
+        security: bearer,
+        parameters: [
+          tenantParameter,
+          {
+            name: 'status',
+            in: 'query',
+            schema: { type: 'string', enum: ['pending', 'delivered', 'dead_lettered'] },
+          },
+          { name: 'endpointId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+          { name: 'taskId', in: 'query', schema: { type: 'string', format: 'uuid' } },
+          {
+            name: 'from',
+            in: 'query',
+            schema: { type: 'string', format: 'date-time' },
+            description: 'created at or after',
+          },
+          {
+            name: 'to',
+            in: 'query',
+            schema: { type: 'string', format: 'date-time' },
+            description: 'created before',
+          },
+          {
+            name: 'cursor',
+            in: 'query',
+            schema: { type: 'string' },
+            description: 'nextCursor of the previous page',
+          },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+        ],
+        responses: {
+          '200': { description: 'A page', ...json('WebhookDeliveryList') },
+          '400': problem('A bad filter'),
+        },
+      },
+    },
+    '/v1/webhooks/deliveries/{id}': {
+      get: {
+        summary: 'One delivery with every attempt: outcome, HTTP status, latency, response snippet, error',
+        security: bearer,
+        parameters: [deliveryId, tenantParameter],
+        responses: {
+          '200': { description: 'The delivery', ...json('WebhookDeliveryDetail') },
+          '404': problem('Unknown delivery'),
+        },
+      },
+    },
+    '/v1/webhooks/deliveries/{id}/replay': {
+      post: {
+        summary: 'Send a delivered or dead-lettered message again, now, with the same webhook-id (admin)',
+        security: bearer,
+        parameters: [deliveryId, tenantParameter],
+        responses: {
+          '202': { description: 'Scheduled', ...json('WebhookDelivery') },
+          '404': problem('Unknown delivery'),
+          '409': problem('Already scheduled, or its endpoint is disabled'),
+        },
+      },
+    },
+    '/v1/webhooks/replay': {
+      post: {
+        summary: 'Replay every dead letter created in [from, to), optionally of one endpoint (admin)',
+        security: bearer,
+        parameters: [tenantParameter],
+        requestBody: { required: true, ...json('ReplayWebhooks') },
+        responses: {
+          '202': {
+            description: 'How many were scheduled',
+            content: {
+              'application/json': {
+                schema: { type: 'object', properties: { replayed: { type: 'integer' } } },
+              },
+            },
+          },
+          '400': problem('A bad range'),
+        },
       },
     },
   };

@@ -13,6 +13,6 @@ export const taskAcceptedEvent = defineEvent({
   partitions: 12,
   key: 'taskId',
   producers: ['gateway'],
-  consumers: ['triage', 'gateway'],
+  consumers: ['triage', 'gateway', 'webhooks'],
 });
 export type TaskAccepted = z.infer<typeof taskAcceptedEvent.schema>;

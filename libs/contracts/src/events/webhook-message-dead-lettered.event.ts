@@ -10,7 +10,8 @@ export const webhookMessageDeadLetteredEvent = defineEvent({
     messageId: webhookMessageIdSchema,
     endpointId: z.uuid().nullable(),
     eventType: webhookEventTypeSchema,
-    attempts: z.int().positive(),
+    /** 0 when the endpoint was disabled before the message's first attempt. */
+    attempts: z.int().nonnegative(),
     lastError: z.string().max(1000),
     deadLetteredAt: z.iso.datetime(),
   }),

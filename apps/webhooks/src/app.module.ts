@@ -1,0 +1,105 @@
+import {
+  taskAcceptedEvent,
+  taskCancelledEvent,
+  taskCompletedEvent,
+  taskEscalatedEvent,
+  taskFailedEvent,
+  webhookDeliveryAttemptedEvent,
+  webhookEndpointDisabledEvent,
+  webhookMessageDeadLetteredEvent,
+} from '@deliberate/contracts';
+import {
+  INTERNAL_AUTH_OPTIONS,
+  InternalAuthGuard,
+  type InternalAuthOptions,
+  ProblemFilter,
+} from '@deliberate/http';
+import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { PersistenceModule } from '@deliberate/persistence';
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { allowlistOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
+import { DeliveriesController } from './deliveries/deliveries.controller';
+import { DeliveriesService } from './deliveries/deliveries.service';
+import { DeliveryStore } from './dispatch/delivery-store';
+import { Dispatcher } from './dispatch/dispatcher';
+import { EndpointRepository } from './endpoints/endpoint.repository';
+import { EndpointsController } from './endpoints/endpoints.controller';
+import { EndpointsService } from './endpoints/endpoints.service';
+import { TaskSecretController } from './endpoints/task-secret.controller';
+import { HealthController } from './health/health.controller';
+import { MessageIntake } from './messages/message-intake';
+import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
+import { OutboxRelay } from './outbox/outbox-relay';
+import { OutboxRepository } from './outbox/outbox.repository';
+import { WebhooksDatabase } from './persistence/webhooks-database';
+import { AddressPolicy } from './ssrf/address-policy';
+import { type Resolver, SsrfGuard, systemResolver } from './ssrf/ssrf-guard';
+import { TaskEventConsumer } from './tasks/task-event.consumer';
+
+export interface WebhooksModuleOptions {
+  /** How host names resolve; tests substitute a resolver to play DNS rebinding. */
+  resolver?: Resolver;
+}
+
+@Module({})
+export class WebhooksModule {
+  static forRoot(config: WebhooksConfig, options: WebhooksModuleOptions = {}): DynamicModule {
+    return {
+      module: WebhooksModule,
+      imports: [
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          schema: 'webhooks',
+          entities: [],
+          migrations: [CreateWebhooksTables1795900000000],
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
+        KafkaModule.forRoot({
+          ...kafkaOptionsFromConfig('webhooks', config),
+          topics: [
+            taskAcceptedEvent,
+            taskCompletedEvent,
+            taskFailedEvent,
+            taskEscalatedEvent,
+            taskCancelledEvent,
+            webhookDeliveryAttemptedEvent,
+            webhookMessageDeadLetteredEvent,
+            webhookEndpointDisabledEvent,
+          ],
+        }),
+      ],
+      controllers: [EndpointsController, TaskSecretController, DeliveriesController, HealthController],
+      providers: [
+        { provide: WEBHOOKS_CONFIG, useValue: config },
+        {
+          provide: INTERNAL_AUTH_OPTIONS,
+          useValue: {
+            service: 'webhooks',
+            token: config.WEBHOOKS_INTERNAL_TOKEN,
+            tokenVariable: 'WEBHOOKS_INTERNAL_TOKEN',
+          } satisfies InternalAuthOptions,
+        },
+        { provide: APP_GUARD, useClass: InternalAuthGuard },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+        {
+          provide: SsrfGuard,
+          useValue: new SsrfGuard(
+            new AddressPolicy(allowlistOf(config.WEBHOOKS_ALLOWED_NETWORKS)),
+            options.resolver ?? systemResolver,
+          ),
+        },
+        WebhooksDatabase,
+        OutboxRepository,
+        OutboxRelay,
+        DeliveryStore,
+        Dispatcher,
+        MessageIntake,
+        TaskEventConsumer,
+        EndpointRepository,
+        EndpointsService,
+        DeliveriesService,
+      ],
+    };
+  }
+}

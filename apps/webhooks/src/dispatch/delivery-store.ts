@@ -1,0 +1,404 @@
+import {
+  webhookDeliveryAttemptedEvent,
+  webhookEndpointDisabledEvent,
+  type WebhookEventType,
+  webhookMessageDeadLetteredEvent,
+} from '@deliberate/contracts';
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { redactUrl } from '../messages/webhook-payload';
+import { type NewOutboxMessage, type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
+import { type Sql, WebhooksDatabase } from '../persistence/webhooks-database';
+
+/** A due attempt, claimed: nobody else sends it until the lease ends. */
+export interface ClaimedAttempt {
+  messageId: string;
+  claimToken: string;
+  tenantId: string;
+  taskId: string;
+  eventType: WebhookEventType;
+  endpointId: string | null;
+  /** The task's webhookUrl; null for an endpoint (its current URL is used). */
+  url: string | null;
+  body: string;
+  attempt: number;
+  /** Position of this attempt in the current round of the retry schedule (1-based). */
+  step: number;
+  scheduledAt: Date;
+}
+
+export interface SigningTarget {
+  url: string;
+  status: 'enabled' | 'disabled';
+  secrets: string[];
+}
+
+/** What one attempt came to, and what follows from it. */
+export interface AttemptRecord {
+  claim: ClaimedAttempt;
+  url: string;
+  outcome: 'delivered' | 'failed' | 'refused';
+  httpStatus: number | null;
+  latencyMs: number;
+  responseSnippet: string;
+  error: string | null;
+  attemptedAt: Date;
+  /** The next attempt, or null: delivered, or no attempt left (dead letter). */
+  nextAttemptAt: Date | null;
+  /** The endpoint answered 410 Gone: disable it. */
+  endpointGone: boolean;
+}
+
+interface ClaimRow {
+  id: string;
+  claim_token: string;
+  tenant_id: string;
+  task_id: string;
+  event_type: WebhookEventType;
+  endpoint_id: string | null;
+  url: string | null;
+  body: string;
+  attempts: number;
+  schedule_step: number;
+  scheduled_at: Date;
+}
+
+interface EndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  status: 'enabled' | 'disabled';
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+}
+
+interface DeadRow {
+  id: string;
+  tenant_id: string;
+  task_id: string;
+  event_type: WebhookEventType;
+  endpoint_id: string | null;
+  attempts: number;
+}
+
+const secretsOf = (row: {
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+}): string[] =>
+  row.previous_secret &&
+  row.previous_secret_expires_at &&
+  row.previous_secret_expires_at.getTime() > Date.now()
+    ? [row.secret, row.previous_secret]
+    : [row.secret];
+
+const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+// The durable schedule: claims due attempts under a lease, and records outcomes with their events, in bulk.
+@Injectable()
+export class DeliveryStore {
+  constructor(
+    private readonly database: WebhooksDatabase,
+    private readonly outbox: OutboxRepository,
+  ) {}
+
+  /**
+   * Claims up to `limit` due attempts. SKIP LOCKED lets instances share the work; the claim moves the message's
+   * next_attempt_at to the end of the lease, so an attempt whose dispatcher died becomes due again by itself.
+   */
+  async claimDue(limit: number, leaseMs: number): Promise<ClaimedAttempt[]> {
+    const token = randomUUID();
+    const [rows] = await this.database.pool.query<[ClaimRow[], number]>(
+      `WITH due AS (
+         SELECT id, next_attempt_at FROM messages
+          WHERE status = 'pending' AND next_attempt_at <= now()
+          ORDER BY next_attempt_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED)
+       UPDATE messages m
+          SET attempts = m.attempts + 1, schedule_step = m.schedule_step + 1, claim_token = $2,
+              claimed_until = now() + make_interval(secs => $3::double precision / 1000),
+              next_attempt_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
+         FROM due
+        WHERE m.id = due.id
+       RETURNING m.id, m.claim_token, m.tenant_id, m.task_id, m.event_type, m.endpoint_id, m.url, m.body,
+                 m.attempts, m.schedule_step, due.next_attempt_at AS scheduled_at`,
+      [limit, token, leaseMs],
+    );
+    return rows.map((r) => ({
+      messageId: r.id,
+      claimToken: r.claim_token,
+      tenantId: r.tenant_id,
+      taskId: r.task_id,
+      eventType: r.event_type,
+      endpointId: r.endpoint_id,
+      url: r.url,
+      body: r.body,
+      attempt: r.attempts,
+      step: r.schedule_step,
+      scheduledAt: r.scheduled_at,
+    }));
+  }
+
+  /** Milliseconds until the earliest scheduled attempt (0 if one is due), or null when nothing is scheduled. */
+  async nextDueInMs(): Promise<number | null> {
+    const [row] = await this.database.pool.query<{ due_in_ms: number | null }[]>(
+      `SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS due_in_ms
+         FROM messages WHERE status = 'pending'`,
+    );
+    const dueIn = row?.due_in_ms;
+    return dueIn === null || dueIn === undefined ? null : Math.max(0, Math.ceil(dueIn));
+  }
+
+  /** Endpoints by id, with the secrets that sign now (two during a rotation's overlap). */
+  async endpoints(ids: readonly string[]): Promise<Map<string, SigningTarget>> {
+    if (!ids.length) return new Map();
+    const rows = await this.database.pool.query<EndpointRow[]>(
+      `SELECT id, tenant_id, url, status, secret, previous_secret, previous_secret_expires_at
+         FROM endpoints WHERE id = ANY($1::uuid[])`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, { url: r.url, status: r.status, secrets: secretsOf(r) }]));
+  }
+
+  /** Each tenant's task webhook secrets; a tenant without one is missing from the map. */
+  async taskSecrets(tenantIds: readonly string[]): Promise<Map<string, string[]>> {
+    if (!tenantIds.length) return new Map();
+    const rows = await this.database.pool.query<
+      {
+        tenant_id: string;
+        secret: string;
+        previous_secret: string | null;
+        previous_secret_expires_at: Date | null;
+      }[]
+    >(
+      `SELECT tenant_id, secret, previous_secret, previous_secret_expires_at FROM task_secrets
+        WHERE tenant_id = ANY($1::text[])`,
+      [tenantIds],
+    );
+    return new Map(rows.map((r) => [r.tenant_id, secretsOf(r)]));
+  }
+
+  /**
+   * Records a batch of attempts in one transaction: the attempt log, the message's new state, the endpoint's
+   * health, and the events announcing all of it (outbox). An attempt whose claim was lost meanwhile (its lease
+   * expired and another dispatcher took it, or the message was dead-lettered) is not recorded.
+   */
+  async record(records: readonly AttemptRecord[], disableAfterFailingMs: number): Promise<OutboxMessage[]> {
+    if (!records.length) return [];
+    return this.database.transaction(async (tx) => {
+      const statusOf = (r: AttemptRecord) =>
+        r.outcome === 'delivered' ? 'delivered' : r.nextAttemptAt ? 'pending' : 'dead_lettered';
+      const [kept] = await tx.query<[{ id: string }[], number]>(
+        `UPDATE messages m
+            SET status = v.status, next_attempt_at = v.next_attempt_at, claimed_until = NULL, claim_token = NULL,
+                last_status = v.http_status, last_error = v.error, updated_at = now(),
+                delivered_at = CASE WHEN v.status = 'delivered' THEN now() ELSE m.delivered_at END,
+                dead_lettered_at = CASE WHEN v.status = 'dead_lettered' THEN now() ELSE NULL END
+           FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
+                AS v (id, claim_token, status, next_attempt_at, http_status, error)
+          WHERE m.id = v.id AND m.claim_token = v.claim_token AND m.status = 'pending'
+         RETURNING m.id`,
+        [
+          records.map((r) => r.claim.messageId),
+          records.map((r) => r.claim.claimToken),
+          records.map(statusOf),
+          records.map((r) => r.nextAttemptAt),
+          records.map((r) => r.httpStatus),
+          records.map((r) => r.error),
+        ],
+      );
+      const keptIds = new Set(kept.map((k) => k.id));
+      const recorded = records.filter((r) => keptIds.has(r.claim.messageId));
+      if (!recorded.length) return [];
+      await tx.query(
+        `INSERT INTO attempts (message_id, attempt, tenant_id, endpoint_id, url, outcome, http_status, latency_ms,
+                               response_snippet, error, scheduled_at, attempted_at, next_attempt_at)
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::int[],
+                              $8::int[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
+                              $13::timestamptz[])
+         ON CONFLICT DO NOTHING`,
+        [
+          recorded.map((r) => r.claim.messageId),
+          recorded.map((r) => r.claim.attempt),
+          recorded.map((r) => r.claim.tenantId),
+          recorded.map((r) => r.claim.endpointId),
+          recorded.map((r) => redactUrl(r.url)),
+          recorded.map((r) => r.outcome),
+          recorded.map((r) => r.httpStatus),
+          recorded.map((r) => r.latencyMs),
+          recorded.map((r) => r.responseSnippet),
+          recorded.map((r) => r.error),
+          recorded.map((r) => r.claim.scheduledAt),
+          recorded.map((r) => r.attemptedAt),
+          recorded.map((r) => r.nextAttemptAt),
+        ],
+      );
+      const events: NewOutboxMessage[] = recorded.map((r) => ({
+        topic: webhookDeliveryAttemptedEvent.topic,
+        tenantId: r.claim.tenantId,
+        taskId: r.claim.taskId,
+        payload: {
+          messageId: r.claim.messageId,
+          endpointId: r.claim.endpointId,
+          eventType: r.claim.eventType,
+          attempt: r.claim.attempt,
+          url: redactUrl(r.url),
+          outcome: r.outcome,
+          httpStatus:
+            r.httpStatus !== null && r.httpStatus >= 100 && r.httpStatus <= 599 ? r.httpStatus : null,
+          latencyMs: r.latencyMs,
+          responseSnippet: truncate(r.responseSnippet, 1024),
+          error: r.error === null ? null : truncate(r.error, 1000),
+          nextAttemptAt: r.nextAttemptAt?.toISOString() ?? null,
+          attemptedAt: r.attemptedAt.toISOString(),
+        },
+      }));
+      for (const r of recorded) {
+        if (r.outcome !== 'delivered' && !r.nextAttemptAt) {
+          events.push(
+            deadLetterEvent(
+              {
+                id: r.claim.messageId,
+                tenant_id: r.claim.tenantId,
+                task_id: r.claim.taskId,
+                event_type: r.claim.eventType,
+                endpoint_id: r.claim.endpointId,
+                attempts: r.claim.attempt,
+              },
+              r.error ?? `HTTP ${r.httpStatus}`,
+            ),
+          );
+        }
+      }
+      events.push(...(await this.updateEndpointHealth(tx, recorded, disableAfterFailingMs)));
+      return this.outbox.addMany(tx, events);
+    });
+  }
+
+  private async updateEndpointHealth(
+    tx: Sql,
+    recorded: readonly AttemptRecord[],
+    disableAfterFailingMs: number,
+  ): Promise<NewOutboxMessage[]> {
+    const succeeded = new Set<string>();
+    const failed = new Set<string>();
+    const gone = new Set<string>();
+    for (const r of recorded) {
+      const id = r.claim.endpointId;
+      if (!id) continue;
+      if (r.outcome === 'delivered') succeeded.add(id);
+      else if (r.outcome === 'failed') failed.add(id);
+      if (r.endpointGone) gone.add(id);
+    }
+    for (const id of succeeded) failed.delete(id);
+    if (succeeded.size) {
+      await tx.query(
+        `UPDATE endpoints SET failing_since = NULL WHERE id = ANY($1::uuid[]) AND failing_since IS NOT NULL`,
+        [[...succeeded]],
+      );
+    }
+    if (failed.size) {
+      await tx.query(
+        `UPDATE endpoints SET failing_since = now() WHERE id = ANY($1::uuid[]) AND failing_since IS NULL`,
+        [[...failed]],
+      );
+    }
+    const events: NewOutboxMessage[] = [];
+    for (const id of gone) {
+      events.push(...(await this.disableEndpoint(tx, id, 'gone', 'the endpoint answered 410 Gone')));
+    }
+    if (failed.size) {
+      const stale = await tx.query<{ id: string }[]>(
+        `SELECT id FROM endpoints
+          WHERE id = ANY($1::uuid[]) AND status = 'enabled'
+            AND failing_since < now() - make_interval(secs => $2::double precision / 1000)`,
+        [[...failed].filter((id) => !gone.has(id)), disableAfterFailingMs],
+      );
+      for (const { id } of stale) {
+        events.push(
+          ...(await this.disableEndpoint(
+            tx,
+            id,
+            'sustained_failure',
+            `every attempt failed for ${describeDuration(disableAfterFailingMs)}`,
+          )),
+        );
+      }
+    }
+    return events;
+  }
+
+  /**
+   * Disables an endpoint and dead-letters what was still scheduled for it (a replay after re-enabling sends it).
+   * Returns the events to announce it; none if it was already disabled.
+   */
+  async disableEndpoint(
+    tx: Sql,
+    endpointId: string,
+    reason: 'gone' | 'sustained_failure' | 'manual',
+    message: string,
+  ): Promise<NewOutboxMessage[]> {
+    const [disabled] = await tx.query<[{ tenant_id: string; url: string; disabled_at: Date }[], number]>(
+      `UPDATE endpoints SET status = 'disabled', disabled_reason = $2, disabled_message = $3, disabled_at = now(),
+              updated_at = now()
+        WHERE id = $1 AND status = 'enabled'
+       RETURNING tenant_id, url, disabled_at`,
+      [endpointId, reason, message],
+    );
+    const endpoint = disabled[0];
+    if (!endpoint) return [];
+    const lastError = `endpoint disabled (${reason}): ${message}`;
+    const [dead] = await tx.query<[DeadRow[], number]>(
+      `UPDATE messages SET status = 'dead_lettered', dead_lettered_at = now(), next_attempt_at = NULL,
+              claimed_until = NULL, claim_token = NULL, last_error = $2, updated_at = now()
+        WHERE endpoint_id = $1 AND status = 'pending'
+       RETURNING id, tenant_id, task_id, event_type, endpoint_id, attempts`,
+      [endpointId, lastError],
+    );
+    return [
+      {
+        topic: webhookEndpointDisabledEvent.topic,
+        tenantId: endpoint.tenant_id,
+        taskId: null,
+        payload: {
+          endpointId,
+          url: redactUrl(endpoint.url),
+          reason,
+          message: truncate(message, 1000),
+          disabledAt: endpoint.disabled_at.toISOString(),
+        },
+      },
+      ...dead.map((d) => deadLetterEvent(d, lastError)),
+    ];
+  }
+}
+
+/** 432000000 → "5 d", 5400000 → "1.5 h", 2000 → "2 s". */
+export function describeDuration(ms: number): string {
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1_000, 's'],
+  ];
+  const [size, unit] = units.find(([u]) => ms >= u) ?? [1, 'ms'];
+  return `${Math.round((ms / size) * 10) / 10} ${unit}`;
+}
+
+function deadLetterEvent(row: DeadRow, lastError: string): NewOutboxMessage {
+  return {
+    topic: webhookMessageDeadLetteredEvent.topic,
+    tenantId: row.tenant_id,
+    taskId: row.task_id,
+    payload: {
+      messageId: row.id,
+      endpointId: row.endpoint_id,
+      eventType: row.event_type,
+      attempts: row.attempts,
+      lastError: truncate(lastError, 1000),
+      deadLetteredAt: new Date().toISOString(),
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import type { WebhookEndpointResponse, WebhookEventType } from '@deliberate/contracts';
+import { Injectable } from '@nestjs/common';
+import type { Sql } from '../persistence/webhooks-database';
+
+export interface EndpointRow {
+  id: string;
+  tenant_id: string;
+  url: string;
+  description: string;
+  event_types: WebhookEventType[];
+  status: 'enabled' | 'disabled';
+  disabled_reason: 'gone' | 'sustained_failure' | 'manual' | null;
+  disabled_message: string | null;
+  disabled_at: Date | null;
+  failing_since: Date | null;
+  secret_rotated_at: Date | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, tenant_id, url, description, event_types, status, disabled_reason, disabled_message, disabled_at,
+  failing_since, secret_rotated_at, previous_secret_expires_at, created_at, updated_at`;
+
+const iso = (d: Date | null) => d?.toISOString() ?? null;
+
+export function toEndpointResponse(r: EndpointRow): WebhookEndpointResponse {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    url: r.url,
+    description: r.description,
+    eventTypes: r.event_types,
+    status: r.status,
+    disabledReason: r.disabled_reason,
+    disabledMessage: r.disabled_message,
+    disabledAt: iso(r.disabled_at),
+    failingSince: iso(r.failing_since),
+    secretRotatedAt: iso(r.secret_rotated_at),
+    previousSecretExpiresAt: iso(r.previous_secret_expires_at),
+    createdAt: r.created_at.toISOString(),
+    updatedAt: r.updated_at.toISOString(),
+  };
+}
+
+@Injectable()
+export class EndpointRepository {
+  async insert(
+    sql: Sql,
+    e: {
+      id: string;
+      tenantId: string;
+      url: string;
+      description: string;
+      eventTypes: string[];
+      secret: string;
+    },
+  ): Promise<EndpointRow> {
+    const [row] = await sql.query<EndpointRow[]>(
+      `INSERT INTO endpoints (id, tenant_id, url, description, event_types, status, secret)
+       VALUES ($1, $2, $3, $4, $5, 'enabled', $6) RETURNING ${COLUMNS}`,
+      [e.id, e.tenantId, e.url, e.description, e.eventTypes, e.secret],
+    );
+    return row!;
+  }
+
+  async list(sql: Sql, tenantId: string): Promise<EndpointRow[]> {
+    return sql.query<EndpointRow[]>(
+      `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 ORDER BY created_at`,
+      [tenantId],
+    );
+  }
+
+  async get(sql: Sql, tenantId: string, id: string, lock = false): Promise<EndpointRow | null> {
+    const [row] = await sql.query<EndpointRow[]>(
+      `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+      [tenantId, id],
+    );
+    return row ?? null;
+  }
+
+  async update(
+    sql: Sql,
+    id: string,
+    changes: {
+      url?: string | undefined;
+      description?: string | undefined;
+      eventTypes?: string[] | undefined;
+    },
+  ): Promise<EndpointRow> {
+    const [rows] = await sql.query<[EndpointRow[], number]>(
+      `UPDATE endpoints SET url = coalesce($2, url), description = coalesce($3, description),
+              event_types = coalesce($4, event_types), updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, changes.url ?? null, changes.description ?? null, changes.eventTypes ?? null],
+    );
+    return rows[0]!;
+  }
+
+  async rotate(sql: Sql, id: string, secret: string, overlapMs: number): Promise<EndpointRow> {
+    const [rows] = await sql.query<[EndpointRow[], number]>(
+      `UPDATE endpoints
+          SET previous_secret = CASE WHEN $3::double precision > 0 THEN secret END,
+              previous_secret_expires_at = CASE WHEN $3::double precision > 0
+                THEN now() + make_interval(secs => $3::double precision / 1000) END,
+              secret = $2, secret_rotated_at = now(), updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id, secret, overlapMs],
+    );
+    return rows[0]!;
+  }
+
+  async enable(sql: Sql, id: string): Promise<EndpointRow> {
+    const [rows] = await sql.query<[EndpointRow[], number]>(
+      `UPDATE endpoints SET status = 'enabled', disabled_reason = NULL, disabled_message = NULL, disabled_at = NULL,
+              failing_since = NULL, updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS}`,
+      [id],
+    );
+    return rows[0]!;
+  }
+}

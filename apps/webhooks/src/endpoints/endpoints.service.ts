@@ -1,0 +1,112 @@
+import {
+  type CreateWebhookEndpointRequest,
+  type UpdateWebhookEndpointRequest,
+  uuidv7,
+  type WebhookEndpointResponse,
+  type WebhookEndpointWithSecretResponse,
+  type WebhookEventType,
+} from '@deliberate/contracts';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
+import { DeliveryStore } from '../dispatch/delivery-store';
+import { OutboxRelay } from '../outbox/outbox-relay';
+import { OutboxRepository } from '../outbox/outbox.repository';
+import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { generateSecret } from '../signing/webhook-signature';
+import { SsrfGuard } from '../ssrf/ssrf-guard';
+import { EndpointRepository, toEndpointResponse } from './endpoint.repository';
+
+@Injectable()
+export class EndpointsService {
+  constructor(
+    private readonly database: WebhooksDatabase,
+    private readonly endpoints: EndpointRepository,
+    private readonly store: DeliveryStore,
+    private readonly outbox: OutboxRepository,
+    private readonly relay: OutboxRelay,
+    private readonly guard: SsrfGuard,
+    @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+  ) {}
+
+  async create(
+    tenantId: string,
+    request: Required<Pick<CreateWebhookEndpointRequest, 'url' | 'description'>> & {
+      eventTypes: WebhookEventType[];
+    },
+  ): Promise<WebhookEndpointWithSecretResponse> {
+    this.checkUrl(request.url);
+    const secret = generateSecret();
+    const row = await this.endpoints.insert(this.database.pool, {
+      id: uuidv7(),
+      tenantId,
+      url: request.url,
+      description: request.description,
+      eventTypes: request.eventTypes,
+      secret,
+    });
+    return { ...toEndpointResponse(row), secret };
+  }
+
+  async list(tenantId: string): Promise<WebhookEndpointResponse[]> {
+    return (await this.endpoints.list(this.database.pool, tenantId)).map(toEndpointResponse);
+  }
+
+  async get(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
+    return toEndpointResponse(await this.require(tenantId, id));
+  }
+
+  async update(
+    tenantId: string,
+    id: string,
+    changes: UpdateWebhookEndpointRequest,
+  ): Promise<WebhookEndpointResponse> {
+    if (changes.url !== undefined) this.checkUrl(changes.url);
+    await this.require(tenantId, id);
+    return toEndpointResponse(await this.endpoints.update(this.database.pool, id, changes));
+  }
+
+  async rotateSecret(
+    tenantId: string,
+    id: string,
+    overlapSeconds: number | undefined,
+  ): Promise<WebhookEndpointWithSecretResponse> {
+    const secret = generateSecret();
+    const overlapMs =
+      overlapSeconds === undefined ? this.config.WEBHOOKS_SECRET_OVERLAP_MS : overlapSeconds * 1000;
+    const row = await this.database.transaction(async (tx) => {
+      await this.require(tenantId, id, tx);
+      return this.endpoints.rotate(tx, id, secret, overlapMs);
+    });
+    return { ...toEndpointResponse(row), secret };
+  }
+
+  /** Disables the endpoint and dead-letters what was scheduled for it; replay sends it after re-enabling. */
+  async disable(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
+    const { row, events } = await this.database.transaction(async (tx) => {
+      await this.require(tenantId, id, tx);
+      const events = await this.store.disableEndpoint(tx, id, 'manual', 'disabled through the API');
+      return { row: await this.require(tenantId, id, tx), events: await this.outbox.addMany(tx, events) };
+    });
+    await this.relay.publish(events);
+    return toEndpointResponse(row);
+  }
+
+  async enable(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
+    const row = await this.database.transaction(async (tx) => {
+      await this.require(tenantId, id, tx);
+      return this.endpoints.enable(tx, id);
+    });
+    return toEndpointResponse(row);
+  }
+
+  private checkUrl(url: string): void {
+    const problem = this.guard.checkUrl(url);
+    if (problem) throw new BadRequestException(`url: ${problem}`);
+  }
+
+  private async require(tenantId: string, id: string, sql = this.database.pool) {
+    const row = await this.endpoints.get(sql, tenantId, id, sql !== this.database.pool);
+    if (!row) throw new NotFoundException(`no webhook endpoint ${id} for tenant '${tenantId}'`);
+    return row;
+  }
+}

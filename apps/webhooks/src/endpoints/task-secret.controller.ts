@@ -1,0 +1,118 @@
+import {
+  type Principal,
+  rotateWebhookSecretRequestSchema,
+  type TaskWebhookSecretResponse,
+  type TaskWebhookSecretWithSecretResponse,
+} from '@deliberate/contracts';
+import { Allow, CurrentPrincipal, resolveTenant, ZodBodyPipe, ZodQueryPipe } from '@deliberate/http';
+import {
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  NotFoundException,
+  Post,
+  Query,
+} from '@nestjs/common';
+import type { z } from 'zod';
+import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
+import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { generateSecret } from '../signing/webhook-signature';
+import { tenantQuerySchema, type TenantQuery } from './tenant-query';
+
+interface TaskSecretRow {
+  tenant_id: string;
+  created_at: Date;
+  secret_rotated_at: Date | null;
+  previous_secret_expires_at: Date | null;
+}
+
+const COLUMNS = 'tenant_id, created_at, secret_rotated_at, previous_secret_expires_at';
+
+const toResponse = (r: TaskSecretRow): TaskWebhookSecretResponse => ({
+  tenantId: r.tenant_id,
+  createdAt: r.created_at.toISOString(),
+  secretRotatedAt: r.secret_rotated_at?.toISOString() ?? null,
+  previousSecretExpiresAt: r.previous_secret_expires_at?.toISOString() ?? null,
+});
+
+// The tenant's secret for deliveries to tasks' own webhookUrl (registered endpoints each have their own).
+@Controller('v1/webhooks/task-secret')
+export class TaskSecretController {
+  constructor(
+    private readonly database: WebhooksDatabase,
+    @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+  ) {}
+
+  @Get()
+  @Allow('admin', 'auditor', 'platform-admin')
+  async get(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodQueryPipe(tenantQuerySchema)) query: TenantQuery,
+  ): Promise<TaskWebhookSecretResponse> {
+    const tenantId = resolveTenant(principal, query.tenantId);
+    const [row] = await this.database.pool.query<TaskSecretRow[]>(
+      `SELECT ${COLUMNS} FROM task_secrets WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    if (!row)
+      throw new NotFoundException(
+        `tenant '${tenantId}' has no task webhook secret; create one with POST /v1/webhooks/task-secret`,
+      );
+    return toResponse(row);
+  }
+
+  @Post()
+  @Allow('admin', 'platform-admin')
+  async create(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodQueryPipe(tenantQuerySchema)) query: TenantQuery,
+  ): Promise<TaskWebhookSecretWithSecretResponse> {
+    const tenantId = resolveTenant(principal, query.tenantId);
+    const secret = generateSecret();
+    const [row] = await this.database.pool.query<TaskSecretRow[]>(
+      `INSERT INTO task_secrets (tenant_id, secret) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING RETURNING ${COLUMNS}`,
+      [tenantId, secret],
+    );
+    if (!row) {
+      throw new ConflictException(
+        `tenant '${tenantId}' already has a task webhook secret; rotate it with POST /v1/webhooks/task-secret/rotate`,
+      );
+    }
+    return { ...toResponse(row), secret };
+  }
+
+  @Post('rotate')
+  @HttpCode(200)
+  @Allow('admin', 'platform-admin')
+  async rotate(
+    @CurrentPrincipal() principal: Principal,
+    @Query(new ZodQueryPipe(tenantQuerySchema)) query: TenantQuery,
+    @Body(new ZodBodyPipe(rotateWebhookSecretRequestSchema, { optional: true }))
+    body: z.output<typeof rotateWebhookSecretRequestSchema> | undefined,
+  ): Promise<TaskWebhookSecretWithSecretResponse> {
+    const tenantId = resolveTenant(principal, query.tenantId);
+    const secret = generateSecret();
+    const overlapMs =
+      body?.overlapSeconds === undefined
+        ? this.config.WEBHOOKS_SECRET_OVERLAP_MS
+        : body.overlapSeconds * 1000;
+    const [rows] = await this.database.pool.query<[TaskSecretRow[], number]>(
+      `UPDATE task_secrets
+          SET previous_secret = CASE WHEN $3::double precision > 0 THEN secret END,
+              previous_secret_expires_at = CASE WHEN $3::double precision > 0
+                THEN now() + make_interval(secs => $3::double precision / 1000) END,
+              secret = $2, secret_rotated_at = now()
+        WHERE tenant_id = $1 RETURNING ${COLUMNS}`,
+      [tenantId, secret, overlapMs],
+    );
+    const row = rows[0];
+    if (!row)
+      throw new NotFoundException(
+        `tenant '${tenantId}' has no task webhook secret; create one with POST /v1/webhooks/task-secret`,
+      );
+    return { ...toResponse(row), secret };
+  }
+}

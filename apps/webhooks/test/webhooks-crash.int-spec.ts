@@ -1,0 +1,138 @@
+import { pollUntil } from '@deliberate/testing';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import {
+  header,
+  newTask,
+  type Receiver,
+  registerEndpoint,
+  startReceiver,
+  startWebhooks,
+  tenantPrincipal,
+  type WebhooksHarness,
+  webhooksHttp,
+} from './webhooks-harness';
+
+const ROOT = resolve(__dirname, '../../..');
+const NODE = resolve(ROOT, 'node_modules/.bin/node');
+
+interface Child {
+  proc: ChildProcess;
+  output: string[];
+  exited: Promise<void>;
+}
+
+// The service as it runs in production: `node apps/webhooks/dist/main.js`, so a SIGKILL is a real crash.
+function spawnWebhooks(env: Record<string, string>): Child {
+  const proc = spawn(NODE, [resolve(ROOT, 'apps/webhooks/dist/main.js')], {
+    cwd: ROOT,
+    env: { ...env, PATH: process.env['PATH'] ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const output: string[] = [];
+  proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
+  proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  return { proc, output, exited };
+}
+
+async function kill(child: Child | undefined): Promise<void> {
+  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
+  child.proc.kill('SIGKILL');
+  await child.exited;
+}
+
+interface Delivery {
+  id: string;
+  status: string;
+  attempts: number;
+  attemptLog: { attempt: number; outcome: string; httpStatus: number | null }[];
+}
+
+describe('dispatcher crash after the receiver answered 2xx (child processes)', () => {
+  let h: WebhooksHarness;
+  let receiver: Receiver;
+  let first: Child | undefined;
+  let second: Child | undefined;
+
+  beforeAll(async () => {
+    execFileSync(
+      NODE,
+      [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/webhooks/tsconfig.json'],
+      {
+        cwd: ROOT,
+        stdio: 'inherit',
+      },
+    );
+    receiver = await startReceiver();
+    // In this process: the API and the schema, but no dispatcher; the children send.
+    h = await startWebhooks('webhooks-crash', { env: { WEBHOOKS_DISPATCHER_ENABLED: 'false' } });
+  }, 180_000);
+
+  afterAll(async () => {
+    await kill(first);
+    await kill(second);
+    await receiver?.close();
+    await h?.close();
+  });
+
+  const childEnv = () => ({
+    ...h.env,
+    WEBHOOKS_DISPATCHER_ENABLED: 'true',
+    WEBHOOKS_PORT: '0',
+    WEBHOOKS_TIMEOUT_MS: '1500',
+    WEBHOOKS_LEASE_MS: '2500',
+    LOG_LEVEL: 'info',
+  });
+
+  it('sends the attempt again, with the same webhook-id, and ends delivered', async () => {
+    await registerEndpoint(h, 'crash', `${receiver.url}/hook`);
+    let answered!: () => void;
+    const firstAnswered = new Promise<void>((r) => (answered = r));
+    // The first request gets its 200 status line and headers, but not the end of the body: the dispatcher is
+    // killed while it waits for it, after the receiver has accepted the webhook but before anything is recorded.
+    receiver.behave((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+      response.write('accepted');
+      answered();
+      return 'handled';
+    });
+    first = spawnWebhooks(childEnv());
+    await pollUntil(
+      () => Promise.resolve(first!.output.join('')),
+      (out) => out.includes('"msg":"listening"'),
+      { timeoutMs: 60_000, what: 'the first child to start' },
+    );
+    const task = newTask('crash');
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'completed');
+    await firstAnswered;
+    first.proc.kill('SIGKILL');
+    await first.exited;
+    receiver.behave(() => ({ status: 200 }));
+
+    const [before] = (
+      await h.db.query<{ status: string; attempts: number }>(`SELECT status, attempts FROM messages`)
+    ).rows;
+    expect(before).toEqual({ status: 'pending', attempts: 1 });
+
+    second = spawnWebhooks(childEnv());
+    const list = await pollUntil(
+      () =>
+        webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', '/v1/webhooks/deliveries', {
+          principal: tenantPrincipal('crash'),
+        }),
+      (r) => r.body.deliveries[0]?.status === 'delivered',
+      { timeoutMs: 60_000, what: 'the delivery after the lease expired' },
+    );
+    const id = list.body.deliveries[0]!.id;
+    expect(receiver.requests.map((r) => header(r, 'webhook-id'))).toEqual([id, id]);
+    const detail = await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+      principal: tenantPrincipal('crash'),
+    });
+    // Attempt 1 died with its dispatcher and left no record; attempt 2 is the redelivery.
+    expect(detail.body.attemptLog.map((a) => [a.attempt, a.outcome, a.httpStatus])).toEqual([
+      [2, 'delivered', 200],
+    ]);
+  });
+});

@@ -1,0 +1,430 @@
+import { pollUntil } from '@deliberate/testing';
+import { Webhook } from 'standardwebhooks';
+import {
+  header,
+  json,
+  newTask,
+  readTopic,
+  type Receiver,
+  registerEndpoint,
+  startReceiver,
+  startWebhooks,
+  tenantPrincipal,
+  type WebhooksHarness,
+  webhooksHttp,
+} from './webhooks-harness';
+
+interface Delivery {
+  id: string;
+  status: string;
+  attempts: number;
+  endpointId: string | null;
+  lastError: string | null;
+  attemptLog: {
+    attempt: number;
+    outcome: string;
+    httpStatus: number | null;
+    error: string | null;
+    scheduledAt: string;
+    attemptedAt: string;
+  }[];
+}
+
+const deliveriesOf = async (h: WebhooksHarness, tenantId: string, query = '') =>
+  (
+    await webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', `/v1/webhooks/deliveries${query}`, {
+      principal: tenantPrincipal(tenantId, 'auditor'),
+    })
+  ).body.deliveries;
+
+const deliveryOf = async (h: WebhooksHarness, tenantId: string, id: string) =>
+  (
+    await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+      principal: tenantPrincipal(tenantId),
+    })
+  ).body;
+
+const waitForDelivery = (
+  h: WebhooksHarness,
+  tenantId: string,
+  id: string,
+  done: (d: Delivery) => boolean,
+  what: string,
+) => pollUntil(() => deliveryOf(h, tenantId, id), done, { timeoutMs: 20_000, what });
+
+describe('webhook delivery (real Kafka and Postgres)', () => {
+  let h: WebhooksHarness;
+  let receiver: Receiver;
+
+  beforeAll(async () => {
+    h = await startWebhooks('webhooks-delivery');
+    receiver = await startReceiver();
+  });
+
+  afterAll(async () => {
+    await receiver?.close();
+    await h?.close();
+  });
+
+  beforeEach(() => {
+    receiver.behave(() => ({ status: 200 }));
+  });
+
+  it("signs a task's completion for its endpoint and its webhookUrl; the signatures verify with standardwebhooks", async () => {
+    const endpoint = await registerEndpoint(h, 'acme', `${receiver.url}/endpoint`);
+    const created = await webhooksHttp<{ secret: string }>(h, 'POST', '/v1/webhooks/task-secret', {
+      principal: tenantPrincipal('acme'),
+    });
+    expect(created.status).toBe(201);
+    const task = newTask('acme', `${receiver.url}/task?token=abc`, { order: 'A-17' });
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'completed');
+
+    const [toEndpoint, toTask] = await pollUntil(
+      () =>
+        Promise.resolve([
+          receiver.requests.find((r) => r.path === '/endpoint' && r.body.includes(task.taskId)),
+          receiver.requests.find((r) => r.path === '/task?token=abc' && r.body.includes(task.taskId)),
+        ]),
+      ([a, b]) => a !== undefined && b !== undefined,
+      { timeoutMs: 20_000, what: 'both deliveries' },
+    );
+    const payload = new Webhook(endpoint.secret).verify(toEndpoint!.body, {
+      'webhook-id': header(toEndpoint!, 'webhook-id'),
+      'webhook-timestamp': header(toEndpoint!, 'webhook-timestamp'),
+      'webhook-signature': header(toEndpoint!, 'webhook-signature'),
+    });
+    expect(payload).toMatchObject({
+      type: 'task.completed',
+      data: {
+        taskId: task.taskId,
+        status: 'completed',
+        result: { answer: '4' },
+        metadata: { order: 'A-17' },
+      },
+    });
+    const taskHeaders = {
+      'webhook-id': header(toTask!, 'webhook-id'),
+      'webhook-timestamp': header(toTask!, 'webhook-timestamp'),
+      'webhook-signature': header(toTask!, 'webhook-signature'),
+    };
+    expect(new Webhook(created.body.secret).verify(toTask!.body, taskHeaders)).toMatchObject({
+      type: 'task.completed',
+    });
+    expect(header(toTask!, 'webhook-id')).toMatch(/^msg_/);
+    expect(header(toTask!, 'webhook-id')).not.toBe(header(toEndpoint!, 'webhook-id'));
+
+    // The receiver's own checks reject a tampered body, a wrong secret and a stale timestamp.
+    expect(() =>
+      new Webhook(created.body.secret).verify(toTask!.body.replace('"4"', '"5"'), taskHeaders),
+    ).toThrow();
+    expect(() => new Webhook(endpoint.secret).verify(toTask!.body, taskHeaders)).toThrow();
+    expect(() =>
+      new Webhook(created.body.secret).verify(toTask!.body, {
+        ...taskHeaders,
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 3600),
+      }),
+    ).toThrow();
+
+    // The receiver has answered; the dispatcher records the batch right after.
+    const listed = await pollUntil(
+      () => deliveriesOf(h, 'acme', `?taskId=${task.taskId}`),
+      (d) => d.length === 2 && d.every((x) => x.status === 'delivered'),
+      { what: 'both deliveries recorded' },
+    );
+    const mine = await pollUntil(
+      async () =>
+        (await readTopic(h.topic('webhooks.delivery.attempted.v1')))
+          .map(json)
+          .filter((e) => listed.some((d) => d.id === e['messageId'])),
+      (events) => events.length >= 2,
+      { what: 'the delivery-attempted events' },
+    );
+    expect(mine).toHaveLength(2);
+    expect(mine.every((e) => e['outcome'] === 'delivered' && e['httpStatus'] === 200)).toBe(true);
+    // A query string may carry credentials: the event and the log show scheme, host and path only.
+    expect(mine.map((e) => e['url'])).toContain(`${receiver.url}/task`);
+  });
+
+  it('creates no second message when the same Kafka event arrives again', async () => {
+    const task = newTask('dedup', `${receiver.url}/dedup`);
+    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('dedup') });
+    await h.publishAccepted(task);
+    const eventId = await h.publishTerminal(task, 'failed');
+    await h.publishTerminal(task, 'failed', eventId);
+    // A distinct event after the duplicate, on the same partition: once it is handled, so was the duplicate.
+    const marker = await h.publishTerminal(task, 'failed');
+    const deliveries = await pollUntil(
+      () => deliveriesOf(h, 'dedup'),
+      (d) => d.length >= 2 && d.every((x) => x.status === 'delivered'),
+      { what: 'the original and the marker delivered' },
+    );
+    expect(deliveries).toHaveLength(2);
+    const sources = await h.db.query<{ source_event_id: string }>(
+      `SELECT source_event_id FROM messages WHERE task_id = $1 ORDER BY id`,
+      [task.taskId],
+    );
+    expect(sources.rows.map((r) => r.source_event_id)).toEqual([eventId, marker]);
+    expect(receiver.requests.filter((r) => r.path === '/dedup')).toHaveLength(2);
+  });
+
+  it('keeps a terminal event that arrives before the accepted event, and delivers it once the task is known', async () => {
+    const task = newTask('early', `${receiver.url}/early`, { source: 'late-accepted' });
+    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('early') });
+    await h.publishTerminal(task, 'cancelled');
+    await pollUntil(
+      () =>
+        h.db.query(`SELECT 1 FROM terminal_events WHERE task_id = $1 AND fanned_out_at IS NULL`, [
+          task.taskId,
+        ]),
+      (r) => r.rowCount === 1,
+      { what: 'the waiting terminal event' },
+    );
+    await h.publishAccepted(task);
+    const request = await pollUntil(
+      () => Promise.resolve(receiver.requests.find((r) => r.path === '/early')),
+      (r) => r !== undefined,
+      { what: 'the delivery to the late task' },
+    );
+    expect(JSON.parse(request!.body)).toMatchObject({
+      type: 'task.cancelled',
+      data: { status: 'cancelled', reason: 'client cancelled', metadata: { source: 'late-accepted' } },
+    });
+  });
+
+  it('retries a receiver that is down on the schedule, with the same webhook-id, and delivers when it is back', async () => {
+    await registerEndpoint(h, 'flaky', `${receiver.url}/flaky`);
+    let calls = 0;
+    receiver.behave((r) => {
+      if (r.path !== '/flaky') return { status: 200 };
+      calls += 1;
+      return calls <= 3 ? { status: 503, body: 'down for maintenance' } : { status: 204 };
+    });
+    const task = newTask('flaky');
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'escalated');
+    const [listed] = await pollUntil(
+      () => deliveriesOf(h, 'flaky'),
+      (d) => d.length === 1,
+      { what: 'the message' },
+    );
+    const delivery = await waitForDelivery(
+      h,
+      'flaky',
+      listed!.id,
+      (d) => d.status === 'delivered',
+      'delivered',
+    );
+    const attempts = receiver.requests.filter((r) => r.path === '/flaky');
+    expect(attempts).toHaveLength(4);
+    expect(new Set(attempts.map((a) => header(a, 'webhook-id')))).toEqual(new Set([listed!.id]));
+    expect(delivery.attemptLog.map((a) => [a.attempt, a.outcome, a.httpStatus])).toEqual([
+      [1, 'failed', 503],
+      [2, 'failed', 503],
+      [3, 'failed', 503],
+      [4, 'delivered', 204],
+    ]);
+    // Each retry waited at least its scheduled delay (150 ms, 300 ms, 300 ms).
+    const gaps = attempts.slice(1).map((a, i) => a.at - attempts[i]!.at);
+    expect(gaps.every((g, i) => g >= [150, 300, 300][i]! - 20)).toBe(true);
+  });
+
+  it('disables an endpoint that answers 410 Gone, and announces it', async () => {
+    const endpoint = await registerEndpoint(h, 'gone', `${receiver.url}/gone`);
+    receiver.behave((r) => (r.path === '/gone' ? { status: 410 } : { status: 200 }));
+    const task = newTask('gone');
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'completed');
+    const state = await pollUntil(
+      () =>
+        webhooksHttp<{ status: string; disabledReason: string | null }>(
+          h,
+          'GET',
+          `/v1/webhooks/endpoints/${endpoint.id}`,
+          {
+            principal: tenantPrincipal('gone'),
+          },
+        ),
+      (r) => r.body.status === 'disabled',
+      { what: 'the endpoint disabled' },
+    );
+    expect(state.body.disabledReason).toBe('gone');
+    const [message] = await deliveriesOf(h, 'gone');
+    expect(message).toMatchObject({ status: 'dead_lettered', attempts: 1 });
+    expect(receiver.requests.filter((r) => r.path === '/gone')).toHaveLength(1);
+    const disabled = await pollUntil(
+      async () => (await readTopic(h.topic('webhooks.endpoint.disabled.v1'))).map(json),
+      (events) => events.some((e) => e['endpointId'] === endpoint.id),
+      { what: 'the endpoint.disabled event' },
+    );
+    expect(disabled.find((e) => e['endpointId'] === endpoint.id)).toMatchObject({ reason: 'gone' });
+  });
+
+  it('dead-letters a message whose attempts are exhausted, with its last error; replay delivers it with the same id', async () => {
+    await registerEndpoint(h, 'dead', `${receiver.url}/dead`);
+    receiver.behave((r) => (r.path === '/dead' ? { status: 500, body: 'boom' } : { status: 200 }));
+    const task = newTask('dead');
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'failed');
+    const [listed] = await pollUntil(
+      () => deliveriesOf(h, 'dead'),
+      (d) => d.length === 1,
+      { what: 'the message' },
+    );
+    const dead = await waitForDelivery(
+      h,
+      'dead',
+      listed!.id,
+      (d) => d.status === 'dead_lettered',
+      'dead letter',
+    );
+    expect(dead).toMatchObject({ attempts: 5, lastError: 'HTTP 500' });
+    expect(dead.attemptLog.at(-1)).toMatchObject({ outcome: 'failed', httpStatus: 500 });
+    const deadLetters = await pollUntil(
+      async () => (await readTopic(h.topic('webhooks.message.dead-lettered.v1'))).map(json),
+      (events) => events.some((e) => e['messageId'] === listed!.id),
+      { what: 'the dead-letter event' },
+    );
+    expect(deadLetters.find((e) => e['messageId'] === listed!.id)).toMatchObject({
+      attempts: 5,
+      lastError: 'HTTP 500',
+    });
+
+    receiver.behave(() => ({ status: 200 }));
+    const replay = await webhooksHttp(h, 'POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
+      principal: tenantPrincipal('dead'),
+    });
+    expect(replay.status).toBe(202);
+    const delivered = await waitForDelivery(
+      h,
+      'dead',
+      listed!.id,
+      (d) => d.status === 'delivered',
+      'replayed',
+    );
+    expect(delivered.attempts).toBe(6);
+    expect(header(receiver.requests.filter((r) => r.path === '/dead').at(-1)!, 'webhook-id')).toBe(
+      listed!.id,
+    );
+    const again = await webhooksHttp(h, 'POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
+      principal: tenantPrincipal('dead', 'auditor'),
+    });
+    expect(again.status).toBe(403);
+  });
+
+  it('replays every dead letter of a time range', async () => {
+    await registerEndpoint(h, 'bulk', `${receiver.url}/bulk`);
+    receiver.behave((r) => (r.path === '/bulk' ? { status: 502 } : { status: 200 }));
+    const from = new Date(Date.now() - 1_000).toISOString();
+    const tasks = [newTask('bulk'), newTask('bulk'), newTask('bulk')];
+    for (const task of tasks) {
+      await h.publishAccepted(task);
+      await h.publishTerminal(task, 'completed');
+    }
+    await pollUntil(
+      () => deliveriesOf(h, 'bulk', '?status=dead_lettered'),
+      (d) => d.length === 3,
+      { what: 'three dead letters' },
+    );
+    receiver.behave(() => ({ status: 200 }));
+    const replayed = await webhooksHttp<{ replayed: number }>(h, 'POST', '/v1/webhooks/replay', {
+      principal: tenantPrincipal('bulk'),
+      body: { from, to: new Date(Date.now() + 1_000).toISOString() },
+    });
+    expect(replayed.body).toEqual({ replayed: 3 });
+    await pollUntil(
+      () => deliveriesOf(h, 'bulk', '?status=delivered'),
+      (d) => d.length === 3,
+      { what: 'replayed' },
+    );
+  });
+
+  it("refuses a task's delivery while the tenant has no task secret, names the call that creates one, and delivers once it exists", async () => {
+    const task = newTask('nosecret', `${receiver.url}/nosecret`);
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'completed');
+    const [listed] = await pollUntil(
+      () => deliveriesOf(h, 'nosecret'),
+      (d) => d.length === 1,
+      {
+        what: 'the message',
+      },
+    );
+    const refused = await waitForDelivery(
+      h,
+      'nosecret',
+      listed!.id,
+      (d) => d.attemptLog.length >= 1,
+      'a refused attempt recorded',
+    );
+    expect(refused.attemptLog[0]).toMatchObject({ outcome: 'refused', httpStatus: null });
+    expect(refused.attemptLog[0]!.error).toContain('POST /v1/webhooks/task-secret');
+    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('nosecret') });
+    const delivery = await waitForDelivery(
+      h,
+      'nosecret',
+      listed!.id,
+      (d) => d.status !== 'pending',
+      'an outcome',
+    );
+    expect(delivery.status).toBe('delivered');
+    expect(receiver.requests.filter((r) => r.path === '/nosecret')).toHaveLength(1);
+  });
+
+  it('signs with the old and the new secret during a rotation overlap', async () => {
+    const endpoint = await registerEndpoint(h, 'rotate', `${receiver.url}/rotate`);
+    const rotated = await webhooksHttp<{ secret: string; previousSecretExpiresAt: string }>(
+      h,
+      'POST',
+      `/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`,
+      { principal: tenantPrincipal('rotate'), body: { overlapSeconds: 3600 } },
+    );
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).not.toBe(endpoint.secret);
+    const task = newTask('rotate');
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'completed');
+    const request = await pollUntil(
+      () => Promise.resolve(receiver.requests.find((r) => r.path === '/rotate')),
+      (r) => r !== undefined,
+      { what: 'the delivery' },
+    );
+    const headers = {
+      'webhook-id': header(request!, 'webhook-id'),
+      'webhook-timestamp': header(request!, 'webhook-timestamp'),
+      'webhook-signature': header(request!, 'webhook-signature'),
+    };
+    expect(headers['webhook-signature'].split(' ')).toHaveLength(2);
+    expect(() => new Webhook(rotated.body.secret).verify(request!.body, headers)).not.toThrow();
+    expect(() => new Webhook(endpoint.secret).verify(request!.body, headers)).not.toThrow();
+  });
+
+  it('does not follow redirects: a 3xx is a failed attempt', async () => {
+    await registerEndpoint(h, 'redirect', `${receiver.url}/redirect`);
+    receiver.behave((r) =>
+      r.path === '/redirect'
+        ? { status: 302, headers: { location: `${receiver.url}/elsewhere` } }
+        : { status: 200 },
+    );
+    const task = newTask('redirect');
+    await h.publishAccepted(task);
+    await h.publishTerminal(task, 'completed');
+    const [listed] = await pollUntil(
+      () => deliveriesOf(h, 'redirect'),
+      (d) => d.length === 1,
+      {
+        what: 'the message',
+      },
+    );
+    const delivery = await waitForDelivery(
+      h,
+      'redirect',
+      listed!.id,
+      (d) => d.attemptLog.length >= 1,
+      'an attempt recorded',
+    );
+    expect(delivery.attemptLog[0]).toMatchObject({ outcome: 'failed', httpStatus: 302 });
+    expect(delivery.attemptLog[0]!.error).toMatch(/redirects are not followed/);
+    expect(receiver.requests.some((r) => r.path === '/elsewhere')).toBe(false);
+  });
+});
