@@ -10,8 +10,9 @@ export interface HashedRecord {
   eventId: string;
   type: string;
   taskId: string | null;
-  occurredAt: Date;
-  recordedAt: Date;
+  /** A Date, or its ISO 8601 form (millisecond precision, `Z`) as the verifier reads it from SQL. */
+  occurredAt: Date | string;
+  recordedAt: Date | string;
   source: string;
   route: string | null;
   model: string | null;
@@ -20,6 +21,8 @@ export interface HashedRecord {
   /** Canonical JSON of the stored content (redacted, and encrypted where configured). */
   content: string;
 }
+
+const iso = (t: Date | string) => (typeof t === 'string' ? t : t.toISOString());
 
 // The indexed columns as one JSON array line, then the content: the columns the API filters on cannot change
 // without the hash changing, no field can bleed into the next, and verifying needs no JSON parsing.
@@ -31,8 +34,8 @@ export function contentHash(r: HashedRecord): Buffer {
     r.eventId,
     r.type,
     r.taskId,
-    r.occurredAt.toISOString(),
-    r.recordedAt.toISOString(),
+    iso(r.occurredAt),
+    iso(r.recordedAt),
     r.source,
     r.route,
     r.model,
