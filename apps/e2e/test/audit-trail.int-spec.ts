@@ -1,10 +1,13 @@
 import type { TaskResponse } from '@deliberate/contracts';
 import { pollUntil } from '@deliberate/testing';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createTenant, http, PLATFORM_AUDITOR_KEY, startStack, type TestStack } from './stack';
 
 // The audit trail of one task through the whole stack: HTTP submit, triage (with the classifier's prompt), the
-// reasoning model running out of thinking budget, the fallback to the standard model, and the answer. Read back
-// through the gateway by the tenant's auditor, with the prompts and the context each model saw, and verified.
+// reasoning model running out of thinking budget, the fallback to the standard model, the answer and its webhook
+// delivery. Read back through the gateway by the tenant's auditor, with the prompts and the context each model saw,
+// and verified.
 
 interface TimelineEntry {
   type: string;
@@ -20,24 +23,36 @@ interface TimelineEntry {
 let stack: TestStack;
 let acme: Awaited<ReturnType<typeof createTenant>>;
 let globex: Awaited<ReturnType<typeof createTenant>>;
+let receiver: Server;
+let receiverUrl: string;
 
 beforeAll(async () => {
   stack = await startStack('audit-trail');
   acme = await createTenant(stack, 'acme');
   globex = await createTenant(stack, 'globex');
+  receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(204).end());
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 });
 
 afterAll(async () => {
+  receiver?.closeAllConnections();
+  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
   await stack?.close();
 });
 
 it('keeps a complete, verifiable timeline of a task that fell back from the reasoning to the standard model', async () => {
+  expect((await http(stack, 'POST', '/v1/webhooks/task-secret', { key: acme.admin })).status).toBe(201);
   const submitted = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
     key: acme.submitter,
     body: {
       input: 'Optimise the delivery schedule step by step. [[sim:reasoning_tokens=500000]]',
       context: [{ id: 'routes', title: 'Routes', content: 'Depot A serves the north; depot B the south.' }],
       maxThinkingTokens: 2_000,
+      webhookUrl: receiverUrl,
       metadata: { case: 'schedule-42' },
     },
   });
@@ -62,7 +77,8 @@ it('keeps a complete, verifiable timeline of a task that fell back from the reas
       !!t.entries &&
       types(t.entries).includes('tasks.task.completed.v1') &&
       types(t.entries).filter((x) => x === 'reasoning.trace.recorded.v1').length === 2 &&
-      types(t.entries).filter((x) => x === 'usage.model-call.recorded.v1').length >= 3,
+      types(t.entries).filter((x) => x === 'usage.model-call.recorded.v1').length >= 3 &&
+      types(t.entries).includes('webhooks.delivery.attempted.v1'),
     { timeoutMs: 30_000, what: 'the complete timeline' },
   );
   const entries = timeline.entries!;
@@ -100,6 +116,13 @@ it('keeps a complete, verifiable timeline of a task that fell back from the reas
     status: 'completed',
     decision: 'standard_model',
     model: 'sim-standard',
+  });
+
+  // The webhook that told the client.
+  expect(of('webhooks.delivery.attempted.v1')[0]).toMatchObject({
+    status: 'delivered',
+    decision: 'task.completed',
+    data: { attempt: 1, httpStatus: 204, url: receiverUrl },
   });
 
   // Another tenant's auditor does not see it; the platform auditor does; the chain verifies.
