@@ -441,8 +441,10 @@ describe('Kafka submission', () => {
     const original = await waitForTask(conflicting);
     expect(original.result!.answer).toContain('Original body');
 
+    // The audit service reads the intake topic too and dead-letters what it cannot decode under its own group.
     const dead = await collectMessages(stack.topic(deadLetterTopic(taskSubmittedEvent.topic)), 5, {
       timeoutMs: 30_000,
+      filter: (m) => header(m, 'dlq_consumer_group') === `${stack.prefix}deliberate.gateway.intake`,
     });
     const byKey = new Map(dead.map((m) => [m.key!.toString(), m]));
     const reason = (key: string) => header(byKey.get(key)!, 'dlq_reason');

@@ -202,6 +202,7 @@ describe('reasoner crash recovery (child processes)', () => {
           degraded: null,
         },
         completedAt: new Date().toISOString(),
+        review: null,
       },
     };
     await insert(storedExecution, storedTask, stored, outcomeEventId);
