@@ -113,6 +113,22 @@ describe('human review queue', () => {
     expect(JSON.parse(completed!.value!.toString())).toMatchObject({
       review: { reviewerKeyId: claimed.body.claim!.reviewerKeyId, claimedAt: claimed.body.claim!.claimedAt },
     });
+    // The audit trail holds the escalation and the human answer with its reviewer.
+    const timeline = await pollUntil(
+      async () =>
+        (
+          await http<{
+            entries?: { type: string; decision: string | null; data: Record<string, unknown> }[];
+          }>(stack, 'GET', `/v1/audit/tasks/${id}`, { key: acme.auditor })
+        ).body.entries ?? [],
+      (entries) => entries.some((e) => e.type === 'tasks.task.completed.v1'),
+      { what: 'the human answer in the audit trail' },
+    );
+    expect(timeline.map((e) => e.type)).toContain('tasks.task.escalated.v1');
+    expect(timeline.find((e) => e.type === 'tasks.task.completed.v1')).toMatchObject({
+      decision: 'human',
+      data: { review: { reviewerKeyId: claimed.body.claim!.reviewerKeyId } },
+    });
     // A finished task is no longer reviewable.
     expect((await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerB })).status).toBe(409);
   });
