@@ -832,7 +832,7 @@ function renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize
     '',
     `- Machine: ${os.cpus().length} CPUs (${cpu}), ${num(os.totalmem() / 2 ** 30, 1)} GiB RAM, load average ${load.map((l) => l.toFixed(2)).join(' / ')} at start; Node ${process.version}; PostgreSQL ${pgVersion}; Kafka local single node`,
     `- Code: ${codeVersion()}`,
-    `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; service defaults (AUDIT_BATCH_SIZE 2000, AUDIT_SINK_CONCURRENCY 4, redaction on), LOG_LEVEL=warn`,
+    `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; service defaults (AUDIT_BATCH_SIZE 2000, AUDIT_SINK_CONCURRENCY 8 with group commit, redaction on), LOG_LEVEL=warn`,
     '',
     '| Metric | Audit service | Baseline (same run) | Service / baseline | Target | Result |',
     '| --- | --- | --- | --- | --- | --- |',

@@ -94,10 +94,10 @@ export const auditConfigSchema = z
       .string()
       .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be 32 bytes in base64')
       .optional(),
-    // Most events written per transaction by the sink.
+    // Most events written per transaction by the sink (partition batches arriving together share one).
     AUDIT_BATCH_SIZE: envInt(2_000, 1, 50_000),
-    // Partitions the sink writes at once (kafkajs partitionsConsumedConcurrently).
-    AUDIT_SINK_CONCURRENCY: envInt(4, 1, 64),
+    // Partitions the sink reads at once (kafkajs partitionsConsumedConcurrently); their batches are written together.
+    AUDIT_SINK_CONCURRENCY: envInt(8, 1, 64),
     AUDIT_PAGE_SIZE_MAX: envInt(500, 1, 10_000),
   })
   .superRefine((c, ctx) => {

@@ -7,20 +7,28 @@ import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { AuditDatabase } from '../persistence/audit-database';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { AUDITED_EVENTS } from './audited-events';
+import { GroupCommit } from './group-commit';
 import { recordColumns } from './record-columns';
 
-// Consumes every audited topic a partition batch at a time and appends each batch to the tenants' chains in one
-// transaction. Offsets commit after the transaction, so a crash replays the batch; replayed events are recognised
-// by their id and stored once.
+// Consumes every audited topic a partition batch at a time and appends the batches to the tenants' chains. Batches
+// of partitions consumed at once are written together (group commit): one transaction holds the chain heads of
+// all the tenants it touches, so separate transactions would only queue behind each other's locks. Offsets commit
+// after the transaction, so a crash replays the batch; replayed events are recognised by their id and stored once.
 @Injectable()
 export class AuditSink implements OnApplicationBootstrap {
+  private readonly writer: GroupCommit<PreparedRecord>;
+
   constructor(
     private readonly kafka: KafkaLifecycle,
     private readonly database: AuditDatabase,
     private readonly appender: RecordAppender,
     private readonly privacy: RecordPrivacy,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
-  ) {}
+  ) {
+    this.writer = new GroupCommit(async (records) => {
+      await this.database.transaction((tx) => this.appender.append(tx, records));
+    }, config.AUDIT_BATCH_SIZE);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await this.kafka.startConsumer({
@@ -37,10 +45,8 @@ export class AuditSink implements OnApplicationBootstrap {
     });
   }
 
-  async store(events: readonly DecodedEvent[]): Promise<number> {
-    const records = events.map((e) => this.prepare(e.envelope));
-    const appended = await this.database.transaction((tx) => this.appender.append(tx, records));
-    return appended.length;
+  async store(events: readonly DecodedEvent[]): Promise<void> {
+    await this.writer.submit(events.map((e) => this.prepare(e.envelope)));
   }
 
   prepare(envelope: EventEnvelope): PreparedRecord {
