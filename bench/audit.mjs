@@ -89,6 +89,14 @@ const opts = {
   writeDocs: !['1', 'true', 'yes'].includes(String(process.env.NO_DOCS ?? '').toLowerCase()),
 };
 
+// The sink's tuning variables pass through when set, so one run can compare settings; otherwise service defaults.
+const TUNING_VARIABLES = ['AUDIT_BATCH_SIZE', 'AUDIT_SINK_CONCURRENCY', 'AUDIT_WRITE_SHARDS'];
+const serviceTuning = Object.fromEntries(
+  TUNING_VARIABLES.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
+);
+const describeTuning = () =>
+  TUNING_VARIABLES.map((name) => `${name} ${serviceTuning[name] ?? 'default'}`).join(', ');
+
 const started = performance.now();
 const log = (msg) =>
   console.log(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
@@ -749,6 +757,7 @@ async function main() {
       KAFKA_TOPIC_PREFIX: prefix,
       AUDIT_PORT: String(port),
       AUDIT_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      ...serviceTuning,
       AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
         .privateKey.export({ type: 'pkcs8', format: 'pem' })
         .toString(),
@@ -832,7 +841,7 @@ function renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize
     '',
     `- Machine: ${os.cpus().length} CPUs (${cpu}), ${num(os.totalmem() / 2 ** 30, 1)} GiB RAM, load average ${load.map((l) => l.toFixed(2)).join(' / ')} at start; Node ${process.version}; PostgreSQL ${pgVersion}; Kafka local single node`,
     `- Code: ${codeVersion()}`,
-    `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; service defaults (AUDIT_BATCH_SIZE 2000, AUDIT_SINK_CONCURRENCY 8 with group commit, redaction on), LOG_LEVEL=warn`,
+    `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; sink (${describeTuning()}; group commit, redaction on), LOG_LEVEL=warn`,
     '',
     '| Metric | Audit service | Baseline (same run) | Service / baseline | Target | Result |',
     '| --- | --- | --- | --- | --- | --- |',

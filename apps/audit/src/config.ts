@@ -98,6 +98,9 @@ export const auditConfigSchema = z
     AUDIT_BATCH_SIZE: envInt(2_000, 1, 50_000),
     // Partitions the sink reads at once (kafkajs partitionsConsumedConcurrently); their batches are written together.
     AUDIT_SINK_CONCURRENCY: envInt(8, 1, 64),
+    // Transactions one group commit is split into, by tenant: their chain heads are disjoint, so they run side by
+    // side instead of one Postgres backend inserting (and indexing) everything alone.
+    AUDIT_WRITE_SHARDS: envInt(3, 1, 16),
     AUDIT_PAGE_SIZE_MAX: envInt(500, 1, 10_000),
   })
   .superRefine((c, ctx) => {

@@ -7,7 +7,7 @@ import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { AuditDatabase } from '../persistence/audit-database';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { AUDITED_EVENTS } from './audited-events';
-import { GroupCommit } from './group-commit';
+import { GroupCommit, shardByTenant } from './group-commit';
 import { recordColumns } from './record-columns';
 
 // Consumes every audited topic a partition batch at a time and appends the batches to the tenants' chains. Batches
@@ -26,7 +26,12 @@ export class AuditSink implements OnApplicationBootstrap {
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
   ) {
     this.writer = new GroupCommit(async (records) => {
-      await this.database.transaction((tx) => this.appender.append(tx, records));
+      // A failed shard fails the whole batch, which Kafka redelivers; what the other shards stored is recognised by
+      // event id and not stored twice.
+      const shards = shardByTenant(records, config.AUDIT_WRITE_SHARDS);
+      await Promise.all(
+        shards.map((shard) => this.database.transaction((tx) => this.appender.append(tx, shard))),
+      );
     }, config.AUDIT_BATCH_SIZE);
   }
 

@@ -1,4 +1,4 @@
-import { GroupCommit } from './group-commit';
+import { GroupCommit, shardByTenant } from './group-commit';
 
 describe('GroupCommit', () => {
   it('writes what arrives during a write as the next batch, never splitting a submission', async () => {
@@ -27,5 +27,30 @@ describe('GroupCommit', () => {
     const failed = group.submit([1]);
     await expect(failed).rejects.toThrow('deadlock');
     await expect(group.submit([2])).resolves.toBeUndefined();
+  });
+});
+
+describe('shardByTenant', () => {
+  const r = (tenantId: string, n: number) => ({ tenantId, n });
+
+  it('puts each tenant in exactly one shard, in its original order, and balances the shards', () => {
+    const records = [r('a', 1), r('b', 1), r('a', 2), r('c', 1), r('a', 3), r('b', 2), r('d', 1)];
+    const shards = shardByTenant(records, 2);
+    expect(shards).toHaveLength(2);
+    const tenantShards = new Map<string, Set<number>>();
+    shards.forEach((shard, i) =>
+      shard.forEach((rec) => tenantShards.set(rec.tenantId, (tenantShards.get(rec.tenantId) ?? new Set()).add(i))),
+    );
+    for (const set of tenantShards.values()) expect(set.size).toBe(1);
+    expect(shards.flat()).toHaveLength(records.length);
+    const aInOrder = shards.flat().filter((x) => x.tenantId === 'a').map((x) => x.n);
+    expect(aInOrder).toEqual([1, 2, 3]);
+    expect(shards.map((s) => s.length).sort()).toEqual([3, 4]);
+  });
+
+  it('keeps one group for one shard or one tenant, and none for nothing', () => {
+    expect(shardByTenant([r('a', 1), r('b', 1)], 1)).toEqual([[r('a', 1), r('b', 1)]]);
+    expect(shardByTenant([r('a', 1), r('a', 2)], 4)).toEqual([[r('a', 1), r('a', 2)]]);
+    expect(shardByTenant([], 3)).toEqual([]);
   });
 });
