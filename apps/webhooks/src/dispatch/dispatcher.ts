@@ -213,7 +213,13 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       Math.floor(Date.now() / 1000),
       claim.body,
     );
-    const sent = await postWebhook(resolution.target, headers, claim.body, this.config.WEBHOOKS_TIMEOUT_MS);
+    const { target } = resolution;
+    let sent = await postWebhook(target, headers, claim.body, this.config.WEBHOOKS_TIMEOUT_MS);
+    for (const next of target.alternatives) {
+      if (sent.kind !== 'error' || !sent.notConnected) break;
+      const pinned = { ...target, address: next.address, family: next.family };
+      sent = await postWebhook(pinned, headers, claim.body, this.config.WEBHOOKS_TIMEOUT_MS);
+    }
     return this.classify(url, sent, claim.endpointId !== null);
   }
 

@@ -15,7 +15,17 @@ export type SendResult =
       snippet: string;
       latencyMs: number;
     }
-  | { kind: 'error'; error: string; latencyMs: number };
+  | {
+      kind: 'error';
+      error: string;
+      latencyMs: number;
+      /** Nothing reached the receiver (refused or unreachable): another address of the name may be tried. */
+      notConnected: boolean;
+    };
+
+// Errors raised before a connection exists: the body cannot have been received, so another address is safe to try.
+// A timeout is not among them: the receiver may have the request.
+const NOT_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
 // Keep-alive pools. Requests go to the pinned address, so the pools are keyed by address (and SNI name for TLS).
 const httpAgent = new http.Agent({ keepAlive: true, maxSockets: 512, scheduling: 'lifo' });
@@ -76,6 +86,7 @@ export function postWebhook(
             kind: 'error',
             error: 'the connection closed before the response ended',
             latencyMs: elapsed(),
+            notConnected: false,
           });
           return;
         }
@@ -89,10 +100,19 @@ export function postWebhook(
       };
       response.on('end', done);
       response.on('close', done);
-      response.on('error', (e) => finish({ kind: 'error', error: e.message, latencyMs: elapsed() }));
+      response.on('error', (e) =>
+        finish({ kind: 'error', error: e.message, latencyMs: elapsed(), notConnected: false }),
+      );
     });
     const timer = setTimeout(() => request.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
-    request.on('error', (e) => finish({ kind: 'error', error: describe(e), latencyMs: elapsed() }));
+    request.on('error', (e: Error & { code?: string }) =>
+      finish({
+        kind: 'error',
+        error: describe(e),
+        latencyMs: elapsed(),
+        notConnected: NOT_CONNECTED_CODES.has(e.code ?? ''),
+      }),
+    );
     request.end(body);
   });
 }

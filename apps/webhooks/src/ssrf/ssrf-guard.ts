@@ -20,6 +20,8 @@ export interface PinnedTarget {
   address: string;
   family: number;
   port: number;
+  /** The name's other addresses, every one checked too: tried in order when connecting to one is refused. */
+  alternatives: ResolvedAddress[];
 }
 
 export type TargetResolution = { ok: true; target: PinnedTarget } | { ok: false; reason: string };
@@ -80,7 +82,10 @@ export class SsrfGuard {
       const verdict = this.policy.check(address);
       if (!verdict.allowed) return { ok: false, reason: `refused ${hostname}: ${verdict.reason}` };
     }
-    const chosen = addresses[0]!;
-    return { ok: true, target: { url, hostname, address: chosen.address, family: chosen.family, port } };
+    const [chosen, ...alternatives] = addresses;
+    return {
+      ok: true,
+      target: { url, hostname, address: chosen!.address, family: chosen!.family, port, alternatives },
+    };
   }
 }
