@@ -18,6 +18,6 @@ export const budgetThresholdCrossedEvent = defineEvent({
   partitions: 3,
   key: 'tenantId',
   producers: ['ledger'],
-  consumers: ['audit', 'webhooks', 'downstream systems'],
+  consumers: ['audit', 'downstream systems'],
 });
 export type BudgetThresholdCrossed = z.infer<typeof budgetThresholdCrossedEvent.schema>;
