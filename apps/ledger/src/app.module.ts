@@ -5,7 +5,7 @@ import {
   modelCallRecordedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { PersistenceModule } from '@deliberate/persistence';
+import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { BookingRepository } from './bookings/booking.repository';
@@ -33,7 +33,6 @@ import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-crea
 import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxRepository } from './outbox/outbox.repository';
-import { LedgerDatabase } from './persistence/ledger-database';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './reservations/reservation.repository';
@@ -79,7 +78,7 @@ export class LedgerModule {
         },
         { provide: APP_GUARD, useClass: InternalAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
-        LedgerDatabase,
+        ServiceDatabase,
         PriceRepository,
         PriceCatalogue,
         BudgetRepository,

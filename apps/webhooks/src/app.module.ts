@@ -15,7 +15,7 @@ import {
   ProblemFilter,
 } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { PersistenceModule } from '@deliberate/persistence';
+import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { allowlistOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
@@ -32,7 +32,6 @@ import { MessageIntake } from './messages/message-intake';
 import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxRepository } from './outbox/outbox.repository';
-import { WebhooksDatabase } from './persistence/webhooks-database';
 import { AddressPolicy } from './ssrf/address-policy';
 import { type Resolver, SsrfGuard, systemResolver } from './ssrf/ssrf-guard';
 import { TaskEventConsumer } from './tasks/task-event.consumer';
@@ -89,7 +88,7 @@ export class WebhooksModule {
             options.resolver ?? systemResolver,
           ),
         },
-        WebhooksDatabase,
+        ServiceDatabase,
         OutboxRepository,
         OutboxRelay,
         DeliveryStore,

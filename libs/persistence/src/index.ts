@@ -1,2 +1,3 @@
 export * from './database-bootstrap';
 export * from './persistence.module';
+export * from './service-database';

@@ -1,6 +1,7 @@
 import type { TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import { type Sql, toNumber } from '../persistence/ledger-database';
+import { type Sql } from '@deliberate/persistence';
+import { toNumber } from '../persistence/postgres-numbers';
 
 export interface BookingRecord {
   eventId: string;

@@ -7,7 +7,7 @@ import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-mon
 import { type CounterState, SpendCounterRepository } from '../counters/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import type { OutboxMessage } from '../outbox/outbox.repository';
-import { LedgerDatabase } from '../persistence/ledger-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { isZeroUsage, usageCostMicroUsd, usageInconsistency } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { ReservationRepository } from '../reservations/reservation.repository';
@@ -75,7 +75,7 @@ function conflict(existing: BookingRecord, replay: BookingRecord): string | null
 @Injectable()
 export class UsageBookingService {
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly prices: PriceCatalogue,
     private readonly bookings: BookingRepository,
     private readonly reservations: ReservationRepository,

@@ -1,6 +1,7 @@
 import type { BreakerPolicy } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import { type Sql, toNumber, updateReturning } from '../persistence/ledger-database';
+import { type Sql, updateReturning } from '@deliberate/persistence';
+import { toNumber } from '../persistence/postgres-numbers';
 
 export type BreakerTripReason = 'spend_rate' | 'budget_exhausted';
 

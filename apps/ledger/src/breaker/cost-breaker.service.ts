@@ -12,7 +12,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../counters/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
-import { LedgerDatabase, type Sql } from '../persistence/ledger-database';
+import { ServiceDatabase, type Sql } from '@deliberate/persistence';
 import { type BreakerRecord, BreakerRepository, type BreakerTripReason } from './breaker.repository';
 
 interface Trip {
@@ -31,7 +31,7 @@ export class CostBreakerService {
   private readonly logger = new Logger(CostBreakerService.name);
 
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly breakers: BreakerRepository,
     private readonly budgets: BudgetRepository,
     private readonly bookings: BookingRepository,

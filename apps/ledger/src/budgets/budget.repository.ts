@@ -1,6 +1,7 @@
 import type { BreakerPolicy, BudgetScope } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import { type Sql, toNullableNumber } from '../persistence/ledger-database';
+import { type Sql } from '@deliberate/persistence';
+import { toNullableNumber } from '../persistence/postgres-numbers';
 
 export interface BudgetRecord {
   tenantId: string;

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { BreakerRepository } from '../breaker/breaker.repository';
 import { SpendCounterRepository } from '../counters/spend-counter.repository';
 import { RequestValidationException, type ValidationIssue } from '@deliberate/http';
-import { LedgerDatabase } from '../persistence/ledger-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { periodKeys } from './budget-periods';
 import { type BudgetRecord, BudgetRepository } from './budget.repository';
 
@@ -29,7 +29,7 @@ const DEFAULTS = {
 @Injectable()
 export class BudgetsService {
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly budgets: BudgetRepository,
     private readonly counters: SpendCounterRepository,
     private readonly breakers: BreakerRepository,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Sql } from '../persistence/ledger-database';
+import type { Sql } from '@deliberate/persistence';
 import type { CounterKey } from './budget-periods';
 
 export interface ThresholdCrossing {

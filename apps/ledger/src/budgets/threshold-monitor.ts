@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { CounterState } from '../counters/spend-counter.repository';
 import type { OutboxMessage } from '../outbox/outbox.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import type { Sql } from '../persistence/ledger-database';
+import type { Sql } from '@deliberate/persistence';
 import { type CounterKey, counterSortKey } from './budget-periods';
 import type { BudgetRecord } from './budget.repository';
 import { ThresholdCrossingRepository } from './threshold-crossing.repository';

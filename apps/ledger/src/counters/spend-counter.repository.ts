@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CounterKey } from '../budgets/budget-periods';
-import { type Sql, toNumber, updateReturning } from '../persistence/ledger-database';
+import { type Sql, updateReturning } from '@deliberate/persistence';
+import { toNumber } from '../persistence/postgres-numbers';
 
 export interface CounterState {
   spentMicroUsd: number;

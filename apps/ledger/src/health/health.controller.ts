@@ -1,9 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { LedgerDatabase } from '../persistence/ledger-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly database: LedgerDatabase) {}
+  constructor(private readonly database: ServiceDatabase) {}
 
   @Get()
   async health(): Promise<{ status: 'ok' }> {

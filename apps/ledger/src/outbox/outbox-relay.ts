@@ -6,7 +6,7 @@ import {
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { Injectable, Logger } from '@nestjs/common';
-import { LedgerDatabase } from '../persistence/ledger-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { type OutboxMessage, OutboxRepository } from './outbox.repository';
 
 const PUBLISHED_EVENTS: readonly EventDefinition[] = [
@@ -25,7 +25,7 @@ export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
 
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly outbox: OutboxRepository,
     private readonly publisher: EventPublisher,
   ) {}

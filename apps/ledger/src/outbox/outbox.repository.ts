@@ -1,6 +1,6 @@
 import { uuidv7 } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import type { Sql } from '../persistence/ledger-database';
+import type { Sql } from '@deliberate/persistence';
 
 export interface OutboxMessage {
   /** Also the event id, so a republished event is recognisably the same event. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type ConfiguredPrice, LEDGER_CONFIG, type LedgerConfig } from '../config';
-import { LedgerDatabase } from '../persistence/ledger-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { priceLookupNames, type PriceRates } from './price-calculator';
 import { PriceRepository, type PriceVersion } from './price.repository';
 
@@ -19,7 +19,7 @@ export class PriceCatalogue implements OnModuleInit {
   private readonly logger = new Logger(PriceCatalogue.name);
 
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly prices: PriceRepository,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}

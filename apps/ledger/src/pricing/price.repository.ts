@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { Sql } from '../persistence/ledger-database';
+import type { Sql } from '@deliberate/persistence';
 import type { PriceRates } from './price-calculator';
 
 export interface PriceVersion extends PriceRates {

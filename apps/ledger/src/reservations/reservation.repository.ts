@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { CounterKey } from '../budgets/budget-periods';
-import { type Sql, toNullableNumber, toNumber } from '../persistence/ledger-database';
+import { type Sql } from '@deliberate/persistence';
+import { toNullableNumber, toNumber } from '../persistence/postgres-numbers';
 
 export type ReservationStatus = 'active' | 'settled' | 'released' | 'expired';
 

@@ -20,7 +20,7 @@ import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-mon
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../counters/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
-import { LedgerDatabase, type Sql } from '../persistence/ledger-database';
+import { ServiceDatabase, type Sql } from '@deliberate/persistence';
 import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
@@ -78,7 +78,7 @@ export class ReservationService {
   private readonly logger = new Logger(ReservationService.name);
 
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly prices: PriceCatalogue,
     private readonly budgets: BudgetRepository,
     private readonly counters: SpendCounterRepository,

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import type { spendGroupSchema } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import type { Sql } from '../persistence/ledger-database';
+import type { Sql } from '@deliberate/persistence';
 
 export type SpendGroup = z.infer<typeof spendGroupSchema>;
 

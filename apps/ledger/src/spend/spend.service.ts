@@ -2,7 +2,7 @@ import type { SpendResponse } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import type { spendRowSchema } from '@deliberate/contracts';
-import { LedgerDatabase } from '../persistence/ledger-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import type { SpendQuery } from './spend-query';
 import { SpendRepository } from './spend.repository';
 
@@ -48,7 +48,7 @@ function csvCell(value: string): string {
 @Injectable()
 export class SpendService {
   constructor(
-    private readonly database: LedgerDatabase,
+    private readonly database: ServiceDatabase,
     private readonly spend: SpendRepository,
   ) {}
 

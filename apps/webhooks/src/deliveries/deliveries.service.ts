@@ -8,7 +8,7 @@ import type {
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
 import { Dispatcher } from '../dispatch/dispatcher';
 import { redactUrl } from '../messages/webhook-payload';
-import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 
 interface DeliveryRow {
   id: string;
@@ -79,7 +79,7 @@ const toDelivery = (r: DeliveryRow): WebhookDeliveryResponse => ({
 @Injectable()
 export class DeliveriesService {
   constructor(
-    private readonly database: WebhooksDatabase,
+    private readonly database: ServiceDatabase,
     private readonly dispatcher: Dispatcher,
   ) {}
 

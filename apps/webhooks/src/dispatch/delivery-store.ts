@@ -8,7 +8,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
 import { type NewOutboxMessage, type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
-import { type Sql, WebhooksDatabase } from '../persistence/webhooks-database';
+import { type Sql, ServiceDatabase } from '@deliberate/persistence';
 
 /** A due attempt, claimed: nobody else sends it until the lease ends. */
 export interface ClaimedAttempt {
@@ -99,7 +99,7 @@ const truncate = (text: string, max: number) => (text.length > max ? `${text.sli
 @Injectable()
 export class DeliveryStore {
   constructor(
-    private readonly database: WebhooksDatabase,
+    private readonly database: ServiceDatabase,
     private readonly outbox: OutboxRepository,
   ) {}
 

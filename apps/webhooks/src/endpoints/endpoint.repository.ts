@@ -1,6 +1,6 @@
 import type { WebhookEndpointResponse, WebhookEventType } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import type { Sql } from '../persistence/webhooks-database';
+import type { Sql } from '@deliberate/persistence';
 
 export interface EndpointRow {
   id: string;

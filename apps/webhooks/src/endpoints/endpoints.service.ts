@@ -11,7 +11,7 @@ import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { DeliveryStore } from '../dispatch/delivery-store';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { generateSecret } from '../signing/webhook-signature';
 import { SsrfGuard } from '../ssrf/ssrf-guard';
 import { EndpointRepository, toEndpointResponse } from './endpoint.repository';
@@ -19,7 +19,7 @@ import { EndpointRepository, toEndpointResponse } from './endpoint.repository';
 @Injectable()
 export class EndpointsService {
   constructor(
-    private readonly database: WebhooksDatabase,
+    private readonly database: ServiceDatabase,
     private readonly endpoints: EndpointRepository,
     private readonly store: DeliveryStore,
     private readonly outbox: OutboxRepository,

@@ -18,7 +18,7 @@ import {
 } from '@nestjs/common';
 import type { z } from 'zod';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
-import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { generateSecret } from '../signing/webhook-signature';
 import { tenantQuerySchema, type TenantQuery } from './tenant-query';
 
@@ -42,7 +42,7 @@ const toResponse = (r: TaskSecretRow): TaskWebhookSecretResponse => ({
 @Controller('v1/webhooks/task-secret')
 export class TaskSecretController {
   constructor(
-    private readonly database: WebhooksDatabase,
+    private readonly database: ServiceDatabase,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
   ) {}
 

@@ -1,9 +1,9 @@
 import { Controller, Get } from '@nestjs/common';
-import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 
 @Controller('health')
 export class HealthController {
-  constructor(private readonly database: WebhooksDatabase) {}
+  constructor(private readonly database: ServiceDatabase) {}
 
   @Get()
   async health(): Promise<{ status: 'ok' }> {

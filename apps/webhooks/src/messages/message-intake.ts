@@ -2,7 +2,7 @@ import type { TaskSpec } from '@deliberate/contracts';
 import { Inject, Injectable } from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { Dispatcher } from '../dispatch/dispatcher';
-import { type Sql, WebhooksDatabase } from '../persistence/webhooks-database';
+import { type Sql, ServiceDatabase } from '@deliberate/persistence';
 import { buildPayload, newMessageId, occurredAt, type TerminalEvent } from './webhook-payload';
 
 interface TaskRow {
@@ -26,7 +26,7 @@ interface WaitingEventRow {
 @Injectable()
 export class MessageIntake {
   constructor(
-    private readonly database: WebhooksDatabase,
+    private readonly database: ServiceDatabase,
     private readonly dispatcher: Dispatcher,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
   ) {}

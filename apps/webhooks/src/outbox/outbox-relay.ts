@@ -6,7 +6,7 @@ import {
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { WebhooksDatabase } from '../persistence/webhooks-database';
+import { ServiceDatabase } from '@deliberate/persistence';
 import { type OutboxMessage, OutboxRepository } from './outbox.repository';
 
 const PUBLISHED_EVENTS: readonly EventDefinition[] = [
@@ -29,7 +29,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private sweeping: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly database: WebhooksDatabase,
+    private readonly database: ServiceDatabase,
     private readonly outbox: OutboxRepository,
     private readonly publisher: EventPublisher,
   ) {}

@@ -15,10 +15,10 @@ function isRetryable(e: unknown): boolean {
   return typeof code === 'string' && RETRYABLE_CODES.has(code);
 }
 
-// The services' unit of work. The transaction rolls back when `work` throws, which is also how a denial undoes
-// the holds taken before it.
+// A service's unit of work over its PersistenceModule data source. The transaction rolls back when `work` throws
+// (which is also how the ledger's denial undoes the holds taken before it), and is redone on a deadlock.
 @Injectable()
-export class LedgerDatabase {
+export class ServiceDatabase {
   constructor(private readonly dataSource: DataSource) {}
 
   get pool(): Sql {
@@ -35,15 +35,6 @@ export class LedgerDatabase {
       }
     }
   }
-}
-
-/** Postgres bigint and numeric arrive as strings; every amount we store stays below 2^53. */
-export function toNumber(value: string | number | null): number {
-  return value === null ? 0 : Number(value);
-}
-
-export function toNullableNumber(value: string | number | null): number | null {
-  return value === null ? null : Number(value);
 }
 
 /** Runs an UPDATE … RETURNING: TypeORM answers UPDATE and DELETE with [rows, rowCount], not the rows alone. */
