@@ -33,6 +33,9 @@ export const gatewayConfigSchema = z.object({
   WEBHOOKS_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   GATEWAY_AUDIT_URL: z.url().default('http://127.0.0.1:3005'),
   AUDIT_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // How long a proxied service may send nothing (no headers, no body bytes) before the gateway answers 504 or cuts
+  // the stream. An idle limit, not a total one: a long export that keeps sending is never cut.
+  GATEWAY_PROXY_IDLE_TIMEOUT_MS: envInt(30_000, 100, 600_000),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -110,16 +110,28 @@ function parsePrincipal(header: string | string[] | undefined): Principal {
  * The tenant a request is about. A tenant principal sees only its own tenant; a platform principal picks one with
  * `?tenantId=`, or (when `optional`) sees every tenant.
  */
-export function resolveTenant(principal: Principal, requested: string | undefined, optional: true): string | null;
+export function resolveTenant(
+  principal: Principal,
+  requested: string | undefined,
+  optional: true,
+): string | null;
 export function resolveTenant(principal: Principal, requested: string | undefined, optional?: false): string;
-export function resolveTenant(principal: Principal, requested: string | undefined, optional = false): string | null {
+export function resolveTenant(
+  principal: Principal,
+  requested: string | undefined,
+  optional = false,
+): string | null {
   if (principal.kind === 'tenant') {
     if (requested !== undefined && requested !== principal.tenantId) {
-      throw new ForbiddenException(`a key of tenant '${principal.tenantId}' cannot see tenant '${requested}'`);
+      throw new ForbiddenException(
+        `a key of tenant '${principal.tenantId}' cannot see tenant '${requested}'`,
+      );
     }
     return principal.tenantId;
   }
   if (requested !== undefined) return requested;
   if (optional) return null;
-  throw new BadRequestException(`tenantId: ${describePrincipal(principal)} must name a tenant (?tenantId=...)`);
+  throw new BadRequestException(
+    `tenantId: ${describePrincipal(principal)} must name a tenant (?tenantId=...)`,
+  );
 }

@@ -3,58 +3,84 @@ import type { Request, Response } from 'express';
 import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
-import { forwardToService } from './service-proxy';
+import { forwardToService, type ProxiedService } from './service-proxy';
 
 // Each service decides per route which of the allowed principals may do what; the gateway only refuses those
 // that no route of the service would accept.
 
+function service(
+  config: GatewayConfig,
+  name: string,
+  baseUrl: string,
+  token: string | undefined,
+  tokenVariable: string,
+): ProxiedService {
+  return {
+    name,
+    baseUrl,
+    routePrefix: `/v1/${name}`,
+    token,
+    tokenVariable,
+    idleTimeoutMs: config.GATEWAY_PROXY_IDLE_TIMEOUT_MS,
+  };
+}
+
 @Controller('v1/ledger')
 export class LedgerProxyController {
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  private readonly service: ProxiedService;
+  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
+    this.service = service(
+      config,
+      'ledger',
+      config.GATEWAY_LEDGER_URL,
+      config.LEDGER_INTERNAL_TOKEN,
+      'LEDGER_INTERNAL_TOKEN',
+    );
+  }
 
   @All('*path')
   @Allow('admin', 'auditor', 'platform-admin')
   forward(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response) {
-    const service = {
-      name: 'ledger',
-      baseUrl: this.config.GATEWAY_LEDGER_URL,
-      token: this.config.LEDGER_INTERNAL_TOKEN,
-      tokenVariable: 'LEDGER_INTERNAL_TOKEN',
-    };
-    return forwardToService(service, principal, req, res);
+    return forwardToService(this.service, principal, req, res);
   }
 }
 
 @Controller('v1/webhooks')
 export class WebhooksProxyController {
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  private readonly service: ProxiedService;
+  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
+    this.service = service(
+      config,
+      'webhooks',
+      config.GATEWAY_WEBHOOKS_URL,
+      config.WEBHOOKS_INTERNAL_TOKEN,
+      'WEBHOOKS_INTERNAL_TOKEN',
+    );
+  }
 
   @All('*path')
   @Allow('admin', 'auditor', 'platform-admin')
   forward(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response) {
-    const service = {
-      name: 'webhooks',
-      baseUrl: this.config.GATEWAY_WEBHOOKS_URL,
-      token: this.config.WEBHOOKS_INTERNAL_TOKEN,
-      tokenVariable: 'WEBHOOKS_INTERNAL_TOKEN',
-    };
-    return forwardToService(service, principal, req, res);
+    return forwardToService(this.service, principal, req, res);
   }
 }
 
 @Controller('v1/audit')
 export class AuditProxyController {
-  constructor(@Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig) {}
+  private readonly service: ProxiedService;
+  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
+    this.service = service(
+      config,
+      'audit',
+      config.GATEWAY_AUDIT_URL,
+      config.AUDIT_INTERNAL_TOKEN,
+      'AUDIT_INTERNAL_TOKEN',
+    );
+  }
 
   @All('*path')
   @Allow('auditor', 'platform-auditor')
   forward(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response) {
-    const service = {
-      name: 'audit',
-      baseUrl: this.config.GATEWAY_AUDIT_URL,
-      token: this.config.AUDIT_INTERNAL_TOKEN,
-      tokenVariable: 'AUDIT_INTERNAL_TOKEN',
-    };
-    return forwardToService(service, principal, req, res);
+    return forwardToService(this.service, principal, req, res);
   }
 }

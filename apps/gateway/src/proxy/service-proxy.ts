@@ -1,6 +1,16 @@
 import { INTERNAL_TOKEN_HEADER, PRINCIPAL_HEADER } from '@deliberate/contracts';
-import { BadGatewayException, ServiceUnavailableException } from '@nestjs/common';
+import { checkRequestTarget } from '@deliberate/http';
+import {
+  BadGatewayException,
+  BadRequestException,
+  GatewayTimeoutException,
+  HttpException,
+  ServiceUnavailableException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import type { Principal } from '../auth/principal';
 
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-disposition', 'retry-after', 'link'];
@@ -8,14 +18,36 @@ const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-disposition', 'retr
 export interface ProxiedService {
   readonly name: string;
   readonly baseUrl: string;
+  /** The gateway route this service answers under, e.g. `/v1/audit`; nothing outside it is forwarded. */
+  readonly routePrefix: string;
   readonly token: string | undefined;
   /** The environment variable that holds the token, named when it is missing. */
   readonly tokenVariable: string;
+  /** How long the service may stay silent (no headers, no body bytes) before the gateway gives up. */
+  readonly idleTimeoutMs: number;
+}
+
+/**
+ * Where a request goes: the configured base URL plus the route's path and query, nothing else. The request target
+ * was already checked at the edge; it is checked again here because this is where it would do harm.
+ */
+export function upstreamUrl(service: ProxiedService, originalUrl: string): URL {
+  const check = checkRequestTarget(originalUrl);
+  if (!check.ok) throw new BadRequestException(check.reason);
+  const { path, search } = check.target;
+  if (path !== service.routePrefix && !path.startsWith(`${service.routePrefix}/`)) {
+    throw new BadRequestException(`${path} is not a ${service.name} route`);
+  }
+  const url = new URL(service.baseUrl);
+  url.pathname = `${url.pathname.replace(/\/$/, '')}${path}`;
+  url.search = search;
+  return url;
 }
 
 // The gateway owns API keys; the ledger, webhooks and audit services own their data. Their routes are
 // authenticated here and forwarded with the caller's identity and a shared internal token, so no service reads
-// the gateway's tables. Bodies stream through unchanged, so exports of any size pass without buffering.
+// the gateway's tables. Responses stream through with backpressure, so exports of any size and length pass: the
+// only time limit is on silence.
 export async function forwardToService(
   service: ProxiedService,
   principal: Principal,
@@ -27,33 +59,54 @@ export async function forwardToService(
       `the ${service.name} API is not configured (${service.tokenVariable} is unset)`,
     );
   }
-  const target = new URL(req.originalUrl, service.baseUrl);
+  const target = upstreamUrl(service, req.originalUrl);
   const hasBody = !['GET', 'HEAD'].includes(req.method) && req.body !== undefined;
-  let upstream: globalThis.Response;
-  try {
-    upstream = await fetch(target, {
-      method: req.method,
-      headers: {
-        accept: req.headers.accept ?? 'application/json',
-        ...(hasBody ? { 'content-type': 'application/json' } : {}),
-        [INTERNAL_TOKEN_HEADER]: service.token,
-        [PRINCIPAL_HEADER]: JSON.stringify(principal),
-      },
-      ...(hasBody ? { body: JSON.stringify(req.body) } : {}),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    throw new BadGatewayException(`the ${service.name} service did not answer: ${(e as Error).message}`);
-  }
-  res.status(upstream.status);
+  const body = hasBody ? Buffer.from(JSON.stringify(req.body)) : undefined;
+  const upstream = await openUpstream(service, target, {
+    method: req.method,
+    headers: {
+      accept: req.headers.accept ?? 'application/json',
+      ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
+      [INTERNAL_TOKEN_HEADER]: service.token,
+      [PRINCIPAL_HEADER]: JSON.stringify(principal),
+    },
+    body,
+  });
+  res.status(upstream.statusCode ?? 502);
   for (const name of FORWARDED_RESPONSE_HEADERS) {
-    const value = upstream.headers.get(name);
+    const value = upstream.headers[name];
     if (value) res.setHeader(name, value);
   }
-  if (!upstream.body) {
-    res.end();
-    return;
-  }
-  for await (const chunk of upstream.body) res.write(chunk);
-  res.end();
+  // A client that goes away ends the upstream request too; a service that goes silent mid-body ends the response.
+  await pipeline(upstream, res).catch(() => {
+    upstream.destroy();
+    res.destroy();
+  });
+}
+
+function openUpstream(
+  service: ProxiedService,
+  target: URL,
+  options: { method: string; headers: Record<string, string>; body: Buffer | undefined },
+): Promise<IncomingMessage> {
+  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const outgoing = send(target, { method: options.method, headers: options.headers }, resolve);
+    // An idle timeout, not a total one: it restarts with every byte the service sends.
+    outgoing.setTimeout(service.idleTimeoutMs, () => {
+      outgoing.destroy(
+        new GatewayTimeoutException(
+          `the ${service.name} service sent nothing for ${service.idleTimeoutMs} ms`,
+        ),
+      );
+    });
+    outgoing.on('error', (e) => {
+      reject(
+        e instanceof HttpException
+          ? e
+          : new BadGatewayException(`the ${service.name} service did not answer: ${e.message}`),
+      );
+    });
+    outgoing.end(options.body);
+  });
 }

@@ -1,0 +1,205 @@
+import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
+import { loadGatewayConfig } from '@deliberate/gateway/config';
+import {
+  createTestDatabase,
+  deleteTopicsWithPrefix,
+  TEST_KAFKA_BROKERS,
+  uniqueTopicPrefix,
+} from '@deliberate/testing';
+import type { INestApplication } from '@nestjs/common';
+import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+// The gateway forwards /v1/ledger, /v1/webhooks and /v1/audit to their services with the caller's identity. The
+// request target a client sends must never choose where that identity goes: only the configured base URL does.
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: IncomingHttpHeaders;
+}
+
+interface Upstream {
+  server: Server;
+  url: string;
+  seen: Seen[];
+}
+
+async function startUpstream(
+  handler?: (url: string, res: import('node:http').ServerResponse) => void,
+): Promise<Upstream> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
+    if (handler) return handler(req.url ?? '', res);
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ path: req.url }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, url: `http://127.0.0.1:${port}`, seen };
+}
+
+/** Sends a raw request target (absolute-form, authority-form, dot segments), which fetch() cannot. */
+function rawRequest(
+  base: string,
+  target: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path: target, headers }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const ADMIN_KEY = 'proxy-boundary-admin-key-0123456789';
+const AUDITOR_KEY = 'proxy-boundary-platform-auditor-0123456789';
+
+describe('gateway proxy boundary', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let prefix: string;
+  let gateway: INestApplication;
+  let gatewayUrl: string;
+  let service: Upstream;
+  let trap: Upstream;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('proxy_boundary');
+    prefix = uniqueTopicPrefix('proxy-boundary');
+    service = await startUpstream((url, res) => {
+      if (url.startsWith('/v1/audit/export')) {
+        // A slow export: one line every 50 ms, longer than the idle timeout in total but never idle that long.
+        res.setHeader('content-type', 'application/x-ndjson');
+        let n = 0;
+        const timer = setInterval(() => {
+          res.write(`${JSON.stringify({ n })}\n`);
+          if (++n === 30) {
+            clearInterval(timer);
+            res.end();
+          }
+        }, 50);
+        return;
+      }
+      if (url.startsWith('/v1/audit/hang')) return; // never answers
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: url }));
+    });
+    trap = await startUpstream();
+    gateway = await createGatewayApp(
+      loadGatewayConfig({
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+        KAFKA_TOPIC_PREFIX: prefix,
+        LOG_LEVEL: 'error',
+        GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+        GATEWAY_PLATFORM_AUDITOR_API_KEY: AUDITOR_KEY,
+        GATEWAY_LEDGER_URL: service.url,
+        LEDGER_INTERNAL_TOKEN: 'proxy-boundary-ledger-token-0123456789',
+        GATEWAY_WEBHOOKS_URL: service.url,
+        WEBHOOKS_INTERNAL_TOKEN: 'proxy-boundary-webhooks-token-0123456789',
+        GATEWAY_AUDIT_URL: service.url,
+        AUDIT_INTERNAL_TOKEN: 'proxy-boundary-audit-token-0123456789',
+        GATEWAY_PROXY_IDLE_TIMEOUT_MS: '1000',
+      }),
+    );
+    await gateway.listen(0, '127.0.0.1');
+    gatewayUrl = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    service?.server.close();
+    trap?.server.close();
+    await db?.drop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  beforeEach(() => {
+    service.seen.length = 0;
+    trap.seen.length = 0;
+  });
+
+  const auth = { authorization: `Bearer ${AUDITOR_KEY}` };
+  const adminAuth = { authorization: `Bearer ${ADMIN_KEY}` };
+
+  it('forwards an origin-form request to the configured service with the path and query', async () => {
+    const res = await rawRequest(gatewayUrl, '/v1/audit/verify?tenantId=t1', auth);
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ path: '/v1/audit/verify?tenantId=t1' });
+    expect(service.seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['audit', '/v1/audit/verify', auth],
+    ['ledger', '/v1/ledger/budgets', adminAuth],
+    ['webhooks', '/v1/webhooks/endpoints', adminAuth],
+  ])(
+    'refuses an absolute-form target on the %s route with 400 and sends nothing anywhere',
+    async (_name, path, headers) => {
+      const trapTarget = `${trap.url}${path}`;
+      const res = await rawRequest(gatewayUrl, trapTarget, headers);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body).message).toMatch(/request target/);
+      expect(trap.seen).toHaveLength(0);
+      expect(service.seen).toHaveLength(0);
+    },
+  );
+
+  it('refuses an absolute-form target naming the gateway itself, and on routes that are not proxied', async () => {
+    const self = await rawRequest(gatewayUrl, `${gatewayUrl}/v1/audit/verify`, auth);
+    expect(self.status).toBe(400);
+    const tasks = await rawRequest(gatewayUrl, `${trap.url}/v1/tasks/x`, auth);
+    expect(tasks.status).toBe(400);
+    expect(service.seen).toHaveLength(0);
+    expect(trap.seen).toHaveLength(0);
+  });
+
+  it('refuses authority-form and asterisk-form targets', async () => {
+    const authority = await rawRequest(gatewayUrl, new URL(trap.url).host, auth);
+    expect(authority.status).toBe(400);
+    const asterisk = await rawRequest(gatewayUrl, '*', auth, 'OPTIONS');
+    expect(asterisk.status).toBe(400);
+    expect(trap.seen).toHaveLength(0);
+  });
+
+  it('refuses a protocol-relative path that would name another host', async () => {
+    const res = await rawRequest(gatewayUrl, `//${new URL(trap.url).host}/v1/audit/verify`, auth);
+    expect(res.status).toBe(400);
+    expect(trap.seen).toHaveLength(0);
+    expect(service.seen).toHaveLength(0);
+  });
+
+  it('refuses dot segments that would leave the route the key was authorised for', async () => {
+    for (const target of [
+      '/v1/audit/../ledger/budgets',
+      '/v1/audit/%2e%2e/ledger/budgets',
+      '/v1/audit/%2E%2E%2Fledger',
+    ]) {
+      const res = await rawRequest(gatewayUrl, target, auth);
+      expect({ target, status: res.status }).toEqual({ target, status: 400 });
+    }
+    expect(service.seen).toHaveLength(0);
+  });
+
+  it('streams a long export through, bounded by an idle timeout rather than a total one', async () => {
+    const res = await rawRequest(gatewayUrl, '/v1/audit/export?format=jsonl', auth);
+    expect(res.status).toBe(200);
+    const lines = res.body.trim().split('\n');
+    expect(lines).toHaveLength(30);
+    expect(JSON.parse(lines[29]!)).toEqual({ n: 29 });
+  });
+
+  it('answers 504 when the service stays silent past the idle timeout', async () => {
+    const res = await rawRequest(gatewayUrl, '/v1/audit/hang', auth);
+    expect(res.status).toBe(504);
+    expect(JSON.parse(res.body).message).toMatch(/audit service sent nothing for 1000 ms/);
+  });
+});
