@@ -33,3 +33,5 @@ export * from './events/webhook-delivery-attempted.event';
 export * from './events/webhook-message-dead-lettered.event';
 export * from './events/webhook-endpoint-disabled.event';
 export * from './webhooks/webhook-http.dto';
+export * from './text/unsafe-text';
+export * from './events/event-size';
