@@ -35,3 +35,4 @@ export * from './events/webhook-endpoint-disabled.event';
 export * from './webhooks/webhook-http.dto';
 export * from './text/unsafe-text';
 export * from './events/event-size';
+export * from './signing/standard-webhooks-signature';
