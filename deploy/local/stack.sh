@@ -11,6 +11,10 @@ state="$root/.local/stack"
 node="$root/node_modules/.bin/node"
 mkdir -p "$state"
 
+# The local stack: services accept the well-known local keys below (libs/config/src/well-known-secrets.ts);
+# anywhere else they refuse to start with them. Every service works as the Postgres superuser here, for simplicity:
+# docker-compose.yml gives each its own role (deploy/postgres/roles.sql).
+export DELIBERATE_ENV="${DELIBERATE_ENV:-local}"
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/deliberate}"
 export GATEWAY_PORT="${GATEWAY_PORT:-3000}"
