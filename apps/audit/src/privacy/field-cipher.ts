@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { openAesGcm, sealAesGcm } from '@deliberate/persistence';
+import { hkdfSync } from 'node:crypto';
 
 /** How an encrypted field is stored in place of its value. */
 export interface EncryptedField {
@@ -30,22 +31,22 @@ export class FieldCipher {
   }
 
   encrypt(tenantId: string, value: unknown): EncryptedField {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.key(tenantId), iv);
-    const ct = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()]);
+    const { iv, tag, ct } = sealAesGcm(this.key(tenantId), Buffer.from(JSON.stringify(value), 'utf8'));
     return {
       $enc: 'aes-256-gcm',
       iv: iv.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
+      tag: tag.toString('base64'),
       ct: ct.toString('base64'),
     };
   }
 
   decrypt(tenantId: string, field: EncryptedField): unknown {
     if (!this.masterKey) throw new Error('no AUDIT_ENCRYPTION_KEY to decrypt with');
-    const decipher = createDecipheriv('aes-256-gcm', this.key(tenantId), Buffer.from(field.iv, 'base64'));
-    decipher.setAuthTag(Buffer.from(field.tag, 'base64'));
-    const plain = Buffer.concat([decipher.update(Buffer.from(field.ct, 'base64')), decipher.final()]);
+    const plain = openAesGcm(this.key(tenantId), {
+      iv: Buffer.from(field.iv, 'base64'),
+      tag: Buffer.from(field.tag, 'base64'),
+      ct: Buffer.from(field.ct, 'base64'),
+    });
     return JSON.parse(plain.toString('utf8')) as unknown;
   }
 
