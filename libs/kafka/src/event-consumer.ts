@@ -16,6 +16,10 @@ export interface MessageMeta {
   offset: string;
   headers: Record<string, string>;
   attempt: number;
+  /** The value exactly as received, for handlers that check a signature over it. */
+  value: Buffer | null;
+  /** The message's Kafka timestamp in epoch ms (CreateTime, or LogAppendTime if the topic is set so). */
+  timestampMs: number;
 }
 
 export interface EventHandler<D extends EventDefinition = EventDefinition> {
@@ -250,6 +254,8 @@ export class EventConsumer {
               offset: message.offset,
               headers: headersToStrings(message.headers),
               attempt: 1,
+              value: message.value,
+              timestampMs: Number(message.timestamp),
             },
           });
         } catch (e) {
@@ -353,7 +359,15 @@ export class EventConsumer {
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await handler.handle(envelope, { topic, partition, offset: message.offset, headers, attempt });
+        await handler.handle(envelope, {
+          topic,
+          partition,
+          offset: message.offset,
+          headers,
+          attempt,
+          value: message.value,
+          timestampMs: Number(message.timestamp),
+        });
         return;
       } catch (e) {
         const error = e as Error;
