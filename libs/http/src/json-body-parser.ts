@@ -1,5 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { refuseUnsafeBodyText } from './unsafe-text.middleware';
 
 interface BodyParserError extends Error {
   type?: string;
@@ -7,6 +9,14 @@ interface BodyParserError extends Error {
   limit?: number;
   length?: number;
 }
+
+/** A request whose JSON body was parsed here: `rawBody` holds the bytes exactly as received. */
+export type RequestWithRawBody = Request & { rawBody?: Buffer };
+
+// Kept for checks that must see the body unchanged: the gateway signs the bytes it forwards.
+const keepRawBody = (req: IncomingMessage, _res: ServerResponse, buf: Buffer) => {
+  (req as RequestWithRawBody).rawBody = buf;
+};
 
 // Express parses JSON before Nest sees the request, so its errors need their own handler, placed right after it.
 export function installJsonBodyParser(app: INestApplication, maxBodyBytes: number): void {
@@ -23,7 +33,7 @@ export function installJsonBodyParser(app: INestApplication, maxBodyBytes: numbe
     }
     next();
   });
-  app.use(express.json({ limit: maxBodyBytes, strict: false }));
+  app.use(express.json({ limit: maxBodyBytes, strict: false, verify: keepRawBody }));
   app.use((err: BodyParserError, _req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
     if (err.type === 'entity.too.large') {
@@ -46,4 +56,6 @@ export function installJsonBodyParser(app: INestApplication, maxBodyBytes: numbe
     }
     next(err);
   });
+  // JSON.parse turns `\u0000` and a lone `\ud800` escape into the very characters Postgres and Kafka consumers refuse.
+  app.use(refuseUnsafeBodyText);
 }
