@@ -37,8 +37,8 @@ export class AuditModule {
           provide: INTERNAL_AUTH_OPTIONS,
           useValue: {
             service: 'audit',
-            token: config.AUDIT_INTERNAL_TOKEN,
-            tokenVariable: 'AUDIT_INTERNAL_TOKEN',
+            key: config.AUDIT_INTERNAL_TOKEN,
+            keyVariable: 'AUDIT_INTERNAL_TOKEN',
           } satisfies InternalAuthOptions,
         },
         { provide: APP_GUARD, useClass: InternalAuthGuard },

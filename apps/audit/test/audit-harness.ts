@@ -1,16 +1,11 @@
-import {
-  type EventDefinition,
-  INTERNAL_TOKEN_HEADER,
-  PRINCIPAL_HEADER,
-  type Principal,
-  uuidv7,
-} from '@deliberate/contracts';
+import { type EventDefinition, type Principal, uuidv7 } from '@deliberate/contracts';
 import { type AuditConfig, loadAuditConfig } from '@deliberate/audit/config';
 import { createAuditApp } from '@deliberate/audit/create-audit-app';
 import { EventPublisher, KafkaClient } from '@deliberate/kafka';
 import {
   createTestDatabase,
   deleteTopicsWithPrefix,
+  signedInternalHeaders,
   TEST_KAFKA_BROKERS,
   uniqueTopicPrefix,
 } from '@deliberate/testing';
@@ -19,7 +14,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Pool } from 'pg';
 import type { z } from 'zod';
 
-export const INTERNAL_TOKEN = 'audit-test-internal-token-0123456789';
+export const INTERNAL_KEY = 'audit-test-internal-token-0123456789';
 
 /** An audit service on the real broker and a fresh database, with a publisher and a superuser SQL pool. */
 export interface AuditHarness {
@@ -57,7 +52,7 @@ export async function startAudit(suite: string, env: Record<string, string> = {}
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_HANDLER_MAX_ATTEMPTS: '3',
       LOG_LEVEL: 'warn',
-      AUDIT_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      AUDIT_INTERNAL_TOKEN: INTERNAL_KEY,
       AUDIT_SIGNING_KEY: signingKeyPem,
       AUDIT_CHECKPOINT_INTERVAL_MS: '3600000',
       ...env,
@@ -147,14 +142,20 @@ export interface HttpResult<T> {
   body: T;
 }
 
-/** Calls the audit API as the gateway's proxy would: the internal token plus the authenticated principal. */
+/**
+ * Calls the audit API as the gateway's proxy would: the principal signed for this request with the audit key.
+ * `identity` replaces the signed headers (forgeries).
+ */
 export async function auditHttp<T = Record<string, unknown>>(
   h: AuditHarness,
   path: string,
   principal: Principal = PLATFORM_AUDITOR,
+  identity?: Record<string, string>,
 ): Promise<HttpResult<T>> {
   const res = await fetch(`${h.url}${path}`, {
-    headers: { [INTERNAL_TOKEN_HEADER]: INTERNAL_TOKEN, [PRINCIPAL_HEADER]: JSON.stringify(principal) },
+    headers:
+      identity ??
+      signedInternalHeaders({ key: INTERNAL_KEY, service: 'audit', method: 'GET', target: path, principal }),
   });
   const text = await res.text();
   let body: unknown = {};

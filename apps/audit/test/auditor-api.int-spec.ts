@@ -2,10 +2,11 @@ jest.setTimeout(120_000);
 
 import { randomBytes } from 'node:crypto';
 import { uuidv7 } from '@deliberate/contracts';
-import { pollUntil } from '@deliberate/testing';
+import { forgedInternalRequests, pollUntil, signedInternalHeaders } from '@deliberate/testing';
 import type { AuditRecordView } from '@deliberate/audit/api/audit-trail.service';
 import {
   type AuditHarness,
+  INTERNAL_KEY,
   auditHttp,
   auditor,
   PLATFORM_AUDITOR,
@@ -105,6 +106,47 @@ it('lets the platform auditor read every tenant, or one', async () => {
   const onlyB = (await auditHttp<Page>(h, '/v1/audit/events?tenantId=api-b&limit=500')).body.items;
   expect(onlyB.length).toBeGreaterThan(0);
   expect(onlyB.every((i) => i.tenantId === 'api-b')).toBe(true);
+});
+
+it('refuses any identity the gateway did not sign for that exact request, saying why, and records none', async () => {
+  const before = await storedCount(h, 'api-b', 'audit.query.v1');
+  const request = {
+    key: INTERNAL_KEY,
+    service: 'audit',
+    method: 'GET',
+    target: '/v1/audit/events?tenantId=api-b',
+    principal: auditor('api-b', 'submitter'),
+  };
+  // Each forgery claims the platform auditor: were one believed, tenant B's trail would be read.
+  const outcomes: Array<{ forgery: string; status: number; message: unknown }> = [];
+  for (const forged of forgedInternalRequests(request, PLATFORM_AUDITOR)) {
+    const res = await auditHttp(h, forged.target, PLATFORM_AUDITOR, forged.headers);
+    const message = String(res.body['message']);
+    outcomes.push({
+      forgery: forged.name,
+      status: res.status,
+      message: forged.refusal.test(message) ? 'as expected' : message,
+    });
+  }
+  expect(outcomes).toEqual(
+    outcomes.map((o) => ({ forgery: o.forgery, status: 401, message: 'as expected' })),
+  );
+  expect(await storedCount(h, 'api-b', 'audit.query.v1')).toBe(before);
+});
+
+it('accepts a signed request once and refuses the same request replayed', async () => {
+  const target = '/v1/audit/verify?tenantId=api-b';
+  const identity = signedInternalHeaders({
+    key: INTERNAL_KEY,
+    service: 'audit',
+    method: 'GET',
+    target,
+    principal: PLATFORM_AUDITOR,
+  });
+  expect((await auditHttp(h, target, PLATFORM_AUDITOR, identity)).status).toBe(200);
+  const replayed = await auditHttp(h, target, PLATFORM_AUDITOR, identity);
+  expect(replayed.status).toBe(401);
+  expect(replayed.body['message']).toMatch(/replayed/);
 });
 
 it('refuses roles other than auditor, and bad queries with a precise 400', async () => {

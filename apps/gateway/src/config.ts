@@ -6,6 +6,7 @@ import {
   tryLoadConfig,
   telemetryConfigSchema,
 } from '@deliberate/config';
+import { PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS } from '@deliberate/contracts';
 import { z } from 'zod';
 
 export const gatewayConfigSchema = z.object({
@@ -25,7 +26,8 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_OUTBOX_INTERVAL_MS: envInt(5_000, 100, 600_000),
   // How long a reviewer's claim on an escalated task lasts before another reviewer may take it.
   GATEWAY_REVIEW_CLAIM_TTL_MS: envInt(15 * 60_000, 1_000, 24 * 3_600_000),
-  // Where /v1/ledger/* is forwarded, with the caller's identity and this shared token. Unset token: 503.
+  // Where /v1/ledger/* is forwarded, with the caller's identity signed with this key (the ledger holds the same one).
+  // Unset: 503.
   GATEWAY_LEDGER_URL: z.url().default('http://127.0.0.1:3002'),
   LEDGER_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   // The same for /v1/webhooks/* and /v1/audit/*.
@@ -36,6 +38,9 @@ export const gatewayConfigSchema = z.object({
   // How long a proxied service may send nothing (no headers, no body bytes) before the gateway answers 504 or cuts
   // the stream. An idle limit, not a total one: a long export that keeps sending is never cut.
   GATEWAY_PROXY_IDLE_TIMEOUT_MS: envInt(30_000, 100, 600_000),
+  // How long the signed identity on a forwarded request stays valid: clocks of the gateway and services must agree
+  // within it, and a captured request is refused once it has passed.
+  GATEWAY_PRINCIPAL_TTL_SECONDS: envInt(30, 1, PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS),
 });
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;

@@ -1,3 +1,9 @@
+import {
+  PRINCIPAL_HEADER,
+  PRINCIPAL_SIGNATURE_HEADER,
+  splitRequestTarget,
+  verifyPrincipalSignature,
+} from '@deliberate/contracts';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import { loadGatewayConfig } from '@deliberate/gateway/config';
 import {
@@ -17,6 +23,7 @@ interface Seen {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  body: Buffer;
 }
 
 interface Upstream {
@@ -30,10 +37,19 @@ async function startUpstream(
 ): Promise<Upstream> {
   const seen: Seen[] = [];
   const server = createServer((req, res) => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
-    if (handler) return handler(req.url ?? '', res);
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify({ path: req.url }));
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      seen.push({
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      });
+      if (handler) return handler(req.url ?? '', res);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ path: req.url }));
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -46,6 +62,7 @@ function rawRequest(
   target: string,
   headers: Record<string, string>,
   method = 'GET',
+  body?: string,
 ): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
@@ -56,12 +73,14 @@ function rawRequest(
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(body);
   });
 }
 
 const ADMIN_KEY = 'proxy-boundary-admin-key-0123456789';
 const AUDITOR_KEY = 'proxy-boundary-platform-auditor-0123456789';
+const LEDGER_KEY = 'proxy-boundary-ledger-token-0123456789';
+const AUDIT_KEY = 'proxy-boundary-audit-token-0123456789';
 
 describe('gateway proxy boundary', () => {
   let db: Awaited<ReturnType<typeof createTestDatabase>>;
@@ -102,12 +121,13 @@ describe('gateway proxy boundary', () => {
         GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
         GATEWAY_PLATFORM_AUDITOR_API_KEY: AUDITOR_KEY,
         GATEWAY_LEDGER_URL: service.url,
-        LEDGER_INTERNAL_TOKEN: 'proxy-boundary-ledger-token-0123456789',
+        LEDGER_INTERNAL_TOKEN: LEDGER_KEY,
         GATEWAY_WEBHOOKS_URL: service.url,
         WEBHOOKS_INTERNAL_TOKEN: 'proxy-boundary-webhooks-token-0123456789',
         GATEWAY_AUDIT_URL: service.url,
-        AUDIT_INTERNAL_TOKEN: 'proxy-boundary-audit-token-0123456789',
+        AUDIT_INTERNAL_TOKEN: AUDIT_KEY,
         GATEWAY_PROXY_IDLE_TIMEOUT_MS: '1000',
+        GATEWAY_PRINCIPAL_TTL_SECONDS: '10',
       }),
     );
     await gateway.listen(0, '127.0.0.1');
@@ -135,6 +155,41 @@ describe('gateway proxy boundary', () => {
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ path: '/v1/audit/verify?tenantId=t1' });
     expect(service.seen).toHaveLength(1);
+  });
+
+  it('signs the caller for the one service it forwards to, over the request as that service receives it', async () => {
+    const body = JSON.stringify({ monthlyLimitUsd: 5 });
+    const res = await rawRequest(
+      gatewayUrl,
+      '/v1/ledger/budgets?tenantId=t1',
+      { ...adminAuth, 'content-type': 'application/json' },
+      'PUT',
+      body,
+    );
+    expect(res.status).toBe(200);
+    const sent = service.seen[0]!;
+    expect(sent.headers).not.toHaveProperty('x-deliberate-internal-token');
+    const principal = sent.headers[PRINCIPAL_HEADER] as string;
+    expect(JSON.parse(principal)).toEqual({ kind: 'platform-admin' });
+    const received = {
+      service: 'ledger',
+      method: sent.method,
+      ...splitRequestTarget(sent.url),
+      body: sent.body,
+      principal,
+    };
+    const signature = sent.headers[PRINCIPAL_SIGNATURE_HEADER] as string;
+    const now = Math.floor(Date.now() / 1000);
+    const check = verifyPrincipalSignature(LEDGER_KEY, received, signature, now);
+    expect(check.ok && check.expiresAtSeconds - now).toBeGreaterThan(0);
+    expect(check.ok && check.expiresAtSeconds - now).toBeLessThanOrEqual(10);
+    // Worthless to another service, and for another request.
+    expect(verifyPrincipalSignature(AUDIT_KEY, { ...received, service: 'audit' }, signature, now).ok).toBe(
+      false,
+    );
+    expect(
+      verifyPrincipalSignature(LEDGER_KEY, { ...received, query: 'tenantId=t2' }, signature, now).ok,
+    ).toBe(false);
   });
 
   it.each([

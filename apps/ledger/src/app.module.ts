@@ -72,8 +72,8 @@ export class LedgerModule {
           provide: INTERNAL_AUTH_OPTIONS,
           useValue: {
             service: 'ledger',
-            token: config.LEDGER_INTERNAL_TOKEN,
-            tokenVariable: 'LEDGER_INTERNAL_TOKEN',
+            key: config.LEDGER_INTERNAL_TOKEN,
+            keyVariable: 'LEDGER_INTERNAL_TOKEN',
           } satisfies InternalAuthOptions,
         },
         { provide: APP_GUARD, useClass: InternalAuthGuard },

@@ -1,6 +1,4 @@
 import {
-  INTERNAL_TOKEN_HEADER,
-  PRINCIPAL_HEADER,
   type Principal,
   modelCallRecordedEvent,
   type ModelCallRecorded,
@@ -15,6 +13,7 @@ import {
   collectMessages,
   createTestDatabase,
   deleteTopicsWithPrefix,
+  signedInternalHeaders,
   TEST_KAFKA_BROKERS,
   testKafka,
   uniqueTopicPrefix,
@@ -24,7 +23,7 @@ import type { KafkaMessage } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 
-export const INTERNAL_TOKEN = 'ledger-test-internal-token-0123456789';
+export const INTERNAL_KEY = 'ledger-test-internal-token-0123456789';
 
 /** One or more ledger instances in this process, on the real broker and a fresh database, with a client. */
 export interface LedgerHarness {
@@ -64,7 +63,7 @@ export async function startLedger(
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_HANDLER_MAX_ATTEMPTS: '3',
     LOG_LEVEL: 'warn',
-    LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+    LEDGER_INTERNAL_TOKEN: INTERNAL_KEY,
     LEDGER_SWEEP_INTERVAL_MS: '200',
     ...options.env,
   });
@@ -160,32 +159,44 @@ export interface HttpResult<T> {
   body: T;
 }
 
-/** Calls the ledger as the gateway's proxy would: the internal token plus the authenticated principal. */
+/**
+ * Calls the ledger as the gateway's proxy would: the principal signed for this request with the ledger's key.
+ * `identity` replaces the signed headers (forgeries); `principal: null` sends no identity at all.
+ */
 export async function ledgerHttp<T = Record<string, unknown>>(
   h: LedgerHarness,
   method: string,
   path: string,
-  options: { principal?: Principal | null; token?: string | null; body?: unknown } = {},
+  options: {
+    principal?: Principal | null;
+    identity?: Record<string, string>;
+    body?: unknown;
+    rawBody?: string;
+  } = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = {};
-  const token = options.token === undefined ? INTERNAL_TOKEN : options.token;
-  if (token !== null) headers[INTERNAL_TOKEN_HEADER] = token;
-  if (options.principal !== null)
-    headers[PRINCIPAL_HEADER] = JSON.stringify(options.principal ?? PLATFORM_ADMIN);
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${h.url}${path}`, {
-    method,
-    headers,
-    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
-  });
+  const body = options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined);
+  const headers: Record<string, string> =
+    options.identity ??
+    (options.principal === null
+      ? {}
+      : signedInternalHeaders({
+          key: INTERNAL_KEY,
+          service: 'ledger',
+          method,
+          target: path,
+          ...(body !== undefined ? { body } : {}),
+          principal: options.principal ?? PLATFORM_ADMIN,
+        }));
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${h.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
-  let body: unknown = {};
+  let parsed: unknown = {};
   try {
-    body = text ? JSON.parse(text) : {};
+    parsed = text ? JSON.parse(text) : {};
   } catch {
-    body = {};
+    parsed = {};
   }
-  return { status: res.status, headers: res.headers, text, body: body as T };
+  return { status: res.status, headers: res.headers, text, body: parsed as T };
 }
 
 /** Sets a budget through the HTTP API, as an operator would. */

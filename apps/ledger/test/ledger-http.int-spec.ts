@@ -1,8 +1,14 @@
 jest.setTimeout(120_000);
 
-import type { BudgetResponse, SpendResponse } from '@deliberate/contracts';
-import { pollUntil } from '@deliberate/testing';
+import type { BudgetResponse, Principal, SpendResponse } from '@deliberate/contracts';
 import {
+  forgedInternalRequests,
+  type InternalRequest,
+  pollUntil,
+  signedInternalHeaders,
+} from '@deliberate/testing';
+import {
+  INTERNAL_KEY,
   ledgerHttp,
   type LedgerHarness,
   PLATFORM_ADMIN,
@@ -11,7 +17,7 @@ import {
   usage,
 } from './ledger-harness';
 
-// The HTTP API behind the gateway: the internal token, tenant scoping, roles, spend reports whose totals are the
+// The HTTP API behind the gateway: the gateway's signed principal, tenant scoping, roles, spend reports whose totals are the
 // sums of their rows, the CSV export, budgets and their precise 400s.
 
 let h: LedgerHarness;
@@ -85,20 +91,69 @@ afterAll(async () => {
 const sumRows = (r: SpendResponse) => r.rows.reduce((sum, row) => sum + row.costMicroUsd, 0);
 
 describe('authentication', () => {
-  it('refuses requests without the internal token, or with a wrong one', async () => {
-    const missing = await ledgerHttp(h, 'GET', '/v1/ledger/spend', { token: null });
-    expect(missing.status).toBe(401);
-    expect(missing.body['message']).toContain('x-deliberate-internal-token');
-    expect(
-      (await ledgerHttp(h, 'GET', '/v1/ledger/spend', { token: 'a-wrong-token-of-some-length' })).status,
-    ).toBe(401);
-    expect((await ledgerHttp(h, 'GET', '/v1/ledger/budgets', { token: null })).status).toBe(401);
+  const read: InternalRequest = {
+    key: INTERNAL_KEY,
+    service: 'ledger',
+    method: 'GET',
+    target: '/v1/ledger/spend?groupBy=model',
+    principal: tenantAdmin('acme', 'auditor'),
+  };
+  const write: InternalRequest = {
+    key: INTERNAL_KEY,
+    service: 'ledger',
+    method: 'PUT',
+    target: '/v1/ledger/budgets',
+    body: JSON.stringify({ monthlyLimitUsd: 5 }),
+    principal: tenantAdmin('forgery-target', 'auditor'),
+  };
+
+  // Each forgery claims a principal the route would accept: were one believed, the request would succeed.
+  it.each<[string, InternalRequest, Principal]>([
+    ['a read', read, PLATFORM_ADMIN],
+    ['a write', write, tenantAdmin('forgery-target')],
+  ])(
+    'refuses %s under any identity the gateway did not sign for that exact request, saying why',
+    async (_what, request, claimed) => {
+      const outcomes: Array<{ forgery: string; status: number; message: unknown }> = [];
+      for (const forged of forgedInternalRequests(request, claimed)) {
+        const res = await ledgerHttp(h, forged.method, forged.target, {
+          identity: forged.headers,
+          ...(forged.body !== undefined ? { rawBody: forged.body } : {}),
+        });
+        const message = String(res.body['message']);
+        outcomes.push({
+          forgery: forged.name,
+          status: res.status,
+          message: forged.refusal.test(message) ? 'as expected' : message,
+        });
+      }
+      expect(outcomes).toEqual(
+        outcomes.map((o) => ({ forgery: o.forgery, status: 401, message: 'as expected' })),
+      );
+      const budgets = await ledgerHttp<{ budgets: BudgetResponse[] }>(h, 'GET', '/v1/ledger/budgets', {
+        principal: tenantAdmin('forgery-target'),
+      });
+      expect(budgets.body.budgets).toEqual([]);
+    },
+  );
+
+  it('accepts a signed request once and refuses the same request replayed', async () => {
+    const identity = signedInternalHeaders(read);
+    expect((await ledgerHttp(h, read.method, read.target, { identity })).status).toBe(200);
+    const replayed = await ledgerHttp(h, read.method, read.target, { identity });
+    expect(replayed.status).toBe(401);
+    expect(replayed.body['message']).toMatch(/replayed/);
   });
 
-  it('refuses a token without a valid principal', async () => {
-    const res = await ledgerHttp(h, 'GET', '/v1/ledger/spend', { principal: null });
-    expect(res.status).toBe(401);
-    expect(res.body['message']).toContain('x-deliberate-principal');
+  it('refuses a request without identity, and a signed principal that is not a valid one', async () => {
+    const none = await ledgerHttp(h, 'GET', '/v1/ledger/spend', { principal: null });
+    expect(none.status).toBe(401);
+    expect(none.body['message']).toContain('x-deliberate-principal');
+    const invalid = await ledgerHttp(h, read.method, read.target, {
+      identity: signedInternalHeaders({ ...read, principal: { kind: 'tenant' } as Principal }),
+    });
+    expect(invalid.status).toBe(401);
+    expect(invalid.body['message']).toContain('invalid x-deliberate-principal');
   });
 
   it('lets admins and auditors read, not submitters', async () => {
@@ -112,7 +167,7 @@ describe('authentication', () => {
   });
 
   it('answers /health without credentials', async () => {
-    expect((await ledgerHttp(h, 'GET', '/health', { token: null, principal: null })).status).toBe(200);
+    expect((await ledgerHttp(h, 'GET', '/health', { principal: null })).status).toBe(200);
   });
 });
 

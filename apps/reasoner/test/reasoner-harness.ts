@@ -3,8 +3,6 @@ import {
   budgetBreakerOpenedEvent,
   type ContextSelectionEntry,
   type EventDefinition,
-  INTERNAL_TOKEN_HEADER,
-  PRINCIPAL_HEADER,
   modelCallRecordedEvent,
   reasoningRequestedEvent,
   reasoningTraceRecordedEvent,
@@ -26,6 +24,7 @@ import {
   createTestDatabase,
   deleteTopicsWithPrefix,
   header,
+  signedInternalHeaders,
   TEST_KAFKA_BROKERS,
   testKafka,
   uniqueTopicPrefix,
@@ -35,7 +34,7 @@ import type { Consumer } from 'kafkajs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 
-const INTERNAL_TOKEN = 'reasoner-test-internal-token-0123456789';
+const LEDGER_KEY = 'reasoner-test-internal-token-0123456789';
 
 /** Every topic the reasoner reads or writes, and the ledger's breaker events. */
 export const REASONER_TOPICS: readonly EventDefinition[] = [
@@ -191,7 +190,7 @@ export async function startHarness(
     loadLedgerConfig({
       ...common,
       DATABASE_URL: database.url,
-      LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      LEDGER_INTERNAL_TOKEN: LEDGER_KEY,
       LEDGER_SWEEP_INTERVAL_MS: '500',
       ...options.ledgerEnv,
     }),
@@ -282,19 +281,21 @@ export async function startHarness(
       });
     },
     putBudget: async (tenantId, body) => {
+      const json = JSON.stringify(body);
       const res = await fetch(`${ledgerUrl}/v1/ledger/budgets`, {
         method: 'PUT',
         headers: {
           'content-type': 'application/json',
-          [INTERNAL_TOKEN_HEADER]: INTERNAL_TOKEN,
-          [PRINCIPAL_HEADER]: JSON.stringify({
-            kind: 'tenant',
-            tenantId,
-            role: 'admin',
-            keyId: `key-${tenantId}`,
+          ...signedInternalHeaders({
+            key: LEDGER_KEY,
+            service: 'ledger',
+            method: 'PUT',
+            target: '/v1/ledger/budgets',
+            body: json,
+            principal: { kind: 'tenant', tenantId, role: 'admin', keyId: `key-${tenantId}` },
           }),
         },
-        body: JSON.stringify(body),
+        body: json,
       });
       if (res.status !== 200)
         throw new Error(`PUT budget for ${tenantId}: ${res.status} ${await res.text()}`);

@@ -75,8 +75,8 @@ export class WebhooksModule {
           provide: INTERNAL_AUTH_OPTIONS,
           useValue: {
             service: 'webhooks',
-            token: config.WEBHOOKS_INTERNAL_TOKEN,
-            tokenVariable: 'WEBHOOKS_INTERNAL_TOKEN',
+            key: config.WEBHOOKS_INTERNAL_TOKEN,
+            keyVariable: 'WEBHOOKS_INTERNAL_TOKEN',
           } satisfies InternalAuthOptions,
         },
         { provide: APP_GUARD, useClass: InternalAuthGuard },

@@ -1,5 +1,12 @@
-import { pollUntil } from '@deliberate/testing';
+import type { Principal } from '@deliberate/contracts';
 import {
+  forgedInternalRequests,
+  type InternalRequest,
+  pollUntil,
+  signedInternalHeaders,
+} from '@deliberate/testing';
+import {
+  INTERNAL_KEY,
   json,
   newTask,
   PLATFORM_ADMIN,
@@ -159,11 +166,10 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       },
     );
     expect(platform.body.endpoints.map((e) => e.id)).toEqual([mine.id]);
-    const noToken = await webhooksHttp(h, 'GET', '/v1/webhooks/endpoints', {
-      principal: tenantPrincipal('owner'),
-      token: null,
+    const unsigned = await webhooksHttp(h, 'GET', '/v1/webhooks/endpoints', {
+      identity: { 'x-deliberate-principal': JSON.stringify(tenantPrincipal('owner')) },
     });
-    expect(noToken.status).toBe(401);
+    expect(unsigned.status).toBe(401);
     const unknown = await webhooksHttp(
       h,
       'GET',
@@ -173,6 +179,78 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       },
     );
     expect(unknown.status).toBe(404);
+  });
+
+  // Each forgery claims a principal the route would accept: were one believed, the request would succeed.
+  it.each<[string, () => InternalRequest, Principal]>([
+    [
+      'a read',
+      () => ({
+        key: INTERNAL_KEY,
+        service: 'webhooks',
+        method: 'GET',
+        target: '/v1/webhooks/endpoints?tenantId=forged',
+        principal: tenantPrincipal('forged', 'submitter'),
+      }),
+      PLATFORM_ADMIN,
+    ],
+    [
+      'a write',
+      () => ({
+        key: INTERNAL_KEY,
+        service: 'webhooks',
+        method: 'POST',
+        target: '/v1/webhooks/endpoints',
+        body: JSON.stringify({ url: `${receiver.url}/forged` }),
+        principal: tenantPrincipal('forged', 'auditor'),
+      }),
+      tenantPrincipal('forged'),
+    ],
+  ])(
+    'refuses %s under any identity the gateway did not sign for that exact request, saying why',
+    async (_what, request, claimed) => {
+      const outcomes: Array<{ forgery: string; status: number; message: unknown }> = [];
+      for (const forged of forgedInternalRequests(request(), claimed)) {
+        const res = await webhooksHttp(h, forged.method, forged.target, {
+          identity: forged.headers,
+          ...(forged.body !== undefined ? { rawBody: forged.body } : {}),
+        });
+        const message = String(res.body['message']);
+        outcomes.push({
+          forgery: forged.name,
+          status: res.status,
+          message: forged.refusal.test(message) ? 'as expected' : message,
+        });
+      }
+      expect(outcomes).toEqual(
+        outcomes.map((o) => ({ forgery: o.forgery, status: 401, message: 'as expected' })),
+      );
+      const listed = await webhooksHttp<{ endpoints: Endpoint[] }>(h, 'GET', '/v1/webhooks/endpoints', {
+        principal: tenantPrincipal('forged'),
+      });
+      expect(listed.body.endpoints).toEqual([]);
+    },
+  );
+
+  it('accepts a signed request once and refuses the same request replayed', async () => {
+    const request: InternalRequest = {
+      key: INTERNAL_KEY,
+      service: 'webhooks',
+      method: 'POST',
+      target: '/v1/webhooks/endpoints',
+      body: JSON.stringify({ url: `${receiver.url}/replayed` }),
+      principal: tenantPrincipal('replay'),
+    };
+    const identity = signedInternalHeaders(request);
+    const send = () => webhooksHttp(h, request.method, request.target, { identity, rawBody: request.body! });
+    expect((await send()).status).toBe(201);
+    const replayed = await send();
+    expect(replayed.status).toBe(401);
+    expect(replayed.body['message']).toMatch(/replayed/);
+    const listed = await webhooksHttp<{ endpoints: Endpoint[] }>(h, 'GET', '/v1/webhooks/endpoints', {
+      principal: tenantPrincipal('replay'),
+    });
+    expect(listed.body.endpoints).toHaveLength(1);
   });
 
   it('disables and enables an endpoint; a disabled endpoint gets no new messages and its event is published', async () => {

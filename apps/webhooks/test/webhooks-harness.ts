@@ -1,6 +1,4 @@
 import {
-  INTERNAL_TOKEN_HEADER,
-  PRINCIPAL_HEADER,
   type Principal,
   taskAcceptedEvent,
   taskCancelledEvent,
@@ -14,6 +12,7 @@ import {
   collectMessages,
   createTestDatabase,
   deleteTopicsWithPrefix,
+  signedInternalHeaders,
   TEST_KAFKA_BROKERS,
   testKafka,
   uniqueTopicPrefix,
@@ -28,7 +27,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
 
-export const INTERNAL_TOKEN = 'webhooks-test-internal-token-0123456789';
+export const INTERNAL_KEY = 'webhooks-test-internal-token-0123456789';
 
 /** Compressed for tests: five attempts within about a second. */
 export const TEST_SCHEDULE = '0,150ms,300ms,300ms,300ms';
@@ -68,7 +67,7 @@ export async function startWebhooks(
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_HANDLER_MAX_ATTEMPTS: '3',
     LOG_LEVEL: 'warn',
-    WEBHOOKS_INTERNAL_TOKEN: INTERNAL_TOKEN,
+    WEBHOOKS_INTERNAL_TOKEN: INTERNAL_KEY,
     WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     WEBHOOKS_RETRY_SCHEDULE: TEST_SCHEDULE,
     WEBHOOKS_RETRY_JITTER: '0',
@@ -192,19 +191,34 @@ export interface HttpResult<T> {
   body: T;
 }
 
-/** Calls the service as the gateway's proxy would: the internal token plus the authenticated principal. */
+/**
+ * Calls the service as the gateway's proxy would: the principal signed for this request with the service's key.
+ * `identity` replaces the signed headers (forgeries); `principal: null` sends no identity at all.
+ */
 export async function webhooksHttp<T = Record<string, unknown>>(
   h: { url: string },
   method: string,
   path: string,
-  options: { principal?: Principal | null; token?: string | null; body?: unknown; rawBody?: string } = {},
+  options: {
+    principal?: Principal | null;
+    identity?: Record<string, string>;
+    body?: unknown;
+    rawBody?: string;
+  } = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = {};
-  const token = options.token === undefined ? INTERNAL_TOKEN : options.token;
-  if (token !== null) headers[INTERNAL_TOKEN_HEADER] = token;
-  if (options.principal !== null)
-    headers[PRINCIPAL_HEADER] = JSON.stringify(options.principal ?? PLATFORM_ADMIN);
   const body = options.rawBody ?? (options.body !== undefined ? JSON.stringify(options.body) : undefined);
+  const headers: Record<string, string> =
+    options.identity ??
+    (options.principal === null
+      ? {}
+      : signedInternalHeaders({
+          key: INTERNAL_KEY,
+          service: 'webhooks',
+          method,
+          target: path,
+          ...(body !== undefined ? { body } : {}),
+          principal: options.principal ?? PLATFORM_ADMIN,
+        }));
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(`${h.url}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();

@@ -1,11 +1,13 @@
 import {
   type Access,
   describePrincipal,
-  INTERNAL_TOKEN_HEADER,
   type Principal,
   PRINCIPAL_HEADER,
+  PRINCIPAL_SIGNATURE_HEADER,
   principalMayAccess,
   principalSchema,
+  splitRequestTarget,
+  verifyPrincipalSignature,
 } from '@deliberate/contracts';
 import {
   BadRequestException,
@@ -19,24 +21,25 @@ import {
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RequestWithRawBody } from './json-body-parser';
+import { SeenSignatures } from './seen-signatures';
 
 const ACCESS = 'deliberate:internal-access';
 
 /** Who may call a handler behind the gateway. Handlers without it are public (health). */
 export const Allow = (...access: Access[]) => SetMetadata(ACCESS, access);
 
-/** Provide this token with the service's name and its shared internal token (unset disables the HTTP API). */
+/** Provide this with the service's name and the key the gateway signs for it with (unset disables the HTTP API). */
 export const INTERNAL_AUTH_OPTIONS = Symbol('INTERNAL_AUTH_OPTIONS');
 export interface InternalAuthOptions {
+  /** `ledger`, `webhooks` or `audit`: a signature made for another service is refused. */
   readonly service: string;
-  readonly token: string | undefined;
-  /** The environment variable that holds the token, named in errors. */
-  readonly tokenVariable: string;
+  readonly key: string | undefined;
+  /** The environment variable that holds the key, named in errors. */
+  readonly keyVariable: string;
 }
 
-type AuthenticatedRequest = Request & { principal?: Principal };
+type AuthenticatedRequest = RequestWithRawBody & { principal?: Principal };
 
 export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
   const principal = ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal;
@@ -44,20 +47,17 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
   return principal;
 });
 
-const digest = (value: string) => createHash('sha256').update(value).digest();
-
 // A service behind the gateway: the gateway authenticates API keys and forwards who called. The principal is
-// believed only with the shared internal token, compared in constant time.
+// believed only with the gateway's signature over this very request (method, path, query, body bytes) for this
+// service, before its expiry, and only once: a signature already accepted by this instance is a replay.
 @Injectable()
 export class InternalAuthGuard implements CanActivate {
-  private readonly expectedToken: Buffer | null;
+  private readonly seen = new SeenSignatures();
 
   constructor(
     private readonly reflector: Reflector,
     @Inject(INTERNAL_AUTH_OPTIONS) private readonly options: InternalAuthOptions,
-  ) {
-    this.expectedToken = options.token ? digest(options.token) : null;
-  }
+  ) {}
 
   canActivate(ctx: ExecutionContext): boolean {
     if (ctx.getType() !== 'http') return true; // Kafka handlers: the broker is the boundary
@@ -67,17 +67,7 @@ export class InternalAuthGuard implements CanActivate {
     ]);
     if (!access) return true;
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-    const { service, tokenVariable } = this.options;
-    if (!this.expectedToken) {
-      throw new UnauthorizedException(`the ${service} HTTP API is disabled: ${tokenVariable} is not set`);
-    }
-    const token = req.headers[INTERNAL_TOKEN_HEADER];
-    if (typeof token !== 'string' || !timingSafeEqual(digest(token), this.expectedToken)) {
-      throw new UnauthorizedException(
-        `missing or wrong ${INTERNAL_TOKEN_HEADER}: the ${service} answers only the gateway`,
-      );
-    }
-    const principal = parsePrincipal(req.headers[PRINCIPAL_HEADER]);
+    const principal = this.authenticate(req);
     req.principal = principal;
     if (!principalMayAccess(principal, access)) {
       throw new ForbiddenException(
@@ -86,10 +76,31 @@ export class InternalAuthGuard implements CanActivate {
     }
     return true;
   }
+
+  private authenticate(req: AuthenticatedRequest): Principal {
+    const { service, key, keyVariable } = this.options;
+    if (!key)
+      throw new UnauthorizedException(`the ${service} HTTP API is disabled: ${keyVariable} is not set`);
+    const principal = req.headers[PRINCIPAL_HEADER];
+    if (typeof principal !== 'string') throw new UnauthorizedException(`missing ${PRINCIPAL_HEADER} header`);
+    const signature = req.headers[PRINCIPAL_SIGNATURE_HEADER];
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const check = verifyPrincipalSignature(
+      key,
+      { service, method: req.method, ...splitRequestTarget(req.originalUrl), body: req.rawBody, principal },
+      typeof signature === 'string' ? signature : undefined,
+      nowSeconds,
+    );
+    if (!check.ok)
+      throw new UnauthorizedException(`${check.reason}: the ${service} answers only the gateway`);
+    if (!this.seen.firstUse(check.nonce, check.expiresAtSeconds, nowSeconds)) {
+      throw new UnauthorizedException(`${PRINCIPAL_SIGNATURE_HEADER} was already used: a replayed request`);
+    }
+    return parsePrincipal(principal);
+  }
 }
 
-function parsePrincipal(header: string | string[] | undefined): Principal {
-  if (typeof header !== 'string') throw new UnauthorizedException(`missing ${PRINCIPAL_HEADER} header`);
+function parsePrincipal(header: string): Principal {
   let value: unknown;
   try {
     value = JSON.parse(header);

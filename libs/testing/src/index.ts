@@ -1,3 +1,4 @@
 export * from './test-database';
 export * from './test-kafka';
 export * from './poll';
+export * from './internal-identity';

@@ -12,15 +12,16 @@ function service(
   config: GatewayConfig,
   name: string,
   baseUrl: string,
-  token: string | undefined,
-  tokenVariable: string,
+  key: string | undefined,
+  keyVariable: string,
 ): ProxiedService {
   return {
     name,
     baseUrl,
     routePrefix: `/v1/${name}`,
-    token,
-    tokenVariable,
+    key,
+    keyVariable,
+    principalTtlSeconds: config.GATEWAY_PRINCIPAL_TTL_SECONDS,
     idleTimeoutMs: config.GATEWAY_PROXY_IDLE_TIMEOUT_MS,
   };
 }

@@ -1,4 +1,4 @@
-import { INTERNAL_TOKEN_HEADER, PRINCIPAL_HEADER } from '@deliberate/contracts';
+import { PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, signPrincipal } from '@deliberate/contracts';
 import { checkRequestTarget } from '@deliberate/http';
 import {
   BadGatewayException,
@@ -20,9 +20,12 @@ export interface ProxiedService {
   readonly baseUrl: string;
   /** The gateway route this service answers under, e.g. `/v1/audit`; nothing outside it is forwarded. */
   readonly routePrefix: string;
-  readonly token: string | undefined;
-  /** The environment variable that holds the token, named when it is missing. */
-  readonly tokenVariable: string;
+  /** The key the principal is signed with for this service; the service holds the same one. */
+  readonly key: string | undefined;
+  /** The environment variable that holds the key, named when it is missing. */
+  readonly keyVariable: string;
+  /** How long a signed principal stays valid, in seconds. */
+  readonly principalTtlSeconds: number;
   /** How long the service may stay silent (no headers, no body bytes) before the gateway gives up. */
   readonly idleTimeoutMs: number;
 }
@@ -45,8 +48,8 @@ export function upstreamUrl(service: ProxiedService, originalUrl: string): URL {
 }
 
 // The gateway owns API keys; the ledger, webhooks and audit services own their data. Their routes are
-// authenticated here and forwarded with the caller's identity and a shared internal token, so no service reads
-// the gateway's tables. Responses stream through with backpressure, so exports of any size and length pass: the
+// authenticated here and forwarded with the caller's identity, signed with the service's key over this exact
+// request and a near expiry, so no service reads the gateway's tables and no header can be reused elsewhere. Responses stream through with backpressure, so exports of any size and length pass: the
 // only time limit is on silence.
 export async function forwardToService(
   service: ProxiedService,
@@ -54,21 +57,35 @@ export async function forwardToService(
   req: Request,
   res: Response,
 ): Promise<void> {
-  if (!service.token) {
+  if (!service.key) {
     throw new ServiceUnavailableException(
-      `the ${service.name} API is not configured (${service.tokenVariable} is unset)`,
+      `the ${service.name} API is not configured (${service.keyVariable} is unset)`,
     );
   }
   const target = upstreamUrl(service, req.originalUrl);
   const hasBody = !['GET', 'HEAD'].includes(req.method) && req.body !== undefined;
   const body = hasBody ? Buffer.from(JSON.stringify(req.body)) : undefined;
+  const principalHeader = JSON.stringify(principal);
+  // Signed over what goes on the wire: http.request sends the URL's pathname and search as they are here.
+  const signature = signPrincipal(
+    service.key,
+    {
+      service: service.name,
+      method: req.method,
+      path: target.pathname,
+      query: target.search.slice(1),
+      body,
+      principal: principalHeader,
+    },
+    Math.floor(Date.now() / 1000) + service.principalTtlSeconds,
+  );
   const upstream = await openUpstream(service, target, {
     method: req.method,
     headers: {
       accept: req.headers.accept ?? 'application/json',
       ...(body ? { 'content-type': 'application/json', 'content-length': String(body.length) } : {}),
-      [INTERNAL_TOKEN_HEADER]: service.token,
-      [PRINCIPAL_HEADER]: JSON.stringify(principal),
+      [PRINCIPAL_HEADER]: principalHeader,
+      [PRINCIPAL_SIGNATURE_HEADER]: signature,
     },
     body,
   });

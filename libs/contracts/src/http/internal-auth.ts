@@ -1,9 +1,8 @@
 import { z } from 'zod';
 import { apiKeyRoleSchema, tenantIdSchema } from './admin.dto';
 
-// The gateway alone authenticates API keys. It reverse-proxies the ledger, webhooks and audit APIs with these two
-// headers; a service believes the principal only alongside its shared internal token.
-export const INTERNAL_TOKEN_HEADER = 'x-deliberate-internal-token';
+// The gateway alone authenticates API keys. It reverse-proxies the ledger, webhooks and audit APIs with the caller
+// in this header; a service believes it only with the gateway's signature over the request (principal-signature.ts).
 export const PRINCIPAL_HEADER = 'x-deliberate-principal';
 
 /**
