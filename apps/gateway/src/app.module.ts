@@ -10,7 +10,7 @@ import {
   taskTriagedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { PersistenceModule } from '@deliberate/persistence';
+import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AdminController } from './auth/admin.controller';
@@ -20,6 +20,10 @@ import { AuthService } from './auth/auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { DocsController } from './docs/docs.controller';
 import { HealthController } from './health/health.controller';
+import { IntakeSecretRepository } from './intake/intake-secret.repository';
+import { IntakeSecretService } from './intake/intake-secret.service';
+import { IntakeSecretsController } from './intake/intake-secrets.controller';
+import { CreateIntakeSecrets1764700000000 } from './migrations/1764700000000-create-intake-secrets';
 import {
   AuditProxyController,
   LedgerProxyController,
@@ -49,7 +53,11 @@ export class GatewayModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'gateway',
           entities: [],
-          migrations: [CreateGatewayTables1764144000000, AddReviewQueue1764150000000],
+          migrations: [
+            CreateGatewayTables1764144000000,
+            AddReviewQueue1764150000000,
+            CreateIntakeSecrets1764700000000,
+          ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
@@ -71,6 +79,7 @@ export class GatewayModule {
         TasksController,
         ReviewsController,
         AdminController,
+        IntakeSecretsController,
         LedgerProxyController,
         WebhooksProxyController,
         AuditProxyController,
@@ -89,6 +98,9 @@ export class GatewayModule {
         ReviewRepository,
         ReviewService,
         TaskIntakeConsumer,
+        ServiceDatabase,
+        IntakeSecretRepository,
+        IntakeSecretService,
         TaskProjectionConsumer,
         TaskOutboxRelay,
       ],

@@ -26,6 +26,11 @@ export const gatewayConfigSchema = z.object({
   GATEWAY_OUTBOX_INTERVAL_MS: envInt(5_000, 100, 600_000),
   // How long a reviewer's claim on an escalated task lasts before another reviewer may take it.
   GATEWAY_REVIEW_CLAIM_TTL_MS: envInt(15 * 60_000, 1_000, 24 * 3_600_000),
+  // Submissions on tasks.task.submitted.v1 are signed with a tenant's intake secret. Issuing a new secret keeps the
+  // tenant's current ones valid this long, so producers can switch without a gap.
+  GATEWAY_INTAKE_SECRET_OVERLAP_MS: envInt(24 * 3_600_000, 0, 30 * 24 * 3_600_000),
+  // How far a signature's deliberate-timestamp may be from the message's Kafka timestamp, either way.
+  GATEWAY_INTAKE_SIGNATURE_TOLERANCE_MS: envInt(5 * 60_000, 1_000, 24 * 3_600_000),
   // Where /v1/ledger/* is forwarded, with the caller's identity signed with this key (the ledger holds the same one).
   // Unset: 503.
   GATEWAY_LEDGER_URL: z.url().default('http://127.0.0.1:3002'),

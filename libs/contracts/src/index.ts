@@ -37,3 +37,4 @@ export * from './webhooks/webhook-http.dto';
 export * from './text/unsafe-text';
 export * from './events/event-size';
 export * from './signing/standard-webhooks-signature';
+export * from './http/intake-secret.dto';

@@ -2,3 +2,4 @@ export * from './test-database';
 export * from './test-kafka';
 export * from './poll';
 export * from './internal-identity';
+export * from './intake-signature';

@@ -20,6 +20,19 @@ describe('AsyncAPI document', () => {
     for (const event of EVENT_CATALOGUE) expect(event.topic).toMatch(/^[a-z]+\.[a-z-]+\.[a-z-]+\.v\d+$/);
   });
 
+  it('documents the signature headers an upstream submission must carry, on that topic only', () => {
+    const messages = (document['components'] as { messages: Record<string, { headers: unknown }> }).messages;
+    expect(messages['tasksTaskSubmittedV1']!.headers).toMatchObject({
+      allOf: [
+        { $ref: '#/components/schemas/CloudEventHeaders' },
+        { required: ['deliberate-timestamp', 'deliberate-signature'] },
+      ],
+    });
+    expect(messages['tasksTaskCompletedV1']!.headers).toEqual({
+      $ref: '#/components/schemas/CloudEventHeaders',
+    });
+  });
+
   it('matches the checked-in docs/asyncapi.json (run npm run docs:generate after changing a contract)', () => {
     const checkedIn = JSON.parse(readFileSync(join(__dirname, '../../../../docs/asyncapi.json'), 'utf8'));
     expect(checkedIn).toEqual(JSON.parse(JSON.stringify(document)));

@@ -50,7 +50,14 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
       title: event.topic,
       summary: event.summary,
       contentType: 'application/json',
-      headers: { $ref: '#/components/schemas/CloudEventHeaders' },
+      headers: event.headers
+        ? {
+            allOf: [
+              { $ref: '#/components/schemas/CloudEventHeaders' },
+              { type: 'object', required: [...event.headers.required], properties: event.headers.properties },
+            ],
+          }
+        : { $ref: '#/components/schemas/CloudEventHeaders' },
       payload: z.toJSONSchema(event.schema, { target: 'draft-2020-12', io: 'input', unrepresentable: 'any' }),
       bindings: { kafka: { key: { type: 'string', description: `the ${event.key}; decides ordering` } } },
     };

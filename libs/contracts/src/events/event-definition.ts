@@ -11,6 +11,13 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   readonly key: 'taskId' | 'tenantId';
   readonly producers: readonly string[];
   readonly consumers: readonly string[];
+  /** Kafka headers this topic requires besides the CloudEvents ones, as documented in AsyncAPI. */
+  readonly headers?: EventHeaders;
+}
+
+export interface EventHeaders {
+  readonly required: readonly string[];
+  readonly properties: Readonly<Record<string, { type: 'string'; description: string; pattern?: string }>>;
 }
 
 export function defineEvent<S extends z.ZodType>(definition: EventDefinition<S>): EventDefinition<S> {
