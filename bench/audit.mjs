@@ -61,7 +61,7 @@ const HOST = '127.0.0.1';
 const KAFKA_BROKER = `${HOST}:9092`;
 const PG_BASE = `postgres://postgres@${HOST}:5432`;
 const runId = randomBytes(4).toString('hex');
-const INTERNAL_TOKEN = `bench-internal-${randomBytes(16).toString('hex')}`;
+const INTERNAL_KEY = `bench-internal-${randomBytes(16).toString('hex')}`;
 const DAY_MS = 86_400_000;
 
 function option(name, fallback, { min = 1, max = 100_000_000 } = {}) {
@@ -600,14 +600,31 @@ async function seedStore(pool, RecordAppender, canonicalJson, target) {
   return { seeded, seconds, rate: seeded / seconds, capped, sampleTasks };
 }
 
+// The audit service believes a caller only with the gateway's signature over the exact request (libs/contracts).
+function signedIdentity(method, target, body, principal) {
+  const { PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, signPrincipal, splitRequestTarget } = require(
+    join(root, 'libs/contracts/dist/index.js'),
+  );
+  const principalJson = JSON.stringify(principal);
+  const request = {
+    service: 'audit',
+    method,
+    ...splitRequestTarget(target),
+    body: body === undefined ? undefined : Buffer.from(body),
+    principal: principalJson,
+  };
+  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30;
+  return {
+    [PRINCIPAL_HEADER]: principalJson,
+    [PRINCIPAL_SIGNATURE_HEADER]: signPrincipal(INTERNAL_KEY, request, expiresAtSeconds),
+  };
+}
+
 async function timeHttp(url, principal) {
+  const { pathname, search } = new URL(url);
+  const headers = signedIdentity('GET', `${pathname}${search}`, undefined, principal);
   const t0 = performance.now();
-  const res = await fetch(url, {
-    headers: {
-      'x-deliberate-internal-token': INTERNAL_TOKEN,
-      'x-deliberate-principal': JSON.stringify(principal),
-    },
-  });
+  const res = await fetch(url, { headers });
   const body = await res.text();
   const ms = performance.now() - t0;
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${body.slice(0, 300)}`);
@@ -756,7 +773,7 @@ async function main() {
       KAFKA_BROKERS: KAFKA_BROKER,
       KAFKA_TOPIC_PREFIX: prefix,
       AUDIT_PORT: String(port),
-      AUDIT_INTERNAL_TOKEN: INTERNAL_TOKEN,
+      AUDIT_INTERNAL_TOKEN: INTERNAL_KEY,
       ...serviceTuning,
       AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
         .privateKey.export({ type: 'pkcs8', format: 'pem' })

@@ -73,7 +73,7 @@ const PG_BASE = `postgres://postgres@${HOST}:5432`;
 const PG_ADMIN_URL = `${PG_BASE}/postgres`;
 const APP_NAME = 'ledger-bench'; // application_name of the benchmark's own connections
 const runId = randomBytes(4).toString('hex');
-const INTERNAL_TOKEN = `bench-internal-${randomBytes(16).toString('hex')}`;
+const INTERNAL_KEY = `bench-internal-${randomBytes(16).toString('hex')}`;
 const CLIENT_TIMEOUT_MS = 30_000;
 
 // One call: sim-fast at 0.15 USD/M input and 0.60 USD/M output (seeded prices).
@@ -502,20 +502,40 @@ function benchNestLogger() {
   };
 }
 
+// The ledger believes a caller only with the gateway's signature over the exact request (libs/contracts).
+function signedIdentity(method, target, body, principal) {
+  const { PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, signPrincipal, splitRequestTarget } = require(
+    join(root, 'libs/contracts/dist/index.js'),
+  );
+  const principalJson = JSON.stringify(principal);
+  const request = {
+    service: 'ledger',
+    method,
+    ...splitRequestTarget(target),
+    body: body === undefined ? undefined : Buffer.from(body),
+    principal: principalJson,
+  };
+  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30;
+  return {
+    [PRINCIPAL_HEADER]: principalJson,
+    [PRINCIPAL_SIGNATURE_HEADER]: signPrincipal(INTERNAL_KEY, request, expiresAtSeconds),
+  };
+}
+
 async function putBudget(url, tenantId, body) {
+  const json = JSON.stringify(body);
   const r = await fetch(`${url}/v1/ledger/budgets`, {
     method: 'PUT',
     headers: {
       'content-type': 'application/json',
-      'x-deliberate-internal-token': INTERNAL_TOKEN,
-      'x-deliberate-principal': JSON.stringify({
+      ...signedIdentity('PUT', '/v1/ledger/budgets', json, {
         kind: 'tenant',
         tenantId,
         role: 'admin',
         keyId: `bench-${tenantId}-admin`,
       }),
     },
-    body: JSON.stringify(body),
+    body: json,
     signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
   });
   const text = await r.text();
@@ -889,7 +909,7 @@ async function main() {
     KAFKA_TOPIC_PREFIX: topicPrefix,
     LEDGER_HOST: HOST,
     LEDGER_PORT: String(port),
-    LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+    LEDGER_INTERNAL_TOKEN: INTERNAL_KEY,
     ...(opts.commandConcurrency ? { LEDGER_COMMAND_CONCURRENCY: opts.commandConcurrency } : {}),
     ...(opts.poolSize ? { DATABASE_POOL_SIZE: opts.poolSize } : {}),
   });

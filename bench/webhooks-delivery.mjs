@@ -58,7 +58,7 @@ const runId = randomBytes(4).toString('hex');
 const DATABASE = `deliberate_bench_webhooks_${runId}`;
 const DATABASE_URL = `${PG_BASE}/${DATABASE}`;
 const TOPIC_PREFIX = `bench.webhooks.${runId}.`;
-const INTERNAL_TOKEN = `bench-internal-${randomBytes(16).toString('hex')}`;
+const INTERNAL_KEY = `bench-internal-${randomBytes(16).toString('hex')}`;
 const TENANT = 'bench';
 
 function option(name, fallback, { min = 1, max = 10_000_000 } = {}) {
@@ -276,7 +276,7 @@ async function startService(port) {
     KAFKA_TOPIC_PREFIX: TOPIC_PREFIX,
     LOG_LEVEL: 'warn',
     WEBHOOKS_PORT: String(port),
-    WEBHOOKS_INTERNAL_TOKEN: INTERNAL_TOKEN,
+    WEBHOOKS_INTERNAL_TOKEN: INTERNAL_KEY,
     WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8',
     WEBHOOKS_RETRY_SCHEDULE: '0,1s,2s',
     WEBHOOKS_RETRY_JITTER: '0',
@@ -301,12 +301,32 @@ async function startService(port) {
   throw new Error(`the webhooks service did not answer /health within 60 s; see ${logFile}`);
 }
 
+// The webhooks service believes a caller only with the gateway's signature over the exact request (libs/contracts).
+function signedIdentity(method, target, body, principal) {
+  const { PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, signPrincipal, splitRequestTarget } = require(
+    join(root, 'libs/contracts/dist/index.js'),
+  );
+  const principalJson = JSON.stringify(principal);
+  const request = {
+    service: 'webhooks',
+    method,
+    ...splitRequestTarget(target),
+    body: body === undefined ? undefined : Buffer.from(body),
+    principal: principalJson,
+  };
+  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30;
+  return {
+    [PRINCIPAL_HEADER]: principalJson,
+    [PRINCIPAL_SIGNATURE_HEADER]: signPrincipal(INTERNAL_KEY, request, expiresAtSeconds),
+  };
+}
+
 async function api(port, method, path, body) {
+  const json = body === undefined ? undefined : JSON.stringify(body);
   const res = await fetch(`http://${HOST}:${port}${path}`, {
     method,
     headers: {
-      'x-deliberate-internal-token': INTERNAL_TOKEN,
-      'x-deliberate-principal': JSON.stringify({
+      ...signedIdentity(method, path, json, {
         kind: 'tenant',
         tenantId: TENANT,
         role: 'admin',
@@ -314,7 +334,7 @@ async function api(port, method, path, body) {
       }),
       'content-type': 'application/json',
     },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: json,
   });
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
   return res.json();
