@@ -6,6 +6,7 @@ describe('audit config', () => {
   it('defaults to port 3005, 183 days of retention, redaction on and the writer role', () => {
     expect(loadAuditConfig(base)).toMatchObject({
       AUDIT_PORT: 3005,
+      AUDIT_HOST: '127.0.0.1',
       AUDIT_RETENTION_DAYS: 183,
       AUDIT_REDACTION: 'on',
       AUDIT_DATABASE_ROLE: 'deliberate_audit_writer',

@@ -9,6 +9,8 @@ describe('webhooks config', () => {
     expect(config.WEBHOOKS_TIMEOUT_MS).toBe(15_000);
     expect(config.WEBHOOKS_ALLOWED_NETWORKS).toEqual([]);
     expect(config.WEBHOOKS_PORT).toBe(3004);
+    // Reachable only from this host unless an operator opens it: only the gateway should call it.
+    expect(config.WEBHOOKS_HOST).toBe('127.0.0.1');
   });
 
   it('reads a compressed schedule and an allowlist', () => {
