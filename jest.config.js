@@ -16,7 +16,8 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner|webhooks|audit)/(.*)$': '<rootDir>/apps/$1/src/$2',
+    '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner|webhooks|audit)/(.*)$':
+      '<rootDir>/apps/$1/src/$2',
     '^@deliberate/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.local/'],
@@ -29,6 +30,8 @@ module.exports = {
       displayName: 'integration',
       testMatch: ['<rootDir>/{apps,libs}/*/test/**/*.int-spec.ts'],
       setupFiles: ['<rootDir>/tools/jest/integration-setup.ts'],
+      // Service logs are printed for failing tests only (TEST_LOGS=all prints every log as it is written).
+      testEnvironment: '<rootDir>/tools/jest/quiet-logs-environment.ts',
       slowTestThreshold: 30,
     },
   ],
