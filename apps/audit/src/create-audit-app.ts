@@ -1,4 +1,9 @@
-import { installJsonBodyParser } from '@deliberate/http';
+import {
+  installJsonBodyParser,
+  installSecurityHeaders,
+  refuseNonOriginTargets,
+  refuseUnsafeRequestText,
+} from '@deliberate/http';
 import { JsonLogger } from '@deliberate/telemetry';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -11,6 +16,10 @@ export async function createAuditApp(config: AuditConfig): Promise<INestApplicat
     bodyParser: false,
     logger: new JsonLogger('audit', config.LOG_LEVEL),
   });
+  // The same edge as the gateway's: headers, a plain request target, no NUL or lone surrogate anywhere.
+  installSecurityHeaders(app);
+  app.use(refuseNonOriginTargets);
+  app.use(refuseUnsafeRequestText);
   // Every route is a GET; a body is refused rather than parsed.
   installJsonBodyParser(app, 1024);
   app.enableShutdownHooks();

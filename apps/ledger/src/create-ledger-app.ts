@@ -4,7 +4,12 @@ import { NestFactory } from '@nestjs/core';
 import { LedgerModule } from './app.module';
 import { createLedgerCommandServer } from './commands/ledger-command.server';
 import type { LedgerConfig } from './config';
-import { installJsonBodyParser } from '@deliberate/http';
+import {
+  installJsonBodyParser,
+  installSecurityHeaders,
+  refuseNonOriginTargets,
+  refuseUnsafeRequestText,
+} from '@deliberate/http';
 
 /**
  * The ledger as a hybrid Nest app: the HTTP API, and the Kafka command server whose message patterns answer
@@ -16,6 +21,10 @@ export async function createLedgerApp(config: LedgerConfig): Promise<INestApplic
     bodyParser: false,
     logger: new JsonLogger('ledger', config.LOG_LEVEL),
   });
+  // The same edge as the gateway's: headers, a plain request target, no NUL or lone surrogate anywhere.
+  installSecurityHeaders(app);
+  app.use(refuseNonOriginTargets);
+  app.use(refuseUnsafeRequestText);
   installJsonBodyParser(app, config.LEDGER_MAX_BODY_BYTES);
   app.connectMicroservice({ strategy: createLedgerCommandServer(config) });
   app.enableShutdownHooks();

@@ -1,3 +1,4 @@
+import { installSecurityHeaders } from '@deliberate/http';
 import { JsonLogger } from '@deliberate/telemetry';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -9,6 +10,7 @@ export async function createReasonerApp(config: ReasonerConfig): Promise<INestAp
   const app = await NestFactory.create(ReasonerModule.forRoot(config), {
     logger: new JsonLogger('reasoner', config.LOG_LEVEL),
   });
+  installSecurityHeaders(app);
   app.enableShutdownHooks();
   await app.init();
   return app;

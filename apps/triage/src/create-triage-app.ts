@@ -1,3 +1,4 @@
+import { installSecurityHeaders } from '@deliberate/http';
 import { JsonLogger } from '@deliberate/telemetry';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -8,6 +9,7 @@ export async function createTriageApp(config: TriageConfig): Promise<INestApplic
   const app = await NestFactory.create(TriageModule.forRoot(config), {
     logger: new JsonLogger('triage', config.LOG_LEVEL),
   });
+  installSecurityHeaders(app);
   app.enableShutdownHooks();
   return app;
 }

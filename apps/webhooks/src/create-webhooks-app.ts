@@ -1,4 +1,9 @@
-import { installJsonBodyParser } from '@deliberate/http';
+import {
+  installJsonBodyParser,
+  installSecurityHeaders,
+  refuseNonOriginTargets,
+  refuseUnsafeRequestText,
+} from '@deliberate/http';
 import { JsonLogger } from '@deliberate/telemetry';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -17,6 +22,10 @@ export async function createWebhooksApp(
     bodyParser: false,
     logger: new JsonLogger('webhooks', config.LOG_LEVEL),
   });
+  // The same edge as the gateway's: headers, a plain request target, no NUL or lone surrogate anywhere.
+  installSecurityHeaders(app);
+  app.use(refuseNonOriginTargets);
+  app.use(refuseUnsafeRequestText);
   installJsonBodyParser(app, config.WEBHOOKS_MAX_BODY_BYTES);
   app.enableShutdownHooks();
   await app.init();
