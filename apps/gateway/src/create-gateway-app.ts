@@ -5,15 +5,25 @@ import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { GatewayModule } from './app.module';
 import type { GatewayConfig } from './config';
-import { installJsonBodyParser, refuseNonOriginTargets } from '@deliberate/http';
+import {
+  installJsonBodyParser,
+  installSecurityHeaders,
+  refuseNonOriginTargets,
+  refuseUnsafeRequestText,
+} from '@deliberate/http';
+import { DOCS_CONTENT_SECURITY_POLICY } from './docs/docs.controller';
 
 export async function createGatewayApp(config: GatewayConfig): Promise<INestApplication> {
   const app = await NestFactory.create(GatewayModule.forRoot(config), {
     bodyParser: false,
     logger: new JsonLogger('gateway', config.LOG_LEVEL),
   });
+  installSecurityHeaders(app, {
+    page: { pathPrefix: '/docs', contentSecurityPolicy: DOCS_CONTENT_SECURITY_POLICY },
+  });
   // Before routing and before any body is read: a request target that is not a plain path never reaches a route.
   app.use(refuseNonOriginTargets);
+  app.use(refuseUnsafeRequestText);
   installJsonBodyParser(app, config.GATEWAY_MAX_BODY_BYTES);
   app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
   app.enableShutdownHooks();

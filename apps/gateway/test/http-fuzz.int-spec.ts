@@ -1,0 +1,392 @@
+import {
+  cancelTaskRequestSchema,
+  createApiKeyRequestSchema,
+  createTenantRequestSchema,
+  findUnsafeText,
+  reviewAnswerRequestSchema,
+  taskSubmissionSchema,
+} from '@deliberate/contracts';
+import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
+import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
+import {
+  createTestDatabase,
+  deleteTopicsWithPrefix,
+  TEST_KAFKA_BROKERS,
+  uniqueTopicPrefix,
+} from '@deliberate/testing';
+import type { INestApplication } from '@nestjs/common';
+import fc from 'fast-check';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+
+// Every JSON route of the gateway, fed random and hostile bodies: values of the wrong type, NUL and lone surrogates,
+// long runs of one character class up to (and one past) the largest size a field accepts. The gateway answers
+// 4xx to what its contract refuses and 2xx to what it accepts; never a 5xx.
+
+const ADMIN_KEY = 'http-fuzz-admin-key-0123456789abcdef';
+const TENANT = 'http-fuzz';
+const RUNS = 100;
+
+// Characters that stress different paths: plain letters and digits (the redactor's worst case), '@' (e-mail
+// patterns), spaces, a two-byte and a four-byte character.
+const CHARACTER_CLASSES = ['a', 'Z', '7', '@', ' ', '\u00e9', '\u{1F600}'];
+const UNSAFE = ['\u0000', '\ud800', '\udfff', 'a\u0000b', 'x\udbffy'];
+
+/** One character repeated: short, or exactly at the field's limit, or one past it. */
+const oneClassRun = (max: number) =>
+  fc
+    .tuple(
+      fc.constantFrom(...CHARACTER_CLASSES),
+      fc.oneof(fc.integer({ min: 1, max: 64 }), fc.constantFrom(max, max + 1)),
+    )
+    .map(([c, n]) => c.repeat(c.length === 2 ? Math.ceil(n / 2) : n));
+
+const hostileString = (max: number) =>
+  fc.oneof(
+    { arbitrary: fc.string({ minLength: 1, maxLength: 40 }), weight: 3 },
+    { arbitrary: fc.string({ unit: 'binary', maxLength: 40 }), weight: 1 },
+    { arbitrary: fc.constantFrom(...UNSAFE), weight: 1 },
+    {
+      arbitrary: fc
+        .tuple(fc.string({ maxLength: 10 }), fc.constantFrom(...UNSAFE), fc.string({ maxLength: 10 }))
+        .map(([a, u, b]) => `${a}${u}${b}`),
+      weight: 2,
+    },
+    { arbitrary: oneClassRun(max), weight: 2 },
+  );
+
+/** A value of any JSON type, for fields that should have another. */
+const wrongType = fc.jsonValue({ maxDepth: 3 });
+
+/** Usually a value of the field's type (so the rest of the body gets looked at), sometimes anything. */
+const mostly = <T>(typed: fc.Arbitrary<T>) =>
+  fc.oneof({ arbitrary: typed, weight: 6 }, { arbitrary: wrongType, weight: 1 });
+
+/** An optional field: often absent, usually valid, now and then out of range or of the wrong type. */
+const optional = <T>(valid: fc.Arbitrary<T>, invalid: fc.Arbitrary<unknown> = wrongType) =>
+  fc.oneof(
+    { arbitrary: fc.constant(undefined), weight: 4 },
+    { arbitrary: valid, weight: 4 },
+    { arbitrary: invalid, weight: 1 },
+  );
+
+const submission = fc
+  .tuple(
+    fc.record({
+      input: mostly(
+        fc.oneof(
+          hostileString(200_000),
+          fc.array(
+            fc.record({
+              role: fc.constantFrom('user', 'system', 'assistant', 'robot'),
+              content: hostileString(200_000),
+            }),
+            { minLength: 1, maxLength: 3 },
+          ),
+        ),
+      ),
+      context: optional(
+        fc.array(
+          fc.record(
+            { id: hostileString(200), title: hostileString(500), content: hostileString(500_000) },
+            { requiredKeys: ['content'] },
+          ),
+          { maxLength: 2 },
+        ),
+      ),
+      mode: optional(fc.constantFrom('auto', 'fast', 'reasoning'), hostileString(10)),
+      latencyBudgetMs: optional(
+        fc.integer({ min: 3_000, max: 86_400_000 }),
+        fc.oneof(fc.integer(), wrongType),
+      ),
+      maxCostUsd: optional(
+        fc.double({ min: 0.01, max: 10_000, noNaN: true }),
+        fc.oneof(fc.double(), wrongType),
+      ),
+      maxThinkingTokens: optional(fc.integer({ min: 16, max: 1_000_000 }), fc.oneof(fc.integer(), wrongType)),
+      reasoningEffort: optional(fc.constantFrom('low', 'medium', 'high'), hostileString(10)),
+      webhookUrl: optional(
+        fc.constantFrom('https://example.com/hook', 'http://127.0.0.1:9/x?y=1'),
+        hostileString(2048),
+      ),
+      metadata: optional(
+        fc.dictionary(
+          hostileString(64),
+          fc.oneof(hostileString(512), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean()),
+          { maxKeys: 4 },
+        ),
+      ),
+    }),
+    // Now and then a field the contract does not know.
+    fc.oneof({ arbitrary: fc.constant(undefined), weight: 8 }, { arbitrary: wrongType, weight: 1 }),
+  )
+  .map(([body, unexpected]) => (unexpected === undefined ? body : { ...body, unexpected }));
+
+/** Percent-encodes the UTF-8 bytes (a lone surrogate becomes U+FFFD, as in any client). */
+const percentEncoded = (s: string) =>
+  [...Buffer.from(s, 'utf8')].map((b) => `%${b.toString(16).padStart(2, '0')}`).join('');
+
+/** A body as the gateway sees it: any JSON value, usually shaped like the route's request. */
+const bodyOf = <T>(shaped: fc.Arbitrary<T>) => fc.oneof({ arbitrary: shaped, weight: 4 }, wrongType);
+
+interface Outcome {
+  status: number;
+  message: string;
+}
+
+describe('gateway JSON routes under fuzzing', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let prefix: string;
+  let config: GatewayConfig;
+  let gateway: INestApplication;
+  let url: string;
+  let upstream: Server;
+  const forwarded: string[] = [];
+  let submitterKey: string;
+  let reviewerKey: string;
+  let taskId: string;
+
+  async function send(
+    method: string,
+    path: string,
+    key: string,
+    body?: string,
+    headers = {},
+  ): Promise<Outcome> {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${key}`,
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
+      body,
+    });
+    const text = await res.text();
+    let message = text.slice(0, 300);
+    try {
+      const parsed = JSON.parse(text) as { message?: unknown };
+      if (typeof parsed.message === 'string') message = parsed.message;
+    } catch {
+      // not JSON: keep the raw text for the failure report
+    }
+    return { status: res.status, message };
+  }
+
+  /** What the contract says about a body: refused (a 4xx), or accepted, which the route answers with `ok`. */
+  function judge(schema: z.ZodType, body: string): 'refused' | 'accepted' {
+    if (Buffer.byteLength(body) > config.GATEWAY_MAX_BODY_BYTES) return 'refused';
+    const value: unknown = JSON.parse(body);
+    if (findUnsafeText(value)) return 'refused';
+    return schema.safeParse(value).success ? 'accepted' : 'refused';
+  }
+
+  function expectOutcome(outcome: Outcome, verdict: 'refused' | 'accepted', ok: number[]): void {
+    expect(outcome.status).toBeLessThan(500);
+    if (verdict === 'refused') expect([400, 413]).toContain(outcome.status);
+    else expect(ok).toContain(outcome.status);
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('http_fuzz');
+    prefix = uniqueTopicPrefix('http-fuzz');
+    upstream = createServer((req, res) => {
+      let body = '';
+      req.setEncoding('utf8');
+      req.on('data', (c: string) => (body += c));
+      req.on('end', () => {
+        forwarded.push(body);
+        res.setHeader('content-type', 'application/json');
+        res.end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
+    config = loadGatewayConfig({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'error',
+      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+      GATEWAY_PLATFORM_AUDITOR_API_KEY: 'http-fuzz-auditor-key-0123456789abcdef',
+      GATEWAY_LEDGER_URL: upstreamUrl,
+      LEDGER_INTERNAL_TOKEN: 'http-fuzz-ledger-token-0123456789',
+      GATEWAY_WEBHOOKS_URL: upstreamUrl,
+      WEBHOOKS_INTERNAL_TOKEN: 'http-fuzz-webhooks-token-0123456789',
+    });
+    gateway = await createGatewayApp(config);
+    await gateway.listen(0, '127.0.0.1');
+    url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+
+    const tenant = await send(
+      'POST',
+      '/v1/admin/tenants',
+      ADMIN_KEY,
+      JSON.stringify({ id: TENANT, name: 'Fuzz' }),
+    );
+    expect(tenant.status).toBe(201);
+    const key = async (role: string) => {
+      const res = await fetch(`${url}/v1/admin/tenants/${TENANT}/api-keys`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ role }),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { key: string }).key;
+    };
+    submitterKey = await key('submitter');
+    reviewerKey = await key('reviewer');
+    const task = await fetch(`${url}/v1/tasks`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${submitterKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'a task to cancel, many times' }),
+    });
+    expect(task.status).toBe(202);
+    taskId = ((await task.json()) as { id: string }).id;
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    upstream?.close();
+    await db?.drop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  it('POST /v1/tasks', async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyOf(submission), async (value) => {
+        const body = JSON.stringify(value) ?? 'null';
+        const outcome = await send('POST', '/v1/tasks', submitterKey, body);
+        expectOutcome(outcome, judge(taskSubmissionSchema, body), [202]);
+      }),
+      { numRuns: RUNS * 3 },
+    );
+  });
+
+  it('POST /v1/tasks with a hostile Idempotency-Key', async () => {
+    // Every value a client can send at all: tab, printable ASCII and Latin-1 (control characters never leave it).
+    const headerChar = fc
+      .oneof(fc.constant(0x09), fc.integer({ min: 0x20, max: 0x7e }), fc.integer({ min: 0x80, max: 0xff }))
+      .map((c) => String.fromCharCode(c));
+    const headerValue = fc.oneof(
+      fc.string({ unit: headerChar, maxLength: 300 }),
+      oneClassRun(255).filter((s) => s.charCodeAt(0) < 0x100),
+    );
+    await fc.assert(
+      fc.asyncProperty(headerValue, async (key) => {
+        const outcome = await send('POST', '/v1/tasks', submitterKey, '{"input":"idempotent"}', {
+          'idempotency-key': key,
+        });
+        expect(outcome.status).toBeLessThan(500);
+        expect([202, 400, 422]).toContain(outcome.status);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /v1/tasks/:id/cancel', async () => {
+    const reason = fc.record({ reason: hostileString(1000) }, { requiredKeys: [] });
+    await fc.assert(
+      fc.asyncProperty(bodyOf(reason), async (value) => {
+        const body = JSON.stringify(value) ?? 'null';
+        const outcome = await send('POST', `/v1/tasks/${taskId}/cancel`, submitterKey, body);
+        expectOutcome(outcome, judge(cancelTaskRequestSchema, body), [202]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /v1/reviews/:id/answer', async () => {
+    const answer = fc.record({ answer: hostileString(200_000) }, { requiredKeys: [] });
+    await fc.assert(
+      fc.asyncProperty(bodyOf(answer), async (value) => {
+        const body = JSON.stringify(value) ?? 'null';
+        const outcome = await send('POST', `/v1/reviews/${taskId}/answer`, reviewerKey, body);
+        // The task is not waiting for review: a valid answer is refused by the task's state, not its content.
+        expectOutcome(outcome, judge(reviewAnswerRequestSchema, body), [409]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('GET /v1/reviews with a hostile limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileString(20), async (limit) => {
+        const outcome = await send('GET', `/v1/reviews?limit=${percentEncoded(limit)}`, reviewerKey);
+        expect(outcome.status).toBeLessThan(500);
+        expect([200, 400]).toContain(outcome.status);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /v1/admin/tenants', async () => {
+    const tenant = fc.record(
+      {
+        id: fc.oneof(fc.stringMatching(/^[a-z0-9][a-z0-9-]{1,20}$/), hostileString(63)),
+        name: hostileString(200),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(bodyOf(tenant), async (value) => {
+        const body = JSON.stringify(value) ?? 'null';
+        const outcome = await send('POST', '/v1/admin/tenants', ADMIN_KEY, body);
+        expectOutcome(outcome, judge(createTenantRequestSchema, body), [201, 409]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /v1/admin/tenants/:id/api-keys, with hostile tenant ids in the path', async () => {
+    const apiKey = fc.record(
+      {
+        role: fc.oneof(fc.constantFrom('submitter', 'auditor', 'admin', 'reviewer'), wrongType),
+        name: hostileString(200),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        bodyOf(apiKey),
+        fc.oneof(fc.constant(TENANT), hostileString(70)),
+        async (value, tenant) => {
+          const body = JSON.stringify(value) ?? 'null';
+          const outcome = await send(
+            'POST',
+            `/v1/admin/tenants/${percentEncoded(tenant)}/api-keys`,
+            ADMIN_KEY,
+            body,
+          );
+          expect(outcome.status).toBeLessThan(500);
+          if (tenant === TENANT) expectOutcome(outcome, judge(createApiKeyRequestSchema, body), [201]);
+          else expect([400, 404, 413]).toContain(outcome.status);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it.each([
+    ['PUT', '/v1/ledger/budgets?tenantId=http-fuzz'],
+    ['POST', '/v1/webhooks/endpoints?tenantId=http-fuzz'],
+  ])('%s %s (proxied): what the edge passes on holds no unsafe text', async (method, path) => {
+    forwarded.length = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        bodyOf(fc.dictionary(hostileString(20), hostileString(1000), { maxKeys: 3 })),
+        async (value) => {
+          const body = JSON.stringify(value) ?? 'null';
+          const outcome = await send(method, path, ADMIN_KEY, body);
+          expect(outcome.status).toBeLessThan(500);
+          if (findUnsafeText(JSON.parse(body))) expect(outcome.status).toBe(400);
+          else expect(outcome.status).toBe(200);
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    expect(forwarded.length).toBeGreaterThan(0);
+    for (const body of forwarded) expect(findUnsafeText(JSON.parse(body))).toBeNull();
+  });
+});
