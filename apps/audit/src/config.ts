@@ -3,6 +3,7 @@ import {
   envBoolean,
   envInt,
   kafkaConfigSchema,
+  kafkaSecurityCheck,
   loadConfig,
   telemetryConfigSchema,
   tryLoadConfig,
@@ -103,6 +104,7 @@ export const auditConfigSchema = z
     AUDIT_WRITE_SHARDS: envInt(3, 1, 16),
     AUDIT_PAGE_SIZE_MAX: envInt(500, 1, 10_000),
   })
+  .check(kafkaSecurityCheck)
   .superRefine((c, ctx) => {
     if (c.AUDIT_RETENTION_DAYS < MIN_RETENTION_DAYS && !c.AUDIT_RETENTION_ALLOW_SHORT) {
       ctx.addIssue({

@@ -2,6 +2,7 @@ import {
   databaseConfigSchema,
   envInt,
   kafkaConfigSchema,
+  kafkaSecurityCheck,
   loadConfig,
   tryLoadConfig,
   telemetryConfigSchema,
@@ -9,7 +10,7 @@ import {
 import { PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS } from '@deliberate/contracts';
 import { z } from 'zod';
 
-export const gatewayConfigSchema = z.object({
+const gatewayConfigFields = z.object({
   ...databaseConfigSchema.shape,
   ...kafkaConfigSchema.shape,
   ...telemetryConfigSchema.shape,
@@ -47,6 +48,8 @@ export const gatewayConfigSchema = z.object({
   // within it, and a captured request is refused once it has passed.
   GATEWAY_PRINCIPAL_TTL_SECONDS: envInt(30, 1, PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS),
 });
+
+export const gatewayConfigSchema = gatewayConfigFields.check(kafkaSecurityCheck);
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

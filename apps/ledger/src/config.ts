@@ -2,6 +2,7 @@ import {
   databaseConfigSchema,
   envInt,
   kafkaConfigSchema,
+  kafkaSecurityCheck,
   loadConfig,
   tryLoadConfig,
   telemetryConfigSchema,
@@ -56,7 +57,7 @@ const pricesFromJson = z
   })
   .pipe(configuredPricesSchema);
 
-export const ledgerConfigSchema = z.object({
+const ledgerConfigFields = z.object({
   ...databaseConfigSchema.shape,
   ...kafkaConfigSchema.shape,
   ...telemetryConfigSchema.shape,
@@ -79,6 +80,8 @@ export const ledgerConfigSchema = z.object({
   // Usage events of different tenants booked at once per partition batch.
   LEDGER_USAGE_CONCURRENCY: envInt(32, 1, 1_000),
 });
+
+export const ledgerConfigSchema = ledgerConfigFields.check(kafkaSecurityCheck);
 
 export type LedgerConfig = z.infer<typeof ledgerConfigSchema>;
 

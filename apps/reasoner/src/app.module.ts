@@ -11,7 +11,7 @@ import {
   taskFailedEvent,
   taskReasoningStartedEvent,
 } from '@deliberate/contracts';
-import { KafkaModule } from '@deliberate/kafka';
+import { kafkaOptionsFromConfig, kafkaSecurityOf, KafkaModule } from '@deliberate/kafka';
 import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
 import { PersistenceModule } from '@deliberate/persistence';
@@ -48,13 +48,7 @@ export class ReasonerModule {
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
-          serviceName: 'reasoner',
-          brokers: config.KAFKA_BROKERS,
-          clientId: config.KAFKA_CLIENT_ID,
-          topicPrefix: config.KAFKA_TOPIC_PREFIX,
-          createTopics: config.KAFKA_CREATE_TOPICS,
-          replicationFactor: config.KAFKA_REPLICATION_FACTOR,
-          handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+          ...kafkaOptionsFromConfig('reasoner', config),
           topics: [
             reasoningRequestedEvent,
             taskCancelRequestedEvent,
@@ -72,6 +66,7 @@ export class ReasonerModule {
         LlmModule.forRoot({ reasoning: tiers.reasoning, standard: tiers.standard }),
         LedgerClientModule.forRoot({
           brokers: config.KAFKA_BROKERS,
+          security: kafkaSecurityOf(config),
           clientId: 'reasoner',
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           replicationFactor: config.KAFKA_REPLICATION_FACTOR,

@@ -2,6 +2,7 @@ import {
   databaseConfigSchema,
   envInt,
   kafkaConfigSchema,
+  kafkaSecurityCheck,
   loadConfig,
   tryLoadConfig,
   telemetryConfigSchema,
@@ -59,6 +60,7 @@ export const reasonerConfigSchema = z
     // On shutdown, how long calls in flight may finish before they are cut off and left to another instance.
     REASONER_SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
   })
+  .check(kafkaSecurityCheck)
   .transform((c) => ({
     ...c,
     REASONER_INSTANCE_ID:

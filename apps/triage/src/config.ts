@@ -1,6 +1,7 @@
 import {
   envInt,
   kafkaConfigSchema,
+  kafkaSecurityCheck,
   loadConfig,
   tryLoadConfig,
   telemetryConfigSchema,
@@ -8,7 +9,7 @@ import {
 import { llmConfigSchema } from '@deliberate/llm';
 import { z } from 'zod';
 
-export const triageConfigSchema = z.object({
+const triageConfigFields = z.object({
   ...kafkaConfigSchema.shape,
   ...telemetryConfigSchema.shape,
   ...llmConfigSchema.shape,
@@ -19,6 +20,8 @@ export const triageConfigSchema = z.object({
   TRIAGE_CONTEXT_TOP_K: envInt(2, 1, 100),
   TRIAGE_HOST: z.string().default('127.0.0.1'),
 });
+
+export const triageConfigSchema = triageConfigFields.check(kafkaSecurityCheck);
 
 export type TriageConfig = z.infer<typeof triageConfigSchema>;
 

@@ -4,6 +4,7 @@ import {
   envList,
   envNumber,
   kafkaConfigSchema,
+  kafkaSecurityCheck,
   loadConfig,
   telemetryConfigSchema,
   tryLoadConfig,
@@ -100,6 +101,7 @@ export const webhooksConfigSchema = z
       .default('true')
       .transform((v) => v === 'true'),
   })
+  .check(kafkaSecurityCheck)
   .superRefine((c, ctx) => {
     if (c.WEBHOOKS_LEASE_MS <= c.WEBHOOKS_TIMEOUT_MS) {
       ctx.addIssue({

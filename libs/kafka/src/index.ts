@@ -1,5 +1,7 @@
 export * from './kafka.options';
 export * from './kafka-client';
+export * from './kafka-security';
+export * from './kafka-acl-plan';
 export * from './kafka.module';
 export * from './event-publisher';
 export * from './event-consumer';

@@ -10,6 +10,7 @@ export class KafkaClient {
     this.kafka = new Kafka({
       clientId: options.clientId ?? `deliberate-${options.serviceName}`,
       brokers: options.brokers,
+      ...options.security,
       logLevel: logLevel.WARN,
       retry: { initialRetryTime: 200, retries: 10 },
       logCreator: kafkaLogCreator('kafkajs'),

@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { type KafkaSecurity, type KafkaSecurityConfig, kafkaSecurityFromConfig } from './kafka-security';
+
 export interface KafkaOptions {
   /** Names this process in broker logs and in every event's `source`. */
   serviceName: string;
   brokers: string[];
+  /** SASL credentials and TLS towards the brokers; none: plaintext and unauthenticated. */
+  security?: KafkaSecurity | undefined;
   clientId?: string | undefined;
   /** Prefixes every topic and consumer group, so several stacks or test suites can share one cluster. */
   topicPrefix: string;
@@ -15,10 +20,15 @@ export interface KafkaOptions {
 
 export const KAFKA_OPTIONS = Symbol('KAFKA_OPTIONS');
 
+/** The kafkajs `sasl` and `ssl` options of a validated configuration, its PEM files read now. */
+export function kafkaSecurityOf(config: KafkaSecurityConfig): KafkaSecurity {
+  return kafkaSecurityFromConfig(config, (path) => readFileSync(path));
+}
+
 /** The Kafka options every service derives the same way from its validated KAFKA_* environment. */
 export function kafkaOptionsFromConfig(
   serviceName: string,
-  config: {
+  config: KafkaSecurityConfig & {
     KAFKA_BROKERS: string[];
     KAFKA_CLIENT_ID?: string | undefined;
     KAFKA_TOPIC_PREFIX: string;
@@ -30,6 +40,7 @@ export function kafkaOptionsFromConfig(
   return {
     serviceName,
     brokers: config.KAFKA_BROKERS,
+    security: kafkaSecurityOf(config),
     clientId: config.KAFKA_CLIENT_ID,
     topicPrefix: config.KAFKA_TOPIC_PREFIX,
     createTopics: config.KAFKA_CREATE_TOPICS,

@@ -1,8 +1,11 @@
 import { envInt } from '@deliberate/config';
+import type { KafkaSecurity } from '@deliberate/kafka';
 import { z } from 'zod';
 
 export interface LedgerClientOptions {
   brokers: string[];
+  /** SASL and TLS towards the brokers, as the service's own Kafka client has them (kafkaSecurityOf). */
+  security?: KafkaSecurity | undefined;
   /** Names the calling service; also the default reply consumer group. */
   clientId: string;
   /** KAFKA_TOPIC_PREFIX of the stack: the ledger serves its commands under the same prefix. */

@@ -52,6 +52,7 @@ export class LedgerClient implements OnModuleInit, OnApplicationShutdown {
       client: {
         clientId: options.clientId,
         brokers: options.brokers,
+        ...options.security,
         retry: { initialRetryTime: 200, retries: 10 },
         logCreator: kafkaLogCreator('LedgerClient'),
       },
@@ -83,6 +84,7 @@ export class LedgerClient implements OnModuleInit, OnApplicationShutdown {
     if (this.options.createTopics ?? true) {
       await ensureLedgerCommandTopics({
         brokers: this.options.brokers,
+        security: this.options.security,
         clientId: this.options.clientId,
         topicPrefix: this.options.topicPrefix,
         replicationFactor: this.options.replicationFactor ?? 1,

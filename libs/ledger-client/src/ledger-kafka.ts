@@ -1,16 +1,23 @@
 import { ledgerCommandTopics } from '@deliberate/contracts';
-import { kafkaLogCreator } from '@deliberate/kafka';
+import { type KafkaSecurity, kafkaLogCreator } from '@deliberate/kafka';
 import { Kafka } from 'kafkajs';
 
 // Auto-creation is off and the client subscribes to the reply topics before the ledger may have started, so the
 // client creates the command topics too (whoever comes first; "already exists" is fine).
 export async function ensureLedgerCommandTopics(
-  options: { brokers: string[]; clientId: string; topicPrefix: string; replicationFactor: number },
+  options: {
+    brokers: string[];
+    security?: KafkaSecurity | undefined;
+    clientId: string;
+    topicPrefix: string;
+    replicationFactor: number;
+  },
   timeoutMs = 30_000,
 ): Promise<void> {
   const kafka = new Kafka({
     clientId: `${options.clientId}-ledger-admin`,
     brokers: options.brokers,
+    ...options.security,
     logCreator: kafkaLogCreator('LedgerClient'),
   });
   const admin = kafka.admin();

@@ -1,3 +1,5 @@
+import { kafkaConfigSchema, kafkaSecurityCheck, loadConfig } from '@deliberate/config';
+import { kafkaSecurityOf } from '@deliberate/kafka';
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel, type KafkaMessage } from 'kafkajs';
 
@@ -8,8 +10,18 @@ export function uniqueTopicPrefix(suite: string): string {
   return `test.${suite}.${randomBytes(3).toString('hex')}.`;
 }
 
+// The suites' own clients connect as the services under test do: KAFKA_SASL_* and KAFKA_TLS_* apply to them too.
 export function testKafka(): Kafka {
-  return new Kafka({ clientId: 'deliberate-test', brokers: TEST_KAFKA_BROKERS, logLevel: logLevel.NOTHING });
+  const config = loadConfig('tests', kafkaConfigSchema.check(kafkaSecurityCheck), {
+    ...process.env,
+    DELIBERATE_ENV: 'local',
+  });
+  return new Kafka({
+    clientId: 'deliberate-test',
+    brokers: TEST_KAFKA_BROKERS,
+    ...kafkaSecurityOf(config),
+    logLevel: logLevel.NOTHING,
+  });
 }
 
 /**

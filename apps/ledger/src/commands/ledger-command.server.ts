@@ -1,6 +1,6 @@
 import { type MessageHandler, ServerKafka } from '@nestjs/microservices';
 import type { LedgerConfig } from '../config';
-import { kafkaLogCreator } from '@deliberate/kafka';
+import { kafkaLogCreator, kafkaSecurityOf } from '@deliberate/kafka';
 
 type ServerKafkaOptions = ConstructorParameters<typeof ServerKafka>[0];
 
@@ -33,6 +33,7 @@ export function createLedgerCommandServer(config: LedgerConfig): PrefixedKafkaSe
     client: {
       clientId: `${config.KAFKA_CLIENT_ID ?? 'deliberate-ledger'}-commands`,
       brokers: config.KAFKA_BROKERS,
+      ...kafkaSecurityOf(config),
       retry: { initialRetryTime: 200, retries: 10 },
       logCreator: kafkaLogCreator('LedgerCommandServer'),
     },
