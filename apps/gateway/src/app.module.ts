@@ -32,6 +32,10 @@ import {
 import { ProblemFilter } from '@deliberate/http';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
 import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
+import { AddTenantQuotas1764600000000 } from './migrations/1764600000000-add-tenant-quotas';
+import { QuotaRepository } from './quotas/quota.repository';
+import { QuotaService } from './quotas/quota.service';
+import { RequestAuthenticator } from './auth/request-authenticator';
 import { ReviewRepository } from './reviews/review.repository';
 import { ReviewService } from './reviews/review.service';
 import { ReviewsController } from './reviews/reviews.controller';
@@ -56,6 +60,7 @@ export class GatewayModule {
           migrations: [
             CreateGatewayTables1764144000000,
             AddReviewQueue1764150000000,
+            AddTenantQuotas1764600000000,
             CreateIntakeSecrets1764700000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
@@ -92,13 +97,16 @@ export class GatewayModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
         AuthRepository,
         AuthService,
+        ServiceDatabase,
+        QuotaRepository,
+        QuotaService,
+        RequestAuthenticator,
         TaskRepository,
         PublishedMarker,
         TaskAdmissionService,
         ReviewRepository,
         ReviewService,
         TaskIntakeConsumer,
-        ServiceDatabase,
         IntakeSecretRepository,
         IntakeSecretService,
         TaskProjectionConsumer,

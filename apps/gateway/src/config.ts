@@ -1,13 +1,14 @@
 import {
   databaseConfigSchema,
   envInt,
+  envNumber,
   kafkaConfigSchema,
   kafkaSecurityCheck,
   loadConfig,
   tryLoadConfig,
   telemetryConfigSchema,
 } from '@deliberate/config';
-import { PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS } from '@deliberate/contracts';
+import { maxTaskBodyBytes, PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS } from '@deliberate/contracts';
 import { z } from 'zod';
 
 const gatewayConfigFields = z.object({
@@ -20,9 +21,21 @@ const gatewayConfigFields = z.object({
   GATEWAY_ADMIN_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   // The platform auditor key: reads every tenant's audit trail, and nothing else. Unset: no platform auditor.
   GATEWAY_PLATFORM_AUDITOR_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
-  GATEWAY_MAX_BODY_BYTES: envInt(2 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+  // The largest request body. Unset: the largest task whose events Kafka still carries (KAFKA_MAX_MESSAGE_BYTES less
+  // the event headroom). A larger value is refused: such a task would be stored but could never be published.
+  GATEWAY_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .optional(),
   // How long a verified API key is trusted before it is looked up again (so revocation takes this long).
   GATEWAY_API_KEY_CACHE_TTL_MS: envInt(30_000, 0, 3_600_000),
+  // Quotas every tenant gets unless the platform admin set its own (PATCH /v1/admin/tenants/:id). The request rate
+  // is per API key, a token bucket in Postgres shared by every replica; unfinished tasks are counted per tenant.
+  GATEWAY_RATE_LIMIT_PER_SECOND: envNumber(1_000, 0.001, 100_000),
+  GATEWAY_RATE_LIMIT_BURST: envInt(2_000, 1, 1_000_000),
+  GATEWAY_MAX_UNFINISHED_TASKS: envInt(10_000, 0, 10_000_000),
   // Accepted tasks whose event did not reach Kafka (a crash between insert and publish) are republished.
   GATEWAY_OUTBOX_INTERVAL_MS: envInt(5_000, 100, 600_000),
   // How long a reviewer's claim on an escalated task lasts before another reviewer may take it.
@@ -49,7 +62,36 @@ const gatewayConfigFields = z.object({
   GATEWAY_PRINCIPAL_TTL_SECONDS: envInt(30, 1, PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS),
 });
 
-export const gatewayConfigSchema = gatewayConfigFields.check(kafkaSecurityCheck);
+// One limit decides the largest task: the body limit follows the Kafka message limit, and may only be lower.
+const bodyLimitCheck = z.superRefine<Record<string, unknown>>(
+  (c, ctx) => {
+    const kafkaLimit = c['KAFKA_MAX_MESSAGE_BYTES'];
+    const bodyLimit = c['GATEWAY_MAX_BODY_BYTES'];
+    if (typeof kafkaLimit !== 'number') return;
+    const largest = maxTaskBodyBytes(kafkaLimit);
+    if (typeof bodyLimit === 'number' && bodyLimit > largest) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['GATEWAY_MAX_BODY_BYTES'],
+        message: `${bodyLimit} is above ${largest}, the largest task body whose events fit KAFKA_MAX_MESSAGE_BYTES=${kafkaLimit}; lower GATEWAY_MAX_BODY_BYTES or unset it, or raise KAFKA_MAX_MESSAGE_BYTES (and the broker's message.max.bytes)`,
+      });
+    } else if (bodyLimit === undefined && largest < 1024) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['KAFKA_MAX_MESSAGE_BYTES'],
+        message: `${kafkaLimit} leaves ${largest} bytes for a task body (GATEWAY_MAX_BODY_BYTES); raise it`,
+      });
+    }
+  },
+  { when: () => true },
+);
+
+export const gatewayConfigSchema = gatewayConfigFields
+  .check(kafkaSecurityCheck, bodyLimitCheck)
+  .transform((c) => ({
+    ...c,
+    GATEWAY_MAX_BODY_BYTES: c.GATEWAY_MAX_BODY_BYTES ?? maxTaskBodyBytes(c.KAFKA_MAX_MESSAGE_BYTES),
+  }));
 
 export type GatewayConfig = z.infer<typeof gatewayConfigSchema>;
 

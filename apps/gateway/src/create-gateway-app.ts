@@ -4,6 +4,8 @@ import { NestFactory } from '@nestjs/core';
 import express from 'express';
 import { getAbsoluteFSPath } from 'swagger-ui-dist';
 import { GatewayModule } from './app.module';
+import { authenticateBeforeBody } from './auth/authenticate-before-body';
+import { RequestAuthenticator } from './auth/request-authenticator';
 import type { GatewayConfig } from './config';
 import {
   installJsonBodyParser,
@@ -24,6 +26,8 @@ export async function createGatewayApp(config: GatewayConfig): Promise<INestAppl
   // Before routing and before any body is read: a request target that is not a plain path never reaches a route.
   app.use(refuseNonOriginTargets);
   app.use(refuseUnsafeRequestText);
+  // Before the body parser: a body is read only from a caller with a valid key within its rate.
+  app.use(authenticateBeforeBody(app.get(RequestAuthenticator)));
   installJsonBodyParser(app, config.GATEWAY_MAX_BODY_BYTES);
   app.use('/docs/assets', express.static(getAbsoluteFSPath(), { index: false }));
   app.enableShutdownHooks();

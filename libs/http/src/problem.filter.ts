@@ -3,6 +3,16 @@ import { RpcException } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { type Observable, throwError } from 'rxjs';
 
+/** 429 with the Retry-After header the problem filter sets: the caller may try again after that many seconds. */
+export class TooManyRequestsException extends HttpException {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super({ statusCode: 429, error: 'Too Many Requests', message }, 429);
+  }
+}
+
 // Every HTTP error leaves a service in one shape: { statusCode, error, message, issues? }. On Kafka message
 // patterns the error travels back to the caller as the reply's error.
 @Catch()
@@ -24,6 +34,9 @@ export class ProblemFilter implements ExceptionFilter {
           ? { statusCode: status, error: exception.name, message: body }
           : { statusCode: status, ...(body as Record<string, unknown>) };
       if (Array.isArray(problem.message)) problem.message = problem.message.join('; ');
+      if (exception instanceof TooManyRequestsException) {
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(exception.retryAfterSeconds))));
+      }
       res.status(status).json(problem);
       return;
     }

@@ -5,6 +5,8 @@ import {
   createTenantRequestSchema,
   type CreateApiKeyRequest,
   type CreateTenantRequest,
+  type PatchTenantRequest,
+  patchTenantRequestSchema,
   type TenantResponse,
   UUID_PATTERN,
 } from '@deliberate/contracts';
@@ -16,6 +18,7 @@ import {
   Get,
   NotFoundException,
   Param,
+  Patch,
   Post,
 } from '@nestjs/common';
 import { ZodBodyPipe } from '@deliberate/http';
@@ -26,7 +29,8 @@ import type { Principal } from './principal';
 // The platform admin manages every tenant; a tenant's `admin` key manages its own tenant's keys.
 function assertManages(principal: Principal, tenantId: string): void {
   if (principal.kind === 'platform-admin') return;
-  if (principal.kind !== 'tenant' || principal.tenantId !== tenantId) throw new NotFoundException(`tenant '${tenantId}' not found`);
+  if (principal.kind !== 'tenant' || principal.tenantId !== tenantId)
+    throw new NotFoundException(`tenant '${tenantId}' not found`);
 }
 
 @Controller('v1/admin/tenants')
@@ -45,6 +49,16 @@ export class AdminController {
   @Allow('platform-admin')
   listTenants(): Promise<TenantResponse[]> {
     return this.auth.listTenants();
+  }
+
+  // Only the platform admin sets quotas: a tenant's own admin key must not raise its tenant's limits.
+  @Patch(':tenantId')
+  @Allow('platform-admin')
+  updateTenant(
+    @Param('tenantId') tenantId: string,
+    @Body(new ZodBodyPipe(patchTenantRequestSchema)) body: PatchTenantRequest,
+  ): Promise<TenantResponse> {
+    return this.auth.updateTenantQuotas(tenantId, body.quotas);
   }
 
   @Post(':tenantId/api-keys')

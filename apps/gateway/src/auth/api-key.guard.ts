@@ -10,13 +10,27 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import { AuthService } from './auth.service';
+import { TooManyRequestsException } from '@deliberate/http';
 import type { Principal } from './principal';
+import { RequestAuthenticator } from './request-authenticator';
 
 const ACCESS = 'deliberate:access';
+const PUBLIC = 'deliberate:public';
 
 /** Who may call a handler: tenant roles, and/or the platform admin. */
 export const Allow = (...access: Access[]) => SetMetadata(ACCESS, access);
+
+/** A handler anyone may call without a key (health, docs). Every handler carries this or `@Allow`. */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+/** The access decision a handler (or its controller) carries: its roles, 'public', or none (refused). */
+export function accessDecisionOf(
+  reflector: Reflector,
+  targets: Parameters<Reflector['getAllAndOverride']>[1],
+): Access[] | 'public' | undefined {
+  if (reflector.getAllAndOverride<boolean | undefined>(PUBLIC, targets)) return 'public';
+  return reflector.getAllAndOverride<Access[] | undefined>(ACCESS, targets);
+}
 
 type AuthenticatedRequest = Request & { principal?: Principal };
 
@@ -29,25 +43,31 @@ export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: Execution
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(
-    private readonly auth: AuthService,
+    private readonly authenticator: RequestAuthenticator,
     private readonly reflector: Reflector,
   ) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const access = this.reflector.getAllAndOverride<Access[] | undefined>(ACCESS, [
-      ctx.getHandler(),
-      ctx.getClass(),
-    ]);
-    if (!access) return true; // public route
+    if (ctx.getType() !== 'http') return true; // Kafka consumers are not routes
+    const access = accessDecisionOf(this.reflector, [ctx.getHandler(), ctx.getClass()]);
+    if (access === 'public') return true;
+    // A route nobody decided about is refused, not opened (and a test names it).
+    if (!access) throw new ForbiddenException('this endpoint has no access rule');
     const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-    const header = req.headers.authorization;
-    if (!header)
-      throw new UnauthorizedException('missing Authorization header: send "Authorization: Bearer <api key>"');
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    if (!match)
-      throw new UnauthorizedException('malformed Authorization header: expected "Bearer <api key>"');
-    const principal = await this.auth.authenticate(match[1]!);
-    if (!principal) throw new UnauthorizedException('unknown or revoked API key');
+    const authentication = await this.authenticator.authenticate(req);
+    switch (authentication.outcome) {
+      case 'anonymous':
+        throw new UnauthorizedException(
+          'missing Authorization header: send "Authorization: Bearer <api key>"',
+        );
+      case 'refused':
+        throw new UnauthorizedException(authentication.message);
+      case 'limited':
+        throw new TooManyRequestsException(authentication.message, authentication.retryAfterSeconds);
+      case 'authenticated':
+        break;
+    }
+    const { principal } = authentication;
     req.principal = principal;
     if (!principalMayAccess(principal, access)) {
       throw new ForbiddenException(

@@ -1,4 +1,4 @@
-import type { ApiKeyResponse, ApiKeyRole, TenantResponse } from '@deliberate/contracts';
+import type { ApiKeyResponse, ApiKeyRole, TenantQuotas, TenantResponse } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
@@ -22,34 +22,84 @@ const toApiKey = (r: ApiKeyRow): ApiKeyResponse => ({
   revokedAt: r.revoked_at ? r.revoked_at.toISOString() : null,
 });
 
+interface QuotaColumns {
+  quota_requests_per_second: number | null;
+  quota_burst: number | null;
+  quota_max_unfinished_tasks: number | null;
+  quota_max_webhook_endpoints: number | null;
+}
+
+interface TenantRow extends QuotaColumns {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+const QUOTA_COLUMNS = `t.quota_requests_per_second, t.quota_burst, t.quota_max_unfinished_tasks,
+  t.quota_max_webhook_endpoints`;
+const TENANT_COLUMNS = `t.id, t.name, t.created_at, ${QUOTA_COLUMNS}`;
+
+const toQuotas = (r: QuotaColumns): TenantQuotas => ({
+  requestsPerSecond: r.quota_requests_per_second,
+  burst: r.quota_burst,
+  maxUnfinishedTasks: r.quota_max_unfinished_tasks,
+  maxWebhookEndpoints: r.quota_max_webhook_endpoints,
+});
+
+const toTenant = (r: TenantRow): TenantResponse => ({
+  id: r.id,
+  name: r.name,
+  createdAt: r.created_at.toISOString(),
+  quotas: toQuotas(r),
+});
+
 @Injectable()
 export class AuthRepository {
   constructor(private readonly db: DataSource) {}
 
-  async findActiveKeyByHash(hash: string): Promise<ApiKeyResponse | null> {
-    const rows: ApiKeyRow[] = await this.db.query(
-      `SELECT id, tenant_id, role, name, prefix, created_at, revoked_at FROM api_keys
-        WHERE key_hash = $1 AND revoked_at IS NULL`,
+  /** An active key with its tenant's quota overrides. */
+  async findActiveKeyByHash(hash: string): Promise<(ApiKeyResponse & { quotas: TenantQuotas }) | null> {
+    const rows: (ApiKeyRow & QuotaColumns)[] = await this.db.query(
+      `SELECT k.id, k.tenant_id, k.role, k.name, k.prefix, k.created_at, k.revoked_at, ${QUOTA_COLUMNS}
+         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+        WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
       [hash],
     );
-    return rows[0] ? toApiKey(rows[0]) : null;
+    return rows[0] ? { ...toApiKey(rows[0]), quotas: toQuotas(rows[0]) } : null;
   }
 
   /** Returns null when the tenant id is taken. */
   async insertTenant(id: string, name: string): Promise<TenantResponse | null> {
-    const rows: { id: string; name: string; created_at: Date }[] = await this.db.query(
-      `INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING RETURNING id, name, created_at`,
+    const rows: TenantRow[] = await this.db.query(
+      `INSERT INTO tenants AS t (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING
+       RETURNING ${TENANT_COLUMNS}`,
       [id, name],
     );
-    const r = rows[0];
-    return r ? { id: r.id, name: r.name, createdAt: r.created_at.toISOString() } : null;
+    return rows[0] ? toTenant(rows[0]) : null;
   }
 
   async listTenants(): Promise<TenantResponse[]> {
-    const rows: { id: string; name: string; created_at: Date }[] = await this.db.query(
-      `SELECT id, name, created_at FROM tenants ORDER BY id`,
+    const rows: TenantRow[] = await this.db.query(`SELECT ${TENANT_COLUMNS} FROM tenants t ORDER BY id`);
+    return rows.map(toTenant);
+  }
+
+  /** Sets the given overrides (null: back to the default), leaves the others; null when there is no such tenant. */
+  async updateTenantQuotas(id: string, quotas: Partial<TenantQuotas>): Promise<TenantResponse | null> {
+    const columns: Record<keyof TenantQuotas, string> = {
+      requestsPerSecond: 'quota_requests_per_second',
+      burst: 'quota_burst',
+      maxUnfinishedTasks: 'quota_max_unfinished_tasks',
+      maxWebhookEndpoints: 'quota_max_webhook_endpoints',
+    };
+    const given = (Object.keys(columns) as (keyof TenantQuotas)[]).filter((k) => quotas[k] !== undefined);
+    const set = given.map(
+      (k, i) => `${columns[k]} = $${i + 2}::${k === 'requestsPerSecond' ? 'float8' : 'int'}`,
     );
-    return rows.map((r) => ({ id: r.id, name: r.name, createdAt: r.created_at.toISOString() }));
+    const [rows]: [TenantRow[], number] = await this.db.query(
+      `UPDATE tenants t SET ${set.length ? set.join(', ') : 'id = id'} WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
+      [id, ...given.map((k) => quotas[k])],
+    );
+    return rows[0] ? toTenant(rows[0]) : null;
   }
 
   async tenantExists(id: string): Promise<boolean> {

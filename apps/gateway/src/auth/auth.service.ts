@@ -1,6 +1,7 @@
 import {
   type ApiKeyRole,
   type CreatedApiKeyResponse,
+  type TenantQuotas,
   type TenantResponse,
   uuidv7,
 } from '@deliberate/contracts';
@@ -8,41 +9,75 @@ import { ConflictException, Inject, Injectable, NotFoundException } from '@nestj
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { constantTimeEquals, generateApiKey, hashApiKey } from './api-key-secret';
 import { AuthRepository } from './auth.repository';
+import { ExpiringCache } from './expiring-cache';
 import type { Principal } from './principal';
 
-interface CachedPrincipal {
-  principal: Principal | null;
-  expiresAtMs: number;
+/** Who a key belongs to, and how fast it may call (null: a platform key, which is not rate-limited). */
+export interface Caller {
+  principal: Principal;
+  rate: { perSecond: number; burst: number } | null;
 }
+
+// Verified keys and unknown keys are cached apart, each bounded: a flood of random keys can only push out other
+// unknown keys, never a tenant's valid one.
+const KNOWN_KEYS_CACHED = 10_000;
+const UNKNOWN_KEYS_CACHED = 10_000;
+
+const platformCaller = (kind: 'platform-admin' | 'platform-auditor'): Caller => ({
+  principal: { kind },
+  rate: null,
+});
 
 @Injectable()
 export class AuthService {
-  private readonly cache = new Map<string, CachedPrincipal>();
+  private readonly known = new ExpiringCache<Caller>(KNOWN_KEYS_CACHED);
+  private readonly unknown = new ExpiringCache<true>(UNKNOWN_KEYS_CACHED);
 
   constructor(
     private readonly repository: AuthRepository,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
-  async authenticate(key: string): Promise<Principal | null> {
+  async authenticate(key: string): Promise<Caller | null> {
     const adminKey = this.config.GATEWAY_ADMIN_API_KEY;
-    if (adminKey && constantTimeEquals(key, adminKey)) return { kind: 'platform-admin' };
+    if (adminKey && constantTimeEquals(key, adminKey)) return platformCaller('platform-admin');
     const auditorKey = this.config.GATEWAY_PLATFORM_AUDITOR_API_KEY;
-    if (auditorKey && constantTimeEquals(key, auditorKey)) return { kind: 'platform-auditor' };
+    if (auditorKey && constantTimeEquals(key, auditorKey)) return platformCaller('platform-auditor');
     const hash = hashApiKey(key);
     const now = Date.now();
-    const cached = this.cache.get(hash);
-    if (cached && cached.expiresAtMs > now) return cached.principal;
+    const cached = this.known.get(hash, now);
+    if (cached) return cached;
+    if (this.unknown.get(hash, now)) return null;
     const found = await this.repository.findActiveKeyByHash(hash);
-    const principal: Principal | null = found
-      ? { kind: 'tenant', tenantId: found.tenantId, role: found.role, keyId: found.id }
-      : null;
     const ttl = this.config.GATEWAY_API_KEY_CACHE_TTL_MS;
-    if (ttl > 0) {
-      if (this.cache.size > 10_000) this.cache.clear();
-      this.cache.set(hash, { principal, expiresAtMs: now + ttl });
+    if (!found) {
+      if (ttl > 0) this.unknown.set(hash, true, now + ttl);
+      return null;
     }
-    return principal;
+    const { quotas } = found;
+    const caller: Caller = {
+      principal: {
+        kind: 'tenant',
+        tenantId: found.tenantId,
+        role: found.role,
+        keyId: found.id,
+        ...(quotas.maxWebhookEndpoints !== null ? { maxWebhookEndpoints: quotas.maxWebhookEndpoints } : {}),
+      },
+      rate: {
+        perSecond: quotas.requestsPerSecond ?? this.config.GATEWAY_RATE_LIMIT_PER_SECOND,
+        burst: quotas.burst ?? this.config.GATEWAY_RATE_LIMIT_BURST,
+      },
+    };
+    if (ttl > 0) this.known.set(hash, caller, now + ttl);
+    return caller;
+  }
+
+  /** Quota changes reach this replica's callers at once, other replicas' within GATEWAY_API_KEY_CACHE_TTL_MS. */
+  async updateTenantQuotas(id: string, quotas: Partial<TenantQuotas>): Promise<TenantResponse> {
+    const tenant = await this.repository.updateTenantQuotas(id, quotas);
+    if (!tenant) throw new NotFoundException(`tenant '${id}' not found`);
+    this.known.clear();
+    return tenant;
   }
 
   async createTenant(id: string, name: string): Promise<TenantResponse> {
@@ -87,7 +122,7 @@ export class AuthService {
   async revokeApiKey(tenantId: string, keyId: string) {
     const revoked = await this.repository.revokeApiKey(tenantId, keyId);
     if (!revoked) throw new NotFoundException(`API key '${keyId}' not found for tenant '${tenantId}'`);
-    this.cache.clear();
+    this.known.clear();
     return revoked;
   }
 }

@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { Public } from '../auth/api-key.guard';
 import { createHash } from 'node:crypto';
 import { buildOpenApiDocument } from './openapi-document';
 
@@ -24,6 +25,7 @@ export const DOCS_CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
+@Public()
 @Controller('docs')
 export class DocsController {
   private readonly document = buildOpenApiDocument();

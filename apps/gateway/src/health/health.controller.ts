@@ -1,6 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
+import { Public } from '../auth/api-key.guard';
 import { DataSource } from 'typeorm';
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly db: DataSource) {}

@@ -8,6 +8,7 @@ import {
 import { EventPublisher, PermanentError } from '@deliberate/kafka';
 import { Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import type { z } from 'zod';
+import { QuotaService } from '../quotas/quota.service';
 import { requestHash } from './canonical-hash';
 import { PublishedMarker } from './published-marker';
 import type { TaskRecord } from './task-record';
@@ -45,6 +46,7 @@ export class TaskAdmissionService {
     private readonly tasks: TaskRepository,
     private readonly publisher: EventPublisher,
     private readonly marker: PublishedMarker,
+    private readonly quotas: QuotaService,
   ) {}
 
   async admitHttp(
@@ -53,8 +55,10 @@ export class TaskAdmissionService {
     idempotencyKey: string | null,
   ): Promise<Admission> {
     const hash = requestHash(submission);
-    const { task, created } = await this.tasks.insertOrGetExisting(
-      this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash),
+    const record = this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash);
+    // The tenant's limit of unfinished tasks is checked in the transaction that inserts, under the tenant's lock.
+    const { task, created } = await this.quotas.admitWithinUnfinishedLimit(tenantId, (tx) =>
+      this.tasks.insertOrGetExisting(record, tx),
     );
     if (!created) {
       if (task.requestHash !== hash) {

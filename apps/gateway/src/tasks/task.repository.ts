@@ -1,4 +1,5 @@
 import { statusRank, type TaskStatus } from '@deliberate/contracts';
+import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { TaskRecord } from './task-record';
@@ -60,8 +61,11 @@ export class TaskRepository {
    * Inserts the task unless its id, or its tenant's idempotency key, is taken.
    * Returns the stored task and whether this call created it.
    */
-  async insertOrGetExisting(task: TaskRecord): Promise<{ task: TaskRecord; created: boolean }> {
-    const inserted: TaskRow[] = await this.db.query(
+  async insertOrGetExisting(
+    task: TaskRecord,
+    sql: Sql = this.db,
+  ): Promise<{ task: TaskRecord; created: boolean }> {
+    const inserted: TaskRow[] = await sql.query(
       `INSERT INTO tasks (id, tenant_id, status, status_rank, mode, spec, submitted_via, idempotency_key, request_hash,
                           metadata, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
@@ -82,7 +86,7 @@ export class TaskRepository {
       ],
     );
     if (inserted[0]) return { task: toTaskRecord(inserted[0]), created: true };
-    const existing: TaskRow[] = await this.db.query(
+    const existing: TaskRow[] = await sql.query(
       `SELECT ${COLUMNS} FROM tasks WHERE id = $1 OR (tenant_id = $2 AND idempotency_key = $3) LIMIT 1`,
       [task.id, task.tenantId, task.idempotencyKey],
     );

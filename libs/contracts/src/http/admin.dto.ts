@@ -23,10 +23,29 @@ export const createApiKeyRequestSchema = z.strictObject({
 });
 export type CreateApiKeyRequest = z.infer<typeof createApiKeyRequestSchema>;
 
+// A tenant's own quotas, set by the platform admin. null (or absent) means the service's configured default.
+export const tenantQuotasSchema = z.object({
+  // Requests per second each of the tenant's API keys may make, refilled continuously.
+  requestsPerSecond: z.number().positive().max(100_000).nullable(),
+  // Requests a key may make at once after being idle (the bucket's size).
+  burst: z.int().min(1).max(1_000_000).nullable(),
+  // Tasks submitted and not yet completed, failed or cancelled.
+  maxUnfinishedTasks: z.int().min(0).max(10_000_000).nullable(),
+  // Webhook endpoints the tenant may register (enforced by the webhooks service).
+  maxWebhookEndpoints: z.int().min(0).max(100_000).nullable(),
+});
+export type TenantQuotas = z.infer<typeof tenantQuotasSchema>;
+
+export const patchTenantRequestSchema = z.strictObject({
+  quotas: tenantQuotasSchema.strict().partial(),
+});
+export type PatchTenantRequest = z.infer<typeof patchTenantRequestSchema>;
+
 export const tenantResponseSchema = z.object({
   id: z.string(),
   name: z.string(),
   createdAt: z.iso.datetime(),
+  quotas: tenantQuotasSchema,
 });
 export type TenantResponse = z.infer<typeof tenantResponseSchema>;
 

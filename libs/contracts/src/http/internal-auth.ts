@@ -15,6 +15,8 @@ export const principalSchema = z.discriminatedUnion('kind', [
     tenantId: tenantIdSchema,
     role: apiKeyRoleSchema,
     keyId: z.string().min(1).max(100),
+    // The tenant's own cap on webhook endpoints when the platform admin set one; absent: the webhooks default.
+    maxWebhookEndpoints: z.int().min(0).max(100_000).optional(),
   }),
   z.object({ kind: z.literal('platform-admin') }),
   z.object({ kind: z.literal('platform-auditor') }),
