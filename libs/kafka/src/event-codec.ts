@@ -2,11 +2,15 @@ import {
   CE_HEADERS,
   CE_STRUCTURED_CONTENT_TYPE,
   envelopeAttributesSchema,
+  escapeUnsafeText,
   type EventDefinition,
   type EventEnvelope,
+  findUnsafeText,
   structuredEnvelopeSchema,
+  unsafeTextProblem,
 } from '@deliberate/contracts';
 import type { IHeaders } from 'kafkajs';
+import { isUtf8 } from 'node:buffer';
 import type { z } from 'zod';
 import { headersToStrings } from './headers';
 
@@ -38,6 +42,9 @@ export function decodeEvent<D extends EventDefinition>(
 ): EventEnvelope<z.infer<D['schema']>> {
   if (value === null || value.length === 0) throw new DecodeError('decode', 'empty message value');
   const headers = headersToStrings(rawHeaders);
+  refuseUnsafeHeaders(headers);
+  // Decoding would silently turn invalid bytes into U+FFFD: refuse them instead of storing a changed text.
+  if (!isUtf8(value)) throw new DecodeError('decode', 'value is not valid UTF-8');
   let body: unknown;
   try {
     body = JSON.parse(value.toString('utf8'));
@@ -58,10 +65,12 @@ export function decodeEvent<D extends EventDefinition>(
       taskid: headers[CE_HEADERS.taskId],
     };
     data = body;
+    refuseUnsafeText(body, 'data');
   } else if (
     headers[CE_HEADERS.contentType]?.startsWith(CE_STRUCTURED_CONTENT_TYPE) ||
     (typeof body === 'object' && body !== null && 'specversion' in body)
   ) {
+    refuseUnsafeText(body, '');
     const structured = structuredEnvelopeSchema.safeParse(body);
     if (!structured.success) throw new DecodeError('envelope', formatZodIssues(structured.error));
     attributes = structured.data;
@@ -94,6 +103,21 @@ export function decodeEvent<D extends EventDefinition>(
     taskId: attrs.data.taskid ?? null,
     data: parsed.data as z.infer<D['schema']>,
   };
+}
+
+// NUL and lone surrogates can be neither stored (Postgres refuses them) nor retried into success: refused at decode.
+function refuseUnsafeText(value: unknown, path: string): void {
+  const unsafe = findUnsafeText(value, path);
+  if (unsafe) throw new DecodeError('decode', `${unsafe.path}: ${unsafe.problem} is not allowed in text`);
+}
+
+function refuseUnsafeHeaders(headers: Record<string, string>): void {
+  for (const [name, value] of Object.entries(headers)) {
+    const problem = unsafeTextProblem(name) ?? unsafeTextProblem(value);
+    if (problem) {
+      throw new DecodeError('decode', `header ${escapeUnsafeText(name)}: ${problem} is not allowed in text`);
+    }
+  }
 }
 
 export function encodeHeaders(envelope: EventEnvelope): Record<string, string> {
