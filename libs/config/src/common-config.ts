@@ -42,6 +42,14 @@ export const kafkaConfigSchema = z.object({
   KAFKA_CREATE_TOPICS: envBoolean(true),
   KAFKA_REPLICATION_FACTOR: envInt(1, 1, 5),
   KAFKA_HANDLER_MAX_ATTEMPTS: envInt(8, 1, 100),
+  // One handler attempt (or batch slice) past this is abandoned and its message dead-lettered; the consumer keeps
+  // heartbeating meanwhile, so a slow message never gets it evicted from its group.
+  KAFKA_HANDLER_TIMEOUT_MS: envInt(60_000, 100, 3_600_000),
+  // On shutdown, handlers in flight get this long to finish; unfinished messages are redelivered after a restart.
+  KAFKA_SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
+  // The largest event a service publishes (value, key and headers). Keep it below the broker's and topics'
+  // message.max.bytes (1,048,588 by default); the largest accepted task body derives from it.
+  KAFKA_MAX_MESSAGE_BYTES: envInt(1_000_000, 65_536, 100_000_000),
   // Authentication and encryption towards the brokers (managed Kafka: MSK, Confluent Cloud, Aiven, Strimzi).
   // Which variables must come together is checked by kafkaSecurityCheck, which every service's schema applies.
   KAFKA_SASL_MECHANISM: z.enum(KAFKA_SASL_MECHANISMS).default('none'),

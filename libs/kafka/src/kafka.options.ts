@@ -16,7 +16,16 @@ export interface KafkaOptions {
   handlerMaxAttempts: number;
   /** Base of the exponential backoff between handler attempts. */
   handlerRetryBaseMs?: number;
+  /** Time budget of one handler attempt (or batch slice); past it the message is dead-lettered. Default 60 s. */
+  handlerTimeoutMs?: number;
+  /** How long stop() lets handlers in flight finish before abandoning them (they are redelivered). Default 10 s. */
+  shutdownGraceMs?: number;
+  /** Largest message the publisher sends (value, key and headers); larger events are refused. Default 1,000,000. */
+  maxMessageBytes?: number;
 }
+
+export const DEFAULT_HANDLER_TIMEOUT_MS = 60_000;
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export const KAFKA_OPTIONS = Symbol('KAFKA_OPTIONS');
 
@@ -35,6 +44,9 @@ export function kafkaOptionsFromConfig(
     KAFKA_CREATE_TOPICS: boolean;
     KAFKA_REPLICATION_FACTOR: number;
     KAFKA_HANDLER_MAX_ATTEMPTS: number;
+    KAFKA_HANDLER_TIMEOUT_MS?: number;
+    KAFKA_SHUTDOWN_GRACE_MS?: number;
+    KAFKA_MAX_MESSAGE_BYTES?: number;
   },
 ): KafkaOptions {
   return {
@@ -46,5 +58,8 @@ export function kafkaOptionsFromConfig(
     createTopics: config.KAFKA_CREATE_TOPICS,
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     handlerMaxAttempts: config.KAFKA_HANDLER_MAX_ATTEMPTS,
+    handlerTimeoutMs: config.KAFKA_HANDLER_TIMEOUT_MS,
+    shutdownGraceMs: config.KAFKA_SHUTDOWN_GRACE_MS,
+    maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
   };
 }
