@@ -18,8 +18,10 @@ import {
   Get,
   Headers,
   HttpCode,
+  Inject,
   NotFoundException,
   Param,
+  PayloadTooLargeException,
   Post,
   Res,
 } from '@nestjs/common';
@@ -29,9 +31,11 @@ import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
 import { EventPublisher } from '@deliberate/kafka';
 import { ZodBodyPipe } from '@deliberate/http';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { ReviewService } from '../reviews/review.service';
+import { acceptedEventBytes } from './accepted-event-size';
 import { toTaskResponse } from './task-record';
-import { TaskAdmissionService } from './task-admission.service';
+import { TaskAdmissionService, toTaskSpec } from './task-admission.service';
 import { TaskRepository } from './task.repository';
 
 const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
@@ -59,6 +63,7 @@ export class TasksController {
     private readonly tasks: TaskRepository,
     private readonly reviews: ReviewService,
     private readonly publisher: EventPublisher,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
 
   @Post()
@@ -73,6 +78,13 @@ export class TasksController {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw new BadRequestException(
         'Idempotency-Key must be 1-255 printable ASCII characters without spaces',
+      );
+    }
+    // The body fit the body limit, but the event carries more: a task Kafka cannot carry is never stored.
+    const eventBytes = acceptedEventBytes(toTaskSpec(body), 'http');
+    if (eventBytes > this.config.KAFKA_MAX_MESSAGE_BYTES) {
+      throw new PayloadTooLargeException(
+        `the task's event would take ${eventBytes} bytes, above the Kafka message limit of ${this.config.KAFKA_MAX_MESSAGE_BYTES} bytes; send less context`,
       );
     }
     const { task, replayed } = await this.admission.admitHttp(

@@ -1,0 +1,282 @@
+import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
+import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
+import {
+  collectMessages,
+  createTestDatabase,
+  deleteTopicsWithPrefix,
+  pollUntil,
+  TEST_KAFKA_BROKERS,
+  uniqueTopicPrefix,
+} from '@deliberate/testing';
+import type { INestApplication } from '@nestjs/common';
+import { Client } from 'pg';
+
+// Input the stores behind the gateway cannot hold is refused at the edge with 400 naming where it sits, and the
+// largest task the gateway accepts is one whose event Kafka still carries: a larger body is 413, nothing stored.
+
+const ADMIN_KEY = 'hostile-input-admin-key-0123456789';
+const TENANT = 'hostile-input';
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: { statusCode?: number; error?: string; message?: string; id?: string } & Record<string, unknown>;
+}
+
+describe('gateway hostile input', () => {
+  let db: Awaited<ReturnType<typeof createTestDatabase>>;
+  let pg: Client;
+  let prefix: string;
+  let config: GatewayConfig;
+  let gateway: INestApplication;
+  let url: string;
+  let submitterKey: string;
+  let reviewerKey: string;
+
+  async function call(
+    method: string,
+    path: string,
+    options: { key?: string; body?: string; headers?: Record<string, string> } = {},
+  ): Promise<Answer> {
+    const res = await fetch(`${url}${path}`, {
+      method,
+      headers: {
+        ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
+        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+      },
+      body: options.body,
+    });
+    const text = await res.text();
+    let body: Answer['body'] = {};
+    try {
+      body = JSON.parse(text) as Answer['body'];
+    } catch {
+      // Not JSON (the docs page): the status and headers are what the test reads.
+    }
+    return { status: res.status, headers: res.headers, body };
+  }
+
+  async function taskCount(): Promise<number> {
+    const { rows } = await pg.query<{ n: string }>('SELECT count(*) AS n FROM gateway.tasks');
+    return Number(rows[0]!.n);
+  }
+
+  /** A submission of exactly `bytes` bytes of UTF-8, most of it in context documents. */
+  function submissionOfBytes(bytes: number): string {
+    const shell = (a: number, b: number) =>
+      JSON.stringify({
+        input: 'summarise the documents',
+        context: [{ content: 'a'.repeat(a) }, { content: 'b'.repeat(b) }],
+      });
+    const room = bytes - Buffer.byteLength(shell(0, 0));
+    const body = shell(Math.ceil(room / 2), Math.floor(room / 2));
+    expect(Buffer.byteLength(body)).toBe(bytes);
+    return body;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('hostile_input');
+    prefix = uniqueTopicPrefix('hostile-input');
+    config = loadGatewayConfig({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'error',
+      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+      GATEWAY_PLATFORM_AUDITOR_API_KEY: 'hostile-input-auditor-key-0123456789',
+    });
+    gateway = await createGatewayApp(config);
+    await gateway.listen(0, '127.0.0.1');
+    url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+    pg = new Client({ connectionString: db.url });
+    await pg.connect();
+
+    const tenant = await call('POST', '/v1/admin/tenants', {
+      key: ADMIN_KEY,
+      body: JSON.stringify({ id: TENANT, name: 'Hostile input' }),
+    });
+    expect(tenant.status).toBe(201);
+    const key = async (role: string) => {
+      const created = await call('POST', `/v1/admin/tenants/${TENANT}/api-keys`, {
+        key: ADMIN_KEY,
+        body: JSON.stringify({ role }),
+      });
+      expect(created.status).toBe(201);
+      return created.body['key'] as string;
+    };
+    submitterKey = await key('submitter');
+    reviewerKey = await key('reviewer');
+  });
+
+  afterAll(async () => {
+    await pg?.end();
+    await gateway?.close();
+    await db?.drop();
+    await deleteTopicsWithPrefix(prefix);
+  });
+
+  describe('NUL and lone surrogates', () => {
+    // Bodies are written by hand: JSON.parse turns these escapes into the characters themselves.
+    it.each([
+      ['a NUL in the input', '{"input":"before\\u0000after"}', 'input: contains a NUL character'],
+      [
+        'a lone surrogate in the input',
+        '{"input":"half \\ud800 a pair"}',
+        'input: contains a lone UTF-16 surrogate',
+      ],
+      [
+        'a NUL in a chat message',
+        '{"input":[{"role":"user","content":"ok"},{"role":"user","content":"\\u0000"}]}',
+        'input[1].content: contains a NUL character',
+      ],
+      [
+        'a NUL in a metadata value',
+        '{"input":"x","metadata":{"note":"a\\u0000"}}',
+        'metadata.note: contains a NUL',
+      ],
+      [
+        'a lone low surrogate in a metadata key',
+        '{"input":"x","metadata":{"k\\udc00":"v"}}',
+        'metadata.k\\udc00: contains a lone',
+      ],
+      [
+        'a NUL in a context document',
+        '{"input":"x","context":[{"title":"t\\u0000","content":"c"}]}',
+        'context[0].title: contains a NUL',
+      ],
+    ])(
+      'POST /v1/tasks refuses %s with 400 naming the field, and stores nothing',
+      async (_what, body, message) => {
+        const before = await taskCount();
+        const res = await call('POST', '/v1/tasks', { key: submitterKey, body });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+        expect(res.body.message).toContain(message);
+        expect(await taskCount()).toBe(before);
+      },
+    );
+
+    it('accepts emoji (well-formed surrogate pairs) and other unusual but valid text', async () => {
+      const res = await call('POST', '/v1/tasks', {
+        key: submitterKey,
+        body: '{"input":"\\ud83d\\ude00 caf\\u00e9 \\u2028 tab\\t","metadata":{"note":"\\u0001"}}',
+      });
+      expect(res.status).toBe(202);
+    });
+
+    it('refuses a NUL in a cancel reason with 400', async () => {
+      const res = await call('POST', '/v1/tasks/0190a9a0-0000-7000-8000-000000000000/cancel', {
+        key: submitterKey,
+        body: '{"reason":"stop\\u0000"}',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('reason: contains a NUL character (\\u0000)');
+    });
+
+    it('refuses a lone surrogate in a review answer with 400', async () => {
+      const res = await call('POST', '/v1/reviews/0190a9a0-0000-7000-8000-000000000000/answer', {
+        key: reviewerKey,
+        body: '{"answer":"yes \\udbff"}',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('answer: contains a lone UTF-16 surrogate (not valid Unicode)');
+    });
+
+    it('refuses a NUL in an admin body', async () => {
+      const res = await call('POST', '/v1/admin/tenants', {
+        key: ADMIN_KEY,
+        body: '{"id":"nul-tenant","name":"N\\u0000"}',
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('name: contains a NUL character (\\u0000)');
+    });
+
+    it('refuses a NUL in a query parameter', async () => {
+      const res = await call('GET', '/v1/reviews?limit=5%00', { key: reviewerKey });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toBe('query.limit: contains a NUL character (\\u0000)');
+    });
+
+    it('refuses a NUL in a path parameter before it reaches a query', async () => {
+      const res = await call('POST', `/v1/admin/tenants/${TENANT}%00/api-keys`, {
+        key: ADMIN_KEY,
+        body: JSON.stringify({ role: 'submitter' }),
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.message).toMatch(/NUL character/);
+    });
+  });
+
+  describe('the largest task', () => {
+    it('derives the body limit from the Kafka message limit', () => {
+      expect(config.GATEWAY_MAX_BODY_BYTES).toBeLessThan(config.KAFKA_MAX_MESSAGE_BYTES);
+    });
+
+    it('answers 413 to a body one byte over the limit, and stores nothing', async () => {
+      const before = await taskCount();
+      const res = await call('POST', '/v1/tasks', {
+        key: submitterKey,
+        body: submissionOfBytes(config.GATEWAY_MAX_BODY_BYTES + 1),
+      });
+      expect(res.status).toBe(413);
+      expect(res.body.message).toMatch(/exceeds the limit of \d+ bytes/);
+      expect(await taskCount()).toBe(before);
+    });
+
+    it('accepts a body at the limit, and its event reaches Kafka', async () => {
+      const res = await call('POST', '/v1/tasks', {
+        key: submitterKey,
+        body: submissionOfBytes(config.GATEWAY_MAX_BODY_BYTES),
+      });
+      expect(res.status).toBe(202);
+      const id = res.body.id!;
+      const [message] = await collectMessages(`${prefix}tasks.task.accepted.v1`, 1, {
+        filter: (m) => m.headers?.['ce_taskid']?.toString() === id,
+        timeoutMs: 30_000,
+      });
+      expect(message!.value!.length).toBeGreaterThan(config.GATEWAY_MAX_BODY_BYTES);
+      await pollUntil(
+        async () => (await pg.query('SELECT published_at FROM gateway.tasks WHERE id = $1', [id])).rows[0],
+        (row: { published_at: Date | null } | undefined) => row?.published_at != null,
+        { what: 'the task marked published' },
+      );
+    });
+  });
+
+  describe('security headers', () => {
+    it('sends the standard headers on API answers, and no X-Powered-By', async () => {
+      for (const res of [
+        await call('GET', '/health'),
+        await call('GET', '/v1/tasks/x'),
+        await call('POST', '/v1/tasks', { key: submitterKey, body: '{"input":' }),
+      ]) {
+        expect(res.headers.get('x-powered-by')).toBeNull();
+        expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+        expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+        expect(res.headers.get('x-frame-options')).toBe('DENY');
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(res.headers.get('content-security-policy')).toBe(
+          "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        );
+      }
+    });
+
+    it('lets the docs page run its own script and assets, and nothing else', async () => {
+      const page = await fetch(`${url}/docs`);
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      const csp = page.headers.get('content-security-policy')!;
+      expect(csp).toContain("default-src 'none'");
+      expect(csp).toContain("frame-ancestors 'none'");
+      expect(csp).not.toMatch(/script-src[^;]*'unsafe-(inline|eval)'/);
+      // The one inline script is allowed by its hash, so a changed page cannot silently break the policy.
+      const inline = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
+      const { createHash } = await import('node:crypto');
+      expect(csp).toContain(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`);
+      const asset = await fetch(`${url}/docs/assets/swagger-ui-bundle.js`);
+      expect(asset.status).toBe(200);
+      expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
+    });
+  });
+});
