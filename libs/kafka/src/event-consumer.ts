@@ -7,7 +7,8 @@ import { DecodeError, decodeEvent } from './event-codec';
 import type { EventPublisher } from './event-publisher';
 import { headersToStrings } from './headers';
 import type { KafkaClient } from './kafka-client';
-import { PermanentError } from './permanent-error';
+import { DEFAULT_HANDLER_TIMEOUT_MS, DEFAULT_SHUTDOWN_GRACE_MS } from './kafka.options';
+import { isPermanentError } from './permanent-error';
 import { extractTraceContext } from './trace-context';
 
 export interface MessageMeta {
@@ -20,6 +21,8 @@ export interface MessageMeta {
   value: Buffer | null;
   /** The message's Kafka timestamp in epoch ms (CreateTime, or LogAppendTime if the topic is set so). */
   timestampMs: number;
+  /** Aborted when this attempt is abandoned: its time budget ran out, or shutdown passed its grace period. */
+  signal?: AbortSignal;
 }
 
 export interface EventHandler<D extends EventDefinition = EventDefinition> {
@@ -47,8 +50,11 @@ export interface DecodedEvent {
  */
 export interface BatchEventHandler {
   readonly events: readonly EventDefinition[];
-  /** At most `maxBatchSize` events of one partition, in offset order; throw to have the whole slice retried. */
-  handleBatch(events: DecodedEvent[]): Promise<void>;
+  /**
+   * At most `maxBatchSize` events of one partition, in offset order; throw to have the whole slice retried.
+   * `signal` aborts when the slice's time budget runs out or shutdown passed its grace period.
+   */
+  handleBatch(events: DecodedEvent[], signal?: AbortSignal): Promise<void>;
   readonly maxBatchSize?: number;
 }
 
@@ -65,9 +71,29 @@ export interface EventConsumerOptions {
 
 const tracer = trace.getTracer('deliberate.kafka');
 
+/** An attempt that ran past `handlerTimeoutMs`: dead-lettered at once, as a retry would most likely hang again. */
+export class HandlerTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(`handler exceeded ${timeoutMs} ms`);
+    this.name = 'HandlerTimeoutError';
+  }
+}
+
+// The consumer is stopping: the message is left uncommitted, for whoever owns its partition next.
+class ConsumerStoppingError extends Error {
+  constructor() {
+    super('the consumer is stopping');
+    this.name = 'ConsumerStoppingError';
+  }
+}
+
+// kafkajs sends a heartbeat only when asked from inside eachBatch, and only once its interval has passed.
+const HEARTBEAT_PUMP_MS = 1_000;
+
 // Wraps a kafkajs consumer so that: an offset is committed only after its handler's effect is durable;
 // undecodable or schema-invalid messages go to `<topic>.dlq` with the reason and the original bytes; transient
-// handler failures are retried with backoff (heartbeating meanwhile); the trace continues from the producer.
+// handler failures are retried with backoff, while errors no retry can fix, and attempts past their time budget, go to
+// the dead-letter topic at once; the group heartbeat goes on while handlers run; the trace continues from the producer.
 export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly logger: Logger;
@@ -76,6 +102,9 @@ export class EventConsumer {
   private joined!: Promise<void>;
   private rebalanceCount = 0;
   private running = false;
+  // `stopping` ends retry backoffs at once; `abandoning` ends the wait for handlers in flight once the grace is over.
+  private readonly stopping = new AbortController();
+  private readonly abandoning = new AbortController();
 
   constructor(
     private readonly client: KafkaClient,
@@ -148,7 +177,18 @@ export class EventConsumer {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    await this.consumer.disconnect();
+    this.stopping.abort();
+    // kafkajs leaves the group only after the batch in hand returns: handlers get their grace, then are abandoned
+    // (their messages stay uncommitted and are redelivered).
+    const grace = setTimeout(
+      () => this.abandoning.abort(),
+      this.client.options.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS,
+    );
+    try {
+      await this.consumer.disconnect();
+    } finally {
+      clearTimeout(grace);
+    }
   }
 
   pause(): void {
@@ -174,16 +214,34 @@ export class EventConsumer {
     isRunning: () => boolean;
     isStale: () => boolean;
   }): Promise<void> {
-    const batchEvent = this.batchTopics.get(batch.topic);
-    if (batchEvent && this.options.batchHandler) {
-      await this.handleWholeBatch(this.options.batchHandler, batchEvent, batch, {
-        resolveOffset,
-        heartbeat,
-        isRunning,
+    const pump = startHeartbeatPump(heartbeat, this.logger);
+    try {
+      await this.handlePartitionBatch(batch, resolveOffset, {
+        isRunning: () => isRunning() && !pump.failed(),
         isStale,
       });
-      await commitOffsetsIfNecessary();
-      await heartbeat();
+    } finally {
+      pump.stop();
+    }
+    await commitOffsetsIfNecessary();
+    await heartbeat();
+  }
+
+  private async handlePartitionBatch(
+    batch: Batch,
+    resolveOffset: (offset: string) => void,
+    control: { isRunning: () => boolean; isStale: () => boolean },
+  ): Promise<void> {
+    const batchEvent = this.batchTopics.get(batch.topic);
+    if (batchEvent && this.options.batchHandler) {
+      try {
+        await this.handleWholeBatch(this.options.batchHandler, batchEvent, batch, {
+          resolveOffset,
+          ...control,
+        });
+      } catch (e) {
+        if (!(e instanceof ConsumerStoppingError)) throw e;
+      }
       return;
     }
     const handler = this.handlers.get(batch.topic);
@@ -212,18 +270,22 @@ export class EventConsumer {
       Array.from({ length: workers }, async () => {
         for (let chain = queue.shift(); chain && !aborted; chain = queue.shift()) {
           for (const index of chain) {
-            if (!isRunning() || isStale()) {
+            if (!control.isRunning() || control.isStale()) {
               aborted = true;
               return;
             }
-            await this.handleMessage(handler, batch.topic, batch.partition, messages[index]!, heartbeat);
+            try {
+              await this.handleMessage(handler, batch.topic, batch.partition, messages[index]!);
+            } catch (e) {
+              if (!(e instanceof ConsumerStoppingError)) throw e;
+              aborted = true;
+              return;
+            }
             markDone(index);
           }
         }
       }),
     );
-    await commitOffsetsIfNecessary();
-    await heartbeat();
   }
 
   // Decodes a partition batch (dead-lettering what does not decode), then hands it over in slices; a slice's
@@ -234,7 +296,6 @@ export class EventConsumer {
     batch: Batch,
     control: {
       resolveOffset: (offset: string) => void;
-      heartbeat: () => Promise<void>;
       isRunning: () => boolean;
       isStale: () => boolean;
     },
@@ -263,9 +324,8 @@ export class EventConsumer {
           await this.deadLetter(batch.topic, batch.partition, message, e.stage, e.message, 0);
         }
       }
-      if (decoded.length > 0) await this.handleSlice(handler, batch, slice, decoded, control.heartbeat);
+      if (decoded.length > 0) await this.handleSlice(handler, batch, slice, decoded);
       control.resolveOffset(slice[slice.length - 1]!.offset);
-      await control.heartbeat();
     }
   }
 
@@ -274,18 +334,20 @@ export class EventConsumer {
     batch: Batch,
     slice: KafkaMessage[],
     decoded: DecodedEvent[],
-    heartbeat: () => Promise<void>,
   ): Promise<void> {
     const maxAttempts = this.client.options.handlerMaxAttempts;
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        for (const d of decoded) d.meta.attempt = attempt;
-        await handler.handleBatch(decoded);
+        await this.withinBudget((signal) => {
+          for (const d of decoded) Object.assign(d.meta, { attempt, signal });
+          return handler.handleBatch(decoded, signal);
+        });
         return;
       } catch (e) {
+        if (e instanceof ConsumerStoppingError) throw e;
         const error = e as Error;
-        if (e instanceof PermanentError || attempt >= maxAttempts) {
+        if (isPermanentError(e) || e instanceof HandlerTimeoutError || attempt >= maxAttempts) {
           // Nothing is dropped: each message of the slice goes to the dead-letter topic with the reason.
           const offsets = new Set(decoded.map((d) => d.meta.offset));
           for (const message of slice.filter((m) => offsets.has(m.offset))) {
@@ -303,7 +365,7 @@ export class EventConsumer {
           delayMs: Math.round(delayMs),
           error: error.message,
         });
-        await sleepWithHeartbeat(delayMs, heartbeat);
+        await this.backoff(delayMs);
       }
     }
   }
@@ -313,7 +375,6 @@ export class EventConsumer {
     topic: string,
     partition: number,
     message: KafkaMessage,
-    heartbeat: () => Promise<void>,
   ): Promise<void> {
     const headers = headersToStrings(message.headers);
     const parent = extractTraceContext(headers);
@@ -332,7 +393,7 @@ export class EventConsumer {
     );
     try {
       await context.with(trace.setSpan(parent, span), () =>
-        this.decodeAndHandle(handler, topic, partition, message, headers, heartbeat),
+        this.decodeAndHandle(handler, topic, partition, message, headers),
       );
     } finally {
       span.end();
@@ -345,7 +406,6 @@ export class EventConsumer {
     partition: number,
     message: KafkaMessage,
     headers: Record<string, string>,
-    heartbeat: () => Promise<void>,
   ): Promise<void> {
     let envelope: EventEnvelope;
     try {
@@ -359,19 +419,23 @@ export class EventConsumer {
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await handler.handle(envelope, {
-          topic,
-          partition,
-          offset: message.offset,
-          headers,
-          attempt,
-          value: message.value,
-          timestampMs: Number(message.timestamp),
-        });
+        await this.withinBudget((signal) =>
+          handler.handle(envelope, {
+            topic,
+            partition,
+            offset: message.offset,
+            headers,
+            attempt,
+            value: message.value,
+            timestampMs: Number(message.timestamp),
+            signal,
+          }),
+        );
         return;
       } catch (e) {
+        if (e instanceof ConsumerStoppingError) throw e;
         const error = e as Error;
-        if (e instanceof PermanentError || attempt >= maxAttempts) {
+        if (isPermanentError(e) || e instanceof HandlerTimeoutError || attempt >= maxAttempts) {
           const span = trace.getActiveSpan();
           span?.recordException(error);
           span?.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
@@ -387,9 +451,54 @@ export class EventConsumer {
           delayMs: Math.round(delayMs),
           error: error.message,
         });
-        await sleepWithHeartbeat(delayMs, heartbeat);
+        await this.backoff(delayMs);
       }
     }
+  }
+
+  // Runs one attempt within the handler time budget. An attempt past it, or still running when shutdown's grace is
+  // over, is abandoned: its signal aborts and the wait ends, though the work itself may go on in the background.
+  private async withinBudget(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const timeoutMs = this.client.options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+    const attempt = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    let onAbandon: (() => void) | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      const end = (error: Error) => {
+        attempt.abort(error);
+        reject(error);
+      };
+      timer = setTimeout(() => end(new HandlerTimeoutError(timeoutMs)), timeoutMs);
+      onAbandon = () => end(new ConsumerStoppingError());
+      if (this.abandoning.signal.aborted) onAbandon();
+      else this.abandoning.signal.addEventListener('abort', onAbandon, { once: true });
+    });
+    const running = Promise.resolve().then(() => work(attempt.signal));
+    // An abandoned attempt may still fail later: that failure has nobody left to tell.
+    running.catch(() => undefined);
+    try {
+      await Promise.race([running, limit]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbandon) this.abandoning.signal.removeEventListener('abort', onAbandon);
+    }
+  }
+
+  // Waits between attempts; a stopping consumer does not wait, it leaves the message for redelivery.
+  private backoff(ms: number): Promise<void> {
+    const signal = this.stopping.signal;
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return reject(new ConsumerStoppingError());
+      const onStop = () => {
+        clearTimeout(timer);
+        reject(new ConsumerStoppingError());
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onStop);
+        resolve();
+      }, ms);
+      signal.addEventListener('abort', onStop, { once: true });
+    });
   }
 
   private async deadLetter(
@@ -421,10 +530,23 @@ export class EventConsumer {
   }
 }
 
-async function sleepWithHeartbeat(ms: number, heartbeat: () => Promise<void>): Promise<void> {
-  const until = Date.now() + ms;
-  while (Date.now() < until) {
-    await new Promise((r) => setTimeout(r, Math.min(1_000, until - Date.now())));
-    await heartbeat();
-  }
+// Keeps the group membership alive while a batch is handled, however long a handler takes. A failed heartbeat (the
+// group is rebalancing) stops the batch from taking further messages; kafkajs then rejoins.
+function startHeartbeatPump(
+  heartbeat: () => Promise<void>,
+  logger: Logger,
+): { stop: () => void; failed: () => boolean } {
+  let failed = false;
+  let inFlight = false;
+  const timer = setInterval(() => {
+    if (inFlight || failed) return;
+    inFlight = true;
+    heartbeat()
+      .catch((e: Error) => {
+        failed = true;
+        logger.warn({ msg: 'heartbeat failed; finishing the batch in hand', error: e.message });
+      })
+      .finally(() => (inFlight = false));
+  }, HEARTBEAT_PUMP_MS);
+  return { stop: () => clearInterval(timer), failed: () => failed };
 }
