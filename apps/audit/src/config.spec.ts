@@ -31,4 +31,19 @@ describe('audit config', () => {
       loadAuditConfig({ ...base, AUDIT_REDACT_PATTERNS: '["ACME-\\\\d+"]' }).AUDIT_REDACT_PATTERNS[0]!.source,
     ).toBe('ACME-\\d+');
   });
+
+  it('refuses a custom redaction pattern that can backtrack super-linearly, naming the variable and the pattern', () => {
+    const load = (patterns: string[]) =>
+      loadAuditConfig({ ...base, AUDIT_REDACT_PATTERNS: JSON.stringify(patterns) });
+    expect(() => load(['ACME-\\d{6}', '(a+)+$'])).toThrow(
+      /AUDIT_REDACT_PATTERNS: entry 1 \(\(a\+\)\+\$\) can backtrack in exponential time/,
+    );
+    // Quadratic, like the e-mail pattern that once stalled the trail: a run of letters is rescanned from every position.
+    expect(() => load(['[a-z]+@[a-z]+\\.[a-z]{2,}'])).toThrow(
+      /entry 0 .* can backtrack in 2nd degree polynomial time/,
+    );
+    // Every refused entry is listed, not only the first.
+    expect(() => load(['(a|a)*$', 'ok', '(x+x+)+y'])).toThrow(/entry 0 .*\n.*entry 2 /);
+    expect(load(['ACME-\\d{6}', '\\bEMP-[0-9]{4,8}\\b']).AUDIT_REDACT_PATTERNS).toHaveLength(2);
+  });
 });

@@ -9,6 +9,7 @@ import {
   tryLoadConfig,
 } from '@deliberate/config';
 import { z } from 'zod';
+import { checkPatternSafety } from './privacy/pattern-safety';
 
 /** The EU AI Act (Art. 19) asks providers to keep logs for at least six months. */
 export const MIN_RETENTION_DAYS = 183;
@@ -23,7 +24,8 @@ const tenantList = z
       .filter(Boolean),
   );
 
-// One JSON array of regular expressions (strings); each is checked to compile, so a typo fails the start.
+// One JSON array of regular expressions (strings); each is checked to compile, so a typo fails the start, and to run
+// in linear time (privacy/pattern-safety.ts), so a pattern that backtracks fails it too.
 const customPatterns = z
   .string()
   .default('[]')
@@ -42,19 +44,34 @@ const customPatterns = z
       ctx.addIssue({ code: 'custom', message: 'must be a JSON array of non-empty strings' });
       return z.NEVER;
     }
+    // Every entry is checked, so that all the bad ones are listed at once.
     const patterns: RegExp[] = [];
+    let refused = false;
     for (const [i, source] of (parsed as string[]).entries()) {
+      let regex: RegExp;
       try {
-        patterns.push(new RegExp(source, 'g'));
+        regex = new RegExp(source, 'g');
       } catch (e) {
         ctx.addIssue({
           code: 'custom',
           message: `entry ${i} is not a valid regular expression: ${(e as Error).message}`,
         });
-        return z.NEVER;
+        refused = true;
+        continue;
       }
+      // Every tenant's text goes through these: one that backtracks on some input would stall the whole trail.
+      const verdict = checkPatternSafety(regex);
+      if (!verdict.safe) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${i} (${source}) ${verdict.reason}; write it with bounded repetition ({1,64} rather than + or *) and without nested or overlapping quantifiers`,
+        });
+        refused = true;
+        continue;
+      }
+      patterns.push(regex);
     }
-    return patterns;
+    return refused ? z.NEVER : patterns;
   });
 
 export const auditConfigSchema = z
