@@ -1,5 +1,9 @@
+import { uuidv7 } from '@deliberate/contracts';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
+import { TaskOutboxRelay } from '@deliberate/gateway/tasks/task-outbox.relay';
+import type { TaskRecord } from '@deliberate/gateway/tasks/task-record';
+import { TaskRepository } from '@deliberate/gateway/tasks/task.repository';
 import {
   collectMessages,
   createTestDatabase,
@@ -241,6 +245,65 @@ describe('gateway hostile input', () => {
         (row: { published_at: Date | null } | undefined) => row?.published_at != null,
         { what: 'the task marked published' },
       );
+    });
+  });
+
+  it('sets aside a stored task whose event Kafka cannot carry, and still publishes the tasks behind it', async () => {
+    // Stored before the limit held (an older gateway, a lowered KAFKA_MAX_MESSAGE_BYTES): the outbox must not
+    // retry it forever, nor hold up the rows queued after it.
+    const anHourAgo = Date.now() - 3_600_000;
+    const record = (content: string, createdAtMs: number): TaskRecord => ({
+      id: uuidv7(),
+      tenantId: TENANT,
+      status: 'accepted',
+      spec: {
+        input: 'summarise',
+        context: content ? [{ content }] : [],
+        mode: 'auto',
+        latencyBudgetMs: null,
+        maxCostMicroUsd: null,
+        maxThinkingTokens: null,
+        reasoningEffort: null,
+        webhookUrl: null,
+        metadata: {},
+      },
+      submittedVia: 'http',
+      idempotencyKey: null,
+      requestHash: uuidv7(),
+      triage: null,
+      result: null,
+      error: null,
+      escalation: null,
+      cancellation: null,
+      createdAt: new Date(createdAtMs),
+      updatedAt: new Date(createdAtMs),
+      publishedAt: null,
+    });
+    const tooLarge = record('x'.repeat(config.KAFKA_MAX_MESSAGE_BYTES + 100_000), anHourAgo);
+    const behind = record('', anHourAgo + 1_000);
+    const repository = gateway.get(TaskRepository);
+    await repository.insertOrGetExisting(tooLarge);
+    await repository.insertOrGetExisting(behind);
+
+    await gateway.get(TaskOutboxRelay).relayOnce();
+
+    const rows = async () =>
+      (
+        await pg.query<{
+          id: string;
+          status: string;
+          error: { code: string } | null;
+          published_at: Date | null;
+        }>('SELECT id, status, error, published_at FROM gateway.tasks WHERE id = ANY($1::uuid[])', [
+          [tooLarge.id, behind.id],
+        ])
+      ).rows;
+    const byId = new Map((await rows()).map((r) => [r.id, r]));
+    expect(byId.get(behind.id)!.published_at).not.toBeNull();
+    expect(byId.get(tooLarge.id)).toMatchObject({ status: 'failed', error: { code: 'task_too_large' } });
+    expect(byId.get(tooLarge.id)!.published_at).not.toBeNull();
+    await collectMessages(`${prefix}tasks.task.accepted.v1`, 1, {
+      filter: (m) => m.headers?.['ce_taskid']?.toString() === behind.id,
     });
   });
 

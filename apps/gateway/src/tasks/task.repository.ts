@@ -1,4 +1,4 @@
-import { statusRank, type TaskStatus } from '@deliberate/contracts';
+import { statusRank, type TaskError, type TaskStatus } from '@deliberate/contracts';
 import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
@@ -109,11 +109,15 @@ export class TaskRepository {
     );
   }
 
-  /** Accepted tasks whose event never reached Kafka, oldest first; locked so replicas split them. */
+  /**
+   * Accepted tasks whose event never reached Kafka, oldest first; locked so replicas split them. `publish` returns
+   * null once the event is sent, or the reason it never can be: that task then fails with the reason instead of
+   * holding up the rows behind it.
+   */
   async claimUnpublished(
     olderThanMs: number,
     limit: number,
-    publish: (t: TaskRecord) => Promise<void>,
+    publish: (t: TaskRecord) => Promise<TaskError | null>,
   ): Promise<number> {
     return this.db.transaction(async (tx) => {
       const rows: TaskRow[] = await tx.query(
@@ -123,8 +127,17 @@ export class TaskRepository {
         [olderThanMs, limit],
       );
       for (const row of rows) {
-        await publish(toTaskRecord(row));
-        await tx.query(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
+        const refused = await publish(toTaskRecord(row));
+        if (!refused) {
+          await tx.query(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
+          continue;
+        }
+        await tx.query(
+          `UPDATE tasks SET published_at = now(), status = $2, status_rank = GREATEST(status_rank, $3),
+                  error = COALESCE(error, $4::jsonb), updated_at = now()
+            WHERE id = $1`,
+          [row.id, 'failed', statusRank('failed'), JSON.stringify(refused)],
+        );
       }
       return rows.length;
     });
