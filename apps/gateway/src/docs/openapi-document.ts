@@ -8,6 +8,9 @@ import {
   apiKeyResponseSchema,
   createApiKeyRequestSchema,
   createdApiKeyResponseSchema,
+  issueIntakeSecretRequestSchema,
+  intakeSecretResponseSchema,
+  intakeSecretWithSecretResponseSchema,
   createTenantRequestSchema,
   problemSchema,
   taskAcceptedResponseSchema,
@@ -69,6 +72,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         CreateApiKey: schema(createApiKeyRequestSchema, 'input'),
         ApiKey: schema(apiKeyResponseSchema),
         CreatedApiKey: schema(createdApiKeyResponseSchema),
+        IssueIntakeSecret: schema(issueIntakeSecretRequestSchema, 'input'),
+        IntakeSecret: schema(intakeSecretResponseSchema),
+        IntakeSecretWithSecret: schema(intakeSecretWithSecretResponseSchema),
         Problem: schema(problemSchema),
         Spend: schema(spendResponseSchema),
         CancelTask: schema(cancelTaskRequestSchema, 'input'),
@@ -273,6 +279,53 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
           ],
           responses: { '200': { description: 'Revoked', ...json('ApiKey') }, '404': problem('Unknown key') },
+        },
+      },
+      '/v1/admin/tenants/{tenantId}/intake-secrets': {
+        post: {
+          summary:
+            "Issue a secret that signs the tenant's submissions on tasks.task.submitted.v1 (platform admin, or the tenant's admin); shown once. The tenant's current secrets stay valid for the overlap (default 24 h): this is how a secret is rotated",
+          security: bearer,
+          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: false, ...json('IssueIntakeSecret') },
+          responses: {
+            '201': {
+              description: 'The new secret (whsec_...), the only time it is shown',
+              ...json('IntakeSecretWithSecret'),
+            },
+            '400': problem('Invalid overlap'),
+            '404': problem('Unknown tenant'),
+          },
+        },
+        get: {
+          summary: "A tenant's intake secrets, newest first, without their values",
+          security: bearer,
+          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: {
+            '200': {
+              description: 'Secrets: active, expiring (replaced, valid until expiresAt), expired or revoked',
+              content: {
+                'application/json': {
+                  schema: { type: 'array', items: { $ref: '#/components/schemas/IntakeSecret' } },
+                },
+              },
+            },
+            '404': problem('Unknown tenant'),
+          },
+        },
+      },
+      '/v1/admin/tenants/{tenantId}/intake-secrets/{secretId}': {
+        delete: {
+          summary: 'Revoke an intake secret at once: submissions signed only with it are dead-lettered',
+          security: bearer,
+          parameters: [
+            { name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'secretId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
+          ],
+          responses: {
+            '200': { description: 'Revoked', ...json('IntakeSecret') },
+            '404': problem('Unknown secret'),
+          },
         },
       },
       '/v1/ledger/spend': {
