@@ -120,10 +120,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               },
               ...json('TaskAccepted'),
             },
-            '400': problem('Malformed JSON or a field that breaks the contract; `issues` lists each'),
+            '400': problem(
+              'Malformed JSON, a field that breaks the contract (`issues` lists each), or a NUL or lone surrogate in any string (the message names the field)',
+            ),
             '401': problem('Missing, malformed or unknown API key'),
             '403': problem('The key may not submit'),
-            '413': problem('Body larger than GATEWAY_MAX_BODY_BYTES'),
+            '413': problem(
+              'Body larger than GATEWAY_MAX_BODY_BYTES (derived from KAFKA_MAX_MESSAGE_BYTES), or a task whose accepted event would exceed KAFKA_MAX_MESSAGE_BYTES; nothing is stored',
+            ),
             '415': problem('Content-Type is not application/json'),
             '422': problem('Idempotency-Key reused with a different body'),
           },
@@ -158,6 +162,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: { required: false, ...json('CancelTask') },
           responses: {
             '202': { description: 'Cancellation requested; poll the task for its final status' },
+            '400': problem('A reason that breaks the contract, or holds a NUL or lone surrogate'),
             '403': problem('The key may not cancel'),
             '404': problem('No such task for this tenant'),
             '409': problem('The task already ended'),
@@ -213,7 +218,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           requestBody: { required: true, ...json('ReviewAnswer') },
           responses: {
             '202': { description: 'Answered' },
-            '400': problem('Empty or oversized answer'),
+            '400': problem('Empty or oversized answer, or one holding a NUL or lone surrogate'),
             '409': problem('Not claimed by this reviewer, or not waiting for review'),
           },
         },
