@@ -21,6 +21,7 @@ describe('OpenAPI document', () => {
       '413',
       '415',
       '422',
+      '429',
     ]);
     expect(Object.keys(paths['/v1/tasks/{id}']!['get']!.responses).sort()).toEqual(['200', '401', '404']);
   });

@@ -12,6 +12,7 @@ import {
   intakeSecretResponseSchema,
   intakeSecretWithSecretResponseSchema,
   createTenantRequestSchema,
+  patchTenantRequestSchema,
   problemSchema,
   taskAcceptedResponseSchema,
   taskResponseSchema,
@@ -70,6 +71,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         CreateTenant: schema(createTenantRequestSchema, 'input'),
         Tenant: schema(tenantResponseSchema),
         CreateApiKey: schema(createApiKeyRequestSchema, 'input'),
+        PatchTenant: schema(patchTenantRequestSchema, 'input'),
         ApiKey: schema(apiKeyResponseSchema),
         CreatedApiKey: schema(createdApiKeyResponseSchema),
         IssueIntakeSecret: schema(issueIntakeSecretRequestSchema, 'input'),
@@ -130,6 +132,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             ),
             '415': problem('Content-Type is not application/json'),
             '422': problem('Idempotency-Key reused with a different body'),
+            '429': problem(
+              'The key is over its request rate, or the tenant has its maximum of unfinished tasks; honour Retry-After',
+            ),
           },
         },
       },
@@ -245,6 +250,21 @@ export function buildOpenApiDocument(): Record<string, unknown> {
                 },
               },
             },
+          },
+        },
+      },
+      '/v1/admin/tenants/{tenantId}': {
+        patch: {
+          summary:
+            "Set a tenant's quotas (platform admin); null returns a quota to the default, an absent one is left as it is",
+          security: bearer,
+          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, ...json('PatchTenant') },
+          responses: {
+            '200': { description: 'The tenant with its quotas', ...json('Tenant') },
+            '400': problem('An unknown or out-of-range quota'),
+            '403': problem('Only the platform admin sets quotas'),
+            '404': problem('No such tenant'),
           },
         },
       },
