@@ -3,6 +3,8 @@ import {
   createApiKeyRequestSchema,
   createTenantRequestSchema,
   findUnsafeText,
+  issueIntakeSecretRequestSchema,
+  patchTenantRequestSchema,
   reviewAnswerRequestSchema,
   taskSubmissionSchema,
 } from '@deliberate/contracts';
@@ -364,6 +366,57 @@ describe('gateway JSON routes under fuzzing', () => {
           else expect([400, 404, 413]).toContain(outcome.status);
         },
       ),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('PATCH /v1/admin/tenants/:id (quotas)', async () => {
+    // Another tenant's quotas, so the keys the other properties use keep their rate.
+    const created = await send(
+      'POST',
+      '/v1/admin/tenants',
+      ADMIN_KEY,
+      '{"id":"http-fuzz-quotas","name":"Q"}',
+    );
+    expect(created.status).toBe(201);
+    const count = (max: number) => optional(fc.oneof(fc.integer({ min: 1, max }), fc.constant(null)));
+    const quotas = fc.record(
+      {
+        quotas: mostly(
+          fc.record({
+            requestsPerSecond: optional(
+              fc.oneof(fc.double({ min: 0.01, max: 100_000, noNaN: true }), fc.constant(null)),
+            ),
+            burst: count(1_000_000),
+            maxUnfinishedTasks: count(10_000_000),
+            maxWebhookEndpoints: count(100_000),
+            extra: optional(hostileString(20), hostileString(20)),
+          }),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(bodyOf(quotas), async (value) => {
+        const body = JSON.stringify(value) ?? 'null';
+        const outcome = await send('PATCH', '/v1/admin/tenants/http-fuzz-quotas', ADMIN_KEY, body);
+        expectOutcome(outcome, judge(patchTenantRequestSchema, body), [200]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  it('POST /v1/admin/tenants/:id/intake-secrets', async () => {
+    const issue = fc.record(
+      { overlapSeconds: mostly(fc.integer({ min: -10, max: 40 * 24 * 3600 })) },
+      { requiredKeys: [] },
+    );
+    await fc.assert(
+      fc.asyncProperty(bodyOf(issue), async (value) => {
+        const body = JSON.stringify(value) ?? 'null';
+        const outcome = await send('POST', `/v1/admin/tenants/${TENANT}/intake-secrets`, ADMIN_KEY, body);
+        expectOutcome(outcome, judge(issueIntakeSecretRequestSchema, body), [201]);
+      }),
       { numRuns: RUNS },
     );
   });
