@@ -68,6 +68,9 @@ export const webhooksConfigSchema = z
     // Shared with the gateway, which proxies /v1/webhooks/* here. Unset: the HTTP API refuses every request.
     WEBHOOKS_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     WEBHOOKS_MAX_BODY_BYTES: envInt(64 * 1024, 1024, 16 * 1024 * 1024),
+    // Endpoints a tenant's keys may register, unless the platform admin gave the tenant its own cap at the gateway
+    // (PATCH /v1/admin/tenants/:id, quotas.maxWebhookEndpoints), which arrives in the signed principal.
+    WEBHOOKS_MAX_ENDPOINTS_PER_TENANT: envInt(50, 0, 100_000),
     WEBHOOKS_RETRY_SCHEDULE: retrySchedule,
     // Each retry delay is moved by up to this fraction either way, so failed endpoints are not retried in lockstep.
     WEBHOOKS_RETRY_JITTER: envNumber(0.1, 0, 0.5),

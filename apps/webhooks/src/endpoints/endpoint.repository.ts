@@ -64,6 +64,21 @@ export class EndpointRepository {
     return row!;
   }
 
+  /**
+   * Holds the tenant's endpoint creations back until the transaction ends, then counts its endpoints: creations
+   * racing for the tenant's last place are counted one after the other.
+   */
+  async lockAndCount(tx: Sql, tenantId: string): Promise<number> {
+    await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhooks.endpoints:' || $1, 0))`, [
+      tenantId,
+    ]);
+    const [row] = await tx.query<{ n: number }[]>(
+      `SELECT count(*)::int AS n FROM endpoints WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    return row!.n;
+  }
+
   async list(sql: Sql, tenantId: string): Promise<EndpointRow[]> {
     return sql.query<EndpointRow[]>(
       `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 ORDER BY created_at`,

@@ -24,7 +24,7 @@ export class EndpointsController {
     @Body(new ZodBodyPipe(createWebhookEndpointRequestSchema))
     body: z.output<typeof createWebhookEndpointRequestSchema>,
   ): Promise<WebhookEndpointWithSecretResponse> {
-    return this.endpoints.create(resolveTenant(principal, query.tenantId), body);
+    return this.endpoints.create(resolveTenant(principal, query.tenantId), body, principal);
   }
 
   @Get()

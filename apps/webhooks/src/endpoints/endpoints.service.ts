@@ -1,12 +1,19 @@
 import {
   type CreateWebhookEndpointRequest,
+  type Principal,
   type UpdateWebhookEndpointRequest,
   uuidv7,
   type WebhookEndpointResponse,
   type WebhookEndpointWithSecretResponse,
   type WebhookEventType,
 } from '@deliberate/contracts';
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { DeliveryStore } from '../dispatch/delivery-store';
 import { OutboxRelay } from '../outbox/outbox-relay';
@@ -14,6 +21,7 @@ import { OutboxRepository } from '../outbox/outbox.repository';
 import { ServiceDatabase } from '@deliberate/persistence';
 import { generateSecret } from '../signing/webhook-signature';
 import { SsrfGuard } from '../ssrf/ssrf-guard';
+import { endpointLimitFor } from './endpoint-limit';
 import { EndpointRepository, toEndpointResponse } from './endpoint.repository';
 
 @Injectable()
@@ -33,16 +41,27 @@ export class EndpointsService {
     request: Required<Pick<CreateWebhookEndpointRequest, 'url' | 'description'>> & {
       eventTypes: WebhookEventType[];
     },
+    caller: Principal,
   ): Promise<WebhookEndpointWithSecretResponse> {
     this.checkUrl(request.url);
     const secret = generateSecret();
-    const row = await this.endpoints.insert(this.database.pool, {
-      id: uuidv7(),
-      tenantId,
-      url: request.url,
-      description: request.description,
-      eventTypes: request.eventTypes,
-      secret,
+    const limit = endpointLimitFor(caller, this.config.WEBHOOKS_MAX_ENDPOINTS_PER_TENANT);
+    const row = await this.database.transaction(async (tx) => {
+      const count = await this.endpoints.lockAndCount(tx, tenantId);
+      if (limit !== null && count >= limit) {
+        throw new ConflictException(
+          `tenant '${tenantId}' has ${count} webhook endpoints, its limit (quotas.maxWebhookEndpoints); change an ` +
+            "existing endpoint's url with PATCH, or ask the platform admin for a higher limit",
+        );
+      }
+      return this.endpoints.insert(tx, {
+        id: uuidv7(),
+        tenantId,
+        url: request.url,
+        description: request.description,
+        eventTypes: request.eventTypes,
+        secret,
+      });
     });
     return { ...toEndpointResponse(row), secret };
   }
