@@ -1,10 +1,10 @@
 import { deadLetterTopic, type EventDefinition, type EventEnvelope } from '@deliberate/contracts';
 import { Logger } from '@nestjs/common';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Batch, Consumer, KafkaMessage } from 'kafkajs';
+import type { Batch, Consumer, KafkaMessage, Message } from 'kafkajs';
 import type { z } from 'zod';
 import { DecodeError, decodeEvent } from './event-codec';
-import type { EventPublisher } from './event-publisher';
+import { type EventPublisher, messageBytes } from './event-publisher';
 import { headersToStrings } from './headers';
 import type { KafkaClient } from './kafka-client';
 import { DEFAULT_HANDLER_TIMEOUT_MS, DEFAULT_SHUTDOWN_GRACE_MS } from './kafka.options';
@@ -512,21 +512,37 @@ export class EventConsumer {
     const catalogueTopic = this.client.catalogueTopic(topic);
     const dlq = this.client.topic(deadLetterTopic(catalogueTopic));
     this.logger.warn({ msg: 'dead-lettered', topic, offset: message.offset, stage, reason, dlq });
-    await this.publisher.publishRaw(dlq, {
+    const dlqHeaders = {
+      dlq_reason: reason.slice(0, 4000),
+      dlq_stage: stage,
+      dlq_source_topic: topic,
+      dlq_source_partition: String(partition),
+      dlq_source_offset: message.offset,
+      dlq_consumer_group: this.client.groupId(this.options.group),
+      dlq_attempts: String(attempts),
+      dlq_failed_at: new Date().toISOString(),
+    };
+    let deadLetter: Message = {
       key: message.key,
       value: message.value,
-      headers: {
-        ...(message.headers ?? {}),
-        dlq_reason: reason.slice(0, 4000),
-        dlq_stage: stage,
-        dlq_source_topic: topic,
-        dlq_source_partition: String(partition),
-        dlq_source_offset: message.offset,
-        dlq_consumer_group: this.client.groupId(this.options.group),
-        dlq_attempts: String(attempts),
-        dlq_failed_at: new Date().toISOString(),
-      },
-    });
+      headers: { ...(message.headers ?? {}), ...dlqHeaders },
+    };
+    // A message near the broker's limit no longer fits with the dead-letter headers, and a dead letter that cannot
+    // be written would block the partition: keep its place and reason, drop its bytes (the source offset has them).
+    const limit = this.publisher.maxMessageBytes;
+    const bytes = messageBytes(deadLetter);
+    if (bytes > limit) {
+      const omitted = `${message.value?.length ?? 0} bytes, over the ${limit}-byte message limit with its headers`;
+      deadLetter = {
+        ...deadLetter,
+        value: null,
+        headers: { ...deadLetter.headers, dlq_value_omitted: omitted },
+      };
+      if (messageBytes(deadLetter) > limit) {
+        deadLetter = { key: null, value: null, headers: { ...dlqHeaders, dlq_value_omitted: omitted } };
+      }
+    }
+    await this.publisher.publishRaw(dlq, deadLetter);
   }
 }
 

@@ -1,10 +1,17 @@
-import { type EventDefinition, type EventEnvelope, uuidv7 } from '@deliberate/contracts';
+import {
+  DEFAULT_KAFKA_MAX_MESSAGE_BYTES,
+  type EventDefinition,
+  type EventEnvelope,
+  findUnsafeText,
+  uuidv7,
+} from '@deliberate/contracts';
 import { Logger } from '@nestjs/common';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Message, Producer } from 'kafkajs';
 import type { z } from 'zod';
 import { encodeHeaders, formatZodIssues } from './event-codec';
 import type { KafkaClient } from './kafka-client';
+import { PermanentError } from './permanent-error';
 import { injectTraceContext } from './trace-context';
 
 export interface PublishInput<T> {
@@ -18,6 +25,7 @@ export interface PublishInput<T> {
 interface Pending {
   topic: string;
   message: Message;
+  bytes: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -25,8 +33,9 @@ interface Pending {
 const tracer = trace.getTracer('deliberate.kafka');
 const MAX_BATCH = 500;
 
-// An idempotent producer (acks=all) that batches every publish made in the same tick into one request,
-// so thousands of concurrent publishes cost a handful of round trips.
+// An idempotent producer (acks=all) that batches every publish made in the same tick into one request, so thousands
+// of concurrent publishes cost a handful of round trips. Each request stays within the message limit, which the broker
+// applies to a partition's whole record batch; an event that alone exceeds it is refused rather than retried forever.
 export class EventPublisher {
   private readonly producer: Producer;
   private readonly logger = new Logger(EventPublisher.name);
@@ -62,7 +71,9 @@ export class EventPublisher {
     // What we publish is checked like what we consume: a bad event is a bug here, not downstream.
     const parsed = definition.schema.safeParse(input.data);
     if (!parsed.success) {
-      throw new Error(`refusing to publish an invalid ${definition.topic}: ${formatZodIssues(parsed.error)}`);
+      throw new PermanentError(
+        `refusing to publish an invalid ${definition.topic}: ${formatZodIssues(parsed.error)}`,
+      );
     }
     const envelope: EventEnvelope = {
       specversion: '1.0',
@@ -74,6 +85,13 @@ export class EventPublisher {
       taskId: input.taskId ?? null,
       data: parsed.data,
     };
+    // No consumer could store it (decode refuses it too): a bug or unchecked input upstream, never worth a retry.
+    const unsafe = findUnsafeText(envelope);
+    if (unsafe) {
+      throw new PermanentError(
+        `refusing to publish ${definition.topic}: ${unsafe.path}: ${unsafe.problem} is not allowed in text`,
+      );
+    }
     const key = definition.key === 'taskId' ? (envelope.taskId ?? envelope.tenantId) : envelope.tenantId;
     const topic = this.client.topic(definition.topic);
     const span = tracer.startSpan(`send ${definition.topic}`, {
@@ -89,7 +107,14 @@ export class EventPublisher {
     const headers = encodeHeaders(envelope);
     injectTraceContext(headers, trace.setSpan(context.active(), span));
     try {
-      await this.enqueue(topic, { key, value: JSON.stringify(envelope.data), headers });
+      const message = { key, value: JSON.stringify(envelope.data), headers };
+      const bytes = messageBytes(message);
+      if (bytes > this.maxMessageBytes) {
+        throw new PermanentError(
+          `refusing to publish ${definition.topic}: the event is ${bytes} bytes, over the ${this.maxMessageBytes}-byte message limit (KAFKA_MAX_MESSAGE_BYTES)`,
+        );
+      }
+      await this.enqueue(topic, message, bytes);
       span.end();
       return envelope;
     } catch (e) {
@@ -100,15 +125,20 @@ export class EventPublisher {
     }
   }
 
-  /** Sends raw bytes, as the dead-letter path must keep the original message untouched. */
-  publishRaw(topic: string, message: Message): Promise<void> {
-    return this.enqueue(topic, message);
+  /** The largest message (value, key and headers) this publisher sends. */
+  get maxMessageBytes(): number {
+    return this.client.options.maxMessageBytes ?? DEFAULT_KAFKA_MAX_MESSAGE_BYTES;
   }
 
-  private enqueue(topic: string, message: Message): Promise<void> {
+  /** Sends raw bytes, as the dead-letter path must keep the original message untouched. */
+  publishRaw(topic: string, message: Message): Promise<void> {
+    return this.enqueue(topic, message, messageBytes(message));
+  }
+
+  private enqueue(topic: string, message: Message, bytes: number): Promise<void> {
     if (!this.connected) return Promise.reject(new Error('the Kafka producer is not connected'));
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, message, resolve, reject });
+      this.queue.push({ topic, message, bytes, resolve, reject });
       if (!this.flushing) this.flushing = this.drain();
     });
   }
@@ -124,7 +154,14 @@ export class EventPublisher {
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queue.splice(0, MAX_BATCH);
+    let count = 0;
+    let bytes = 0;
+    while (count < this.queue.length && count < MAX_BATCH) {
+      bytes += this.queue[count]!.bytes;
+      if (count > 0 && bytes > this.maxMessageBytes) break;
+      count += 1;
+    }
+    const batch = this.queue.splice(0, count);
     const byTopic = new Map<string, Message[]>();
     for (const p of batch) {
       const list = byTopic.get(p.topic) ?? [];
@@ -142,4 +179,19 @@ export class EventPublisher {
       for (const p of batch) p.reject(e);
     }
   }
+}
+
+/** What a message weighs against the broker's limit: value, key and headers (record framing is in the headroom). */
+export function messageBytes(message: Message): number {
+  let bytes = byteLength(message.value) + byteLength(message.key);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += Buffer.byteLength(name);
+    for (const v of Array.isArray(value) ? value : [value]) bytes += byteLength(v);
+  }
+  return bytes;
+}
+
+function byteLength(value: Buffer | string | null | undefined): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }

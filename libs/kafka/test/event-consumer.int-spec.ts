@@ -208,6 +208,19 @@ it('dead-letters a handler that exceeds its time budget, and the next message on
   expect(attempts.get('hanging')).toBe(1);
 });
 
+it('dead-letters a message too large to forward whole without its value, and the next message completes', async () => {
+  const taskId = randomUUID();
+  // Just under the broker's default message.max.bytes (1,048,588): the dead-letter headers would push it over.
+  await sendRaw(taskId, 'x'.repeat(1_048_000));
+  await cancel(taskId, 'after-huge', 'ok');
+
+  const [dead] = await deadLetters(byTask(taskId));
+  expect(header(dead!, 'dlq_stage')).toBe('decode');
+  expect(header(dead!, 'dlq_value_omitted')).toMatch(/^1048000 bytes/);
+  expect(dead!.value).toBeNull();
+  await until(() => completed.has('after-huge'), 'the neighbour cancel');
+});
+
 it('stops while a handler hangs, without waiting for it', async () => {
   const started: EventEnvelope[] = [];
   // A budget far beyond the test's patience: only the shutdown grace can end the wait.
