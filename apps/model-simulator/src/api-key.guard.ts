@@ -13,7 +13,8 @@ export class ApiKeyGuard implements CanActivate {
     const expected = this.options.apiKey;
     if (expected === undefined) return true;
     const header = context.switchToHttp().getRequest<Request>().headers.authorization ?? '';
-    const match = /^Bearer\s+(.+)$/i.exec(header);
+    // The key starts at the first non-blank character: a blank-only rest cannot be split two ways (linear time).
+    const match = /^Bearer\s+(\S.*)$/i.exec(header);
     if (!match) {
       throw new OpenAiHttpError(
         401,

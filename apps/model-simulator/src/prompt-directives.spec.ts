@@ -23,6 +23,12 @@ describe('parseDirectives', () => {
   it('strips directives from text', () => {
     expect(stripDirectives('a [[sim:think_ms=1]]b')).toBe('a b');
   });
+
+  it('reads a directive after ones left open, which end at the next directive', () => {
+    const prompt = `${'[[sim:think_ms='.repeat(20_000)}[[sim:think_ms=7]]`;
+    expect(parseDirectives([prompt])).toEqual({ thinkMs: 7 });
+    expect(stripDirectives(prompt)).toBe('[[sim:think_ms='.repeat(20_000));
+  });
 });
 
 describe('parseFaultSpec', () => {

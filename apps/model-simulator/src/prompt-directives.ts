@@ -1,8 +1,9 @@
 import type { ChatMessageInput } from './chat-completion-request.schema';
 
 // Tests steer the simulator from inside the prompt with `[[sim:key=value]]`, so a directive travels through every
-// service unchanged, exactly like the user's text would.
-const DIRECTIVE = /\[\[sim:([a-z_]+)=([^\]]*)\]\]/g;
+// service unchanged, exactly like the user's text would. A value holds no bracket, so a directive left open ends at the
+// next one instead of being read on to the end of the prompt (the rescan made long prompts quadratic).
+const DIRECTIVE = /\[\[sim:([a-z_]+)=([^[\]]*)\]\]/g;
 
 export interface PromptDirectives {
   complexity?: 'simple' | 'complex';

@@ -1,4 +1,4 @@
-import { classifyComplexity, minimalJsonValue, structuredAnswer } from './structured-answer';
+import { classifyComplexity, minimalJsonValue, rankDocuments, structuredAnswer } from './structured-answer';
 
 describe('classifyComplexity', () => {
   it.each([
@@ -98,5 +98,25 @@ describe('structuredAnswer', () => {
       answer: 'unused',
     });
     expect(JSON.parse(content)).toEqual({ complexity: 'simple', reason: 'short, direct request' });
+  });
+});
+
+describe('rankDocuments', () => {
+  it('reads every document block, attributes and all, and ranks by the words shared with the question', () => {
+    const prompt =
+      'Question: postgres replication lag\n\n<document index="1" title="a">mysql tuning</document>\n' +
+      '<document index="2" id="d2">postgres replication setup</document>';
+    expect(rankDocuments(prompt).map((d) => [d.index, d.reason])).toEqual([
+      [2, 'shares postgres, replication'],
+      [1, 'no overlap with the question'],
+    ]);
+  });
+
+  it('skips malformed openings and stops at blocks that are never closed, however many', () => {
+    const prompt =
+      '<document index="x">a</document><document index="">b</document><document index="3">c</document>';
+    expect(rankDocuments(prompt).map((d) => d.index)).toEqual([3]);
+    expect(rankDocuments('<document index="1">'.repeat(50_000))).toEqual([]);
+    expect(rankDocuments('<document index="1"'.repeat(50_000))).toEqual([]);
   });
 });

@@ -103,7 +103,33 @@ export function isRankerSchema(schema: JsonSchema | undefined): boolean {
   return !!properties && 'ranking' in properties;
 }
 
-const DOCUMENT = /<document index="(\d+)"[^>]*>([\s\S]*?)<\/document>/g;
+const OPEN_DOCUMENT = '<document index="';
+const CLOSE_DOCUMENT = '</document>';
+
+// The `<document index="N" …>body</document>` blocks of a prompt, in one pass. A pattern with a lazy body read the
+// rest of the prompt again from every opening tag left unclosed: quadratic in a long context.
+function readDocuments(prompt: string): { index: number; body: string }[] {
+  const found: { index: number; body: string }[] = [];
+  let at = prompt.indexOf(OPEN_DOCUMENT);
+  while (at !== -1) {
+    const digits = at + OPEN_DOCUMENT.length;
+    let quote = digits;
+    while (quote < prompt.length && prompt.charCodeAt(quote) >= 48 && prompt.charCodeAt(quote) <= 57)
+      quote += 1;
+    if (quote > digits && prompt[quote] === '"') {
+      const tagEnd = prompt.indexOf('>', quote);
+      // No '>' or no closing tag after this opening: none after any later opening either.
+      if (tagEnd === -1) break;
+      const close = prompt.indexOf(CLOSE_DOCUMENT, tagEnd + 1);
+      if (close === -1) break;
+      found.push({ index: Number(prompt.slice(digits, quote)), body: prompt.slice(tagEnd + 1, close) });
+      at = prompt.indexOf(OPEN_DOCUMENT, close + CLOSE_DOCUMENT.length);
+    } else {
+      at = prompt.indexOf(OPEN_DOCUMENT, at + 1);
+    }
+  }
+  return found;
+}
 const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]{4,}/g) ?? []);
 
 // The context ranker's stand-in: documents sharing more words with the question rank higher;
@@ -111,14 +137,18 @@ const words = (text: string) => new Set(text.toLowerCase().match(/[a-z0-9]{4,}/g
 export function rankDocuments(prompt: string): { index: number; score: number; reason: string }[] {
   const question = words(/Question:\s*([\s\S]*?)(?:\n\n<document|$)/.exec(prompt)?.[1] ?? '');
   const ranked: { index: number; score: number; reason: string }[] = [];
-  for (const match of prompt.matchAll(DOCUMENT)) {
-    const body = match[2] ?? '';
+  for (const document of readDocuments(prompt)) {
+    const body = document.body;
     const shared = [...words(body)].filter((w) => question.has(w));
     const forced = body.includes('[[sim:relevant]]');
     ranked.push({
-      index: Number(match[1]),
+      index: document.index,
       score: forced ? 1 : Math.min(0.99, shared.length / Math.max(1, question.size)),
-      reason: forced ? 'marked relevant' : shared.length ? `shares ${shared.slice(0, 5).join(', ')}` : 'no overlap with the question',
+      reason: forced
+        ? 'marked relevant'
+        : shared.length
+          ? `shares ${shared.slice(0, 5).join(', ')}`
+          : 'no overlap with the question',
     });
   }
   return ranked.sort((a, b) => b.score - a.score || a.index - b.index);
