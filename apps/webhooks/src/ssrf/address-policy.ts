@@ -75,7 +75,8 @@ function expandIpv6(address: string): number[] | null {
   const zone = text.indexOf('%');
   if (zone >= 0) text = text.slice(0, zone);
   // A trailing dotted quad (::ffff:127.0.0.1) is two groups.
-  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  // Bounded groups (an octet has at most three digits): unbounded ones rescan a run of digits from every position.
+  const quad = /(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
   if (quad) {
     const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
     text = `${text.slice(0, quad.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
