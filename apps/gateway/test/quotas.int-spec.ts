@@ -214,7 +214,11 @@ describe('gateway quotas', () => {
 
   describe('authentication before the body', () => {
     it('answers 401 to a request without a valid key before its body arrives', async () => {
-      for (const headers of [{}, { authorization: 'Bearer dlb_not-a-key-of-anyone' }]) {
+      const withoutValidKey: Record<string, string>[] = [
+        {},
+        { authorization: 'Bearer dlb_not-a-key-of-anyone' },
+      ];
+      for (const headers of withoutValidKey) {
         // 50 MB announced, 1 KB sent: an answer that waited for (or parsed) the body would never come.
         const res = await postWithoutFinishing(urls[0]!, '/v1/tasks', headers, 50 * 1024 * 1024);
         expect(res.status).toBe(401);

@@ -12,7 +12,10 @@ import {
 // lock, so creations racing for the last place do not both win.
 
 const withCap = (tenantId: string, maxWebhookEndpoints: number): Principal => ({
-  ...tenantPrincipal(tenantId),
+  kind: 'tenant',
+  tenantId,
+  role: 'admin',
+  keyId: `key-${tenantId}-admin`,
   maxWebhookEndpoints,
 });
 
