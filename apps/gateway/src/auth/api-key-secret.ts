@@ -8,6 +8,13 @@ export function generateApiKey(): { key: string; prefix: string; hash: string } 
   return { key, prefix: key.slice(0, 12), hash: hashApiKey(key) };
 }
 
+// What generateApiKey makes: anything else cannot be a tenant key, and is refused without a database lookup.
+const API_KEY_FORMAT = /^dlb_[A-Za-z0-9_-]{32}$/;
+
+export function looksLikeApiKey(key: string): boolean {
+  return API_KEY_FORMAT.test(key);
+}
+
 export function hashApiKey(key: string): string {
   return createHash('sha256').update(key, 'utf8').digest('hex');
 }

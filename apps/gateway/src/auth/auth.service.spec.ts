@@ -1,9 +1,10 @@
 import { loadGatewayConfig } from '../config';
-import { hashApiKey } from './api-key-secret';
+import { generateApiKey, hashApiKey } from './api-key-secret';
 import type { AuthRepository } from './auth.repository';
 import { AuthService } from './auth.service';
 
-const VALID_KEY = 'dlb_valid-key-of-tenant-acme-000000000';
+const VALID_KEY = generateApiKey().key;
+const randomKey = () => generateApiKey().key;
 
 // Answers one known key; counts every lookup by hash.
 class FakeAuthRepository {
@@ -46,7 +47,7 @@ describe('AuthService key cache', () => {
       maxWebhookEndpoints: 7,
     });
     for (let i = 0; i < 25_000; i++) {
-      expect(await auth.authenticate(`dlb_sprayed-${i}`)).toBeNull();
+      expect(await auth.authenticate(randomKey())).toBeNull();
     }
     expect(await auth.authenticate(VALID_KEY)).toBeTruthy();
     expect(repository.lookups.get(hashApiKey(VALID_KEY))).toBe(1);
@@ -55,13 +56,14 @@ describe('AuthService key cache', () => {
   it('remembers an unknown key, but only a bounded number of them', async () => {
     const repository = new FakeAuthRepository();
     const auth = serviceWith(repository);
-    await auth.authenticate('dlb_first-unknown');
-    await auth.authenticate('dlb_first-unknown');
-    expect(repository.lookups.get(hashApiKey('dlb_first-unknown'))).toBe(1);
-    for (let i = 0; i < 25_000; i++) await auth.authenticate(`dlb_sprayed-${i}`);
-    await auth.authenticate('dlb_first-unknown');
+    const firstUnknown = randomKey();
+    await auth.authenticate(firstUnknown);
+    await auth.authenticate(firstUnknown);
+    expect(repository.lookups.get(hashApiKey(firstUnknown))).toBe(1);
+    for (let i = 0; i < 25_000; i++) await auth.authenticate(randomKey());
+    await auth.authenticate(firstUnknown);
     // Pushed out by the newer misses: looked up again, and still unknown.
-    expect(repository.lookups.get(hashApiKey('dlb_first-unknown'))).toBe(2);
+    expect(repository.lookups.get(hashApiKey(firstUnknown))).toBe(2);
   });
 
   it('looks a key up every time when caching is off', async () => {
@@ -70,5 +72,14 @@ describe('AuthService key cache', () => {
     await auth.authenticate(VALID_KEY);
     await auth.authenticate(VALID_KEY);
     expect(repository.lookups.get(hashApiKey(VALID_KEY))).toBe(2);
+  });
+
+  it('refuses what cannot be a key without looking it up', async () => {
+    const repository = new FakeAuthRepository();
+    const auth = serviceWith(repository);
+    for (const key of ['dlb_short', `dlb_${'a'.repeat(31)}!`, 'x'.repeat(36), `${VALID_KEY} `]) {
+      expect(await auth.authenticate(key)).toBeNull();
+    }
+    expect(repository.lookups.size).toBe(0);
   });
 });

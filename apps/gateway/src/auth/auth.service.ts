@@ -7,7 +7,7 @@ import {
 } from '@deliberate/contracts';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
-import { constantTimeEquals, generateApiKey, hashApiKey } from './api-key-secret';
+import { constantTimeEquals, generateApiKey, hashApiKey, looksLikeApiKey } from './api-key-secret';
 import { AuthRepository } from './auth.repository';
 import { ExpiringCache } from './expiring-cache';
 import type { Principal } from './principal';
@@ -43,6 +43,7 @@ export class AuthService {
     if (adminKey && constantTimeEquals(key, adminKey)) return platformCaller('platform-admin');
     const auditorKey = this.config.GATEWAY_PLATFORM_AUDITOR_API_KEY;
     if (auditorKey && constantTimeEquals(key, auditorKey)) return platformCaller('platform-auditor');
+    if (!looksLikeApiKey(key)) return null;
     const hash = hashApiKey(key);
     const now = Date.now();
     const cached = this.known.get(hash, now);
