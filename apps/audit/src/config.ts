@@ -64,7 +64,7 @@ const customPatterns = z
       if (!verdict.safe) {
         ctx.addIssue({
           code: 'custom',
-          message: `entry ${i} (${source}) ${verdict.reason}; write it with bounded repetition ({1,64} rather than + or *) and without nested or overlapping quantifiers`,
+          message: `entry ${i} (${source}) ${verdict.reason}; start each repetition at a boundary (\\b, or a lookbehind such as (?<![\\w.]) before [\\w.]+) and avoid nested or overlapping quantifiers`,
         });
         refused = true;
         continue;
