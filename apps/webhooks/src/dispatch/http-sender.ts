@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP } from 'node:net';
 import type { PinnedTarget } from '../ssrf/ssrf-guard';
+import { responseSnippet } from './response-snippet';
 
 export const SNIPPET_CHARS = 1_000;
 // Read this much of a response, to keep the connection reusable; a larger body costs us its connection.
@@ -94,7 +95,7 @@ export function postWebhook(
           kind: 'response',
           status: response.statusCode ?? 0,
           retryAfter: headerValue(response.headers['retry-after']),
-          snippet: Buffer.concat(chunks).toString('utf8').slice(0, SNIPPET_CHARS),
+          snippet: responseSnippet(Buffer.concat(chunks), SNIPPET_CHARS),
           latencyMs: elapsed(),
         });
       };
