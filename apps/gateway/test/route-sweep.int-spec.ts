@@ -38,6 +38,7 @@ const EXAMPLE_BODIES: Record<string, unknown> = {
   UpdateWebhookEndpoint: { description: 'sweep' },
   RotateWebhookSecret: {},
   ReplayWebhooks: { since: new Date(0).toISOString() },
+  IssueIntakeSecret: { overlapSeconds: 60 },
 };
 
 interface Operation {
