@@ -1,4 +1,5 @@
-import { taskCancelRequestedEvent } from '@deliberate/contracts';
+import { defineEvent, taskCancelRequestedEvent } from '@deliberate/contracts';
+import { z } from 'zod';
 import type { Message, ProducerBatch } from 'kafkajs';
 import { EventPublisher } from './event-publisher';
 import type { KafkaClient } from './kafka-client';
@@ -97,5 +98,29 @@ describe('EventPublisher', () => {
       );
       expect(bytes).toBeLessThanOrEqual(MAX_MESSAGE_BYTES);
     }
+  });
+
+  it('cuts the long texts an event declares cuttable to fit the limit, with a visible marker', async () => {
+    const { publisher, requests } = publisherWithFakeProducer();
+    await publisher.connect();
+    const traced = defineEvent({
+      topic: 'test.trace.recorded.v1',
+      summary: 'test',
+      schema: z.strictObject({ model: z.string(), trace: z.string(), answer: z.string() }),
+      partitions: 1,
+      key: 'tenantId',
+      producers: [],
+      consumers: [],
+      cuttableTexts: ['trace', 'answer'],
+    });
+    await publisher.publish(traced, {
+      tenantId: 'acme',
+      data: { model: 'm', trace: 't'.repeat(MAX_MESSAGE_BYTES * 2), answer: 'the answer' },
+    });
+    const [sent] = requests.flat();
+    const value = JSON.parse(String(sent!.value)) as { trace: string; answer: string };
+    expect(value.trace).toMatch(new RegExp(`\\[cut: ${MAX_MESSAGE_BYTES * 2} chars in all\\]$`));
+    expect(value.answer).toBe('the answer');
+    expect(String(sent!.value).length).toBeLessThan(MAX_MESSAGE_BYTES);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  cutToFit,
   DEFAULT_KAFKA_MAX_MESSAGE_BYTES,
   type EventDefinition,
   type EventEnvelope,
@@ -75,7 +76,7 @@ export class EventPublisher {
         `refusing to publish an invalid ${definition.topic}: ${formatZodIssues(parsed.error)}`,
       );
     }
-    const envelope: EventEnvelope = {
+    let envelope: EventEnvelope = {
       specversion: '1.0',
       id: input.id ?? uuidv7(),
       type: definition.topic,
@@ -108,7 +109,21 @@ export class EventPublisher {
     injectTraceContext(headers, trace.setSpan(context.active(), span));
     try {
       const message = { key, value: JSON.stringify(envelope.data), headers };
-      const bytes = messageBytes(message);
+      let bytes = messageBytes(message);
+      if (bytes > this.maxMessageBytes && definition.cuttableTexts) {
+        const budget = this.maxMessageBytes - (bytes - Buffer.byteLength(message.value));
+        const fitted = cutToFit(envelope.data, definition.cuttableTexts, budget);
+        this.logger.warn({
+          msg: 'event over the message limit: long texts cut',
+          topic: definition.topic,
+          bytes,
+          limit: this.maxMessageBytes,
+          textsCut: fitted.cut,
+        });
+        envelope = { ...envelope, data: fitted.data };
+        message.value = JSON.stringify(fitted.data);
+        bytes = messageBytes(message);
+      }
       if (bytes > this.maxMessageBytes) {
         throw new PermanentError(
           `refusing to publish ${definition.topic}: the event is ${bytes} bytes, over the ${this.maxMessageBytes}-byte message limit (KAFKA_MAX_MESSAGE_BYTES)`,

@@ -13,6 +13,11 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
   readonly consumers: readonly string[];
   /** Kafka headers this topic requires besides the CloudEvents ones, as documented in AsyncAPI. */
   readonly headers?: EventHeaders;
+  /**
+   * Texts that can grow without bound (prompts, traces, answers, context documents), as paths like
+   * `prompt[].content`: cut with a visible marker when the event would exceed the Kafka message limit.
+   */
+  readonly cuttableTexts?: readonly string[];
 }
 
 export interface EventHeaders {

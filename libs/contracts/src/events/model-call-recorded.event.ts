@@ -53,5 +53,6 @@ export const modelCallRecordedEvent = defineEvent({
   key: 'tenantId',
   producers: ['triage', 'reasoner'],
   consumers: ['ledger', 'audit'],
+  cuttableTexts: ['prompt[].content'],
 });
 export type ModelCallRecorded = z.infer<typeof modelCallRecordedEvent.schema>;

@@ -31,5 +31,6 @@ export const reasoningRequestedEvent = defineEvent({
   key: 'taskId',
   producers: ['triage'],
   consumers: ['reasoner'],
+  cuttableTexts: ['spec.context[].content', 'contextSelection[].reason'],
 });
 export type ReasoningRequested = z.infer<typeof reasoningRequestedEvent.schema>;

@@ -32,5 +32,6 @@ export const reasoningTraceRecordedEvent = defineEvent({
   key: 'taskId',
   producers: ['reasoner'],
   consumers: ['audit'],
+  cuttableTexts: ['prompt[].content', 'trace', 'providerReasoning', 'answer'],
 });
 export type ReasoningTraceRecorded = z.infer<typeof reasoningTraceRecordedEvent.schema>;

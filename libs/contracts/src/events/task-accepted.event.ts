@@ -14,5 +14,6 @@ export const taskAcceptedEvent = defineEvent({
   key: 'taskId',
   producers: ['gateway'],
   consumers: ['triage', 'gateway', 'webhooks'],
+  cuttableTexts: ['spec.context[].content'],
 });
 export type TaskAccepted = z.infer<typeof taskAcceptedEvent.schema>;

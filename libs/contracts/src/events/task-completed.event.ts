@@ -18,5 +18,6 @@ export const taskCompletedEvent = defineEvent({
   key: 'taskId',
   producers: ['triage', 'reasoner', 'gateway'],
   consumers: ['gateway', 'webhooks', 'audit', 'downstream systems'],
+  cuttableTexts: ['result.answer'],
 });
 export type TaskCompleted = z.infer<typeof taskCompletedEvent.schema>;
