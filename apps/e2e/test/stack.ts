@@ -18,7 +18,7 @@ import { loadWebhooksConfig } from '@deliberate/webhooks/config';
 import { createWebhooksApp } from '@deliberate/webhooks/create-webhooks-app';
 import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
 export const ADMIN_KEY = 'e2e-platform-admin-key-0123456789';
 const INTERNAL_TOKEN = 'e2e-ledger-internal-token-0123456789';
@@ -75,6 +75,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
       WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
       WEBHOOKS_RETRY_SCHEDULE: '0,200ms,500ms,1s',
       WEBHOOKS_POLL_INTERVAL_MS: '100',
+      WEBHOOKS_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     }),
   );
   await webhooks.listen(0, '127.0.0.1');

@@ -18,7 +18,7 @@ import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
-import { allowlistOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
+import { allowlistOf, secretCipherOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeliveriesService } from './deliveries/deliveries.service';
 import { DeliveryStore } from './dispatch/delivery-store';
@@ -30,8 +30,10 @@ import { TaskSecretController } from './endpoints/task-secret.controller';
 import { HealthController } from './health/health.controller';
 import { MessageIntake } from './messages/message-intake';
 import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
+import { encryptWebhookSecrets } from './migrations/1796000000000-encrypt-webhook-secrets';
 import { OutboxRelay } from './outbox/outbox-relay';
 import { OutboxRepository } from './outbox/outbox.repository';
+import { SecretsAtRestModule } from './signing/secrets-at-rest';
 import { AddressPolicy } from './ssrf/address-policy';
 import { type Resolver, SsrfGuard, systemResolver } from './ssrf/ssrf-guard';
 import { TaskEventConsumer } from './tasks/task-event.consumer';
@@ -44,6 +46,7 @@ export interface WebhooksModuleOptions {
 @Module({})
 export class WebhooksModule {
   static forRoot(config: WebhooksConfig, options: WebhooksModuleOptions = {}): DynamicModule {
+    const secretCipher = secretCipherOf(config);
     return {
       module: WebhooksModule,
       imports: [
@@ -51,9 +54,10 @@ export class WebhooksModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'webhooks',
           entities: [],
-          migrations: [CreateWebhooksTables1795900000000],
+          migrations: [CreateWebhooksTables1795900000000, encryptWebhookSecrets(secretCipher)],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
+        SecretsAtRestModule.forRoot(secretCipher),
         KafkaModule.forRoot({
           ...kafkaOptionsFromConfig('webhooks', config),
           topics: [

@@ -1,4 +1,8 @@
-import { loadWebhooksConfig } from './config';
+import { loadWebhooksConfig as load } from './config';
+
+const KEY = 'a'.repeat(64);
+const loadWebhooksConfig = (env: Record<string, string>) =>
+  load({ WEBHOOKS_SECRET_ENCRYPTION_KEY: KEY, ...env });
 
 describe('webhooks config', () => {
   it('defaults to the Svix schedule, a 15 s timeout and no allowlist', () => {
@@ -35,5 +39,21 @@ describe('webhooks config', () => {
     expect(() => loadWebhooksConfig({ WEBHOOKS_TIMEOUT_MS: '20000', WEBHOOKS_LEASE_MS: '10000' })).toThrow(
       /WEBHOOKS_LEASE_MS: must exceed WEBHOOKS_TIMEOUT_MS/,
     );
+  });
+
+  it('requires a 32-byte key for the secrets at rest, and previous keys of the same kind', () => {
+    expect(() => load({})).toThrow(/WEBHOOKS_SECRET_ENCRYPTION_KEY: is required: 32 random bytes/);
+    expect(() =>
+      loadWebhooksConfig({
+        WEBHOOKS_SECRET_ENCRYPTION_KEY: 'local-webhooks-key',
+        WEBHOOKS_SECRET_ENCRYPTION_PREVIOUS_KEYS: `${'b'.repeat(64)},short`,
+      }),
+    ).toThrow(
+      /WEBHOOKS_SECRET_ENCRYPTION_KEY: must be 32 bytes[\s\S]*WEBHOOKS_SECRET_ENCRYPTION_PREVIOUS_KEYS: each must be 32 bytes/,
+    );
+    const config = loadWebhooksConfig({
+      WEBHOOKS_SECRET_ENCRYPTION_PREVIOUS_KEYS: Buffer.alloc(32, 1).toString('base64'),
+    });
+    expect(config.WEBHOOKS_SECRET_ENCRYPTION_PREVIOUS_KEYS).toHaveLength(1);
   });
 });

@@ -9,6 +9,7 @@ import {
   telemetryConfigSchema,
   tryLoadConfig,
 } from '@deliberate/config';
+import { ColumnCipher, parseEncryptionKey } from '@deliberate/persistence';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from './retries/duration';
@@ -92,6 +93,16 @@ export const webhooksConfigSchema = z
     WEBHOOKS_DISABLE_AFTER_FAILING_MS: envInt(5 * DAY, 1_000, 365 * DAY),
     // After a secret rotation the old secret signs too, for this long, so receivers can switch without a gap.
     WEBHOOKS_SECRET_OVERLAP_MS: envInt(DAY, 0, 30 * DAY),
+    // Encrypts the signing secrets at rest (AES-256-GCM): 32 bytes as 64 hex digits or base64. Required.
+    WEBHOOKS_SECRET_ENCRYPTION_KEY: z
+      .string({ error: 'is required: 32 random bytes as 64 hex digits or base64 (openssl rand -hex 32)' })
+      .refine((v) => parseEncryptionKey(v) !== null, 'must be 32 bytes as 64 hex digits or base64'),
+    // Keys used before a rotation, comma-separated: they only decrypt; at start-up every secret sealed with one
+    // is re-encrypted with WEBHOOKS_SECRET_ENCRYPTION_KEY, after which they can be removed.
+    WEBHOOKS_SECRET_ENCRYPTION_PREVIOUS_KEYS: envList('').refine(
+      (keys) => keys.every((k) => parseEncryptionKey(k) !== null),
+      'each must be 32 bytes as 64 hex digits or base64',
+    ),
     WEBHOOKS_ALLOWED_NETWORKS: allowedNetworks,
     // A terminal event whose task was never seen accepted (it predates this service, or its accepted event is
     // late) waits this long, then goes to the tenant's endpoints without the task's metadata and webhookUrl.
@@ -137,4 +148,13 @@ export function allowlistOf(cidrs: readonly string[]): BlockList {
     list.addSubnet(address, Number(prefix), isIPv4(address) ? 'ipv4' : 'ipv6');
   }
   return list;
+}
+
+/** The cipher of the signing secrets at rest, from WEBHOOKS_SECRET_ENCRYPTION_KEY and its previous keys. */
+export function secretCipherOf(config: WebhooksConfig): ColumnCipher {
+  return new ColumnCipher(
+    parseEncryptionKey(config.WEBHOOKS_SECRET_ENCRYPTION_KEY)!,
+    'WEBHOOKS_SECRET_ENCRYPTION_KEY',
+    config.WEBHOOKS_SECRET_ENCRYPTION_PREVIOUS_KEYS.map((k) => parseEncryptionKey(k)!),
+  );
 }

@@ -22,7 +22,7 @@ import { createWebhooksApp } from '@deliberate/webhooks/create-webhooks-app';
 import type { Resolver } from '@deliberate/webhooks/ssrf/ssrf-guard';
 import type { INestApplication } from '@nestjs/common';
 import type { KafkaMessage } from 'kafkajs';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Pool } from 'pg';
@@ -75,6 +75,7 @@ export async function startWebhooks(
     WEBHOOKS_LEASE_MS: '5000',
     WEBHOOKS_POLL_INTERVAL_MS: '50',
     WEBHOOKS_ACCEPTED_WAIT_MS: '60000',
+    WEBHOOKS_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     ...options.env,
   };
   const config = loadWebhooksConfig(env);

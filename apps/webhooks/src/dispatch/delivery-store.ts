@@ -4,11 +4,12 @@ import {
   type WebhookEventType,
   webhookMessageDeadLetteredEvent,
 } from '@deliberate/contracts';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
 import { type NewOutboxMessage, type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
-import { type Sql, ServiceDatabase } from '@deliberate/persistence';
+import { type ColumnCipher, type Sql, ServiceDatabase } from '@deliberate/persistence';
+import { endpointSecretContext, taskSecretContext, WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 
 /** A due attempt, claimed: nobody else sends it until the lease ends. */
 export interface ClaimedAttempt {
@@ -82,16 +83,18 @@ interface DeadRow {
   attempts: number;
 }
 
-const secretsOf = (row: {
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_expires_at: Date | null;
-}): string[] =>
-  row.previous_secret &&
+// The secrets that sign now, decrypted (stored encrypted, bound to their row by `context`).
+const secretsOf = (
+  cipher: ColumnCipher,
+  context: string,
+  row: { secret: string; previous_secret: string | null; previous_secret_expires_at: Date | null },
+): string[] =>
+  (row.previous_secret &&
   row.previous_secret_expires_at &&
   row.previous_secret_expires_at.getTime() > Date.now()
     ? [row.secret, row.previous_secret]
-    : [row.secret];
+    : [row.secret]
+  ).map((stored) => cipher.decrypt(stored, context));
 
 const truncate = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
 
@@ -101,6 +104,7 @@ export class DeliveryStore {
   constructor(
     private readonly database: ServiceDatabase,
     private readonly outbox: OutboxRepository,
+    @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
 
   /**
@@ -159,7 +163,12 @@ export class DeliveryStore {
          FROM endpoints WHERE id = ANY($1::uuid[])`,
       [ids],
     );
-    return new Map(rows.map((r) => [r.id, { url: r.url, status: r.status, secrets: secretsOf(r) }]));
+    return new Map(
+      rows.map((r) => [
+        r.id,
+        { url: r.url, status: r.status, secrets: secretsOf(this.cipher, endpointSecretContext(r.id), r) },
+      ]),
+    );
   }
 
   /** Each tenant's task webhook secrets; a tenant without one is missing from the map. */
@@ -177,7 +186,7 @@ export class DeliveryStore {
         WHERE tenant_id = ANY($1::text[])`,
       [tenantIds],
     );
-    return new Map(rows.map((r) => [r.tenant_id, secretsOf(r)]));
+    return new Map(rows.map((r) => [r.tenant_id, secretsOf(this.cipher, taskSecretContext(r.tenant_id), r)]));
   }
 
   /**

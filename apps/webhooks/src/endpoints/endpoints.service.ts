@@ -18,7 +18,8 @@ import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { DeliveryStore } from '../dispatch/delivery-store';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { OutboxRepository } from '../outbox/outbox.repository';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { type ColumnCipher, ServiceDatabase } from '@deliberate/persistence';
+import { endpointSecretContext, WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { generateSecret } from '../signing/webhook-signature';
 import { SsrfGuard } from '../ssrf/ssrf-guard';
 import { endpointLimitFor } from './endpoint-limit';
@@ -34,6 +35,7 @@ export class EndpointsService {
     private readonly relay: OutboxRelay,
     private readonly guard: SsrfGuard,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+    @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
 
   async create(
@@ -45,6 +47,7 @@ export class EndpointsService {
   ): Promise<WebhookEndpointWithSecretResponse> {
     this.checkUrl(request.url);
     const secret = generateSecret();
+    const id = uuidv7();
     const limit = endpointLimitFor(caller, this.config.WEBHOOKS_MAX_ENDPOINTS_PER_TENANT);
     const row = await this.database.transaction(async (tx) => {
       const count = await this.endpoints.lockAndCount(tx, tenantId);
@@ -55,12 +58,12 @@ export class EndpointsService {
         );
       }
       return this.endpoints.insert(tx, {
-        id: uuidv7(),
+        id,
         tenantId,
         url: request.url,
         description: request.description,
         eventTypes: request.eventTypes,
-        secret,
+        secret: this.cipher.encrypt(secret, endpointSecretContext(id)),
       });
     });
     return { ...toEndpointResponse(row), secret };
@@ -94,7 +97,7 @@ export class EndpointsService {
       overlapSeconds === undefined ? this.config.WEBHOOKS_SECRET_OVERLAP_MS : overlapSeconds * 1000;
     const row = await this.database.transaction(async (tx) => {
       await this.require(tenantId, id, tx);
-      return this.endpoints.rotate(tx, id, secret, overlapMs);
+      return this.endpoints.rotate(tx, id, this.cipher.encrypt(secret, endpointSecretContext(id)), overlapMs);
     });
     return { ...toEndpointResponse(row), secret };
   }

@@ -18,7 +18,8 @@ import {
 } from '@nestjs/common';
 import type { z } from 'zod';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { type ColumnCipher, ServiceDatabase } from '@deliberate/persistence';
+import { taskSecretContext, WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { generateSecret } from '../signing/webhook-signature';
 import { tenantQuerySchema, type TenantQuery } from './tenant-query';
 
@@ -44,6 +45,7 @@ export class TaskSecretController {
   constructor(
     private readonly database: ServiceDatabase,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+    @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
 
   @Get()
@@ -74,7 +76,7 @@ export class TaskSecretController {
     const secret = generateSecret();
     const [row] = await this.database.pool.query<TaskSecretRow[]>(
       `INSERT INTO task_secrets (tenant_id, secret) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING RETURNING ${COLUMNS}`,
-      [tenantId, secret],
+      [tenantId, this.cipher.encrypt(secret, taskSecretContext(tenantId))],
     );
     if (!row) {
       throw new ConflictException(
@@ -106,7 +108,7 @@ export class TaskSecretController {
                 THEN now() + make_interval(secs => $3::double precision / 1000) END,
               secret = $2, secret_rotated_at = now()
         WHERE tenant_id = $1 RETURNING ${COLUMNS}`,
-      [tenantId, secret, overlapMs],
+      [tenantId, this.cipher.encrypt(secret, taskSecretContext(tenantId)), overlapMs],
     );
     const row = rows[0];
     if (!row)
