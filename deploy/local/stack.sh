@@ -10,6 +10,8 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 state="$root/.local/stack"
 node="$root/node_modules/.bin/node"
 mkdir -p "$state"
+# Keys and logs live here: readable by this user only.
+chmod 700 "$state"
 
 # The local stack: services accept the well-known local keys below (libs/config/src/well-known-secrets.ts);
 # anywhere else they refuse to start with them. Every service works as the Postgres superuser here, for simplicity:
@@ -104,9 +106,24 @@ audit_signing_key() {
   fi
 }
 
+webhooks_encryption_key() {
+  # Encrypts webhook signing secrets at rest: generated once into the state directory unless set.
+  local keyfile="$state/webhooks-secret-encryption-key"
+  if [ -z "${WEBHOOKS_SECRET_ENCRYPTION_KEY:-}" ]; then
+    if [ ! -s "$keyfile" ]; then
+      (umask 077 && "$node" -e 'process.stdout.write(require("node:crypto").randomBytes(32).toString("hex"))' >"$keyfile")
+      log "generated the webhook secret encryption key in $keyfile"
+    fi
+    WEBHOOKS_SECRET_ENCRYPTION_KEY="$(cat "$keyfile")"
+    export WEBHOOKS_SECRET_ENCRYPTION_KEY
+  fi
+}
+
 demo_key() {
   # A demo tenant with a submitter key, so the README's curl lines work straight away.
   local keyfile="$state/demo-api-key" api="http://127.0.0.1:$GATEWAY_PORT"
+  # The key files below are readable by this user only.
+  umask 077
   if [ -s "$keyfile" ] && [ "$(curl -s -o /dev/null -w '%{http_code}' -H "authorization: Bearer $(cat "$keyfile")" "$api/v1/tasks/00000000-0000-7000-8000-000000000000")" = 404 ]; then return 0; fi
   curl -fsS -o /dev/null -X POST "$api/v1/admin/tenants" -H "authorization: Bearer $GATEWAY_ADMIN_API_KEY" \
     -H 'content-type: application/json' -d '{"id":"demo","name":"Demo tenant"}' 2>/dev/null || true
@@ -136,6 +153,7 @@ up() {
     log "all model tiers configured; not starting the simulator"
   fi
   start_service ledger
+  webhooks_encryption_key
   start_service webhooks
   audit_signing_key
   start_service audit
