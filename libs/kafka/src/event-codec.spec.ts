@@ -90,4 +90,20 @@ describe('decodeEvent', () => {
     expect(error.stage).toBe('decode');
     expect(error.message).toContain('UTF-8');
   });
+
+  it('refuses a header value that is not valid UTF-8', () => {
+    const headers = { ...binaryHeaders(), ce_source: Buffer.from([0x75, 0xed, 0xa0, 0x80]) };
+    try {
+      decodeEvent(taskCancelRequestedEvent, cancel(null), headers);
+      throw new Error('expected a DecodeError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(DecodeError);
+      expect((e as DecodeError).message).toBe('header ce_source: not valid UTF-8');
+    }
+  });
+
+  it('passes headers it does not read through untouched, binary ones included', () => {
+    const headers = { ...binaryHeaders(), 'x-binary': Buffer.from([0x00, 0xff, 0xfe]) };
+    expect(decodeEvent(taskCancelRequestedEvent, cancel(null), headers).data.reason).toBeNull();
+  });
 });

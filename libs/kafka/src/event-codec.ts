@@ -41,6 +41,7 @@ export function decodeEvent<D extends EventDefinition>(
   rawHeaders: IHeaders | undefined,
 ): EventEnvelope<z.infer<D['schema']>> {
   if (value === null || value.length === 0) throw new DecodeError('decode', 'empty message value');
+  refuseUndecodableHeaders(rawHeaders);
   const headers = headersToStrings(rawHeaders);
   refuseUnsafeHeaders(headers);
   // Decoding would silently turn invalid bytes into U+FFFD: refuse them instead of storing a changed text.
@@ -111,9 +112,29 @@ function refuseUnsafeText(value: unknown, path: string): void {
   if (unsafe) throw new DecodeError('decode', `${unsafe.path}: ${unsafe.problem} is not allowed in text`);
 }
 
+// The headers read as text: CloudEvents attributes, the content type and the trace context. Others pass through
+// untouched, as producers may put binary values there.
+const isTextHeader = (name: string) =>
+  name.startsWith('ce_') ||
+  name === CE_HEADERS.contentType ||
+  name === CE_HEADERS.traceparent ||
+  name === CE_HEADERS.tracestate;
+
+function refuseUndecodableHeaders(rawHeaders: IHeaders | undefined): void {
+  for (const [name, value] of Object.entries(rawHeaders ?? {})) {
+    if (!isTextHeader(name)) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (Buffer.isBuffer(v) && !isUtf8(v)) {
+        throw new DecodeError('decode', `header ${escapeUnsafeText(name)}: not valid UTF-8`);
+      }
+    }
+  }
+}
+
 function refuseUnsafeHeaders(headers: Record<string, string>): void {
   for (const [name, value] of Object.entries(headers)) {
-    const problem = unsafeTextProblem(name) ?? unsafeTextProblem(value);
+    if (!isTextHeader(name)) continue;
+    const problem = unsafeTextProblem(value);
     if (problem) {
       throw new DecodeError('decode', `header ${escapeUnsafeText(name)}: ${problem} is not allowed in text`);
     }
