@@ -30,6 +30,10 @@ export async function ensureSchema(databaseUrl: string, schema: string): Promise
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    // A service's own role may own its schema without the right to create schemas (deploy/postgres/roles.sql):
+    // CREATE SCHEMA IF NOT EXISTS would still be refused, so it is only tried when the schema is missing.
+    const found = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
+    if (found.rowCount) return;
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`).catch((e: { code?: string }) => {
       if (e.code !== '23505' && e.code !== '42P06') throw e;
     });

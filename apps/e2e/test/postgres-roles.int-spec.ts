@@ -1,0 +1,178 @@
+import { loadAuditConfig } from '@deliberate/audit/config';
+import { prepareAuditSchema } from '@deliberate/audit/persistence/audit-database';
+import { CreateGatewayTables1764144000000 } from '@deliberate/gateway/migrations/1764144000000-create-gateway-tables';
+import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1795680000000-create-ledger-tables';
+import { openDataSource } from '@deliberate/persistence';
+import { CreateReasonerTables1795700000000 } from '@deliberate/reasoner/migrations/1795700000000-create-reasoner-tables';
+import { createTestDatabase } from '@deliberate/testing';
+import { CreateWebhooksTables1795900000000 } from '@deliberate/webhooks/migrations/1795900000000-create-webhooks-tables';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+
+const ROLES_SQL = join(__dirname, '../../../deploy/postgres/roles.sql');
+const OWNERS = ['gateway', 'reasoner', 'ledger', 'webhooks', 'audit'] as const;
+type Owner = (typeof OWNERS)[number];
+const MIGRATIONS: Record<Exclude<Owner, 'audit'>, new () => unknown> = {
+  gateway: CreateGatewayTables1764144000000,
+  reasoner: CreateReasonerTables1795700000000,
+  ledger: CreateLedgerTables1795680000000,
+  webhooks: CreateWebhooksTables1795900000000,
+};
+
+// deploy/postgres/roles.sql on a fresh database: each service migrates its own schema as its own role, and no role
+// reads or writes another's schema. Roles are cluster-wide, so this suite names its own with a random prefix.
+describe('per-service Postgres roles (deploy/postgres/roles.sql, real Postgres)', () => {
+  const prefix = `t_${randomBytes(4).toString('hex')}`;
+  const passwords = Object.fromEntries(
+    [...OWNERS, 'audit_writer'].map((s) => [s, randomBytes(12).toString('hex')]),
+  );
+  let db: { url: string; drop: () => Promise<void> };
+  const urlOf = (svc: string) => {
+    const url = new URL(db.url);
+    url.username = `${prefix}_${svc}`;
+    url.password = passwords[svc]!;
+    return url.toString();
+  };
+  const applyRoles = () =>
+    promisify(execFile)('psql', [
+      db.url,
+      '-f',
+      ROLES_SQL,
+      '-v',
+      `prefix=${prefix}`,
+      ...Object.entries(passwords).flatMap(([svc, pw]) => ['-v', `${svc}_password=${pw}`]),
+    ]);
+  const asRole = async <T>(svc: string, work: (c: Client) => Promise<T>): Promise<T> => {
+    const client = new Client({ connectionString: urlOf(svc) });
+    await client.connect();
+    try {
+      return await work(client);
+    } finally {
+      await client.end();
+    }
+  };
+  const errorCode = (p: Promise<unknown>) =>
+    p.then(
+      () => 'succeeded',
+      (e: { code?: string }) => e.code,
+    );
+
+  beforeAll(async () => {
+    db = await createTestDatabase('postgres-roles');
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+    const admin = new Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
+    await admin.connect();
+    for (const svc of [...OWNERS, 'audit_writer'])
+      await admin.query(`DROP ROLE IF EXISTS "${prefix}_${svc}"`);
+    await admin.end();
+  });
+
+  it('creates plain login roles, each owning its schema; running it again changes nothing', async () => {
+    await applyRoles();
+    await applyRoles();
+    const admin = new Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      const roles = await admin.query<{ rolname: string; powerful: boolean }>(
+        `SELECT rolname, rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls AS powerful
+           FROM pg_roles WHERE rolname LIKE $1 ORDER BY rolname`,
+        [`${prefix}\\_%`],
+      );
+      expect(roles.rows).toEqual(
+        [...OWNERS, 'audit_writer'].sort().map((s) => ({ rolname: `${prefix}_${s}`, powerful: false })),
+      );
+      const owners = await admin.query<{ nspname: string; owner: string }>(
+        `SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = ANY($1) ORDER BY 1`,
+        [OWNERS],
+      );
+      expect(owners.rows).toEqual([...OWNERS].sort().map((s) => ({ nspname: s, owner: `${prefix}_${s}` })));
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('lets each service migrate its own schema as its role, the audit owner grant its writer', async () => {
+    for (const [svc, migration] of Object.entries(MIGRATIONS)) {
+      const source = await openDataSource({
+        databaseUrl: urlOf(svc),
+        schema: svc,
+        entities: [],
+        migrations: [migration],
+        poolSize: 2,
+      });
+      await source.destroy();
+    }
+    await prepareAuditSchema(
+      loadAuditConfig({
+        DATABASE_URL: urlOf('audit'),
+        AUDIT_SIGNING_KEY: 'unused here',
+        AUDIT_DATABASE_ROLE: `${prefix}_audit_writer`,
+        AUDIT_DATABASE_URL: urlOf('audit_writer'),
+      }),
+    );
+    const tables = await asRole('audit', (c) =>
+      c.query<{ schemaname: string; tableowner: string }>(
+        `SELECT DISTINCT schemaname, tableowner FROM pg_tables WHERE schemaname = ANY($1) ORDER BY 1`,
+        [OWNERS],
+      ),
+    );
+    expect(tables.rows).toEqual(
+      [...OWNERS].sort().map((s) => ({ schemaname: s, tableowner: `${prefix}_${s}` })),
+    );
+  });
+
+  it("refuses every role another service's schema, new schemas and the public schema", async () => {
+    const tableOf = Object.fromEntries(
+      await Promise.all(
+        OWNERS.map(async (svc) => {
+          const r = await asRole(svc, (c) =>
+            c.query<{ tablename: string }>(
+              `SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename <> 'migrations' LIMIT 1`,
+              [svc],
+            ),
+          );
+          return [svc, `${svc}."${r.rows[0]!.tablename}"`];
+        }),
+      ),
+    ) as Record<Owner, string>;
+    for (const role of [...OWNERS, 'audit_writer']) {
+      await asRole(role, async (c) => {
+        // The writer works in the audit schema (the last test says how far): every other one is closed to it.
+        for (const schema of OWNERS.filter(
+          (s) => s !== role && !(role === 'audit_writer' && s === 'audit'),
+        )) {
+          expect([
+            role,
+            schema,
+            await errorCode(c.query(`SELECT * FROM ${tableOf[schema]} LIMIT 1`)),
+          ]).toEqual([role, schema, '42501']);
+          expect([role, schema, await errorCode(c.query(`DELETE FROM ${tableOf[schema]}`))]).toEqual([
+            role,
+            schema,
+            '42501',
+          ]);
+          expect([role, schema, await errorCode(c.query(`CREATE TABLE ${schema}.intruder (i int)`))]).toEqual(
+            [role, schema, '42501'],
+          );
+        }
+        expect(await errorCode(c.query(`CREATE SCHEMA intruder_${role}`))).toBe('42501');
+        expect(await errorCode(c.query(`CREATE TABLE public.intruder_${role} (i int)`))).toBe('42501');
+      });
+    }
+  });
+
+  it('keeps the audit writer to reading and appending records', async () => {
+    await asRole('audit_writer', async (c) => {
+      await c.query('SELECT count(*) FROM audit.records');
+      expect(await errorCode(c.query('DELETE FROM audit.records'))).toBe('42501');
+      expect(await errorCode(c.query('TRUNCATE audit.records'))).toBe('42501');
+      expect(await errorCode(c.query('DROP TABLE audit.records'))).toBe('42501');
+    });
+  });
+});
