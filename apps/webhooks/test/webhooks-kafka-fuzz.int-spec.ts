@@ -6,7 +6,7 @@ import {
   taskEscalatedEvent,
   taskFailedEvent,
 } from '@deliberate/contracts';
-import { header, pollUntil, testKafka } from '@deliberate/testing';
+import { header, type HostileTarget, hostileKafkaMessages, pollUntil, testKafka } from '@deliberate/testing';
 import fc from 'fast-check';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
@@ -29,17 +29,8 @@ const TENANT = 'fuzz-tenant';
 const RUNS = 50;
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000);
 
-interface Target {
-  event: EventDefinition;
-  /** A valid payload, which every mutation starts from. */
-  data: Record<string, unknown>;
-  /** A free-text field and a timestamp field of the payload. */
-  text: string[];
-  time: string;
-}
-
 const at = '2026-01-01T00:00:00.000Z';
-const TARGETS: Target[] = [
+const TARGETS: HostileTarget[] = [
   {
     event: taskAcceptedEvent,
     data: {
@@ -57,8 +48,8 @@ const TARGETS: Target[] = [
       submittedVia: 'kafka',
       acceptedAt: at,
     },
-    text: ['spec', 'input'],
-    time: 'acceptedAt',
+    textPath: ['spec', 'input'],
+    stringPath: ['acceptedAt'],
   },
   {
     event: taskCompletedEvent,
@@ -73,139 +64,28 @@ const TARGETS: Target[] = [
       },
       completedAt: at,
     },
-    text: ['result', 'answer'],
-    time: 'completedAt',
+    textPath: ['result', 'answer'],
+    stringPath: ['completedAt'],
   },
   {
     event: taskFailedEvent,
     data: { error: { code: 'model_error', message: 'upstream 500' }, failedAt: at },
-    text: ['error', 'message'],
-    time: 'failedAt',
+    textPath: ['error', 'message'],
+    stringPath: ['failedAt'],
   },
   {
     event: taskEscalatedEvent,
     data: { reason: 'limit hit', attempts: [], escalatedAt: at },
-    text: ['reason'],
-    time: 'escalatedAt',
+    textPath: ['reason'],
+    stringPath: ['escalatedAt'],
   },
   {
     event: taskCancelledEvent,
     data: { reason: 'client cancelled', usage: null, cancelledAt: at },
-    text: ['reason'],
-    time: 'cancelledAt',
+    textPath: ['reason'],
+    stringPath: ['cancelledAt'],
   },
 ];
-
-const REQUIRED_HEADERS = [
-  'ce_specversion',
-  'ce_id',
-  'ce_type',
-  'ce_source',
-  'ce_tenantid',
-  'ce_taskid',
-] as const;
-
-interface Hostile {
-  kind: string;
-  value: Buffer | string | null;
-  headers: Record<string, string | Buffer>;
-}
-
-function ceHeaders(event: EventDefinition, taskId: string): Record<string, string> {
-  return {
-    ce_specversion: '1.0',
-    ce_id: randomUUID(),
-    ce_type: event.topic,
-    ce_source: 'fuzz',
-    ce_tenantid: TENANT,
-    ce_taskid: taskId,
-    'content-type': 'application/json',
-  };
-}
-
-function setPath(data: Record<string, unknown>, path: string[], value: unknown): Record<string, unknown> {
-  const copy = structuredClone(data);
-  let node = copy;
-  for (const key of path.slice(0, -1)) node = node[key] as Record<string, unknown>;
-  node[path[path.length - 1]!] = value;
-  return copy;
-}
-
-const unsafeChar = fc.constantFrom('\u0000', '\uD800', '\uDBFF', '\uDC00', '\uDFFF');
-const wrongType = fc.oneof(
-  fc.integer(),
-  fc.boolean(),
-  fc.array(fc.string(), { maxLength: 3 }),
-  fc.dictionary(fc.string({ maxLength: 5 }), fc.integer(), { maxKeys: 3 }),
-);
-
-// Every message these produce is invalid by construction: none can be mistaken for a valid event.
-function hostileFor(target: Target, taskId: string): fc.Arbitrary<Hostile> {
-  const headers = () => ceHeaders(target.event, taskId);
-  const json = (data: unknown) => JSON.stringify(data);
-  return fc.oneof(
-    fc.uint8Array({ maxLength: 2_000 }).map((bytes) => ({
-      kind: 'random bytes',
-      value: Buffer.from(bytes),
-      headers: headers(),
-    })),
-    fc.constant({ kind: 'no value', value: null, headers: headers() }),
-    wrongType.map((v) => ({
-      kind: 'wrong type',
-      value: json(setPath(target.data, [target.time], v)),
-      headers: headers(),
-    })),
-    fc.tuple(fc.string({ maxLength: 20 }), unsafeChar, fc.string({ maxLength: 20 })).map(([a, c, b]) => ({
-      kind: 'unsafe text in the payload',
-      value: json(setPath(target.data, target.text, `${a}${c}${b}`)),
-      headers: headers(),
-    })),
-    // Headers are bytes: a NUL, or bytes that are not UTF-8 (a lone surrogate cannot be sent as UTF-8).
-    fc
-      .tuple(
-        fc.constantFrom('ce_source', 'ce_id', 'content-type', 'traceparent'),
-        fc.constantFrom<string | Buffer>(
-          'up\u0000stream',
-          Buffer.from([0x75, 0xed, 0xa0, 0x80]),
-          Buffer.from([0xff]),
-        ),
-      )
-      .map(([name, bad]) => ({
-        kind: `unsafe bytes in header ${name}`,
-        value: json(target.data),
-        headers: { ...headers(), [name]: bad },
-      })),
-    fc.integer({ min: 100_000, max: 1_040_000 }).map((n) => ({
-      kind: 'huge unterminated value',
-      value: `{"${target.time}":"${'y'.repeat(n)}`,
-      headers: headers(),
-    })),
-    fc.integer({ min: 201, max: 50_000 }).map((n) => ({
-      kind: 'huge header',
-      value: json(target.data),
-      headers: { ...headers(), ce_id: 'i'.repeat(n) },
-    })),
-    fc.subarray([...REQUIRED_HEADERS], { minLength: 1 }).map((missing) => {
-      const h = headers();
-      for (const name of missing) delete h[name];
-      return { kind: `missing ${missing.join(', ')}`, value: json(target.data), headers: h };
-    }),
-    fc.constantFrom('application/cloudevents+json', 'text/plain', 'application/xml').map((contentType) => {
-      const h = headers();
-      delete h['ce_specversion'];
-      return {
-        kind: `content type ${contentType}`,
-        value: json(target.data),
-        headers: { ...h, 'content-type': contentType },
-      };
-    }),
-    fc.constantFrom(...TARGETS.filter((t) => t !== target)).map((other) => ({
-      kind: `type of ${other.event.topic}`,
-      value: json(target.data),
-      headers: { ...headers(), ce_type: other.event.topic },
-    })),
-  );
-}
 
 let h: WebhooksHarness;
 let receiver: Receiver;
@@ -230,13 +110,17 @@ it(`dead-letters ${RUNS} hostile messages with a reason and still delivers the v
   const tasks = new Map<EventDefinition, TaskInput>(
     TARGETS.filter((t) => t.event !== taskAcceptedEvent).map((t) => [t.event, newTask(TENANT)]),
   );
-  const keyOf = (t: Target) =>
+  const keyOf = (t: HostileTarget) =>
     (t.event === taskAcceptedEvent ? tasks.get(taskCompletedEvent)! : tasks.get(t.event)!).taskId;
 
   const samples = fc.sample(
-    fc
-      .constantFrom(...TARGETS)
-      .chain((t) => hostileFor(t, keyOf(t)).map((hostile) => ({ target: t, hostile }))),
+    fc.constantFrom(...TARGETS).chain((t) =>
+      hostileKafkaMessages(t, {
+        tenantId: TENANT,
+        taskId: keyOf(t),
+        foreignTypes: [TARGETS.find((other) => other !== t)!.event.topic],
+      }).map((hostile) => ({ target: t, hostile })),
+    ),
     { numRuns: RUNS, seed: SEED },
   );
   const sent = new Map<string, { topic: string; kind: string }>();

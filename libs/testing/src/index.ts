@@ -3,3 +3,4 @@ export * from './test-kafka';
 export * from './poll';
 export * from './internal-identity';
 export * from './intake-signature';
+export * from './hostile-kafka-messages';

@@ -1,0 +1,164 @@
+import { deadLetterTopic, taskCompletedEvent, taskSubmittedEvent } from '@deliberate/contracts';
+import { loadGatewayConfig } from '@deliberate/gateway/config';
+import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
+import {
+  createTestDatabase,
+  deleteTopicsWithPrefix,
+  header,
+  hostileKafkaMessages,
+  pollUntil,
+  signedIntakeHeaders,
+  TEST_KAFKA_BROKERS,
+  testKafka,
+  uniqueTopicPrefix,
+} from '@deliberate/testing';
+import type { INestApplication } from '@nestjs/common';
+import fc from 'fast-check';
+import type { KafkaMessage, Producer } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+
+// Hostile raw messages on the intake topic, signed with the tenant's intake secret so they get past the signature
+// check: each is dead-lettered with a reason, and a valid submission queued behind them on the same partition is
+// still admitted.
+
+const ADMIN_KEY = 'intake-fuzz-platform-admin-0123456789';
+const TENANT = 'acme';
+const RUNS = 50;
+const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000);
+
+let db: Awaited<ReturnType<typeof createTestDatabase>>;
+let pg: Client;
+let prefix: string;
+let gateway: INestApplication;
+let producer: Producer;
+let secret: string;
+
+async function admin(path: string, body: unknown): Promise<Record<string, string>> {
+  const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+  const res = await fetch(`${url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as Record<string, string>;
+}
+
+beforeAll(async () => {
+  db = await createTestDatabase('intake_fuzz');
+  prefix = uniqueTopicPrefix('intake-fuzz');
+  gateway = await createGatewayApp(
+    loadGatewayConfig({
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+      KAFKA_TOPIC_PREFIX: prefix,
+      LOG_LEVEL: 'error',
+      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+    }),
+  );
+  await gateway.listen(0, '127.0.0.1');
+  await admin('/v1/admin/tenants', { id: TENANT, name: TENANT });
+  secret = (await admin(`/v1/admin/tenants/${TENANT}/intake-secrets`, {}))['secret']!;
+  pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  producer = testKafka().producer();
+  await producer.connect();
+});
+
+afterAll(async () => {
+  await producer?.disconnect();
+  await pg?.end();
+  await gateway?.close();
+  await db?.drop();
+  if (prefix) await deleteTopicsWithPrefix(prefix);
+});
+
+it(`dead-letters ${RUNS} hostile submissions with a reason and still admits the valid one behind them (seed ${SEED})`, async () => {
+  const taskId = randomUUID();
+  const topic = `${prefix}${taskSubmittedEvent.topic}`;
+  const samples = fc.sample(
+    hostileKafkaMessages(
+      {
+        event: taskSubmittedEvent,
+        data: { input: 'What is 2 + 2?', mode: 'fast' },
+        textPath: ['input'],
+        stringPath: ['mode'],
+      },
+      {
+        tenantId: TENANT,
+        taskId,
+        foreignTypes: [taskCompletedEvent.topic],
+        sign: (value) => signedIntakeHeaders(secret, taskId, value),
+      },
+    ),
+    { numRuns: RUNS, seed: SEED },
+  );
+  const sent = new Map<string, string>();
+  for (const hostile of samples) {
+    const fuzzId = randomUUID();
+    sent.set(fuzzId, hostile.kind);
+    await producer.send({
+      topic,
+      messages: [{ key: taskId, value: hostile.value, headers: { ...hostile.headers, 'fuzz-id': fuzzId } }],
+    });
+  }
+  const value = JSON.stringify({ input: 'What is 2 + 2?', mode: 'fast' });
+  await producer.send({
+    topic,
+    messages: [
+      {
+        key: taskId,
+        value,
+        headers: {
+          ce_specversion: '1.0',
+          ce_id: randomUUID(),
+          ce_type: taskSubmittedEvent.topic,
+          ce_source: 'urn:test:upstream',
+          ce_tenantid: TENANT,
+          ce_taskid: taskId,
+          'content-type': 'application/json',
+          ...signedIntakeHeaders(secret, taskId, value),
+        },
+      },
+    ],
+  });
+
+  // The valid submission behind them was admitted: the partition was never stuck.
+  await pollUntil(
+    async () => (await pg.query(`SELECT id FROM gateway.tasks WHERE id = $1`, [taskId])).rowCount,
+    (count) => count === 1,
+    { timeoutMs: 30_000, what: `the valid submission admitted (seed ${SEED})` },
+  );
+
+  // Every hostile message is in the dead-letter topic, with a reason.
+  const dlq = `${prefix}${deadLetterTopic(taskSubmittedEvent.topic)}`;
+  const reader = testKafka().consumer({ groupId: `reader-${randomUUID()}`, maxWaitTimeInMs: 200 });
+  const deadLetters = new Map<string, KafkaMessage>();
+  await reader.connect();
+  try {
+    await reader.subscribe({ topic: dlq, fromBeginning: true });
+    await reader.run({
+      eachMessage: ({ message }) => {
+        const fuzzId = header(message, 'fuzz-id');
+        if (fuzzId) deadLetters.set(fuzzId, message);
+        return Promise.resolve();
+      },
+    });
+    await pollUntil(
+      () => Promise.resolve(deadLetters.size),
+      (n) => n >= sent.size,
+      { timeoutMs: 30_000, what: `every hostile submission dead-lettered (seed ${SEED})` },
+    ).catch(() => undefined);
+  } finally {
+    await reader.disconnect();
+  }
+  const missing = [...sent].filter(([id]) => !deadLetters.has(id)).map(([, kind]) => kind);
+  expect(missing).toEqual([]);
+  for (const [fuzzId, kind] of sent) {
+    expect({ kind, reason: header(deadLetters.get(fuzzId)!, 'dlq_reason') }).toEqual({
+      kind,
+      reason: expect.stringMatching(/\S/),
+    });
+  }
+});
