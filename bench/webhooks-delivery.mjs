@@ -280,6 +280,7 @@ async function startService(port) {
     WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8',
     WEBHOOKS_RETRY_SCHEDULE: '0,1s,2s',
     WEBHOOKS_RETRY_JITTER: '0',
+    WEBHOOKS_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
   };
   for (const name of ['WEBHOOKS_CONCURRENCY', 'WEBHOOKS_BATCH_SIZE', 'DATABASE_POOL_SIZE'])
     if (process.env[name]) env[name] = process.env[name];
