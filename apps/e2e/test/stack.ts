@@ -45,7 +45,14 @@ export interface TestStack {
   close(): Promise<void>;
 }
 
-export async function startStack(suite: string, env: Record<string, string> = {}): Promise<TestStack> {
+export type StackService = 'ledger' | 'webhooks' | 'audit' | 'gateway' | 'triage' | 'reasoner';
+
+/** `env` applies to every service; `serviceEnv` to one (its own Kafka credentials, say) on top of it. */
+export async function startStack(
+  suite: string,
+  env: Record<string, string> = {},
+  serviceEnv: Partial<Record<StackService, Record<string, string>>> = {},
+): Promise<TestStack> {
   const db = await createTestDatabase(suite);
   const prefix = uniqueTopicPrefix(suite);
   const simulator = await startSimulator({ timeScale: 0 });
@@ -59,6 +66,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   const ledger = await createLedgerApp(
     loadLedgerConfig({
       ...common,
+      ...serviceEnv.ledger,
       DATABASE_URL: db.url,
       LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
       LEDGER_SWEEP_INTERVAL_MS: '200',
@@ -70,6 +78,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   const webhooks = await createWebhooksApp(
     loadWebhooksConfig({
       ...common,
+      ...serviceEnv.webhooks,
       DATABASE_URL: db.url,
       WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
       WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
@@ -83,6 +92,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   const audit = await createAuditApp(
     loadAuditConfig({
       ...common,
+      ...serviceEnv.audit,
       DATABASE_URL: db.url,
       AUDIT_INTERNAL_TOKEN,
       AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
@@ -95,6 +105,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   const gateway = await createGatewayApp(
     loadGatewayConfig({
       ...common,
+      ...serviceEnv.gateway,
       DATABASE_URL: db.url,
       GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
       GATEWAY_MAX_BODY_BYTES: String(64 * 1024),
@@ -112,6 +123,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   const triage = await createTriageApp(
     loadTriageConfig({
       ...common,
+      ...serviceEnv.triage,
       LLM_FAST_BASE_URL: simulator.baseURL,
       LLM_REASONING_BASE_URL: simulator.baseURL,
       LLM_STANDARD_BASE_URL: simulator.baseURL,
@@ -122,6 +134,7 @@ export async function startStack(suite: string, env: Record<string, string> = {}
   const reasoner = await createReasonerApp(
     loadReasonerConfig({
       ...common,
+      ...serviceEnv.reasoner,
       DATABASE_URL: db.url,
       LLM_FAST_BASE_URL: simulator.baseURL,
       LLM_REASONING_BASE_URL: simulator.baseURL,
