@@ -9,7 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
 import { type NewOutboxMessage, type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
 import { type ColumnCipher, type Sql, ServiceDatabase } from '@deliberate/persistence';
-import { endpointSecretContext, taskSecretContext, WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
+import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
+import { endpointSecretContext, taskSecretContext } from '../signing/signing-secret.repository';
 
 /** A due attempt, claimed: nobody else sends it until the lease ends. */
 export interface ClaimedAttempt {

@@ -19,7 +19,8 @@ import {
 import type { z } from 'zod';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { type ColumnCipher, ServiceDatabase } from '@deliberate/persistence';
-import { taskSecretContext, WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
+import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
+import { taskSecretContext } from '../signing/signing-secret.repository';
 import { generateSecret } from '../signing/webhook-signature';
 import { tenantQuerySchema, type TenantQuery } from './tenant-query';
 

@@ -1,6 +1,6 @@
 import { ColumnCipher } from '@deliberate/persistence';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { resealSecrets } from '../signing/secrets-at-rest';
+import { resealSecrets } from '../signing/signing-secret.repository';
 
 // Signing secrets stored in clear are encrypted with WEBHOOKS_SECRET_ENCRYPTION_KEY; `down` writes them back in
 // clear. The migration needs the key, so the module builds it around the service's cipher.

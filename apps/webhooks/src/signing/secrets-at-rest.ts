@@ -1,47 +1,12 @@
-import { ColumnCipher, type Sql } from '@deliberate/persistence';
+import { ColumnCipher } from '@deliberate/persistence';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { resealSecrets } from './signing-secret.repository';
 
-// Signing secrets are stored encrypted (WEBHOOKS_SECRET_ENCRYPTION_KEY), each bound to its row: an endpoint's to
-// its id, a tenant's task secret to the tenant, so a ciphertext copied into another row does not decrypt.
+// Signing secrets are stored encrypted with WEBHOOKS_SECRET_ENCRYPTION_KEY (signing-secret.repository.ts says
+// where, and what each is bound to); this is the cipher's token, and its check and rotation at start-up.
 
 export const WEBHOOK_SECRET_CIPHER = Symbol('WEBHOOK_SECRET_CIPHER');
-
-export const endpointSecretContext = (endpointId: string) => `webhooks.endpoint:${endpointId}`;
-export const taskSecretContext = (tenantId: string) => `webhooks.task-secret:${tenantId}`;
-
-const SECRET_TABLES = [
-  { table: 'endpoints', key: 'id', context: endpointSecretContext },
-  { table: 'task_secrets', key: 'tenant_id', context: taskSecretContext },
-] as const;
-
-/** A stored value's replacement, or null to leave it. */
-export type Reseal = (stored: string, context: string) => string | null;
-
-/**
- * Rewrites the `secret` and `previous_secret` of every row (optionally only those `where` selects) through
- * `reseal`. Each row is written only if unchanged since it was read, so replicas doing it at once do not clash.
- */
-export async function resealSecrets(sql: Sql, reseal: Reseal, where = 'true'): Promise<number> {
-  let changed = 0;
-  for (const { table, key, context } of SECRET_TABLES) {
-    const rows = await sql.query<{ key: string; secret: string; previous_secret: string | null }[]>(
-      `SELECT ${key}::text AS key, secret, previous_secret FROM ${table} WHERE ${where}`,
-    );
-    for (const row of rows) {
-      const secret = reseal(row.secret, context(row.key));
-      const previous = row.previous_secret === null ? null : reseal(row.previous_secret, context(row.key));
-      if (secret === null && previous === null) continue;
-      await sql.query(
-        `UPDATE ${table} SET secret = $2, previous_secret = $3
-          WHERE ${key}::text = $1 AND secret = $4 AND previous_secret IS NOT DISTINCT FROM $5`,
-        [row.key, secret ?? row.secret, previous ?? row.previous_secret, row.secret, row.previous_secret],
-      );
-      changed += 1;
-    }
-  }
-  return changed;
-}
 
 // At start-up: secrets sealed with a previous key are re-encrypted with the current one; a secret sealed with a key
 // the service was not given stops the start, naming the variable to set (signing with it would fail later).
@@ -55,7 +20,6 @@ export class SecretKeyRotation implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const current = `enc:v1:${this.cipher.keyId}:%`;
     const unknown = new Map<string, number>();
     const resealed = await this.dataSource.transaction((tx) =>
       resealSecrets(
@@ -70,7 +34,7 @@ export class SecretKeyRotation implements OnModuleInit {
           unknown.set(keyId, (unknown.get(keyId) ?? 0) + 1);
           return null;
         },
-        `secret NOT LIKE '${current}' OR (previous_secret IS NOT NULL AND previous_secret NOT LIKE '${current}')`,
+        { notSealedWithKeyId: this.cipher.keyId },
       ).then((n) => {
         // Nothing is rewritten unless every secret can be read: a wrong key changes nothing.
         if (unknown.size) throw new Error(this.refusal(unknown));
