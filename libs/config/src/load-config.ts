@@ -51,7 +51,7 @@ function variablesOf(schema: z.ZodType): string[] {
 const pick = (env: Record<string, string | undefined>, keys: readonly string[]) =>
   Object.fromEntries(keys.map((k) => [k, env[k]]));
 
-/** Where the service runs: `local` (deploy/local/stack.sh, tests) allows the well-known local secrets. */
+/** Where the service runs: `local` (set by deploy/local/stack.sh) allows the well-known local secrets. */
 export function deliberateEnvironment(
   env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env,
 ): DeliberateEnvironment | null {
