@@ -8,7 +8,9 @@
 #
 # --sasl (or KAFKA_SASL=1): a second, separate broker with authentication and authorization, beside the plain one:
 # a SASL_PLAINTEXT listener with SCRAM-SHA-512 on 127.0.0.1:$KAFKA_SASL_PORT (9094), controller on
-# $KAFKA_SASL_CONTROLLER_PORT (9095), data in .local/kafka-sasl, heap $KAFKA_SASL_HEAP (-Xms128m -Xmx256m). Its SCRAM
+# $KAFKA_SASL_CONTROLLER_PORT (9095), data in .local/kafka-sasl, heap $KAFKA_SASL_HEAP (-Xms128m -Xmx256m), and the same
+# with TLS (SASL_SSL, a client certificate required) on $KAFKA_SASL_TLS_PORT (9096), its certificates made by a CA of
+# its own in .local/kafka-sasl/tls (ca.pem, client.pem, client.key for clients). Its SCRAM
 # users (admin, a super user, and one per principal of deploy/kafka/acl-plan.mjs) get random passwords, kept 0600 in
 # .local/kafka-sasl/users/<name>.password; the StandardAuthorizer denies what deploy/kafka/acls.sh does not allow.
 set -euo pipefail
@@ -27,6 +29,7 @@ if [ "$sasl" = 1 ]; then
   port="${KAFKA_SASL_PORT:-9094}"
   controller_port="${KAFKA_SASL_CONTROLLER_PORT:-9095}"
   heap="${KAFKA_SASL_HEAP:--Xms128m -Xmx256m}"
+  tls_port="${KAFKA_SASL_TLS_PORT:-9096}"
 else
   state="$root/.local/kafka"
   port="${KAFKA_PORT:-9092}"
@@ -37,6 +40,7 @@ data="$state/data"
 logs="$state/logs"
 users="$state/users"
 admin_config="$state/admin.properties"
+tls="$state/tls"
 pidfile="$state/kafka.pid"
 timeout_s="${KAFKA_START_TIMEOUT_S:-90}"
 
@@ -111,20 +115,27 @@ EOF
 # loopback (KRaft cannot use SCRAM there), and its principal, ANONYMOUS, is a super user so the broker can register.
 write_sasl_config() {
   local admin_password; admin_password="$(cat "$users/admin.password")"
+  make_certificates
   (
     umask 077
     cat >"$state/server.properties" <<EOF
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=SASL_PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$port
+listeners=SASL_PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$tls_port,CONTROLLER://127.0.0.1:$controller_port
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$tls_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=SASL_PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL
 sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+listener.name.sasl_ssl.ssl.client.auth=required
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker.keystore.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin;User:ANONYMOUS
 allow.everyone.if.no.acl.found=false
@@ -143,6 +154,8 @@ auto.create.topics.enable=false
 delete.topic.enable=true
 log.retention.hours=24
 log.segment.bytes=16777216
+# The compaction buffer is 128 MB by default: too much for this broker's small heap.
+log.cleaner.dedupe.buffer.size=16777216
 EOF
     cat >"$admin_config" <<EOF
 security.protocol=SASL_PLAINTEXT
@@ -150,6 +163,31 @@ sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
 EOF
   )
+}
+
+# A CA of the broker's own signs its certificate (for 127.0.0.1) and one client certificate, which the TLS listener
+# requires. Made once; reset removes them with the rest.
+make_certificates() {
+  [ -f "$tls/broker.keystore.pem" ] && return 0
+  command -v openssl >/dev/null || { log "openssl is needed for the TLS listener"; exit 1; }
+  log "making a CA and certificates in $tls"
+  mkdir -p "$tls"
+  (
+    umask 077
+    cd "$tls"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=deliberate local kafka CA" \
+      -keyout ca.key -out ca.pem >/dev/null 2>&1
+    for name in broker client; do
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=$name" -keyout "$name.key.pem" -out "$name.csr" >/dev/null 2>&1
+      printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$name.ext"
+      openssl x509 -req -in "$name.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+        -extfile "$name.ext" -out "$name.pem" >/dev/null 2>&1
+      openssl pkcs8 -topk8 -nocrypt -in "$name.key.pem" -out "$name.key" && rm -f "$name.key.pem" "$name.csr" "$name.ext"
+    done
+    # The broker reads its key and certificate chain from one PEM file.
+    cat broker.key broker.pem ca.pem >broker.keystore.pem
+    chmod 644 ca.pem
+  ) || { log "could not make the certificates"; exit 1; }
 }
 
 # The principals of the ACL plan, and admin.
@@ -267,6 +305,8 @@ client_env() {
     echo "usage: $0 --sasl env <principal>; known: $(ls "$users" 2>/dev/null | sed 's/\.password$//' | tr '\n' ' ')" >&2; exit 2; }
   printf 'KAFKA_BROKERS=127.0.0.1:%s\nKAFKA_SASL_MECHANISM=scram-sha-512\nKAFKA_SASL_USERNAME=%s\nKAFKA_SASL_PASSWORD=%s\n' \
     "$port" "$name" "$(cat "$users/$name.password")"
+  printf '# over TLS instead: KAFKA_BROKERS=127.0.0.1:%s KAFKA_TLS=true KAFKA_TLS_CA_FILE=%s KAFKA_TLS_CERT_FILE=%s KAFKA_TLS_KEY_FILE=%s\n' \
+    "$tls_port" "$tls/ca.pem" "$tls/client.pem" "$tls/client.key"
 }
 
 stop() {
@@ -287,7 +327,7 @@ status() {
   log "not running"; return 3
 }
 
-reset() { stop; log "deleting $data"; rm -rf "$data" "$logs" "$users" "$state/acls.applied"; }
+reset() { stop; log "deleting $data"; rm -rf "$data" "$logs" "$users" "$tls" "$state/acls.applied"; }
 
 case "${1:-}" in
   start) start ;;

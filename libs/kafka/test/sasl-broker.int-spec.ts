@@ -13,13 +13,17 @@ import { kafkaSecurityFromConfig } from '../src/kafka-security';
 import { provisionTopics } from '../src/topic-provisioner';
 
 // The clients against the local broker that authenticates (SCRAM-SHA-512) and authorizes (the ACLs of
-// deploy/kafka/acls.sh): deploy/local/kafka.sh --sasl, started here when it is not running and stopped again after.
-// The broker serves only this suite, with the ACLs of an unprefixed stack, so topics carry no suite prefix; every
+// deploy/kafka/acls.sh), plaintext and over TLS: deploy/local/kafka.sh --sasl, started here when it is not running and
+// stopped again after.
+// The broker serves only the SASL suites, with the ACLs of an unprefixed stack, so topics carry no suite prefix; every
 // assertion picks its own messages by a fresh task id.
 
 const root = join(__dirname, '../../..');
 const kafkaScript = join(root, 'deploy/local/kafka.sh');
 const SASL_BROKER = `127.0.0.1:${process.env['KAFKA_SASL_PORT'] ?? '9094'}`;
+// The same broker's SASL_SSL listener, which also requires a client certificate signed by its CA.
+const SASL_TLS_BROKER = `127.0.0.1:${process.env['KAFKA_SASL_TLS_PORT'] ?? '9096'}`;
+const tlsFile = (name: string) => join(root, '.local/kafka-sasl/tls', name);
 const password = (principal: string) =>
   readFileSync(join(root, '.local/kafka-sasl/users', `${principal}.password`), 'utf8').trim();
 
@@ -142,5 +146,57 @@ describe('Kafka over SASL/SCRAM with ACLs', () => {
     await expect(
       producer.send({ topic: 'tasks.task.submitted.v1', messages: [{ key: randomUUID(), value: '{}' }] }),
     ).rejects.toThrow(/Topic authorization failed/);
+  });
+});
+
+describe('Kafka over SASL_SSL', () => {
+  const overTls = (env: Record<string, string>) => ({
+    KAFKA_BROKERS: SASL_TLS_BROKER,
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'gateway',
+    KAFKA_SASL_PASSWORD: password('gateway'),
+    KAFKA_TLS: 'true',
+    ...env,
+  });
+
+  it('publishes through libs/kafka with the CA file and a client certificate', async () => {
+    const gateway = new KafkaClient(
+      kafkaOptionsFromConfig(
+        'gateway',
+        clientConfig(
+          overTls({
+            KAFKA_TLS_CA_FILE: tlsFile('ca.pem'),
+            KAFKA_TLS_CERT_FILE: tlsFile('client.pem'),
+            KAFKA_TLS_KEY_FILE: tlsFile('client.key'),
+          }),
+        ),
+      ),
+    );
+    await provisionTopics(gateway, [taskCancelRequestedEvent]);
+    const publisher = new EventPublisher(gateway);
+    await publisher.connect();
+    cleanups.push(() => publisher.disconnect());
+    const envelope = await publisher.publish(taskCancelRequestedEvent, {
+      tenantId: 'tenant-sasl',
+      taskId: randomUUID(),
+      data: { requestedBy: 'key-tls', reason: null, requestedAt: new Date().toISOString() },
+    });
+    expect(envelope.source).toBe('deliberate/gateway');
+  });
+
+  it('is refused without the client certificate the listener requires', async () => {
+    const admin = rawKafka(clientConfig(overTls({ KAFKA_TLS_CA_FILE: tlsFile('ca.pem') }))).admin();
+    await expect(admin.connect()).rejects.toThrow(/Connection error/);
+    await admin.disconnect();
+  });
+
+  it("does not trust the broker's own CA unless told to (TLS on with the system CAs only)", async () => {
+    const admin = rawKafka(
+      clientConfig(
+        overTls({ KAFKA_TLS_CERT_FILE: tlsFile('client.pem'), KAFKA_TLS_KEY_FILE: tlsFile('client.key') }),
+      ),
+    ).admin();
+    await expect(admin.connect()).rejects.toThrow(/self-signed certificate/);
+    await admin.disconnect();
   });
 });
