@@ -73,12 +73,18 @@ describe('per-service Postgres roles (deploy/postgres/roles.sql, real Postgres)'
     await admin.end();
   });
 
-  it('creates plain login roles, each owning its schema; running it again changes nothing', async () => {
-    await applyRoles();
-    await applyRoles();
+  it('creates plain login roles, each owning its schema and what an earlier owner built there; idempotent', async () => {
     const admin = new Client({ connectionString: db.url });
     await admin.connect();
     try {
+      // A deployment from before the roles: the superuser built the ledger's schema.
+      await admin.query(`CREATE SCHEMA ledger`);
+      await admin.query(`CREATE TABLE ledger.legacy (id serial PRIMARY KEY, note text)`);
+      await admin.query(
+        `CREATE FUNCTION ledger.legacy_count() RETURNS bigint LANGUAGE sql AS 'SELECT count(*) FROM ledger.legacy'`,
+      );
+      await applyRoles();
+      await applyRoles();
       const roles = await admin.query<{ rolname: string; powerful: boolean }>(
         `SELECT rolname, rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls AS powerful
            FROM pg_roles WHERE rolname LIKE $1 ORDER BY rolname`,
@@ -92,6 +98,12 @@ describe('per-service Postgres roles (deploy/postgres/roles.sql, real Postgres)'
         [OWNERS],
       );
       expect(owners.rows).toEqual([...OWNERS].sort().map((s) => ({ nspname: s, owner: `${prefix}_${s}` })));
+      const legacy = await admin.query<{ owner: string }>(
+        `SELECT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'ledger'::regnamespace
+         UNION ALL SELECT pg_get_userbyid(proowner) FROM pg_proc WHERE pronamespace = 'ledger'::regnamespace`,
+      );
+      expect(legacy.rows.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(legacy.rows.map((r) => r.owner))).toEqual(new Set([`${prefix}_ledger`]));
     } finally {
       await admin.end();
     }
