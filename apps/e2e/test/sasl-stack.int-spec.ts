@@ -1,5 +1,11 @@
 import { taskSubmittedEvent, type TaskResponse } from '@deliberate/contracts';
-import { ensureSaslBroker, pollUntil, saslClientEnv, signedIntakeHeaders } from '@deliberate/testing';
+import {
+  ensureSaslBroker,
+  pollUntil,
+  SASL_KAFKA_BROKER,
+  saslClientEnv,
+  signedIntakeHeaders,
+} from '@deliberate/testing';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { createTenant, http, startStack, type StackService, type TestStack } from './stack';
@@ -32,7 +38,7 @@ beforeAll(async () => {
   stopBroker = ensureSaslBroker();
   stack = await startStack(
     'sasl',
-    { KAFKA_TOPIC_PREFIX: '', KAFKA_BROKERS: saslClientEnv('gateway')['KAFKA_BROKERS']! },
+    { KAFKA_TOPIC_PREFIX: '', KAFKA_BROKERS: SASL_KAFKA_BROKER },
     Object.fromEntries(SERVICES.map((s) => [s, saslClientEnv(s)])),
   );
   acme = await createTenant(stack, tenantId);
@@ -48,7 +54,7 @@ beforeAll(async () => {
   const env = saslClientEnv('upstream-producer');
   upstream = new Kafka({
     clientId: 'upstream-crm',
-    brokers: [env['KAFKA_BROKERS']!],
+    brokers: [SASL_KAFKA_BROKER],
     sasl: {
       mechanism: 'scram-sha-512',
       username: env['KAFKA_SASL_USERNAME']!,
