@@ -9,7 +9,7 @@ import {
   type TaskResponse,
   uuidv7,
 } from '@deliberate/contracts';
-import { collectMessages, header, pollUntil, testKafka } from '@deliberate/testing';
+import { collectMessages, header, pollUntil, signedIntakeHeaders, testKafka } from '@deliberate/testing';
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
 import { DataSource } from 'typeorm';
@@ -22,6 +22,8 @@ let stack: TestStack;
 let acme: Awaited<ReturnType<typeof createTenant>>;
 let globex: Awaited<ReturnType<typeof createTenant>>;
 let producer: Producer;
+// Signs acme's submissions on the intake topic.
+let acmeIntakeSecret: string;
 
 const terminal = (t: TaskResponse) => ['completed', 'failed', 'cancelled'].includes(t.status);
 
@@ -46,6 +48,12 @@ beforeAll(async () => {
   stack = await startStack('lifecycle');
   acme = await createTenant(stack, 'acme');
   globex = await createTenant(stack, 'globex');
+  const issued = await http<{ secret: string }>(stack, 'POST', '/v1/admin/tenants/acme/intake-secrets', {
+    key: acme.admin,
+  });
+  if (issued.status !== 201)
+    throw new Error(`intake secret: ${issued.status} ${JSON.stringify(issued.body)}`);
+  acmeIntakeSecret = issued.body.secret;
   producer = testKafka().producer();
   await producer.connect();
 });
@@ -354,21 +362,26 @@ describe('Kafka submission', () => {
   it('projects and completes a task published by a plain kafkajs producer, in structured and binary mode', async () => {
     const structuredId = randomUUID();
     const binaryId = randomUUID();
+    const structuredValue = JSON.stringify({
+      specversion: '1.0',
+      id: randomUUID(),
+      type: taskSubmittedEvent.topic,
+      source: 'urn:upstream:crm',
+      tenantid: 'acme',
+      taskid: structuredId,
+      data: { input: 'Translate "hello" to French.', mode: 'fast', metadata: { from: 'crm' } },
+    });
+    const binaryValue = JSON.stringify({ input: [{ role: 'user', content: 'What is 3 + 4?' }] });
     await producer.send({
       topic: stack.topic(taskSubmittedEvent.topic),
       messages: [
         {
           key: structuredId,
-          headers: { 'content-type': 'application/cloudevents+json' },
-          value: JSON.stringify({
-            specversion: '1.0',
-            id: randomUUID(),
-            type: taskSubmittedEvent.topic,
-            source: 'urn:upstream:crm',
-            tenantid: 'acme',
-            taskid: structuredId,
-            data: { input: 'Translate "hello" to French.', mode: 'fast', metadata: { from: 'crm' } },
-          }),
+          headers: {
+            'content-type': 'application/cloudevents+json',
+            ...signedIntakeHeaders(acmeIntakeSecret, structuredId, structuredValue),
+          },
+          value: structuredValue,
         },
         {
           key: binaryId,
@@ -380,8 +393,9 @@ describe('Kafka submission', () => {
             ce_tenantid: 'acme',
             ce_taskid: binaryId,
             'content-type': 'application/json',
+            ...signedIntakeHeaders(acmeIntakeSecret, binaryId, binaryValue),
           },
-          value: JSON.stringify({ input: [{ role: 'user', content: 'What is 3 + 4?' }] }),
+          value: binaryValue,
         },
       ],
     });
@@ -398,7 +412,7 @@ describe('Kafka submission', () => {
     expect((await http(stack, 'GET', `/v1/tasks/${binaryId}`, { key: globex.submitter })).status).toBe(404);
   });
 
-  it('dead-letters malformed, schema-invalid, unknown-tenant and conflicting messages with reasons; valid ones around them complete', async () => {
+  it('dead-letters malformed, schema-invalid, unknown-tenant, unsigned and conflicting messages with reasons; valid ones around them complete', async () => {
     const topic = stack.topic(taskSubmittedEvent.topic);
     const envelope = (taskid: string, tenantid: string, data: unknown) =>
       JSON.stringify({
@@ -418,21 +432,29 @@ describe('Kafka submission', () => {
       invalid: randomUUID(),
       unknownTenant: randomUUID(),
       notCloudEvent: randomUUID(),
+      unsigned: randomUUID(),
     };
+    // What reaches the handler must be signed for acme; what fails to decode is refused before that.
+    const signed = (key: string, value: string) => ({
+      key,
+      value,
+      headers: signedIntakeHeaders(acmeIntakeSecret, key, value),
+    });
     await producer.send({
       topic,
       messages: [
-        { key: before, value: envelope(before, 'acme', { input: 'First valid one.', mode: 'fast' }) },
+        signed(before, envelope(before, 'acme', { input: 'First valid one.', mode: 'fast' })),
         { key: bad.malformed, value: '{"specversion": "1.0", "data": ' },
         { key: bad.invalid, value: envelope(bad.invalid, 'acme', { mode: 'fast', latencyBudgetMs: 'soon' }) },
         { key: bad.unknownTenant, value: envelope(bad.unknownTenant, 'nobody', { input: 'Who am I?' }) },
         { key: bad.notCloudEvent, value: JSON.stringify({ input: 'no envelope' }) },
-        { key: conflicting, value: envelope(conflicting, 'acme', { input: 'Original body.', mode: 'fast' }) },
-        {
-          key: conflicting,
-          value: envelope(conflicting, 'acme', { input: 'A different body, same task id.', mode: 'fast' }),
-        },
-        { key: after, value: envelope(after, 'acme', { input: 'Last valid one.', mode: 'fast' }) },
+        { key: bad.unsigned, value: envelope(bad.unsigned, 'acme', { input: 'Unsigned.', mode: 'fast' }) },
+        signed(conflicting, envelope(conflicting, 'acme', { input: 'Original body.', mode: 'fast' })),
+        signed(
+          conflicting,
+          envelope(conflicting, 'acme', { input: 'A different body, same task id.', mode: 'fast' }),
+        ),
+        signed(after, envelope(after, 'acme', { input: 'Last valid one.', mode: 'fast' })),
       ],
     });
 
@@ -441,8 +463,8 @@ describe('Kafka submission', () => {
     const original = await waitForTask(conflicting);
     expect(original.result!.answer).toContain('Original body');
 
-    // The audit service reads the intake topic too and dead-letters what it cannot decode under its own group.
-    const dead = await collectMessages(stack.topic(deadLetterTopic(taskSubmittedEvent.topic)), 5, {
+    // The dead letters of the gateway's intake group, the only consumer of this topic.
+    const dead = await collectMessages(stack.topic(deadLetterTopic(taskSubmittedEvent.topic)), 6, {
       timeoutMs: 30_000,
       filter: (m) => header(m, 'dlq_consumer_group') === `${stack.prefix}deliberate.gateway.intake`,
     });
@@ -463,6 +485,10 @@ describe('Kafka submission', () => {
 
     expect(stage(bad.notCloudEvent)).toBe('envelope');
     expect(reason(bad.notCloudEvent)).toContain('not a CloudEvent');
+
+    expect(stage(bad.unsigned)).toBe('handler');
+    expect(reason(bad.unsigned)).toContain('unsigned submission');
+    expect((await http(stack, 'GET', `/v1/tasks/${bad.unsigned}`, { key: acme.submitter })).status).toBe(404);
 
     expect(stage(conflicting)).toBe('handler');
     expect(reason(conflicting)).toContain(`task id ${conflicting} is already used by a different submission`);
@@ -486,8 +512,8 @@ describe('Kafka submission', () => {
     await producer.send({
       topic: stack.topic(taskSubmittedEvent.topic),
       messages: [
-        { key: id, value },
-        { key: id, value },
+        { key: id, value, headers: signedIntakeHeaders(acmeIntakeSecret, id, value) },
+        { key: id, value, headers: signedIntakeHeaders(acmeIntakeSecret, id, value) },
       ],
     });
     expect((await waitForTask(id)).status).toBe('completed');
