@@ -38,7 +38,10 @@ acl_command() {
   # The command moved between Kafka versions (kafka.admin in 3.x, org.apache.kafka.tools in 4.x).
   local class=org.apache.kafka.tools.AclCommand
   if compgen -G "$libs/kafka_2.13-3.*.jar" >/dev/null; then class=kafka.admin.AclCommand; fi
-  java -cp "$libs/*" -Dlog4j2.configurationFile="$root/deploy/local/kafka/log4j2.properties" "$class" "$@"
+  # The log configuration names its folder through kafka.logs.dir; unset, log4j makes a folder of that literal name.
+  mkdir -p "$root/.local/kafka-acls"
+  java -cp "$libs/*" -Dlog4j2.configurationFile="$root/deploy/local/kafka/log4j2.properties" \
+    -Dkafka.logs.dir="$root/.local/kafka-acls" "$class" "$@"
 }
 
 # One AclCommand per line of the plan, KAFKA_ACLS_PARALLEL (2) at a time: each is a JVM start of a few seconds.

@@ -259,7 +259,7 @@ start() {
     fi
     java -cp "$libs/*" -Dlog4j2.configurationFile="$here/log4j2.properties" -Dkafka.logs.dir="$logs" \
       kafka.tools.StorageTool format --config "$state/server.properties" \
-      --cluster-id "$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)" \
+      --cluster-id "$(java -cp "$libs/*" -Dkafka.logs.dir="$logs" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)" \
       "${scram[@]+"${scram[@]}"}" --ignore-formatted >"$logs/format.log" 2>&1 || { cat "$logs/format.log" >&2; exit 1; }
   fi
   # A broker keeps several files open per partition; take the highest open-file limit this shell may have.
