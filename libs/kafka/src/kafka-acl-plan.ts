@@ -36,9 +36,6 @@ export const KAFKA_EXTERNAL_PRINCIPALS: Readonly<Record<string, string>> = {
   'downstream systems': 'downstream-consumer',
 };
 
-/** Services that read every catalogue topic, whatever its consumers say: the audit trail records every event. */
-export const KAFKA_READERS_OF_EVERY_TOPIC = ['audit'] as const;
-
 /** Who calls the ledger's request-reply commands (libs/ledger-client with rpcClient); the ledger serves them. */
 export const LEDGER_COMMAND_CLIENTS = ['reasoner'] as const;
 
@@ -81,7 +78,7 @@ export function kafkaAclPlan(catalogue: readonly EventDefinition[], topicPrefix 
         grant(p.name, deadLetters, 'Describe', 'Create');
       }
     }
-    for (const consumer of new Set([...event.consumers, ...KAFKA_READERS_OF_EVERY_TOPIC])) {
+    for (const consumer of event.consumers) {
       const c = principalOf(consumer);
       grant(c.name, topic, 'Read', 'Describe');
       if (c.service) {

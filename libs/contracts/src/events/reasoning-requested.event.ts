@@ -30,7 +30,7 @@ export const reasoningRequestedEvent = defineEvent({
   partitions: 12,
   key: 'taskId',
   producers: ['triage'],
-  consumers: ['reasoner'],
+  consumers: ['reasoner', 'audit'],
   cuttableTexts: ['spec.context[].content', 'contextSelection[].reason'],
 });
 export type ReasoningRequested = z.infer<typeof reasoningRequestedEvent.schema>;
