@@ -17,6 +17,9 @@ chmod 700 "$state"
 # anywhere else they refuse to start with them. Every service works as the Postgres superuser here, for simplicity:
 # docker-compose.yml gives each its own role (deploy/postgres/roles.sql).
 export DELIBERATE_ENV="${DELIBERATE_ENV:-local}"
+# KAFKA_SASL=1: the local broker that authenticates and authorizes (deploy/local/kafka.sh --sasl), each service as
+# its own SCRAM user under the ACLs of deploy/kafka/acls.sh.
+if [ "${KAFKA_SASL:-0}" = 1 ]; then export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9094}"; fi
 export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/deliberate}"
 export GATEWAY_PORT="${GATEWAY_PORT:-3000}"
@@ -77,7 +80,11 @@ wait_healthy() {
 start_service() {
   local name=$1
   if pid_of "$name" >/dev/null; then log "$name already running"; return 0; fi
-  nohup "$node" --enable-source-maps "$root/apps/$name/dist/main.js" >>"$state/$name.log" 2>&1 &
+  local kafka_env=()
+  if [ "${KAFKA_SASL:-0}" = 1 ] && [ "$name" != model-simulator ]; then
+    mapfile -t kafka_env < <("$root/deploy/local/kafka.sh" --sasl env "$name" | grep -v '^#')
+  fi
+  nohup env "${kafka_env[@]+"${kafka_env[@]}"}" "$node" --enable-source-maps "$root/apps/$name/dist/main.js" >>"$state/$name.log" 2>&1 &
   echo $! >"$state/$name.pid"
   wait_healthy "$name" "${health[$name]}"
 }
@@ -140,7 +147,9 @@ up() {
   [ -x "$node" ] || { log "dependencies are not installed: run npm ci first"; exit 1; }
   log "building"
   (cd "$root" && "$node" node_modules/typescript/bin/tsc -b tsconfig.build.json)
-  if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ]; then "$root/deploy/local/kafka.sh" start; else log "using Kafka at $KAFKA_BROKERS"; fi
+  if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] || { [ "${KAFKA_SASL:-0}" = 1 ] && [ "$KAFKA_BROKERS" = "127.0.0.1:9094" ]; }; then
+    "$root/deploy/local/kafka.sh" start
+  else log "using Kafka at $KAFKA_BROKERS"; fi
   ensure_postgres
   if uses_simulator; then
     start_service model-simulator
@@ -185,7 +194,7 @@ down() {
     fi
     rm -f "$state/$name.pid"
   done
-  [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] && "$root/deploy/local/kafka.sh" stop
+  if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] || [ "${KAFKA_SASL:-0}" = 1 ]; then "$root/deploy/local/kafka.sh" stop; fi
   return 0
 }
 
