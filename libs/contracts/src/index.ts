@@ -7,6 +7,7 @@ export * from './task/task-result.schema';
 export * from './events/event-definition';
 export * from './events/envelope';
 export * from './events/catalogue';
+export * from './events/topic-table';
 export * from './events/task-submitted.event';
 export * from './events/task-accepted.event';
 export * from './events/task-triaged.event';
