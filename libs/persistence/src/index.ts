@@ -1,4 +1,7 @@
 export * from './database-bootstrap';
 export * from './persistence.module';
+export * from './sql';
+export * from './data-source-sql';
+export * from './pool-sql';
 export * from './service-database';
 export * from './column-cipher';

@@ -8,7 +8,9 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
+import { DataSourceSql } from './data-source-sql';
 import { ensureDatabase, ensureSchema } from './database-bootstrap';
+import { Sql } from './sql';
 
 export interface PersistenceOptions {
   databaseUrl: string;
@@ -53,7 +55,9 @@ export async function openDataSource(options: PersistenceOptions): Promise<DataS
     await lock.query('SELECT pg_advisory_lock(hashtext($1))', [`deliberate.migrations.${options.schema}`]);
     applied = await dataSource.runMigrations({ transaction: 'each' });
   } finally {
-    await lock.query('SELECT pg_advisory_unlock(hashtext($1))', [`deliberate.migrations.${options.schema}`]).catch(() => undefined);
+    await lock
+      .query('SELECT pg_advisory_unlock(hashtext($1))', [`deliberate.migrations.${options.schema}`])
+      .catch(() => undefined);
     await lock.release();
   }
   if (applied.length) {
@@ -74,8 +78,8 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-// Provides the service's DataSource, with its database and schema created and its migrations run before
-// anything else in the service starts.
+// Provides the service's Sql port (and its DataSource, until every service has moved onto the port), with its
+// database and schema created and its migrations run before anything else in the service starts.
 @Global()
 @Module({})
 export class PersistenceModule {
@@ -85,9 +89,14 @@ export class PersistenceModule {
       providers: [
         { provide: PERSISTENCE_OPTIONS, useValue: options },
         { provide: DataSource, useFactory: () => openDataSource(options) },
+        {
+          provide: Sql,
+          useFactory: (dataSource: DataSource) => new DataSourceSql(dataSource),
+          inject: [DataSource],
+        },
         DataSourceCloser,
       ],
-      exports: [DataSource],
+      exports: [DataSource, Sql],
     };
   }
 }
