@@ -94,3 +94,27 @@ export async function deleteTopicsWithPrefix(prefix: string): Promise<void> {
     await admin.disconnect();
   }
 }
+
+/**
+ * Every message the topic holds right now; none while the broker is still electing the topic's leaders (a topic
+ * created moments ago on a busy broker), so callers poll.
+ */
+export async function readTopic(topic: string): Promise<KafkaMessage[]> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  let total = 0;
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    total = offsets.reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+  } catch (e) {
+    if ((e as { retriable?: boolean }).retriable) return [];
+    throw e;
+  } finally {
+    await admin.disconnect();
+  }
+  return total === 0 ? [] : collectMessages(topic, total, { timeoutMs: 15_000 });
+}
+
+/** A message's value as JSON. */
+export const json = (m: KafkaMessage): Record<string, unknown> =>
+  JSON.parse(m.value?.toString('utf8') ?? 'null') as Record<string, unknown>;
