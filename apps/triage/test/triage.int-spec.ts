@@ -1,0 +1,274 @@
+import {
+  budgetBreakerOpenedEvent,
+  deadLetterTopic,
+  modelCallRecordedEvent,
+  reasoningRequestedEvent,
+  taskAcceptedEvent,
+  taskCompletedEvent,
+  taskFailedEvent,
+  type TaskSpec,
+  taskTriagedEvent,
+} from '@deliberate/contracts';
+import type { EventPublisher } from '@deliberate/kafka';
+import { BreakerStateCache } from '@deliberate/ledger-client';
+import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
+import {
+  catalogueEventsOf,
+  deleteTopicsWithPrefix,
+  header,
+  pollUntil,
+  readTopic,
+  type RecordedEvent,
+  runEveryStep,
+  startTestPublisher,
+  TEST_KAFKA_BROKERS,
+  testKafka,
+  TopicRecorder,
+  uniqueTopicPrefix,
+} from '@deliberate/testing';
+import { loadTriageConfig } from '@deliberate/triage/config';
+import { createTriageApp } from '@deliberate/triage/create-triage-app';
+import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+
+// The triage on the real broker, the simulator as the fast model: an accepted task is triaged by the rules or the
+// classifier, then answered by the fast model or handed to the reasoning tier; an open cost breaker decides first,
+// and a message that is not a task.accepted event goes to the dead-letter topic without holding up the next task.
+
+// What the triage publishes: task.triaged, reasoning.requested, task.completed, task.failed, model.call.recorded.
+const OUTPUT_TOPICS = catalogueEventsOf('triage', 'produced').map((d) => d.topic);
+
+const SIMPLE = 'What is 2 + 2?';
+// The simulator's classifier calls a request to prove something complex.
+const COMPLEX = 'Prove that sqrt(2) is irrational';
+
+function taskSpec(input: string, over: Partial<TaskSpec> = {}): TaskSpec {
+  return {
+    input,
+    context: [],
+    mode: 'auto',
+    latencyBudgetMs: null,
+    maxCostMicroUsd: null,
+    maxThinkingTokens: null,
+    reasoningEffort: null,
+    webhookUrl: null,
+    metadata: {},
+    ...over,
+  };
+}
+
+describe('triage (real Kafka, simulated models)', () => {
+  let prefix: string;
+  let simulator: RunningSimulator;
+  let triage: INestApplication;
+  let publisher: EventPublisher;
+  let recorder: TopicRecorder;
+
+  async function accept(tenantId: string, spec: TaskSpec): Promise<string> {
+    const taskId = randomUUID();
+    await publisher.publish(taskAcceptedEvent, {
+      tenantId,
+      taskId,
+      data: { spec, submittedVia: 'http', acceptedAt: new Date().toISOString() },
+    });
+    return taskId;
+  }
+
+  const triaged = (taskId: string) =>
+    recorder.waitFor(() => recorder.of(taskTriagedEvent.topic, taskId)[0], `task.triaged of ${taskId}`);
+
+  const modelCalls = (taskId: string): RecordedEvent[] => recorder.of(modelCallRecordedEvent.topic, taskId);
+
+  async function openBreaker(tenantId: string, policy: 'fail' | 'route_cheap'): Promise<void> {
+    await publisher.publish(budgetBreakerOpenedEvent, {
+      tenantId,
+      data: {
+        reason: 'spend_rate',
+        message: 'test: spend rate over its window',
+        policy,
+        windowSeconds: 60,
+        windowSpendMicroUsd: 5_000_000,
+        openedAt: new Date().toISOString(),
+        retryAt: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+  }
+
+  beforeAll(async () => {
+    prefix = uniqueTopicPrefix('triage');
+    simulator = await startSimulator({ timeScale: 0 });
+    triage = await createTriageApp(
+      loadTriageConfig({
+        KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
+        KAFKA_TOPIC_PREFIX: prefix,
+        KAFKA_HANDLER_MAX_ATTEMPTS: '3',
+        LOG_LEVEL: 'warn',
+        LLM_FAST_BASE_URL: simulator.baseURL,
+        LLM_REASONING_BASE_URL: simulator.baseURL,
+        LLM_STANDARD_BASE_URL: simulator.baseURL,
+        TRIAGE_HEALTH_PORT: '0',
+      }),
+    );
+    await triage.init();
+    publisher = await startTestPublisher(prefix, 'triage-test');
+    recorder = await TopicRecorder.start(prefix, OUTPUT_TOPICS);
+  });
+
+  afterAll(() =>
+    runEveryStep([
+      () => triage?.close() ?? Promise.resolve(),
+      () => recorder?.stop() ?? Promise.resolve(),
+      () => publisher?.disconnect() ?? Promise.resolve(),
+      () => simulator?.close() ?? Promise.resolve(),
+      () => (prefix ? deleteTopicsWithPrefix(prefix) : Promise.resolve()),
+    ]),
+  );
+
+  it('sends a simple task the classifier calls simple to the fast model, which completes it', async () => {
+    const taskId = await accept('acme', taskSpec(SIMPLE));
+
+    const completed = (await recorder.outcomes([taskId])).get(taskId)!;
+    expect(completed.topic).toBe(taskCompletedEvent.topic);
+    expect(completed.data.result).toMatchObject({ answeredBy: 'fast_model', answer: expect.any(String) });
+    expect(completed.data.result.answer.length).toBeGreaterThan(0);
+
+    const decision = (await triaged(taskId)).data.decision;
+    expect(decision).toMatchObject({ route: 'fast', decidedBy: 'model', rule: null });
+    expect(decision.classification).toMatchObject({ complexity: 'simple' });
+    expect(recorder.of(reasoningRequestedEvent.topic, taskId)).toHaveLength(0);
+
+    // Both fast-model calls (the classification and the answer) are recorded for the ledger to book.
+    await recorder.waitFor(() => modelCalls(taskId).length >= 2, `two model calls of ${taskId}`);
+    expect(
+      modelCalls(taskId)
+        .map((e) => [e.data.tier, e.data.purpose, e.data.outcome])
+        .sort(),
+    ).toEqual([
+      ['fast', 'answer', 'ok'],
+      ['fast', 'classify', 'ok'],
+    ]);
+  });
+
+  it('hands a task the classifier calls complex to the reasoning tier, without answering it', async () => {
+    const taskId = await accept('acme', taskSpec(COMPLEX));
+
+    const requested = await recorder.waitFor(
+      () => recorder.of(reasoningRequestedEvent.topic, taskId)[0],
+      `reasoning.requested of ${taskId}`,
+    );
+    expect(requested.data.spec).toMatchObject({ input: COMPLEX });
+    expect(requested.data.decision).toMatchObject({ route: 'reasoning', decidedBy: 'model' });
+    expect(requested.data.decision.classification).toMatchObject({ complexity: 'complex' });
+    expect((await triaged(taskId)).data.decision).toEqual(requested.data.decision);
+    expect(recorder.outcome(taskId)).toBeUndefined();
+  });
+
+  it('answers a task whose latency budget the reasoning tier cannot meet with the fast model, asking no classifier', async () => {
+    const taskId = await accept('acme', taskSpec(COMPLEX, { latencyBudgetMs: 1_000 }));
+
+    const completed = (await recorder.outcomes([taskId])).get(taskId)!;
+    expect(completed.topic).toBe(taskCompletedEvent.topic);
+    expect(completed.data.result).toMatchObject({ answeredBy: 'fast_model' });
+    expect((await triaged(taskId)).data.decision).toMatchObject({
+      route: 'fast',
+      decidedBy: 'rule',
+      rule: 'latency-budget',
+      classification: null,
+    });
+    expect(recorder.of(reasoningRequestedEvent.topic, taskId)).toHaveLength(0);
+    await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the answer's model call of ${taskId}`);
+    expect(modelCalls(taskId).map((e) => e.data.purpose)).toEqual(['answer']);
+  });
+
+  it.each([
+    ['fast', SIMPLE, 'fast'],
+    ['reasoning', SIMPLE, 'reasoning'],
+  ] as const)(
+    "follows the client's explicit mode '%s' without asking the classifier",
+    async (mode, input, route) => {
+      const taskId = await accept('acme', taskSpec(input, { mode }));
+
+      expect((await triaged(taskId)).data.decision).toMatchObject({
+        route,
+        decidedBy: 'rule',
+        rule: 'explicit-mode',
+        classification: null,
+      });
+      if (route === 'reasoning') {
+        await recorder.waitFor(
+          () => recorder.of(reasoningRequestedEvent.topic, taskId)[0],
+          `reasoning.requested of ${taskId}`,
+        );
+      } else {
+        expect((await recorder.outcomes([taskId])).get(taskId)!.topic).toBe(taskCompletedEvent.topic);
+      }
+      expect(modelCalls(taskId).filter((e) => e.data.purpose === 'classify')).toHaveLength(0);
+    },
+  );
+
+  describe('with the tenant cost breaker open', () => {
+    beforeAll(async () => {
+      await openBreaker('breaker-cheap', 'route_cheap');
+      await openBreaker('breaker-fail', 'fail');
+      // The triage learns breaker states from the ledger's events; wait until it has both, as a task would see them.
+      const breakers = triage.get(BreakerStateCache);
+      await pollUntil(
+        () => Promise.resolve([breakers.state('breaker-cheap').open, breakers.state('breaker-fail').open]),
+        ([cheap, fail]) => cheap === true && fail === true,
+        { what: 'both breakers open in the triage' },
+      );
+    });
+
+    it("under a 'route_cheap' policy, routes even a complex task to the fast model by the cost-breaker rule", async () => {
+      const taskId = await accept('breaker-cheap', taskSpec(COMPLEX));
+
+      const completed = (await recorder.outcomes([taskId])).get(taskId)!;
+      expect(completed.topic).toBe(taskCompletedEvent.topic);
+      expect(completed.data.result).toMatchObject({ answeredBy: 'fast_model' });
+      expect((await triaged(taskId)).data.decision).toMatchObject({
+        route: 'fast',
+        decidedBy: 'rule',
+        rule: 'cost-breaker',
+        classification: null,
+      });
+      expect(recorder.of(reasoningRequestedEvent.topic, taskId)).toHaveLength(0);
+    });
+
+    it("under a 'fail' policy, fails the task with budget_exceeded and spends nothing", async () => {
+      const taskId = await accept('breaker-fail', taskSpec(SIMPLE));
+
+      const failed = (await recorder.outcomes([taskId])).get(taskId)!;
+      expect(failed.topic).toBe(taskFailedEvent.topic);
+      expect(failed.data.error).toMatchObject({ code: 'budget_exceeded' });
+      expect(failed.data.error.message).toMatch(/cost circuit breaker is open \(spend_rate\)/);
+      expect(recorder.of(taskTriagedEvent.topic, taskId)).toHaveLength(0);
+      expect(modelCalls(taskId)).toHaveLength(0);
+    });
+  });
+
+  it('dead-letters a message that is not a task.accepted event, with its reason, and triages the task behind it', async () => {
+    const key = `malformed-${randomUUID()}`;
+    const producer = testKafka().producer();
+    await producer.connect();
+    try {
+      await producer.send({
+        topic: `${prefix}${taskAcceptedEvent.topic}`,
+        messages: [{ key, value: '{"spec": "not a task"' }],
+      });
+    } finally {
+      await producer.disconnect();
+    }
+    const behind = await accept('acme', taskSpec(SIMPLE, { mode: 'fast' }));
+
+    const dead = await pollUntil(
+      () => readTopic(`${prefix}${deadLetterTopic(taskAcceptedEvent.topic)}`),
+      (messages) => messages.some((m) => m.key?.toString() === key),
+      { what: 'the malformed message on the dead-letter topic' },
+    );
+    const letter = dead.find((m) => m.key?.toString() === key)!;
+    expect(letter.value?.toString()).toBe('{"spec": "not a task"');
+    expect(header(letter, 'dlq_source_topic')).toBe(`${prefix}${taskAcceptedEvent.topic}`);
+    expect(header(letter, 'dlq_reason')).toBeTruthy();
+    expect((await recorder.outcomes([behind])).get(behind)!.topic).toBe(taskCompletedEvent.topic);
+  });
+});
