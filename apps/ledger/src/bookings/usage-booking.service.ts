@@ -1,17 +1,17 @@
 import type { TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
-import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../budgets/budget-periods';
-import { BudgetRepository } from '../budgets/budget.repository';
+import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../spending/budget-periods';
+import { BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
-import { type CounterState, SpendCounterRepository } from '../counters/spend-counter.repository';
+import { type CounterState, SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import type { OutboxMessage } from '../outbox/outbox.repository';
 import { ServiceDatabase } from '@deliberate/persistence';
 import { isZeroUsage, usageCostMicroUsd, usageInconsistency } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
-import { ReservationRepository } from '../reservations/reservation.repository';
-import { type BookingRecord, BookingRepository } from './booking.repository';
+import { ReservationRepository } from '../spending/reservation.repository';
+import { type BookingRecord, BookingRepository } from '../spending/booking.repository';
 
 /** One call's usage, from a usage.model-call.recorded.v1 event or a settle command. */
 export interface UsageToBook {

@@ -5,11 +5,11 @@ import {
   type BudgetBreakerOpened,
 } from '@deliberate/contracts';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { BookingRepository } from '../bookings/booking.repository';
-import { limitFor, periodKeys } from '../budgets/budget-periods';
-import { type BudgetRecord, BudgetRepository } from '../budgets/budget.repository';
+import { BookingRepository } from '../spending/booking.repository';
+import { limitFor, periodKeys } from '../spending/budget-periods';
+import { type BudgetRecord, BudgetRepository } from '../spending/budget.repository';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
-import { SpendCounterRepository } from '../counters/spend-counter.repository';
+import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
 import { ServiceDatabase, type Sql } from '@deliberate/persistence';

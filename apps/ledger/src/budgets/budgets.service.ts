@@ -8,11 +8,11 @@ import {
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import { BreakerRepository } from '../breaker/breaker.repository';
-import { SpendCounterRepository } from '../counters/spend-counter.repository';
+import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { RequestValidationException, type ValidationIssue } from '@deliberate/http';
 import { ServiceDatabase } from '@deliberate/persistence';
-import { periodKeys } from './budget-periods';
-import { type BudgetRecord, BudgetRepository } from './budget.repository';
+import { periodKeys } from '../spending/budget-periods';
+import { type BudgetRecord, BudgetRepository } from '../spending/budget.repository';
 
 type PutBudget = z.output<typeof putBudgetRequestSchema>;
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '@deliberate/persistence';
-import type { CounterKey } from './budget-periods';
+import type { CounterKey } from '../spending/budget-periods';
 
 export interface ThresholdCrossing {
   id: string;

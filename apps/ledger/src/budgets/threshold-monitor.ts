@@ -1,11 +1,11 @@
 import { budgetThresholdCrossedEvent, type BudgetThresholdCrossed, uuidv7 } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import type { CounterState } from '../counters/spend-counter.repository';
+import type { CounterState } from '../spending/spend-counter.repository';
 import type { OutboxMessage } from '../outbox/outbox.repository';
 import { OutboxRepository } from '../outbox/outbox.repository';
 import type { Sql } from '@deliberate/persistence';
-import { type CounterKey, counterSortKey } from './budget-periods';
-import type { BudgetRecord } from './budget.repository';
+import { type CounterKey, counterSortKey } from '../spending/budget-periods';
+import type { BudgetRecord } from '../spending/budget.repository';
 import { ThresholdCrossingRepository } from './threshold-crossing.repository';
 
 /** A counter as a transaction left it, with the budget limit that applies to it. */

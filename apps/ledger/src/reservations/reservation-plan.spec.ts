@@ -1,4 +1,4 @@
-import type { BudgetRecord } from '../budgets/budget.repository';
+import type { BudgetRecord } from '../spending/budget.repository';
 import { planHolds, taskCeiling } from './reservation-plan';
 
 const budget = (over: Partial<BudgetRecord>): BudgetRecord => ({

@@ -1,5 +1,5 @@
-import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../budgets/budget-periods';
-import type { BudgetRecord } from '../budgets/budget.repository';
+import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../spending/budget-periods';
+import type { BudgetRecord } from '../spending/budget.repository';
 
 /** One counter a reservation holds on, with the limit it must stay within (null: unlimited, tracked only). */
 export interface PlannedHold extends CounterKey {

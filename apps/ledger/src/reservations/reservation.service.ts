@@ -14,17 +14,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import { UsageBookingService } from '../bookings/usage-booking.service';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
-import { counterSortKey, describeScope } from '../budgets/budget-periods';
-import { BudgetRepository } from '../budgets/budget.repository';
+import { counterSortKey, describeScope } from '../spending/budget-periods';
+import { BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
-import { SpendCounterRepository } from '../counters/spend-counter.repository';
+import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { ServiceDatabase, type Sql } from '@deliberate/persistence';
 import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
-import { type ReservationRecord, ReservationRepository } from './reservation.repository';
+import { type ReservationRecord, ReservationRepository } from '../spending/reservation.repository';
 
 type ReserveDenial = Extract<ReserveReply, { approved: false }>;
 

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { CounterKey } from '../budgets/budget-periods';
+import type { CounterKey } from './budget-periods';
 import { type Sql } from '@deliberate/persistence';
 import { toNullableNumber, toNumber } from '../persistence/postgres-numbers';
 

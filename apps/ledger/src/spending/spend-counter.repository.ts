@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { CounterKey } from '../budgets/budget-periods';
+import type { CounterKey } from './budget-periods';
 import { type Sql, updateReturning } from '@deliberate/persistence';
 import { toNumber } from '../persistence/postgres-numbers';
 
