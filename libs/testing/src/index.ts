@@ -5,6 +5,7 @@ export * from './internal-identity';
 export * from './intake-signature';
 export * from './sasl-broker';
 export * from './hostile-kafka-messages';
+export * from './example-payload';
 export * from './cleanup';
 export * from './service-app';
 export * from './internal-http';

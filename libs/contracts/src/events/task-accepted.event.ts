@@ -13,7 +13,7 @@ export const taskAcceptedEvent = defineEvent({
   partitions: 12,
   key: 'taskId',
   producers: ['gateway'],
-  consumers: ['triage', 'gateway', 'webhooks', 'audit'],
+  consumers: ['triage', 'webhooks', 'audit'],
   cuttableTexts: ['spec.context[].content'],
 });
 export type TaskAccepted = z.infer<typeof taskAcceptedEvent.schema>;

@@ -13,6 +13,6 @@ export const taskCancelRequestedEvent = defineEvent({
   partitions: 12,
   key: 'taskId',
   producers: ['gateway'],
-  consumers: ['reasoner', 'gateway', 'audit'],
+  consumers: ['reasoner', 'audit'],
 });
 export type TaskCancelRequested = z.infer<typeof taskCancelRequestedEvent.schema>;
