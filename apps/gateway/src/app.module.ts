@@ -10,7 +10,7 @@ import {
   taskTriagedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
+import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AdminController } from './auth/admin.controller';
@@ -97,7 +97,6 @@ export class GatewayModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
         AuthRepository,
         AuthService,
-        ServiceDatabase,
         QuotaRepository,
         QuotaService,
         RequestAuthenticator,

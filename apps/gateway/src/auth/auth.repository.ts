@@ -1,6 +1,6 @@
 import type { ApiKeyResponse, ApiKeyRole, TenantQuotas, TenantResponse } from '@deliberate/contracts';
+import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 
 interface ApiKeyRow {
   id: string;
@@ -55,31 +55,31 @@ const toTenant = (r: TenantRow): TenantResponse => ({
 
 @Injectable()
 export class AuthRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /** An active key with its tenant's quota overrides. */
   async findActiveKeyByHash(hash: string): Promise<(ApiKeyResponse & { quotas: TenantQuotas }) | null> {
-    const rows: (ApiKeyRow & QuotaColumns)[] = await this.db.query(
+    const row = await this.sql.maybe<ApiKeyRow & QuotaColumns>(
       `SELECT k.id, k.tenant_id, k.role, k.name, k.prefix, k.created_at, k.revoked_at, ${QUOTA_COLUMNS}
          FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
         WHERE k.key_hash = $1 AND k.revoked_at IS NULL`,
       [hash],
     );
-    return rows[0] ? { ...toApiKey(rows[0]), quotas: toQuotas(rows[0]) } : null;
+    return row ? { ...toApiKey(row), quotas: toQuotas(row) } : null;
   }
 
   /** Returns null when the tenant id is taken. */
   async insertTenant(id: string, name: string): Promise<TenantResponse | null> {
-    const rows: TenantRow[] = await this.db.query(
+    const row = await this.sql.maybe<TenantRow>(
       `INSERT INTO tenants AS t (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING
        RETURNING ${TENANT_COLUMNS}`,
       [id, name],
     );
-    return rows[0] ? toTenant(rows[0]) : null;
+    return row ? toTenant(row) : null;
   }
 
   async listTenants(): Promise<TenantResponse[]> {
-    const rows: TenantRow[] = await this.db.query(`SELECT ${TENANT_COLUMNS} FROM tenants t ORDER BY id`);
+    const rows = await this.sql.query<TenantRow>(`SELECT ${TENANT_COLUMNS} FROM tenants t ORDER BY id`);
     return rows.map(toTenant);
   }
 
@@ -95,16 +95,15 @@ export class AuthRepository {
     const set = given.map(
       (k, i) => `${columns[k]} = $${i + 2}::${k === 'requestsPerSecond' ? 'float8' : 'int'}`,
     );
-    const [rows]: [TenantRow[], number] = await this.db.query(
+    const row = await this.sql.maybe<TenantRow>(
       `UPDATE tenants t SET ${set.length ? set.join(', ') : 'id = id'} WHERE id = $1 RETURNING ${TENANT_COLUMNS}`,
       [id, ...given.map((k) => quotas[k])],
     );
-    return rows[0] ? toTenant(rows[0]) : null;
+    return row ? toTenant(row) : null;
   }
 
   async tenantExists(id: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(`SELECT 1 FROM tenants WHERE id = $1`, [id]);
-    return rows.length > 0;
+    return (await this.sql.maybe(`SELECT 1 FROM tenants WHERE id = $1`, [id])) !== undefined;
   }
 
   async insertApiKey(key: {
@@ -115,16 +114,16 @@ export class AuthRepository {
     hash: string;
     prefix: string;
   }): Promise<ApiKeyResponse> {
-    const rows: ApiKeyRow[] = await this.db.query(
+    const row = await this.sql.one<ApiKeyRow>(
       `INSERT INTO api_keys (id, tenant_id, role, name, key_hash, prefix) VALUES ($1, $2, $3, $4, $5, $6)
        RETURNING id, tenant_id, role, name, prefix, created_at, revoked_at`,
       [key.id, key.tenantId, key.role, key.name, key.hash, key.prefix],
     );
-    return toApiKey(rows[0]!);
+    return toApiKey(row);
   }
 
   async listApiKeys(tenantId: string): Promise<ApiKeyResponse[]> {
-    const rows: ApiKeyRow[] = await this.db.query(
+    const rows = await this.sql.query<ApiKeyRow>(
       `SELECT id, tenant_id, role, name, prefix, created_at, revoked_at FROM api_keys
         WHERE tenant_id = $1 ORDER BY created_at`,
       [tenantId],
@@ -133,12 +132,11 @@ export class AuthRepository {
   }
 
   async revokeApiKey(tenantId: string, keyId: string): Promise<ApiKeyResponse | null> {
-    const rows: [ApiKeyRow[], number] = await this.db.query(
+    const r = await this.sql.maybe<ApiKeyRow>(
       `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE tenant_id = $1 AND id = $2
        RETURNING id, tenant_id, role, name, prefix, created_at, revoked_at`,
       [tenantId, keyId],
     );
-    const r = rows[0][0];
     return r ? toApiKey(r) : null;
   }
 }

@@ -1,5 +1,5 @@
 import type { IntakeSecretResponse } from '@deliberate/contracts';
-import { ServiceDatabase, updateReturning } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 
 interface IntakeSecretRow {
@@ -33,7 +33,7 @@ const toResponse = (r: IntakeSecretRow): IntakeSecretResponse => ({
 
 @Injectable()
 export class IntakeSecretRepository {
-  constructor(private readonly database: ServiceDatabase) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Stores a new secret; the tenant's valid secrets then end within `overlapMs` (at once for 0). Null when the
@@ -43,28 +43,28 @@ export class IntakeSecretRepository {
     secret: { id: string; tenantId: string; secret: string; prefix: string },
     overlapMs: number,
   ): Promise<IntakeSecretResponse | null> {
-    return this.database.transaction(async (tx) => {
-      const tenant = await tx.query<unknown[]>(`SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, [
+    return this.sql.transaction(async (tx) => {
+      const tenant = await tx.maybe(`SELECT 1 FROM tenants WHERE id = $1 FOR NO KEY UPDATE`, [
         secret.tenantId,
       ]);
-      if (tenant.length === 0) return null;
-      await tx.query(
+      if (!tenant) return null;
+      await tx.execute(
         `UPDATE intake_secrets
             SET expires_at = LEAST(COALESCE(expires_at, 'infinity'), now() + make_interval(secs => $2::double precision / 1000))
           WHERE tenant_id = $1 AND ${VALID}`,
         [secret.tenantId, overlapMs],
       );
-      const [row] = await tx.query<IntakeSecretRow[]>(
+      const row = await tx.one<IntakeSecretRow>(
         `INSERT INTO intake_secrets (id, tenant_id, secret, prefix) VALUES ($1, $2, $3, $4) RETURNING ${COLUMNS}`,
         [secret.id, secret.tenantId, secret.secret, secret.prefix],
       );
-      return toResponse(row!);
+      return toResponse(row);
     });
   }
 
   /** Newest first, without the secrets. */
   async list(tenantId: string): Promise<IntakeSecretResponse[]> {
-    const rows = await this.database.pool.query<IntakeSecretRow[]>(
+    const rows = await this.sql.query<IntakeSecretRow>(
       `SELECT ${COLUMNS} FROM intake_secrets WHERE tenant_id = $1 ORDER BY created_at DESC, id DESC`,
       [tenantId],
     );
@@ -72,8 +72,7 @@ export class IntakeSecretRepository {
   }
 
   async revoke(tenantId: string, id: string): Promise<IntakeSecretResponse | null> {
-    const [row] = await updateReturning<IntakeSecretRow>(
-      this.database.pool,
+    const row = await this.sql.maybe<IntakeSecretRow>(
       `UPDATE intake_secrets SET revoked_at = COALESCE(revoked_at, now()) WHERE tenant_id = $1 AND id = $2
        RETURNING ${COLUMNS}`,
       [tenantId, id],
@@ -82,13 +81,12 @@ export class IntakeSecretRepository {
   }
 
   async tenantExists(tenantId: string): Promise<boolean> {
-    const rows = await this.database.pool.query<unknown[]>(`SELECT 1 FROM tenants WHERE id = $1`, [tenantId]);
-    return rows.length > 0;
+    return (await this.sql.maybe(`SELECT 1 FROM tenants WHERE id = $1`, [tenantId])) !== undefined;
   }
 
   /** The secrets that verify a submission of the tenant now, newest first. */
   validSecrets(tenantId: string): Promise<{ id: string; secret: string }[]> {
-    return this.database.pool.query<{ id: string; secret: string }[]>(
+    return this.sql.query<{ id: string; secret: string }>(
       `SELECT id, secret FROM intake_secrets WHERE tenant_id = $1 AND ${VALID} ORDER BY created_at DESC LIMIT 50`,
       [tenantId],
     );

@@ -25,7 +25,7 @@ export class QuotaRepository {
     perSecond: number,
     burst: number,
   ): Promise<{ allowed: boolean; tokens: number }> {
-    const rows = await sql.query<{ allowed: boolean; tokens: number }[]>(
+    const rows = await sql.query<{ allowed: boolean; tokens: number }>(
       `WITH taken AS (
          INSERT INTO api_key_rate_buckets AS b (key_id, tokens, refilled_at_ms)
          VALUES ($1, $3::double precision - 1, ${NOW_MS})
@@ -54,17 +54,17 @@ export class QuotaRepository {
     tenantId: string,
     countUpTo: (override: number | null) => number,
   ): Promise<{ override: number | null; unfinished: number } | null> {
-    const [tenant] = await tx.query<{ quota_max_unfinished_tasks: number | null }[]>(
+    const tenant = await tx.maybe<{ quota_max_unfinished_tasks: number | null }>(
       `SELECT quota_max_unfinished_tasks FROM tenants WHERE id = $1 FOR NO KEY UPDATE`,
       [tenantId],
     );
     if (!tenant) return null;
     const override = tenant.quota_max_unfinished_tasks;
-    const [counted] = await tx.query<{ unfinished: number }[]>(
+    const counted = await tx.one<{ unfinished: number }>(
       `SELECT count(*)::int AS unfinished FROM (
          SELECT 1 FROM tasks WHERE tenant_id = $1 AND status_rank < ${TERMINAL_RANK} LIMIT $2) u`,
       [tenantId, countUpTo(override)],
     );
-    return { override, unfinished: counted!.unfinished };
+    return { override, unfinished: counted.unfinished };
   }
 }

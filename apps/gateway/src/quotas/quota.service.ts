@@ -1,5 +1,5 @@
 import { TooManyRequestsException } from '@deliberate/http';
-import { ServiceDatabase, type Sql } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { Inject, Injectable } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { QuotaRepository } from './quota.repository';
@@ -10,7 +10,7 @@ const UNFINISHED_RETRY_AFTER_S = 5;
 @Injectable()
 export class QuotaService {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly repository: QuotaRepository,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {}
@@ -21,7 +21,7 @@ export class QuotaService {
     rate: { perSecond: number; burst: number },
   ): Promise<{ message: string; retryAfterSeconds: number } | null> {
     const { allowed, tokens } = await this.repository.takeRequestToken(
-      this.database.pool,
+      this.sql,
       keyId,
       rate.perSecond,
       rate.burst,
@@ -43,7 +43,7 @@ export class QuotaService {
     tenantId: string,
     insert: (tx: Sql) => Promise<T>,
   ): Promise<T> {
-    return this.database.transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       const admission = await this.repository.lockAdmission(
         tx,
         tenantId,

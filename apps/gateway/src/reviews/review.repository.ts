@@ -1,5 +1,5 @@
+import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { TaskRecord } from '../tasks/task-record';
 import { TASK_COLUMNS, toTaskRecord, type TaskRow } from '../tasks/task.repository';
 
@@ -9,17 +9,21 @@ export interface ReviewClaim {
   expiresAt: Date;
 }
 
+interface ClaimRow {
+  reviewer_key_id: string;
+  claimed_at: Date;
+  expires_at: Date;
+}
+
 @Injectable()
 export class ReviewRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /** Tasks waiting for a human, oldest first, with their live claim if any. */
   async queue(tenantId: string, limit: number): Promise<{ task: TaskRecord; claim: ReviewClaim | null }[]> {
-    const rows: (TaskRow & {
-      reviewer_key_id: string | null;
-      claimed_at: Date | null;
-      expires_at: Date | null;
-    })[] = await this.db.query(
+    const rows = await this.sql.query<
+      TaskRow & { reviewer_key_id: string | null; claimed_at: Date | null; expires_at: Date | null }
+    >(
       `SELECT ${TASK_COLUMNS.replace(/(\w+)/g, 't.$1')}, c.reviewer_key_id, c.claimed_at, c.expires_at
            FROM tasks t LEFT JOIN review_claims c ON c.task_id = t.id AND c.expires_at > now()
           WHERE t.tenant_id = $1 AND t.status = 'needs_human'
@@ -42,7 +46,7 @@ export class ReviewRepository {
     reviewerKeyId: string,
     ttlMs: number,
   ): Promise<ReviewClaim | null> {
-    const rows: { reviewer_key_id: string; claimed_at: Date; expires_at: Date }[] = await this.db.query(
+    const r = await this.sql.maybe<ClaimRow>(
       `INSERT INTO review_claims (task_id, tenant_id, reviewer_key_id, claimed_at, expires_at)
        VALUES ($1, $2, $3, now(), now() + make_interval(secs => $4::double precision / 1000))
        ON CONFLICT (task_id) DO UPDATE SET reviewer_key_id = EXCLUDED.reviewer_key_id,
@@ -51,20 +55,18 @@ export class ReviewRepository {
        RETURNING reviewer_key_id, claimed_at, expires_at`,
       [taskId, tenantId, reviewerKeyId, ttlMs],
     );
-    const r = rows[0];
     return r ? { reviewerKeyId: r.reviewer_key_id, claimedAt: r.claimed_at, expiresAt: r.expires_at } : null;
   }
 
   async liveClaim(taskId: string): Promise<ReviewClaim | null> {
-    const rows: { reviewer_key_id: string; claimed_at: Date; expires_at: Date }[] = await this.db.query(
+    const r = await this.sql.maybe<ClaimRow>(
       `SELECT reviewer_key_id, claimed_at, expires_at FROM review_claims WHERE task_id = $1 AND expires_at > now()`,
       [taskId],
     );
-    const r = rows[0];
     return r ? { reviewerKeyId: r.reviewer_key_id, claimedAt: r.claimed_at, expiresAt: r.expires_at } : null;
   }
 
   async release(taskId: string): Promise<void> {
-    await this.db.query(`DELETE FROM review_claims WHERE task_id = $1`, [taskId]);
+    await this.sql.execute(`DELETE FROM review_claims WHERE task_id = $1`, [taskId]);
   }
 }

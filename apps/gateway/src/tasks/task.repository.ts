@@ -1,7 +1,6 @@
 import { statusRank, type TaskError, type TaskStatus } from '@deliberate/contracts';
-import type { Sql } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type { TaskRecord } from './task-record';
 
 export interface TaskRow {
@@ -55,7 +54,7 @@ export interface ProjectionUpdate {
 
 @Injectable()
 export class TaskRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /**
    * Inserts the task unless its id, or its tenant's idempotency key, is taken.
@@ -63,9 +62,9 @@ export class TaskRepository {
    */
   async insertOrGetExisting(
     task: TaskRecord,
-    sql: Sql = this.db,
+    sql: Sql = this.sql,
   ): Promise<{ task: TaskRecord; created: boolean }> {
-    const inserted: TaskRow[] = await sql.query(
+    const inserted = await sql.maybe<TaskRow>(
       `INSERT INTO tasks (id, tenant_id, status, status_rank, mode, spec, submitted_via, idempotency_key, request_hash,
                           metadata, created_at, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
@@ -85,25 +84,25 @@ export class TaskRepository {
         task.createdAt,
       ],
     );
-    if (inserted[0]) return { task: toTaskRecord(inserted[0]), created: true };
-    const existing: TaskRow[] = await sql.query(
+    if (inserted) return { task: toTaskRecord(inserted), created: true };
+    const existing = await sql.maybe<TaskRow>(
       `SELECT ${COLUMNS} FROM tasks WHERE id = $1 OR (tenant_id = $2 AND idempotency_key = $3) LIMIT 1`,
       [task.id, task.tenantId, task.idempotencyKey],
     );
-    if (!existing[0]) throw new Error(`task ${task.id} neither inserted nor found`);
-    return { task: toTaskRecord(existing[0]), created: false };
+    if (!existing) throw new Error(`task ${task.id} neither inserted nor found`);
+    return { task: toTaskRecord(existing), created: false };
   }
 
   async findForTenant(tenantId: string, id: string): Promise<TaskRecord | null> {
-    const rows: TaskRow[] = await this.db.query(
+    const row = await this.sql.maybe<TaskRow>(
       `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND tenant_id = $2`,
       [id, tenantId],
     );
-    return rows[0] ? toTaskRecord(rows[0]) : null;
+    return row ? toTaskRecord(row) : null;
   }
 
   async markPublished(ids: readonly string[]): Promise<void> {
-    await this.db.query(
+    await this.sql.execute(
       `UPDATE tasks SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
       [ids],
     );
@@ -119,8 +118,8 @@ export class TaskRepository {
     limit: number,
     publish: (t: TaskRecord) => Promise<TaskError | null>,
   ): Promise<number> {
-    return this.db.transaction(async (tx) => {
-      const rows: TaskRow[] = await tx.query(
+    return this.sql.transaction(async (tx) => {
+      const rows = await tx.query<TaskRow>(
         `SELECT ${COLUMNS} FROM tasks
           WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1::double precision / 1000)
           ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
@@ -129,10 +128,10 @@ export class TaskRepository {
       for (const row of rows) {
         const refused = await publish(toTaskRecord(row));
         if (!refused) {
-          await tx.query(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
+          await tx.execute(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
           continue;
         }
-        await tx.query(
+        await tx.execute(
           `UPDATE tasks SET published_at = now(), status = $2, status_rank = GREATEST(status_rank, $3),
                   error = COALESCE(error, $4::jsonb), updated_at = now()
             WHERE id = $1`,
@@ -150,7 +149,7 @@ export class TaskRepository {
    */
   async applyProjection(tenantId: string, id: string, update: ProjectionUpdate): Promise<boolean> {
     const rank = statusRank(update.status);
-    const result: [unknown[], number] = await this.db.query(
+    const updated = await this.sql.execute(
       `UPDATE tasks SET
           status = CASE WHEN status_rank < $3 THEN $4 ELSE status END,
           status_rank = GREATEST(status_rank, $3),
@@ -173,6 +172,6 @@ export class TaskRepository {
         update.cancellation ? JSON.stringify(update.cancellation) : null,
       ],
     );
-    return result[1] > 0;
+    return updated > 0;
   }
 }
