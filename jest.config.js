@@ -24,7 +24,12 @@ const shared = {
 };
 module.exports = {
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts'] },
+    {
+      ...shared,
+      displayName: 'unit',
+      // apps/e2e may see every app: checks over all services' code (no I/O) sit there as unit specs.
+      testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts', '<rootDir>/apps/e2e/test/**/*.spec.ts'],
+    },
     {
       ...shared,
       displayName: 'integration',

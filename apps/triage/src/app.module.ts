@@ -6,6 +6,7 @@ import {
   taskFailedEvent,
   taskTriagedEvent,
 } from '@deliberate/contracts';
+import { Public } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
@@ -16,6 +17,7 @@ import { ModelUsageRecorder } from './triage/model-usage.recorder';
 import { TriageConsumer } from './triage/triage.consumer';
 import { TriageService } from './triage/triage.service';
 
+@Public()
 @Controller('health')
 class HealthController {
   @Get()

@@ -1,33 +1,24 @@
 import {
-  type Access,
   describePrincipal,
   type Principal,
   PRINCIPAL_HEADER,
   PRINCIPAL_SIGNATURE_HEADER,
-  principalMayAccess,
   principalSchema,
   splitRequestTarget,
   verifyPrincipalSignature,
 } from '@deliberate/contracts';
 import {
   BadRequestException,
-  type CanActivate,
-  createParamDecorator,
-  type ExecutionContext,
   ForbiddenException,
   Inject,
   Injectable,
-  SetMetadata,
   UnauthorizedException,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { AuthenticatedRequest } from './access-decision';
+import { AccessGuard } from './access.guard';
 import type { RequestWithRawBody } from './json-body-parser';
 import { SeenSignatures } from './seen-signatures';
-
-const ACCESS = 'deliberate:internal-access';
-
-/** Who may call a handler behind the gateway. Handlers without it are public (health). */
-export const Allow = (...access: Access[]) => SetMetadata(ACCESS, access);
 
 /** Provide this with the service's name and the key the gateway signs for it with (unset disables the HTTP API). */
 export const INTERNAL_AUTH_OPTIONS = Symbol('INTERNAL_AUTH_OPTIONS');
@@ -39,45 +30,21 @@ export interface InternalAuthOptions {
   readonly keyVariable: string;
 }
 
-type AuthenticatedRequest = RequestWithRawBody & { principal?: Principal };
-
-export const CurrentPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): Principal => {
-  const principal = ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal;
-  if (!principal) throw new UnauthorizedException('not authenticated');
-  return principal;
-});
-
 // A service behind the gateway: the gateway authenticates API keys and forwards who called. The principal is
 // believed only with the gateway's signature over this very request (method, path, query, body bytes) for this
 // service, before its expiry, and only once: a signature already accepted by this instance is a replay.
 @Injectable()
-export class InternalAuthGuard implements CanActivate {
+export class InternalAuthGuard extends AccessGuard {
   private readonly seen = new SeenSignatures();
 
   constructor(
-    private readonly reflector: Reflector,
+    reflector: Reflector,
     @Inject(INTERNAL_AUTH_OPTIONS) private readonly options: InternalAuthOptions,
-  ) {}
-
-  canActivate(ctx: ExecutionContext): boolean {
-    if (ctx.getType() !== 'http') return true; // Kafka handlers: the broker is the boundary
-    const access = this.reflector.getAllAndOverride<Access[] | undefined>(ACCESS, [
-      ctx.getHandler(),
-      ctx.getClass(),
-    ]);
-    if (!access) return true;
-    const req = ctx.switchToHttp().getRequest<AuthenticatedRequest>();
-    const principal = this.authenticate(req);
-    req.principal = principal;
-    if (!principalMayAccess(principal, access)) {
-      throw new ForbiddenException(
-        `${describePrincipal(principal)} may not call this endpoint (allowed: ${access.join(', ')})`,
-      );
-    }
-    return true;
+  ) {
+    super(reflector);
   }
 
-  private authenticate(req: AuthenticatedRequest): Principal {
+  protected authenticate(req: AuthenticatedRequest & RequestWithRawBody): Principal {
     const { service, key, keyVariable } = this.options;
     if (!key)
       throw new UnauthorizedException(`the ${service} HTTP API is disabled: ${keyVariable} is not set`);

@@ -21,8 +21,7 @@ import {
   Patch,
   Post,
 } from '@nestjs/common';
-import { ZodBodyPipe } from '@deliberate/http';
-import { Allow, CurrentPrincipal } from './api-key.guard';
+import { Allow, CurrentPrincipal, ZodBodyPipe } from '@deliberate/http';
 import { AuthService } from './auth.service';
 import type { Principal } from './principal';
 

@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { Public } from '../auth/api-key.guard';
+import { Public } from '@deliberate/http';
 import { createHash } from 'node:crypto';
 import { buildOpenApiDocument } from './openapi-document';
 

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { Public } from '../auth/api-key.guard';
+import { Public } from '@deliberate/http';
 import { DataSource } from 'typeorm';
 
 @Public()

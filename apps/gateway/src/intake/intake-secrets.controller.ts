@@ -5,9 +5,8 @@ import {
   issueIntakeSecretRequestSchema,
   UUID_PATTERN,
 } from '@deliberate/contracts';
-import { ZodBodyPipe } from '@deliberate/http';
+import { Allow, CurrentPrincipal, ZodBodyPipe } from '@deliberate/http';
 import { Body, Controller, Delete, Get, NotFoundException, Param, Post } from '@nestjs/common';
-import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
 import { IntakeSecretService } from './intake-secret.service';
 

@@ -1,6 +1,6 @@
 import { All, Controller, Inject, Req, Res } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
+import { Allow, CurrentPrincipal } from '@deliberate/http';
 import type { Principal } from '../auth/principal';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { forwardToService, type ProxiedService } from './service-proxy';

@@ -16,9 +16,8 @@ import {
   Post,
   Query,
 } from '@nestjs/common';
-import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
-import { ZodBodyPipe } from '@deliberate/http';
+import { Allow, CurrentPrincipal, ZodBodyPipe } from '@deliberate/http';
 import { ReviewService } from './review.service';
 
 function reviewer(principal: Principal): { tenantId: string; keyId: string } {

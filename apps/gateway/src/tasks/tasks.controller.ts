@@ -27,10 +27,9 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import type { z } from 'zod';
-import { Allow, CurrentPrincipal } from '../auth/api-key.guard';
 import type { Principal } from '../auth/principal';
 import { EventPublisher } from '@deliberate/kafka';
-import { ZodBodyPipe } from '@deliberate/http';
+import { Allow, CurrentPrincipal, ZodBodyPipe } from '@deliberate/http';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { ReviewService } from '../reviews/review.service';
 import { acceptedEventBytes } from './accepted-event-size';

@@ -1,3 +1,4 @@
+import { Public } from '@deliberate/http';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
@@ -11,6 +12,7 @@ export interface ReasonerHealth extends PoolStats {
   groupJoins: { intake: number; cancels: number };
 }
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

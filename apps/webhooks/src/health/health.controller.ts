@@ -1,6 +1,8 @@
+import { Public } from '@deliberate/http';
 import { Controller, Get } from '@nestjs/common';
 import { ServiceDatabase } from '@deliberate/persistence';
 
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(private readonly database: ServiceDatabase) {}
