@@ -72,8 +72,10 @@ export class ReasonerModule {
           replicationFactor: config.KAFKA_REPLICATION_FACTOR,
           timeoutMs: config.LEDGER_TIMEOUT_MS,
           // A group per instance: a restarted instance reads replies at once instead of waiting for its dead
-          // predecessor to leave a shared group, and the instance count is not capped by the reply partitions.
+          // predecessor to leave a shared group, and the instance count is not capped by the reply partitions;
+          // it is deleted on shutdown, so restarts leave no groups behind.
           replyGroupId: `${config.KAFKA_TOPIC_PREFIX}deliberate.reasoner.ledger-replies.${config.REASONER_INSTANCE_ID}`,
+          ephemeralReplyGroup: true,
           breakerStateCache: true,
         }),
       ],

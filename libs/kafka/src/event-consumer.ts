@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Batch, Consumer, KafkaMessage, Message } from 'kafkajs';
 import type { z } from 'zod';
+import { deleteConsumerGroup } from './consumer-groups';
 import { DecodeError, decodeEvent } from './event-codec';
 import { type EventPublisher, messageBytes } from './event-publisher';
 import { headersToStrings } from './headers';
@@ -67,6 +68,8 @@ export interface EventConsumerOptions {
   /** Messages with different keys handled at once within one partition batch; same key stays in order. */
   concurrency?: number;
   partitionsConsumedConcurrently?: number;
+  /** The group is this process's alone (one per start): it is deleted once the consumer has stopped. */
+  ephemeralGroup?: boolean;
 }
 
 const tracer = trace.getTracer('deliberate.kafka');
@@ -189,6 +192,8 @@ export class EventConsumer {
     } finally {
       clearTimeout(grace);
     }
+    if (this.options.ephemeralGroup)
+      await deleteConsumerGroup(this.client.kafka, this.client.groupId(this.options.group), this.logger);
   }
 
   pause(): void {

@@ -5,6 +5,7 @@ export * from './kafka-acl-plan';
 export * from './kafka.module';
 export * from './event-publisher';
 export * from './event-consumer';
+export * from './consumer-groups';
 export * from './event-codec';
 export * from './headers';
 export * from './permanent-error';

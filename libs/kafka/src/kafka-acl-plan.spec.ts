@@ -80,6 +80,14 @@ describe('kafkaAclPlan', () => {
     expect(allowed(plan, 'upstream-producer', 'Read', { group: 'upstream-producer' })).toBe(false);
   });
 
+  it('lets a service delete the groups of its own processes, and no one else', () => {
+    const replies = { group: 'deliberate.reasoner.ledger-replies.r-1' };
+    expect(allowed(plan, 'reasoner', 'Delete', replies)).toBe(true);
+    expect(allowed(plan, 'triage', 'Delete', { group: 'deliberate.triage.breakers.0a1b2c3d' })).toBe(true);
+    expect(allowed(plan, 'triage', 'Delete', replies)).toBe(false);
+    expect(allowed(plan, 'downstream-consumer', 'Delete', { group: 'downstream-consumer' })).toBe(false);
+  });
+
   it('lets the reasoner call the ledger and the ledger answer', () => {
     const reserve = 'ledger.reservation.reserve.v1';
     expect(allowed(plan, 'reasoner', 'Write', { topic: reserve })).toBe(true);

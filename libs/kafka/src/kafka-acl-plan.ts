@@ -8,7 +8,7 @@ import {
 // Who may do what on the brokers, derived from the topic catalogue's producers and consumers, so the ACLs and the
 // catalogue cannot disagree. deploy/kafka/acls.sh applies this plan with the broker's own AclCommand.
 
-export type KafkaAclOperation = 'Read' | 'Write' | 'Describe' | 'Create';
+export type KafkaAclOperation = 'Read' | 'Write' | 'Describe' | 'Create' | 'Delete';
 
 export interface KafkaAcl {
   /** The SCRAM user name (principal `User:<name>`). */
@@ -120,7 +120,8 @@ export function kafkaAclPlan(catalogue: readonly EventDefinition[], topicPrefix 
         principal,
         resourceType: 'group',
         patternType: 'prefixed',
-        operations: ['Read', 'Describe'],
+        // A service deletes the groups made for one of its processes (one per start) when that process stops.
+        operations: service ? ['Read', 'Describe', 'Delete'] : ['Read', 'Describe'],
         names: [service ? `${topicPrefix}deliberate.${principal}` : `${topicPrefix}${principal}`],
       });
     }

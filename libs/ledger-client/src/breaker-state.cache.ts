@@ -31,6 +31,7 @@ export class BreakerStateCache implements OnApplicationBootstrap {
     await provisionTopics(this.kafka.client, [budgetBreakerOpenedEvent, budgetBreakerClosedEvent]);
     await this.kafka.startConsumer({
       group: `${this.kafka.client.options.serviceName}.breakers.${randomBytes(4).toString('hex')}`,
+      ephemeralGroup: true,
       handlers: [
         handle(budgetBreakerOpenedEvent, (e) => {
           this.apply(e.tenantId, Date.parse(e.data.openedAt), {

@@ -17,6 +17,8 @@ export interface LedgerClientOptions {
    * share it and split the reply partitions, so at most LEDGER_COMMAND_PARTITIONS instances per group.
    */
   replyGroupId?: string;
+  /** The reply group is this process's alone (one per start, e.g. named after the instance): deleted on close. */
+  ephemeralReplyGroup?: boolean;
   /** Create the command and reply topics at start if missing (auto-creation is off); default true. */
   createTopics?: boolean;
   replicationFactor?: number;

@@ -26,7 +26,7 @@ import {
   type LedgerClientOptions,
 } from './ledger-client.options';
 import { kafkaLogCreator } from '@deliberate/kafka';
-import { ensureLedgerCommandTopics } from './ledger-kafka';
+import { deleteLedgerReplyGroup, ensureLedgerCommandTopics } from './ledger-kafka';
 
 const FIRST_FETCH_WAIT_MS = 5_000;
 
@@ -44,9 +44,13 @@ export class LedgerClient implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(LedgerClient.name);
   private readonly client: ClientKafka;
   private readonly timeoutMs: number;
+  /** The consumer group that reads the replies. */
+  readonly replyGroupId: string;
 
   constructor(@Inject(LEDGER_CLIENT_OPTIONS) private readonly options: LedgerClientOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_LEDGER_TIMEOUT_MS;
+    this.replyGroupId =
+      options.replyGroupId ?? `${options.topicPrefix}deliberate.${options.clientId}.ledger-replies`;
     this.client = new ClientKafka({
       postfixId: '',
       client: {
@@ -57,8 +61,7 @@ export class LedgerClient implements OnModuleInit, OnApplicationShutdown {
         logCreator: kafkaLogCreator('LedgerClient'),
       },
       consumer: {
-        groupId:
-          options.replyGroupId ?? `${options.topicPrefix}deliberate.${options.clientId}.ledger-replies`,
+        groupId: this.replyGroupId,
         allowAutoTopicCreation: false,
         sessionTimeout: 30_000,
         heartbeatInterval: 3_000,
@@ -96,6 +99,7 @@ export class LedgerClient implements OnModuleInit, OnApplicationShutdown {
 
   async close(): Promise<void> {
     await this.client.close();
+    if (this.options.ephemeralReplyGroup) await deleteLedgerReplyGroup(this.options, this.replyGroupId);
   }
 
   /** Authorizes a call's worst-case cost. Never throws: no answer in time is `ledger_unavailable`, a denial. */

@@ -1,26 +1,34 @@
 import { ledgerCommandTopics } from '@deliberate/contracts';
-import { type KafkaSecurity, kafkaLogCreator } from '@deliberate/kafka';
+import { deleteConsumerGroup, type KafkaSecurity, kafkaLogCreator } from '@deliberate/kafka';
+import { Logger } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 
-// Auto-creation is off and the client subscribes to the reply topics before the ledger may have started, so the
-// client creates the command topics too (whoever comes first; "already exists" is fine).
-export async function ensureLedgerCommandTopics(
-  options: {
-    brokers: string[];
-    security?: KafkaSecurity | undefined;
-    clientId: string;
-    topicPrefix: string;
-    replicationFactor: number;
-  },
-  timeoutMs = 30_000,
-): Promise<void> {
-  const kafka = new Kafka({
+interface LedgerKafkaOptions {
+  brokers: string[];
+  security?: KafkaSecurity | undefined;
+  clientId: string;
+}
+
+const adminKafka = (options: LedgerKafkaOptions) =>
+  new Kafka({
     clientId: `${options.clientId}-ledger-admin`,
     brokers: options.brokers,
     ...options.security,
     logCreator: kafkaLogCreator('LedgerClient'),
   });
-  const admin = kafka.admin();
+
+/** Deletes a reply group of this process alone once its consumer has left; logs, never throws, on failure. */
+export function deleteLedgerReplyGroup(options: LedgerKafkaOptions, groupId: string): Promise<boolean> {
+  return deleteConsumerGroup(adminKafka(options), groupId, new Logger('LedgerClient'));
+}
+
+// Auto-creation is off and the client subscribes to the reply topics before the ledger may have started, so the
+// client creates the command topics too (whoever comes first; "already exists" is fine).
+export async function ensureLedgerCommandTopics(
+  options: LedgerKafkaOptions & { topicPrefix: string; replicationFactor: number },
+  timeoutMs = 30_000,
+): Promise<void> {
+  const admin = adminKafka(options).admin();
   await admin.connect();
   try {
     const topics = ledgerCommandTopics(options.topicPrefix);

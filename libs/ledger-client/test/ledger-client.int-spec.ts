@@ -90,3 +90,32 @@ it('refuses an invalid request without sending it', async () => {
     LedgerRequestError,
   );
 });
+
+it('deletes a reply group of its process alone when it closes', async () => {
+  const replyGroupId = `${prefix}deliberate.client-test.ledger-replies.${randomBytes(4).toString('hex')}`;
+  const ephemeral = new LedgerClient({
+    brokers: BROKERS,
+    clientId: 'client-test',
+    topicPrefix: prefix,
+    timeoutMs: 500,
+    replyGroupId,
+    ephemeralReplyGroup: true,
+  });
+  const admin = new Kafka({
+    clientId: 'client-test-admin',
+    brokers: BROKERS,
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  await admin.connect();
+  const groupIds = async () => (await admin.listGroups()).groups.map((g) => g.groupId);
+  try {
+    await ephemeral.connect();
+    expect(await groupIds()).toContain(replyGroupId);
+    await ephemeral.close();
+    expect(await groupIds()).not.toContain(replyGroupId);
+    // The shared reply group of the suite's other client stays.
+    expect(await groupIds()).toContain(client.replyGroupId);
+  } finally {
+    await admin.disconnect();
+  }
+});
