@@ -1,0 +1,7 @@
+export * from './outbox-message';
+export * from './outbox-payload';
+export * from './outbox.options';
+export * from './outbox';
+export * from './outbox-relay';
+export * from './outbox.module';
+export * from './relay-decision';

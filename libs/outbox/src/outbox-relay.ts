@@ -1,0 +1,117 @@
+import type { EventDefinition } from '@deliberate/contracts';
+import { EventPublisher } from '@deliberate/kafka';
+import { ServiceDatabase } from '@deliberate/persistence';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { OutboxMessage, OutboxSql as Sql } from './outbox-message';
+import {
+  DEFAULT_STALE_AFTER_MS,
+  DEFAULT_SWEEP_BATCH,
+  OUTBOX_OPTIONS,
+  type OutboxOptions,
+} from './outbox.options';
+import { OutboxRepository } from './outbox.repository';
+import { planRelay, UnknownOutboxTopicError } from './relay-decision';
+
+// Publishes outbox rows: at once after the commit that wrote them, and again from the sweep if that failed. Each row
+// is sent on its own: one that can never be published is set aside as dead with its reason, and the rows behind it
+// go out; one that failed for a passing reason (a broker outage) is retried by the sweep. A republish keeps the event id.
+@Injectable()
+export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(OutboxRelay.name);
+  private readonly definitions: ReadonlyMap<string, EventDefinition>;
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<unknown> | null = null;
+
+  constructor(
+    private readonly database: ServiceDatabase,
+    private readonly outbox: OutboxRepository,
+    private readonly publisher: EventPublisher,
+    @Inject(OUTBOX_OPTIONS) private readonly options: OutboxOptions,
+  ) {
+    this.definitions = new Map(options.events.map((e) => [e.topic, e]));
+  }
+
+  onModuleInit(): void {
+    const intervalMs = this.options.sweepIntervalMs;
+    if (!intervalMs) return;
+    // One sweep at a time: a slow one is not overlapped by the next.
+    this.timer = setInterval(() => {
+      this.sweeping ??= this.relayStale(this.options.sweepBatch ?? DEFAULT_SWEEP_BATCH)
+        .catch((e: unknown) => this.logger.warn({ msg: 'outbox sweep failed', error: (e as Error).message }))
+        .finally(() => (this.sweeping = null));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.sweeping;
+  }
+
+  /** After the commit: never throws, the sweep retries what failed. */
+  async publish(messages: readonly OutboxMessage[]): Promise<void> {
+    if (!messages.length) return;
+    try {
+      await this.relay(this.database.pool, messages);
+    } catch (e) {
+      this.logger.warn({ msg: 'outbox publish failed; the sweep will retry', error: (e as Error).message });
+    }
+  }
+
+  /** Publishes pending rows the commit's own publish missed; returns how many were published. */
+  async relayStale(limit: number): Promise<number> {
+    return this.database.transaction(async (tx) => {
+      const stale = await this.outbox.claimStale(
+        tx,
+        this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
+        limit,
+      );
+      return this.relay(tx, stale);
+    });
+  }
+
+  /** Rows set aside as dead, for /health. */
+  deadCount(): Promise<number> {
+    return this.outbox.countDead(this.database.pool);
+  }
+
+  private async relay(sql: Sql, messages: readonly OutboxMessage[]): Promise<number> {
+    if (!messages.length) return 0;
+    const outcomes = await Promise.allSettled(messages.map((m) => this.send(m)));
+    const plan = planRelay(
+      messages.map((m) => m.id),
+      outcomes,
+    );
+    await this.outbox.markPublished(sql, plan.published);
+    await this.outbox.markDead(sql, plan.dead);
+    for (const dead of plan.dead) {
+      const message = messages.find((m) => m.id === dead.id);
+      this.logger.error({
+        msg: 'outbox row can never be published; set aside as dead',
+        id: dead.id,
+        topic: message?.topic,
+        tenantId: message?.tenantId,
+        reason: dead.reason,
+      });
+    }
+    if (plan.retry.length) {
+      this.logger.warn({
+        msg: 'outbox rows not published; the sweep will retry',
+        count: plan.retry.length,
+        error: plan.retry[0]!.error,
+      });
+    }
+    return plan.published.length;
+  }
+
+  private async send(message: OutboxMessage): Promise<void> {
+    const definition = this.definitions.get(message.topic);
+    if (!definition) throw new UnknownOutboxTopicError(message.topic);
+    await this.publisher.publish(definition, {
+      id: message.id,
+      tenantId: message.tenantId,
+      taskId: message.taskId,
+      data: message.payload,
+    });
+  }
+}
