@@ -1,10 +1,5 @@
 import type { Principal } from '@deliberate/contracts';
-import {
-  forgedInternalRequests,
-  type InternalRequest,
-  pollUntil,
-  signedInternalHeaders,
-} from '@deliberate/testing';
+import { type InternalRequest, pollUntil, sendForgeries, signedInternalHeaders } from '@deliberate/testing';
 import {
   INTERNAL_KEY,
   json,
@@ -209,19 +204,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   ])(
     'refuses %s under any identity the gateway did not sign for that exact request, saying why',
     async (_what, request, claimed) => {
-      const outcomes: Array<{ forgery: string; status: number; message: unknown }> = [];
-      for (const forged of forgedInternalRequests(request(), claimed)) {
-        const res = await webhooksHttp(h, forged.method, forged.target, {
-          identity: forged.headers,
-          ...(forged.body !== undefined ? { rawBody: forged.body } : {}),
-        });
-        const message = String(res.body['message']);
-        outcomes.push({
-          forgery: forged.name,
-          status: res.status,
-          message: forged.refusal.test(message) ? 'as expected' : message,
-        });
-      }
+      const outcomes = await sendForgeries(h.url, request(), claimed);
       expect(outcomes).toEqual(
         outcomes.map((o) => ({ forgery: o.forgery, status: 401, message: 'as expected' })),
       );

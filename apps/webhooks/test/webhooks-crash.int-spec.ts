@@ -1,6 +1,4 @@
-import { pollUntil } from '@deliberate/testing';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { resolve } from 'node:path';
+import { buildService, killService, pollUntil, type ServiceProcess, spawnService } from '@deliberate/testing';
 import {
   header,
   newTask,
@@ -13,35 +11,6 @@ import {
   webhooksHttp,
 } from './webhooks-harness';
 
-const ROOT = resolve(__dirname, '../../..');
-const NODE = resolve(ROOT, 'node_modules/.bin/node');
-
-interface Child {
-  proc: ChildProcess;
-  output: string[];
-  exited: Promise<void>;
-}
-
-// The service as it runs in production: `node apps/webhooks/dist/main.js`, so a SIGKILL is a real crash.
-function spawnWebhooks(env: Record<string, string>): Child {
-  const proc = spawn(NODE, [resolve(ROOT, 'apps/webhooks/dist/main.js')], {
-    cwd: ROOT,
-    env: { ...env, PATH: process.env['PATH'] ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
-  proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return { proc, output, exited };
-}
-
-async function kill(child: Child | undefined): Promise<void> {
-  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  child.proc.kill('SIGKILL');
-  await child.exited;
-}
-
 interface Delivery {
   id: string;
   status: string;
@@ -52,26 +21,19 @@ interface Delivery {
 describe('dispatcher crash after the receiver answered 2xx (child processes)', () => {
   let h: WebhooksHarness;
   let receiver: Receiver;
-  let first: Child | undefined;
-  let second: Child | undefined;
+  let first: ServiceProcess | undefined;
+  let second: ServiceProcess | undefined;
 
   beforeAll(async () => {
-    execFileSync(
-      NODE,
-      [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/webhooks/tsconfig.json'],
-      {
-        cwd: ROOT,
-        stdio: 'inherit',
-      },
-    );
+    buildService('webhooks');
     receiver = await startReceiver();
     // In this process: the API and the schema, but no dispatcher; the children send.
     h = await startWebhooks('webhooks-crash', { env: { WEBHOOKS_DISPATCHER_ENABLED: 'false' } });
   }, 180_000);
 
   afterAll(async () => {
-    await kill(first);
-    await kill(second);
+    await killService(first);
+    await killService(second);
     await receiver?.close();
     await h?.close();
   });
@@ -97,7 +59,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
       answered();
       return 'handled';
     });
-    first = spawnWebhooks(childEnv());
+    first = spawnService('webhooks', childEnv());
     await pollUntil(
       () => Promise.resolve(first!.output.join('')),
       (out) => out.includes('"msg":"listening"'),
@@ -116,7 +78,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
     ).rows;
     expect(before).toEqual({ status: 'pending', attempts: 1 });
 
-    second = spawnWebhooks(childEnv());
+    second = spawnService('webhooks', childEnv());
     const list = await pollUntil(
       () =>
         webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', '/v1/webhooks/deliveries', {
