@@ -1,19 +1,9 @@
 import { uuidv7 } from '@deliberate/contracts';
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
 import { TaskOutboxRelay } from '@deliberate/gateway/tasks/task-outbox.relay';
 import type { TaskRecord } from '@deliberate/gateway/tasks/task-record';
 import { TaskRepository } from '@deliberate/gateway/tasks/task.repository';
-import {
-  collectMessages,
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  pollUntil,
-  TEST_KAFKA_BROKERS,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
-import { Client } from 'pg';
+import { collectMessages, pollUntil } from '@deliberate/testing';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Input the stores behind the gateway cannot hold is refused at the edge with 400 naming where it sits, and the
 // largest task the gateway accepts is one whose event Kafka still carries: a larger body is 413, nothing stored.
@@ -28,41 +18,24 @@ interface Answer {
 }
 
 describe('gateway hostile input', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pg: Client;
-  let prefix: string;
-  let config: GatewayConfig;
-  let gateway: INestApplication;
-  let url: string;
+  let h: GatewayHarness;
   let submitterKey: string;
   let reviewerKey: string;
 
-  async function call(
+  // A body that is not JSON (the docs page) reads as {}: the status and headers are what the test reads then.
+  const call = (
     method: string,
     path: string,
     options: { key?: string; body?: string; headers?: Record<string, string> } = {},
-  ): Promise<Answer> {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...options.headers,
-      },
-      body: options.body,
+  ): Promise<Answer> =>
+    h.call<Answer['body']>(method, path, {
+      ...(options.key ? { key: options.key } : {}),
+      ...(options.body !== undefined ? { rawBody: options.body } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
     });
-    const text = await res.text();
-    let body: Answer['body'] = {};
-    try {
-      body = JSON.parse(text) as Answer['body'];
-    } catch {
-      // Not JSON (the docs page): the status and headers are what the test reads.
-    }
-    return { status: res.status, headers: res.headers, body };
-  }
 
   async function taskCount(): Promise<number> {
-    const { rows } = await pg.query<{ n: string }>('SELECT count(*) AS n FROM gateway.tasks');
+    const { rows } = await h.db.query<{ n: string }>('SELECT count(*) AS n FROM gateway.tasks');
     return Number(rows[0]!.n);
   }
 
@@ -80,44 +53,19 @@ describe('gateway hostile input', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('hostile_input');
-    prefix = uniqueTopicPrefix('hostile-input');
-    config = loadGatewayConfig({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      LOG_LEVEL: 'error',
-      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-      GATEWAY_PLATFORM_AUDITOR_API_KEY: 'hostile-input-auditor-key-0123456789',
+    h = await startGateway('hostile_input', {
+      adminKey: ADMIN_KEY,
+      env: { GATEWAY_PLATFORM_AUDITOR_API_KEY: 'hostile-input-auditor-key-0123456789' },
     });
-    gateway = await createGatewayApp(config);
-    await gateway.listen(0, '127.0.0.1');
-    url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
-
-    const tenant = await call('POST', '/v1/admin/tenants', {
-      key: ADMIN_KEY,
-      body: JSON.stringify({ id: TENANT, name: 'Hostile input' }),
-    });
-    expect(tenant.status).toBe(201);
-    const key = async (role: string) => {
-      const created = await call('POST', `/v1/admin/tenants/${TENANT}/api-keys`, {
-        key: ADMIN_KEY,
-        body: JSON.stringify({ role }),
-      });
-      expect(created.status).toBe(201);
-      return created.body['key'] as string;
-    };
-    submitterKey = await key('submitter');
-    reviewerKey = await key('reviewer');
+    ({ submitter: submitterKey, reviewer: reviewerKey } = (await h.createTenant(
+      TENANT,
+      ['submitter', 'reviewer'],
+      'Hostile input',
+    )) as { submitter: string; reviewer: string });
   });
 
   afterAll(async () => {
-    await pg?.end();
-    await gateway?.close();
-    await db?.drop();
-    await deleteTopicsWithPrefix(prefix);
+    await h?.close();
   });
 
   describe('NUL and lone surrogates', () => {
@@ -214,14 +162,14 @@ describe('gateway hostile input', () => {
 
   describe('the largest task', () => {
     it('derives the body limit from the Kafka message limit', () => {
-      expect(config.GATEWAY_MAX_BODY_BYTES).toBeLessThan(config.KAFKA_MAX_MESSAGE_BYTES);
+      expect(h.config.GATEWAY_MAX_BODY_BYTES).toBeLessThan(h.config.KAFKA_MAX_MESSAGE_BYTES);
     });
 
     it('answers 413 to a body one byte over the limit, and stores nothing', async () => {
       const before = await taskCount();
       const res = await call('POST', '/v1/tasks', {
         key: submitterKey,
-        body: submissionOfBytes(config.GATEWAY_MAX_BODY_BYTES + 1),
+        body: submissionOfBytes(h.config.GATEWAY_MAX_BODY_BYTES + 1),
       });
       expect(res.status).toBe(413);
       expect(res.body.message).toMatch(/exceeds the limit of \d+ bytes/);
@@ -231,17 +179,17 @@ describe('gateway hostile input', () => {
     it('accepts a body at the limit, and its event reaches Kafka', async () => {
       const res = await call('POST', '/v1/tasks', {
         key: submitterKey,
-        body: submissionOfBytes(config.GATEWAY_MAX_BODY_BYTES),
+        body: submissionOfBytes(h.config.GATEWAY_MAX_BODY_BYTES),
       });
       expect(res.status).toBe(202);
       const id = res.body.id!;
-      const [message] = await collectMessages(`${prefix}tasks.task.accepted.v1`, 1, {
+      const [message] = await collectMessages(`${h.prefix}tasks.task.accepted.v1`, 1, {
         filter: (m) => m.headers?.['ce_taskid']?.toString() === id,
         timeoutMs: 30_000,
       });
-      expect(message!.value!.length).toBeGreaterThan(config.GATEWAY_MAX_BODY_BYTES);
+      expect(message!.value!.length).toBeGreaterThan(h.config.GATEWAY_MAX_BODY_BYTES);
       await pollUntil(
-        async () => (await pg.query('SELECT published_at FROM gateway.tasks WHERE id = $1', [id])).rows[0],
+        async () => (await h.db.query('SELECT published_at FROM gateway.tasks WHERE id = $1', [id])).rows[0],
         (row: { published_at: Date | null } | undefined) => row?.published_at != null,
         { what: 'the task marked published' },
       );
@@ -279,17 +227,17 @@ describe('gateway hostile input', () => {
       updatedAt: new Date(createdAtMs),
       publishedAt: null,
     });
-    const tooLarge = record('x'.repeat(config.KAFKA_MAX_MESSAGE_BYTES + 100_000), anHourAgo);
+    const tooLarge = record('x'.repeat(h.config.KAFKA_MAX_MESSAGE_BYTES + 100_000), anHourAgo);
     const behind = record('', anHourAgo + 1_000);
-    const repository = gateway.get(TaskRepository);
+    const repository = h.apps[0]!.get(TaskRepository);
     await repository.insertOrGetExisting(tooLarge);
     await repository.insertOrGetExisting(behind);
 
-    await gateway.get(TaskOutboxRelay).relayOnce();
+    await h.apps[0]!.get(TaskOutboxRelay).relayOnce();
 
     const rows = async () =>
       (
-        await pg.query<{
+        await h.db.query<{
           id: string;
           status: string;
           error: { code: string } | null;
@@ -302,7 +250,7 @@ describe('gateway hostile input', () => {
     expect(byId.get(behind.id)!.published_at).not.toBeNull();
     expect(byId.get(tooLarge.id)).toMatchObject({ status: 'failed', error: { code: 'task_too_large' } });
     expect(byId.get(tooLarge.id)!.published_at).not.toBeNull();
-    await collectMessages(`${prefix}tasks.task.accepted.v1`, 1, {
+    await collectMessages(`${h.prefix}tasks.task.accepted.v1`, 1, {
       filter: (m) => m.headers?.['ce_taskid']?.toString() === behind.id,
     });
   });
@@ -326,7 +274,7 @@ describe('gateway hostile input', () => {
     });
 
     it('lets the docs page run its own script and assets, and nothing else', async () => {
-      const page = await fetch(`${url}/docs`);
+      const page = await fetch(`${h.url}/docs`);
       expect(page.status).toBe(200);
       const html = await page.text();
       const csp = page.headers.get('content-security-policy')!;
@@ -337,7 +285,7 @@ describe('gateway hostile input', () => {
       const inline = /<script>([\s\S]*?)<\/script>/.exec(html)![1]!;
       const { createHash } = await import('node:crypto');
       expect(csp).toContain(`'sha256-${createHash('sha256').update(inline).digest('base64')}'`);
-      const asset = await fetch(`${url}/docs/assets/swagger-ui-bundle.js`);
+      const asset = await fetch(`${h.url}/docs/assets/swagger-ui-bundle.js`);
       expect(asset.status).toBe(200);
       expect(asset.headers.get('x-content-type-options')).toBe('nosniff');
     });

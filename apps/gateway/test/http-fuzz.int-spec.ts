@@ -8,19 +8,10 @@ import {
   reviewAnswerRequestSchema,
   taskSubmissionSchema,
 } from '@deliberate/contracts';
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
-import {
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  TEST_KAFKA_BROKERS,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
+import { type Receiver, startReceiver } from '@deliberate/testing';
 import fc from 'fast-check';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Every JSON route of the gateway, fed random and hostile bodies: values of the wrong type, NUL and lone surrogates,
 // long runs of one character class up to (and one past) the largest size a field accepts. The gateway answers
@@ -138,12 +129,8 @@ interface Outcome {
 }
 
 describe('gateway JSON routes under fuzzing', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let prefix: string;
-  let config: GatewayConfig;
-  let gateway: INestApplication;
-  let url: string;
-  let upstream: Server;
+  let h: GatewayHarness;
+  let upstream: Receiver;
   const forwarded: string[] = [];
   let submitterKey: string;
   let reviewerKey: string;
@@ -156,16 +143,11 @@ describe('gateway JSON routes under fuzzing', () => {
     body?: string,
     headers = {},
   ): Promise<Outcome> {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...headers,
-      },
-      body,
+    const { status, text } = await h.call(method, path, {
+      key,
+      ...(body !== undefined ? { rawBody: body } : {}),
+      headers,
     });
-    const text = await res.text();
     let message = text.slice(0, 300);
     try {
       const parsed = JSON.parse(text) as { message?: unknown };
@@ -173,12 +155,12 @@ describe('gateway JSON routes under fuzzing', () => {
     } catch {
       // not JSON: keep the raw text for the failure report
     }
-    return { status: res.status, message };
+    return { status, message };
   }
 
   /** What the contract says about a body: refused (a 4xx), or accepted, which the route answers with `ok`. */
   function judge(schema: z.ZodType, body: string): 'refused' | 'accepted' {
-    if (Buffer.byteLength(body) > config.GATEWAY_MAX_BODY_BYTES) return 'refused';
+    if (Buffer.byteLength(body) > h.config.GATEWAY_MAX_BODY_BYTES) return 'refused';
     const value: unknown = JSON.parse(body);
     if (findUnsafeText(value)) return 'refused';
     return schema.safeParse(value).success ? 'accepted' : 'refused';
@@ -191,35 +173,20 @@ describe('gateway JSON routes under fuzzing', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('http_fuzz');
-    prefix = uniqueTopicPrefix('http-fuzz');
-    upstream = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        forwarded.push(body);
-        res.setHeader('content-type', 'application/json');
-        res.end('{"ok":true}');
-      });
+    upstream = await startReceiver(({ body }) => {
+      forwarded.push(body);
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' };
     });
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-    const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
-    config = loadGatewayConfig({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      LOG_LEVEL: 'error',
-      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-      GATEWAY_PLATFORM_AUDITOR_API_KEY: 'http-fuzz-auditor-key-0123456789abcdef',
-      GATEWAY_LEDGER_URL: upstreamUrl,
-      LEDGER_INTERNAL_TOKEN: 'http-fuzz-ledger-token-0123456789',
-      GATEWAY_WEBHOOKS_URL: upstreamUrl,
-      WEBHOOKS_INTERNAL_TOKEN: 'http-fuzz-webhooks-token-0123456789',
+    h = await startGateway('http_fuzz', {
+      adminKey: ADMIN_KEY,
+      env: {
+        GATEWAY_PLATFORM_AUDITOR_API_KEY: 'http-fuzz-auditor-key-0123456789abcdef',
+        GATEWAY_LEDGER_URL: upstream.url,
+        LEDGER_INTERNAL_TOKEN: 'http-fuzz-ledger-token-0123456789',
+        GATEWAY_WEBHOOKS_URL: upstream.url,
+        WEBHOOKS_INTERNAL_TOKEN: 'http-fuzz-webhooks-token-0123456789',
+      },
     });
-    gateway = await createGatewayApp(config);
-    await gateway.listen(0, '127.0.0.1');
-    url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
 
     const tenant = await send(
       'POST',
@@ -229,30 +196,26 @@ describe('gateway JSON routes under fuzzing', () => {
     );
     expect(tenant.status).toBe(201);
     const key = async (role: string) => {
-      const res = await fetch(`${url}/v1/admin/tenants/${TENANT}/api-keys`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ role }),
+      const res = await h.call<{ key: string }>('POST', `/v1/admin/tenants/${TENANT}/api-keys`, {
+        key: ADMIN_KEY,
+        body: { role },
       });
       expect(res.status).toBe(201);
-      return ((await res.json()) as { key: string }).key;
+      return res.body.key;
     };
     submitterKey = await key('submitter');
     reviewerKey = await key('reviewer');
-    const task = await fetch(`${url}/v1/tasks`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${submitterKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ input: 'a task to cancel, many times' }),
+    const task = await h.call<{ id: string }>('POST', '/v1/tasks', {
+      key: submitterKey,
+      body: { input: 'a task to cancel, many times' },
     });
     expect(task.status).toBe(202);
-    taskId = ((await task.json()) as { id: string }).id;
+    taskId = task.body.id;
   });
 
   afterAll(async () => {
-    await gateway?.close();
-    upstream?.close();
-    await db?.drop();
-    await deleteTopicsWithPrefix(prefix);
+    await h?.close();
+    await upstream?.close();
   });
 
   it('POST /v1/tasks', async () => {

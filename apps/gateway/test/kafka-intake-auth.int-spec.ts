@@ -1,22 +1,9 @@
 import { CE_HEADERS, deadLetterTopic, taskSubmittedEvent } from '@deliberate/contracts';
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import { loadGatewayConfig } from '@deliberate/gateway/config';
-import {
-  collectMessages,
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  header,
-  pollUntil,
-  signedIntakeHeaders,
-  TEST_KAFKA_BROKERS,
-  testKafka,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
+import { collectMessages, header, pollUntil, signedIntakeHeaders, testKafka } from '@deliberate/testing';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // ce_tenantid is only a claim: a submission on the intake topic is admitted only when it carries a signature made
 // with one of its tenant's intake secrets, issued and rotated through the admin API.
@@ -29,26 +16,18 @@ interface Secret {
 }
 
 describe('signed Kafka submissions', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pg: Client;
+  let h: GatewayHarness;
   let prefix: string;
-  let gateway: INestApplication;
-  let url: string;
   let producer: Producer;
   const admins: Record<string, string> = {};
   const submitters: Record<string, string> = {};
 
   async function http(method: string, path: string, key: string, body?: unknown) {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${key}`,
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    const res = await h.call<ReturnType<typeof JSON.parse>>(method, path, {
+      key,
+      ...(body !== undefined ? { body } : {}),
     });
-    const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : {} };
+    return { status: res.status, body: res.body };
   }
 
   async function issueSecret(tenant: string, body?: unknown): Promise<Secret> {
@@ -87,7 +66,7 @@ describe('signed Kafka submissions', () => {
   }
 
   async function storedTasks(ids: string[]): Promise<string[]> {
-    const { rows } = await pg.query<{ id: string }>(
+    const { rows } = await h.db.query<{ id: string }>(
       `SELECT id FROM gateway.tasks WHERE id = ANY($1::uuid[])`,
       [ids],
     );
@@ -117,21 +96,8 @@ describe('signed Kafka submissions', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('intake_auth');
-    prefix = uniqueTopicPrefix('intake-auth');
-    gateway = await createGatewayApp(
-      loadGatewayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        LOG_LEVEL: 'error',
-        GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-      }),
-    );
-    await gateway.listen(0, '127.0.0.1');
-    url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    h = await startGateway('intake_auth', { adminKey: ADMIN_KEY });
+    prefix = h.prefix;
     for (const tenant of ['acme', 'globex', 'initech']) {
       const created = await http('POST', '/v1/admin/tenants', ADMIN_KEY, { id: tenant, name: tenant });
       expect(created).toMatchObject({ status: 201 });
@@ -147,10 +113,7 @@ describe('signed Kafka submissions', () => {
 
   afterAll(async () => {
     await producer?.disconnect();
-    await pg?.end();
-    await gateway?.close();
-    await db?.drop();
-    if (prefix) await deleteTopicsWithPrefix(prefix);
+    await h?.close();
   });
 
   describe('the admin API', () => {

@@ -1,22 +1,9 @@
 import { deadLetterTopic, taskCompletedEvent, taskSubmittedEvent } from '@deliberate/contracts';
-import { loadGatewayConfig } from '@deliberate/gateway/config';
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import {
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  header,
-  hostileKafkaMessages,
-  pollUntil,
-  signedIntakeHeaders,
-  TEST_KAFKA_BROKERS,
-  testKafka,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
+import { header, hostileKafkaMessages, pollUntil, signedIntakeHeaders, testKafka } from '@deliberate/testing';
 import fc from 'fast-check';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import { Client } from 'pg';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Hostile raw messages on the intake topic, signed with the tenant's intake secret so they get past the signature
 // check: each is dead-lettered with a reason, and a valid submission queued behind them on the same partition is
@@ -27,51 +14,28 @@ const TENANT = 'acme';
 const RUNS = 50;
 const SEED = Number(process.env['FUZZ_SEED'] ?? Date.now() % 1_000_000);
 
-let db: Awaited<ReturnType<typeof createTestDatabase>>;
-let pg: Client;
+let h: GatewayHarness;
 let prefix: string;
-let gateway: INestApplication;
 let producer: Producer;
 let secret: string;
 
-async function admin(path: string, body: unknown): Promise<Record<string, string>> {
-  const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
-  const res = await fetch(`${url}${path}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  if (res.status !== 201) throw new Error(`${path}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as Record<string, string>;
-}
-
 beforeAll(async () => {
-  db = await createTestDatabase('intake_fuzz');
-  prefix = uniqueTopicPrefix('intake-fuzz');
-  gateway = await createGatewayApp(
-    loadGatewayConfig({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      LOG_LEVEL: 'error',
-      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-    }),
-  );
-  await gateway.listen(0, '127.0.0.1');
-  await admin('/v1/admin/tenants', { id: TENANT, name: TENANT });
-  secret = (await admin(`/v1/admin/tenants/${TENANT}/intake-secrets`, {}))['secret']!;
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
+  h = await startGateway('intake_fuzz', { adminKey: ADMIN_KEY });
+  prefix = h.prefix;
+  await h.createTenant(TENANT, [], TENANT);
+  const issued = await h.call<{ secret: string }>('POST', `/v1/admin/tenants/${TENANT}/intake-secrets`, {
+    key: ADMIN_KEY,
+    body: {},
+  });
+  if (issued.status !== 201) throw new Error(`intake secret: ${issued.status} ${issued.text}`);
+  secret = issued.body.secret;
   producer = testKafka().producer();
   await producer.connect();
 });
 
 afterAll(async () => {
   await producer?.disconnect();
-  await pg?.end();
-  await gateway?.close();
-  await db?.drop();
-  if (prefix) await deleteTopicsWithPrefix(prefix);
+  await h?.close();
 });
 
 it(`dead-letters ${RUNS} hostile submissions with a reason and still admits the valid one behind them (seed ${SEED})`, async () => {
@@ -126,7 +90,7 @@ it(`dead-letters ${RUNS} hostile submissions with a reason and still admits the 
 
   // The valid submission behind them was admitted: the partition was never stuck.
   await pollUntil(
-    async () => (await pg.query(`SELECT id FROM gateway.tasks WHERE id = $1`, [taskId])).rowCount,
+    async () => (await h.db.query(`SELECT id FROM gateway.tasks WHERE id = $1`, [taskId])).rowCount,
     (count) => count === 1,
     { timeoutMs: 30_000, what: `the valid submission admitted (seed ${SEED})` },
   );

@@ -4,57 +4,12 @@ import {
   splitRequestTarget,
   verifyPrincipalSignature,
 } from '@deliberate/contracts';
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import { loadGatewayConfig } from '@deliberate/gateway/config';
-import {
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  TEST_KAFKA_BROKERS,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type Receiver, startReceiver } from '@deliberate/testing';
+import { request } from 'node:http';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // The gateway forwards /v1/ledger, /v1/webhooks and /v1/audit to their services with the caller's identity. The
 // request target a client sends must never choose where that identity goes: only the configured base URL does.
-
-interface Seen {
-  method: string;
-  url: string;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-interface Upstream {
-  server: Server;
-  url: string;
-  seen: Seen[];
-}
-
-async function startUpstream(
-  handler?: (url: string, res: import('node:http').ServerResponse) => void,
-): Promise<Upstream> {
-  const seen: Seen[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      seen.push({
-        method: req.method ?? '',
-        url: req.url ?? '',
-        headers: req.headers,
-        body: Buffer.concat(chunks),
-      });
-      if (handler) return handler(req.url ?? '', res);
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ path: req.url }));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return { server, url: `http://127.0.0.1:${port}`, seen };
-}
 
 /** Sends a raw request target (absolute-form, authority-form, dot segments), which fetch() cannot. */
 function rawRequest(
@@ -83,17 +38,18 @@ const LEDGER_KEY = 'proxy-boundary-ledger-token-0123456789';
 const AUDIT_KEY = 'proxy-boundary-audit-token-0123456789';
 
 describe('gateway proxy boundary', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let prefix: string;
-  let gateway: INestApplication;
+  let h: GatewayHarness;
   let gatewayUrl: string;
-  let service: Upstream;
-  let trap: Upstream;
+  let service: Receiver;
+  let trap: Receiver;
+  const echoPath = (url: string) => ({
+    status: 200,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: url }),
+  });
 
   beforeAll(async () => {
-    db = await createTestDatabase('proxy_boundary');
-    prefix = uniqueTopicPrefix('proxy-boundary');
-    service = await startUpstream((url, res) => {
+    service = await startReceiver(({ path: url }, res) => {
       if (url.startsWith('/v1/audit/export')) {
         // A slow export: one line every 50 ms, longer than the idle timeout in total but never idle that long.
         res.setHeader('content-type', 'application/x-ndjson');
@@ -105,20 +61,15 @@ describe('gateway proxy boundary', () => {
             res.end();
           }
         }, 50);
-        return;
+        return 'handled';
       }
-      if (url.startsWith('/v1/audit/hang')) return; // never answers
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ path: url }));
+      if (url.startsWith('/v1/audit/hang')) return 'handled'; // never answers
+      return echoPath(url);
     });
-    trap = await startUpstream();
-    gateway = await createGatewayApp(
-      loadGatewayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        LOG_LEVEL: 'error',
-        GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+    trap = await startReceiver(({ path }) => echoPath(path));
+    h = await startGateway('proxy_boundary', {
+      adminKey: ADMIN_KEY,
+      env: {
         GATEWAY_PLATFORM_AUDITOR_API_KEY: AUDITOR_KEY,
         GATEWAY_LEDGER_URL: service.url,
         LEDGER_INTERNAL_TOKEN: LEDGER_KEY,
@@ -128,23 +79,20 @@ describe('gateway proxy boundary', () => {
         AUDIT_INTERNAL_TOKEN: AUDIT_KEY,
         GATEWAY_PROXY_IDLE_TIMEOUT_MS: '1000',
         GATEWAY_PRINCIPAL_TTL_SECONDS: '10',
-      }),
-    );
-    await gateway.listen(0, '127.0.0.1');
-    gatewayUrl = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+      },
+    });
+    gatewayUrl = h.url;
   });
 
   afterAll(async () => {
-    await gateway?.close();
-    service?.server.close();
-    trap?.server.close();
-    await db?.drop();
-    await deleteTopicsWithPrefix(prefix);
+    await h?.close();
+    await service?.close();
+    await trap?.close();
   });
 
   beforeEach(() => {
-    service.seen.length = 0;
-    trap.seen.length = 0;
+    service.requests.length = 0;
+    trap.requests.length = 0;
   });
 
   const auth = { authorization: `Bearer ${AUDITOR_KEY}` };
@@ -154,7 +102,7 @@ describe('gateway proxy boundary', () => {
     const res = await rawRequest(gatewayUrl, '/v1/audit/verify?tenantId=t1', auth);
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ path: '/v1/audit/verify?tenantId=t1' });
-    expect(service.seen).toHaveLength(1);
+    expect(service.requests).toHaveLength(1);
   });
 
   it('signs the caller for the one service it forwards to, over the request as that service receives it', async () => {
@@ -167,15 +115,15 @@ describe('gateway proxy boundary', () => {
       body,
     );
     expect(res.status).toBe(200);
-    const sent = service.seen[0]!;
+    const sent = service.requests[0]!;
     expect(sent.headers).not.toHaveProperty('x-deliberate-internal-token');
     const principal = sent.headers[PRINCIPAL_HEADER] as string;
     expect(JSON.parse(principal)).toEqual({ kind: 'platform-admin' });
     const received = {
       service: 'ledger',
       method: sent.method,
-      ...splitRequestTarget(sent.url),
-      body: sent.body,
+      ...splitRequestTarget(sent.path),
+      body: Buffer.from(sent.body),
       principal,
     };
     const signature = sent.headers[PRINCIPAL_SIGNATURE_HEADER] as string;
@@ -203,8 +151,8 @@ describe('gateway proxy boundary', () => {
       const res = await rawRequest(gatewayUrl, trapTarget, headers);
       expect(res.status).toBe(400);
       expect(JSON.parse(res.body).message).toMatch(/request target/);
-      expect(trap.seen).toHaveLength(0);
-      expect(service.seen).toHaveLength(0);
+      expect(trap.requests).toHaveLength(0);
+      expect(service.requests).toHaveLength(0);
     },
   );
 
@@ -213,8 +161,8 @@ describe('gateway proxy boundary', () => {
     expect(self.status).toBe(400);
     const tasks = await rawRequest(gatewayUrl, `${trap.url}/v1/tasks/x`, auth);
     expect(tasks.status).toBe(400);
-    expect(service.seen).toHaveLength(0);
-    expect(trap.seen).toHaveLength(0);
+    expect(service.requests).toHaveLength(0);
+    expect(trap.requests).toHaveLength(0);
   });
 
   it('refuses authority-form and asterisk-form targets', async () => {
@@ -222,14 +170,14 @@ describe('gateway proxy boundary', () => {
     expect(authority.status).toBe(400);
     const asterisk = await rawRequest(gatewayUrl, '*', auth, 'OPTIONS');
     expect(asterisk.status).toBe(400);
-    expect(trap.seen).toHaveLength(0);
+    expect(trap.requests).toHaveLength(0);
   });
 
   it('refuses a protocol-relative path that would name another host', async () => {
     const res = await rawRequest(gatewayUrl, `//${new URL(trap.url).host}/v1/audit/verify`, auth);
     expect(res.status).toBe(400);
-    expect(trap.seen).toHaveLength(0);
-    expect(service.seen).toHaveLength(0);
+    expect(trap.requests).toHaveLength(0);
+    expect(service.requests).toHaveLength(0);
   });
 
   it('refuses dot segments that would leave the route the key was authorised for', async () => {
@@ -241,7 +189,7 @@ describe('gateway proxy boundary', () => {
       const res = await rawRequest(gatewayUrl, target, auth);
       expect({ target, status: res.status }).toEqual({ target, status: 400 });
     }
-    expect(service.seen).toHaveLength(0);
+    expect(service.requests).toHaveLength(0);
   });
 
   it('streams a long export through, bounded by an idle timeout rather than a total one', async () => {

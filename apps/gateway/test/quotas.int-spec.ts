@@ -1,14 +1,5 @@
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import { loadGatewayConfig } from '@deliberate/gateway/config';
-import {
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  TEST_KAFKA_BROKERS,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
 import { request } from 'node:http';
-import { Client } from 'pg';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Quotas hold across gateway replicas: two apps on one database share each key's rate and each tenant's count of
 // unfinished tasks. A body is read only from a caller with a valid key within its rate.
@@ -23,34 +14,15 @@ interface Answer {
 }
 
 describe('gateway quotas', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let pg: Client;
-  let prefix: string;
-  const replicas: INestApplication[] = [];
-  const urls: string[] = [];
+  let h: GatewayHarness;
+  let urls: string[] = [];
 
-  async function call(
+  const call = (
     url: string,
     method: string,
     path: string,
     options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
-  ): Promise<Answer> {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        ...(options.key ? { authorization: `Bearer ${options.key}` } : {}),
-        ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...options.headers,
-      },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    });
-    const text = await res.text();
-    return {
-      status: res.status,
-      headers: res.headers,
-      body: text ? (JSON.parse(text) as Answer['body']) : {},
-    };
-  }
+  ): Promise<Answer> => h.call<Answer['body']>(method, path, { ...options, url });
 
   async function createTenant(id: string): Promise<void> {
     const res = await call(urls[0]!, 'POST', '/v1/admin/tenants', { key: ADMIN_KEY, body: { id, name: id } });
@@ -71,31 +43,16 @@ describe('gateway quotas', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('quotas');
-    prefix = uniqueTopicPrefix('quotas');
-    const config = loadGatewayConfig({
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      LOG_LEVEL: 'error',
-      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-      GATEWAY_MAX_BODY_BYTES: '65536',
+    h = await startGateway('quotas', {
+      adminKey: ADMIN_KEY,
+      instances: 2,
+      env: { GATEWAY_MAX_BODY_BYTES: '65536' },
     });
-    for (let i = 0; i < 2; i++) {
-      const app = await createGatewayApp(config);
-      await app.listen(0, '127.0.0.1');
-      replicas.push(app);
-      urls.push((await app.getUrl()).replace('[::1]', '127.0.0.1'));
-    }
-    pg = new Client({ connectionString: db.url });
-    await pg.connect();
+    urls = h.urls;
   });
 
   afterAll(async () => {
-    await pg?.end();
-    for (const app of replicas) await app.close();
-    await db?.drop();
-    await deleteTopicsWithPrefix(prefix);
+    await h?.close();
   });
 
   describe('admin API', () => {
@@ -204,7 +161,7 @@ describe('gateway quotas', () => {
       const next = { input: 'the next one', mode: 'fast' };
       expect((await call(urls[1]!, 'POST', '/v1/tasks', { key, body: next })).status).toBe(429);
 
-      await pg.query(`UPDATE gateway.tasks SET status = 'completed', status_rank = 10 WHERE id = $1`, [
+      await h.db.query(`UPDATE gateway.tasks SET status = 'completed', status_rank = 10 WHERE id = $1`, [
         first.body['id'],
       ]);
       expect((await call(urls[0]!, 'POST', '/v1/tasks', { key, body: next })).status).toBe(202);
@@ -243,7 +200,7 @@ describe('gateway quotas', () => {
   });
 
   async function storedTasks(tenantId: string): Promise<number> {
-    const { rows } = await pg.query<{ n: number }>(
+    const { rows } = await h.db.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM gateway.tasks WHERE tenant_id = $1',
       [tenantId],
     );

@@ -1,16 +1,7 @@
 import { PRINCIPAL_HEADER, type Principal } from '@deliberate/contracts';
 import { buildOpenApiDocument } from '@deliberate/gateway/docs/openapi-document';
-import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
-import { loadGatewayConfig } from '@deliberate/gateway/config';
-import {
-  createTestDatabase,
-  deleteTopicsWithPrefix,
-  TEST_KAFKA_BROKERS,
-  uniqueTopicPrefix,
-} from '@deliberate/testing';
-import type { INestApplication } from '@nestjs/common';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type Receiver, startReceiver } from '@deliberate/testing';
+import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Every route of the OpenAPI document, called about one tenant's resources with another tenant's key of every role
 // (and with no key), answers 401, 403 or 404: never a 5xx, and a 2xx only where the route acts on the caller's own
@@ -53,11 +44,8 @@ interface Forwarded {
 }
 
 describe('route sweep: a foreign tenant reaches nothing', () => {
-  let db: Awaited<ReturnType<typeof createTestDatabase>>;
-  let prefix: string;
-  let gateway: INestApplication;
-  let url: string;
-  let stub: Server;
+  let h: GatewayHarness;
+  let stub: Receiver;
   const forwarded: Forwarded[] = [];
   let currentRoute = '';
 
@@ -66,50 +54,32 @@ describe('route sweep: a foreign tenant reaches nothing', () => {
   let ownerKeyId: string;
   const foreignKeys = new Map<string, { key: string; id: string }>();
 
-  async function call(method: string, path: string, key?: string, body?: unknown) {
-    const res = await fetch(`${url}${path}`, {
-      method,
-      headers: {
-        ...(key ? { authorization: `Bearer ${key}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: res.status, text: await res.text() };
-  }
+  const call = (method: string, path: string, key?: string, body?: unknown) =>
+    h.call(method, path, { ...(key ? { key } : {}), ...(body !== undefined ? { body } : {}) });
 
   beforeAll(async () => {
-    db = await createTestDatabase('route_sweep');
-    prefix = uniqueTopicPrefix('route-sweep');
-    stub = createServer((req, res) => {
+    stub = await startReceiver((req) => {
       forwarded.push({
         route: currentRoute,
         principal: JSON.parse(String(req.headers[PRINCIPAL_HEADER])) as Principal,
       });
-      req.resume();
-      res.statusCode = 404;
-      res.setHeader('content-type', 'application/json');
-      res.end(JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'stub service' }));
+      return {
+        status: 404,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ statusCode: 404, error: 'Not Found', message: 'stub service' }),
+      };
     });
-    await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
-    const stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
-    gateway = await createGatewayApp(
-      loadGatewayConfig({
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        LOG_LEVEL: 'error',
-        GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-        GATEWAY_LEDGER_URL: stubUrl,
+    h = await startGateway('route_sweep', {
+      adminKey: ADMIN_KEY,
+      env: {
+        GATEWAY_LEDGER_URL: stub.url,
         LEDGER_INTERNAL_TOKEN: 'route-sweep-ledger-key-0123456789',
-        GATEWAY_WEBHOOKS_URL: stubUrl,
+        GATEWAY_WEBHOOKS_URL: stub.url,
         WEBHOOKS_INTERNAL_TOKEN: 'route-sweep-webhooks-key-0123456789',
-        GATEWAY_AUDIT_URL: stubUrl,
+        GATEWAY_AUDIT_URL: stub.url,
         AUDIT_INTERNAL_TOKEN: 'route-sweep-audit-key-0123456789',
-      }),
-    );
-    await gateway.listen(0, '127.0.0.1');
-    url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
+      },
+    });
 
     for (const tenant of [OWNER, FOREIGN]) {
       expect((await call('POST', '/v1/admin/tenants', ADMIN_KEY, { id: tenant, name: tenant })).status).toBe(
@@ -131,10 +101,8 @@ describe('route sweep: a foreign tenant reaches nothing', () => {
   });
 
   afterAll(async () => {
-    await gateway?.close();
-    stub?.close();
-    await db?.drop();
-    await deleteTopicsWithPrefix(prefix);
+    await h?.close();
+    await stub?.close();
   });
 
   /** Each documented operation with a key, as [route, concrete path, body]. */
