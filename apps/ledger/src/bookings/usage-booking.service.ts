@@ -7,7 +7,7 @@ import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-mon
 import { type CounterState, SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import type { OutboxMessage } from '../outbox/outbox.repository';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { isZeroUsage, usageCostMicroUsd, usageInconsistency } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { ReservationRepository } from '../spending/reservation.repository';
@@ -75,7 +75,7 @@ function conflict(existing: BookingRecord, replay: BookingRecord): string | null
 @Injectable()
 export class UsageBookingService {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly prices: PriceCatalogue,
     private readonly bookings: BookingRepository,
     private readonly reservations: ReservationRepository,
@@ -95,7 +95,7 @@ export class UsageBookingService {
       return { kind: 'rejected', message: `no price for model ${input.model}` };
     const cost = price ? usageCostMicroUsd(input.usage, price) : 0;
 
-    const result = await this.database.transaction(async (tx): Promise<TxResult> => {
+    const result = await this.sql.transaction(async (tx): Promise<TxResult> => {
       const reservation = input.reservationId ? await this.reservations.lock(tx, input.reservationId) : null;
       if (!reservation && input.source === 'settle') {
         return { kind: 'rejected', message: `unknown reservation ${input.reservationId}` };

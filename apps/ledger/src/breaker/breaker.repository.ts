@@ -1,6 +1,6 @@
 import type { BreakerPolicy } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import { type Sql, updateReturning } from '@deliberate/persistence';
+import type { Sql } from '@deliberate/persistence';
 import { toNumber } from '../persistence/postgres-numbers';
 
 export type BreakerTripReason = 'spend_rate' | 'budget_exhausted';
@@ -59,7 +59,7 @@ const toRecord = (r: BreakerRow): BreakerRecord => ({
 @Injectable()
 export class BreakerRepository {
   async find(sql: Sql, tenantId: string): Promise<BreakerRecord | null> {
-    const rows = await sql.query<BreakerRow[]>(`SELECT ${COLUMNS} FROM breakers WHERE tenant_id = $1`, [
+    const rows = await sql.query<BreakerRow>(`SELECT ${COLUMNS} FROM breakers WHERE tenant_id = $1`, [
       tenantId,
     ]);
     return rows[0] ? toRecord(rows[0]) : null;
@@ -67,7 +67,7 @@ export class BreakerRepository {
 
   /** Opens the breaker unless it is open already; null when another change got there first. */
   async tryOpen(tx: Sql, o: BreakerOpening): Promise<BreakerRecord | null> {
-    const rows = await tx.query<BreakerRow[]>(
+    const rows = await tx.query<BreakerRow>(
       `INSERT INTO breakers (tenant_id, state, reason, message, policy, window_seconds, window_spend_micro_usd,
                              opened_at, retry_at, closed_at, updated_at)
        VALUES ($1, 'open', $2, $3, $4, $5, $6, $7, $8, NULL, now())
@@ -93,7 +93,7 @@ export class BreakerRepository {
 
   /** Open breakers whose cool-down is over, locked; another instance's are skipped. */
   async claimDue(tx: Sql, limit: number): Promise<BreakerRecord[]> {
-    const rows = await tx.query<BreakerRow[]>(
+    const rows = await tx.query<BreakerRow>(
       `SELECT ${COLUMNS} FROM breakers
         WHERE state = 'open' AND retry_at <= now()
         ORDER BY retry_at
@@ -105,8 +105,7 @@ export class BreakerRepository {
   }
 
   async close(tx: Sql, tenantId: string): Promise<boolean> {
-    const rows = await updateReturning<{ tenant_id: string }>(
-      tx,
+    const rows = await tx.query<{ tenant_id: string }>(
       `UPDATE breakers SET state = 'closed', closed_at = now(), updated_at = now()
         WHERE tenant_id = $1 AND state = 'open'
         RETURNING tenant_id`,

@@ -12,7 +12,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
 import { type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
-import { ServiceDatabase, type Sql } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { type BreakerRecord, BreakerRepository, type BreakerTripReason } from './breaker.repository';
 
 interface Trip {
@@ -31,7 +31,7 @@ export class CostBreakerService {
   private readonly logger = new Logger(CostBreakerService.name);
 
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly breakers: BreakerRepository,
     private readonly budgets: BudgetRepository,
     private readonly bookings: BookingRepository,
@@ -49,13 +49,12 @@ export class CostBreakerService {
   /** Called after spend was booked; never throws (the booking stands whatever happens here). */
   async afterBooking(tenantId: string): Promise<void> {
     try {
-      const sql = this.database.pool;
-      const budget = await this.budgets.find(sql, tenantId, 'tenant', tenantId);
-      if (!budget || (await this.findOpen(sql, tenantId))) return;
+      const budget = await this.budgets.find(this.sql, tenantId, 'tenant', tenantId);
+      if (!budget || (await this.findOpen(this.sql, tenantId))) return;
       const now = new Date();
-      const trip = await this.evaluate(sql, tenantId, budget, now);
+      const trip = await this.evaluate(this.sql, tenantId, budget, now);
       if (!trip) return;
-      const messages = await this.database.transaction(async (tx) => {
+      const messages = await this.sql.transaction(async (tx) => {
         const retryAt = new Date(now.getTime() + this.config.LEDGER_BREAKER_COOLDOWN_MS);
         const opened = await this.breakers.tryOpen(tx, {
           tenantId,
@@ -86,7 +85,7 @@ export class CostBreakerService {
 
   /** The sweeper's half-open step: closes each breaker whose cool-down is over and whose condition is gone. */
   async reevaluateDue(): Promise<number> {
-    const messages = await this.database.transaction(async (tx) => {
+    const messages = await this.sql.transaction(async (tx) => {
       const due = await this.breakers.claimDue(tx, CLAIM_BATCH);
       const closed: OutboxMessage[] = [];
       for (const breaker of due) {

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import { BreakerRepository } from '../breaker/breaker.repository';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { RequestValidationException, type ValidationIssue } from '@deliberate/http';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { periodKeys } from '../spending/budget-periods';
 import { type BudgetRecord, BudgetRepository } from '../spending/budget.repository';
 
@@ -29,14 +29,14 @@ const DEFAULTS = {
 @Injectable()
 export class BudgetsService {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly budgets: BudgetRepository,
     private readonly counters: SpendCounterRepository,
     private readonly breakers: BreakerRepository,
   ) {}
 
   async list(tenantId: string): Promise<BudgetResponse[]> {
-    const budgets = await this.budgets.listForTenant(this.database.pool, tenantId);
+    const budgets = await this.budgets.listForTenant(this.sql, tenantId);
     return Promise.all(budgets.map((b) => this.toResponse(b)));
   }
 
@@ -56,7 +56,7 @@ export class BudgetsService {
     const breakerMax = micro('breakerMaxSpendUsd', body.breakerMaxSpendUsd);
     if (issues.length) throw new RequestValidationException('request body', issues);
 
-    const existing = await this.budgets.find(this.database.pool, tenantId, body.scope, scopeId);
+    const existing = await this.budgets.find(this.sql, tenantId, body.scope, scopeId);
     const base: BudgetRecord = existing ?? {
       tenantId,
       scope: body.scope,
@@ -64,7 +64,7 @@ export class BudgetsService {
       ...DEFAULTS,
       softThresholdPercents: [80],
     };
-    const saved = await this.budgets.upsert(this.database.pool, {
+    const saved = await this.budgets.upsert(this.sql, {
       ...base,
       dailyLimitMicroUsd: daily === undefined ? base.dailyLimitMicroUsd : daily,
       monthlyLimitMicroUsd: monthly === undefined ? base.monthlyLimitMicroUsd : monthly,
@@ -81,11 +81,10 @@ export class BudgetsService {
 
   private async toResponse(b: BudgetRecord): Promise<BudgetResponse> {
     const now = new Date();
-    const sql = this.database.pool;
     const [day, month] = await Promise.all(
-      periodKeys(b.scope, b.scopeId, now).map((k) => this.counters.read(sql, b.tenantId, k)),
+      periodKeys(b.scope, b.scopeId, now).map((k) => this.counters.read(this.sql, b.tenantId, k)),
     );
-    const breaker = await this.breakers.find(sql, b.tenantId);
+    const breaker = await this.breakers.find(this.sql, b.tenantId);
     return {
       tenantId: b.tenantId,
       scope: b.scope,

@@ -15,7 +15,7 @@ export interface ThresholdCrossing {
 export class ThresholdCrossingRepository {
   /** True when this call recorded the crossing: the unique row makes the threshold event a once-per-period fact. */
   async insertIfAbsent(tx: Sql, c: ThresholdCrossing): Promise<boolean> {
-    const rows = await tx.query<{ id: string }[]>(
+    const rows = await tx.query<{ id: string }>(
       `INSERT INTO threshold_crossings (id, tenant_id, scope, scope_id, period, period_start, threshold_percent,
                                         limit_micro_usd, used_micro_usd)
        VALUES ($1, $2, $3, $4, $5, $6::date, $7, $8, $9)

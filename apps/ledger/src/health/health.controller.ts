@@ -1,15 +1,15 @@
 import { Public } from '@deliberate/http';
 import { Controller, Get } from '@nestjs/common';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly database: ServiceDatabase) {}
+  constructor(private readonly sql: Sql) {}
 
   @Get()
   async health(): Promise<{ status: 'ok' }> {
-    await this.database.pool.query('SELECT 1');
+    await this.sql.ping();
     return { status: 'ok' };
   }
 }

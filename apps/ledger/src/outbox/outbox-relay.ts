@@ -6,7 +6,7 @@ import {
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { Injectable, Logger } from '@nestjs/common';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { type OutboxMessage, OutboxRepository } from './outbox.repository';
 
 const PUBLISHED_EVENTS: readonly EventDefinition[] = [
@@ -25,7 +25,7 @@ export class OutboxRelay {
   private readonly logger = new Logger(OutboxRelay.name);
 
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly outbox: OutboxRepository,
     private readonly publisher: EventPublisher,
   ) {}
@@ -36,7 +36,7 @@ export class OutboxRelay {
     try {
       await Promise.all(messages.map((m) => this.send(m)));
       await this.outbox.markPublished(
-        this.database.pool,
+        this.sql,
         messages.map((m) => m.id),
       );
     } catch (e) {
@@ -45,7 +45,7 @@ export class OutboxRelay {
   }
 
   async relayStale(limit: number): Promise<number> {
-    return this.database.transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       const stale = await this.outbox.claimStale(tx, STALE_AFTER_MS, limit);
       for (const message of stale) await this.send(message);
       await this.outbox.markPublished(

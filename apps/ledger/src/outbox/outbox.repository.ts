@@ -47,7 +47,7 @@ export class OutboxRepository {
 
   /** Unpublished messages older than `olderThanMs`, oldest first, locked so instances split them. */
   async claimStale(tx: Sql, olderThanMs: number, limit: number): Promise<OutboxMessage[]> {
-    const rows = await tx.query<OutboxRow[]>(
+    const rows = await tx.query<OutboxRow>(
       `SELECT id, topic, tenant_id, payload FROM outbox
         WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1::double precision / 1000)
         ORDER BY created_at

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type ConfiguredPrice, LEDGER_CONFIG, type LedgerConfig } from '../config';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { priceLookupNames, type PriceRates } from './price-calculator';
 import { PriceRepository, type PriceVersion } from './price.repository';
 
@@ -19,7 +19,7 @@ export class PriceCatalogue implements OnModuleInit {
   private readonly logger = new Logger(PriceCatalogue.name);
 
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly prices: PriceRepository,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
@@ -30,13 +30,13 @@ export class PriceCatalogue implements OnModuleInit {
 
   /** The price in force at `at` for `model` (or its undated name); null when the catalogue has none. */
   priceAt(model: string, at: Date): Promise<PriceVersion | null> {
-    return this.prices.findInForce(this.database.pool, priceLookupNames(model), at);
+    return this.prices.findInForce(this.sql, priceLookupNames(model), at);
   }
 
   /** Adds each configured price as a new version, unless it is already the model's latest (a restart). */
   async applyConfigured(configured: readonly ConfiguredPrice[]): Promise<void> {
     const now = new Date();
-    const added = await this.database.transaction(async (tx) => {
+    const added = await this.sql.transaction(async (tx) => {
       await this.prices.lockCatalogue(tx);
       const inserted: PriceVersion[] = [];
       for (const price of configured) {

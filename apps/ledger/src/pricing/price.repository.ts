@@ -44,7 +44,7 @@ const toVersion = (r: PriceRow): PriceVersion => ({
 export class PriceRepository {
   /** The version in force at `at` of the most specific of `names` that has one. */
   async findInForce(sql: Sql, names: readonly string[], at: Date): Promise<PriceVersion | null> {
-    const rows = await sql.query<PriceRow[]>(
+    const rows = await sql.query<PriceRow>(
       `SELECT ${COLUMNS} FROM prices
         WHERE model = ANY($1::text[]) AND effective_from <= $2
         ORDER BY length(model) DESC, effective_from DESC
@@ -55,7 +55,7 @@ export class PriceRepository {
   }
 
   async latest(sql: Sql, model: string): Promise<PriceVersion | null> {
-    const rows = await sql.query<PriceRow[]>(
+    const rows = await sql.query<PriceRow>(
       `SELECT ${COLUMNS} FROM prices WHERE model = $1 ORDER BY effective_from DESC LIMIT 1`,
       [model],
     );
@@ -64,7 +64,7 @@ export class PriceRepository {
 
   /** Inserts a version unless the model already has one from that moment; returns the inserted one. */
   async insertIfAbsent(sql: Sql, price: NewPriceVersion): Promise<PriceVersion | null> {
-    const rows = await sql.query<PriceRow[]>(
+    const rows = await sql.query<PriceRow>(
       `INSERT INTO prices (model, input_micro_usd_per_mtok, cached_input_micro_usd_per_mtok, output_micro_usd_per_mtok,
                            reasoning_micro_usd_per_mtok, effective_from, source)
        VALUES ($1, $2, $3, $4, $5, $6, $7)

@@ -20,7 +20,7 @@ import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-mon
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '../outbox/outbox-relay';
-import { ServiceDatabase, type Sql } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
@@ -78,7 +78,7 @@ export class ReservationService {
   private readonly logger = new Logger(ReservationService.name);
 
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly prices: PriceCatalogue,
     private readonly budgets: BudgetRepository,
     private readonly counters: SpendCounterRepository,
@@ -108,15 +108,13 @@ export class ReservationService {
     }
     const { requestId } = delivery;
     try {
-      const earlier = requestId
-        ? await this.reservations.findByRequestId(this.database.pool, requestId)
-        : null;
+      const earlier = requestId ? await this.reservations.findByRequestId(this.sql, requestId) : null;
       if (earlier) return approvedReply(earlier);
       return await this.reserveValid(parsed.data, requestId);
     } catch (e) {
       if (e instanceof ReservationDenied) return e.denial;
       if (e instanceof DuplicateRequest && requestId) {
-        const earlier = await this.reservations.findByRequestId(this.database.pool, requestId);
+        const earlier = await this.reservations.findByRequestId(this.sql, requestId);
         if (earlier) return approvedReply(earlier);
       }
       this.logger.error({
@@ -147,7 +145,7 @@ export class ReservationService {
     const id = uuidv7(now.getTime());
     const expiresAt = new Date(now.getTime() + (req.ttlMs ?? this.config.LEDGER_RESERVATION_TTL_MS));
 
-    const outbox = await this.database.transaction(async (tx) => {
+    const outbox = await this.sql.transaction(async (tx) => {
       const breaker = await this.breaker.findOpen(tx, req.tenantId);
       if (breaker) {
         throw new ReservationDenied(
@@ -268,7 +266,7 @@ export class ReservationService {
     if (!parsed.success)
       throw new InvalidLedgerRequest(`invalid release request: ${formatZodIssues(parsed.error)}`);
     const { reservationId, reason } = parsed.data;
-    return this.database.transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       const reservation = await this.reservations.lock(tx, reservationId);
       if (!reservation) return { released: false, releasedMicroUsd: 0 };
       // A retried release answers as the first one did.
@@ -292,7 +290,7 @@ export class ReservationService {
 
   /** The sweeper's step: releases a batch of expired holds (a caller that crashed between reserve and settle). */
   async expireDue(limit: number): Promise<number> {
-    return this.database.transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       const expired = await this.reservations.claimExpired(tx, limit);
       if (!expired.length) return 0;
       await this.releaseHolds(tx, expired);

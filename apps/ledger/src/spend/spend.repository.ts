@@ -31,7 +31,7 @@ export class SpendRepository {
     q: { tenantId: string | null; from: Date; to: Date; groupBy: SpendGroup },
   ): Promise<SpendAggregateRow[]> {
     const key = GROUP_KEYS[q.groupBy];
-    return sql.query<SpendAggregateRow[]>(
+    return sql.query<SpendAggregateRow>(
       `SELECT ${key} AS key,
               SUM(cost_micro_usd)::text AS cost,
               COUNT(*)::text AS calls,

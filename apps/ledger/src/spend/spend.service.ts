@@ -2,7 +2,7 @@ import type { SpendResponse } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import type { z } from 'zod';
 import type { spendRowSchema } from '@deliberate/contracts';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql } from '@deliberate/persistence';
 import type { SpendQuery } from './spend-query';
 import { SpendRepository } from './spend.repository';
 
@@ -48,12 +48,12 @@ function csvCell(value: string): string {
 @Injectable()
 export class SpendService {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly spend: SpendRepository,
   ) {}
 
   async report(tenantId: string | null, q: SpendQuery): Promise<SpendResponse> {
-    const aggregates = await this.spend.aggregate(this.database.pool, {
+    const aggregates = await this.spend.aggregate(this.sql, {
       tenantId,
       from: q.from,
       to: q.to,

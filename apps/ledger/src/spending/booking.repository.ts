@@ -1,6 +1,6 @@
 import type { TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import { type Sql } from '@deliberate/persistence';
+import type { Sql } from '@deliberate/persistence';
 import { toNumber } from '../persistence/postgres-numbers';
 
 export interface BookingRecord {
@@ -69,7 +69,7 @@ const toRecord = (r: BookingRow): BookingRecord => ({
 export class BookingRepository {
   /** Books a call once per event id: false when that id is already booked (a replay, or a conflict). */
   async insertIfAbsent(tx: Sql, b: BookingRecord): Promise<boolean> {
-    const rows = await tx.query<{ event_id: string }[]>(
+    const rows = await tx.query<{ event_id: string }>(
       `INSERT INTO bookings (event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome,
                              input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
                              price_id, event_time, source)
@@ -100,7 +100,7 @@ export class BookingRepository {
   }
 
   async findByEventId(sql: Sql, eventId: string): Promise<BookingRecord | null> {
-    const rows = await sql.query<BookingRow[]>(`SELECT ${COLUMNS} FROM bookings WHERE event_id = $1`, [
+    const rows = await sql.query<BookingRow>(`SELECT ${COLUMNS} FROM bookings WHERE event_id = $1`, [
       eventId,
     ]);
     return rows[0] ? toRecord(rows[0]) : null;
@@ -122,7 +122,7 @@ export class BookingRepository {
 
   /** What the tenant's calls made after `since` cost: the breaker's sliding window. */
   async spendSince(sql: Sql, tenantId: string, since: Date): Promise<number> {
-    const rows = await sql.query<{ spent: string }[]>(
+    const rows = await sql.query<{ spent: string }>(
       `SELECT COALESCE(SUM(cost_micro_usd), 0)::text AS spent FROM bookings WHERE tenant_id = $1 AND event_time > $2`,
       [tenantId, since],
     );

@@ -1,6 +1,6 @@
 import type { BreakerPolicy, BudgetScope } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
-import { type Sql } from '@deliberate/persistence';
+import type { Sql } from '@deliberate/persistence';
 import { toNullableNumber } from '../persistence/postgres-numbers';
 
 export interface BudgetRecord {
@@ -55,7 +55,7 @@ export class BudgetRepository {
     apiKeyId: string | null,
     project: string | null,
   ): Promise<BudgetRecord[]> {
-    const rows = await sql.query<BudgetRow[]>(
+    const rows = await sql.query<BudgetRow>(
       `SELECT ${COLUMNS} FROM budgets
         WHERE tenant_id = $1
           AND ((scope = 'tenant' AND scope_id = $1) OR (scope = 'api_key' AND scope_id = $2)
@@ -66,7 +66,7 @@ export class BudgetRepository {
   }
 
   async find(sql: Sql, tenantId: string, scope: BudgetScope, scopeId: string): Promise<BudgetRecord | null> {
-    const rows = await sql.query<BudgetRow[]>(
+    const rows = await sql.query<BudgetRow>(
       `SELECT ${COLUMNS} FROM budgets WHERE tenant_id = $1 AND scope = $2 AND scope_id = $3`,
       [tenantId, scope, scopeId],
     );
@@ -74,7 +74,7 @@ export class BudgetRepository {
   }
 
   async listForTenant(sql: Sql, tenantId: string): Promise<BudgetRecord[]> {
-    const rows = await sql.query<BudgetRow[]>(
+    const rows = await sql.query<BudgetRow>(
       `SELECT ${COLUMNS} FROM budgets WHERE tenant_id = $1 ORDER BY scope, scope_id`,
       [tenantId],
     );
@@ -82,7 +82,7 @@ export class BudgetRepository {
   }
 
   async upsert(sql: Sql, b: BudgetRecord): Promise<BudgetRecord> {
-    const rows = await sql.query<BudgetRow[]>(
+    const rows = await sql.query<BudgetRow>(
       `INSERT INTO budgets (tenant_id, scope, scope_id, daily_limit_micro_usd, monthly_limit_micro_usd,
                             per_task_limit_micro_usd, soft_threshold_percents, over_budget_policy, breaker_window_seconds,
                             breaker_max_spend_micro_usd)

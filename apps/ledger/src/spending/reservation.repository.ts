@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CounterKey } from './budget-periods';
-import { type Sql } from '@deliberate/persistence';
+import type { Sql } from '@deliberate/persistence';
 import { toNullableNumber, toNumber } from '../persistence/postgres-numbers';
 
 export type ReservationStatus = 'active' | 'settled' | 'released' | 'expired';
@@ -71,7 +71,7 @@ export class ReservationRepository {
     tx: Sql,
     r: Omit<ReservationRecord, 'status' | 'releasedMicroUsd' | 'usageEventId'>,
   ): Promise<boolean> {
-    const rows = await tx.query<{ id: string }[]>(
+    const rows = await tx.query<{ id: string }>(
       `INSERT INTO reservations (id, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd,
                                  counter_keys, status, created_at, expires_at, request_id)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12)
@@ -96,7 +96,7 @@ export class ReservationRepository {
   }
 
   async findByRequestId(sql: Sql, requestId: string): Promise<ReservationRecord | null> {
-    const rows = await sql.query<ReservationRow[]>(
+    const rows = await sql.query<ReservationRow>(
       `SELECT ${COLUMNS} FROM reservations WHERE request_id = $1`,
       [requestId],
     );
@@ -105,7 +105,7 @@ export class ReservationRepository {
 
   /** Locks the reservation for the rest of the transaction: settle, release and the sweeper take turns on it. */
   async lock(tx: Sql, id: string): Promise<ReservationRecord | null> {
-    const rows = await tx.query<ReservationRow[]>(
+    const rows = await tx.query<ReservationRow>(
       `SELECT ${COLUMNS} FROM reservations WHERE id = $1 FOR UPDATE`,
       [id],
     );
@@ -113,7 +113,7 @@ export class ReservationRepository {
   }
 
   async find(sql: Sql, id: string): Promise<ReservationRecord | null> {
-    const rows = await sql.query<ReservationRow[]>(`SELECT ${COLUMNS} FROM reservations WHERE id = $1`, [id]);
+    const rows = await sql.query<ReservationRow>(`SELECT ${COLUMNS} FROM reservations WHERE id = $1`, [id]);
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
@@ -156,7 +156,7 @@ export class ReservationRepository {
 
   /** Active reservations past their expiry, locked; rows another instance holds are skipped, not waited for. */
   async claimExpired(tx: Sql, limit: number): Promise<ReservationRecord[]> {
-    const rows = await tx.query<ReservationRow[]>(
+    const rows = await tx.query<ReservationRow>(
       `SELECT ${COLUMNS} FROM reservations
         WHERE status = 'active' AND expires_at <= now()
         ORDER BY expires_at

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { CounterKey } from './budget-periods';
-import { type Sql, updateReturning } from '@deliberate/persistence';
+import type { Sql } from '@deliberate/persistence';
 import { toNumber } from '../persistence/postgres-numbers';
 
 export interface CounterState {
@@ -56,8 +56,7 @@ export class SpendCounterRepository {
     amount: number,
     limit: number | null,
   ): Promise<CounterState | null> {
-    const rows = await updateReturning<CounterRow>(
-      tx,
+    const rows = await tx.query<CounterRow>(
       `UPDATE spend_counters SET reserved_micro_usd = reserved_micro_usd + $6, updated_at = now()
         WHERE ${KEY} AND ($7::bigint IS NULL OR spent_micro_usd + reserved_micro_usd + $6 <= $7::bigint)
         RETURNING spent_micro_usd, reserved_micro_usd`,
@@ -67,7 +66,7 @@ export class SpendCounterRepository {
   }
 
   async read(sql: Sql, tenantId: string, key: CounterKey): Promise<CounterState> {
-    const rows = await sql.query<CounterRow[]>(
+    const rows = await sql.query<CounterRow>(
       `SELECT spent_micro_usd, reserved_micro_usd FROM spend_counters WHERE ${KEY}`,
       keyParams(tenantId, key),
     );
@@ -82,8 +81,7 @@ export class SpendCounterRepository {
     held: number,
     spent: number,
   ): Promise<CounterState> {
-    const rows = await updateReturning<CounterRow>(
-      tx,
+    const rows = await tx.query<CounterRow>(
       `UPDATE spend_counters
           SET reserved_micro_usd = reserved_micro_usd - $6, spent_micro_usd = spent_micro_usd + $7, updated_at = now()
         WHERE ${KEY}
@@ -96,7 +94,7 @@ export class SpendCounterRepository {
 
   /** Books spend without a hold (the money is already spent, so no limit applies). */
   async addSpent(tx: Sql, tenantId: string, key: CounterKey, spent: number): Promise<CounterState> {
-    const rows = await tx.query<CounterRow[]>(
+    const rows = await tx.query<CounterRow>(
       `INSERT INTO spend_counters (tenant_id, scope, scope_id, period, period_start, spent_micro_usd)
        VALUES ($1, $2, $3, $4, $5::date, $6)
        ON CONFLICT (tenant_id, scope, scope_id, period, period_start)
@@ -121,8 +119,7 @@ export class SpendCounterRepository {
     amount: number,
     ceiling: number | null,
   ): Promise<CounterState | null> {
-    const rows = await updateReturning<CounterRow>(
-      tx,
+    const rows = await tx.query<CounterRow>(
       `UPDATE task_counters SET reserved_micro_usd = reserved_micro_usd + $3, updated_at = now()
         WHERE tenant_id = $1 AND task_id = $2
           AND ($4::bigint IS NULL OR spent_micro_usd + reserved_micro_usd + $3 <= $4::bigint)
@@ -133,7 +130,7 @@ export class SpendCounterRepository {
   }
 
   async readTask(sql: Sql, tenantId: string, taskId: string): Promise<CounterState> {
-    const rows = await sql.query<CounterRow[]>(
+    const rows = await sql.query<CounterRow>(
       `SELECT spent_micro_usd, reserved_micro_usd FROM task_counters WHERE tenant_id = $1 AND task_id = $2`,
       [tenantId, taskId],
     );
