@@ -8,6 +8,7 @@ import {
   telemetryConfigSchema,
   tryLoadConfig,
 } from '@deliberate/config';
+import { DEFAULT_AUDIT_PAGE_SIZE_MAX } from '@deliberate/contracts';
 import { z } from 'zod';
 import { checkPatternSafety } from './privacy/pattern-safety';
 
@@ -119,7 +120,7 @@ export const auditConfigSchema = z
     // Transactions one group commit is split into, by tenant: their chain heads are disjoint, so they run side by
     // side instead of one Postgres backend inserting (and indexing) everything alone.
     AUDIT_WRITE_SHARDS: envInt(3, 1, 16),
-    AUDIT_PAGE_SIZE_MAX: envInt(500, 1, 10_000),
+    AUDIT_PAGE_SIZE_MAX: envInt(DEFAULT_AUDIT_PAGE_SIZE_MAX, 1, 10_000),
   })
   .check(kafkaSecurityCheck)
   .superRefine((c, ctx) => {

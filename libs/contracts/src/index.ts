@@ -39,3 +39,4 @@ export * from './text/unsafe-text';
 export * from './events/event-size';
 export * from './signing/standard-webhooks-signature';
 export * from './http/intake-secret.dto';
+export * from './audit/audit-http.dto';

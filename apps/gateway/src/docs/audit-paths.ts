@@ -1,22 +1,20 @@
+import {
+  auditTenantQuerySchema,
+  checkpointsQuerySchema,
+  DEFAULT_AUDIT_PAGE_SIZE_MAX,
+  exportQuerySchema,
+  searchQuerySchema,
+  verifyQuerySchema,
+} from '@deliberate/contracts';
+import { bearer, pathParameter, problem, queryParameters } from './openapi-parts';
+
 // The audit service's API, proxied by the gateway under /v1/audit (roles auditor and platform-auditor).
 // Tenant auditors see their own tenant; the platform auditor sees every tenant, or one with ?tenantId=.
 
-const problem = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/Problem' } } },
-});
-const bearer = [{ apiKey: [] }];
 const object = (description: string, properties: Record<string, unknown>) => ({
   description,
   content: { 'application/json': { schema: { type: 'object', properties } } },
 });
-
-const tenantId = {
-  name: 'tenantId',
-  in: 'query',
-  schema: { type: 'string' },
-  description: "platform auditor: the tenant to read (a tenant's auditor may only name its own)",
-};
 
 const auditRecord = {
   type: 'object',
@@ -46,36 +44,14 @@ const auditRecord = {
   },
 };
 
-const filters = [
-  { name: 'from', in: 'query', schema: { type: 'string', format: 'date-time' } },
-  { name: 'to', in: 'query', schema: { type: 'string', format: 'date-time' }, description: 'exclusive' },
-  {
-    name: 'type',
-    in: 'query',
-    schema: { type: 'string' },
-    description: 'event type, e.g. tasks.task.triaged.v1',
-  },
-  { name: 'taskId', in: 'query', schema: { type: 'string', format: 'uuid' } },
-  { name: 'route', in: 'query', schema: { type: 'string' } },
-  { name: 'model', in: 'query', schema: { type: 'string' } },
-  { name: 'status', in: 'query', schema: { type: 'string' } },
-  { name: 'decision', in: 'query', schema: { type: 'string' } },
-  {
-    name: 'meta.{key}',
-    in: 'query',
-    schema: { type: 'string' },
-    description:
-      'task metadata equal to the value (matches the records that carry the metadata: submitted, accepted, requested)',
-  },
-  {
-    name: 'q',
-    in: 'query',
-    schema: { type: 'string' },
-    description:
-      'full-text search (web search syntax) over the redacted free text; encrypted tenants are not indexed',
-  },
-  tenantId,
-];
+// Metadata filters are read from the raw query, outside the schema.
+const metadataFilter = {
+  name: 'meta.{key}',
+  in: 'query',
+  schema: { type: 'string' },
+  description:
+    'task metadata equal to the value (matches the records that carry the metadata: submitted, accepted, requested)',
+};
 
 export const AUDIT_PATHS = {
   '/v1/audit/tasks/{taskId}': {
@@ -83,10 +59,7 @@ export const AUDIT_PATHS = {
       summary:
         "A task's full audit timeline, oldest first: input, routing decisions, prompts and context each model saw, traces, answers, costs, reviews, webhook attempts",
       security: bearer,
-      parameters: [
-        { name: 'taskId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-        tenantId,
-      ],
+      parameters: [pathParameter('taskId', 'uuid'), ...queryParameters(auditTenantQuerySchema)],
       responses: {
         '200': object('The timeline', {
           taskId: { type: 'string' },
@@ -102,16 +75,8 @@ export const AUDIT_PATHS = {
     get: {
       summary: 'Search audit records, oldest first, a page at a time',
       security: bearer,
-      parameters: [
-        ...filters,
-        { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, default: 100 } },
-        {
-          name: 'cursor',
-          in: 'query',
-          schema: { type: 'string' },
-          description: 'nextCursor of the previous page',
-        },
-      ],
+      // The page size limit is AUDIT_PAGE_SIZE_MAX, documented at its default.
+      parameters: [...queryParameters(searchQuerySchema(DEFAULT_AUDIT_PAGE_SIZE_MAX)), metadataFilter],
       responses: {
         '200': object('A page', {
           items: { type: 'array', items: auditRecord },
@@ -125,10 +90,7 @@ export const AUDIT_PATHS = {
     get: {
       summary: 'Every record of a period (same filters), streamed as JSON Lines or CSV',
       security: bearer,
-      parameters: [
-        ...filters.map((f) => (f.name === 'from' || f.name === 'to' ? { ...f, required: true } : f)),
-        { name: 'format', in: 'query', schema: { type: 'string', enum: ['jsonl', 'csv'], default: 'jsonl' } },
-      ],
+      parameters: [...queryParameters(exportQuerySchema), metadataFilter],
       responses: {
         '200': {
           description: 'One record per line',
@@ -144,11 +106,7 @@ export const AUDIT_PATHS = {
     get: {
       summary: "Recompute a tenant's hash chain over a seq range and report the first broken link",
       security: bearer,
-      parameters: [
-        { ...tenantId, description: 'required for the platform auditor' },
-        { name: 'fromSeq', in: 'query', schema: { type: 'integer', minimum: 1 } },
-        { name: 'toSeq', in: 'query', schema: { type: 'integer', minimum: 1 } },
-      ],
+      parameters: queryParameters(verifyQuerySchema),
       responses: {
         '200': object('The verification report', {
           ok: { type: 'boolean' },
@@ -180,15 +138,7 @@ export const AUDIT_PATHS = {
     get: {
       summary: 'Signed checkpoints (Ed25519) with the public key, to keep and verify outside the system',
       security: bearer,
-      parameters: [
-        tenantId,
-        { name: 'fromSeq', in: 'query', schema: { type: 'integer', minimum: 0 } },
-        {
-          name: 'limit',
-          in: 'query',
-          schema: { type: 'integer', minimum: 1, maximum: 10000, default: 1000 },
-        },
-      ],
+      parameters: queryParameters(checkpointsQuerySchema),
       responses: {
         '200': object('Checkpoints', {
           algorithm: { type: 'string', const: 'Ed25519' },

@@ -30,21 +30,15 @@ import {
   webhookDeliveryResponseSchema,
   replayWebhooksRequestSchema,
   webhookPayloadSchema,
+  spendQuerySchema,
+  tenantQuerySchema,
+  webhookDeliveriesQuerySchema,
 } from '@deliberate/contracts';
-import { z } from 'zod';
 import { AUDIT_PATHS } from './audit-paths';
+import { bearer, json, listOf, pathParameter, problem, queryParameters, schema } from './openapi-parts';
 
 // Built from the same zod contracts the gateway validates with, so the document cannot drift from the code.
 // `npm run docs:generate` writes it to docs/openapi.json; a unit test fails when the checked-in copy is stale.
-
-const schema = (s: z.ZodType, io: 'input' | 'output' = 'output') =>
-  z.toJSONSchema(s, { target: 'draft-2020-12', io, unrepresentable: 'any' });
-
-const json = (ref: string) => ({
-  content: { 'application/json': { schema: { $ref: `#/components/schemas/${ref}` } } },
-});
-const problem = (description: string) => ({ description, ...json('Problem') });
-const bearer = [{ apiKey: [] }];
 
 export function buildOpenApiDocument(): Record<string, unknown> {
   return {
@@ -142,9 +136,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Poll a task',
           security: bearer,
-          parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          ],
+          parameters: [pathParameter('id', 'uuid')],
           responses: {
             '200': {
               description: 'The task; Retry-After (seconds) is set while it is not terminal',
@@ -161,9 +153,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary:
             'Cancel a task: an in-flight reasoning call is aborted, a task waiting for a human is cancelled at once',
           security: bearer,
-          parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          ],
+          parameters: [pathParameter('id', 'uuid')],
           requestBody: { required: false, ...json('CancelTask') },
           responses: {
             '202': { description: 'Cancellation requested; poll the task for its final status' },
@@ -187,14 +177,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
           ],
           responses: {
-            '200': {
-              description: 'Queue',
-              content: {
-                'application/json': {
-                  schema: { type: 'array', items: { $ref: '#/components/schemas/ReviewItem' } },
-                },
-              },
-            },
+            '200': listOf('Queue', 'ReviewItem'),
             '403': problem('Only reviewers and admins'),
           },
         },
@@ -203,9 +186,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           summary: 'Claim an escalated task so no other reviewer answers it (GATEWAY_REVIEW_CLAIM_TTL_MS)',
           security: bearer,
-          parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          ],
+          parameters: [pathParameter('id', 'uuid')],
           responses: {
             '201': { description: 'Claimed (or renewed)', ...json('ReviewItem') },
             '404': problem('No such task for this tenant'),
@@ -217,9 +198,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           summary: 'Answer a claimed task; it completes with answeredBy human',
           security: bearer,
-          parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          ],
+          parameters: [pathParameter('id', 'uuid')],
           requestBody: { required: true, ...json('ReviewAnswer') },
           responses: {
             '202': { description: 'Answered' },
@@ -242,14 +221,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary: 'List tenants (platform admin)',
           security: bearer,
           responses: {
-            '200': {
-              description: 'Tenants',
-              content: {
-                'application/json': {
-                  schema: { type: 'array', items: { $ref: '#/components/schemas/Tenant' } },
-                },
-              },
-            },
+            '200': listOf('Tenants', 'Tenant'),
           },
         },
       },
@@ -258,7 +230,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary:
             "Set a tenant's quotas (platform admin); null returns a quota to the default, an absent one is left as it is",
           security: bearer,
-          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [pathParameter('tenantId')],
           requestBody: { required: true, ...json('PatchTenant') },
           responses: {
             '200': { description: 'The tenant with its quotas', ...json('Tenant') },
@@ -272,7 +244,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         post: {
           summary: "Create an API key (platform admin, or the tenant's admin); the key is shown once",
           security: bearer,
-          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [pathParameter('tenantId')],
           requestBody: { required: true, ...json('CreateApiKey') },
           responses: {
             '201': { description: 'Created', ...json('CreatedApiKey') },
@@ -282,16 +254,9 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary: "List a tenant's API keys",
           security: bearer,
-          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [pathParameter('tenantId')],
           responses: {
-            '200': {
-              description: 'Keys (never their secrets)',
-              content: {
-                'application/json': {
-                  schema: { type: 'array', items: { $ref: '#/components/schemas/ApiKey' } },
-                },
-              },
-            },
+            '200': listOf('Keys (never their secrets)', 'ApiKey'),
           },
         },
       },
@@ -299,10 +264,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         delete: {
           summary: 'Revoke an API key',
           security: bearer,
-          parameters: [
-            { name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } },
-            { name: 'keyId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          ],
+          parameters: [pathParameter('tenantId'), pathParameter('keyId', 'uuid')],
           responses: { '200': { description: 'Revoked', ...json('ApiKey') }, '404': problem('Unknown key') },
         },
       },
@@ -311,7 +273,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary:
             "Issue a secret that signs the tenant's submissions on tasks.task.submitted.v1 (platform admin, or the tenant's admin); shown once. The tenant's current secrets stay valid for the overlap (default 24 h): this is how a secret is rotated",
           security: bearer,
-          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [pathParameter('tenantId')],
           requestBody: { required: false, ...json('IssueIntakeSecret') },
           responses: {
             '201': {
@@ -325,16 +287,12 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary: "A tenant's intake secrets, newest first, without their values",
           security: bearer,
-          parameters: [{ name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } }],
+          parameters: [pathParameter('tenantId')],
           responses: {
-            '200': {
-              description: 'Secrets: active, expiring (replaced, valid until expiresAt), expired or revoked',
-              content: {
-                'application/json': {
-                  schema: { type: 'array', items: { $ref: '#/components/schemas/IntakeSecret' } },
-                },
-              },
-            },
+            '200': listOf(
+              'Secrets: active, expiring (replaced, valid until expiresAt), expired or revoked',
+              'IntakeSecret',
+            ),
             '404': problem('Unknown tenant'),
           },
         },
@@ -343,10 +301,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         delete: {
           summary: 'Revoke an intake secret at once: submissions signed only with it are dead-lettered',
           security: bearer,
-          parameters: [
-            { name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } },
-            { name: 'secretId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } },
-          ],
+          parameters: [pathParameter('tenantId'), pathParameter('secretId', 'uuid')],
           responses: {
             '200': { description: 'Revoked', ...json('IntakeSecret') },
             '404': problem('Unknown secret'),
@@ -357,26 +312,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary: 'Spend of the tenant, grouped (admin, auditor; the platform admin passes tenantId)',
           security: bearer,
-          parameters: [
-            {
-              name: 'from',
-              in: 'query',
-              schema: { type: 'string', format: 'date-time' },
-              description: 'default: start of the UTC month',
-            },
-            {
-              name: 'to',
-              in: 'query',
-              schema: { type: 'string', format: 'date-time' },
-              description: 'default: now',
-            },
-            {
-              name: 'groupBy',
-              in: 'query',
-              schema: { type: 'string', enum: ['model', 'day', 'route', 'tenant'], default: 'model' },
-            },
-            { name: 'tenantId', in: 'query', schema: { type: 'string' }, description: 'platform admin only' },
-          ],
+          parameters: queryParameters(spendQuerySchema),
           responses: {
             '200': { description: 'Rows and a total that is their exact sum (micro-USD)', ...json('Spend') },
             '400': problem('A bad query parameter'),
@@ -388,6 +324,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary: 'The same report as CSV, with a header row',
           security: bearer,
+          parameters: queryParameters(spendQuerySchema),
           responses: {
             '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
           },
@@ -397,6 +334,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         get: {
           summary: "The tenant's budgets with current spend, holds and breaker state",
           security: bearer,
+          parameters: queryParameters(tenantQuerySchema),
           responses: {
             '200': {
               description: 'Budgets',
@@ -418,6 +356,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           summary:
             'Set a budget (tenant admin or platform admin): limits in USD, soft thresholds, breaker policy and rate',
           security: bearer,
+          parameters: queryParameters(tenantQuerySchema),
           requestBody: { required: true, ...json('PutBudget') },
           responses: {
             '200': { description: 'The budget as stored', ...json('Budget') },
@@ -435,13 +374,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
   };
 }
 
-const tenantParameter = {
-  name: 'tenantId',
-  in: 'query',
-  schema: { type: 'string' },
-  description: 'platform admin only: the tenant acted on',
-};
-const endpointId = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+const [tenantParameter] = queryParameters(tenantQuerySchema);
+const endpointId = pathParameter('id', 'uuid');
 const deliveryId = {
   name: 'id',
   in: 'path',
@@ -585,35 +519,7 @@ function webhookPaths(): Record<string, unknown> {
       get: {
         summary: "The tenant's deliveries, newest first (admin, auditor): one per event and target",
         security: bearer,
-        parameters: [
-          tenantParameter,
-          {
-            name: 'status',
-            in: 'query',
-            schema: { type: 'string', enum: ['pending', 'delivered', 'dead_lettered'] },
-          },
-          { name: 'endpointId', in: 'query', schema: { type: 'string', format: 'uuid' } },
-          { name: 'taskId', in: 'query', schema: { type: 'string', format: 'uuid' } },
-          {
-            name: 'from',
-            in: 'query',
-            schema: { type: 'string', format: 'date-time' },
-            description: 'created at or after',
-          },
-          {
-            name: 'to',
-            in: 'query',
-            schema: { type: 'string', format: 'date-time' },
-            description: 'created before',
-          },
-          {
-            name: 'cursor',
-            in: 'query',
-            schema: { type: 'string' },
-            description: 'nextCursor of the previous page',
-          },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
-        ],
+        parameters: queryParameters(webhookDeliveriesQuerySchema),
         responses: {
           '200': { description: 'A page', ...json('WebhookDeliveryList') },
           '400': problem('A bad filter'),

@@ -7,6 +7,12 @@ export const tenantIdSchema = z
     'must be 2-63 lowercase letters, digits or dashes, starting with a letter or digit',
   );
 
+/** `?tenantId=`: how a platform principal names the tenant it acts on; a tenant's own key may only name its own. */
+export const tenantQuerySchema = z.strictObject({
+  tenantId: tenantIdSchema.optional().meta({ description: 'platform admin only: the tenant acted on' }),
+});
+export type TenantQuery = z.output<typeof tenantQuerySchema>;
+
 export const createTenantRequestSchema = z.strictObject({
   id: tenantIdSchema,
   name: z.string().min(1).max(200),

@@ -124,13 +124,13 @@ const instant = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-
 
 export const webhookDeliveriesQuerySchema = z
   .strictObject({
-    tenantId: tenantIdSchema.optional(),
+    tenantId: tenantIdSchema.optional().meta({ description: 'platform admin only: the tenant acted on' }),
     status: webhookDeliveryStatusSchema.optional(),
     endpointId: z.uuid().optional(),
     taskId: z.uuid().optional(),
-    from: instant.optional(),
-    to: instant.optional(),
-    cursor: webhookMessageIdSchema.optional(),
+    from: instant.optional().meta({ description: 'created at or after' }),
+    to: instant.optional().meta({ description: 'created before' }),
+    cursor: webhookMessageIdSchema.optional().meta({ description: 'nextCursor of the previous page' }),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
