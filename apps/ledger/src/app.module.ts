@@ -5,7 +5,7 @@ import {
   modelCallRecordedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
+import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { BookingRepository } from './spending/booking.repository';
@@ -78,7 +78,6 @@ export class LedgerModule {
         },
         { provide: APP_GUARD, useClass: InternalAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
-        ServiceDatabase,
         PriceRepository,
         PriceCatalogue,
         BudgetRepository,
