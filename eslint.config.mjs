@@ -44,8 +44,8 @@ export default tseslint.config(
     },
   },
   {
-    // Tests inspect loosely typed JSON from HTTP and Kafka.
-    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/test/**/*.ts'],
+    // Tests and benchmarks inspect loosely typed JSON from HTTP and Kafka.
+    files: ['**/*.spec.ts', '**/*.int-spec.ts', '**/test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

@@ -18,7 +18,7 @@
 //      Baseline: the same rows read with the same keyset queries, without hashing.
 // The results are printed and appended as a dated section to docs/benchmarks.md (NO_DOCS=1: not appended).
 //
-//   npm run bench:audit [-- --events=N --seed=N ...]
+//   npm run bench:audit [-- --events=N --seed=N ...]     (bench/audit.ts, run by Node 24's type stripping)
 // Options (flag or environment variable):
 //   EVENTS (200000)        events produced for the ingest phase
 //   TENANTS (20)           tenants (chains) in both phases
@@ -33,204 +33,89 @@
 // Service log: .local/bench/audit.log. Kafka is started if it is not running (and then stopped at the end). The
 // service, the database, the topics and the consumer groups are removed at the end, on error and on SIGINT/SIGTERM.
 
-import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
+import { builtContracts, requireFromRoot } from './lib/built.ts';
+import { signedIdentity, type Principal } from './lib/internal-auth.ts';
+import { createTopicsReady, LOCAL_BROKER, removeTopicsAtCleanup, useLocalKafka } from './lib/kafka.ts';
+import { codeVersion, machine } from './lib/machine.ts';
+import { helpFromHeader, numberOption, passThrough } from './lib/options.ts';
+import { createDatabase, oneRow } from './lib/pg.ts';
+import { appendSection } from './lib/report.ts';
+import { BenchRun, freePort, HOST, log, root, tail, waitHealthy } from './lib/run.ts';
+import { num, summary } from './lib/stats.ts';
+
+type RecordAppenderModule = typeof import('@deliberate/audit/chain/record-appender.js');
+type RecordHashModule = typeof import('@deliberate/audit/chain/record-hash.js');
+type CanonicalJsonModule = typeof import('@deliberate/audit/chain/canonical-json.js');
+type CanonicalJson = CanonicalJsonModule['canonicalJson'];
 
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
+helpFromHeader(import.meta.url);
 
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (w.name !== 'TimeoutNegativeWarning') console.warn(`(warning) ${w.name}: ${w.message}`);
-});
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const logDir = join(root, '.local/bench');
-const docsFile = join(root, 'docs/benchmarks.md');
-const HOST = '127.0.0.1';
-const KAFKA_BROKER = `${HOST}:9092`;
-const PG_BASE = `postgres://postgres@${HOST}:5432`;
 const runId = randomBytes(4).toString('hex');
 const INTERNAL_KEY = `bench-internal-${randomBytes(16).toString('hex')}`;
 const DAY_MS = 86_400_000;
-
-function option(name, fallback, { min = 1, max = 100_000_000 } = {}) {
-  const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
-  let raw;
-  for (const a of process.argv.slice(2)) if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
-  raw ??= process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new Error(`${name} must be an integer in [${min}, ${max}]`);
-  return v;
-}
+const big = { max: 100_000_000 };
 
 const opts = {
-  events: option('EVENTS', 200_000),
-  tenants: option('TENANTS', 20, { max: 1000 }),
-  baselineCapS: option('BASELINE_CAP_S', 60, { max: 3600 }),
-  seed: option('SEED', 5_000_000, { min: 0 }),
-  seedCapS: option('SEED_CAP_S', 1500, { max: 7200 }),
-  seedWriters: option('SEED_WRITERS', 2, { max: 16 }),
-  queries: option('QUERIES', 300, { max: 100_000 }),
-  verifyTenants: option('VERIFY_TENANTS', 2, { max: 1000 }),
-  benchTimeoutS: option('BENCH_TIMEOUT_S', 3600, { min: 60, max: 14_400 }),
-  writeDocs: !['1', 'true', 'yes'].includes(String(process.env.NO_DOCS ?? '').toLowerCase()),
+  events: numberOption('EVENTS', 200_000, big),
+  tenants: numberOption('TENANTS', 20, { max: 1000 }),
+  baselineCapS: numberOption('BASELINE_CAP_S', 60, { max: 3600 }),
+  seed: numberOption('SEED', 5_000_000, { ...big, min: 0 }),
+  seedCapS: numberOption('SEED_CAP_S', 1500, { max: 7200 }),
+  seedWriters: numberOption('SEED_WRITERS', 2, { max: 16 }),
+  queries: numberOption('QUERIES', 300, { max: 100_000 }),
+  verifyTenants: numberOption('VERIFY_TENANTS', 2, { max: 1000 }),
+  benchTimeoutS: numberOption('BENCH_TIMEOUT_S', 3600, { min: 60, max: 14_400 }),
 };
 
 // The sink's tuning variables pass through when set, so one run can compare settings; otherwise service defaults.
 const TUNING_VARIABLES = ['AUDIT_BATCH_SIZE', 'AUDIT_SINK_CONCURRENCY', 'AUDIT_WRITE_SHARDS'];
-const serviceTuning = Object.fromEntries(
-  TUNING_VARIABLES.filter((name) => process.env[name]).map((name) => [name, process.env[name]]),
-);
+const serviceTuning = passThrough(TUNING_VARIABLES);
 const describeTuning = () =>
   TUNING_VARIABLES.map((name) => `${name} ${serviceTuning[name] ?? 'default'}`).join(', ');
 
-const started = performance.now();
-const log = (msg) =>
-  console.log(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
-const num = (v, d = 0) =>
-  Number.isFinite(v)
-    ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length))) - 1];
-}
-const stats = (values) => {
-  const s = Float64Array.from(values).sort();
-  return {
-    n: s.length,
-    p50: percentile(s, 50),
-    p95: percentile(s, 95),
-    p99: percentile(s, 99),
-    max: s[s.length - 1],
-  };
-};
-
-// ---------------------------------------------------------------- cleanup
-
-let child = null;
-let database = null;
-let kafkaStartedHere = false;
+const run = new BenchRun(opts.benchTimeoutS);
 const prefix = `bench.audit.${runId}.`;
-const closers = [];
-let cleaningUp = null;
-
-async function cleanup() {
-  cleaningUp ??= (async () => {
-    for (const close of closers.splice(0).reverse())
-      await Promise.race([close().catch(() => {}), sleep(10_000)]);
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      if (!(await Promise.race([exited.then(() => true), sleep(15_000).then(() => false)])))
-        child.kill('SIGKILL');
-    }
-    await deleteTopicsAndGroups().catch((e) => log(`could not delete topics: ${e.message}`));
-    if (database) {
-      const name = database;
-      database = null;
-      await withPg(`${PG_BASE}/postgres`, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
-        .then(() => log(`dropped database ${name}`))
-        .catch((e) => log(`could not drop database ${name}: ${e.message}`));
-    }
-    if (kafkaStartedHere) {
-      log('stopping the Kafka broker started by this run');
-      execFileSync(join(root, 'deploy/local/kafka.sh'), ['stop'], { stdio: 'inherit', timeout: 60_000 });
-    }
-  })();
-  return cleaningUp;
-}
-process.on('exit', () => child?.exitCode === null && child.kill('SIGKILL'));
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    log(`${sig}: stopping everything started by this run`);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-setTimeout(() => {
-  log(`BENCH_TIMEOUT_S=${opts.benchTimeoutS} exceeded: aborting`);
-  cleanup().finally(() => process.exit(2));
-}, opts.benchTimeoutS * 1000).unref();
-
-async function withPg(url, fn) {
-  const c = new pg.Client({ connectionString: url, application_name: 'audit-bench' });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
 const kafka = new Kafka({
   clientId: `audit-bench-${runId}`,
-  brokers: [KAFKA_BROKER],
+  brokers: [LOCAL_BROKER],
   logLevel: logLevel.NOTHING,
 });
 
-async function deleteTopicsAndGroups() {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
-    const groups = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => g.startsWith(prefix));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
-    log(`deleted ${topics.length} topics and ${groups.length} consumer groups under '${prefix}'`);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function codeVersion() {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--', 'apps', 'libs', 'bench'], {
-      cwd: root,
-    })
-      .toString()
-      .trim();
-    return `${commit}${changed ? ' with uncommitted changes' : ''}`;
-  } catch {
-    return 'unknown commit';
-  }
-}
-
 // ---------------------------------------------------------------- events
 
-const tenantOf = (i) => `bench-t${String(i % opts.tenants).padStart(3, '0')}`;
+const tenantOf = (i: number): string => `bench-t${String(i % opts.tenants).padStart(3, '0')}`;
 const usage = { inputTokens: 1200, cachedInputTokens: 0, outputTokens: 400, reasoningTokens: 300 };
 const PROMPT =
   'Assess the loan application below and explain the decision. Applicant: income 52,000, rent 1,100.';
 
+// The fields the seeding reads from an event's data (each event type has some of them).
+interface EventData {
+  [field: string]: unknown;
+  model?: string;
+  tier?: string;
+  outcome?: string;
+  purpose?: string;
+  trace?: string;
+  decision?: { route: string; decidedBy: string; [field: string]: unknown };
+  result?: { model: string; answeredBy: string; answer: string; [field: string]: unknown };
+  spec?: { input: string; metadata: Record<string, string>; [field: string]: unknown };
+}
+interface BenchEvent {
+  type: string;
+  data: EventData;
+  noTask?: boolean;
+}
+
 /** The data of the k-th event of a task (8 per task), shaped like the real producers' events. */
-function eventOf(k, taskId, at) {
+function eventOf(k: number, _taskId: string, at: string): BenchEvent {
   switch (k % 8) {
     case 0:
       return {
@@ -357,21 +242,14 @@ function eventOf(k, taskId, at) {
 
 // ---------------------------------------------------------------- phases
 
-async function produceEvents(catalogue) {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: catalogue.flatMap((e) => [
-      { topic: prefix + e.topic, numPartitions: e.partitions },
-      { topic: `${prefix + e.topic}.dlq`, numPartitions: 3 },
-    ]),
-  });
-  await admin.disconnect();
+type Catalogue = ReturnType<typeof builtContracts>['EVENT_CATALOGUE'];
+
+async function produceEvents(catalogue: Catalogue): Promise<void> {
+  await createTopicsReady(LOCAL_BROKER, prefix, catalogue);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   const t0 = performance.now();
-  const batch = new Map();
+  const batch = new Map<string, kafkajs.Message[]>();
   let sent = 0;
   const flush = async () => {
     await producer.sendBatch({
@@ -386,7 +264,7 @@ async function produceEvents(catalogue) {
     const tenantId = tenantOf(Math.floor(i / 8));
     const at = new Date().toISOString();
     const e = eventOf(i, taskId, at);
-    const headers = {
+    const headers: Record<string, string> = {
       ce_specversion: '1.0',
       ce_id: randomUUID(),
       ce_type: e.type,
@@ -397,8 +275,9 @@ async function produceEvents(catalogue) {
     };
     if (!e.noTask) headers.ce_taskid = taskId;
     const topic = prefix + e.type;
-    if (!batch.has(topic)) batch.set(topic, []);
-    batch.get(topic).push({ key: e.noTask ? tenantId : taskId, value: JSON.stringify(e.data), headers });
+    const messages = batch.get(topic) ?? [];
+    batch.set(topic, messages);
+    messages.push({ key: e.noTask ? tenantId : taskId, value: JSON.stringify(e.data), headers });
     sent += 1;
     if (sent % 4000 === 0) await flush();
     if (sent % 50_000 === 0) log(`produced ${num(sent)} events`);
@@ -408,35 +287,39 @@ async function produceEvents(catalogue) {
   log(`produced ${num(opts.events)} events in ${num((performance.now() - t0) / 1000, 1)} s`);
 }
 
-async function countRecords(pool, table = 'audit.records') {
-  const { rows } = await pool.query(`SELECT count(*)::bigint AS n FROM ${table}`);
-  return Number(rows[0].n);
+async function countRecords(pool: pg.Pool, table = 'audit.records'): Promise<number> {
+  return Number((await oneRow<{ n: string }>(pool, `SELECT count(*)::bigint AS n FROM ${table}`)).n);
 }
 
-async function naiveBaseline(catalogue, dbUrl, contentHash, recordHash, canonicalJson) {
+async function naiveBaseline(
+  catalogue: Catalogue,
+  dbUrl: string,
+  { contentHash, recordHash }: RecordHashModule,
+  canonicalJson: CanonicalJson,
+) {
   const pool = new pg.Pool({ connectionString: dbUrl, max: 8, application_name: 'audit-bench-naive' });
-  closers.push(() => pool.end());
+  run.onCleanup(() => pool.end());
   await pool.query(`CREATE SCHEMA bench_naive`);
   await pool.query(
     `CREATE TABLE bench_naive.heads (tenant_id text PRIMARY KEY, seq bigint NOT NULL, hash bytea NOT NULL)`,
   );
   await pool.query(`CREATE TABLE bench_naive.records (LIKE audit.records INCLUDING ALL)`);
   const consumer = kafka.consumer({ groupId: `${prefix}naive-baseline`, maxWaitTimeInMs: 100 });
-  closers.push(() => consumer.disconnect());
+  run.onCleanup(() => consumer.disconnect());
   await consumer.connect();
   await consumer.subscribe({ topics: catalogue.map((e) => prefix + e.topic), fromBeginning: true });
   let stored = 0;
-  let firstAt = null;
-  let lastAt = null;
+  let firstAt: number | null = null;
+  let lastAt: number | null = null;
   let stop = false;
-  const h = (m, n) => m.headers[n]?.toString();
+  const h = (m: kafkajs.KafkaMessage, n: string) => m.headers?.[n]?.toString() ?? '';
   await consumer.run({
     partitionsConsumedConcurrently: 4,
     eachMessage: async ({ message }) => {
       if (stop) return;
       firstAt ??= performance.now();
       const tenantId = h(message, 'ce_tenantid');
-      const data = JSON.parse(message.value.toString());
+      const data: unknown = JSON.parse(message.value?.toString() ?? 'null');
       const content = canonicalJson(data);
       const client = await pool.connect();
       try {
@@ -445,11 +328,11 @@ async function naiveBaseline(catalogue, dbUrl, contentHash, recordHash, canonica
           tenantId,
           Buffer.alloc(32),
         ]);
-        const head = (
-          await client.query(`SELECT seq, hash FROM bench_naive.heads WHERE tenant_id = $1 FOR UPDATE`, [
-            tenantId,
-          ])
-        ).rows[0];
+        const head = await oneRow<{ seq: string; hash: Buffer }>(
+          client,
+          `SELECT seq, hash FROM bench_naive.heads WHERE tenant_id = $1 FOR UPDATE`,
+          [tenantId],
+        );
         const seq = Number(head.seq) + 1;
         const occurredAt = new Date(h(message, 'ce_time'));
         const recordedAt = new Date();
@@ -459,7 +342,7 @@ async function naiveBaseline(catalogue, dbUrl, contentHash, recordHash, canonica
           eventId: h(message, 'ce_id'),
           type: h(message, 'ce_type'),
           source: 'bench',
-          taskId: h(message, 'ce_taskid') ?? null,
+          taskId: h(message, 'ce_taskid') || null,
           occurredAt,
           recordedAt,
           route: null,
@@ -511,13 +394,51 @@ async function naiveBaseline(catalogue, dbUrl, contentHash, recordHash, canonica
   }
   stop = true;
   await consumer.disconnect();
-  closers.pop();
+  run.dropLastCleanup();
   const seconds = firstAt && lastAt ? (lastAt - firstAt) / 1000 : NaN;
   await pool.query(`DROP SCHEMA bench_naive CASCADE`);
   return { stored, seconds, rate: stored / seconds, capped: stored < opts.events };
 }
 
-async function seedStore(pool, RecordAppender, canonicalJson, target) {
+type AppendTx = Parameters<InstanceType<RecordAppenderModule['RecordAppender']>['append']>[0];
+
+// The service's append path runs on the persistence library's Sql port: here, the transaction open on one client.
+function clientSql(client: pg.PoolClient): AppendTx {
+  const run = (text: string, params?: readonly unknown[]) =>
+    client.query(text, params ? [...params] : undefined);
+  const sql = {
+    async query<T>(text: string, params?: readonly unknown[]): Promise<T[]> {
+      return (await run(text, params)).rows as T[];
+    },
+    async execute(text: string, params?: readonly unknown[]): Promise<number> {
+      return (await run(text, params)).rowCount ?? 0;
+    },
+    transaction<T>(work: (tx: AppendTx) => Promise<T>): Promise<T> {
+      return work(sql);
+    },
+    async ping(): Promise<void> {
+      await run('SELECT 1');
+    },
+    async one<T>(text: string, params?: readonly unknown[]): Promise<T> {
+      const rows = await sql.query<T>(text, params);
+      if (rows.length !== 1) throw new Error(`expected exactly one row, got ${rows.length}`);
+      return rows[0] as T;
+    },
+    async maybe<T>(text: string, params?: readonly unknown[]): Promise<T | undefined> {
+      const rows = await sql.query<T>(text, params);
+      if (rows.length > 1) throw new Error(`expected at most one row, got ${rows.length}`);
+      return rows[0];
+    },
+  };
+  return sql;
+}
+
+async function seedStore(
+  pool: pg.Pool,
+  { RecordAppender }: RecordAppenderModule,
+  canonicalJson: CanonicalJson,
+  target: number,
+) {
   const appender = new RecordAppender();
   const already = await countRecords(pool);
   const toSeed = Math.max(0, target - already);
@@ -528,7 +449,7 @@ async function seedStore(pool, RecordAppender, canonicalJson, target) {
   const deadline = performance.now() + opts.seedCapS * 1000;
   const t0 = performance.now();
   let seeded = 0;
-  const sampleTasks = [];
+  const sampleTasks: { tenantId: string; taskId: string }[] = [];
   const tenants = Array.from({ length: opts.tenants }, (_, i) => tenantOf(i));
   let next = 0;
   let capped = false;
@@ -539,14 +460,16 @@ async function seedStore(pool, RecordAppender, canonicalJson, target) {
   );
   async function writer() {
     for (let t = next++; t < tenants.length; t = next++) {
-      const tenantId = tenants[t];
+      const tenantId = tenants[t] ?? '';
       let taskId = randomUUID();
       for (let done = 0; done < perTenant;) {
         if (performance.now() > deadline) {
           capped = true;
           return;
         }
-        const records = [];
+        const records: Parameters<
+          InstanceType<RecordAppenderModule['RecordAppender']>['append']
+        >[1][number][] = [];
         for (let j = 0; j < batchSize && done < perTenant; j += 1, done += 1) {
           if (done % 8 === 0) {
             taskId = randomUUID();
@@ -575,7 +498,7 @@ async function seedStore(pool, RecordAppender, canonicalJson, target) {
         const client = await pool.connect();
         try {
           await client.query('BEGIN');
-          await appender.append(client, records);
+          await appender.append(clientSql(client), records);
           await client.query('COMMIT');
         } catch (e) {
           await client.query('ROLLBACK').catch(() => {});
@@ -600,29 +523,9 @@ async function seedStore(pool, RecordAppender, canonicalJson, target) {
   return { seeded, seconds, rate: seeded / seconds, capped, sampleTasks };
 }
 
-// The audit service believes a caller only with the gateway's signature over the exact request (libs/contracts).
-function signedIdentity(method, target, body, principal) {
-  const { PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, signPrincipal, splitRequestTarget } = require(
-    join(root, 'libs/contracts/dist/index.js'),
-  );
-  const principalJson = JSON.stringify(principal);
-  const request = {
-    service: 'audit',
-    method,
-    ...splitRequestTarget(target),
-    body: body === undefined ? undefined : Buffer.from(body),
-    principal: principalJson,
-  };
-  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30;
-  return {
-    [PRINCIPAL_HEADER]: principalJson,
-    [PRINCIPAL_SIGNATURE_HEADER]: signPrincipal(INTERNAL_KEY, request, expiresAtSeconds),
-  };
-}
-
-async function timeHttp(url, principal) {
+async function timeHttp(url: string, principal: Principal) {
   const { pathname, search } = new URL(url);
-  const headers = signedIdentity('GET', `${pathname}${search}`, undefined, principal);
+  const headers = signedIdentity('audit', INTERNAL_KEY, 'GET', `${pathname}${search}`, undefined, principal);
   const t0 = performance.now();
   const res = await fetch(url, { headers });
   const body = await res.text();
@@ -631,22 +534,27 @@ async function timeHttp(url, principal) {
   return { ms, body };
 }
 
-const auditor = (tenantId) => ({ kind: 'tenant', tenantId, role: 'auditor', keyId: 'bench-auditor' });
+const auditor = (tenantId: string): Principal => ({
+  kind: 'tenant',
+  tenantId,
+  role: 'auditor',
+  keyId: 'bench-auditor',
+});
 
-async function queries(baseUrl, pool, sampleTasks) {
+async function queries(baseUrl: string, pool: pg.Pool, sampleTasks: { tenantId: string; taskId: string }[]) {
   const now = Date.now();
-  const pick = (a) => a[Math.floor(Math.random() * a.length)];
-  const timeline = [];
-  const timelineSql = [];
-  const page = [];
-  const pageSql = [];
+  const pick = <T>(a: T[]): T => a[Math.floor(Math.random() * a.length)] as T;
+  const timeline: number[] = [];
+  const timelineSql: number[] = [];
+  const page: number[] = [];
+  const pageSql: number[] = [];
   let entries = 0;
   let pageItems = 0;
   for (let i = 0; i < opts.queries; i += 1) {
     const { tenantId, taskId } = pick(sampleTasks);
     const r = await timeHttp(`${baseUrl}/v1/audit/tasks/${taskId}`, auditor(tenantId));
     timeline.push(r.ms);
-    entries += JSON.parse(r.body).entries.length;
+    entries += (JSON.parse(r.body) as { entries: unknown[] }).entries.length;
     const t0 = performance.now();
     await pool.query(
       `SELECT * FROM audit.records WHERE task_id = $1 AND tenant_id = $2 ORDER BY occurred_at, tenant_id, seq`,
@@ -664,7 +572,7 @@ async function queries(baseUrl, pool, sampleTasks) {
       auditor(tenantId),
     );
     page.push(r.ms);
-    pageItems += JSON.parse(r.body).items.length;
+    pageItems += (JSON.parse(r.body) as { items: unknown[] }).items.length;
     const t0 = performance.now();
     await pool.query(
       `SELECT * FROM audit.records WHERE tenant_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND model = $4
@@ -675,21 +583,35 @@ async function queries(baseUrl, pool, sampleTasks) {
     if ((i + 1) % 100 === 0) log(`queries: ${i + 1} pages`);
   }
   return {
-    timeline: stats(timeline),
-    timelineSql: stats(timelineSql),
-    page: stats(page),
-    pageSql: stats(pageSql),
+    timeline: summary(timeline),
+    timelineSql: summary(timelineSql),
+    page: summary(page),
+    pageSql: summary(pageSql),
     entriesPerTimeline: entries / opts.queries,
     itemsPerPage: pageItems / opts.queries,
   };
 }
 
-async function verifyPhase(baseUrl, pool) {
-  const results = [];
+interface VerifyResult {
+  tenantId: string;
+  checked: number;
+  ms: number;
+  rate: number;
+  read: number;
+  readRate: number;
+}
+
+async function verifyPhase(baseUrl: string, pool: pg.Pool): Promise<VerifyResult[]> {
+  const results: VerifyResult[] = [];
   for (let i = 0; i < Math.min(opts.verifyTenants, opts.tenants); i += 1) {
     const tenantId = tenantOf(i);
     const r = await timeHttp(`${baseUrl}/v1/audit/verify?tenantId=${tenantId}`, { kind: 'platform-auditor' });
-    const report = JSON.parse(r.body);
+    const report = JSON.parse(r.body) as {
+      ok: boolean;
+      checked: number;
+      toSeq: number;
+      firstBrokenLink: unknown;
+    };
     if (!report.ok)
       throw new Error(`verify of ${tenantId} failed: ${JSON.stringify(report.firstBrokenLink)}`);
     // Baseline: the same rows, the same queries as the verifier (seq ranges of 10,000), one after the other, no hashing.
@@ -724,53 +646,37 @@ async function verifyPhase(baseUrl, pool) {
 
 // ---------------------------------------------------------------- main
 
-async function main() {
-  mkdirSync(logDir, { recursive: true });
-  const load = os.loadavg();
-  log(`machine: ${os.cpus().length} CPUs, load average ${load.map((l) => l.toFixed(2)).join(' / ')}`);
-  if (!existsSync(join(root, 'apps/audit/dist/main.js'))) throw new Error('build first: npm run build');
-  // A broker answering on 127.0.0.1:9092 is used as it is (it may belong to another checkout).
-  const probe = kafka.admin();
-  const reachable = await probe.connect().then(
-    () => true,
-    () => false,
+async function main(): Promise<void> {
+  const m = machine();
+  log(`machine: ${m.cpus} CPUs, load average ${m.load.map((l) => l.toFixed(2)).join(' / ')}`);
+  for (const f of ['apps/audit/dist/main.js', 'libs/contracts/dist/index.js'])
+    if (!readFileExists(join(root, f))) throw new Error(`${f} is missing: build first (npm run build)`);
+  await useLocalKafka(run);
+  removeTopicsAtCleanup(run, () => LOCAL_BROKER, [prefix]);
+  const { EVENT_CATALOGUE } = builtContracts();
+  const appenderModule = requireFromRoot<RecordAppenderModule>(
+    join(root, 'apps/audit/dist/chain/record-appender.js'),
   );
-  await probe.disconnect().catch(() => {});
-  if (!reachable) {
-    log('starting Kafka (deploy/local/kafka.sh start)');
-    execFileSync(join(root, 'deploy/local/kafka.sh'), ['start'], { stdio: 'inherit', timeout: 300_000 });
-    kafkaStartedHere = true;
-  }
-  const { EVENT_CATALOGUE } = require(join(root, 'libs/contracts/dist/index.js'));
-  const { RecordAppender } = require(join(root, 'apps/audit/dist/chain/record-appender.js'));
-  const { contentHash, recordHash } = require(join(root, 'apps/audit/dist/chain/record-hash.js'));
-  const { canonicalJson } = require(join(root, 'apps/audit/dist/chain/canonical-json.js'));
+  const hashes = requireFromRoot<RecordHashModule>(join(root, 'apps/audit/dist/chain/record-hash.js'));
+  const { canonicalJson } = requireFromRoot<CanonicalJsonModule>(
+    join(root, 'apps/audit/dist/chain/canonical-json.js'),
+  );
 
-  database = `deliberate_bench_audit_${runId}`;
-  await withPg(`${PG_BASE}/postgres`, (c) => c.query(`CREATE DATABASE "${database}"`));
-  const dbUrl = `${PG_BASE}/${database}`;
-  const pgVersion = await withPg(
-    dbUrl,
-    async (c) => (await c.query('SHOW server_version')).rows[0].server_version,
-  );
+  const database = await createDatabase(run, `deliberate_bench_audit_${runId}`, 'audit-bench');
+  const dbUrl = database.url;
+  const pgVersion = database.serverVersion;
 
   log(`phase 1: producing ${num(opts.events)} events over ${opts.tenants} tenants`);
   await produceEvents(EVENT_CATALOGUE);
 
   const port = await freePort();
-  const logFile = join(logDir, 'audit.log');
-  const fd = openSync(logFile, 'w');
   const t0 = performance.now();
-  child = spawn(process.execPath, ['--enable-source-maps', join(root, 'apps/audit/dist/main.js')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TZ: 'UTC',
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
+  const child = run.spawnService(
+    'audit',
+    'apps/audit/dist/main.js',
+    {
       DATABASE_URL: dbUrl,
-      KAFKA_BROKERS: KAFKA_BROKER,
+      KAFKA_BROKERS: LOCAL_BROKER,
       KAFKA_TOPIC_PREFIX: prefix,
       AUDIT_PORT: String(port),
       AUDIT_INTERNAL_TOKEN: INTERNAL_KEY,
@@ -779,22 +685,12 @@ async function main() {
         .privateKey.export({ type: 'pkcs8', format: 'pem' })
         .toString(),
     },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
+    { logName: 'audit.log' },
+  );
   const baseUrl = `http://${HOST}:${port}`;
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`audit exited:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
-    if (
-      await fetch(`${baseUrl}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    await sleep(100);
-  }
+  await waitHealthy(run, child, `${baseUrl}/health`, 120_000).catch((e: unknown) => {
+    throw new Error(`audit did not start: ${String(e)}\n${tail(child.logFile, 30)}`);
+  });
   const upAt = performance.now();
   log(`audit service up in ${num((upAt - t0) / 1000, 1)} s; its sink has joined; counting stored records`);
   // The service's own append path uses unqualified names, as the service's connections resolve them.
@@ -804,7 +700,7 @@ async function main() {
     application_name: 'audit-bench',
     options: '-c search_path=audit',
   });
-  closers.push(() => pool.end());
+  run.onCleanup(() => pool.end());
   let stored = 0;
   while (stored < opts.events) {
     await sleep(250);
@@ -817,16 +713,17 @@ async function main() {
   log(`ingest: ${num(stored)} events stored in ${num(ingestS, 1)} s = ${num(ingest.rate)} events/s`);
 
   log(`baseline: one transaction per event (lock head, INSERT, UPDATE head), at most ${opts.baselineCapS} s`);
-  const baseline = await naiveBaseline(EVENT_CATALOGUE, dbUrl, contentHash, recordHash, canonicalJson);
+  const baseline = await naiveBaseline(EVENT_CATALOGUE, dbUrl, hashes, canonicalJson);
   log(
     `baseline: ${num(baseline.stored)} events in ${num(baseline.seconds, 1)} s = ${num(baseline.rate)} events/s`,
   );
 
   log(`phase 2: seeding the store to ${num(opts.seed)} records`);
-  const seed = await seedStore(pool, RecordAppender, canonicalJson, opts.seed);
+  const seed = await seedStore(pool, appenderModule, canonicalJson, opts.seed);
   const size = await countRecords(pool);
-  const tableSize = (await pool.query(`SELECT pg_size_pretty(pg_total_relation_size('audit.records')) AS s`))
-    .rows[0].s;
+  const tableSize = (
+    await oneRow<{ s: string }>(pool, `SELECT pg_size_pretty(pg_total_relation_size('audit.records')) AS s`)
+  ).s;
   log(`store: ${num(size)} records, ${tableSize} with indexes`);
 
   log(`phase 3: ${opts.queries} task timelines and ${opts.queries} one-day filtered pages through HTTP`);
@@ -838,26 +735,65 @@ async function main() {
   log('phase 4: verify');
   const verify = await verifyPhase(baseUrl, pool);
 
-  const report = renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize, q, verify });
+  const report = renderReport({
+    load: m.load,
+    pgVersion,
+    ingest,
+    baseline,
+    seed,
+    size,
+    tableSize,
+    q,
+    verify,
+  });
   console.log(`\n${report}`);
-  if (opts.writeDocs) {
-    appendFileSync(docsFile, `\n${report}\n`);
-    log(`appended to ${docsFile}`);
-  }
+  appendSection({ heading: '## Audit store (`npm run bench:audit`)' }, report);
 }
 
-function renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize, q, verify }) {
+const readFileExists = (path: string): boolean => {
+  try {
+    readFileSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+interface Report {
+  load: number[];
+  pgVersion: string;
+  ingest: { stored: number; seconds: number; rate: number };
+  baseline: Awaited<ReturnType<typeof naiveBaseline>>;
+  seed: Awaited<ReturnType<typeof seedStore>>;
+  size: number;
+  tableSize: string;
+  q: Awaited<ReturnType<typeof queries>>;
+  verify: VerifyResult[];
+}
+
+function renderReport({
+  load,
+  pgVersion,
+  ingest,
+  baseline,
+  seed,
+  size,
+  tableSize,
+  q,
+  verify,
+}: Report): string {
   const verifyChecked = verify.reduce((s, v) => s + v.checked, 0);
   const verifyRate = verifyChecked / (verify.reduce((s, v) => s + v.ms, 0) / 1000);
   const readRate =
     verify.reduce((s, v) => s + v.read, 0) / verify.reduce((s, v) => s + v.read / v.readRate, 0);
-  const met = (ok) => (ok ? '✅ met' : '❌ missed');
-  const cpu = os.cpus()[0]?.model?.split(' ').slice(0, 2).join(' ') ?? 'unknown';
+  const met = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
+  const m = machine();
+  const cpu = m.cpuModel.split(' ').slice(0, 2).join(' ');
   return [
     `### Audit store — ${new Date().toISOString()}`,
     '',
-    `- Machine: ${os.cpus().length} CPUs (${cpu}), ${num(os.totalmem() / 2 ** 30, 1)} GiB RAM, load average ${load.map((l) => l.toFixed(2)).join(' / ')} at start; Node ${process.version}; PostgreSQL ${pgVersion}; Kafka local single node`,
-    `- Code: ${codeVersion()}`,
+    `- Machine: ${m.cpus} CPUs (${cpu}), ${num(m.memGiB, 1)} GiB RAM, load average ${load.map((l) => l.toFixed(2)).join(' / ')} at start; Node ${m.node}; PostgreSQL ${pgVersion}; Kafka local single node`,
+    `- Code: ${codeVersion(['--', 'apps', 'libs', 'bench'])}`,
     `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; sink (${describeTuning()}; group commit, redaction on), LOG_LEVEL=warn`,
     '',
     '| Metric | Audit service | Baseline (same run) | Service / baseline | Target | Result |',
@@ -872,9 +808,4 @@ function renderReport({ load, pgVersion, ingest, baseline, seed, size, tableSize
   ].join('\n');
 }
 
-main()
-  .catch((e) => {
-    log(`FAILED: ${e.stack ?? e}`);
-    process.exitCode = 1;
-  })
-  .finally(() => cleanup());
+run.main(main);

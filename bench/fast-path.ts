@@ -5,7 +5,7 @@
 //   3. sustained: SUSTAINED_N tasks with CONCURRENCY submissions in flight, completed tasks/s and nothing lost.
 // The results are printed and appended as a dated section to docs/benchmarks.md.
 //
-//   npm run bench:fast-path                      (node must be Node 24: npm run puts node_modules/.bin first)
+//   npm run bench:fast-path      (bench/fast-path.ts; Node 24 runs it by type stripping: npm run puts node_modules/.bin first)
 //   npm run bench:fast-path -- --n=500 --rate=100 --sustained-n=2000 --concurrency=64
 //   N=500 SUSTAINED_N=2000 npm run bench:fast-path
 //
@@ -29,91 +29,56 @@
 // Every child process, the database, the topics and the consumer groups are removed at the end, on error and on
 // SIGINT/SIGTERM.
 
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import kafkajs from 'kafkajs';
 import OpenAI from 'openai';
-import pg from 'pg';
+import {
+  type Classifier,
+  cpuDelta,
+  cpuSnapshot,
+  type CpuSnapshot,
+  memoryOf,
+  ticksToMs,
+  topForeign,
+} from './lib/cpu.ts';
+import {
+  kafkaJarVersion,
+  localKafkaPid,
+  removeTopicsAtCleanup,
+  startPrivateKafka,
+  taskIdOf,
+  useLocalKafka,
+} from './lib/kafka.ts';
+import { codeVersion, machine, machineLine, type Machine } from './lib/machine.ts';
+import { helpFromHeader, numberOption, flagOn } from './lib/options.ts';
+import { createDatabase } from './lib/pg.ts';
+import { writeSectionInPart } from './lib/report.ts';
+import { BenchRun, freePort, HOST, log, logDir, root, waitHealthy, type Child } from './lib/run.ts';
+import { bump, errorMessage, mdTable, ms, num, ratio, signedMs, summary, type Summary } from './lib/stats.ts';
 
 const { Kafka, logLevel } = kafkajs;
 
-// kafkajs 2.2.4 schedules a timer with a negative delay on every connection, which Node 24 reports as a
-// TimeoutNegativeWarning (harmless; https://github.com/tulios/kafkajs/issues/1751). Keep every other warning.
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (w.name !== 'TimeoutNegativeWarning') console.warn(`(warning) ${w.name}: ${w.message}`);
-});
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const logDir = join(root, '.local/bench');
-const docsFile = join(root, 'docs/benchmarks.md');
-const HOST = '127.0.0.1';
-// deploy/local/kafka.sh's broker, unless BENCH_KAFKA=private starts a broker of this run's own on a free port.
-let KAFKA_BROKER = `${HOST}:9092`;
-const PG_ADMIN_URL = `postgres://postgres@${HOST}:5432/postgres`;
+helpFromHeader(import.meta.url);
 // A request without an answer after this long counts as an error (keeps every phase bounded in time).
 const REQUEST_TIMEOUT_MS = 30_000;
 const ADMIN_KEY = `bench-admin-${randomBytes(12).toString('hex')}`;
-
-// ---------------------------------------------------------------- options
-
-function option(name, fallback, { min = 1, max = 10_000_000 } = {}) {
-  const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
-  let raw;
-  for (let i = 2; i < process.argv.length; i++) {
-    const a = process.argv[i];
-    if (a === flag) raw = process.argv[i + 1];
-    else if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
-    else if (a.startsWith(`${name}=`)) raw = a.slice(name.length + 1);
-  }
-  raw ??= process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max)
-    throw new Error(`${name} must be a number in [${min}, ${max}], got '${raw}'`);
-  return v;
-}
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  console.log(
-    head
-      .slice(
-        0,
-        head.findIndex((l) => !l.startsWith('//')),
-      )
-      .map((l) => l.replace(/^\/\/ ?/, ''))
-      .join('\n'),
-  );
-  process.exit(0);
-}
+const runId = randomBytes(4).toString('hex');
+const decimal = { integer: false };
 
 const opts = {
-  n: Math.floor(option('N', 2000)),
-  rate: option('RATE', 100, { min: 0.1, max: 100_000 }),
-  sustainedN: Math.floor(option('SUSTAINED_N', 10_000)),
-  concurrency: Math.floor(option('CONCURRENCY', 64, { max: 10_000 })),
-  warmup: Math.floor(option('WARMUP', 500, { min: 0 })),
-  lostTimeoutS: option('LOST_TIMEOUT_S', 60, { max: 3600 }),
-  benchTimeoutS: option('BENCH_TIMEOUT_S', 1500, { min: 30, max: 7200 }),
+  n: Math.floor(numberOption('N', 2000, decimal)),
+  rate: numberOption('RATE', 100, { min: 0.1, max: 100_000, integer: false }),
+  sustainedN: Math.floor(numberOption('SUSTAINED_N', 10_000, decimal)),
+  concurrency: Math.floor(numberOption('CONCURRENCY', 64, { max: 10_000, integer: false })),
+  warmup: Math.floor(numberOption('WARMUP', 500, { min: 0, integer: false })),
+  lostTimeoutS: numberOption('LOST_TIMEOUT_S', 60, { max: 3600, integer: false }),
+  benchTimeoutS: numberOption('BENCH_TIMEOUT_S', 1500, { min: 30, max: 7200, integer: false }),
   triageConcurrency: process.env.TRIAGE_CONCURRENCY
-    ? Math.floor(option('TRIAGE_CONCURRENCY', 64))
+    ? Math.floor(numberOption('TRIAGE_CONCURRENCY', 64, decimal))
     : undefined,
   kafkaMode: (() => {
     const v = String(process.env.BENCH_KAFKA ?? 'local').toLowerCase();
@@ -121,526 +86,56 @@ const opts = {
       throw new Error(`BENCH_KAFKA must be 'local' or 'private', got '${v}'`);
     return v;
   })(),
-  breakdown: ['1', 'true', 'yes'].includes(String(process.env.BREAKDOWN ?? '').toLowerCase()),
-  writeDocs: !['1', 'true', 'yes'].includes(String(process.env.NO_DOCS ?? '').toLowerCase()),
+  breakdown: flagOn('BREAKDOWN'),
 };
 
-// ---------------------------------------------------------------- output helpers
-
-const started = performance.now();
-const log = (msg) =>
-  console.log(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
-const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
-const signedMs = (v) => (Number.isFinite(v) ? `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(1)}` : 'n/a');
-const num = (v, d = 0) =>
-  Number.isFinite(v)
-    ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-const ratio = (a, b) =>
-  Number.isFinite(a) && Number.isFinite(b) && b > 0 ? `${(a / b).toFixed(2)}×` : 'n/a';
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-function summary(values) {
-  const s = Float64Array.from(values).sort();
-  return {
-    count: s.length,
-    p50: percentile(s, 50),
-    p90: percentile(s, 90),
-    p99: percentile(s, 99),
-    max: s.length ? s[s.length - 1] : NaN,
-  };
-}
-
-const tickers = new Set();
-/** Calls fn() every `everyMs` until the returned stop() is called (or the run is aborted). */
-function ticker(fn, everyMs = 2000) {
-  const t = setInterval(fn, everyMs);
-  t.unref();
-  tickers.add(t);
-  return () => {
-    clearInterval(t);
-    tickers.delete(t);
-  };
-}
-
-// Set by SIGINT/SIGTERM/the hard time limit: the load loops stop at their next step.
-let aborted = null;
-function checkAborted() {
-  if (aborted) throw new Error(`aborted (${aborted})`);
-}
-function abort(reason) {
-  aborted ??= reason;
-  for (const t of tickers) clearInterval(t);
-  tickers.clear();
-}
-
-// ---------------------------------------------------------------- cleanup of everything started here
-
-const children = []; // { name, proc, logFile, stopMs }
-const STOP_GRACE_MS = 20_000;
-let kafkaStartedHere = false;
-let privateKafkaDir = null; // BENCH_KAFKA=private: the broker's directory, removed at the end
-let database = null; // name of the database created here
-let kafkaClients = []; // connected kafkajs consumers/admins
-let topicPrefix = null;
-let cleaningUp = null;
-
-function killChildrenNow() {
-  for (const c of children)
-    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-}
-
-async function stopChild(c) {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => c.proc.once('exit', resolve));
-  const t0 = performance.now();
-  c.proc.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(STOP_GRACE_MS).then(() => false)]);
-  const took = performance.now() - t0;
-  c.stopMs = took;
-  if (!done) {
-    log(`${c.name} (pid ${c.proc.pid}) did not stop within ${STOP_GRACE_MS / 1000} s of SIGTERM; killing it`);
-    c.proc.kill('SIGKILL');
-    await Promise.race([exited, sleep(2000)]);
-  } else if (took > 2000) {
-    log(`${c.name} took ${(took / 1000).toFixed(1)} s to stop after SIGTERM`);
-  }
-}
-
-async function cleanup() {
-  cleaningUp ??= (async () => {
-    for (const k of kafkaClients.splice(0)) await k.disconnect().catch(() => {});
-    const services = children.filter((c) => c.name !== 'kafka');
-    for (const c of [...services].reverse()) await stopChild(c).catch(() => {});
-    if (topicPrefix) await deleteBenchTopics().catch((e) => log(`could not delete topics: ${e.message}`));
-    for (const c of children.filter((x) => x.name === 'kafka')) await stopChild(c).catch(() => {});
-    if (privateKafkaDir) {
-      rmSync(privateKafkaDir, { recursive: true, force: true });
-      log(`removed the private broker's data (${privateKafkaDir})`);
-      privateKafkaDir = null;
-    }
-    if (database) {
-      const name = database;
-      database = null;
-      await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
-        .then(() => log(`dropped database ${name}`))
-        .catch((e) => log(`could not drop database ${name}: ${e.message}`));
-    }
-    if (kafkaStartedHere) {
-      kafkaStartedHere = false;
-      log('stopping the Kafka broker started by this run');
-      try {
-        execFileSync(join(root, 'deploy/local/kafka.sh'), ['stop'], {
-          stdio: ['ignore', 'inherit', 'inherit'],
-          timeout: 60_000,
-        });
-      } catch (e) {
-        log(`kafka.sh stop failed: ${e.message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
-
-process.on('exit', killChildrenNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    log(`${sig}: stopping everything started by this run`);
-    abort(sig);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-const hardLimit = setTimeout(() => {
-  log(`BENCH_TIMEOUT_S=${opts.benchTimeoutS} exceeded: aborting`);
-  abort('BENCH_TIMEOUT_S');
-  cleanup().finally(() => process.exit(2));
-}, opts.benchTimeoutS * 1000);
-hardLimit.unref();
-
-// ---------------------------------------------------------------- infrastructure
-
-async function withPg(url, fn) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-const kafkaScript = join(root, 'deploy/local/kafka.sh');
-const kafkaState = join(root, '.local/kafka');
-
-function kafkaStatus() {
-  try {
-    execFileSync(kafkaScript, ['status'], { stdio: 'ignore', timeout: 60_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function pidAlive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function localKafkaPid() {
-  try {
-    const pid = Number(readFileSync(join(kafkaState, 'kafka.pid'), 'utf8').trim());
-    return pid && pidAlive(pid) ? pid : null;
-  } catch {
-    return null;
-  }
-}
-
-/** The last ERROR lines of a broker's server.log, to say why it is not answering. */
-function brokerErrors(logsDir) {
-  try {
-    const lines = readFileSync(join(logsDir, 'server.log'), 'utf8').trimEnd().split('\n');
-    const errors = lines.filter((l) => / ERROR /.test(l)).slice(-3);
-    const causes = lines.filter((l) => /Exception: /.test(l)).slice(-1);
-    return [...errors, ...causes].map((l) => `    ${l.slice(0, 300)}`).join('\n');
-  } catch {
-    return '    (no server.log)';
-  }
-}
-
-/** Uses deploy/local/kafka.sh's broker on 127.0.0.1:9092; starts it only if no broker process exists at all. */
-async function useLocalKafka() {
-  if (kafkaStatus()) {
-    log(`Kafka answers on ${KAFKA_BROKER} (left running at the end)`);
-    return;
-  }
-  const existing = localKafkaPid();
-  if (existing) {
-    // Someone else's broker is starting (or dying): wait for it rather than start a second one.
-    log(`Kafka process ${existing} exists but does not answer yet; waiting up to 90 s`);
-    for (let i = 0; i < 90 && pidAlive(existing); i++) {
-      if (kafkaStatus()) {
-        log(`Kafka answers on ${KAFKA_BROKER} (not started here; left running at the end)`);
-        return;
-      }
-      await sleep(1000);
-    }
-    throw new Error(
-      `the local Kafka broker (pid ${existing}) does not answer on ${KAFKA_BROKER}; last errors in ${kafkaState}/logs/server.log:\n${brokerErrors(join(kafkaState, 'logs'))}\n` +
-        'BENCH_KAFKA=private runs the benchmark on a broker of its own.',
-    );
-  }
-  log('Kafka is not running: starting it with deploy/local/kafka.sh start (stopped again at the end)');
-  try {
-    execFileSync(kafkaScript, ['start'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 180_000 });
-  } catch (e) {
-    throw new Error(
-      `deploy/local/kafka.sh start failed (${e.message.split('\n')[0]}); last errors in ${kafkaState}/logs/server.log:\n${brokerErrors(join(kafkaState, 'logs'))}\n` +
-        'BENCH_KAFKA=private runs the benchmark on a broker of its own.',
-    );
-  }
-  kafkaStartedHere = localKafkaPid() !== null;
-}
-
-/** A fresh single-node KRaft broker for this run only: same jars and settings as deploy/local/kafka.sh. */
-async function startPrivateKafka() {
-  const libs = join(kafkaState, 'libs');
-  if (!existsSync(join(libs, '.complete'))) {
-    log('fetching the broker jars with deploy/local/kafka.sh fetch');
-    execFileSync(kafkaScript, ['fetch'], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 600_000 });
-  }
-  const dir = join(logDir, `fast-path-kafka-${runId}`);
-  privateKafkaDir = dir;
-  const [port, controllerPort] = [await freePort(), await freePort()];
-  mkdirSync(join(dir, 'data'), { recursive: true });
-  mkdirSync(join(dir, 'logs'), { recursive: true });
-  const config = join(dir, 'server.properties');
-  writeFileSync(
-    config,
-    [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@${HOST}:${controllerPort}`,
-      `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://${HOST}:${port}`,
-      'controller.listener.names=CONTROLLER',
-      'inter.broker.listener.name=PLAINTEXT',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      `log.dirs=${join(dir, 'data')}`,
-      'num.partitions=3',
-      'default.replication.factor=1',
-      'offsets.topic.replication.factor=1',
-      'offsets.topic.num.partitions=12',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'min.insync.replicas=1',
-      'group.initial.rebalance.delay.ms=0',
-      'auto.create.topics.enable=false',
-      'delete.topic.enable=true',
-      '',
-    ].join('\n'),
-  );
-  const jvm = [
-    '-cp',
-    `${libs}/*`,
-    `-Dlog4j2.configurationFile=${join(root, 'deploy/local/kafka/log4j2.properties')}`,
-    `-Dkafka.logs.dir=${join(dir, 'logs')}`,
-  ];
-  const clusterId = randomBytes(16).toString('base64url');
-  execFileSync(
-    'java',
-    [
-      ...jvm,
-      'kafka.tools.StorageTool',
-      'format',
-      '--config',
-      config,
-      '--cluster-id',
-      clusterId,
-      '--ignore-formatted',
-    ],
-    { stdio: 'ignore', timeout: 120_000 },
-  );
-  const heap = (process.env.KAFKA_HEAP ?? '-Xms256m -Xmx768m').split(/\s+/).filter(Boolean);
-  const child = spawnProcess('kafka', 'java', [
-    ...heap,
-    '-XX:+UseG1GC',
-    '-XX:MaxGCPauseMillis=20',
-    '-Djava.awt.headless=true',
-    ...jvm,
-    'kafka.Kafka',
-    config,
-  ]);
-  KAFKA_BROKER = `${HOST}:${port}`;
-  const admin = new Kafka({
-    clientId: 'bench-probe',
-    brokers: [KAFKA_BROKER],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  for (let i = 0; ; i++) {
-    if (child.proc.exitCode !== null)
-      throw new Error(`the private broker exited:\n${brokerErrors(join(dir, 'logs'))}`);
-    try {
-      await admin.connect();
-      await admin.listTopics();
-      await admin.disconnect();
-      break;
-    } catch {
-      if (i >= 120)
-        throw new Error(
-          `the private broker did not answer within 120 s:\n${brokerErrors(join(dir, 'logs'))}`,
-        );
-      await sleep(1000);
-    }
-  }
-  log(`private Kafka broker up (pid ${child.proc.pid}, ${KAFKA_BROKER}, data in ${dir})`);
-}
-
-function spawnProcess(name, command, args, env = {}) {
-  const logFile = join(logDir, `fast-path-${name}.log`); // other benchmarks share the directory
-  const fd = openSync(logFile, 'w');
-  const proc = spawn(command, args, {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TZ: 'UTC',
-      ...env,
-    },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  const child = { name, proc, logFile };
-  children.push(child);
-  proc.on('exit', (code, signal) => {
-    if (!cleaningUp) log(`!! ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}`);
-  });
-  return child;
-}
-
-function spawnService(name, script, env) {
-  return spawnProcess(name, process.execPath, ['--enable-source-maps', join(root, script)], {
-    NODE_ENV: 'production',
-    OTEL_TRACES_EXPORTER: 'none',
-    LOG_LEVEL: 'warn',
-    ...env,
-  });
-}
-
-async function waitHealthy(child, url, timeoutMs = 60_000) {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (child.proc.exitCode !== null)
-      throw new Error(`${child.name} exited during start-up:\n${tail(child.logFile, 20)}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) {
-        await r.arrayBuffer();
-        log(`${child.name} is up (pid ${child.proc.pid}, ${url})`);
-        return;
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`,
-  );
-}
-
-function tail(file, lines) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
+const run = new BenchRun(opts.benchTimeoutS);
+// deploy/local/kafka.sh's broker, unless BENCH_KAFKA=private starts a broker of this run's own on a free port.
+let KAFKA_BROKER = '';
+let database = ''; // name of the database created here
 
 // CPU time by component, from /proc: the child services by pid, Kafka and Postgres by process name.
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-} catch {
-  // 100 on every Linux this runs on
-}
-function cpuTicksOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
-  } catch {
-    return 0;
+const COMPONENTS = ['gateway', 'triage', 'kafka', 'postgres', 'model-simulator', 'bench'] as const;
+const classify: Classifier = (p) => {
+  const own = run.children.find((c) => c.proc.pid === p.pid)?.name;
+  if (own) return own;
+  if (p.pid === process.pid) return 'bench';
+  if (opts.kafkaMode === 'local' && p.pid === localKafkaPid()) return 'kafka';
+  if (p.comm === 'postgres') {
+    // Shared server processes count as ours; a backend serving another database does not.
+    const db = /^postgres: [^:]+: \S+ (\S+) (?:[\d.:a-f]+\(\d+\)|\[local\])/.exec(p.cmdline())?.[1];
+    if (!db || db === database) return 'postgres';
   }
-}
-/** Every process's CPU ticks, by pid, with the component it belongs to (or its command name). */
-function cpuSnapshot() {
-  const ours = new Map(children.map((c) => [c.proc.pid, c.name]));
-  ours.set(process.pid, 'bench');
-  const localBroker = opts.kafkaMode === 'local' ? localKafkaPid() : null;
-  if (localBroker) ours.set(localBroker, 'kafka');
-  const procs = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
-    try {
-      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      let group = ours.get(pid);
-      if (!group && comm === 'postgres') {
-        // Shared server processes count as ours; a backend serving another database does not.
-        const title = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        const db = /^postgres: [^:]+: \S+ (\S+) (?:[\d.:a-f]+\(\d+\)|\[local\])/.exec(title)?.[1];
-        if (!db || db === database) group = 'postgres';
-      }
-      let label = comm;
-      if (!group) {
-        // A readable name for an unrelated process: "node jest", "npm ci", "postgres" …
-        const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
-        const base = (a) => a.split('/').pop();
-        if (comm === 'postgres') label = 'postgres (other databases)';
-        else if (argv.length) label = argv.slice(0, 2).map(base).join(' ').slice(0, 40);
-      }
-      procs.set(pid, { group, comm, label, ticks: cpuTicksOf(pid) });
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal …: processes account for user + nice + system only.
-  const idle = cpu[3] + (cpu[4] ?? 0);
-  const all = cpu.reduce((a, b) => a + b, 0);
-  const processTime = cpu[0] + cpu[1] + cpu[2];
-  return { at: performance.now(), procs, idle, all, processTime };
+  return undefined;
+};
+const snapshot = (): CpuSnapshot => cpuSnapshot(classify);
+
+interface CpuUsage {
+  busy: number;
+  others: number;
+  topOthers: string[];
+  perTask: Record<string, number>;
 }
 /**
  * CPU used between two snapshots: the machine's busy share, CPU milliseconds per task by component, and the share
  * taken by unrelated processes (with the busiest of them). Processes that ended in between are not counted.
  */
-function cpuUsage(a, b, tasks) {
-  const byGroup = { gateway: 0, triage: 0, kafka: 0, postgres: 0, 'model-simulator': 0, bench: 0 };
-  const foreignByComm = new Map();
-  let foreign = 0;
-  let kernel = 0;
-  for (const [pid, p] of b.procs) {
-    const before = a.procs.get(pid);
-    const delta = Math.max(0, p.ticks - (before && before.comm === p.comm ? before.ticks : 0));
-    if (p.group) byGroup[p.group] = (byGroup[p.group] ?? 0) + delta;
-    else if (/^(ksoftirqd|kworker|rcu_|migration)/.test(p.comm)) {
-      kernel += delta; // kernel threads, partly on our behalf
-    } else {
-      foreign += delta;
-      foreignByComm.set(p.label, (foreignByComm.get(p.label) ?? 0) + delta);
-    }
-  }
-  const all = b.all - a.all;
-  const busy = all > 0 ? 1 - (b.idle - a.idle) / all : NaN;
-  const perTask = {};
-  for (const [k, v] of Object.entries(byGroup)) perTask[k] = ((v / clockTicks) * 1000) / tasks;
+function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, tasks: number): CpuUsage {
+  const d = cpuDelta(a, b);
+  const perTask: Record<string, number> = {};
+  for (const k of COMPONENTS) perTask[k] = ticksToMs(d.byGroup.get(k) ?? 0) / tasks;
   // Short-lived processes that ended in between escape the per-process count; the machine total catches them.
-  const oursTotal = Object.values(byGroup).reduce((x, y) => x + y, 0);
-  const processBusy = b.processTime - a.processTime;
-  const others = all > 0 ? Math.max(foreign, processBusy - oursTotal - kernel, 0) / all : NaN;
-  const topOthers = [...foreignByComm]
-    .sort((x, y) => y[1] - x[1])
-    .slice(0, 3)
+  const oursTotal = [...d.byGroup.values()].reduce((x, y) => x + y, 0);
+  const all = d.allTicks;
+  const others = all > 0 ? Math.max(d.foreign, d.processBusy - oursTotal - d.kernel, 0) / all : NaN;
+  const topOthers = topForeign(d)
     .filter(([, v]) => all > 0 && v / all >= 0.02)
     .map(([comm, v]) => `${comm} ${((v / all) * 100).toFixed(0)}%`);
-  return { busy, others, topOthers, perTask };
+  return { busy: d.busy, others, topOthers, perTask };
 }
 
-function memoryOf(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-    return { hwmMiB: kb('VmHWM') / 1024, rssMiB: kb('VmRSS') / 1024 };
-  } catch {
-    return { hwmMiB: NaN, rssMiB: NaN };
-  }
-}
-
-async function deleteBenchTopics() {
-  const admin = new Kafka({
-    clientId: 'bench-cleanup',
-    brokers: [KAFKA_BROKER],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
-    const groups = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => g.startsWith(topicPrefix) || g.startsWith(`bench-${runId}`));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
-    log(`deleted ${topics.length} topics and ${groups.length} consumer groups under '${topicPrefix}'`);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function http(method, url, { key, body } = {}) {
-  const headers = { 'content-type': 'application/json' };
+async function http(method: string, url: string, { key, body }: { key?: string; body?: unknown } = {}) {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (key) headers.authorization = `Bearer ${key}`;
   const r = await fetch(url, {
     method,
@@ -649,46 +144,49 @@ async function http(method, url, { key, body } = {}) {
     signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
   });
   const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : {} };
+  return { status: r.status, body: (text ? JSON.parse(text) : {}) as Record<string, string> };
 }
 
 // ---------------------------------------------------------------- completion tracking
 
 /** id → { at (performance.now() on arrival), createTime (epoch ms of the event), topic, code } */
-const outcomes = new Map();
+const outcomes = new Map<
+  string,
+  { at: number; createTime: number; topic: 'completed' | 'failed'; code: string | null }
+>();
 let duplicates = 0;
-let foreign = 0;
 /** id → { accepted, triaged, usage }: Kafka CreateTime (epoch ms) of the task's intermediate events. */
-const stages = new Map();
-const STAGE_TOPICS = {
+type Stage = 'accepted' | 'triaged' | 'usage';
+const stages = new Map<string, Partial<Record<Stage, number>>>();
+const STAGE_TOPICS: Record<string, Stage> = {
   'tasks.task.accepted.v1': 'accepted',
   'tasks.task.triaged.v1': 'triaged',
   'usage.model-call.recorded.v1': 'usage',
 };
 
-const taskIdOf = (m) => {
-  const raw = m.headers?.ce_taskid;
-  return (Array.isArray(raw) ? raw[0] : raw)?.toString();
-};
-
-async function startConsumer(kafka, group, topics, eachBatch) {
+async function startConsumer(
+  kafka: kafkajs.Kafka,
+  group: string,
+  topics: string[],
+  handle: (payload: kafkajs.EachBatchPayload) => void,
+): Promise<void> {
   const consumer = kafka.consumer({
     groupId: `bench-${runId}-${group}`,
     maxWaitTimeInMs: 100,
     sessionTimeout: 30_000,
   });
-  kafkaClients.push(consumer);
+  run.onCleanup(() => consumer.disconnect());
   const joined = new Promise((resolve) => consumer.on(consumer.events.GROUP_JOIN, resolve));
   await consumer.connect();
   await consumer.subscribe({ topics, fromBeginning: true });
-  await consumer.run({ partitionsConsumedConcurrently: 4, eachBatch });
+  await consumer.run({ partitionsConsumedConcurrently: 4, eachBatch: (p) => Promise.resolve(handle(p)) });
   await Promise.race([
     joined,
     sleep(30_000).then(() => Promise.reject(new Error(`consumer ${group} did not join its group in 30 s`))),
   ]);
 }
 
-async function startCompletionConsumer(prefix) {
+async function startCompletionConsumer(prefix: string): Promise<void> {
   const completedTopic = `${prefix}tasks.task.completed.v1`;
   const failedTopic = `${prefix}tasks.task.failed.v1`;
   const stageTopics = Object.keys(STAGE_TOPICS).map((t) => `${prefix}${t}`);
@@ -705,23 +203,22 @@ async function startCompletionConsumer(prefix) {
   await admin.disconnect();
 
   // The outcomes, timestamped on arrival: what a downstream subscriber sees.
-  await startConsumer(kafka, 'completions', [completedTopic, failedTopic], async ({ batch }) => {
+  await startConsumer(kafka, 'completions', [completedTopic, failedTopic], ({ batch }) => {
     const at = performance.now();
     const failed = batch.topic === failedTopic;
     for (const m of batch.messages) {
       const id = taskIdOf(m);
-      if (!id) {
-        foreign++;
-        continue;
-      }
+      if (!id) continue;
       if (outcomes.has(id)) {
         duplicates++;
         continue;
       }
-      let code = null;
+      let code: string | null = null;
       if (failed) {
         try {
-          code = JSON.parse(m.value.toString())?.error?.code ?? 'unknown';
+          code =
+            (JSON.parse(m.value?.toString() ?? 'null') as { error?: { code?: string } } | null)?.error
+              ?.code ?? 'unknown';
         } catch {
           code = 'unparseable';
         }
@@ -736,8 +233,9 @@ async function startCompletionConsumer(prefix) {
     );
     return;
   }
-  await startConsumer(kafka, 'stages', stageTopics, async ({ batch }) => {
+  await startConsumer(kafka, 'stages', stageTopics, ({ batch }) => {
     const stage = STAGE_TOPICS[batch.topic.slice(prefix.length)];
+    if (!stage) return;
     for (const m of batch.messages) {
       const id = taskIdOf(m);
       if (!id) continue;
@@ -752,16 +250,16 @@ async function startCompletionConsumer(prefix) {
 // ---------------------------------------------------------------- load generators
 
 /** Calls fire(i) for i in [0, n) at `rate` per second without waiting for answers (open loop). */
-async function openLoop(n, rate, fire) {
+async function openLoop(n: number, rate: number, fire: (i: number) => Promise<void>) {
   const interval = 1000 / rate;
   const t0 = performance.now();
-  const inFlight = [];
+  const inFlight: Promise<void>[] = [];
   let maxLagMs = 0;
   for (let i = 0; i < n; i++) {
     const due = t0 + i * interval;
     const wait = due - performance.now();
     if (wait >= 1) await sleep(wait);
-    checkAborted();
+    run.checkAborted();
     maxLagMs = Math.max(maxLagMs, performance.now() - due);
     inFlight.push(fire(i));
   }
@@ -771,13 +269,13 @@ async function openLoop(n, rate, fire) {
 }
 
 /** Calls fire(i) for i in [0, n) with `concurrency` calls in flight (closed loop). */
-async function closedLoop(n, concurrency, fire) {
+async function closedLoop(n: number, concurrency: number, fire: (i: number) => Promise<void>) {
   let next = 0;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: Math.min(concurrency, n) }, async () => {
       while (next < n) {
-        checkAborted();
+        run.checkAborted();
         await fire(next++);
       }
     }),
@@ -785,7 +283,18 @@ async function closedLoop(n, concurrency, fire) {
   return { t0, elapsed: performance.now() - t0 };
 }
 
-function newPhase(name) {
+interface Phase {
+  name: string;
+  submitted: number;
+  accepted: Map<string, { submitAt: number; ackAt: number; submitEpoch: number }>;
+  rejected: Map<number, number>;
+  rejectSample: string | null;
+  errors: number;
+  errorSample: string | null;
+  lastAckAt: number;
+}
+
+function newPhase(name: string): Phase {
   return {
     name,
     submitted: 0,
@@ -798,10 +307,10 @@ function newPhase(name) {
   };
 }
 
-function makeSubmitter(gatewayUrl, key) {
+function makeSubmitter(gatewayUrl: string, key: string) {
   const url = `${gatewayUrl}/v1/tasks`;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
-  return async function submit(phase, i, input) {
+  return async function submit(phase: Phase, i: number, input?: string): Promise<void> {
     const body = JSON.stringify({
       input: input ?? `Benchmark question ${i}: what is ${i} + ${i}?`,
       mode: 'fast',
@@ -818,24 +327,26 @@ function makeSubmitter(gatewayUrl, key) {
       const text = await r.text();
       const ackAt = performance.now();
       if (r.status === 202) {
-        phase.accepted.set(JSON.parse(text).id, {
+        phase.accepted.set((JSON.parse(text) as { id: string }).id, {
           submitAt,
           ackAt,
           submitEpoch: performance.timeOrigin + submitAt,
         });
         if (ackAt > phase.lastAckAt) phase.lastAckAt = ackAt;
       } else {
-        phase.rejected.set(r.status, (phase.rejected.get(r.status) ?? 0) + 1);
+        bump(phase.rejected, r.status);
         phase.rejectSample ??= `${r.status} ${text.slice(0, 300)}`;
       }
     } catch (e) {
       phase.errors++;
-      phase.errorSample ??= `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
+      const cause =
+        e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+      phase.errorSample ??= `${errorMessage(e)}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
     }
   };
 }
 
-function settled(phase) {
+function settled(phase: Phase) {
   let completed = 0;
   let failed = 0;
   for (const id of phase.accepted.keys()) {
@@ -847,12 +358,12 @@ function settled(phase) {
 }
 
 /** Waits until every accepted task of the phase completed or failed, or until the lost timeout. */
-async function drain(phase, sentAt) {
+async function drain(phase: Phase, sentAt: number) {
   const deadline = sentAt + opts.lostTimeoutS * 1000;
   let s = settled(phase);
   while (s.pending > 0 && performance.now() < deadline) {
     await sleep(200);
-    checkAborted();
+    run.checkAborted();
     s = settled(phase);
   }
   if (s.pending > 0)
@@ -862,24 +373,30 @@ async function drain(phase, sentAt) {
   return s;
 }
 
-function progressLine(phase, total) {
+function progressLine(phase: Phase, total: number): string {
   const s = settled(phase);
   const rej = [...phase.rejected.values()].reduce((a, b) => a + b, 0);
   return `${phase.name}: submitted ${phase.submitted}/${total}, accepted ${phase.accepted.size}, completed ${s.completed}, failed ${s.failed}, rejected ${rej}, errors ${phase.errors}, pending ${s.pending}`;
 }
 
-function analyse(phase) {
-  const lat = [];
-  const latCreate = [];
-  const ack = [];
+function analyse(phase: Phase) {
+  const lat: number[] = [];
+  const latCreate: number[] = [];
+  const ack: number[] = [];
   let lastOutcome = 0;
   let lastCreate = 0;
   let completed = 0;
   let failed = 0;
-  const failCodes = new Map();
+  const failCodes = new Map<string | null, number>();
   let firstSubmit = Infinity;
   let firstSubmitEpoch = Infinity;
-  const seg = { gateway: [], toTriage: [], model: [], publish: [], delivery: [] };
+  const seg: Record<'gateway' | 'toTriage' | 'model' | 'publish' | 'delivery', number[]> = {
+    gateway: [],
+    toTriage: [],
+    model: [],
+    publish: [],
+    delivery: [],
+  };
   for (const [id, a] of phase.accepted) {
     firstSubmit = Math.min(firstSubmit, a.submitAt);
     firstSubmitEpoch = Math.min(firstSubmitEpoch, a.submitEpoch);
@@ -890,7 +407,7 @@ function analyse(phase) {
     lastCreate = Math.max(lastCreate, o.createTime);
     if (o.topic === 'failed') {
       failed++;
-      failCodes.set(o.code, (failCodes.get(o.code) ?? 0) + 1);
+      bump(failCodes, o.code);
       continue;
     }
     completed++;
@@ -910,7 +427,10 @@ function analyse(phase) {
     latency: summary(lat),
     latencyByCreateTime: summary(latCreate),
     ack: summary(ack),
-    segments: Object.fromEntries(Object.entries(seg).map(([k, v]) => [k, summary(v)])),
+    segments: Object.fromEntries(Object.entries(seg).map(([k, v]) => [k, summary(v)])) as Record<
+      keyof typeof seg,
+      Summary
+    >,
     completed,
     failed,
     failCodes,
@@ -930,10 +450,10 @@ function analyse(phase) {
 
 // ---------------------------------------------------------------- the run
 
-const runId = randomBytes(4).toString('hex');
+const spawnService = (name: string, script: string, env: Record<string, string | undefined>): Child =>
+  run.spawnService(name, script, env, { logName: `fast-path-${name}.log` }); // other benchmarks share the directory
 
-async function main() {
-  mkdirSync(logDir, { recursive: true });
+async function main(): Promise<boolean> {
   log(
     `fast-path benchmark run ${runId}: N=${opts.n} RATE=${opts.rate}/s SUSTAINED_N=${opts.sustainedN} CONCURRENCY=${opts.concurrency} WARMUP=${opts.warmup}`,
   );
@@ -941,26 +461,28 @@ async function main() {
     if (!existsSync(join(root, `apps/${s}/dist/main.js`)))
       throw new Error(`apps/${s}/dist/main.js is missing: run npx tsc -b tsconfig.build.json`);
   }
-  const loadAtStart = os.loadavg();
-  const codeAtStart = codeVersion();
+  const machineAtStart = machine();
+  const codeAtStart = codeAndBuild();
 
   // Kafka
-  if (opts.kafkaMode === 'private') await startPrivateKafka();
-  else await useLocalKafka();
+  KAFKA_BROKER =
+    opts.kafkaMode === 'private'
+      ? await startPrivateKafka(run, {
+          dir: join(logDir, `fast-path-kafka-${runId}`),
+          logName: 'fast-path-kafka.log',
+        })
+      : await useLocalKafka(run);
+  const topicPrefix = `bench.${runId}.`;
+  removeTopicsAtCleanup(run, () => KAFKA_BROKER, [topicPrefix, `bench-${runId}`]);
 
   // Postgres
-  const pgVersion = await withPg(PG_ADMIN_URL, async (c) => {
-    const v = (await c.query('SELECT version() AS v')).rows[0].v;
-    const name = `deliberate_bench_${runId}`;
-    await c.query(`CREATE DATABASE "${name}"`);
-    database = name;
-    return v;
-  });
-  const databaseUrl = `postgres://postgres@${HOST}:5432/${database}`;
+  const db = await createDatabase(run, `deliberate_bench_${runId}`);
+  database = db.name;
+  const pgVersion = db.version;
+  const databaseUrl = db.url;
   log(`created database ${database} (${pgVersion.split(',')[0]})`);
 
   // Services
-  topicPrefix = `bench.${runId}.`;
   const [simPort, gatewayPort, triagePort] = [await freePort(), await freePort(), await freePort()];
   const simBase = `http://${HOST}:${simPort}/v1`;
   const gatewayUrl = `http://${HOST}:${gatewayPort}`;
@@ -970,7 +492,7 @@ async function main() {
     SIM_HOST: HOST,
     SIM_TIME_SCALE: '0',
   });
-  await waitHealthy(sim, `http://${HOST}:${simPort}/health`);
+  await waitHealthy(run, sim, `http://${HOST}:${simPort}/health`, 60_000);
   const gateway = spawnService('gateway', 'apps/gateway/dist/main.js', {
     ...kafkaEnv,
     DATABASE_URL: databaseUrl,
@@ -978,7 +500,7 @@ async function main() {
     GATEWAY_HOST: HOST,
     GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
   });
-  await waitHealthy(gateway, `${gatewayUrl}/health`);
+  await waitHealthy(run, gateway, `${gatewayUrl}/health`, 60_000);
   const triage = spawnService('triage', 'apps/triage/dist/main.js', {
     ...kafkaEnv,
     TRIAGE_HEALTH_PORT: String(triagePort),
@@ -986,9 +508,9 @@ async function main() {
     LLM_FAST_BASE_URL: simBase,
     LLM_REASONING_BASE_URL: simBase,
     LLM_STANDARD_BASE_URL: simBase,
-    ...(opts.triageConcurrency ? { TRIAGE_CONCURRENCY: String(opts.triageConcurrency) } : {}),
+    TRIAGE_CONCURRENCY: opts.triageConcurrency ? String(opts.triageConcurrency) : undefined,
   });
-  await waitHealthy(triage, `http://${HOST}:${triagePort}/health`);
+  await waitHealthy(run, triage, `http://${HOST}:${triagePort}/health`, 60_000);
 
   await startCompletionConsumer(topicPrefix);
 
@@ -1005,14 +527,14 @@ async function main() {
   });
   if (k.status !== 201) throw new Error(`creating api key: ${k.status} ${JSON.stringify(k.body)}`);
   log(`tenant ${tenant} with a submitter key`);
-  const submit = makeSubmitter(gatewayUrl, k.body.key);
+  const submit = makeSubmitter(gatewayUrl, k.body.key ?? '');
   // Log lines from here on are written during the measurement; those before are start-up noise.
-  for (const c of children) c.measureFrom = statSync(c.logFile).size;
+  for (const c of run.children) c.measureFrom = statSync(c.logFile).size;
 
   // ---- 1. baseline: the simulator straight through the OpenAI SDK
   const openai = new OpenAI({ baseURL: simBase, apiKey: 'x', maxRetries: 0, timeout: REQUEST_TIMEOUT_MS });
-  const baseline = { lat: [], errors: 0, errorSample: null, ok: 0 };
-  const call = async (i, record = true) => {
+  const baseline = { lat: [] as number[], errors: 0, errorSample: null as string | null, ok: 0 };
+  const call = async (i: number, record = true) => {
     const t0 = performance.now();
     try {
       await openai.chat.completions.create({
@@ -1025,7 +547,7 @@ async function main() {
       }
     } catch (e) {
       baseline.errors++;
-      baseline.errorSample ??= e.message;
+      baseline.errorSample ??= errorMessage(e);
     }
   };
   if (opts.warmup) {
@@ -1033,7 +555,7 @@ async function main() {
     await openLoop(opts.warmup, opts.rate, (i) => call(-1 - i, false));
   }
   log(`baseline latency: ${opts.n} calls to sim-fast at ${opts.rate}/s (open loop)`);
-  let stop = ticker(() =>
+  let stop = run.ticker(() =>
     log(`baseline latency: ${baseline.ok + baseline.errors}/${opts.n} answered, ${baseline.errors} errors`),
   );
   const bLoop = await openLoop(opts.n, opts.rate, (i) => call(i));
@@ -1049,7 +571,9 @@ async function main() {
   baseline.ok = 0;
   baseline.errors = 0;
   baseline.lat = [];
-  stop = ticker(() => log(`baseline throughput: ${baseline.ok + baseline.errors}/${throughputN} answered`));
+  stop = run.ticker(() =>
+    log(`baseline throughput: ${baseline.ok + baseline.errors}/${throughputN} answered`),
+  );
   const bThr = await closedLoop(throughputN, opts.concurrency, (i) => call(i));
   stop();
   const baselineThroughput = {
@@ -1063,9 +587,9 @@ async function main() {
 
   // ---- 2. the idle stack's own CPU use, then stack warm-up and latency at RATE/s
   log('idle stack: measuring CPU use for 5 s with no load');
-  const cpuIdle0 = cpuSnapshot();
+  const cpuIdle0 = snapshot();
   await sleep(5000);
-  const cpuIdle = cpuUsage(cpuIdle0, cpuSnapshot(), 1);
+  const cpuIdle = cpuUsage(cpuIdle0, snapshot(), 1);
   if (cpuIdle.others > OTHERS_WARN) {
     log(
       `!! other processes use ${(cpuIdle.others * 100).toFixed(0)}% of the machine${cpuIdle.topOthers.length ? ` (${cpuIdle.topOthers.join(', ')})` : ''}: the figures will be inflated (the report says so)`,
@@ -1075,7 +599,7 @@ async function main() {
   if (opts.warmup) {
     const w = newPhase('stack warm-up');
     log(`stack warm-up: ${opts.warmup} tasks at ${opts.rate}/s (not measured)`);
-    const stopW = ticker(() => log(progressLine(w, opts.warmup)));
+    const stopW = run.ticker(() => log(progressLine(w, opts.warmup)));
     await openLoop(opts.warmup, opts.rate, (i) =>
       submit(w, i, `Warm-up question ${i}: what is ${i} + ${i}?`),
     );
@@ -1091,17 +615,19 @@ async function main() {
 
   const lp = newPhase('stack latency');
   log(`stack latency: ${opts.n} tasks at ${opts.rate}/s (open loop), submit → completed event`);
-  stop = ticker(() => log(progressLine(lp, opts.n)));
+  stop = run.ticker(() => log(progressLine(lp, opts.n)));
   const eld = monitorEventLoopDelay({ resolution: 10 });
   eld.enable();
-  const cpuLp0 = cpuSnapshot();
+  const cpuLp0 = snapshot();
   const sLoop = await openLoop(opts.n, opts.rate, (i) => submit(lp, i));
   await drain(lp, performance.now());
-  const cpuLatency = cpuUsage(cpuLp0, cpuSnapshot(), opts.n);
+  const cpuLatency = cpuUsage(cpuLp0, snapshot(), opts.n);
   eld.disable();
   // The histogram records the whole timer interval: subtract the 10 ms resolution to get the delay.
-  sLoop.loopDelayP99 = Math.max(0, eld.percentile(99) / 1e6 - 10);
-  sLoop.loopDelayMax = Math.max(0, eld.max / 1e6 - 10);
+  const loopDelay = {
+    loopDelayP99: Math.max(0, eld.percentile(99) / 1e6 - 10),
+    loopDelayMax: Math.max(0, eld.max / 1e6 - 10),
+  };
   stop();
   log(progressLine(lp, opts.n));
   await sleep(500); // the intermediate events' consumer may trail the completions' by a fetch
@@ -1113,12 +639,12 @@ async function main() {
   // ---- 3. sustained: CONCURRENCY submissions in flight
   const sp = newPhase('sustained');
   log(`sustained: ${opts.sustainedN} tasks with ${opts.concurrency} submissions in flight`);
-  stop = ticker(() => log(progressLine(sp, opts.sustainedN)));
-  const cpuSp0 = cpuSnapshot();
+  stop = run.ticker(() => log(progressLine(sp, opts.sustainedN)));
+  const cpuSp0 = snapshot();
   await closedLoop(opts.sustainedN, opts.concurrency, (i) => submit(sp, opts.n + i));
   log(`sustained: all submitted; waiting for completions (at most ${opts.lostTimeoutS} s)`);
   await drain(sp, performance.now());
-  const cpuSustained = cpuUsage(cpuSp0, cpuSnapshot(), opts.sustainedN);
+  const cpuSustained = cpuUsage(cpuSp0, snapshot(), opts.sustainedN);
   stop();
   log(progressLine(sp, opts.sustainedN));
   const sustained = analyse(sp);
@@ -1128,32 +654,22 @@ async function main() {
 
   // ---- memory, logs, report
   await sleep(500);
-  const mem = Object.fromEntries(children.map((c) => [c.name, memoryOf(c.proc.pid)]));
+  const mem: Record<string, { hwmMiB: number; rssMiB: number }> = Object.fromEntries(
+    run.children.map((c) => [c.name, memoryOf(c.proc.pid)]),
+  );
   mem.bench = memoryOf(process.pid);
-  const logs = children.map((c) => {
+  const logs = run.children.map((c) => {
     const all = existsSync(c.logFile) ? readFileSync(c.logFile) : Buffer.alloc(0);
-    const split = (b) => (b.length ? b.toString('utf8').trimEnd().split('\n') : []);
+    const split = (b: Buffer) => (b.length ? b.toString('utf8').trimEnd().split('\n') : []);
     const startup = split(all.subarray(0, c.measureFrom ?? 0));
     const lines = split(all.subarray(c.measureFrom ?? 0));
     const problems = lines.filter((l) => /"level":"(warn|error)"|error|warn|exception/i.test(l));
     return { name: c.name, file: c.logFile, startupLines: startup.length, lines: lines.length, problems };
   });
 
-  const machine = {
-    cpus: os.availableParallelism(),
-    memGiB: os.totalmem() / 2 ** 30,
-    cpuModel:
-      /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-      os.cpus()[0]?.model ??
-      'unknown',
-    node: process.version,
-    kafka: kafkaVersion(),
-    postgres: pgVersion,
-    load: loadAtStart,
-    code: codeAtStart,
-  };
+  const m = { ...machineAtStart, kafka: kafkaVersion(), postgres: pgVersion, code: codeAtStart };
   const report = renderReport({
-    machine,
+    machine: m,
     baselineLatency,
     baselineLatencyErrors,
     baselineThroughput,
@@ -1162,16 +678,13 @@ async function main() {
     mem,
     logs,
     bLoop,
-    sLoop,
+    sLoop: { ...sLoop, ...loopDelay },
     cpuLatency,
     cpuSustained,
     cpuIdle,
   });
   console.log(`\n${report}\n`);
-  if (opts.writeDocs) {
-    writeDocs(report);
-    log(`appended the results to ${docsFile}`);
-  }
+  writeSectionInPart({ heading: FAST_PATH_HEADING, intro: FAST_PATH_INTRO }, report);
   for (const l of logs) {
     if (l.problems.length) {
       log(
@@ -1184,21 +697,10 @@ async function main() {
 }
 
 /** The code under test: commit, whether the working tree differs from it, and when the services' dist was built. */
-function codeVersion() {
-  let commit = 'unknown commit';
-  let dirty = '';
-  try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const changed = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: root })
-      .toString()
-      .trim();
-    if (changed) dirty = ' with uncommitted changes';
-  } catch {
-    // not a git checkout
-  }
+function codeAndBuild(): string {
   // The newest compiled file of the three services and the libraries they load.
   let newest = 0;
-  const scan = (dir) => {
+  const scan = (dir: string) => {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const path = join(dir, e.name);
       if (e.isDirectory()) scan(path);
@@ -1213,58 +715,21 @@ function codeVersion() {
   ];
   for (const d of dists) if (existsSync(join(root, d, 'dist'))) scan(join(root, d, 'dist'));
   const built = new Date(newest);
-  return `commit ${commit}${dirty}, services built ${built.toISOString()}`;
+  return `commit ${codeVersion(['--untracked-files=no'])}, services built ${built.toISOString()}`;
 }
 
-function kafkaVersion() {
-  let version = '3.9.1';
-  try {
-    const jar = readdirSync(join(kafkaState, 'libs')).find((f) =>
-      /^kafka-server-common-[\d.]+\.jar$/.test(f),
-    );
-    if (jar) version = /(\d+\.\d+\.\d+)/.exec(jar)[1];
-  } catch {
-    // jars elsewhere
-  }
+function kafkaVersion(): string {
+  const version = kafkaJarVersion();
   return opts.kafkaMode === 'private'
     ? `${version} (single node, KRaft, private to this run: empty data directory, ${KAFKA_BROKER})`
     : `${version} (local single node, KRaft, deploy/local/kafka.sh, ${KAFKA_BROKER})`;
 }
 
-const DOCS_INTRO = `# Benchmarks
-
-Figures measured by the scripts in \`bench/\`, newest run last in each part. Every run measures its own **baseline
-in the same run, on the same machine**, and the stack is judged by the difference and the ratio against it, never by
-absolute numbers from another machine or another day.
-
-`;
-
 const FAST_PATH_HEADING = '## Fast path (`npm run bench:fast-path`)';
-
-/**
- * Writes a run's section into the fast-path part of docs/benchmarks.md (other benchmarks keep their own parts):
- * creates the file or the part if missing, refreshes the part's description, and adds the section after its last run.
- */
-function writeDocs(section) {
-  let text = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : DOCS_INTRO;
-  let start = text.indexOf(`${FAST_PATH_HEADING}\n`);
-  if (start < 0) {
-    text = `${text.trimEnd()}\n\n${FAST_PATH_INTRO}`;
-    start = text.indexOf(`${FAST_PATH_HEADING}\n`);
-  }
-  const nextPart = text.indexOf('\n## ', start + FAST_PATH_HEADING.length);
-  const partEnd = nextPart < 0 ? text.length : nextPart + 1;
-  let part = text.slice(start, partEnd);
-  const firstRun = part.indexOf('\n### ');
-  part = FAST_PATH_INTRO.trimEnd() + (firstRun < 0 ? '\n' : `\n${part.slice(firstRun)}`);
-  part = `${part.trimEnd()}\n\n${section}\n`;
-  const rest = text.slice(partEnd);
-  writeFileSync(docsFile, `${text.slice(0, start)}${part}${rest ? `\n${rest}` : ''}`);
-}
 
 const FAST_PATH_INTRO = `## Fast path (\`npm run bench:fast-path\`)
 
-\`bench/fast-path.mjs\` starts everything it needs on 127.0.0.1: Kafka (by default the broker of
+\`bench/fast-path.ts\` starts everything it needs on 127.0.0.1: Kafka (by default the broker of
 \`deploy/local/kafka.sh\`, started if none runs; with \`BENCH_KAFKA=private\` a fresh single-node broker of the run's
 own, same jars, empty data directory), a fresh Postgres database, the model simulator with \`SIM_TIME_SCALE=0\` (the
 model answers instantly, so what remains is orchestration), the gateway and the triage (\`LOG_LEVEL=warn\`, logs in
@@ -1293,20 +758,44 @@ and a run where it exceeds 15% of the machine is flagged as not comparable.
 // Above this share of the machine taken by unrelated processes, a run's figures are flagged as contaminated.
 const OTHERS_WARN = 0.15;
 
-function cpuLine(c) {
+function cpuLine(c: CpuUsage): string {
   const order = ['gateway', 'triage', 'kafka', 'postgres', 'model-simulator', 'bench'];
-  const label = { kafka: 'Kafka', postgres: 'Postgres', 'model-simulator': 'simulator', bench: 'benchmark' };
-  const parts = order.filter((k) => k in c.perTask).map((k) => `${label[k] ?? k} ${c.perTask[k].toFixed(2)}`);
+  const label: Record<string, string> = {
+    kafka: 'Kafka',
+    postgres: 'Postgres',
+    'model-simulator': 'simulator',
+    bench: 'benchmark',
+  };
+  const parts = order
+    .filter((k) => k in c.perTask)
+    .map((k) => `${label[k] ?? k} ${(c.perTask[k] ?? NaN).toFixed(2)}`);
   const total = Object.values(c.perTask).reduce((a, b) => a + b, 0);
-  return `machine ${(c.busy * 100).toFixed(0)}% busy (of ${os.availableParallelism()} CPUs), of which other processes ${(c.others * 100).toFixed(0)}%${c.topOthers.length ? ` (${c.topOthers.join(', ')})` : ''}; CPU ms per task: ${parts.join(', ')} (total ${total.toFixed(2)})`;
+  return `machine ${(c.busy * 100).toFixed(0)}% busy (of ${machine().cpus} CPUs), of which other processes ${(c.others * 100).toFixed(0)}%${c.topOthers.length ? ` (${c.topOthers.join(', ')})` : ''}; CPU ms per task: ${parts.join(', ')} (total ${total.toFixed(2)})`;
 }
 
-function renderReport(r) {
+type Analysis = ReturnType<typeof analyse>;
+interface ReportInput {
+  machine: Machine & { kafka: string; postgres: string; code: string };
+  baselineLatency: Summary;
+  baselineLatencyErrors: number;
+  baselineThroughput: { callsPerS: number; errors: number; latency: Summary };
+  latency: Analysis;
+  sustained: Analysis;
+  mem: Record<string, { hwmMiB: number; rssMiB: number }>;
+  logs: { name: string; startupLines: number; lines: number; problems: string[] }[];
+  bLoop: { maxLagMs: number };
+  sLoop: { maxLagMs: number; loopDelayP99: number; loopDelayMax: number };
+  cpuLatency: CpuUsage;
+  cpuSustained: CpuUsage;
+  cpuIdle: CpuUsage;
+}
+
+function renderReport(r: ReportInput): string {
   const { machine: m, baselineLatency: bl, baselineThroughput: bt, latency: l, sustained: s } = r;
   const date = new Date().toISOString();
   const ohP50 = l.latency.p50 - bl.p50;
   const ohP99 = l.latency.p99 - bl.p99;
-  const mark = (ok) => (ok ? '✅ met' : '❌ missed');
+  const mark = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
   const rateNote =
     opts.rate === 100 ? '' : ` (targets are defined at 100 tasks/s; this run used ${opts.rate}/s)`;
   const lostTotal = l.lost + s.lost;
@@ -1378,13 +867,9 @@ function renderReport(r) {
       mark(l.rejected + s.rejected + l.errors + s.errors === 0),
     ],
   ];
-  const mdTable = (rs) =>
-    rs
-      .map((row, i) => `| ${row.join(' | ')} |${i === 0 ? `\n|${row.map(() => '---').join('|')}|` : ''}`)
-      .join('\n');
   const table = mdTable(rows);
   const sg = l.segments;
-  const segRow = (name, x) => [name, ms(x.p50), ms(x.p99), ms(x.max)];
+  const segRow = (name: string, x: Summary) => [name, ms(x.p50), ms(x.p99), ms(x.max)];
   const breakdown = !opts.breakdown
     ? '(No latency breakdown in this run: BREAKDOWN=1 adds one, at some CPU cost.)'
     : mdTable([
@@ -1407,8 +892,10 @@ function renderReport(r) {
         segRow('Kafka → subscriber: completed produced → arrival at the benchmark consumer', sg.delivery),
         segRow('for comparison: POST sent → 202 received', l.ack),
       ]);
-  const mem = (name) =>
-    r.mem[name] ? `${num(r.mem[name].hwmMiB)} MiB peak (${num(r.mem[name].rssMiB)} MiB at the end)` : 'n/a';
+  const mem = (name: string) => {
+    const x = r.mem[name];
+    return x ? `${num(x.hwmMiB)} MiB peak (${num(x.rssMiB)} MiB at the end)` : 'n/a';
+  };
   const failCodes = [...l.failCodes, ...s.failCodes].map(([c, n]) => `${c}×${n}`).join(', ');
   const logLines = r.logs
     .map(
@@ -1428,7 +915,7 @@ function renderReport(r) {
     `### Fast path — ${date}`,
     '',
     ...contaminated,
-    `- Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB.toFixed(1)} GiB RAM, load average ${m.load.map((x) => x.toFixed(2)).join(' / ')} at start; Node ${m.node}; Kafka ${m.kafka}; ${m.postgres}`,
+    `- Machine: ${machineLine(m)}; Kafka ${m.kafka}; ${m.postgres}`,
     `- Code: ${m.code}`,
     `- Parameters: N=${opts.n}, RATE=${opts.rate}/s, SUSTAINED_N=${opts.sustainedN}, CONCURRENCY=${opts.concurrency}, WARMUP=${opts.warmup}, BREAKDOWN=${opts.breakdown ? 1 : 0}, LOST_TIMEOUT_S=${opts.lostTimeoutS}, TRIAGE_CONCURRENCY=${opts.triageConcurrency ?? 'default (64)'}, SIM_TIME_SCALE=0, LOG_LEVEL=warn${rateNote}`,
     '',
@@ -1451,22 +938,4 @@ function renderReport(r) {
   ].join('\n');
 }
 
-main()
-  .then(async (clean) => {
-    await cleanup();
-    log(clean ? 'done' : 'done, with lost tasks');
-    process.exit(clean ? 0 : 1);
-  })
-  .catch(async (e) => {
-    if (aborted) {
-      await cleanup(); // already under way; the signal handler exits
-      return;
-    }
-    log(`failed: ${e.stack ?? e}`);
-    for (const c of children) {
-      const t = tail(c.logFile, 10);
-      if (t.trim()) console.log(`--- last lines of ${c.logFile}\n${t}`);
-    }
-    await cleanup();
-    process.exit(1);
-  });
+run.main(main);

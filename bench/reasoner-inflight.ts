@@ -9,12 +9,12 @@
 //      /health (in-flight, queued, group joins, and the time /health takes to answer), its event-loop delay, the
 //      model calls in flight by its own record (attempts started), the open connections to the simulator and the
 //      intake group's state.
-//   2. baseline: bench/baseline/awaiting-consumer.mjs — a plain NestJS Kafka microservice whose @EventPattern handler
+//   2. baseline: bench/baseline/awaiting-consumer.ts — a plain NestJS Kafka microservice whose @EventPattern handler
 //      awaits the model call — on its own topic prefix with TASKS new requests, for BASELINE_S seconds.
 // The results are printed and appended as a dated section to docs/benchmarks.md.
 //
-//   node bench/reasoner-inflight.mjs                  (node must be Node 24: /work/main/node_modules/.bin/node)
-//   TASKS=2000 STEP=500 BASELINE_S=120 node bench/reasoner-inflight.mjs
+//   npm run bench:reasoner              (bench/reasoner-inflight.ts, run by Node 24's type stripping)
+//   TASKS=2000 STEP=500 BASELINE_S=120 npm run bench:reasoner
 //
 // Options (flag --tasks=… or environment variable):
 //   TASKS (10000)               reasoning requests per phase
@@ -48,100 +48,78 @@
 // Every child process, the database, the topics and the consumer groups are removed at the end, on error and on
 // SIGINT/SIGTERM.
 
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
+import { byComponent, cpuDelta, cpuSnapshot, type CpuSnapshot, memoryOf, ticksToMs } from './lib/cpu.ts';
+import { builtContracts } from './lib/built.ts';
+import {
+  createTopicsReady,
+  kafkaJarVersion,
+  removeTopicsAtCleanup,
+  startPrivateKafka,
+  taskIdOf,
+  useLocalKafka,
+} from './lib/kafka.ts';
+import { codeVersion, machine, machineLine, type Machine } from './lib/machine.ts';
+import { flagOn, helpFromHeader, numberOption } from './lib/options.ts';
+import { createDatabase } from './lib/pg.ts';
+import { appendSection } from './lib/report.ts';
+import {
+  BenchRun,
+  type Child,
+  competitors as competingProcesses,
+  ELD_RESOLUTION_MS,
+  freePort,
+  HOST,
+  log,
+  logDir,
+  root,
+  tail,
+  waitForCompetitors,
+  waitHealthy,
+} from './lib/run.ts';
+import { bump, errorMessage, maxOf, ms as ms1, num, summary } from './lib/stats.ts';
 
 const { Kafka, logLevel } = kafkajs;
 const execFileP = promisify(execFile);
+type Contracts = ReturnType<typeof builtContracts>;
 
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (w.name !== 'TimeoutNegativeWarning') console.warn(`(warning) ${w.name}: ${w.message}`);
-});
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const logDir = join(root, '.local/bench');
-const docsFile = join(root, 'docs/benchmarks.md');
-const HOST = '127.0.0.1';
-// The shared local broker (deploy/local/kafka.sh); PRIVATE_KAFKA=1 starts a throwaway one instead (see below).
-let KAFKA_BROKER = `${HOST}:9092`;
-const PG_ADMIN_URL = `postgres://postgres@${HOST}:5432/postgres`;
+helpFromHeader(import.meta.url);
 const runId = randomBytes(3).toString('hex');
-const ELD_RESOLUTION_MS = 10;
-
-// ---------------------------------------------------------------- options
-
-function option(name, fallback, { min = 1, max = 10_000_000 } = {}) {
-  const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
-  let raw;
-  for (let i = 2; i < process.argv.length; i++) {
-    const a = process.argv[i];
-    if (a === flag) raw = process.argv[i + 1];
-    else if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
-    else if (a.startsWith(`${name}=`)) raw = a.slice(name.length + 1);
-  }
-  raw ??= process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isFinite(v) || v < min || v > max)
-    throw new Error(`${name} must be a number in [${min}, ${max}], got '${raw}'`);
-  return v;
-}
-const flagOn = (name) => ['1', 'true', 'yes'].includes(String(process.env[name] ?? '').toLowerCase());
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  console.log(
-    head
-      .slice(
-        0,
-        head.findIndex((l) => !l.startsWith('//')),
-      )
-      .map((l) => l.replace(/^\/\/ ?/, ''))
-      .join('\n'),
-  );
-  process.exit(0);
-}
 
 const opts = {
-  tasks: Math.floor(option('TASKS', 10_000, { max: 100_000 })),
-  step: Math.floor(option('STEP', 2_000, { max: 100_000 })),
-  stepIntervalS: option('STEP_INTERVAL_S', 5, { min: 0, max: 600 }),
-  thinkMs: Math.floor(option('THINK_MS', 60_000, { min: 0, max: 3_600_000 })),
-  concurrency: Math.floor(option('CONCURRENCY', 10_000, { max: 100_000 })),
-  queueCapacity: Math.floor(option('QUEUE_CAPACITY', 12_000, { max: 1_000_000 })),
-  tenants: Math.floor(option('TENANTS', 16, { max: 1_000 })),
-  maxThinkingTokens: Math.floor(option('MAX_THINKING_TOKENS', 8_000, { min: 16, max: 1_000_000 })),
-  ledgerTimeoutMs: Math.floor(option('LEDGER_TIMEOUT_MS', 30_000, { min: 100, max: 120_000 })),
-  ledgerCommandConcurrency: Math.floor(option('LEDGER_COMMAND_CONCURRENCY', 18, { max: 64 })),
-  dbPoolSize: Math.floor(option('DATABASE_POOL_SIZE', 20, { max: 200 })),
-  executorTimeoutS: option('EXECUTOR_TIMEOUT_S', 300, { min: 10, max: 3_600 }),
-  baselineS: option('BASELINE_S', 180, { min: 10, max: 3_600 }),
-  baselinePartitions: Math.floor(option('BASELINE_PARTITIONS', 12, { max: 64 })),
-  waitIdleS: option('WAIT_IDLE_S', 900, { min: 0, max: 7_200 }),
-  benchTimeoutS: option('BENCH_TIMEOUT_S', 780, { min: 60, max: 7_200 }),
+  tasks: Math.floor(numberOption('TASKS', 10_000, { max: 100_000, integer: false })),
+  step: Math.floor(numberOption('STEP', 2_000, { max: 100_000, integer: false })),
+  stepIntervalS: numberOption('STEP_INTERVAL_S', 5, { min: 0, max: 600, integer: false }),
+  thinkMs: Math.floor(numberOption('THINK_MS', 60_000, { min: 0, max: 3_600_000, integer: false })),
+  concurrency: Math.floor(numberOption('CONCURRENCY', 10_000, { max: 100_000, integer: false })),
+  queueCapacity: Math.floor(numberOption('QUEUE_CAPACITY', 12_000, { max: 1_000_000, integer: false })),
+  tenants: Math.floor(numberOption('TENANTS', 16, { max: 1_000, integer: false })),
+  maxThinkingTokens: Math.floor(
+    numberOption('MAX_THINKING_TOKENS', 8_000, { min: 16, max: 1_000_000, integer: false }),
+  ),
+  ledgerTimeoutMs: Math.floor(
+    numberOption('LEDGER_TIMEOUT_MS', 30_000, { min: 100, max: 120_000, integer: false }),
+  ),
+  ledgerCommandConcurrency: Math.floor(
+    numberOption('LEDGER_COMMAND_CONCURRENCY', 18, { max: 64, integer: false }),
+  ),
+  dbPoolSize: Math.floor(numberOption('DATABASE_POOL_SIZE', 20, { max: 200, integer: false })),
+  executorTimeoutS: numberOption('EXECUTOR_TIMEOUT_S', 300, { min: 10, max: 3_600, integer: false }),
+  baselineS: numberOption('BASELINE_S', 180, { min: 10, max: 3_600, integer: false }),
+  baselinePartitions: Math.floor(numberOption('BASELINE_PARTITIONS', 12, { max: 64, integer: false })),
+  waitIdleS: numberOption('WAIT_IDLE_S', 900, { min: 0, max: 7_200, integer: false }),
+  benchTimeoutS: numberOption('BENCH_TIMEOUT_S', 780, { min: 60, max: 7_200, integer: false }),
   reasonerLogLevel: process.env.REASONER_LOG_LEVEL || 'warn',
   baseline: !flagOn('NO_BASELINE'),
-  writeDocs: !flagOn('NO_DOCS'),
   build: !flagOn('NO_BUILD'),
   eld: !flagOn('NO_ELD'),
   privateKafka: flagOn('PRIVATE_KAFKA'),
@@ -151,413 +129,26 @@ if (opts.queueCapacity <= opts.concurrency)
     `(note) QUEUE_CAPACITY ${opts.queueCapacity} ≤ CONCURRENCY ${opts.concurrency}: intake pauses first`,
   );
 
-// ---------------------------------------------------------------- output helpers
+const run = new BenchRun(opts.benchTimeoutS);
+// The shared local broker (deploy/local/kafka.sh); PRIVATE_KAFKA=1 starts a throwaway one instead.
+let KAFKA_BROKER = '';
+const prefixes: string[] = []; // topic prefixes created here
+const COMPETITORS = 'jest|fast-path|ledger-reserve';
+const competitors = () => competingProcesses(COMPETITORS, 'reasoner-inflight');
 
-const started = performance.now();
-const elapsedS = () => (performance.now() - started) / 1000;
-const log = (msg) => console.log(`[bench +${elapsedS().toFixed(1).padStart(6)}s] ${msg}`);
-const num = (v, d = 0) =>
-  Number.isFinite(v)
-    ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-const ms1 = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
-
-function percentile(values, p) {
-  const s = Float64Array.from(values.filter(Number.isFinite)).sort();
-  if (s.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * s.length); // nearest rank
-  return s[Math.min(s.length, Math.max(1, rank)) - 1];
-}
-const maxOf = (values) => values.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), -Infinity);
-
-// Set by SIGINT/SIGTERM/the hard time limit: the loops stop at their next step.
-let aborted = null;
-function checkAborted() {
-  if (aborted) throw new Error(`aborted (${aborted})`);
-}
-
-// ---------------------------------------------------------------- cleanup of everything started here
-
-const children = []; // { name, proc, logFile }
-let kafkaStartedHere = false;
-let database = null;
-const prefixes = []; // topic prefixes created here
-const kafkaClients = []; // connected kafkajs clients (consumers, producers, admins)
-const pools = [];
-let cleaningUp = null;
-let privateKafkaDir = null;
-
-function killChildrenNow() {
-  for (const c of children)
-    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-}
-
-async function stopChild(c, graceMs = 20_000) {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return 0;
-  const exited = new Promise((resolve) => c.proc.once('exit', resolve));
-  const t0 = performance.now();
-  c.stopping = true;
-  c.proc.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!done) {
-    log(`${c.name} (pid ${c.proc.pid}) did not stop within ${graceMs / 1000} s of SIGTERM; killing it`);
-    c.proc.kill('SIGKILL');
-    await Promise.race([exited, sleep(3000)]);
-  }
-  return performance.now() - t0;
-}
-
-async function cleanup() {
-  cleaningUp ??= (async () => {
-    for (const k of kafkaClients.splice(0)) await k.disconnect().catch(() => {});
-    for (const p of pools.splice(0)) await p.end().catch(() => {});
-    const broker = children.find((c) => c.name === 'kafka');
-    for (const c of [...children].reverse()) if (c !== broker) await stopChild(c, 10_000).catch(() => {});
-    if (prefixes.length && !privateKafkaDir)
-      await deleteBenchTopics().catch((e) => log(`could not delete topics: ${e.message}`));
-    if (broker) await stopChild(broker, 30_000).catch(() => {});
-    if (privateKafkaDir) {
-      rmSync(privateKafkaDir, { recursive: true, force: true });
-      log(`stopped the private Kafka broker and removed ${privateKafkaDir}`);
-    }
-    if (database) {
-      const name = database;
-      database = null;
-      await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
-        .then(() => log(`dropped database ${name}`))
-        .catch((e) => log(`could not drop database ${name}: ${e.message}`));
-    }
-    if (kafkaStartedHere) {
-      kafkaStartedHere = false;
-      log('stopping the Kafka broker started by this run');
-      try {
-        execFileSync(join(root, 'deploy/local/kafka.sh'), ['stop'], {
-          stdio: ['ignore', 'inherit', 'inherit'],
-          timeout: 60_000,
-        });
-      } catch (e) {
-        log(`kafka.sh stop failed: ${e.message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
-
-process.on('exit', killChildrenNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    log(`${sig}: stopping everything started by this run`);
-    aborted ??= sig;
-    cleanup().finally(() => process.exit(130));
-  });
-}
-const hardLimit = setTimeout(() => {
-  log(`BENCH_TIMEOUT_S=${opts.benchTimeoutS} exceeded: aborting`);
-  aborted ??= 'BENCH_TIMEOUT_S';
-  cleanup().finally(() => process.exit(2));
-}, opts.benchTimeoutS * 1000);
-hardLimit.unref();
-
-// ---------------------------------------------------------------- infrastructure
-
-async function withPg(url, fn) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function kafkaStatus() {
-  try {
-    execFileSync(join(root, 'deploy/local/kafka.sh'), ['status'], { stdio: 'ignore', timeout: 60_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function kafkaVersion() {
-  try {
-    const jar = readdirSync(join(root, '.local/kafka/libs')).find((f) =>
-      /^kafka-server-common-[\d.]+\.jar$/.test(f),
-    );
-    if (jar) return `${/(\d+\.\d+\.\d+)/.exec(jar)[1]} (local single node, KRaft, deploy/local/kafka.sh)`;
-  } catch {
-    // not the local broker
-  }
-  return '3.9.1 (local single node, KRaft)';
-}
-
-function codeVersion() {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const changed = execFileSync('git', ['status', '--porcelain'], { cwd: root }).toString().trim();
-    return `${commit}${changed ? ' with uncommitted changes (apps/reasoner is not committed yet)' : ''}`;
-  } catch {
-    return 'unknown commit';
-  }
-}
-
-/** Test runs and other benchmarks that would compete for the CPU (their command lines). */
-function competitors() {
-  try {
-    return execFileSync('pgrep', ['-af', 'jest|fast-path|ledger-reserve'], { timeout: 10_000 })
-      .toString()
-      .trim()
-      .split('\n')
-      .filter((l) => l && !l.includes('reasoner-inflight') && !l.startsWith(`${process.pid} `));
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-/** A throwaway single-node KRaft broker, configured as deploy/local/kafka.sh configures the shared one. */
-async function startPrivateKafka() {
-  const libs = join(root, '.local/kafka/libs');
-  if (!existsSync(libs)) throw new Error(`${libs} is missing: run deploy/local/kafka.sh fetch first`);
-  privateKafkaDir = join(os.tmpdir(), `bench-kafka-${runId}`);
-  const data = join(privateKafkaDir, 'data');
-  const logs = join(privateKafkaDir, 'logs');
-  mkdirSync(data, { recursive: true });
-  mkdirSync(logs, { recursive: true });
-  const port = await freePort();
-  const controllerPort = await freePort();
-  const props = join(privateKafkaDir, 'server.properties');
-  writeFileSync(
-    props,
-    [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@${HOST}:${controllerPort}`,
-      `listeners=PLAINTEXT://${HOST}:${port},CONTROLLER://${HOST}:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://${HOST}:${port}`,
-      'controller.listener.names=CONTROLLER',
-      'inter.broker.listener.name=PLAINTEXT',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      `log.dirs=${data}`,
-      'num.partitions=3',
-      'default.replication.factor=1',
-      'offsets.topic.replication.factor=1',
-      'offsets.topic.num.partitions=12',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'min.insync.replicas=1',
-      'group.initial.rebalance.delay.ms=0',
-      'auto.create.topics.enable=false',
-      'delete.topic.enable=true',
-      'log.retention.hours=168',
-      'log.segment.bytes=67108864',
-      '',
-    ].join('\n'),
-  );
-  const java = [
-    '-cp',
-    `${libs}/*`,
-    `-Dlog4j2.configurationFile=${join(root, 'deploy/local/kafka/log4j2.properties')}`,
-    `-Dkafka.logs.dir=${logs}`,
-  ];
-  execFileSync(
-    'java',
-    [
-      ...java,
-      'kafka.tools.StorageTool',
-      'format',
-      '--config',
-      props,
-      '--cluster-id',
-      randomBytes(16).toString('base64url'),
-      '--ignore-formatted',
-    ],
-    { stdio: 'ignore', timeout: 120_000 },
-  );
-  const logFile = join(logDir, 'kafka-private.log');
-  const fd = openSync(logFile, 'w');
-  const proc = spawn(
-    'java',
-    [
-      '-Xms256m',
-      '-Xmx768m',
-      '-XX:+UseG1GC',
-      '-XX:MaxGCPauseMillis=20',
-      '-Djava.awt.headless=true',
-      ...java,
-      'kafka.Kafka',
-      props,
-    ],
-    { cwd: root, stdio: ['ignore', fd, fd] },
-  );
-  closeSync(fd);
-  const child = { name: 'kafka', proc, logFile, eldFile: null, exit: null };
-  children.push(child);
-  proc.on('exit', (code, signal) => {
-    child.exit = { code, signal, atS: elapsedS() };
-    if (!cleaningUp && !child.stopping)
-      log(`!! the private Kafka broker exited (code ${code}, signal ${signal}); see ${logs}`);
-  });
-  KAFKA_BROKER = `${HOST}:${port}`;
-  const deadline = performance.now() + 120_000;
-  for (;;) {
-    checkAborted();
-    if (child.exit)
-      throw new Error(
-        `the private Kafka broker exited during start-up:\n${tail(join(logs, 'server.log'), 15)}`,
-      );
-    const admin = new Kafka({
-      clientId: 'bench-probe',
-      brokers: [KAFKA_BROKER],
-      logLevel: logLevel.NOTHING,
-      retry: { retries: 0 },
-    }).admin();
-    try {
-      await admin.connect();
-      await admin.listTopics();
-      await admin.disconnect();
-      break;
-    } catch {
-      await admin.disconnect().catch(() => {});
-      if (performance.now() > deadline)
-        throw new Error(`the private Kafka broker did not answer on ${KAFKA_BROKER}`);
-      await sleep(500);
-    }
-  }
-  log(`private Kafka broker up on ${KAFKA_BROKER} (pid ${proc.pid}, data in ${data})`);
-}
-
-async function deleteBenchTopics() {
-  const admin = new Kafka({
-    clientId: 'bench-cleanup',
-    brokers: [KAFKA_BROKER],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const all = await admin.listTopics();
-    const topics = all.filter((t) => prefixes.some((p) => t.startsWith(p)));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
-    const groups = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => prefixes.some((p) => g.startsWith(p)));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
-    log(`deleted ${topics.length} topics and ${groups.length} consumer groups under ${prefixes.join(', ')}`);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-// The event-loop probe, loaded into a service with `node --import data:…`: two monitorEventLoopDelay histograms,
-// one over the last second and one since `<file>.start` appeared (the start of the measured phase), written to
-// <file> every second. The histograms record whole timer intervals: the reader subtracts the resolution.
-const ELD_PROBE = `
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
-const file = process.env.BENCH_ELD_FILE;
-if (file) {
-  const total = monitorEventLoopDelay({ resolution: ${ELD_RESOLUTION_MS} });
-  const second = monitorEventLoopDelay({ resolution: ${ELD_RESOLUTION_MS} });
-  total.enable();
-  second.enable();
-  let since = null;
-  const ms = (h, p) => (p === 'max' ? h.max : h.percentile(p)) / 1e6;
-  setInterval(() => {
-    if (since === null && existsSync(file + '.start')) { total.reset(); since = Date.now(); }
-    const out = {
-      at: Date.now(), since,
-      total: { count: total.count, p50: ms(total, 50), p99: ms(total, 99), p999: ms(total, 99.9), max: ms(total, 'max') },
-      second: { p99: ms(second, 99), max: ms(second, 'max') },
-      mem: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, v / 1048576])),
-    };
-    second.reset();
-    try { writeFileSync(file + '.tmp', JSON.stringify(out)); renameSync(file + '.tmp', file); } catch {}
-  }, 1000).unref();
-}
-`;
-const ELD_IMPORT = `data:text/javascript,${encodeURIComponent(ELD_PROBE)}`;
-
-function spawnService(name, script, env, { eld = false } = {}) {
-  const logFile = join(logDir, `${name}.log`);
-  const eldFile = join(logDir, `${name}.eld.json`);
-  for (const f of [eldFile, `${eldFile}.start`]) rmSync(f, { force: true });
-  const fd = openSync(logFile, 'w');
-  const args = ['--enable-source-maps'];
-  if (eld) args.push('--import', ELD_IMPORT);
-  args.push(join(root, script));
-  const proc = spawn(process.execPath, args, {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TZ: 'UTC',
-      NODE_ENV: 'production',
-      OTEL_TRACES_EXPORTER: 'none',
-      LOG_LEVEL: 'warn',
-      ...(eld ? { BENCH_ELD_FILE: eldFile } : {}),
-      ...env,
-    },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  const child = { name, proc, logFile, eldFile: eld ? eldFile : null, exit: null };
-  children.push(child);
-  proc.on('exit', (code, signal) => {
-    child.exit = { code, signal, atS: elapsedS() };
-    if (!cleaningUp && !child.stopping)
-      log(
-        `!! ${name} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}:\n${tail(logFile, 15)}`,
-      );
-  });
-  return child;
-}
-
-async function waitHealthy(child, url, timeoutMs = 90_000) {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    checkAborted();
-    if (child.proc.exitCode !== null)
-      throw new Error(`${child.name} exited during start-up:\n${tail(child.logFile, 20)}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) {
-        const body = await r.text();
-        log(`${child.name} is up (pid ${child.proc.pid}, ${url})`);
-        return body;
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`,
-  );
-}
-
-function tail(file, lines) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
+const spawnService = (
+  name: string,
+  script: string,
+  env: Record<string, string | undefined>,
+  { eld = false } = {},
+): Child => {
+  const eldFile = eld ? join(logDir, `${name}.eld.json`) : null;
+  if (eldFile) for (const f of [eldFile, `${eldFile}.start`]) rmSync(f, { force: true });
+  return run.spawnService(name, script, env, { eldFile });
+};
 
 /** Log lines of a child from byte offset `from`, by level, with a few distinct examples of warnings and errors. */
-function logSummary(file, from = 0) {
+function logSummary(file: string, from = 0) {
   let text = '';
   try {
     text = readFileSync(file).subarray(from).toString('utf8');
@@ -567,14 +158,24 @@ function logSummary(file, from = 0) {
   const lines = text.split('\n').filter(Boolean);
   let warn = 0;
   let error = 0;
-  const examples = new Map();
+  const examples = new Map<string, string>();
   for (const l of lines) {
-    let level = /\b(error|ERROR|Error)\b/.test(l) ? 'error' : /\b(warn|WARN)\b/.test(l) ? 'warn' : null;
+    let level: string | null = /\b(error|ERROR|Error)\b/.test(l)
+      ? 'error'
+      : /\b(warn|WARN)\b/.test(l)
+        ? 'warn'
+        : null;
     let msg = l;
     try {
-      const j = JSON.parse(l);
+      const j = JSON.parse(l) as {
+        level?: string;
+        context?: string;
+        msg?: unknown;
+        message?: string;
+        error?: unknown;
+      };
       level = j.level ?? level;
-      msg = `${j.level ?? ''} ${j.context ?? ''}: ${typeof j.msg === 'string' ? j.msg : (j.message ?? l)}${j.error ? ` — ${String(j.error).slice(0, 200)}` : ''}`;
+      msg = `${j.level ?? ''} ${j.context ?? ''}: ${typeof j.msg === 'string' ? j.msg : (j.message ?? l)}${j.error ? ` — ${(typeof j.error === 'string' ? j.error : JSON.stringify(j.error)).slice(0, 200)}` : ''}`;
     } catch {
       // not JSON
     }
@@ -590,7 +191,7 @@ function logSummary(file, from = 0) {
   }
   return { lines: lines.length, warn, error, examples: [...examples.values()] };
 }
-const fileSize = (f) => {
+const fileSize = (f: string): number => {
   try {
     return readFileSync(f).length;
   } catch {
@@ -598,64 +199,26 @@ const fileSize = (f) => {
   }
 };
 
-function memoryOf(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (k) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]);
-    return { rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
-  } catch {
-    return { rssMiB: NaN, hwmMiB: NaN };
-  }
-}
-
-// CPU time by component, from /proc: our children by pid, Kafka and Postgres by process name.
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-} catch {
-  // 100 on every Linux this runs on
-}
-function cpuSnapshot() {
-  const ours = new Map(children.map((c) => [c.proc.pid, c.name]));
-  ours.set(process.pid, 'bench');
-  const byGroup = {};
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const pid = Number(d);
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      let group = ours.get(pid);
-      if (!group && comm === 'postgres') group = 'postgres';
-      if (!group && comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'))
-        group = 'kafka';
-      group ??= 'other';
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      byGroup[group] = (byGroup[group] ?? 0) + Number(f[11]) + Number(f[12]);
-    } catch {
-      // ended meanwhile
-    }
-  }
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  return {
-    at: performance.now(),
-    byGroup,
-    idle: cpu[3] + (cpu[4] ?? 0),
-    all: cpu.reduce((a, b) => a + b, 0),
-  };
+// CPU time by component, from /proc: our children by pid, Kafka and Postgres by process name, everything else
+// (kernel threads included) as "other".
+const snapshot = (): CpuSnapshot =>
+  cpuSnapshot(
+    byComponent(new Map([...run.children.map((c) => [c.proc.pid, c.name] as const), [process.pid, 'bench']])),
+  );
+interface CpuUsage {
+  cores: Record<string, number>;
+  busy: number;
+  seconds: number;
 }
 /** Share of one core used by each component between two snapshots, and the machine's busy share. */
-function cpuUsage(a, b) {
-  const seconds = (b.at - a.at) / 1000;
-  const cores = {};
-  for (const [g, t] of Object.entries(b.byGroup)) {
-    const d = Math.max(0, t - (a.byGroup[g] ?? 0));
-    cores[g] = d / clockTicks / seconds;
-  }
-  const all = b.all - a.all;
-  return { cores, busy: all > 0 ? 1 - (b.idle - a.idle) / all : NaN, seconds };
+function cpuUsage(a: CpuSnapshot, b: CpuSnapshot): CpuUsage {
+  const d = cpuDelta(a, b);
+  const cores: Record<string, number> = {};
+  for (const [g, t] of [...d.byGroup, ['other', d.foreign + d.kernel] as const])
+    cores[g] = ticksToMs(t) / 1000 / d.seconds;
+  return { cores, busy: d.busy, seconds: d.seconds };
 }
-const cpuLine = (u) =>
+const cpuLine = (u: CpuUsage): string =>
   `machine ${(u.busy * 100).toFixed(0)}% busy of ${os.availableParallelism()} CPUs over ${u.seconds.toFixed(0)} s; share of one core: ` +
   Object.entries(u.cores)
     .filter(([, v]) => v >= 0.005)
@@ -673,7 +236,7 @@ const DECISION = {
   reason: 'the client asked for the reasoning tier',
 };
 
-function requestMessage(i, taskId) {
+function requestMessage(i: number, taskId: string) {
   const now = new Date().toISOString();
   const tenantId = `bench-tenant-${i % opts.tenants}`;
   const data = {
@@ -710,15 +273,20 @@ function requestMessage(i, taskId) {
 }
 
 /** Publishes opts.tasks requests in steps; calls onStep after each. Returns the task ids and publish times. */
-async function publishRamp(producer, topic, label, onStep = () => {}) {
-  const taskIds = [];
-  const steps = [];
+async function publishRamp(
+  producer: kafkajs.Producer,
+  topic: string,
+  label: string,
+  onStep: (n: number) => void = () => {},
+) {
+  const taskIds: string[] = [];
+  const steps: { at: number; n: number; tookMs: number }[] = [];
   const t0 = performance.now();
   for (let from = 0, s = 0; from < opts.tasks; from += opts.step, s++) {
     const due = t0 + s * opts.stepIntervalS * 1000;
     const wait = due - performance.now();
     if (wait > 0) await sleep(wait);
-    checkAborted();
+    run.checkAborted();
     const to = Math.min(opts.tasks, from + opts.step);
     const stepStart = performance.now();
     for (let b = from; b < to; b += 500) {
@@ -747,8 +315,92 @@ async function publishRamp(producer, topic, label, onStep = () => {}) {
  * optional database query, open connections to the simulator, and the consumer group's state. Each probe runs on
  * its own; one still running when the next second comes is not started again (and the gap is counted).
  */
-function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }) {
-  const s = {
+// What the reasoner's /health says (and the baseline's /stats): loosely typed JSON.
+interface StatusBody {
+  inFlight?: number;
+  queued?: number;
+  intakePaused?: boolean;
+  groupJoins?: { intake: number; cancels: number };
+}
+interface BaselineStats {
+  inFlight?: number;
+  peakInFlight?: number;
+  calls: number;
+  answered: number;
+  failed: number;
+  uniqueAnswered: number;
+  duplicateCalls: number;
+  distinctTasksCalled: number;
+  maxCallsOfOneTask: number;
+  groupJoins: number;
+  rebalancing: number;
+  crashes: number;
+  lastError?: string | null;
+}
+interface DbSample {
+  executions: number;
+  published: number;
+  calls_in_flight: number;
+  calls_started: number;
+  skipped: number;
+}
+interface EldProbe {
+  total: { count: number; p50: number; p99: number; p999: number; max: number };
+  second: { p99: number; max: number };
+  mem?: Record<string, number>;
+}
+interface MemSample {
+  t: number;
+  [k: string]: number;
+}
+interface GroupSample {
+  t: number;
+  state: string;
+  members: string[];
+}
+interface SamplerOptions {
+  child: Child;
+  statusUrl: string;
+  simPort: number;
+  groupId: string;
+  admin: kafkajs.Admin;
+  dbQuery?: () => Promise<DbSample | undefined>;
+  t0: number;
+}
+interface Sampler<B> {
+  rss: { t: number; mib: number }[];
+  status: { t: number; ms: number; body: B | null }[];
+  statusSkipped: number;
+  statusErrors: number;
+  statusErrorSample: string | null;
+  db: ({ t: number } & DbSample)[];
+  sim: { t: number; n: number }[];
+  group: GroupSample[];
+  eld: EldProbe | null;
+  eldSecond: { t: number; p99: number; max: number }[];
+  mem: MemSample[];
+  latest: {
+    rss?: number;
+    eldSecondMax?: number;
+    status?: B | null;
+    statusMs?: number;
+    db?: DbSample;
+    sim?: number;
+    group?: string;
+  };
+  stop: () => void;
+}
+
+function startSampler<B>({
+  child,
+  statusUrl,
+  simPort,
+  groupId,
+  admin,
+  dbQuery,
+  t0,
+}: SamplerOptions): Sampler<B> {
+  const s: Sampler<B> = {
     rss: [], // { t, mib }
     status: [], // { t, ms, body }
     statusSkipped: 0,
@@ -761,7 +413,7 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
     eldSecond: [], // { t, p99, max }
     mem: [], // { t, rss, heapTotal, heapUsed, external, arrayBuffers } (MiB), from the probe
     latest: {},
-    stop: null,
+    stop: () => {},
   };
   const pending = { status: false, db: false, sim: false, group: false };
   const tNow = () => (performance.now() - t0) / 1000;
@@ -774,7 +426,7 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
     }
     if (child.eldFile) {
       try {
-        const e = JSON.parse(readFileSync(child.eldFile, 'utf8'));
+        const e = JSON.parse(readFileSync(child.eldFile, 'utf8')) as EldProbe;
         s.eld = e;
         s.eldSecond.push({ t, p99: e.second.p99 - ELD_RESOLUTION_MS, max: e.second.max - ELD_RESOLUTION_MS });
         if (e.mem) s.mem.push({ t, ...e.mem });
@@ -788,13 +440,13 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
       else {
         pending.status = true;
         const a = performance.now();
-        fetch(statusUrl, { signal: AbortSignal.timeout(15_000) })
+        void fetch(statusUrl, { signal: AbortSignal.timeout(15_000) })
           .then(async (r) => {
             const text = await r.text();
             const took = performance.now() - a;
-            let body = null;
+            let body: B | null = null;
             try {
-              body = JSON.parse(text);
+              body = JSON.parse(text) as B;
             } catch {
               // not JSON
             }
@@ -803,17 +455,20 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
             s.latest.status = body;
             s.latest.statusMs = took;
           })
-          .catch((e) => {
+          .catch((e: unknown) => {
             s.statusErrors++;
-            s.statusErrorSample ??= `${e.message}${e.cause ? ` (${e.cause.code ?? e.cause.message})` : ''}`;
+            const cause =
+              e instanceof Error ? (e.cause as { code?: string; message?: string } | undefined) : undefined;
+            s.statusErrorSample ??= `${errorMessage(e)}${cause ? ` (${cause.code ?? cause.message})` : ''}`;
           })
           .finally(() => (pending.status = false));
       }
     }
     if (dbQuery && !pending.db) {
       pending.db = true;
-      dbQuery()
+      void dbQuery()
         .then((row) => {
+          if (!row) return;
           s.db.push({ t, ...row });
           s.latest.db = row;
         })
@@ -822,7 +477,7 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
     }
     if (simPort && !pending.sim) {
       pending.sim = true;
-      execFileP('ss', ['-Htn', 'state', 'established', `( dport = :${simPort} )`], {
+      void execFileP('ss', ['-Htn', 'state', 'established', `( dport = :${simPort} )`], {
         maxBuffer: 64 * 1024 * 1024,
       })
         .then(({ stdout }) => {
@@ -835,10 +490,11 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
     }
     if (groupId && admin && !pending.group) {
       pending.group = true;
-      admin
+      void admin
         .describeGroups([groupId])
         .then(({ groups }) => {
           const g = groups[0];
+          if (!g) return;
           const members = g.members.map((x) => x.memberId);
           s.group.push({ t, state: g.state, members });
           s.latest.group = `${g.state}/${members.length}`;
@@ -854,12 +510,12 @@ function startSampler({ child, statusUrl, simPort, groupId, admin, dbQuery, t0 }
 }
 
 /** Group state changes seen by describeGroups: entries into a rebalance, and the distinct member ids. */
-function groupHistory(samples) {
+function groupHistory(samples: GroupSample[]) {
   let rebalances = 0;
   let notStable = 0;
-  let prev = null;
-  const members = new Set();
-  const transitions = [];
+  let prev: string | null = null;
+  const members = new Set<string>();
+  const transitions: string[] = [];
   for (const g of samples) {
     for (const m of g.members) members.add(m);
     if (g.state !== 'Stable') notStable++;
@@ -873,13 +529,19 @@ function groupHistory(samples) {
   return { rebalances, notStable, samples: samples.length, members: members.size, transitions };
 }
 
+/** p50, p99 and max of a status endpoint's response times, and how many answered. */
+function responseTimes(samples: readonly { ms: number }[]) {
+  const { p50, p99, max, count } = summary(samples.map((x) => x.ms));
+  return { p50, p99, max, n: count };
+}
+
 /** The peak of a series and the first time it was reached. */
-function peakOf(series, key) {
+function peakOf<K extends string>(series: readonly ({ t: number } & Partial<Record<K, number>>)[], key: K) {
   let peak = -Infinity;
   let at = NaN;
   for (const x of series) {
     const v = x[key];
-    if (Number.isFinite(v) && v > peak) {
+    if (v !== undefined && Number.isFinite(v) && v > peak) {
       peak = v;
       at = x.t;
     }
@@ -887,19 +549,30 @@ function peakOf(series, key) {
   return { peak: Number.isFinite(peak) ? peak : NaN, at };
 }
 /** The process's own memory split (from the probe) nearest to time t, and the peak heap used. */
-function heapAt(samples, t) {
+function heapAt(samples: MemSample[], t: number): (Record<string, number> & { peakHeapUsed: number }) | null {
   if (!samples.length || !Number.isFinite(t)) return null;
   const near = samples.reduce((a, b) => (Math.abs(b.t - t) < Math.abs(a.t - t) ? b : a));
-  return { ...near, peakHeapUsed: maxOf(samples.map((x) => x.heapUsed)) };
+  return { ...near, peakHeapUsed: maxOf(samples.map((x) => x.heapUsed ?? NaN)) };
 }
 /** First time a series reached `value`. */
-function firstReach(series, key, value) {
-  return series.find((x) => x[key] >= value)?.t ?? NaN;
+function firstReach<K extends string>(
+  series: readonly ({ t: number } & Partial<Record<K, number>>)[],
+  key: K,
+  value: number,
+): number {
+  return series.find((x) => (x[key] ?? -Infinity) >= value)?.t ?? NaN;
 }
 
 // ---------------------------------------------------------------- phase 1: the executor
 
-async function runExecutor(env) {
+interface PhaseEnv {
+  contracts: Contracts;
+  simUrl: string;
+  simPort: number;
+  dbUrl: string;
+}
+
+async function runExecutor(env: PhaseEnv) {
   const prefix = `bench.reasoner-inflight.${runId}.`;
   prefixes.push(prefix);
   const { contracts, simUrl, dbUrl } = env;
@@ -920,15 +593,15 @@ async function runExecutor(env) {
     LEDGER_INTERNAL_TOKEN: internalToken,
     LEDGER_COMMAND_CONCURRENCY: String(opts.ledgerCommandConcurrency),
   });
-  await waitHealthy(ledger, `http://${HOST}:${ledgerPort}/health`);
+  await waitHealthy(run, ledger, `http://${HOST}:${ledgerPort}/health`);
 
   // The reasoner's topics are created first, as the stack and the test harness do: on topics created a moment
   // before, kafkajs consumers hit NOT_LEADER on ListOffsets and rejoin their group once per error (seen: ~200
-  // joins in 1.5 s), which would count as rebalances. Wait until every partition answers ListOffsets.
+  // joins in 1.5 s), which would count as rebalances.
   const kafka = new Kafka({ clientId: `bench-${runId}`, brokers: [KAFKA_BROKER], logLevel: logLevel.WARN });
   const admin = kafka.admin();
   await admin.connect();
-  kafkaClients.push(admin);
+  run.onCleanup(() => admin.disconnect());
   {
     const reasonerTopics = [
       'reasoningRequestedEvent',
@@ -942,29 +615,9 @@ async function runExecutor(env) {
       'modelCallRecordedEvent',
       'budgetBreakerOpenedEvent',
       'budgetBreakerClosedEvent',
-    ].map((k) => contracts[k]);
-    const client = new env.kafkaLib.KafkaClient({
-      serviceName: 'bench',
-      brokers: [KAFKA_BROKER],
-      topicPrefix: prefix,
-      createTopics: true,
-      replicationFactor: 1,
-      handlerMaxAttempts: 1,
-    });
-    await env.kafkaLib.provisionTopics(client, reasonerTopics);
-    const names = reasonerTopics.flatMap((d) => [`${prefix}${d.topic}`, `${prefix}${d.topic}.dlq`]);
+    ].map((k) => contracts[k as keyof Contracts] as Contracts['reasoningRequestedEvent']);
     const t = performance.now();
-    for (const name of names) {
-      for (;;) {
-        try {
-          await admin.fetchTopicOffsets(name);
-          break;
-        } catch (e) {
-          if (performance.now() - t > 60_000) throw new Error(`${name} has no ready leaders: ${e.message}`);
-          await sleep(200);
-        }
-      }
-    }
+    const names = await createTopicsReady(KAFKA_BROKER, prefix, reasonerTopics);
     log(
       `${names.length} reasoner topics created and ready in ${((performance.now() - t) / 1000).toFixed(1)} s`,
     );
@@ -985,7 +638,7 @@ async function runExecutor(env) {
   };
   const reasoner = spawnService('reasoner', 'apps/reasoner/dist/main.js', reasonerEnv, { eld: opts.eld });
   const healthUrl = `http://${HOST}:${reasonerPort}/health`;
-  const firstHealth = JSON.parse(await waitHealthy(reasoner, healthUrl, 120_000));
+  const firstHealth = JSON.parse(await waitHealthy(run, reasoner, healthUrl, 120_000)) as StatusBody;
   log(`reasoner health: ${JSON.stringify(firstHealth)}`);
   const rssIdle = memoryOf(reasoner.proc.pid).rssMiB;
 
@@ -996,8 +649,9 @@ async function runExecutor(env) {
     escalated: contracts.taskEscalatedEvent,
     cancelled: contracts.taskCancelledEvent,
   };
-  const outcomeTopics = Object.fromEntries(
-    Object.entries(outcomeDefs).map(([k, d]) => [`${prefix}${d.topic}`, k]),
+  type Kind = keyof typeof outcomeDefs;
+  const outcomeTopics: Record<string, Kind> = Object.fromEntries(
+    Object.entries(outcomeDefs).map(([k, d]) => [`${prefix}${d.topic}`, k as Kind]),
   );
   for (let i = 0; ; i++) {
     const have = new Set(await admin.listTopics());
@@ -1008,38 +662,41 @@ async function runExecutor(env) {
   }
 
   // Terminal events, by task: what a downstream subscriber sees.
-  const outcomes = new Map(); // taskId → { kind, t, answeredBy }
+  const outcomes = new Map<string, { kind: Kind; t: number; by: string | null }>();
   let duplicateOutcomes = 0;
-  const answeredBy = new Map();
+  const answeredBy = new Map<string, number>();
   let t0 = performance.now();
   const consumer = kafka.consumer({ groupId: `${prefix}bench-outcomes`, maxWaitTimeInMs: 200 });
-  kafkaClients.push(consumer);
+  run.onCleanup(() => consumer.disconnect());
   const joined = new Promise((r) => consumer.on(consumer.events.GROUP_JOIN, r));
   await consumer.connect();
   await consumer.subscribe({ topics: Object.keys(outcomeTopics), fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: 4,
-    eachBatch: async ({ batch }) => {
+    eachBatch: ({ batch }) => {
       const kind = outcomeTopics[batch.topic];
+      if (!kind) return Promise.resolve();
       for (const m of batch.messages) {
-        const raw = m.headers?.ce_taskid;
-        const id = (Array.isArray(raw) ? raw[0] : raw)?.toString();
+        const id = taskIdOf(m);
         if (!id) continue;
         if (outcomes.has(id)) {
           duplicateOutcomes++;
           continue;
         }
-        let by = null;
+        let by: string | null = null;
         if (kind === 'completed') {
           try {
-            by = JSON.parse(m.value.toString())?.result?.answeredBy ?? 'unknown';
+            by =
+              (JSON.parse(m.value?.toString() ?? 'null') as { result?: { answeredBy?: string } } | null)
+                ?.result?.answeredBy ?? 'unknown';
           } catch {
             by = 'unparseable';
           }
-          answeredBy.set(by, (answeredBy.get(by) ?? 0) + 1);
+          bump(answeredBy, by);
         }
         outcomes.set(id, { kind, t: (performance.now() - t0) / 1000, by });
       }
+      return Promise.resolve();
     },
   });
   await Promise.race([
@@ -1048,9 +705,9 @@ async function runExecutor(env) {
   ]);
 
   const db = new pg.Pool({ connectionString: dbUrl, max: 2 });
-  pools.push(db);
+  run.onCleanup(() => db.end());
   const dbQuery = async () => {
-    const { rows } = await db.query(`
+    const { rows } = await db.query<DbSample>(`
       SELECT (SELECT count(*) FROM reasoner.executions)::int AS executions,
              (SELECT count(*) FILTER (WHERE published_at IS NOT NULL) FROM reasoner.executions)::int AS published,
              count(*) FILTER (WHERE status = 'started')::int AS calls_in_flight,
@@ -1062,7 +719,7 @@ async function runExecutor(env) {
 
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  kafkaClients.push(producer);
+  run.onCleanup(() => producer.disconnect());
   // Sanity: the request must pass the contract's own schema.
   const sample = requestMessage(0, randomUUID());
   const check = contracts.reasoningRequestedEvent.schema.safeParse(sample.data);
@@ -1075,11 +732,13 @@ async function runExecutor(env) {
     `executor phase: ${opts.tasks} requests (think ${opts.thinkMs / 1000} s each) on ${requestTopic}, ` +
       `${opts.step} every ${opts.stepIntervalS} s; reasoner pid ${reasoner.proc.pid}, REASONER_CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}`,
   );
-  const healthAtStart = await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) }).then((r) => r.json());
+  const healthAtStart = (await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) }).then((r) =>
+    r.json(),
+  )) as StatusBody;
   if (reasoner.eldFile) writeFileSync(`${reasoner.eldFile}.start`, '');
-  const cpuA = cpuSnapshot();
+  const cpuA = snapshot();
   t0 = performance.now();
-  const sampler = startSampler({
+  const sampler = startSampler<StatusBody>({
     child: reasoner,
     statusUrl: healthUrl,
     simPort: env.simPort,
@@ -1088,12 +747,12 @@ async function runExecutor(env) {
     dbQuery,
     t0,
   });
-  const competingDuring = new Set();
+  const competingDuring = new Set<string>();
   const progress = () => {
     for (const c of competitors()) competingDuring.add(c.replace(/^\d+ /, '').slice(0, 120));
     const l = sampler.latest;
     const h = l.status ?? {};
-    const kinds = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
+    const kinds: Record<Kind, number> = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
     for (const o of outcomes.values()) kinds[o.kind]++;
     log(
       `executor: in flight ${h.inFlight ?? '?'} (queued ${h.queued ?? '?'}${h.intakePaused ? ', intake paused' : ''}), ` +
@@ -1103,13 +762,13 @@ async function runExecutor(env) {
     );
   };
   const progressTimer = setInterval(progress, 5000);
-  let ramp;
+  let ramp: Awaited<ReturnType<typeof publishRamp>>;
   try {
     ramp = await publishRamp(producer, requestTopic, 'executor');
     const deadline = t0 + opts.executorTimeoutS * 1000;
     const wanted = new Set(ramp.taskIds);
     for (;;) {
-      checkAborted();
+      run.checkAborted();
       let have = 0;
       for (const id of wanted) if (outcomes.has(id)) have++;
       if (have >= wanted.size) break;
@@ -1132,51 +791,52 @@ async function runExecutor(env) {
   }
   progress();
   const phaseS = (performance.now() - t0) / 1000;
-  const cpu = cpuUsage(cpuA, cpuSnapshot());
+  const cpu = cpuUsage(cpuA, snapshot());
   log(`executor CPU: ${cpuLine(cpu)}`);
 
   const finalHealth = await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) })
-    .then((r) => r.json())
+    .then((r) => r.json() as Promise<StatusBody>)
     .catch(() => sampler.latest.status ?? null);
   const mem = memoryOf(reasoner.proc.pid);
   const ledgerMem = memoryOf(ledger.proc.pid);
   const dbFinal = await db
-    .query(
+    .query<{ status: string; n: number; unpublished: number }>(
       `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished
          FROM reasoner.executions GROUP BY status ORDER BY status`,
     )
     .then((r) => r.rows)
-    .catch((e) => [{ status: `error: ${e.message}`, n: 0 }]);
+    .catch((e: unknown) => [{ status: `error: ${errorMessage(e)}`, n: 0, unpublished: 0 }]);
   const failReasons = await db
-    .query(
+    .query<{ reason: string; tier: string; n: number }>(
       `SELECT coalesce(reason, outcome, status) AS reason, tier, count(*)::int AS n FROM reasoner.attempts
         WHERE status <> 'finished' OR outcome <> 'answered' GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 6`,
     )
     .then((r) => r.rows)
     .catch(() => []);
   const reservations = await db
-    .query(`SELECT status, count(*)::int AS n FROM ledger.reservations GROUP BY status ORDER BY status`)
+    .query<{ status: string; n: number }>(
+      `SELECT status, count(*)::int AS n FROM ledger.reservations GROUP BY status ORDER BY status`,
+    )
     .then((r) => r.rows)
     .catch(() => []);
 
   // The reasoner's stop: intake stops, nothing in flight should be left.
-  const stopMs = await stopChild(reasoner, 30_000);
+  const stopMs = await run.stopChild(reasoner, 30_000);
   log(`reasoner stopped in ${(stopMs / 1000).toFixed(1)} s (exit ${JSON.stringify(reasoner.exit)})`);
-  await stopChild(ledger, 20_000);
+  await run.stopChild(ledger, 20_000);
   await consumer.disconnect().catch(() => {});
   await producer.disconnect().catch(() => {});
   await admin.disconnect().catch(() => {});
-  for (const k of [consumer, producer, admin]) kafkaClients.splice(kafkaClients.indexOf(k), 1);
 
-  const kinds = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
+  const kinds: Record<Kind, number> = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
   const wanted = new Set(ramp.taskIds);
   for (const [id, o] of outcomes) if (wanted.has(id)) kinds[o.kind]++;
   const withOutcome = Object.values(kinds).reduce((a, b) => a + b, 0);
-  const rowsTotal = dbFinal.reduce((a, r) => a + (r.n ?? 0), 0);
-  const unpublished = dbFinal.reduce((a, r) => a + (r.unpublished ?? 0), 0);
+  const rowsTotal = dbFinal.reduce((a, r) => a + r.n, 0);
+  const unpublished = dbFinal.reduce((a, r) => a + r.unpublished, 0);
   const lastDb = sampler.db.at(-1) ?? {};
   const completionTimes = [...outcomes.values()].map((o) => o.t).sort((a, b) => a - b);
-  const lagWindow = (x) => x.t <= (completionTimes.at(-1) ?? phaseS) + 1;
+  const lagWindow = (x: { t: number }) => x.t <= (completionTimes.at(-1) ?? phaseS) + 1;
   const statusWin = sampler.status.filter(lagWindow);
   const inflightSeries = sampler.status.map((x) => ({ t: x.t, v: x.body?.inFlight }));
   const callSeries = sampler.db.map((x) => ({
@@ -1201,14 +861,14 @@ async function runExecutor(env) {
   const intakeDoneT = firstReach(callSeries, 'ex', opts.tasks);
   const startedAtFirstCompletion = (() => {
     const tFirst = completionTimes[0];
-    if (!Number.isFinite(tFirst)) return NaN;
+    if (tFirst === undefined || !Number.isFinite(tFirst)) return NaN;
     const before = callSeries.filter((x) => x.t <= tFirst).at(-1);
     return before?.started ?? NaN;
   })();
   return {
     prefix,
     phaseS,
-    publishS: (ramp.steps.at(-1).at - ramp.t0) / 1000,
+    publishS: ((ramp.steps.at(-1)?.at ?? ramp.t0) - ramp.t0) / 1000,
     published: ramp.taskIds.length,
     peakHealthInFlight: pHealth,
     peakCalls: pCalls,
@@ -1226,25 +886,14 @@ async function runExecutor(env) {
     heap: heapAt(sampler.mem, pRss.at),
     // RSS while the calls are held: the highest sample before the first completion.
     rssHold: peakOf(
-      sampler.rss
-        .filter((x) => !Number.isFinite(completionTimes[0]) || x.t < completionTimes[0])
-        .map((x) => ({ t: x.t, v: x.mib })),
+      sampler.rss.filter((x) => x.t < (completionTimes[0] ?? Infinity)).map((x) => ({ t: x.t, v: x.mib })),
       'v',
     ),
     hwm: mem.hwmMiB,
     rssEnd: mem.rssMiB,
     ledgerHwm: ledgerMem.hwmMiB,
     health: {
-      p50: percentile(
-        statusWin.map((x) => x.ms),
-        50,
-      ),
-      p99: percentile(
-        statusWin.map((x) => x.ms),
-        99,
-      ),
-      max: maxOf(statusWin.map((x) => x.ms)),
-      n: statusWin.length,
+      ...responseTimes(statusWin),
       skipped: sampler.statusSkipped,
       errors: sampler.statusErrors,
       errorSample: sampler.statusErrorSample,
@@ -1262,8 +911,8 @@ async function runExecutor(env) {
         }
       : null,
     joins: finalHealth?.groupJoins ?? null,
-    joinsFirst: firstHealth.groupJoins,
-    joinsAtStart: healthAtStart.groupJoins,
+    joinsFirst: firstHealth.groupJoins ?? { intake: NaN, cancels: NaN },
+    joinsAtStart: healthAtStart.groupJoins ?? { intake: NaN, cancels: NaN },
     group: groupHistory(sampler.group),
     kinds,
     answeredBy: Object.fromEntries(answeredBy),
@@ -1288,7 +937,7 @@ async function runExecutor(env) {
 
 // ---------------------------------------------------------------- phase 2: the baseline
 
-async function runBaseline(env) {
+async function runBaseline(env: PhaseEnv) {
   const prefix = `bench.reasoner-inflight-baseline.${runId}.`;
   prefixes.push(prefix);
   const { contracts, simUrl } = env;
@@ -1296,15 +945,12 @@ async function runBaseline(env) {
   const kafka = new Kafka({ clientId: `bench-${runId}-b`, brokers: [KAFKA_BROKER], logLevel: logLevel.WARN });
   const admin = kafka.admin();
   await admin.connect();
-  kafkaClients.push(admin);
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: [{ topic, numPartitions: contracts.reasoningRequestedEvent.partitions, replicationFactor: 1 }],
-  });
+  run.onCleanup(() => admin.disconnect());
+  await createTopicsReady(KAFKA_BROKER, prefix, [contracts.reasoningRequestedEvent]);
   const statsPort = await freePort();
   const baseline = spawnService(
     'baseline-awaiting-consumer',
-    'bench/baseline/awaiting-consumer.mjs',
+    'bench/baseline/awaiting-consumer.ts',
     {
       KAFKA_BROKERS: KAFKA_BROKER,
       TOPIC_PREFIX: prefix,
@@ -1318,9 +964,9 @@ async function runBaseline(env) {
     { eld: opts.eld },
   );
   const statsUrl = `http://${HOST}:${statsPort}/stats`;
-  await waitHealthy(baseline, statsUrl, 60_000);
+  await waitHealthy(run, baseline, statsUrl, 60_000);
   for (let i = 0; ; i++) {
-    const st = await fetch(statsUrl).then((r) => r.json());
+    const st = (await fetch(statsUrl).then((r) => r.json())) as BaselineStats;
     if (st.groupJoins >= 1) break;
     if (i > 120) throw new Error(`the baseline did not join its group:\n${tail(baseline.logFile, 20)}`);
     await sleep(500);
@@ -1328,16 +974,16 @@ async function runBaseline(env) {
   const rssIdle = memoryOf(baseline.proc.pid).rssMiB;
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  kafkaClients.push(producer);
+  run.onCleanup(() => producer.disconnect());
   const groupId = `${prefix}baseline-server`;
   log(
     `baseline phase: ${opts.tasks} requests on ${topic} for ${opts.baselineS} s; consumer group ${groupId}, ` +
       `sessionTimeout 30 s, partitionsConsumedConcurrently ${opts.baselinePartitions}, pid ${baseline.proc.pid}`,
   );
   if (baseline.eldFile) writeFileSync(`${baseline.eldFile}.start`, '');
-  const cpuA = cpuSnapshot();
+  const cpuA = snapshot();
   const t0 = performance.now();
-  const sampler = startSampler({
+  const sampler = startSampler<BaselineStats>({
     child: baseline,
     statusUrl: statsUrl,
     simPort: env.simPort,
@@ -1345,10 +991,10 @@ async function runBaseline(env) {
     admin,
     t0,
   });
-  const competingDuring = new Set();
+  const competingDuring = new Set<string>();
   const progress = () => {
     for (const c of competitors()) competingDuring.add(c.replace(/^\d+ /, '').slice(0, 120));
-    const st = sampler.latest.status ?? {};
+    const st: Partial<BaselineStats> = sampler.latest.status ?? {};
     log(
       `baseline: in flight ${st.inFlight ?? '?'} (peak ${st.peakInFlight ?? '?'}), calls ${st.calls ?? '?'}, answered ${st.answered ?? '?'} ` +
         `(distinct tasks ${st.uniqueAnswered ?? '?'}), duplicate calls ${st.duplicateCalls ?? '?'}, group joins ${st.groupJoins ?? '?'}, ` +
@@ -1356,12 +1002,12 @@ async function runBaseline(env) {
     );
   };
   const progressTimer = setInterval(progress, 10_000);
-  let ramp;
+  let ramp: Awaited<ReturnType<typeof publishRamp>>;
   try {
     ramp = await publishRamp(producer, topic, 'baseline');
     const end = t0 + opts.baselineS * 1000;
     while (performance.now() < end) {
-      checkAborted();
+      run.checkAborted();
       if (baseline.exit) {
         log(`baseline: the consumer exited (${JSON.stringify(baseline.exit)})`);
         break;
@@ -1373,23 +1019,22 @@ async function runBaseline(env) {
     sampler.stop();
   }
   progress();
-  const cpu = cpuUsage(cpuA, cpuSnapshot());
+  const cpu = cpuUsage(cpuA, snapshot());
   const final = await fetch(statsUrl, { signal: AbortSignal.timeout(10_000) })
-    .then((r) => r.json())
-    .catch(() => sampler.latest.status ?? {});
+    .then((r) => r.json() as Promise<BaselineStats>)
+    .catch(() => sampler.latest.status ?? ({} as BaselineStats));
   const mem = memoryOf(baseline.proc.pid);
   // Committed offsets of the group: how far Kafka considers the requests consumed.
   let committed = NaN;
   try {
     const offs = await admin.fetchOffsets({ groupId, topics: [topic] });
-    committed = offs[0].partitions.reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
+    committed = (offs[0]?.partitions ?? []).reduce((a, p) => a + Math.max(0, Number(p.offset)), 0);
   } catch {
     // group gone
   }
-  await stopChild(baseline, 5_000);
+  await run.stopChild(baseline, 5_000);
   await producer.disconnect().catch(() => {});
   await admin.disconnect().catch(() => {});
-  for (const k of [producer, admin]) kafkaClients.splice(kafkaClients.indexOf(k), 1);
   const stats = sampler.status;
   const pIn = peakOf(
     stats.map((x) => ({ t: x.t, v: x.body?.inFlight })),
@@ -1406,14 +1051,13 @@ async function runBaseline(env) {
   const joinsLog = readFileSync(baseline.logFile, 'utf8')
     .split('\n')
     .filter((l) => l.includes('"group join"'))
-    .map((l) => {
+    .flatMap((l) => {
       try {
-        return JSON.parse(l);
+        return [JSON.parse(l) as { at: string }];
       } catch {
-        return null;
+        return [];
       }
-    })
-    .filter(Boolean);
+    });
   // kafkajs lines about membership, as "<message>: <error>" without the Nest prefix and the timestamps.
   const kafkajsErrors = readFileSync(baseline.logFile, 'utf8')
     .split('\n')
@@ -1425,13 +1069,13 @@ async function runBaseline(env) {
     .map((l) => {
       const text = l.replace(/^\[Nest\] \d+\s+-\s+.*?(AM|PM)\s+/, '');
       const brace = text.indexOf(' {');
-      let error = null;
+      let error: unknown = null;
       try {
-        error = brace > 0 ? JSON.parse(text.slice(brace + 1)).error : null;
+        error = brace > 0 ? (JSON.parse(text.slice(brace + 1)) as { error?: unknown }).error : null;
       } catch {
         // not JSON
       }
-      return `${(brace > 0 ? text.slice(0, brace) : text).trim()}${error ? `: ${error}` : ''}`;
+      return `${(brace > 0 ? text.slice(0, brace) : text).trim()}${error ? `: ${typeof error === 'string' ? error : JSON.stringify(error)}` : ''}`;
     });
   return {
     prefix,
@@ -1450,23 +1094,15 @@ async function runBaseline(env) {
     joinsLog,
     kafkajsErrorLines: kafkajsErrors.length,
     kafkajsErrorExamples: [
-      ...kafkajsErrors.reduce((m, l) => m.set(l.slice(0, 260), (m.get(l.slice(0, 260)) ?? 0) + 1), new Map()),
+      ...kafkajsErrors.reduce(
+        (m, l) => m.set(l.slice(0, 260), (m.get(l.slice(0, 260)) ?? 0) + 1),
+        new Map<string, number>(),
+      ),
     ]
       .slice(0, 3)
       .map(([l, n]) => `${l} (×${n})`),
     group: groupHistory(sampler.group),
-    stats: {
-      p50: percentile(
-        stats.map((x) => x.ms),
-        50,
-      ),
-      p99: percentile(
-        stats.map((x) => x.ms),
-        99,
-      ),
-      max: maxOf(stats.map((x) => x.ms)),
-      n: stats.length,
-    },
+    stats: responseTimes(stats),
     eld: sampler.eld
       ? {
           p50: sampler.eld.total.p50 - ELD_RESOLUTION_MS,
@@ -1481,31 +1117,14 @@ async function runBaseline(env) {
 
 // ---------------------------------------------------------------- main
 
-async function main() {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < 24)
-    throw new Error(
-      `Node ${process.version}: run it with Node 24 (/work/main/node_modules/.bin/node bench/reasoner-inflight.mjs)`,
-    );
-  mkdirSync(logDir, { recursive: true });
+async function main(): Promise<void> {
   log(
     `reasoner in-flight benchmark ${runId}: TASKS=${opts.tasks}, STEP=${opts.step}/${opts.stepIntervalS}s, THINK_MS=${opts.thinkMs}, ` +
       `CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}, EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS}, BASELINE_S=${opts.baseline ? opts.baselineS : 'skipped'}`,
   );
 
   // Nothing else may compete for the CPU while measuring; the reasoner may still be being built by someone else.
-  let busyWith = competitors();
-  if (busyWith.length) {
-    log(`waiting up to ${opts.waitIdleS} s for tests/benchmarks to finish:\n  ${busyWith.join('\n  ')}`);
-    const until = performance.now() + opts.waitIdleS * 1000;
-    while (busyWith.length && performance.now() < until) {
-      checkAborted();
-      await sleep(5000);
-      busyWith = competitors();
-    }
-    if (busyWith.length) log('!! still running; measuring anyway (the report says so)');
-  }
-  const competing = busyWith;
+  const competing = await waitForCompetitors(run, COMPETITORS, 'reasoner-inflight', opts.waitIdleS);
   if (opts.build) {
     log('building the reasoner (tsc -b apps/reasoner/tsconfig.json)');
     execFileSync(
@@ -1526,39 +1145,20 @@ async function main() {
     if (!existsSync(join(root, f)))
       throw new Error(`${f} is missing: build first (npx tsc -b tsconfig.build.json)`);
   }
-  const contractsModule = await import('@deliberate/contracts');
-  const contracts = contractsModule.default ?? contractsModule;
-  const kafkaModule = await import('@deliberate/kafka');
-  const kafkaLib = kafkaModule.default ?? kafkaModule;
+  const contracts = builtContracts();
 
-  if (opts.privateKafka) {
-    await startPrivateKafka();
-  } else if (!kafkaStatus()) {
-    log('Kafka is not running: starting it (deploy/local/kafka.sh start)');
-    kafkaStartedHere = true; // stopped at the end, even if the start below fails half-way
-    try {
-      execFileSync(join(root, 'deploy/local/kafka.sh'), ['start'], { stdio: 'inherit', timeout: 180_000 });
-    } catch (e) {
-      // A broker with many partitions on disk takes longer than kafka.sh waits: give it two more minutes.
-      log(`kafka.sh start: ${e.message.split('\n')[0]}; waiting up to 120 s more for the broker`);
-      const until = performance.now() + 120_000;
-      while (!kafkaStatus()) {
-        if (performance.now() > until) throw new Error('the Kafka broker did not come up');
-        checkAborted();
-        await sleep(5000);
-      }
-    }
-    log('Kafka is up');
-  }
-  const pgVersion = await withPg(
-    PG_ADMIN_URL,
-    async (c) => (await c.query('SELECT version() AS v')).rows[0].v,
-  );
-  database = `bench_reasoner_inflight_${runId}`;
-  await withPg(PG_ADMIN_URL, (c) => c.query(`CREATE DATABASE "${database}"`));
-  const dbUrl = `postgres://postgres@${HOST}:5432/${database}`;
-  log(`database ${database} created`);
-  const loadAtStart = os.loadavg();
+  KAFKA_BROKER = opts.privateKafka
+    ? await startPrivateKafka(run, {
+        dir: join(os.tmpdir(), `bench-kafka-${runId}`),
+        logName: 'kafka-private.log',
+        extraProperties: ['log.retention.hours=168', 'log.segment.bytes=67108864'],
+      })
+    : await useLocalKafka(run);
+  removeTopicsAtCleanup(run, () => KAFKA_BROKER, prefixes);
+  const database = await createDatabase(run, `bench_reasoner_inflight_${runId}`);
+  const dbUrl = database.url;
+  log(`database ${database.name} created`);
+  const machineAtStart = machine();
   const codeAtStart = codeVersion();
 
   const simPort = await freePort();
@@ -1567,61 +1167,47 @@ async function main() {
     SIM_HOST: HOST,
     SIM_TIME_SCALE: '1',
   });
-  await waitHealthy(sim, `http://${HOST}:${simPort}/health`);
-  const env = { contracts, kafkaLib, simUrl: `http://${HOST}:${simPort}/v1`, simPort, dbUrl };
+  await waitHealthy(run, sim, `http://${HOST}:${simPort}/health`);
+  const env: PhaseEnv = { contracts, simUrl: `http://${HOST}:${simPort}/v1`, simPort, dbUrl };
 
   const executor = await runExecutor(env);
   const simAfterExecutor = memoryOf(sim.proc.pid);
   const baseline = opts.baseline ? await runBaseline(env) : null;
   const simMem = memoryOf(sim.proc.pid);
 
-  const machine = {
-    cpus: os.availableParallelism(),
-    memGiB: os.totalmem() / 2 ** 30,
-    cpuModel:
-      /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-      os.cpus()[0]?.model ??
-      'unknown',
-    node: process.version,
+  const m: ReportMachine = {
+    ...machineAtStart,
     kafka: opts.privateKafka
-      ? `${/^[\d.]+/.exec(kafkaVersion())?.[0] ?? '3.9.1'} (throwaway single node, KRaft, started by the benchmark with the jars and settings of deploy/local/kafka.sh, PRIVATE_KAFKA=1)`
-      : kafkaVersion(),
-    postgres: pgVersion.split(' on ')[0],
-    load: loadAtStart,
+      ? `${kafkaJarVersion()} (throwaway single node, KRaft, started by the benchmark with the jars and settings of deploy/local/kafka.sh, PRIVATE_KAFKA=1)`
+      : `${kafkaJarVersion()} (local single node, KRaft, deploy/local/kafka.sh)`,
+    postgres: database.version.split(' on ')[0] ?? database.version,
     code: codeAtStart,
     fdLimit: (() => {
       try {
-        return /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/limits`, 'utf8'))?.[1];
+        return /Max open files\s+(\d+)/.exec(readFileSync(`/proc/${process.pid}/limits`, 'utf8'))?.[1] ?? '?';
       } catch {
         return '?';
       }
     })(),
   };
-  const report = render({ machine, competing, executor, baseline, simMem, simAfterExecutor });
+  const report = render({ machine: m, competing, executor, baseline, simMem, simAfterExecutor });
   console.log(`\n${report.table}\n`);
   for (const l of report.notes) console.log(l);
   console.log('');
-  if (opts.writeDocs) {
-    // Someone else may append too: read it right before writing, then only append.
-    const current = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '';
-    const intro = current.includes(INTRO_HEADING) ? '' : `${INTRO}\n\n`;
-    const sep = current === '' || current.endsWith('\n\n') ? '' : current.endsWith('\n') ? '\n' : '\n\n';
-    appendFileSync(docsFile, `${sep}${intro}${report.section}\n`);
-    log(`appended the results to ${docsFile}`);
-  }
+  appendSection({ heading: INTRO_HEADING, intro: INTRO }, report.section);
   writeFileSync(
     join(logDir, `reasoner-inflight-${runId}.json`),
-    JSON.stringify({ opts, machine, executor, baseline }, null, 1),
+    JSON.stringify({ opts, machine: m, executor, baseline }, null, 1),
   );
   log(`raw samples: ${join(logDir, `reasoner-inflight-${runId}.json`)}`);
 }
 
 // ---------------------------------------------------------------- the report
 
-const INTRO_HEADING = '## Reasoner in flight (`node bench/reasoner-inflight.mjs`)';
+const INTRO_HEADING = '## Reasoner in flight (`npm run bench:reasoner`)';
 const INTRO = `${INTRO_HEADING}
 
-\`bench/reasoner-inflight.mjs\` measures how many slow reasoning calls one reasoner process holds in flight, against
+\`bench/reasoner-inflight.ts\` measures how many slow reasoning calls one reasoner process holds in flight, against
 the naive design it replaces, in one run on 127.0.0.1: the local Kafka broker (started if none is running), a fresh
 Postgres database (dropped at the end), the model simulator at \`SIM_TIME_SCALE=1\` (real thinking time), and logs in
 \`.local/bench/\`.
@@ -1638,22 +1224,35 @@ Postgres database (dropped at the end), the model simulator at \`SIM_TIME_SCALE=
 - **Event-loop lag**, two ways: the time \`/health\` takes to answer (it runs a \`SELECT 1\`, so it includes any wait
   for a pooled connection), and the delay measured inside the process by \`monitorEventLoopDelay\` (10 ms resolution,
   subtracted), loaded with \`node --import data:…\` (no service code change), over the measured phase.
-- **Baseline**: \`bench/baseline/awaiting-consumer.mjs\`, a plain NestJS microservice (\`Transport.KAFKA\`,
+- **Baseline**: \`bench/baseline/awaiting-consumer.ts\`, a plain NestJS microservice (\`Transport.KAFKA\`,
   \`@EventPattern\`) whose handler awaits the model call (openai SDK → simulator, \`sim-reasoner\`, same thinking
   time), kafkajs session timeout 30 s, on its own prefix with the same number of requests for BASELINE_S seconds.
   Its in-flight count, answers, duplicate calls (a task called again after a redelivery) and group joins are its own
   counters; its lag is the time its \`/stats\` (no I/O) takes plus the same in-process probe.
 - Targets: 10,000 calls in flight in one process, peak RSS ≤ 512 MiB, no rebalance, nothing lost.`;
 
-function render({ machine: m, competing, executor: e, baseline: b, simMem, simAfterExecutor }) {
-  const ok = (cond) => (cond ? '✅ met' : '❌ missed');
-  const tsec = (v) => (Number.isFinite(v) ? `${v.toFixed(0)} s` : 'n/a');
+type ReportMachine = Machine & { kafka: string; postgres: string; code: string; fdLimit: string };
+interface ReportInput {
+  machine: ReportMachine;
+  competing: string[];
+  executor: Awaited<ReturnType<typeof runExecutor>>;
+  baseline: Awaited<ReturnType<typeof runBaseline>> | null;
+  simMem: { hwmMiB: number } | null;
+  simAfterExecutor: { hwmMiB: number };
+}
+
+function render({ machine: m, competing, executor: e, baseline: b, simMem, simAfterExecutor }: ReportInput) {
+  const ok = (cond: boolean) => (cond ? '✅ met' : '❌ missed');
+  const tsec = (v: number | undefined) =>
+    v !== undefined && Number.isFinite(v) ? `${v.toFixed(0)} s` : 'n/a';
   // Rebalances while measuring: group joins between the phase's start and its end (start-up joins are reported apart).
-  const rebalExec = e.joins
-    ? e.joins.intake - e.joinsAtStart.intake + (e.joins.cancels - e.joinsAtStart.cancels)
-    : NaN;
+  const rebalExec =
+    e.joins && e.joinsAtStart
+      ? e.joins.intake - e.joinsAtStart.intake + (e.joins.cancels - e.joinsAtStart.cancels)
+      : NaN;
   const rebalBase = b ? Math.max(0, b.joins - 1) : NaN;
-  const eldCell = (x) => (x ? `${ms1(x.p99)} ms (max ${ms1(x.max)})` : 'not measured');
+  const eldCell = (x: { p99: number; max: number } | null) =>
+    x ? `${ms1(x.p99)} ms (max ${ms1(x.max)})` : 'not measured';
   const rows = [
     [
       'Peak in flight (executor: /health inFlight; baseline: handlers awaiting)',
@@ -1740,16 +1339,17 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
     'Result',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells) => `| ${cells.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  const line = (cells: readonly (string | number)[]) =>
+    `| ${cells.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join(' | ')} |`;
   const table = [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join(
     '\n',
   );
 
-  const notes = [];
+  const notes: string[] = [];
   notes.push(
     `- Method: one run; executor first (TASKS requests published ${opts.step} every ${opts.stepIntervalS} s, all within ${e.publishS.toFixed(0)} s, each asking for ${opts.thinkMs / 1000} s of real thinking), then the baseline on its own prefix with the same requests for ${opts.baselineS} s; every figure sampled once a second from outside the process (RSS from /proc, /health, the reasoner's attempts table, ss, describeGroups) plus the in-process event-loop probe; lag p99 over the phase until the last completion.`,
   );
-  const perS = (n, s) => (Number.isFinite(n) && s > 0 ? `${num(n / s, 0)}/s` : 'n/a');
+  const perS = (n: number, s: number) => (Number.isFinite(n) && s > 0 ? `${num(n / s, 0)}/s` : 'n/a');
   notes.push(
     `- Executor timeline (s after the first publish): executions stored for all ${num(opts.tasks)} at ${tsec(e.intakeDoneT)}; first model call ${tsec(e.firstCallT)}; all calls started ${tsec(e.allStartedT)}` +
       `${Number.isFinite(e.allStartedT) && Number.isFinite(e.firstCallT) ? ` (${perS(opts.tasks, e.allStartedT - e.firstCallT)})` : ''}; first completion ${tsec(e.firstCompletionT)}, by which ${num(e.startedAtFirstCompletion)} calls had started; last completion ${tsec(e.lastCompletionT)}.`,
@@ -1774,7 +1374,7 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
     `- Intake group (describeGroups each second): ${e.group.samples} samples, ${e.group.notStable} not Stable, ${e.group.members} member id(s)${e.group.transitions.length ? `, transitions ${e.group.transitions.slice(0, 6).join(', ')}` : ''}.`,
   );
   notes.push(`- CPU, executor phase: ${cpuLine(e.cpu)}.`);
-  const heapLine = (h) =>
+  const heapLine = (h: ReturnType<typeof heapAt>) =>
     h
       ? `at the peak: heap used ${num(h.heapUsed)} of ${num(h.heapTotal)} MiB, external ${num(h.external)} MiB (array buffers ${num(h.arrayBuffers)}); highest heap used ${num(h.peakHeapUsed)} MiB`
       : 'no heap split (probe off)';
@@ -1829,7 +1429,7 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
   const section = [
     `### Reasoner in flight — ${new Date().toISOString()}`,
     '',
-    `- Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB.toFixed(1)} GiB RAM, load average ${m.load.map((x) => x.toFixed(2)).join(' / ')} at start; Node ${m.node}; Kafka ${m.kafka}; ${m.postgres}`,
+    `- Machine: ${machineLine(m)}; Kafka ${m.kafka}; ${m.postgres}`,
     `- Code: ${m.code}`,
     `- Parameters: ${params.join(', ')}`,
     '',
@@ -1840,15 +1440,4 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
   return { table, notes, section };
 }
 
-main()
-  .then(async () => {
-    await cleanup();
-    clearTimeout(hardLimit);
-    process.exit(0);
-  })
-  .catch(async (e) => {
-    log(`FAILED: ${e.stack ?? e.message}`);
-    for (const c of children) log(`--- last lines of ${c.logFile}:\n${tail(c.logFile, 10)}`);
-    await cleanup();
-    process.exit(1);
-  });
+run.main(main);

@@ -13,8 +13,7 @@
 //      spent = spent + cost (no lock, no conditional update, no transaction).
 // The results are printed and appended as a dated section to docs/benchmarks.md.
 //
-//   node bench/ledger-reserve.mjs [--pairs=N] [--concurrency=N]      (node must be Node 24:
-//                                                                      /work/main/node_modules/.bin/node)
+//   npm run bench:ledger [-- --pairs=N --concurrency=N]    (bench/ledger-reserve.ts, run by Node 24's type stripping)
 // Options (flag or environment variable):
 //   PAIRS (5000)           reserves attempted in each throughput phase (ledger and naive)
 //   CONCURRENCY (64)       callers in the throughput phases, and naive callers in the exactly-N phase
@@ -32,45 +31,28 @@
 // Kafka is started if it is not running, and stopped only if started here. The ledger process, the database, the
 // topics and the consumer groups are removed at the end, on error and on SIGINT/SIGTERM.
 
-import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  appendFileSync,
-  closeSync,
-  existsSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  writeSync,
-} from 'node:fs';
-import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
-import os from 'node:os';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
-import kafkajs from 'kafkajs';
 import pg from 'pg';
+import { byComponent, cpuDelta, cpuSnapshot, type CpuSnapshot, ticksToMs, topForeign } from './lib/cpu.ts';
+import { requireFromRoot } from './lib/built.ts';
+import { signedIdentity } from './lib/internal-auth.ts';
+import { kafkaJarVersion, removeTopicsAtCleanup, useLocalKafka } from './lib/kafka.ts';
+import { codeVersion, machine, machineLine, type Machine } from './lib/machine.ts';
+import { helpFromHeader, numberOption } from './lib/options.ts';
+import { createDatabase, oneRow } from './lib/pg.ts';
+import { appendSection } from './lib/report.ts';
+import { BenchRun, freePort, HOST, log, logDir, root, waitForCompetitors, waitHealthy } from './lib/run.ts';
+import { bump, errorMessage, ms, num, summary, type Summary } from './lib/stats.ts';
 
-const { Kafka, logLevel } = kafkajs;
+type LedgerClientModule = typeof import('@deliberate/ledger-client');
+type LedgerClient = InstanceType<LedgerClientModule['LedgerClient']>;
+type NestCommon = typeof import('@nestjs/common');
 
-// kafkajs 2.2.4 schedules a timer with a negative delay on every connection, which Node 24 reports as a
-// TimeoutNegativeWarning (harmless; https://github.com/tulios/kafkajs/issues/1751). Keep every other warning.
-process.removeAllListeners('warning');
-process.on('warning', (w) => {
-  if (w.name !== 'TimeoutNegativeWarning') console.warn(`(warning) ${w.name}: ${w.message}`);
-});
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const require = createRequire(import.meta.url);
-const logDir = join(root, '.local/bench');
-const docsFile = join(root, 'docs/benchmarks.md');
-const HOST = '127.0.0.1';
-const KAFKA_BROKER = `${HOST}:9092`;
-const PG_BASE = `postgres://postgres@${HOST}:5432`;
-const PG_ADMIN_URL = `${PG_BASE}/postgres`;
+helpFromHeader(import.meta.url);
 const APP_NAME = 'ledger-bench'; // application_name of the benchmark's own connections
 const runId = randomBytes(4).toString('hex');
 const INTERNAL_KEY = `bench-internal-${randomBytes(16).toString('hex')}`;
@@ -84,299 +66,27 @@ const WORST = 750; // 1000 × 0.15 + 1000 × 0.60 micro-USD
 const ACTUAL_USAGE = { inputTokens: 1_000, cachedInputTokens: 0, outputTokens: 500, reasoningTokens: 0 };
 const ACTUAL = 450; // 1000 × 0.15 + 500 × 0.60 micro-USD
 
-// ---------------------------------------------------------------- options
-
-function option(name, fallback, { min = 1, max = 10_000_000 } = {}) {
-  const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
-  let raw;
-  for (let i = 2; i < process.argv.length; i++) {
-    const a = process.argv[i];
-    if (a === flag) raw = process.argv[i + 1];
-    else if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
-    else if (a.startsWith(`${name}=`)) raw = a.slice(name.length + 1);
-  }
-  raw ??= process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const v = Number(raw);
-  if (!Number.isInteger(v) || v < min || v > max)
-    throw new Error(`${name} must be an integer in [${min}, ${max}], got '${raw}'`);
-  return v;
-}
-
-if (process.argv.includes('--help') || process.argv.includes('-h')) {
-  const head = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
-  console.log(
-    head
-      .slice(
-        0,
-        head.findIndex((l) => !l.startsWith('//')),
-      )
-      .map((l) => l.replace(/^\/\/ ?/, ''))
-      .join('\n'),
-  );
-  process.exit(0);
-}
-
-const pairs = option('PAIRS', 5000, { max: 1_000_000 });
+const pairs = numberOption('PAIRS', 5000, { max: 1_000_000 });
 const opts = {
   pairs,
-  concurrency: option('CONCURRENCY', 64, { max: 1000 }),
-  budgetK: option('BUDGET_K', Math.max(1, Math.round((0.9 * pairs * ACTUAL) / WORST)), { max: 100_000_000 }),
-  stampede: option('STAMPEDE', 1000, { max: 20_000 }),
-  fit: option('FIT', 100, { max: 20_000 }),
-  warmup: option('WARMUP', 300, { min: 0, max: 100_000 }),
-  timeCapS: option('TIME_CAP_S', 120, { max: 3600 }),
-  waitIdleS: option('WAIT_IDLE_S', 900, { min: 0, max: 7200 }),
-  benchTimeoutS: option('BENCH_TIMEOUT_S', 1200, { min: 60, max: 7200 }),
+  concurrency: numberOption('CONCURRENCY', 64, { max: 1000 }),
+  budgetK: numberOption('BUDGET_K', Math.max(1, Math.round((0.9 * pairs * ACTUAL) / WORST)), {
+    max: 100_000_000,
+  }),
+  stampede: numberOption('STAMPEDE', 1000, { max: 20_000 }),
+  fit: numberOption('FIT', 100, { max: 20_000 }),
+  warmup: numberOption('WARMUP', 300, { min: 0, max: 100_000 }),
+  timeCapS: numberOption('TIME_CAP_S', 120, { max: 3600 }),
+  waitIdleS: numberOption('WAIT_IDLE_S', 900, { min: 0, max: 7200 }),
+  benchTimeoutS: numberOption('BENCH_TIMEOUT_S', 1200, { min: 60, max: 7200 }),
   commandConcurrency: process.env.LEDGER_COMMAND_CONCURRENCY || undefined,
   poolSize: process.env.DATABASE_POOL_SIZE || undefined,
-  writeDocs: !['1', 'true', 'yes'].includes(String(process.env.NO_DOCS ?? '').toLowerCase()),
 };
 if (opts.fit > opts.stampede) throw new Error('FIT must not exceed STAMPEDE');
 
-// ---------------------------------------------------------------- output helpers
+const run = new BenchRun(opts.benchTimeoutS);
 
-const started = performance.now();
-const log = (msg) =>
-  console.log(`[bench +${((performance.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
-const ms = (v) => (Number.isFinite(v) ? v.toFixed(1) : 'n/a');
-const num = (v, d = 0) =>
-  Number.isFinite(v)
-    ? v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d })
-    : 'n/a';
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length); // nearest rank
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
-}
-function summary(values) {
-  const s = Float64Array.from(values).sort();
-  return {
-    count: s.length,
-    mean: s.length ? s.reduce((a, b) => a + b, 0) / s.length : NaN,
-    p50: percentile(s, 50),
-    p99: percentile(s, 99),
-    max: s.length ? s[s.length - 1] : NaN,
-  };
-}
-
-const tickers = new Set();
-function ticker(fn, everyMs = 2000) {
-  const t = setInterval(fn, everyMs);
-  t.unref();
-  tickers.add(t);
-  return () => {
-    clearInterval(t);
-    tickers.delete(t);
-  };
-}
-
-// Set by SIGINT/SIGTERM/the hard time limit: the load loops stop at their next step.
-let aborted = null;
-function abort(reason) {
-  aborted ??= reason;
-  for (const t of tickers) clearInterval(t);
-  tickers.clear();
-}
-
-// ---------------------------------------------------------------- cleanup of everything started here
-
-const children = []; // { name, proc, logFile }
-let kafkaStartedHere = false;
-let database = null; // name of the database created here
-let topicPrefix = null;
-const closers = []; // async () => void, run first at cleanup (clients, pools), newest first
-let cleaningUp = null;
-
-function killChildrenNow() {
-  for (const c of children)
-    if (c.proc.exitCode === null && c.proc.signalCode === null) c.proc.kill('SIGKILL');
-}
-
-async function stopChild(c, graceMs = 15_000) {
-  if (c.proc.exitCode !== null || c.proc.signalCode !== null) return;
-  const exited = new Promise((resolve) => c.proc.once('exit', resolve));
-  c.proc.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(graceMs).then(() => false)]);
-  if (!done) {
-    log(`${c.name} (pid ${c.proc.pid}) did not stop within ${graceMs / 1000} s of SIGTERM; killing it`);
-    c.proc.kill('SIGKILL');
-    await Promise.race([exited, sleep(2000)]);
-  }
-}
-
-const withTimeout = (p, msTimeout) => Promise.race([p, sleep(msTimeout)]);
-
-async function cleanup() {
-  cleaningUp ??= (async () => {
-    for (const close of closers.splice(0).reverse())
-      await withTimeout(
-        close().catch(() => {}),
-        10_000,
-      );
-    for (const c of [...children].reverse()) await stopChild(c).catch(() => {});
-    if (topicPrefix) await deleteBenchTopics().catch((e) => log(`could not delete topics: ${e.message}`));
-    if (database) {
-      const name = database;
-      database = null;
-      await withPg(PG_ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`))
-        .then(() => log(`dropped database ${name}`))
-        .catch((e) => log(`could not drop database ${name}: ${e.message}`));
-    }
-    if (kafkaStartedHere) {
-      kafkaStartedHere = false;
-      log('stopping the Kafka broker started by this run');
-      try {
-        execFileSync(join(root, 'deploy/local/kafka.sh'), ['stop'], {
-          stdio: ['ignore', 'inherit', 'inherit'],
-          timeout: 60_000,
-        });
-      } catch (e) {
-        log(`kafka.sh stop failed: ${e.message}`);
-      }
-    }
-  })();
-  return cleaningUp;
-}
-
-process.on('exit', killChildrenNow);
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => {
-    log(`${sig}: stopping everything started by this run`);
-    abort(sig);
-    cleanup().finally(() => process.exit(130));
-  });
-}
-const hardLimit = setTimeout(() => {
-  log(`BENCH_TIMEOUT_S=${opts.benchTimeoutS} exceeded: aborting`);
-  abort('BENCH_TIMEOUT_S');
-  cleanup().finally(() => process.exit(2));
-}, opts.benchTimeoutS * 1000);
-hardLimit.unref();
-
-// ---------------------------------------------------------------- infrastructure
-
-async function withPg(url, fn) {
-  const c = new pg.Client({ connectionString: url, application_name: APP_NAME });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function kafkaStatus() {
-  try {
-    execFileSync(join(root, 'deploy/local/kafka.sh'), ['status'], { stdio: 'ignore', timeout: 60_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function kafkaVersion() {
-  try {
-    const jar = readdirSync(join(root, '.local/kafka/libs')).find((f) =>
-      /^kafka-server-common-[\d.]+\.jar$/.test(f),
-    );
-    if (jar) return `${/(\d+\.\d+\.\d+)/.exec(jar)[1]} (local single node, KRaft, deploy/local/kafka.sh)`;
-  } catch {
-    // not the local broker
-  }
-  return '3.9.1 (local single node, KRaft)';
-}
-
-function codeVersion() {
-  try {
-    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root }).toString().trim();
-    const changed = execFileSync('git', ['status', '--porcelain'], { cwd: root }).toString().trim();
-    return `${commit}${changed ? ' with uncommitted changes' : ''}`;
-  } catch {
-    return 'unknown commit';
-  }
-}
-
-/** Other benchmarks and test runs that would compete for the CPU (their command lines). */
-function competitors() {
-  try {
-    return execFileSync('pgrep', ['-af', 'jest|fast-path'], { timeout: 10_000 })
-      .toString()
-      .trim()
-      .split('\n')
-      .filter((l) => l && !l.includes('ledger-reserve'));
-  } catch {
-    return []; // pgrep exits 1 when nothing matches
-  }
-}
-
-async function deleteBenchTopics() {
-  const admin = new Kafka({
-    clientId: 'bench-cleanup',
-    brokers: [KAFKA_BROKER],
-    logLevel: logLevel.NOTHING,
-  }).admin();
-  await admin.connect();
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(topicPrefix));
-    if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
-    const groups = (await admin.listGroups()).groups
-      .map((g) => g.groupId)
-      .filter((g) => g.startsWith(topicPrefix));
-    if (groups.length) await admin.deleteGroups(groups).catch(() => {});
-    log(`deleted ${topics.length} topics and ${groups.length} consumer groups under '${topicPrefix}'`);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-function spawnLedger(env) {
-  const logFile = join(logDir, 'ledger.log');
-  const fd = openSync(logFile, 'w');
-  const proc = spawn(process.execPath, ['--enable-source-maps', join(root, 'apps/ledger/dist/main.js')], {
-    cwd: root,
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      TZ: 'UTC',
-      NODE_ENV: 'production',
-      OTEL_TRACES_EXPORTER: 'none',
-      LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  const child = { name: 'ledger', proc, logFile };
-  children.push(child);
-  proc.on('exit', (code, signal) => {
-    if (!cleaningUp) log(`!! ledger exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}`);
-  });
-  return child;
-}
-
-function tail(file, lines) {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
-function logLines(file) {
+function logLines(file: string): string[] {
   try {
     return readFileSync(file, 'utf8').split('\n').filter(Boolean);
   } catch {
@@ -384,105 +94,47 @@ function logLines(file) {
   }
 }
 
-async function waitHealthy(child, url, timeoutMs = 90_000) {
-  const deadline = performance.now() + timeoutMs;
-  while (performance.now() < deadline) {
-    if (child.proc.exitCode !== null)
-      throw new Error(`${child.name} exited during start-up:\n${tail(child.logFile, 20)}`);
-    try {
-      const r = await fetch(url, { signal: AbortSignal.timeout(2000) });
-      if (r.ok) {
-        await r.arrayBuffer();
-        log(`${child.name} is up (pid ${child.proc.pid}, ${url})`);
-        return;
-      }
-    } catch {
-      // not listening yet
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`,
-  );
-}
-
 // ---------------------------------------------------------------- CPU by component, from /proc
 
-let clockTicks = 100;
-try {
-  clockTicks = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
-} catch {
-  // 100 on every Linux this runs on
+const GROUPS = ['ledger', 'kafka', 'postgres', 'bench', 'other'] as const;
+type Group = (typeof GROUPS)[number];
+interface CpuUsage {
+  busy: number;
+  perUnit: Record<Group, number>;
+  cores: Record<Group, number>;
+  seconds: number;
+  topOthers: string[];
 }
-function cpuTicksOf(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime + stime
-  } catch {
-    return 0;
-  }
-}
-function cpuSnapshot() {
-  const ours = new Map(children.map((c) => [c.proc.pid, c.name]));
-  ours.set(process.pid, 'bench');
-  const procs = new Map();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    const pid = Number(d);
-    try {
-      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      let group = ours.get(pid);
-      if (!group && comm === 'postgres') group = 'postgres';
-      if (!group && comm === 'java' && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('kafka.Kafka'))
-        group = 'kafka';
-      procs.set(pid, { group: group ?? 'other', comm, ticks: cpuTicksOf(pid) });
-    } catch {
-      // ended meanwhile
-    }
-  }
-  const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = cpu[3] + (cpu[4] ?? 0);
-  const all = cpu.reduce((a, b) => a + b, 0);
-  return { at: performance.now(), procs, idle, all };
-}
+const snapshot = (): CpuSnapshot =>
+  cpuSnapshot(
+    byComponent(new Map([...run.children.map((c) => [c.proc.pid, c.name] as const), [process.pid, 'bench']])),
+  );
 /** CPU ms per unit (pair/attempt) by component and the machine's busy share between two snapshots. */
-function cpuUsage(a, b, units) {
-  const byGroup = { ledger: 0, kafka: 0, postgres: 0, bench: 0, other: 0 };
-  const others = new Map();
-  for (const [pid, p] of b.procs) {
-    const before = a.procs.get(pid);
-    const delta = Math.max(0, p.ticks - (before && before.comm === p.comm ? before.ticks : 0));
-    if (/^(ksoftirqd|kworker|rcu_|migration)/.test(p.comm)) continue;
-    byGroup[p.group] = (byGroup[p.group] ?? 0) + delta;
-    if (p.group === 'other' && delta > 0) others.set(p.comm, (others.get(p.comm) ?? 0) + delta);
+function cpuUsage(a: CpuSnapshot, b: CpuSnapshot, units: number): CpuUsage {
+  const d = cpuDelta(a, b);
+  const perUnit = {} as Record<Group, number>;
+  const cores = {} as Record<Group, number>;
+  for (const g of GROUPS) {
+    const cpuMs = ticksToMs(g === 'other' ? d.foreign : (d.byGroup.get(g) ?? 0));
+    perUnit[g] = units > 0 ? cpuMs / units : NaN;
+    cores[g] = d.seconds > 0 ? cpuMs / 1000 / d.seconds : NaN; // share of one core
   }
-  const all = b.all - a.all;
-  const seconds = (b.at - a.at) / 1000;
-  const perUnit = {};
-  const cores = {};
-  for (const [k, v] of Object.entries(byGroup)) {
-    const cpuMs = (v / clockTicks) * 1000;
-    perUnit[k] = units > 0 ? cpuMs / units : NaN;
-    cores[k] = seconds > 0 ? cpuMs / 1000 / seconds : NaN; // share of one core
-  }
-  const topOthers = [...others]
-    .sort((x, y) => y[1] - x[1])
-    .slice(0, 3)
-    .map(([comm, v]) => `${comm} ${(((v / clockTicks) * 100) / seconds).toFixed(0)}%`);
-  return { busy: all > 0 ? 1 - (b.idle - a.idle) / all : NaN, perUnit, cores, seconds, topOthers };
+  const topOthers = topForeign(d).map(
+    ([label, v]) => `${label} ${(ticksToMs(v) / 10 / d.seconds).toFixed(0)}%`,
+  );
+  return { busy: d.busy, perUnit, cores, seconds: d.seconds, topOthers };
 }
 
 // ---------------------------------------------------------------- the ledger, through LedgerClient
 
 // The benchmark's LedgerClient logs (Nest Logger) go to a file, counted, not to the progress output.
 const clientLogFile = join(logDir, 'ledger-bench-client.log');
-let clientLogFd = null;
+let clientLogFd: number | null = null;
 const clientLogCounts = { warn: 0, error: 0 };
 function benchNestLogger() {
   const write =
-    (level) =>
-    (message, ...rest) => {
+    (level: string) =>
+    (message: unknown, ...rest: unknown[]) => {
       if (level === 'warn' || level === 'error') clientLogCounts[level] += 1;
       if (clientLogFd === null) return;
       const line = JSON.stringify({ t: new Date().toISOString(), level, message, context: rest.at(-1) });
@@ -502,33 +154,13 @@ function benchNestLogger() {
   };
 }
 
-// The ledger believes a caller only with the gateway's signature over the exact request (libs/contracts).
-function signedIdentity(method, target, body, principal) {
-  const { PRINCIPAL_HEADER, PRINCIPAL_SIGNATURE_HEADER, signPrincipal, splitRequestTarget } = require(
-    join(root, 'libs/contracts/dist/index.js'),
-  );
-  const principalJson = JSON.stringify(principal);
-  const request = {
-    service: 'ledger',
-    method,
-    ...splitRequestTarget(target),
-    body: body === undefined ? undefined : Buffer.from(body),
-    principal: principalJson,
-  };
-  const expiresAtSeconds = Math.floor(Date.now() / 1000) + 30;
-  return {
-    [PRINCIPAL_HEADER]: principalJson,
-    [PRINCIPAL_SIGNATURE_HEADER]: signPrincipal(INTERNAL_KEY, request, expiresAtSeconds),
-  };
-}
-
-async function putBudget(url, tenantId, body) {
+async function putBudget(url: string, tenantId: string, body: Record<string, unknown>) {
   const json = JSON.stringify(body);
   const r = await fetch(`${url}/v1/ledger/budgets`, {
     method: 'PUT',
     headers: {
       'content-type': 'application/json',
-      ...signedIdentity('PUT', '/v1/ledger/budgets', json, {
+      ...signedIdentity('ledger', INTERNAL_KEY, 'PUT', '/v1/ledger/budgets', json, {
         kind: 'tenant',
         tenantId,
         role: 'admin',
@@ -540,10 +172,10 @@ async function putBudget(url, tenantId, body) {
   });
   const text = await r.text();
   if (r.status !== 200) throw new Error(`PUT budget for ${tenantId}: ${r.status} ${text}`);
-  return JSON.parse(text);
+  return JSON.parse(text) as { dailyLimitMicroUsd: number };
 }
 
-const reserveRequest = (tenantId) => ({
+const reserveRequest = (tenantId: string) => ({
   tenantId,
   taskId: randomUUID(),
   model: MODEL,
@@ -555,8 +187,38 @@ const reserveRequest = (tenantId) => ({
  * CONCURRENCY callers, each looping reserve → (approved) settle, until `total` reserves were attempted or the time
  * cap passed. Latencies in ms, per command.
  */
-async function ledgerLoop(client, tenantId, total, { label, capS, concurrency, onProgress }) {
-  const s = {
+interface LedgerLoopOptions {
+  label: string;
+  capS: number;
+  concurrency: number;
+  onProgress?: (s: LedgerLoopState) => void;
+}
+interface LedgerLoopState {
+  attempts: number;
+  approved: number;
+  settled: number;
+  denied: Map<string, number>;
+  settleErrors: Map<string, number>;
+  wrongAmount: number;
+  wrongCost: number;
+  reserveMs: number[];
+  settleMs: number[];
+  trace: [string, number, number, string, number, number][];
+  inFlight: number;
+  startedAt: number;
+  endedAt: number;
+  cappedByTime: boolean;
+  lastUnavailable?: string;
+  lastSettleError?: string;
+}
+
+async function ledgerLoop(
+  client: LedgerClient,
+  tenantId: string,
+  total: number,
+  { label, capS, concurrency, onProgress }: LedgerLoopOptions,
+): Promise<LedgerLoopState> {
+  const s: LedgerLoopState = {
     attempts: 0,
     approved: 0,
     settled: 0,
@@ -575,9 +237,9 @@ async function ledgerLoop(client, tenantId, total, { label, capS, concurrency, o
     cappedByTime: false,
   };
   const deadline = s.startedAt + capS * 1000;
-  const stopTicker = onProgress ? ticker(() => onProgress(s), 2000) : () => {};
+  const stopTicker = onProgress ? run.ticker(() => onProgress(s), 2000) : () => {};
   const worker = async () => {
-    while (!aborted && s.attempts < total) {
+    while (!run.aborted && s.attempts < total) {
       if (performance.now() > deadline) {
         s.cappedByTime = true;
         break;
@@ -592,7 +254,7 @@ async function ledgerLoop(client, tenantId, total, { label, capS, concurrency, o
         const answeredAt = Date.now();
         s.reserveMs.push(t1 - t0);
         if (!r.approved) {
-          s.denied.set(r.reason, (s.denied.get(r.reason) ?? 0) + 1);
+          bump(s.denied, r.reason);
           if (r.reason === 'ledger_unavailable' || r.reason === 'invalid_request')
             s.lastUnavailable = r.message;
           continue;
@@ -615,13 +277,12 @@ async function ledgerLoop(client, tenantId, total, { label, capS, concurrency, o
             s.settled += 1;
             if (reply.costMicroUsd !== ACTUAL) s.wrongCost += 1;
           } else {
-            s.settleErrors.set('not booked', (s.settleErrors.get('not booked') ?? 0) + 1);
-            s.lastSettleError = reply.message;
+            bump(s.settleErrors, 'not booked');
+            s.lastSettleError = reply.message ?? undefined;
           }
         } catch (e) {
-          const key = e.name ?? 'Error';
-          s.settleErrors.set(key, (s.settleErrors.get(key) ?? 0) + 1);
-          s.lastSettleError = e.message;
+          bump(s.settleErrors, e instanceof Error ? e.name : 'Error');
+          s.lastSettleError = errorMessage(e);
         }
       } finally {
         s.inFlight -= 1;
@@ -634,17 +295,30 @@ async function ledgerLoop(client, tenantId, total, { label, capS, concurrency, o
   return s;
 }
 
-const deniedTotal = (s) => [...s.denied.values()].reduce((a, b) => a + b, 0);
-const mapText = (m) => [...m].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
+const deniedTotal = (s: LedgerLoopState): number => [...s.denied.values()].reduce((a, b) => a + b, 0);
+const mapText = (m: Map<string, number>): string => [...m].map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
 
 // pg_stat_activity of the ledger's connections, sampled while a phase runs: is it waiting on Postgres?
-function sampleLedgerConnections(pool, dbName, everyMs = 100) {
-  const acc = { samples: 0, active: 0, idleInTx: 0, idle: 0, lockWaits: 0, total: 0, waits: new Map() };
+function sampleLedgerConnections(pool: pg.Pool, dbName: string, everyMs = 100) {
+  const acc = {
+    samples: 0,
+    active: 0,
+    idleInTx: 0,
+    idle: 0,
+    lockWaits: 0,
+    total: 0,
+    waits: new Map<string, number>(),
+  };
   let running = true;
   const loop = (async () => {
-    while (running && !aborted) {
+    while (running && !run.aborted) {
       try {
-        const { rows } = await pool.query(
+        const { rows } = await pool.query<{
+          state: string;
+          wait_event_type: string | null;
+          wait_event: string | null;
+          n: number;
+        }>(
           `SELECT state, wait_event_type, wait_event, count(*)::int AS n FROM pg_stat_activity
             WHERE datname = $1 AND backend_type = 'client backend' AND application_name <> $2
             GROUP BY 1, 2, 3`,
@@ -671,7 +345,7 @@ function sampleLedgerConnections(pool, dbName, everyMs = 100) {
   return async () => {
     running = false;
     await loop;
-    const avg = (v) => (acc.samples ? v / acc.samples : NaN);
+    const avg = (v: number) => (acc.samples ? v / acc.samples : NaN);
     return {
       samples: acc.samples,
       connections: avg(acc.total),
@@ -688,23 +362,23 @@ function sampleLedgerConnections(pool, dbName, everyMs = 100) {
 }
 
 /** Splits each pair's latencies at the moments the ledger's handlers started, from the ledger's own rows. */
-async function splitLatencies(pool, tenantId, trace) {
-  const { rows: res } = await pool.query(
+async function splitLatencies(pool: pg.Pool, tenantId: string, trace: LedgerLoopState['trace']) {
+  const { rows: res } = await pool.query<{ id: string; at: number }>(
     `SELECT id::text AS id, (extract(epoch FROM created_at) * 1000)::float8 AS at
        FROM ledger.reservations WHERE tenant_id = $1`,
     [tenantId],
   );
-  const { rows: bk } = await pool.query(
+  const { rows: bk } = await pool.query<{ id: string; at: number }>(
     `SELECT event_id AS id, (extract(epoch FROM event_time) * 1000)::float8 AS at
        FROM ledger.bookings WHERE tenant_id = $1`,
     [tenantId],
   );
   const reservedAt = new Map(res.map((r) => [r.id, r.at]));
   const bookedAt = new Map(bk.map((r) => [r.id, r.at]));
-  const reserveIn = [];
-  const reserveOut = [];
-  const settleIn = [];
-  const settleOut = [];
+  const reserveIn: number[] = [];
+  const reserveOut: number[] = [];
+  const settleIn: number[] = [];
+  const settleOut: number[] = [];
   for (const [reservationId, sent, answered, eventId, settleSent, settleAnswered] of trace) {
     const a = reservedAt.get(reservationId);
     if (a !== undefined) {
@@ -727,25 +401,31 @@ async function splitLatencies(pool, tenantId, trace) {
 
 // After every booked settle the cost breaker sums the tenant's bookings of its window (breakerWindowSeconds, 60 s
 // by default), even when no breaker rate is set: what that query costs at the end of the phase, by EXPLAIN ANALYZE.
-async function measureWindowSum(pool, tenantId) {
-  const times = [];
+interface PlanNode {
+  'Actual Rows'?: number;
+  Plans?: PlanNode[];
+}
+
+async function measureWindowSum(pool: pg.Pool, tenantId: string) {
+  const times: number[] = [];
   let rows = NaN;
   for (let i = 0; i < 5; i++) {
-    const { rows: plan } = await pool.query(
+    const { rows: plan } = await pool.query<{ 'QUERY PLAN': { 'Execution Time': number; Plan: PlanNode }[] }>(
       `EXPLAIN (ANALYZE, FORMAT JSON)
        SELECT COALESCE(SUM(cost_micro_usd), 0)::text AS spent FROM ledger.bookings
         WHERE tenant_id = $1 AND event_time > now() - interval '60 seconds'`,
       [tenantId],
     );
-    const top = plan[0]['QUERY PLAN'][0];
+    const top = plan[0]?.['QUERY PLAN'][0];
+    if (!top) continue;
     times.push(top['Execution Time']);
     rows = top.Plan.Plans?.[0]?.['Actual Rows'] ?? NaN;
   }
   return { rows, ms: summary(times).p50 };
 }
 
-async function dayCounter(pool, tenantId) {
-  const { rows } = await pool.query(
+async function dayCounter(pool: pg.Pool, tenantId: string) {
+  const { rows } = await pool.query<{ spent: string; reserved: string; limit: string }>(
     `SELECT c.spent_micro_usd::text AS spent, c.reserved_micro_usd::text AS reserved,
             b.daily_limit_micro_usd::text AS "limit"
        FROM ledger.spend_counters c
@@ -754,8 +434,9 @@ async function dayCounter(pool, tenantId) {
       ORDER BY c.period_start DESC`,
     [tenantId],
   );
-  if (rows.length !== 1) throw new Error(`expected one day counter for ${tenantId}, found ${rows.length}`);
   const r = rows[0];
+  if (rows.length !== 1 || !r)
+    throw new Error(`expected one day counter for ${tenantId}, found ${rows.length}`);
   return { spent: Number(r.spent), reserved: Number(r.reserved), limit: Number(r.limit) };
 }
 
@@ -763,8 +444,27 @@ async function dayCounter(pool, tenantId) {
 
 // Check-then-write, as a gateway does it: read the spend, compare, then write it in a separate statement. No lock,
 // no conditional update, no transaction: each caller has its own connection (the narrowest race window there is).
-async function naiveLoop(clients, tenantId, limit, total, { cost, capS, onProgress }) {
-  const s = {
+interface NaiveLoopState {
+  attempts: number;
+  approved: number;
+  denied: number;
+  errors: number;
+  checkMs: number[];
+  writeMs: number[];
+  startedAt: number;
+  endedAt: number;
+  cappedByTime: boolean;
+  settled?: number;
+}
+
+async function naiveLoop(
+  clients: pg.Client[],
+  tenantId: string,
+  limit: number,
+  total: number,
+  { cost, capS, onProgress }: { cost: number; capS: number; onProgress?: (s: NaiveLoopState) => void },
+): Promise<NaiveLoopState> {
+  const s: NaiveLoopState = {
     attempts: 0,
     approved: 0,
     denied: 0,
@@ -776,9 +476,9 @@ async function naiveLoop(clients, tenantId, limit, total, { cost, capS, onProgre
     cappedByTime: false,
   };
   const deadline = s.startedAt + capS * 1000;
-  const stopTicker = onProgress ? ticker(() => onProgress(s), 2000) : () => {};
-  const worker = async (c) => {
-    while (!aborted && s.attempts < total) {
+  const stopTicker = onProgress ? run.ticker(() => onProgress(s), 2000) : () => {};
+  const worker = async (c: pg.Client) => {
+    while (!run.aborted && s.attempts < total) {
       if (performance.now() > deadline) {
         s.cappedByTime = true;
         break;
@@ -786,12 +486,14 @@ async function naiveLoop(clients, tenantId, limit, total, { cost, capS, onProgre
       s.attempts += 1;
       try {
         const t0 = performance.now();
-        const { rows } = await c.query('SELECT spent_micro_usd FROM bench_naive.spend WHERE tenant_id = $1', [
-          tenantId,
-        ]);
+        const { spent_micro_usd: spent } = await oneRow<{ spent_micro_usd: string }>(
+          c,
+          'SELECT spent_micro_usd FROM bench_naive.spend WHERE tenant_id = $1',
+          [tenantId],
+        );
         const t1 = performance.now();
         s.checkMs.push(t1 - t0);
-        if (Number(rows[0].spent_micro_usd) + WORST > limit) {
+        if (Number(spent) + WORST > limit) {
           s.denied += 1;
           continue;
         }
@@ -812,24 +514,18 @@ async function naiveLoop(clients, tenantId, limit, total, { cost, capS, onProgre
   return s;
 }
 
-async function naiveSpent(pool, tenantId) {
-  const { rows } = await pool.query(
+async function naiveSpent(pool: pg.Pool, tenantId: string): Promise<number> {
+  const row = await oneRow<{ s: string }>(
+    pool,
     'SELECT spent_micro_usd::text AS s FROM bench_naive.spend WHERE tenant_id = $1',
     [tenantId],
   );
-  return Number(rows[0].s);
+  return Number(row.s);
 }
 
 // ---------------------------------------------------------------- main
 
-async function main() {
-  const major = Number(process.versions.node.split('.')[0]);
-  if (major < 24) {
-    throw new Error(
-      `Node ${process.version}: the ledger and its client need Node 24 (run /work/main/node_modules/.bin/node bench/ledger-reserve.mjs)`,
-    );
-  }
-  mkdirSync(logDir, { recursive: true });
+async function main(): Promise<boolean> {
   for (const f of ['apps/ledger/dist/main.js', 'libs/ledger-client/dist/index.js']) {
     if (!existsSync(join(root, f)))
       throw new Error(`${f} is missing: build first (npx tsc -b tsconfig.build.json)`);
@@ -840,28 +536,15 @@ async function main() {
   );
 
   // Nothing else may compete for the CPU while measuring.
-  let busyWith = competitors();
-  if (busyWith.length) {
-    log(
-      `waiting up to ${opts.waitIdleS} s for other benchmarks/tests to finish:\n  ${busyWith.join('\n  ')}`,
-    );
-    const until = performance.now() + opts.waitIdleS * 1000;
-    while (busyWith.length && performance.now() < until && !aborted) {
-      await sleep(5000);
-      busyWith = competitors();
-    }
-    if (busyWith.length) log('!! still running; measuring anyway (the report says so)');
-    else log('no other benchmark or test is running now');
-  }
+  const competing = await waitForCompetitors(run, 'jest|fast-path', 'ledger-reserve', opts.waitIdleS);
   // Nor anything else (an npm ci, a build): wait until other processes use less than a quarter of the machine.
   const quietDeadline = performance.now() + opts.waitIdleS * 1000;
-  let idleCheck;
   for (;;) {
-    const a = cpuSnapshot();
+    const a = snapshot();
     await sleep(3000);
-    idleCheck = cpuUsage(a, cpuSnapshot(), 1);
-    const othersShare = idleCheck.cores.other / os.availableParallelism();
-    if (othersShare < 0.25 || performance.now() > quietDeadline || aborted) {
+    const idleCheck = cpuUsage(a, snapshot(), 1);
+    const othersShare = idleCheck.cores.other / machine().cpus;
+    if (othersShare < 0.25 || performance.now() > quietDeadline || run.aborted) {
       if (othersShare >= 0.25)
         log(
           `!! other processes still use ${(othersShare * 100).toFixed(0)}% of the machine (${idleCheck.topOthers.join(', ')}); measuring anyway (the report says so)`,
@@ -873,48 +556,36 @@ async function main() {
     );
     await sleep(5000);
   }
-  const competing = busyWith;
-  const loadAtStart = os.loadavg();
+  const machineAtStart = machine();
   const codeAtStart = codeVersion();
 
-  // Kafka
-  if (kafkaStatus()) log(`Kafka answers on ${KAFKA_BROKER} (left running at the end)`);
-  else {
-    log('Kafka is not running: starting it with deploy/local/kafka.sh start');
-    kafkaStartedHere = true;
-    execFileSync(join(root, 'deploy/local/kafka.sh'), ['start'], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      timeout: 180_000,
-    });
-  }
+  const broker = await useLocalKafka(run);
+  const topicPrefix = `bench.ledger.${runId}.`;
+  removeTopicsAtCleanup(run, () => broker, [topicPrefix]);
 
   // Postgres: a fresh database
-  const dbName = `deliberate_bench_ledger_${runId}`;
-  const pgVersion = await withPg(PG_ADMIN_URL, async (c) => {
-    await c.query(`CREATE DATABASE "${dbName}"`);
-    return (await c.query('SELECT version() AS v')).rows[0].v.replace(/ on .*$/, '');
-  });
-  database = dbName;
-  const dbUrl = `${PG_BASE}/${dbName}`;
+  const database = await createDatabase(run, `deliberate_bench_ledger_${runId}`, APP_NAME);
+  const dbName = database.name;
+  const dbUrl = database.url;
+  const pgVersion = database.version.replace(/ on .*$/, '');
   log(`created database ${dbName}`);
   const pool = new pg.Pool({ connectionString: dbUrl, application_name: APP_NAME, max: 3 });
-  closers.push(() => pool.end());
+  run.onCleanup(() => pool.end());
 
   // The ledger
-  topicPrefix = `bench.ledger.${runId}.`;
   const port = await freePort();
-  const ledger = spawnLedger({
+  const ledger = run.spawnService('ledger', 'apps/ledger/dist/main.js', {
     DATABASE_URL: dbUrl,
-    KAFKA_BROKERS: KAFKA_BROKER,
+    KAFKA_BROKERS: broker,
     KAFKA_TOPIC_PREFIX: topicPrefix,
     LEDGER_HOST: HOST,
     LEDGER_PORT: String(port),
     LEDGER_INTERNAL_TOKEN: INTERNAL_KEY,
-    ...(opts.commandConcurrency ? { LEDGER_COMMAND_CONCURRENCY: opts.commandConcurrency } : {}),
-    ...(opts.poolSize ? { DATABASE_POOL_SIZE: opts.poolSize } : {}),
+    LEDGER_COMMAND_CONCURRENCY: opts.commandConcurrency,
+    DATABASE_POOL_SIZE: opts.poolSize,
   });
   const url = `http://${HOST}:${port}`;
-  await waitHealthy(ledger, `${url}/health`);
+  await waitHealthy(run, ledger, `${url}/health`);
 
   // Budgets: the throughput tenant fits BUDGET_K worst cases a day, the stampede tenant exactly FIT; no breaker rate.
   const TENANT_WARM = 'bench-warmup';
@@ -925,7 +596,7 @@ async function main() {
   for (const [tenantId, limit] of [
     [TENANT_TPUT, tputLimit],
     [TENANT_STAMPEDE, stampedeLimit],
-  ]) {
+  ] as const) {
     const b = await putBudget(url, tenantId, {
       dailyLimitUsd: limit / 1_000_000,
       breakerMaxSpendUsd: null,
@@ -940,22 +611,22 @@ async function main() {
 
   // The client, as a service would use it
   clientLogFd = openSync(clientLogFile, 'w');
-  closers.push(async () => {
+  run.onCleanup(() => {
     const fd = clientLogFd;
     clientLogFd = null;
     if (fd !== null) closeSync(fd);
   });
-  const { Logger } = require('@nestjs/common');
+  const { Logger } = requireFromRoot<NestCommon>('@nestjs/common');
   Logger.overrideLogger(benchNestLogger());
-  const { LedgerClient } = require('@deliberate/ledger-client');
+  const { LedgerClient } = requireFromRoot<LedgerClientModule>('@deliberate/ledger-client');
   const client = new LedgerClient({
-    brokers: [KAFKA_BROKER],
+    brokers: [broker],
     clientId: `bench-ledger-${runId}`,
     topicPrefix,
     timeoutMs: CLIENT_TIMEOUT_MS,
   });
   await client.connect();
-  closers.push(() => client.close());
+  run.onCleanup(() => client.close());
   log('LedgerClient connected (reply group joined)');
 
   // Warm-up: JIT, connections, the ledger's caches; unmeasured.
@@ -978,18 +649,18 @@ async function main() {
   // 1. Ledger throughput
   log(`ledger throughput: ${opts.concurrency} callers, ${opts.pairs} reserves (each approved one settled)`);
   let lastTick = { at: performance.now(), settled: 0 };
-  const progress = (name) => (s) => {
+  const progress = (name: string) => (s: LedgerLoopState | NaiveLoopState) => {
     const now = performance.now();
     const done = s.settled ?? s.approved;
     const rate = ((done - lastTick.settled) * 1000) / (now - lastTick.at);
     lastTick = { at: now, settled: done };
     log(
       `  ${name}: ${s.attempts}/${opts.pairs} attempted, ${s.approved} approved, ${s.settled ?? s.approved} settled, ` +
-        `${typeof s.denied === 'number' ? s.denied : deniedTotal(s)} denied; ${num(rate)} pairs/s in the last 2 s`,
+        `${typeof s.denied === 'number' ? s.denied : deniedTotal(s as LedgerLoopState)} denied; ${num(rate)} pairs/s in the last 2 s`,
     );
   };
   const stopSampler = sampleLedgerConnections(pool, dbName);
-  const cpuA = cpuSnapshot();
+  const cpuA = snapshot();
   lastTick = { at: performance.now(), settled: 0 };
   const lt = await ledgerLoop(client, TENANT_TPUT, opts.pairs, {
     label: 'tput',
@@ -997,12 +668,13 @@ async function main() {
     concurrency: opts.concurrency,
     onProgress: progress('ledger'),
   });
-  const cpuB = cpuSnapshot();
+  const cpuB = snapshot();
   const conns = await stopSampler();
   const ltSeconds = (lt.endedAt - lt.startedAt) / 1000;
   const ltCpu = cpuUsage(cpuA, cpuB, lt.settled);
   const ltCounter = await dayCounter(pool, TENANT_TPUT);
-  const { rows: ltRows } = await pool.query(
+  const ltRow = await oneRow<{ active: number; settled: number; bookings: number; booked: string }>(
+    pool,
     `SELECT (SELECT count(*)::int FROM ledger.reservations WHERE tenant_id = $1 AND status = 'active') AS active,
             (SELECT count(*)::int FROM ledger.reservations WHERE tenant_id = $1 AND status = 'settled') AS settled,
             (SELECT count(*)::int FROM ledger.bookings WHERE tenant_id = $1) AS bookings,
@@ -1023,7 +695,7 @@ async function main() {
     counter: ltCounter,
     overspend: Math.max(0, ltCounter.spent - ltCounter.limit),
     withinLimit: ltCounter.spent + ltCounter.reserved <= ltCounter.limit,
-    db: { ...ltRows[0], booked: Number(ltRows[0].booked) },
+    db: { ...ltRow, booked: Number(ltRow.booked) },
     cpu: ltCpu,
     conns,
   };
@@ -1040,8 +712,8 @@ async function main() {
   let watching = true;
   let highest = 0;
   const watcher = (async () => {
-    while (watching && !aborted) {
-      const { rows } = await pool.query(
+    while (watching && !run.aborted) {
+      const { rows } = await pool.query<{ used: string }>(
         `SELECT (spent_micro_usd + reserved_micro_usd)::text AS used FROM ledger.spend_counters
           WHERE tenant_id = $1 AND scope = 'tenant' AND period = 'day'`,
         [TENANT_STAMPEDE],
@@ -1051,7 +723,7 @@ async function main() {
     }
   })();
   const st0 = performance.now();
-  const stampedeMs = [];
+  const stampedeMs: number[] = [];
   const replies = await Promise.all(
     Array.from({ length: opts.stampede }, async () => {
       const t0 = performance.now();
@@ -1064,10 +736,10 @@ async function main() {
   watching = false;
   await watcher;
   const stApproved = replies.filter((r) => r.approved);
-  const stDenied = new Map();
-  for (const r of replies) if (!r.approved) stDenied.set(r.reason, (stDenied.get(r.reason) ?? 0) + 1);
+  const stDenied = new Map<string, number>();
+  for (const r of replies) if (!r.approved) bump(stDenied, r.reason);
   const stCounter = await dayCounter(pool, TENANT_STAMPEDE);
-  const heldByApproved = stApproved.reduce((sum, r) => sum + r.amountMicroUsd, 0);
+  const heldByApproved = stApproved.reduce((sum, r) => sum + (r.approved ? r.amountMicroUsd : 0), 0);
   const ledgerStampede = {
     approved: stApproved.length,
     denied: stDenied,
@@ -1095,8 +767,8 @@ async function main() {
   await pool.query(
     `INSERT INTO bench_naive.spend (tenant_id) VALUES ('warmup'), ('throughput'), ('stampede'), ('stampede-all')`,
   );
-  const naiveClients = [];
-  closers.push(async () => {
+  const naiveClients: pg.Client[] = [];
+  run.onCleanup(async () => {
     for (const c of naiveClients.splice(0)) await c.end().catch(() => {});
   });
   for (let i = 0; i < opts.concurrency; i++) {
@@ -1108,14 +780,14 @@ async function main() {
   if (opts.warmup > 0) {
     await naiveLoop(naiveClients, 'warmup', Number.MAX_SAFE_INTEGER, opts.warmup, { cost: ACTUAL, capS: 60 });
   }
-  const nCpuA = cpuSnapshot();
+  const nCpuA = snapshot();
   lastTick = { at: performance.now(), settled: 0 };
   const nt = await naiveLoop(naiveClients, 'throughput', tputLimit, opts.pairs, {
     cost: ACTUAL,
     capS: opts.timeCapS,
     onProgress: progress('naive'),
   });
-  const nCpuB = cpuSnapshot();
+  const nCpuB = snapshot();
   const ntSeconds = (nt.endedAt - nt.startedAt) / 1000;
   const ntSpent = await naiveSpent(pool, 'throughput');
   const naiveTput = {
@@ -1149,14 +821,15 @@ async function main() {
     application_name: `${APP_NAME}-naive`,
     max: opts.concurrency,
   });
-  closers.push(() => allPool.end());
+  run.onCleanup(() => allPool.end());
   let allApproved = 0;
   await Promise.all(
     Array.from({ length: opts.stampede }, async () => {
-      const { rows } = await allPool.query(
+      const { spent_micro_usd: spent } = await oneRow<{ spent_micro_usd: string }>(
+        allPool,
         `SELECT spent_micro_usd FROM bench_naive.spend WHERE tenant_id = 'stampede-all'`,
       );
-      if (Number(rows[0].spent_micro_usd) + WORST > stampedeLimit) return;
+      if (Number(spent) + WORST > stampedeLimit) return;
       allApproved += 1;
       await allPool.query(
         `UPDATE bench_naive.spend SET spent_micro_usd = spent_micro_usd + $1 WHERE tenant_id = 'stampede-all'`,
@@ -1178,21 +851,14 @@ async function main() {
       `all ${opts.stampede} at once: ${allApproved} approved, overspend ${num(naiveStampede.allAtOnce.overspend)} micro-USD`,
   );
 
-  const machine = {
-    cpus: os.availableParallelism(),
-    memGiB: os.totalmem() / 2 ** 30,
-    cpuModel:
-      /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-      os.cpus()[0]?.model ??
-      'unknown',
-    node: process.version,
-    kafka: kafkaVersion(),
+  const m = {
+    ...machineAtStart,
+    kafka: `${kafkaJarVersion()} (local single node, KRaft, deploy/local/kafka.sh)`,
     postgres: pgVersion,
-    load: loadAtStart,
     code: codeAtStart,
   };
   const report = render({
-    machine,
+    machine: m,
     competing,
     ledgerTput,
     ledgerStampede,
@@ -1204,23 +870,16 @@ async function main() {
   for (const l of report.notes) console.log(l);
   console.log('');
 
-  if (opts.writeDocs) {
-    // Someone else may append too: read it right before writing, then only append.
-    const current = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : '';
-    const intro = current.includes(INTRO_HEADING) ? '' : `${INTRO}\n\n`;
-    const sep = current === '' || current.endsWith('\n\n') ? '' : current.endsWith('\n') ? '\n' : '\n\n';
-    appendFileSync(docsFile, `${sep}${intro}${report.section}\n`);
-    log(`appended the results to ${docsFile}`);
-  }
+  appendSection({ heading: INTRO_HEADING, intro: INTRO }, report.section);
   return report.ok;
 }
 
 // ---------------------------------------------------------------- the report
 
-const INTRO_HEADING = '## Ledger reserve → settle (`node bench/ledger-reserve.mjs`)';
+const INTRO_HEADING = '## Ledger reserve → settle (`npm run bench:ledger`)';
 const INTRO = `${INTRO_HEADING}
 
-\`bench/ledger-reserve.mjs\` starts on 127.0.0.1 the local Kafka broker if none is running, a fresh Postgres
+\`bench/ledger-reserve.ts\` starts on 127.0.0.1 the local Kafka broker if none is running, a fresh Postgres
 database (dropped at the end) and one ledger process (\`apps/ledger/dist/main.js\`, \`LOG_LEVEL=warn\`, log in
 \`.local/bench/ledger.log\`) on a unique topic prefix, and calls it through \`LedgerClient\` (Nest \`ClientKafka\`
 request-reply), as a service does. Each call is \`sim-fast\` with 1,000 input tokens and at most 1,000 output tokens:
@@ -1238,11 +897,63 @@ a worst case of 750 micro-USD; a settle reports 1,000 input + 500 output tokens 
 - CPU ms per pair by component (from \`/proc\`) and the ledger's Postgres connections (sampled \`pg_stat_activity\`)
   show where the time goes. Target: ≥ 2,000 pairs/s with 64 callers, overspend 0, exactly FIT approved.`;
 
-function render(r) {
+interface ReportInput {
+  machine: Machine & { kafka: string; postgres: string; code: string };
+  competing: string[];
+  ledgerTput: LedgerTput;
+  ledgerStampede: LedgerStampede;
+  naiveTput: NaiveTput;
+  naiveStampede: NaiveStampede;
+  ledgerLogDuring: string[];
+}
+interface LedgerTput {
+  split: Awaited<ReturnType<typeof splitLatencies>>;
+  windowSum: { rows: number; ms: number };
+  s: LedgerLoopState;
+  seconds: number;
+  pairsPerS: number;
+  attemptsPerS: number;
+  reserve: Summary;
+  settle: Summary;
+  counter: { spent: number; reserved: number; limit: number };
+  overspend: number;
+  withinLimit: boolean;
+  db: { active: number; settled: number; bookings: number; booked: number };
+  cpu: CpuUsage;
+  conns: Awaited<ReturnType<ReturnType<typeof sampleLedgerConnections>>>;
+}
+interface LedgerStampede {
+  approved: number;
+  denied: Map<string, number>;
+  seconds: number;
+  latency: Summary;
+  counter: { spent: number; reserved: number; limit: number };
+  highest: number;
+  overspend: number;
+  withinLimit: boolean;
+}
+interface NaiveTput {
+  s: NaiveLoopState;
+  seconds: number;
+  pairsPerS: number;
+  attemptsPerS: number;
+  check: Summary;
+  write: Summary;
+  spent: number;
+  overspend: number;
+  cpu: CpuUsage;
+}
+interface NaiveStampede {
+  approved: number;
+  overspend: number;
+  allAtOnce: { approved: number; overspend: number };
+}
+
+function render(r: ReportInput) {
   const { machine: m, ledgerTput: lt, ledgerStampede: ls, naiveTput: nt, naiveStampede: ns } = r;
   const date = new Date().toISOString();
-  const ok = (cond) => (cond ? '✅ met' : '❌ missed');
-  const lat = (x) => `${ms(x.p50)} / ${ms(x.p99)}`;
+  const ok = (cond: boolean) => (cond ? '✅ met' : '❌ missed');
+  const lat = (x: Summary) => `${ms(x.p50)} / ${ms(x.p99)}`;
   const rows = [
     [
       'Metric',
@@ -1301,11 +1012,11 @@ function render(r) {
   ];
   const table = rows.map((row) => `| ${row.join(' | ')} |`).join('\n');
 
-  const cpuLine = (c, unit) => {
-    const parts = ['ledger', 'kafka', 'postgres', 'bench', 'other']
-      .filter((k) => Number.isFinite(c.perUnit[k]) && (k !== 'other' || c.perUnit[k] > 0.005))
-      .map((k) => `${k} ${c.perUnit[k].toFixed(2)} ms (${(c.cores[k] * 100).toFixed(0)}% of a core)`);
-    const total = ['ledger', 'kafka', 'postgres', 'bench'].reduce(
+  const cpuLine = (c: CpuUsage, unit: string) => {
+    const parts = GROUPS.filter(
+      (k) => Number.isFinite(c.perUnit[k]) && (k !== 'other' || c.perUnit[k] > 0.005),
+    ).map((k) => `${k} ${c.perUnit[k].toFixed(2)} ms (${(c.cores[k] * 100).toFixed(0)}% of a core)`);
+    const total = (['ledger', 'kafka', 'postgres', 'bench'] as const).reduce(
       (a, k) => a + (Number.isFinite(c.perUnit[k]) ? c.perUnit[k] : 0),
       0,
     );
@@ -1316,7 +1027,7 @@ function render(r) {
   const poolSize = Number(opts.poolSize ?? 10);
   const commandConcurrency = Number(opts.commandConcurrency ?? 6);
   const ledgerCores = lt.cpu.cores.ledger;
-  const totalCpuPerPair = ['ledger', 'kafka', 'postgres', 'bench'].reduce(
+  const totalCpuPerPair = (['ledger', 'kafka', 'postgres', 'bench'] as const).reduce(
     (a, k) => a + (Number.isFinite(lt.cpu.perUnit[k]) ? lt.cpu.perUnit[k] : 0),
     0,
   );
@@ -1324,16 +1035,16 @@ function render(r) {
   const ledgerCeiling = 1000 / lt.cpu.perUnit.ledger; // pairs/s with the ledger's single thread at 100%
   const sp = lt.split;
   const othersShare = lt.cpu.cores.other / m.cpus;
-  const bottleneck = [];
+  const bottleneck: string[] = [];
   if (lt.pairsPerS < 2000) {
     const cpuShare = lt.pairsPerS / cpuCeiling;
-    const findings = [];
+    const findings: string[] = [];
     if (othersShare > 0.15)
       findings.push(
         `other processes took ${(othersShare * 100).toFixed(0)}% of the machine (${lt.cpu.topOthers.join(', ')}), so the figure is understated`,
       );
     findings.push(
-      `CPU: a pair costs ${totalCpuPerPair.toFixed(2)} CPU ms across the stack (ledger ${lt.cpu.perUnit.ledger.toFixed(2)}, Postgres ${lt.cpu.perUnit.postgres.toFixed(2)}, Kafka broker ${lt.cpu.perUnit.kafka.toFixed(2)}, the benchmark's LedgerClient ${lt.cpu.perUnit.bench.toFixed(2)}; the naive pair ${['bench', 'postgres'].reduce((a, k) => a + nt.cpu.perUnit[k], 0).toFixed(2)}), so ${m.cpus} cores allow ≈ ${num(cpuCeiling)} pairs/s at most — the run reached ${(cpuShare * 100).toFixed(0)}% of that with the machine ${(lt.cpu.busy * 100).toFixed(0)}% busy, while 2,000 pairs/s would need ≤ ${((m.cpus * 1000) / 2000).toFixed(2)} CPU ms per pair here`,
+      `CPU: a pair costs ${totalCpuPerPair.toFixed(2)} CPU ms across the stack (ledger ${lt.cpu.perUnit.ledger.toFixed(2)}, Postgres ${lt.cpu.perUnit.postgres.toFixed(2)}, Kafka broker ${lt.cpu.perUnit.kafka.toFixed(2)}, the benchmark's LedgerClient ${lt.cpu.perUnit.bench.toFixed(2)}; the naive pair ${(['bench', 'postgres'] as const).reduce((a, k) => a + nt.cpu.perUnit[k], 0).toFixed(2)}), so ${m.cpus} cores allow ≈ ${num(cpuCeiling)} pairs/s at most — the run reached ${(cpuShare * 100).toFixed(0)}% of that with the machine ${(lt.cpu.busy * 100).toFixed(0)}% busy, while 2,000 pairs/s would need ≤ ${((m.cpus * 1000) / 2000).toFixed(2)} CPU ms per pair here`,
     );
     if (ledgerCores >= 0.85)
       findings.push(
@@ -1392,7 +1103,7 @@ function render(r) {
     `### Ledger reserve → settle — ${date}`,
     '',
     ...competingNote,
-    `- Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memGiB.toFixed(1)} GiB RAM, load average ${m.load.map((x) => x.toFixed(2)).join(' / ')} at start; Node ${m.node}; Kafka ${m.kafka}; ${m.postgres}`,
+    `- Machine: ${machineLine(m)}; Kafka ${m.kafka}; ${m.postgres}`,
     `- Code: ${m.code}`,
     `- Parameters: PAIRS=${opts.pairs}, CONCURRENCY=${opts.concurrency}, BUDGET_K=${opts.budgetK} (daily limit ${num(opts.budgetK * WORST)} micro-USD), STAMPEDE=${opts.stampede}, FIT=${opts.fit} (limit ${num(opts.fit * WORST)} micro-USD), WARMUP=${opts.warmup}, worst case ${WORST} / actual ${ACTUAL} micro-USD per call (sim-fast), ledger: one instance, LEDGER_COMMAND_CONCURRENCY=${opts.commandConcurrency ?? 'default (6)'}, DATABASE_POOL_SIZE=${opts.poolSize ?? 'default (10)'}, LOG_LEVEL=warn, client timeout ${CLIENT_TIMEOUT_MS / 1000} s`,
     '',
@@ -1410,22 +1121,4 @@ function render(r) {
   return { table, notes, section, ok: good };
 }
 
-main()
-  .then(async (good) => {
-    await cleanup();
-    log(good ? 'done' : 'done, but a budget check FAILED (see above)');
-    process.exit(good ? 0 : 1);
-  })
-  .catch(async (e) => {
-    if (aborted) {
-      await cleanup();
-      return;
-    }
-    log(`failed: ${e.stack ?? e}`);
-    for (const c of children) {
-      const t = tail(c.logFile, 15);
-      if (t.trim()) console.log(`--- last lines of ${c.logFile}\n${t}`);
-    }
-    await cleanup();
-    process.exit(1);
-  });
+run.main(main);

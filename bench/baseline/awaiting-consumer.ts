@@ -1,9 +1,9 @@
 // The naive design the reasoner replaces: a plain NestJS Kafka microservice whose @EventPattern handler awaits the
 // reasoning model's answer (the openai SDK, straight to the model simulator) before it returns, so the consumer holds
-// the partition, and skips its heartbeats, for the whole call. Started by bench/reasoner-inflight.mjs; it can also be
-// run on its own (Node 24):
+// the partition, and skips its heartbeats, for the whole call. Started by bench/reasoner-inflight.ts; it can also be
+// run on its own (Node 24, by type stripping):
 //
-//   TOPIC_PREFIX=demo. SIM_BASE_URL=http://127.0.0.1:4010/v1 STATS_PORT=4099 node bench/baseline/awaiting-consumer.mjs
+//   TOPIC_PREFIX=demo. SIM_BASE_URL=http://127.0.0.1:4010/v1 STATS_PORT=4099 node bench/baseline/awaiting-consumer.ts
 //
 // Environment:
 //   KAFKA_BROKERS (127.0.0.1:9092)   TOPIC_PREFIX (required)   SIM_BASE_URL (required, …/v1)
@@ -21,11 +21,11 @@ import 'reflect-metadata';
 import { createServer } from 'node:http';
 import { Controller, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { Ctx, EventPattern, Payload, ServerKafka } from '@nestjs/microservices';
+import { Ctx, EventPattern, type KafkaContext, Payload, ServerKafka } from '@nestjs/microservices';
 import kafkajs from 'kafkajs';
 import OpenAI from 'openai';
 
-const env = (name, fallback) => {
+const env = (name: string, fallback?: string): string => {
   const v = process.env[name];
   if (v === undefined || v === '') {
     if (fallback === undefined) throw new Error(`${name} is required`);
@@ -61,11 +61,11 @@ const stats = {
   groupJoins: 0,
   rebalancing: 0, // kafkajs REBALANCING events (the broker said a rebalance is in progress)
   crashes: 0,
-  lastError: null,
+  lastError: null as string | null,
   startedAt: Date.now(),
 };
-const callsByTask = new Map();
-const answeredTasks = new Set();
+const callsByTask = new Map<string, number>();
+const answeredTasks = new Set<string>();
 
 const openai = new OpenAI({
   baseURL: env('SIM_BASE_URL'),
@@ -74,7 +74,7 @@ const openai = new OpenAI({
   timeout: 600_000,
 });
 
-const headerString = (v) => {
+const headerString = (v: unknown): string | undefined => {
   const first = Array.isArray(v) ? v[0] : v;
   return first === undefined || first === null
     ? undefined
@@ -85,8 +85,12 @@ const headerString = (v) => {
 
 // ------------------------------------------------------------------ the controller: the whole "design"
 
+interface ReasoningRequest {
+  spec?: { input?: unknown; maxThinkingTokens?: number };
+}
+
 class ReasoningRequestsController {
-  async onReasoningRequested(data, context) {
+  async onReasoningRequested(data: ReasoningRequest | undefined, context: KafkaContext): Promise<void> {
     const taskId = headerString(context.getMessage().headers?.ce_taskid) ?? 'unknown';
     const n = (callsByTask.get(taskId) ?? 0) + 1;
     callsByTask.set(taskId, n);
@@ -113,13 +117,13 @@ class ReasoningRequestsController {
       }
     } catch (e) {
       stats.failed++;
-      stats.lastError = String(e?.message ?? e).slice(0, 300);
+      stats.lastError = (e instanceof Error ? e.message : String(e)).slice(0, 300);
     } finally {
       stats.inFlight--;
     }
   }
 }
-// Plain JS has no decorator syntax: apply Nest's decorators the way compiled TypeScript does
+// Node's type stripping has no decorator syntax: apply Nest's decorators the way compiled TypeScript does
 // (@EventPattern(TOPIC) onReasoningRequested(@Payload() data, @Ctx() context)).
 {
   const proto = ReasoningRequestsController.prototype;
@@ -128,7 +132,11 @@ class ReasoningRequestsController {
     proto,
     key,
     Reflect.decorate(
-      [EventPattern(TOPIC), (t, k) => Payload()(t, k, 0), (t, k) => Ctx()(t, k, 1)],
+      [
+        EventPattern(TOPIC) as MethodDecorator,
+        (t: object, k: string | symbol | undefined) => Payload()(t, k, 0),
+        (t: object, k: string | symbol | undefined) => Ctx()(t, k, 1),
+      ],
       proto,
       key,
       Object.getOwnPropertyDescriptor(proto, key),
@@ -142,9 +150,10 @@ Reflect.decorate([Module({ controllers: [ReasoningRequestsController] })], Basel
 
 // Nest's own Kafka server, with a listener on its consumer's group joins (registered before it first joins).
 class CountingServerKafka extends ServerKafka {
-  registerConsumerEventListeners() {
+  override registerConsumerEventListeners(): void {
     super.registerConsumerEventListeners();
     const c = this.consumer;
+    if (!c) return;
     c.on(c.events.GROUP_JOIN, (e) => {
       stats.groupJoins++;
       console.log(
@@ -161,12 +170,12 @@ class CountingServerKafka extends ServerKafka {
     c.on(c.events.REBALANCING, () => stats.rebalancing++);
     c.on(c.events.CRASH, (e) => {
       stats.crashes++;
-      stats.lastError = String(e.payload?.error?.message ?? e.payload?.error).slice(0, 300);
+      stats.lastError = e.payload.error.message.slice(0, 300);
     });
   }
 }
 
-async function main() {
+async function main(): Promise<void> {
   if (STATS_PORT > 0) {
     createServer((req, res) => {
       res.setHeader('content-type', 'application/json');
@@ -199,7 +208,7 @@ async function main() {
     }),
   });
   // The benchmark kills this process at the end of its window; nothing here needs a graceful stop.
-  for (const sig of ['SIGTERM', 'SIGINT']) process.once(sig, () => process.exit(0));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => process.exit(0));
   await app.listen();
   console.log(
     JSON.stringify({
@@ -211,7 +220,7 @@ async function main() {
   );
 }
 
-main().catch((e) => {
-  console.error(e?.stack ?? e);
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : e);
   process.exit(1);
 });
