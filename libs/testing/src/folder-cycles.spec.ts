@@ -14,7 +14,7 @@ const KNOWN_CYCLES: Record<string, string[][]> = {
   'apps/gateway': [['reviews', 'tasks']],
   'apps/reasoner': [['events', 'execution', 'thought']],
   'apps/webhooks': [['dispatch', 'messages']],
-  'libs/contracts': [['events', 'http', 'webhooks']],
+  'libs/contracts': [['events', 'http', 'ledger', 'webhooks']],
 };
 
 type FolderGraph = Map<string, Set<string>>;
