@@ -6,15 +6,10 @@ import {
   searchQuerySchema,
   verifyQuerySchema,
 } from '@deliberate/contracts';
-import { bearer, pathParameter, problem, queryParameters } from './openapi-parts';
+import { bearer, objectResponse, pathParameter, problem, queryParameters } from './openapi-parts';
 
 // The audit service's API, proxied by the gateway under /v1/audit (roles auditor and platform-auditor).
 // Tenant auditors see their own tenant; the platform auditor sees every tenant, or one with ?tenantId=.
-
-const object = (description: string, properties: Record<string, unknown>) => ({
-  description,
-  content: { 'application/json': { schema: { type: 'object', properties } } },
-});
 
 const auditRecord = {
   type: 'object',
@@ -61,7 +56,7 @@ export const AUDIT_PATHS = {
       security: bearer,
       parameters: [pathParameter('taskId', 'uuid'), ...queryParameters(auditTenantQuerySchema)],
       responses: {
-        '200': object('The timeline', {
+        '200': objectResponse('The timeline', {
           taskId: { type: 'string' },
           tenantId: { type: 'string' },
           entries: { type: 'array', items: auditRecord },
@@ -78,7 +73,7 @@ export const AUDIT_PATHS = {
       // The page size limit is AUDIT_PAGE_SIZE_MAX, documented at its default.
       parameters: [...queryParameters(searchQuerySchema(DEFAULT_AUDIT_PAGE_SIZE_MAX)), metadataFilter],
       responses: {
-        '200': object('A page', {
+        '200': objectResponse('A page', {
           items: { type: 'array', items: auditRecord },
           nextCursor: { type: ['string', 'null'] },
         }),
@@ -108,7 +103,7 @@ export const AUDIT_PATHS = {
       security: bearer,
       parameters: queryParameters(verifyQuerySchema),
       responses: {
-        '200': object('The verification report', {
+        '200': objectResponse('The verification report', {
           ok: { type: 'boolean' },
           checked: { type: 'integer' },
           checkpointsChecked: { type: 'integer' },
@@ -140,7 +135,7 @@ export const AUDIT_PATHS = {
       security: bearer,
       parameters: queryParameters(checkpointsQuerySchema),
       responses: {
-        '200': object('Checkpoints', {
+        '200': objectResponse('Checkpoints', {
           algorithm: { type: 'string', const: 'Ed25519' },
           keyId: { type: 'string' },
           publicKeyPem: { type: 'string' },

@@ -40,3 +40,21 @@ export function queryParameters(query: z.ZodType): Record<string, unknown>[] {
     ...(description === undefined ? {} : { description }),
   }));
 }
+
+/** A response whose body is one component. */
+export const ok = (description: string, ref: string) => ({ description, ...json(ref) });
+/** A JSON request body that is one component. */
+export const body = (ref: string, required = true) => ({ required, ...json(ref) });
+/** A response whose body is an object with these properties. */
+export const objectResponse = (description: string, properties: Record<string, unknown>) => ({
+  description,
+  content: { 'application/json': { schema: { type: 'object', properties } } },
+});
+export const arrayOf = (ref: string) => ({ type: 'array', items: { $ref: `#/components/schemas/${ref}` } });
+
+/** An operation that needs an API key. */
+export const operation = (
+  summary: string,
+  responses: Record<string, unknown>,
+  request: { parameters?: unknown[]; requestBody?: unknown } = {},
+) => ({ summary, security: bearer, ...request, responses });
