@@ -48,6 +48,25 @@ export function localKafkaPid(): number | null {
   }
 }
 
+async function brokerAnswers(broker: string): Promise<boolean> {
+  const admin = new Kafka({
+    clientId: 'bench-probe',
+    brokers: [broker],
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 3000,
+    retry: { retries: 0 },
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.listTopics();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 /** The last ERROR lines of a broker's server.log, to say why it is not answering. */
 function brokerErrors(logsDir: string): string {
   try {
@@ -66,7 +85,8 @@ function brokerErrors(logsDir: string): string {
  * and then stops it at the end of the run.
  */
 export async function useLocalKafka(run: BenchRun): Promise<string> {
-  if (kafkaStatus()) {
+  // A broker answering on 127.0.0.1:9092 without kafka.sh's pid file belongs to another checkout: used as it is.
+  if (kafkaStatus() || (await brokerAnswers(LOCAL_BROKER))) {
     log(`Kafka answers on ${LOCAL_BROKER} (left running at the end)`);
     return LOCAL_BROKER;
   }
