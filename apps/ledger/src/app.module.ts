@@ -5,6 +5,7 @@ import {
   modelCallRecordedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -22,6 +23,7 @@ import { LedgerCommandTopics } from './commands/ledger-command-topics';
 import { LedgerCommandsController } from './commands/ledger-commands.controller';
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
 import { SpendCounterRepository } from './spending/spend-counter.repository';
+import { SpendHolds } from './spending/spend-holds';
 import { HealthController } from './health/health.controller';
 import {
   INTERNAL_AUTH_OPTIONS,
@@ -31,8 +33,7 @@ import {
 } from '@deliberate/http';
 import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-create-ledger-tables';
 import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
-import { OutboxRelay } from './outbox/outbox-relay';
-import { OutboxRepository } from './outbox/outbox.repository';
+import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -52,7 +53,11 @@ export class LedgerModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'ledger',
           entities: [],
-          migrations: [CreateLedgerTables1795680000000, SeedDefaultPrices1795680001000],
+          migrations: [
+            CreateLedgerTables1795680000000,
+            SeedDefaultPrices1795680001000,
+            SetAsideDeadOutboxRows1796100000000,
+          ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
@@ -63,6 +68,9 @@ export class LedgerModule {
             budgetBreakerOpenedEvent,
             budgetBreakerClosedEvent,
           ],
+        }),
+        OutboxModule.forRoot({
+          events: [budgetThresholdCrossedEvent, budgetBreakerOpenedEvent, budgetBreakerClosedEvent],
         }),
       ],
       controllers: [LedgerCommandsController, SpendController, BudgetsController, HealthController],
@@ -83,6 +91,7 @@ export class LedgerModule {
         BudgetRepository,
         BudgetsService,
         SpendCounterRepository,
+        SpendHolds,
         ThresholdCrossingRepository,
         ThresholdMonitor,
         ReservationRepository,
@@ -92,8 +101,6 @@ export class LedgerModule {
         UsageEventConsumer,
         BreakerRepository,
         CostBreakerService,
-        OutboxRepository,
-        OutboxRelay,
         SpendRepository,
         SpendService,
         LedgerCommandTopics,

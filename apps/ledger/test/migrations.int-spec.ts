@@ -2,6 +2,7 @@ jest.setTimeout(60_000);
 
 import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1795680000000-create-ledger-tables';
 import { SeedDefaultPrices1795680001000 } from '@deliberate/ledger/migrations/1795680001000-seed-default-prices';
+import { SetAsideDeadOutboxRows1796100000000 } from '@deliberate/ledger/migrations/1796100000000-set-aside-dead-outbox-rows';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 
@@ -12,7 +13,11 @@ it('migrates up, down to nothing, and up again', async () => {
     databaseUrl: database.url,
     schema: 'ledger',
     entities: [],
-    migrations: [CreateLedgerTables1795680000000, SeedDefaultPrices1795680001000],
+    migrations: [
+      CreateLedgerTables1795680000000,
+      SeedDefaultPrices1795680001000,
+      SetAsideDeadOutboxRows1796100000000,
+    ],
     poolSize: 2,
   });
   const tables = async () =>
@@ -21,6 +26,13 @@ it('migrates up, down to nothing, and up again', async () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = 'ledger' ORDER BY table_name`,
       )
     ).map((t) => t.table_name);
+  const outboxColumns = async () =>
+    (
+      await dataSource.query<{ column_name: string }[]>(
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger' AND table_name = 'outbox'
+          ORDER BY column_name`,
+      )
+    ).map((c) => c.column_name);
   try {
     expect(await tables()).toEqual([
       'bookings',
@@ -34,11 +46,21 @@ it('migrates up, down to nothing, and up again', async () => {
       'task_counters',
       'threshold_crossings',
     ]);
+    expect(await outboxColumns()).toEqual(expect.arrayContaining(['dead_at', 'dead_reason', 'task_id']));
+    await dataSource.undoLastMigration();
+    expect(await outboxColumns()).toEqual([
+      'created_at',
+      'id',
+      'payload',
+      'published_at',
+      'tenant_id',
+      'topic',
+    ]);
     await dataSource.undoLastMigration();
     expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
     await dataSource.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
-    expect(await dataSource.runMigrations()).toHaveLength(2);
+    expect(await dataSource.runMigrations()).toHaveLength(3);
     expect(await tables()).toHaveLength(10);
   } finally {
     await dataSource.destroy();

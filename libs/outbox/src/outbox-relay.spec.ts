@@ -1,6 +1,6 @@
 import { defineEvent } from '@deliberate/contracts';
 import { type EventPublisher, PermanentError } from '@deliberate/kafka';
-import type { ServiceDatabase } from '@deliberate/persistence';
+import type { Sql as SqlPort } from '@deliberate/persistence';
 import { z } from 'zod';
 import type { OutboxMessage, OutboxSql as Sql } from './outbox-message';
 import { OutboxRelay } from './outbox-relay';
@@ -62,9 +62,9 @@ class FakePublisher {
 
 function relayOver(outbox: FakeOutbox, publisher: FakePublisher): OutboxRelay {
   const pool: Sql = { query: () => Promise.resolve([]) };
-  const database = { pool, transaction: <T>(work: (tx: Sql) => Promise<T>) => work(pool) };
+  const sql = { ...pool, transaction: <T>(work: (tx: Sql) => Promise<T>) => work(pool) };
   return new OutboxRelay(
-    database as unknown as ServiceDatabase,
+    sql as unknown as SqlPort,
     outbox as unknown as OutboxRepository,
     publisher as unknown as EventPublisher,
     { events: [noteEvent] },

@@ -1,6 +1,6 @@
 import type { EventDefinition } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
-import { ServiceDatabase } from '@deliberate/persistence';
+import { Sql as SqlPort } from '@deliberate/persistence';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { OutboxMessage, OutboxSql as Sql } from './outbox-message';
 import {
@@ -23,7 +23,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private sweeping: Promise<unknown> | null = null;
 
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: SqlPort,
     private readonly outbox: OutboxRepository,
     private readonly publisher: EventPublisher,
     @Inject(OUTBOX_OPTIONS) private readonly options: OutboxOptions,
@@ -52,7 +52,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   async publish(messages: readonly OutboxMessage[]): Promise<void> {
     if (!messages.length) return;
     try {
-      await this.relay(this.database.pool, messages);
+      await this.relay(this.sql, messages);
     } catch (e) {
       this.logger.warn({ msg: 'outbox publish failed; the sweep will retry', error: (e as Error).message });
     }
@@ -60,7 +60,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
 
   /** Publishes pending rows the commit's own publish missed; returns how many were published. */
   async relayStale(limit: number): Promise<number> {
-    return this.database.transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       const stale = await this.outbox.claimStale(
         tx,
         this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
@@ -72,7 +72,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
 
   /** Rows set aside as dead, for /health. */
   deadCount(): Promise<number> {
-    return this.outbox.countDead(this.database.pool);
+    return this.outbox.countDead(this.sql);
   }
 
   private async relay(sql: Sql, messages: readonly OutboxMessage[]): Promise<number> {

@@ -10,8 +10,7 @@ import { limitFor, periodKeys } from '../spending/budget-periods';
 import { type BudgetRecord, BudgetRepository } from '../spending/budget.repository';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
-import { OutboxRelay } from '../outbox/outbox-relay';
-import { type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
+import { Outbox, type OutboxMessage, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
 import { type BreakerRecord, BreakerRepository, type BreakerTripReason } from './breaker.repository';
 
@@ -36,7 +35,7 @@ export class CostBreakerService {
     private readonly budgets: BudgetRepository,
     private readonly bookings: BookingRepository,
     private readonly counters: SpendCounterRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
@@ -74,7 +73,7 @@ export class CostBreakerService {
           openedAt: now.toISOString(),
           retryAt: retryAt.toISOString(),
         };
-        return [await this.outbox.add(tx, budgetBreakerOpenedEvent.topic, tenantId, event)];
+        return [await this.outbox.add(tx, budgetBreakerOpenedEvent, event, { tenantId })];
       });
       if (messages.length) this.logger.warn({ msg: 'cost breaker opened', tenantId, ...trip });
       await this.relay.publish(messages);
@@ -102,7 +101,9 @@ export class CostBreakerService {
           closedAt: now.toISOString(),
           message: `cool-down over and the ${breaker.reason === 'spend_rate' ? 'spend rate is back within its limit' : 'budget has room again'}`,
         };
-        closed.push(await this.outbox.add(tx, budgetBreakerClosedEvent.topic, breaker.tenantId, event));
+        closed.push(
+          await this.outbox.add(tx, budgetBreakerClosedEvent, event, { tenantId: breaker.tenantId }),
+        );
       }
       return closed;
     });

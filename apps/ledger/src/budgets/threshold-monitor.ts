@@ -1,8 +1,7 @@
 import { budgetThresholdCrossedEvent, type BudgetThresholdCrossed, uuidv7 } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import type { CounterState } from '../spending/spend-counter.repository';
-import type { OutboxMessage } from '../outbox/outbox.repository';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { Outbox, type OutboxMessage } from '@deliberate/outbox';
 import type { Sql } from '@deliberate/persistence';
 import { type CounterKey, counterSortKey } from '../spending/budget-periods';
 import type { BudgetRecord } from '../spending/budget.repository';
@@ -27,7 +26,7 @@ export class ThresholdMonitor {
 
   constructor(
     private readonly crossings: ThresholdCrossingRepository,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: Outbox,
   ) {}
 
   async record(tx: Sql, tenantId: string, observed: readonly ObservedCounter[]): Promise<OutboxMessage[]> {
@@ -62,7 +61,7 @@ export class ThresholdMonitor {
           limitMicroUsd: o.limitMicroUsd,
           usedMicroUsd: used,
         };
-        messages.push(await this.outbox.add(tx, budgetThresholdCrossedEvent.topic, tenantId, event));
+        messages.push(await this.outbox.add(tx, budgetThresholdCrossedEvent, event, { tenantId }));
       }
     }
     return messages;

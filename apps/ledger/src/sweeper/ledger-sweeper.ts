@@ -7,7 +7,7 @@ import {
 } from '@nestjs/common';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
-import { OutboxRelay } from '../outbox/outbox-relay';
+import { OutboxRelay } from '@deliberate/outbox';
 import { ReservationService } from '../reservations/reservation.service';
 
 // Batches per tick, so one tick cannot run for ever behind a flood of expiries.
