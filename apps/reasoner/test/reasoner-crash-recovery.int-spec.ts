@@ -1,59 +1,21 @@
 import { uuidv7 } from '@deliberate/contracts';
-import { pollUntil } from '@deliberate/testing';
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { buildService, killService, pollUntil, type ServiceProcess, spawnService } from '@deliberate/testing';
 import { randomUUID } from 'node:crypto';
-import { resolve } from 'node:path';
 import { attemptsOf, type ReasonerHarness, startHarness, taskSpec } from './reasoner-harness';
-
-const ROOT = resolve(__dirname, '../../..');
-const NODE = resolve(ROOT, 'node_modules/.bin/node');
-
-interface Child {
-  proc: ChildProcess;
-  output: string[];
-  exited: Promise<void>;
-}
-
-// The reasoner as it runs in production: `node apps/reasoner/dist/main.js`, so a SIGKILL is a real crash.
-function spawnReasoner(env: Record<string, string>): Child {
-  const proc = spawn(NODE, [resolve(ROOT, 'apps/reasoner/dist/main.js')], {
-    cwd: ROOT,
-    env: { ...env, LOG_LEVEL: 'info', PATH: process.env['PATH'] ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const output: string[] = [];
-  proc.stdout?.on('data', (b: Buffer) => output.push(b.toString()));
-  proc.stderr?.on('data', (b: Buffer) => output.push(b.toString()));
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  return { proc, output, exited };
-}
-
-async function kill(child: Child | undefined): Promise<void> {
-  if (!child || child.proc.exitCode !== null || child.proc.signalCode !== null) return;
-  child.proc.kill('SIGKILL');
-  await child.exited;
-}
 
 describe('reasoner crash recovery (child processes)', () => {
   let h: ReasonerHarness;
-  let first: Child | undefined;
-  let second: Child | undefined;
+  let first: ServiceProcess | undefined;
+  let second: ServiceProcess | undefined;
 
   beforeAll(async () => {
-    execFileSync(
-      NODE,
-      [resolve(ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/reasoner/tsconfig.json'],
-      {
-        cwd: ROOT,
-        stdio: 'inherit',
-      },
-    );
+    buildService('reasoner');
     h = await startHarness('reasoner-crash', { timeScale: 0.01 });
   }, 120_000);
 
   afterAll(async () => {
-    await kill(first);
-    await kill(second);
+    await killService(first);
+    await killService(second);
     await h?.close();
   });
 
@@ -65,7 +27,7 @@ describe('reasoner crash recovery (child processes)', () => {
     });
 
   it('finishes every task after a kill -9 mid-flight, and never repeats a call whose result was recorded', async () => {
-    first = spawnReasoner(env('child-1'));
+    first = spawnService('reasoner', { ...env('child-1'), LOG_LEVEL: 'info' });
     await h.recorder
       .waitFor(() => first!.output.join('').includes('"msg":"reasoning"'), 'the first child to start', 60_000)
       .catch((e: Error) => {
@@ -88,7 +50,7 @@ describe('reasoner crash recovery (child processes)', () => {
     await first.exited;
     expect(long.some((id) => h.recorder.outcome(id))).toBe(false);
 
-    second = spawnReasoner(env('child-2'));
+    second = spawnService('reasoner', { ...env('child-2'), LOG_LEVEL: 'info' });
     const outcomes = await h.recorder.outcomes([...quick, ...long], 60_000).catch((e: Error) => {
       throw new Error(`${e.message}\n${second!.output.join('').slice(-3000)}`);
     });
