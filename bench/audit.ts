@@ -47,7 +47,7 @@ import { codeVersion, machine } from './lib/machine.ts';
 import { helpFromHeader, numberOption, passThrough } from './lib/options.ts';
 import { createDatabase, oneRow } from './lib/pg.ts';
 import { appendSection } from './lib/report.ts';
-import { BenchRun, freePort, HOST, log, root, tail, waitHealthy } from './lib/run.ts';
+import { BenchRun, freePort, HOST, log, root, waitHealthy } from './lib/run.ts';
 import { num, summary } from './lib/stats.ts';
 
 type RecordAppenderModule = typeof import('@deliberate/audit/chain/record-appender.js');
@@ -688,9 +688,8 @@ async function main(): Promise<void> {
     { logName: 'audit.log' },
   );
   const baseUrl = `http://${HOST}:${port}`;
-  await waitHealthy(run, child, `${baseUrl}/health`, 120_000).catch((e: unknown) => {
-    throw new Error(`audit did not start: ${String(e)}\n${tail(child.logFile, 30)}`);
-  });
+  // Polled often: the ingest clock starts when the health check first answers.
+  await waitHealthy(run, child, `${baseUrl}/health`, 120_000, 100);
   const upAt = performance.now();
   log(`audit service up in ${num((upAt - t0) / 1000, 1)} s; its sink has joined; counting stored records`);
   // The service's own append path uses unqualified names, as the service's connections resolve them.

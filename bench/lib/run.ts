@@ -245,12 +245,13 @@ export class BenchRun {
   }
 }
 
-/** Waits until `url` answers 2xx (returns its body); fails when the child exits or after `timeoutMs`. */
+/** Waits until `url` answers 2xx (returns its body), asking every `pollMs`; fails when the child exits or after `timeoutMs`. */
 export async function waitHealthy(
   run: BenchRun,
   child: Child,
   url: string,
   timeoutMs = 90_000,
+  pollMs = 250,
 ): Promise<string> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
@@ -267,7 +268,7 @@ export async function waitHealthy(
     } catch {
       // not listening yet
     }
-    await sleep(250);
+    await sleep(pollMs);
   }
   throw new Error(
     `${child.name} did not answer ${url} within ${timeoutMs / 1000}s:\n${tail(child.logFile, 20)}`,
