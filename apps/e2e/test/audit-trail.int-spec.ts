@@ -1,7 +1,5 @@
 import type { TaskResponse } from '@deliberate/contracts';
-import { pollUntil } from '@deliberate/testing';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { pollUntil, type Receiver, startReceiver } from '@deliberate/testing';
 import { createTenant, http, PLATFORM_AUDITOR_KEY, startStack, type TestStack } from './stack';
 
 // The audit trail of one task through the whole stack: HTTP submit, triage (with the classifier's prompt), the
@@ -23,24 +21,19 @@ interface TimelineEntry {
 let stack: TestStack;
 let acme: Awaited<ReturnType<typeof createTenant>>;
 let globex: Awaited<ReturnType<typeof createTenant>>;
-let receiver: Server;
+let receiver: Receiver;
 let receiverUrl: string;
 
 beforeAll(async () => {
   stack = await startStack('audit-trail');
   acme = await createTenant(stack, 'acme');
   globex = await createTenant(stack, 'globex');
-  receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => res.writeHead(204).end());
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  receiver = await startReceiver(() => ({ status: 204, body: '' }));
+  receiverUrl = `${receiver.url}/hook`;
 });
 
 afterAll(async () => {
-  receiver?.closeAllConnections();
-  await new Promise<void>((resolve) => (receiver ? receiver.close(() => resolve()) : resolve()));
+  await receiver?.close();
   await stack?.close();
 });
 

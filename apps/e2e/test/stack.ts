@@ -8,8 +8,15 @@ import { createReasonerApp } from '@deliberate/reasoner/create-reasoner-app';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
 import {
+  createGatewayApiKey,
+  createGatewayTenant,
   createTestDatabase,
   deleteTopicsWithPrefix,
+  type GatewayCallOptions,
+  gatewayHttp,
+  type HttpResult,
+  listenOnFreePort,
+  runEveryStep,
   TEST_KAFKA_BROKERS,
   uniqueTopicPrefix,
 } from '@deliberate/testing';
@@ -73,8 +80,7 @@ export async function startStack(
       LEDGER_BREAKER_COOLDOWN_MS: '1500',
     }),
   );
-  await ledger.listen(0, '127.0.0.1');
-  const ledgerUrl = (await ledger.getUrl()).replace('[::1]', '127.0.0.1');
+  const ledgerUrl = await listenOnFreePort(ledger);
   const webhooks = await createWebhooksApp(
     loadWebhooksConfig({
       ...common,
@@ -87,8 +93,7 @@ export async function startStack(
       WEBHOOKS_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
     }),
   );
-  await webhooks.listen(0, '127.0.0.1');
-  const webhooksUrl = (await webhooks.getUrl()).replace('[::1]', '127.0.0.1');
+  const webhooksUrl = await listenOnFreePort(webhooks);
   const audit = await createAuditApp(
     loadAuditConfig({
       ...common,
@@ -100,8 +105,7 @@ export async function startStack(
         .toString(),
     }),
   );
-  await audit.listen(0, '127.0.0.1');
-  const auditUrl = (await audit.getUrl()).replace('[::1]', '127.0.0.1');
+  const auditUrl = await listenOnFreePort(audit);
   const gateway = await createGatewayApp(
     loadGatewayConfig({
       ...common,
@@ -119,7 +123,7 @@ export async function startStack(
       GATEWAY_PLATFORM_AUDITOR_API_KEY: PLATFORM_AUDITOR_KEY,
     }),
   );
-  await gateway.listen(0, '127.0.0.1');
+  const url = await listenOnFreePort(gateway);
   const triage = await createTriageApp(
     loadTriageConfig({
       ...common,
@@ -145,7 +149,6 @@ export async function startStack(
       ...env,
     }),
   );
-  const url = (await gateway.getUrl()).replace('[::1]', '127.0.0.1');
   return {
     url,
     prefix,
@@ -158,9 +161,9 @@ export async function startStack(
     reasoner,
     audit,
     topic: (name) => `${prefix}${name}`,
-    close: async () => {
-      // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
-      const results = await [
+    // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
+    close: () =>
+      runEveryStep([
         () => reasoner.close(),
         () => triage.close(),
         () => gateway.close(),
@@ -170,47 +173,17 @@ export async function startStack(
         () => simulator.close(),
         () => db.drop(),
         () => deleteTopicsWithPrefix(prefix),
-      ].reduce(
-        async (acc, step) => [
-          ...(await acc),
-          await step().then(
-            () => null,
-            (e: unknown) => e,
-          ),
-        ],
-        Promise.resolve([] as unknown[]),
-      );
-      const failure = results.find((r) => r !== null);
-      if (failure) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
-    },
+      ]),
   };
 }
 
-export interface HttpResult<T = Record<string, unknown>> {
-  status: number;
-  headers: Headers;
-  body: T;
-}
-
-export async function http<T = Record<string, unknown>>(
+export function http<T = Record<string, unknown>>(
   stack: TestStack,
   method: string,
   path: string,
-  options: { key?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: GatewayCallOptions = {},
 ): Promise<HttpResult<T>> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.key) headers['authorization'] = `Bearer ${options.key}`;
-  let body: string | undefined;
-  if (options.rawBody !== undefined) body = options.rawBody;
-  else if (options.body !== undefined) body = JSON.stringify(options.body);
-  if (body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
-  const res = await fetch(`${stack.url}${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : {}) as T };
+  return gatewayHttp<T>(stack.url, method, path, options);
 }
 
 /** Creates a tenant and one key per role through the admin API, as an operator would. */
@@ -218,19 +191,7 @@ export async function createTenant(
   stack: TestStack,
   id: string,
 ): Promise<{ submitter: string; auditor: string; admin: string }> {
-  const created = await http(stack, 'POST', '/v1/admin/tenants', {
-    key: ADMIN_KEY,
-    body: { id, name: `Tenant ${id}` },
-  });
-  if (created.status !== 201)
-    throw new Error(`tenant ${id}: ${created.status} ${JSON.stringify(created.body)}`);
-  const key = async (role: string) => {
-    const r = await http<{ key: string }>(stack, 'POST', `/v1/admin/tenants/${id}/api-keys`, {
-      key: ADMIN_KEY,
-      body: { role },
-    });
-    if (r.status !== 201) throw new Error(`key ${role}: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.key;
-  };
+  await createGatewayTenant(stack.url, ADMIN_KEY, id);
+  const key = (role: string) => createGatewayApiKey(stack.url, ADMIN_KEY, id, role);
   return { submitter: await key('submitter'), auditor: await key('auditor'), admin: await key('admin') };
 }

@@ -1,50 +1,30 @@
-import { pollUntil } from '@deliberate/testing';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { pollUntil, type ReceivedRequest, type Receiver, startReceiver } from '@deliberate/testing';
 import { Webhook } from 'standardwebhooks';
 import { createTenant, http, startStack, type TestStack } from './stack';
 
 // A client learns of its finished task by webhook: submitted over HTTP with a webhookUrl, answered by the fast
 // path, delivered signed to a local receiver; and the same event reaches an endpoint registered through the gateway.
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
 let stack: TestStack;
 let keys: Awaited<ReturnType<typeof createTenant>>;
-let server: Server;
+let receiver: Receiver;
 let receiverUrl: string;
-const received: Received[] = [];
+let received: ReceivedRequest[];
 
 beforeAll(async () => {
   stack = await startStack('webhooks-e2e');
   keys = await createTenant(stack, 'hooked');
-  server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        path: req.url ?? '/',
-        headers: req.headers,
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  receiver = await startReceiver(() => ({ status: 204, body: '' }));
+  receiverUrl = receiver.url;
+  received = receiver.requests;
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await receiver?.close();
   await stack?.close();
 });
 
-const standardHeaders = (r: Received) => ({
+const standardHeaders = (r: ReceivedRequest) => ({
   'webhook-id': String(r.headers['webhook-id']),
   'webhook-timestamp': String(r.headers['webhook-timestamp']),
   'webhook-signature': String(r.headers['webhook-signature']),
