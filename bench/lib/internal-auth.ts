@@ -2,8 +2,8 @@
 // request (libs/contracts), from the built library, so the benchmark signs as the running services verify.
 import { builtContracts } from './built.ts';
 
-export type Principal =
-  { kind: 'tenant'; tenantId: string; role: string; keyId: string } | { kind: 'platform-auditor' };
+/** A caller as the gateway vouches for it (libs/contracts). */
+export type Principal = import('@deliberate/contracts').Principal;
 
 export function signedIdentity(
   service: string,
