@@ -15,6 +15,7 @@ import {
   ProblemFilter,
 } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -31,8 +32,7 @@ import { HealthController } from './health/health.controller';
 import { MessageIntake } from './messages/message-intake';
 import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
 import { encryptWebhookSecrets } from './migrations/1796000000000-encrypt-webhook-secrets';
-import { OutboxRelay } from './outbox/outbox-relay';
-import { OutboxRepository } from './outbox/outbox.repository';
+import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
 import { SecretsAtRestModule } from './signing/secrets-at-rest';
 import { AddressPolicy } from './ssrf/address-policy';
 import { type Resolver, SsrfGuard, systemResolver } from './ssrf/ssrf-guard';
@@ -54,7 +54,11 @@ export class WebhooksModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'webhooks',
           entities: [],
-          migrations: [CreateWebhooksTables1795900000000, encryptWebhookSecrets(secretCipher)],
+          migrations: [
+            CreateWebhooksTables1795900000000,
+            encryptWebhookSecrets(secretCipher),
+            SetAsideDeadOutboxRows1796100000000,
+          ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         SecretsAtRestModule.forRoot(secretCipher),
@@ -70,6 +74,14 @@ export class WebhooksModule {
             webhookMessageDeadLetteredEvent,
             webhookEndpointDisabledEvent,
           ],
+        }),
+        OutboxModule.forRoot({
+          events: [
+            webhookDeliveryAttemptedEvent,
+            webhookMessageDeadLetteredEvent,
+            webhookEndpointDisabledEvent,
+          ],
+          sweepIntervalMs: 1_000,
         }),
       ],
       controllers: [EndpointsController, TaskSecretController, DeliveriesController, HealthController],
@@ -93,8 +105,6 @@ export class WebhooksModule {
           ),
         },
         ServiceDatabase,
-        OutboxRepository,
-        OutboxRelay,
         DeliveryStore,
         Dispatcher,
         MessageIntake,

@@ -7,7 +7,7 @@ import {
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
-import { type NewOutboxMessage, type OutboxMessage, OutboxRepository } from '../outbox/outbox.repository';
+import { Outbox, type OutboxDraft, type OutboxMessage } from '@deliberate/outbox';
 import { type ColumnCipher, type Sql, ServiceDatabase } from '@deliberate/persistence';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { endpointSecretContext, taskSecretContext } from '../signing/signing-secret.repository';
@@ -104,7 +104,7 @@ const truncate = (text: string, max: number) => (text.length > max ? `${text.sli
 export class DeliveryStore {
   constructor(
     private readonly database: ServiceDatabase,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: Outbox,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
 
@@ -245,11 +245,11 @@ export class DeliveryStore {
           recorded.map((r) => r.nextAttemptAt),
         ],
       );
-      const events: NewOutboxMessage[] = recorded.map((r) => ({
-        topic: webhookDeliveryAttemptedEvent.topic,
+      const events: OutboxDraft[] = recorded.map((r) => ({
+        event: webhookDeliveryAttemptedEvent,
         tenantId: r.claim.tenantId,
         taskId: r.claim.taskId,
-        payload: {
+        data: {
           messageId: r.claim.messageId,
           endpointId: r.claim.endpointId,
           eventType: r.claim.eventType,
@@ -291,7 +291,7 @@ export class DeliveryStore {
     tx: Sql,
     recorded: readonly AttemptRecord[],
     disableAfterFailingMs: number,
-  ): Promise<NewOutboxMessage[]> {
+  ): Promise<OutboxDraft[]> {
     const succeeded = new Set<string>();
     const failed = new Set<string>();
     const gone = new Set<string>();
@@ -315,7 +315,7 @@ export class DeliveryStore {
         [[...failed]],
       );
     }
-    const events: NewOutboxMessage[] = [];
+    const events: OutboxDraft[] = [];
     for (const id of gone) {
       events.push(...(await this.disableEndpoint(tx, id, 'gone', 'the endpoint answered 410 Gone')));
     }
@@ -349,7 +349,7 @@ export class DeliveryStore {
     endpointId: string,
     reason: 'gone' | 'sustained_failure' | 'manual',
     message: string,
-  ): Promise<NewOutboxMessage[]> {
+  ): Promise<OutboxDraft[]> {
     const [disabled] = await tx.query<[{ tenant_id: string; url: string; disabled_at: Date }[], number]>(
       `UPDATE endpoints SET status = 'disabled', disabled_reason = $2, disabled_message = $3, disabled_at = now(),
               updated_at = now()
@@ -369,10 +369,10 @@ export class DeliveryStore {
     );
     return [
       {
-        topic: webhookEndpointDisabledEvent.topic,
+        event: webhookEndpointDisabledEvent,
         tenantId: endpoint.tenant_id,
         taskId: null,
-        payload: {
+        data: {
           endpointId,
           url: redactUrl(endpoint.url),
           reason,
@@ -397,12 +397,12 @@ export function describeDuration(ms: number): string {
   return `${Math.round((ms / size) * 10) / 10} ${unit}`;
 }
 
-function deadLetterEvent(row: DeadRow, lastError: string): NewOutboxMessage {
+function deadLetterEvent(row: DeadRow, lastError: string): OutboxDraft {
   return {
-    topic: webhookMessageDeadLetteredEvent.topic,
+    event: webhookMessageDeadLetteredEvent,
     tenantId: row.tenant_id,
     taskId: row.task_id,
-    payload: {
+    data: {
       messageId: row.id,
       endpointId: row.endpoint_id,
       eventType: row.event_type,

@@ -6,7 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
-import { OutboxRelay } from '../outbox/outbox-relay';
+import { OutboxRelay } from '@deliberate/outbox';
 import { nextAttempt, parseRetryAfter, type RetryPolicy } from '../retries/retry-plan';
 import { secretKey, signatureHeaders } from '../signing/webhook-signature';
 import { SsrfGuard } from '../ssrf/ssrf-guard';

@@ -16,8 +16,7 @@ import {
 } from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { DeliveryStore } from '../dispatch/delivery-store';
-import { OutboxRelay } from '../outbox/outbox-relay';
-import { OutboxRepository } from '../outbox/outbox.repository';
+import { Outbox, OutboxRelay } from '@deliberate/outbox';
 import { type ColumnCipher, ServiceDatabase } from '@deliberate/persistence';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { endpointSecretContext } from '../signing/signing-secret.repository';
@@ -32,7 +31,7 @@ export class EndpointsService {
     private readonly database: ServiceDatabase,
     private readonly endpoints: EndpointRepository,
     private readonly store: DeliveryStore,
-    private readonly outbox: OutboxRepository,
+    private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly guard: SsrfGuard,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
