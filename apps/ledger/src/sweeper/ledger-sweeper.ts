@@ -1,3 +1,4 @@
+import { PeriodicJob } from '@deliberate/persistence';
 import {
   Inject,
   Injectable,
@@ -19,26 +20,26 @@ const MAX_BATCHES_PER_TICK = 20;
 @Injectable()
 export class LedgerSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LedgerSweeper.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly reservations: ReservationService,
     private readonly breaker: CostBreakerService,
     private readonly relay: OutboxRelay,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
-  ) {}
+  ) {
+    this.job = new PeriodicJob(
+      { name: 'ledger sweep', intervalMs: config.LEDGER_SWEEP_INTERVAL_MS, logger: this.logger },
+      () => this.sweepOnce(),
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.sweepOnce().finally(() => (this.running = null));
-    }, this.config.LEDGER_SWEEP_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job.stop();
   }
 
   async sweepOnce(): Promise<void> {
