@@ -1,21 +1,13 @@
 import { pollUntil } from '@deliberate/testing';
 import {
+  type Delivery,
   newTask,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
-
-interface Delivery {
-  id: string;
-  status: string;
-  attempts: number;
-  attemptLog: { outcome: string; httpStatus: number | null; error: string | null }[];
-}
 
 // A name with several addresses: when the first refuses the connection, the next checked address is tried within
 // the same attempt; nothing is resolved again, and an address that is not allowed is never among those tried.
@@ -55,17 +47,12 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
   async function deliveryOf(tenant: string, done: (d: Delivery | null) => boolean): Promise<Delivery> {
     const delivery = await pollUntil(
       async () => {
-        const list = await webhooksHttp<{ deliveries: { id: string }[] }>(
-          h,
-          'GET',
-          '/v1/webhooks/deliveries',
-          {
-            principal: tenantPrincipal(tenant),
-          },
-        );
+        const list = await h.http<{ deliveries: { id: string }[] }>('GET', '/v1/webhooks/deliveries', {
+          principal: tenantPrincipal(tenant),
+        });
         const id = list.body.deliveries[0]?.id;
         if (!id) return null;
-        const res = await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+        const res = await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${id}`, {
           principal: tenantPrincipal(tenant),
         });
         return res.body;
@@ -78,7 +65,7 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
 
   it('delivers through the second address when the first refuses, in one attempt', async () => {
     const port = new URL(receiver.url).port;
-    await registerEndpoint(h, 'fallback', `http://multi.example.test:${port}/hook`);
+    await h.registerEndpoint('fallback', `http://multi.example.test:${port}/hook`);
     const task = newTask('fallback');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
@@ -91,7 +78,7 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
 
   it('fails the attempt when every address refuses, naming the refusal', async () => {
     const port = new URL(receiver.url).port;
-    await registerEndpoint(h, 'unreachable', `http://dead.example.test:${port}/hook`);
+    await h.registerEndpoint('unreachable', `http://dead.example.test:${port}/hook`);
     const task = newTask('unreachable');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
@@ -103,7 +90,7 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
   it('refuses a name when any of its addresses is blocked, even if another one is allowed', async () => {
     const port = new URL(receiver.url).port;
     const before = receiver.requests.length;
-    await registerEndpoint(h, 'mixed', `http://mixed.example.test:${port}/hook`);
+    await h.registerEndpoint('mixed', `http://mixed.example.test:${port}/hook`);
     const task = newTask('mixed');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');

@@ -7,12 +7,10 @@ import {
   PLATFORM_ADMIN,
   readTopic,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
 
 interface Endpoint {
@@ -41,7 +39,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   });
 
   it('creates an endpoint with a whsec_ secret shown once, lists, reads and updates it', async () => {
-    const created = await webhooksHttp<Endpoint>(h, 'POST', '/v1/webhooks/endpoints', {
+    const created = await h.http<Endpoint>('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('crud'),
       body: { url: `${receiver.url}/a`, description: 'orders', eventTypes: ['task.completed'] },
     });
@@ -55,17 +53,17 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     });
     expect(created.body.secret).toMatch(/^whsec_/);
 
-    const listed = await webhooksHttp<{ endpoints: Endpoint[] }>(h, 'GET', '/v1/webhooks/endpoints', {
+    const listed = await h.http<{ endpoints: Endpoint[] }>('GET', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('crud', 'auditor'),
     });
     expect(listed.body.endpoints).toHaveLength(1);
     expect(listed.body.endpoints[0]).not.toHaveProperty('secret');
-    const read = await webhooksHttp<Endpoint>(h, 'GET', `/v1/webhooks/endpoints/${created.body.id}`, {
+    const read = await h.http<Endpoint>('GET', `/v1/webhooks/endpoints/${created.body.id}`, {
       principal: tenantPrincipal('crud'),
     });
     expect(read.body).not.toHaveProperty('secret');
 
-    const updated = await webhooksHttp<Endpoint>(h, 'PATCH', `/v1/webhooks/endpoints/${created.body.id}`, {
+    const updated = await h.http<Endpoint>('PATCH', `/v1/webhooks/endpoints/${created.body.id}`, {
       principal: tenantPrincipal('crud'),
       body: { eventTypes: ['task.failed', 'task.cancelled'] },
     });
@@ -74,7 +72,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       url: `${receiver.url}/a`,
       eventTypes: ['task.failed', 'task.cancelled'],
     });
-    const all = await webhooksHttp<Endpoint>(h, 'POST', '/v1/webhooks/endpoints', {
+    const all = await h.http<Endpoint>('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('crud'),
       body: { url: `${receiver.url}/b` },
     });
@@ -111,20 +109,20 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       ],
     ];
     for (const [method, path, body, message] of cases) {
-      const res = await webhooksHttp(h, method, path, { principal: tenantPrincipal('bad'), body });
+      const res = await h.http(method, path, { principal: tenantPrincipal('bad'), body });
       expect([method, path, res.status]).toEqual([method, path, 400]);
       expect(res.text).toMatch(message);
     }
-    const empty = await webhooksHttp<Endpoint>(h, 'POST', '/v1/webhooks/endpoints', {
+    const empty = await h.http<Endpoint>('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('bad'),
       body: { url: `${receiver.url}/x` },
     });
-    const noChange = await webhooksHttp(h, 'PATCH', `/v1/webhooks/endpoints/${empty.body.id}`, {
+    const noChange = await h.http('PATCH', `/v1/webhooks/endpoints/${empty.body.id}`, {
       principal: tenantPrincipal('bad'),
       body: {},
     });
     expect(noChange.status).toBe(400);
-    const malformed = await webhooksHttp(h, 'POST', '/v1/webhooks/endpoints', {
+    const malformed = await h.http('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('bad'),
       rawBody: '{"url":',
     });
@@ -132,47 +130,37 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   });
 
   it('scopes every tenant to its own data and refuses roles that may not act', async () => {
-    const mine = await registerEndpoint(h, 'owner', `${receiver.url}/owner`);
-    const other = await webhooksHttp(h, 'GET', `/v1/webhooks/endpoints/${mine.id}`, {
+    const mine = await h.registerEndpoint('owner', `${receiver.url}/owner`);
+    const other = await h.http('GET', `/v1/webhooks/endpoints/${mine.id}`, {
       principal: tenantPrincipal('intruder'),
     });
     expect(other.status).toBe(404);
-    const cross = await webhooksHttp(h, 'GET', '/v1/webhooks/endpoints?tenantId=owner', {
+    const cross = await h.http('GET', '/v1/webhooks/endpoints?tenantId=owner', {
       principal: tenantPrincipal('intruder'),
     });
     expect(cross.status).toBe(403);
-    const auditorWrites = await webhooksHttp(h, 'POST', '/v1/webhooks/endpoints', {
+    const auditorWrites = await h.http('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('owner', 'auditor'),
       body: { url: `${receiver.url}/z` },
     });
     expect(auditorWrites.status).toBe(403);
-    const submitter = await webhooksHttp(h, 'GET', '/v1/webhooks/deliveries', {
+    const submitter = await h.http('GET', '/v1/webhooks/deliveries', {
       principal: tenantPrincipal('owner', 'submitter'),
     });
     expect(submitter.status).toBe(403);
-    const noTenant = await webhooksHttp(h, 'GET', '/v1/webhooks/endpoints', { principal: PLATFORM_ADMIN });
+    const noTenant = await h.http('GET', '/v1/webhooks/endpoints', { principal: PLATFORM_ADMIN });
     expect(noTenant.status).toBe(400);
-    const platform = await webhooksHttp<{ endpoints: Endpoint[] }>(
-      h,
-      'GET',
-      '/v1/webhooks/endpoints?tenantId=owner',
-      {
-        principal: PLATFORM_ADMIN,
-      },
-    );
+    const platform = await h.http<{ endpoints: Endpoint[] }>('GET', '/v1/webhooks/endpoints?tenantId=owner', {
+      principal: PLATFORM_ADMIN,
+    });
     expect(platform.body.endpoints.map((e) => e.id)).toEqual([mine.id]);
-    const unsigned = await webhooksHttp(h, 'GET', '/v1/webhooks/endpoints', {
+    const unsigned = await h.http('GET', '/v1/webhooks/endpoints', {
       identity: { 'x-deliberate-principal': JSON.stringify(tenantPrincipal('owner')) },
     });
     expect(unsigned.status).toBe(401);
-    const unknown = await webhooksHttp(
-      h,
-      'GET',
-      '/v1/webhooks/endpoints/0190aaaa-0000-7000-8000-000000000000',
-      {
-        principal: tenantPrincipal('owner'),
-      },
-    );
+    const unknown = await h.http('GET', '/v1/webhooks/endpoints/0190aaaa-0000-7000-8000-000000000000', {
+      principal: tenantPrincipal('owner'),
+    });
     expect(unknown.status).toBe(404);
   });
 
@@ -208,7 +196,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       expect(outcomes).toEqual(
         outcomes.map((o) => ({ forgery: o.forgery, status: 401, message: 'as expected' })),
       );
-      const listed = await webhooksHttp<{ endpoints: Endpoint[] }>(h, 'GET', '/v1/webhooks/endpoints', {
+      const listed = await h.http<{ endpoints: Endpoint[] }>('GET', '/v1/webhooks/endpoints', {
         principal: tenantPrincipal('forged'),
       });
       expect(listed.body.endpoints).toEqual([]);
@@ -225,27 +213,22 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       principal: tenantPrincipal('replay'),
     };
     const identity = signedInternalHeaders(request);
-    const send = () => webhooksHttp(h, request.method, request.target, { identity, rawBody: request.body! });
+    const send = () => h.http(request.method, request.target, { identity, rawBody: request.body! });
     expect((await send()).status).toBe(201);
     const replayed = await send();
     expect(replayed.status).toBe(401);
     expect(replayed.body['message']).toMatch(/replayed/);
-    const listed = await webhooksHttp<{ endpoints: Endpoint[] }>(h, 'GET', '/v1/webhooks/endpoints', {
+    const listed = await h.http<{ endpoints: Endpoint[] }>('GET', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('replay'),
     });
     expect(listed.body.endpoints).toHaveLength(1);
   });
 
   it('disables and enables an endpoint; a disabled endpoint gets no new messages and its event is published', async () => {
-    const endpoint = await registerEndpoint(h, 'toggle', `${receiver.url}/toggle`);
-    const disabled = await webhooksHttp<Endpoint>(
-      h,
-      'POST',
-      `/v1/webhooks/endpoints/${endpoint.id}/disable`,
-      {
-        principal: tenantPrincipal('toggle'),
-      },
-    );
+    const endpoint = await h.registerEndpoint('toggle', `${receiver.url}/toggle`);
+    const disabled = await h.http<Endpoint>('POST', `/v1/webhooks/endpoints/${endpoint.id}/disable`, {
+      principal: tenantPrincipal('toggle'),
+    });
     expect(disabled.body).toMatchObject({ status: 'disabled', disabledReason: 'manual' });
     const events = await pollUntil(
       async () => (await readTopic(h.topic('webhooks.endpoint.disabled.v1'))).map(json),
@@ -265,38 +248,37 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       (r) => r.rowCount === 1,
       { what: 'the event handled' },
     );
-    const none = await webhooksHttp<{ deliveries: unknown[] }>(h, 'GET', '/v1/webhooks/deliveries', {
+    const none = await h.http<{ deliveries: unknown[] }>('GET', '/v1/webhooks/deliveries', {
       principal: tenantPrincipal('toggle'),
     });
     expect(none.body.deliveries).toHaveLength(0);
 
-    const enabled = await webhooksHttp<Endpoint>(h, 'POST', `/v1/webhooks/endpoints/${endpoint.id}/enable`, {
+    const enabled = await h.http<Endpoint>('POST', `/v1/webhooks/endpoints/${endpoint.id}/enable`, {
       principal: tenantPrincipal('toggle'),
     });
     expect(enabled.body).toMatchObject({ status: 'enabled', disabledReason: null });
   });
 
   it('manages the task webhook secret: created once (409 after), read without the secret, rotated', async () => {
-    const missing = await webhooksHttp(h, 'GET', '/v1/webhooks/task-secret', {
+    const missing = await h.http('GET', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('ts'),
     });
     expect(missing.status).toBe(404);
-    const created = await webhooksHttp<{ secret: string }>(h, 'POST', '/v1/webhooks/task-secret', {
+    const created = await h.http<{ secret: string }>('POST', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('ts'),
     });
     expect(created.status).toBe(201);
     expect(created.body.secret).toMatch(/^whsec_/);
-    const again = await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', {
+    const again = await h.http('POST', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('ts'),
     });
     expect(again.status).toBe(409);
-    const read = await webhooksHttp(h, 'GET', '/v1/webhooks/task-secret', {
+    const read = await h.http('GET', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('ts', 'auditor'),
     });
     expect(read.status).toBe(200);
     expect(read.body).not.toHaveProperty('secret');
-    const rotated = await webhooksHttp<{ secret: string; previousSecretExpiresAt: string | null }>(
-      h,
+    const rotated = await h.http<{ secret: string; previousSecretExpiresAt: string | null }>(
       'POST',
       '/v1/webhooks/task-secret/rotate',
       { principal: tenantPrincipal('ts'), body: { overlapSeconds: 0 } },
@@ -307,7 +289,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   });
 
   it('pages the delivery log with a cursor, newest first, and filters it', async () => {
-    const endpoint = await registerEndpoint(h, 'pages', `${receiver.url}/pages`);
+    const endpoint = await h.registerEndpoint('pages', `${receiver.url}/pages`);
     const tasks = Array.from({ length: 5 }, () => newTask('pages'));
     for (const task of tasks) {
       await h.publishAccepted(task);
@@ -315,7 +297,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     }
     await pollUntil(
       () =>
-        webhooksHttp<{ deliveries: unknown[] }>(h, 'GET', '/v1/webhooks/deliveries?status=delivered', {
+        h.http<{ deliveries: unknown[] }>('GET', '/v1/webhooks/deliveries?status=delivered', {
           principal: tenantPrincipal('pages'),
         }),
       (r) => r.body.deliveries.length === 5,
@@ -324,8 +306,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { body: { deliveries: { id: string }[]; nextCursor: string | null } } = await webhooksHttp(
-        h,
+      const page: { body: { deliveries: { id: string }[]; nextCursor: string | null } } = await h.http(
         'GET',
         `/v1/webhooks/deliveries?limit=2&endpointId=${endpoint.id}${cursor ? `&cursor=${cursor}` : ''}`,
         { principal: tenantPrincipal('pages', 'auditor') },
@@ -336,21 +317,15 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     } while (cursor);
     expect(seen).toHaveLength(5);
     expect([...seen].sort().reverse()).toEqual(seen);
-    const byTask = await webhooksHttp<{ deliveries: { taskId: string }[] }>(
-      h,
+    const byTask = await h.http<{ deliveries: { taskId: string }[] }>(
       'GET',
       `/v1/webhooks/deliveries?taskId=${tasks[2]!.taskId}`,
       { principal: tenantPrincipal('pages') },
     );
     expect(byTask.body.deliveries.map((d) => d.taskId)).toEqual([tasks[2]!.taskId]);
-    const replayPending = await webhooksHttp(
-      h,
-      'POST',
-      `/v1/webhooks/deliveries/msg_0000000000000000/replay`,
-      {
-        principal: tenantPrincipal('pages'),
-      },
-    );
+    const replayPending = await h.http('POST', `/v1/webhooks/deliveries/msg_0000000000000000/replay`, {
+      principal: tenantPrincipal('pages'),
+    });
     expect(replayPending.status).toBe(404);
   });
 });

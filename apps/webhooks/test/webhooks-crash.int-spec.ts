@@ -1,22 +1,14 @@
 import { buildService, killService, pollUntil, type ServiceProcess, spawnService } from '@deliberate/testing';
 import {
+  type Delivery,
   header,
   newTask,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
-
-interface Delivery {
-  id: string;
-  status: string;
-  attempts: number;
-  attemptLog: { attempt: number; outcome: string; httpStatus: number | null }[];
-}
 
 describe('dispatcher crash after the receiver answered 2xx (child processes)', () => {
   let h: WebhooksHarness;
@@ -48,7 +40,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
   });
 
   it('sends the attempt again, with the same webhook-id, and ends delivered', async () => {
-    await registerEndpoint(h, 'crash', `${receiver.url}/hook`);
+    await h.registerEndpoint('crash', `${receiver.url}/hook`);
     let answered!: () => void;
     const firstAnswered = new Promise<void>((r) => (answered = r));
     // The first request gets its 200 status line and headers, but not the end of the body: the dispatcher is
@@ -81,7 +73,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
     second = spawnService('webhooks', childEnv());
     const list = await pollUntil(
       () =>
-        webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', '/v1/webhooks/deliveries', {
+        h.http<{ deliveries: Delivery[] }>('GET', '/v1/webhooks/deliveries', {
           principal: tenantPrincipal('crash'),
         }),
       (r) => r.body.deliveries[0]?.status === 'delivered',
@@ -89,7 +81,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
     );
     const id = list.body.deliveries[0]!.id;
     expect(receiver.requests.map((r) => header(r, 'webhook-id'))).toEqual([id, id]);
-    const detail = await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+    const detail = await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${id}`, {
       principal: tenantPrincipal('crash'),
     });
     // Attempt 1 died with its dispatcher and left no record; attempt 2 is the redelivery.

@@ -1,45 +1,28 @@
 import { pollUntil } from '@deliberate/testing';
 import { Webhook } from 'standardwebhooks';
 import {
+  type Delivery,
   header,
   json,
   newTask,
   readTopic,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
-
-interface Delivery {
-  id: string;
-  status: string;
-  attempts: number;
-  endpointId: string | null;
-  lastError: string | null;
-  attemptLog: {
-    attempt: number;
-    outcome: string;
-    httpStatus: number | null;
-    error: string | null;
-    scheduledAt: string;
-    attemptedAt: string;
-  }[];
-}
 
 const deliveriesOf = async (h: WebhooksHarness, tenantId: string, query = '') =>
   (
-    await webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', `/v1/webhooks/deliveries${query}`, {
+    await h.http<{ deliveries: Delivery[] }>('GET', `/v1/webhooks/deliveries${query}`, {
       principal: tenantPrincipal(tenantId, 'auditor'),
     })
   ).body.deliveries;
 
 const deliveryOf = async (h: WebhooksHarness, tenantId: string, id: string) =>
   (
-    await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+    await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${id}`, {
       principal: tenantPrincipal(tenantId),
     })
   ).body;
@@ -71,8 +54,8 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it("signs a task's completion for its endpoint and its webhookUrl; the signatures verify with standardwebhooks", async () => {
-    const endpoint = await registerEndpoint(h, 'acme', `${receiver.url}/endpoint`);
-    const created = await webhooksHttp<{ secret: string }>(h, 'POST', '/v1/webhooks/task-secret', {
+    const endpoint = await h.registerEndpoint('acme', `${receiver.url}/endpoint`);
+    const created = await h.http<{ secret: string }>('POST', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('acme'),
     });
     expect(created.status).toBe(201);
@@ -148,7 +131,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
 
   it('creates no second message when the same Kafka event arrives again', async () => {
     const task = newTask('dedup', `${receiver.url}/dedup`);
-    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('dedup') });
+    await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('dedup') });
     await h.publishAccepted(task);
     const eventId = await h.publishTerminal(task, 'failed');
     await h.publishTerminal(task, 'failed', eventId);
@@ -170,7 +153,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
 
   it('keeps a terminal event that arrives before the accepted event, and delivers it once the task is known', async () => {
     const task = newTask('early', `${receiver.url}/early`, { source: 'late-accepted' });
-    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('early') });
+    await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('early') });
     await h.publishTerminal(task, 'cancelled');
     await pollUntil(
       () =>
@@ -193,7 +176,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('retries a receiver that is down on the schedule, with the same webhook-id, and delivers when it is back', async () => {
-    await registerEndpoint(h, 'flaky', `${receiver.url}/flaky`);
+    await h.registerEndpoint('flaky', `${receiver.url}/flaky`);
     let calls = 0;
     receiver.behave((r) => {
       if (r.path !== '/flaky') return { status: 200 };
@@ -230,15 +213,14 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('disables an endpoint that answers 410 Gone, and announces it', async () => {
-    const endpoint = await registerEndpoint(h, 'gone', `${receiver.url}/gone`);
+    const endpoint = await h.registerEndpoint('gone', `${receiver.url}/gone`);
     receiver.behave((r) => (r.path === '/gone' ? { status: 410 } : { status: 200 }));
     const task = newTask('gone');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const state = await pollUntil(
       () =>
-        webhooksHttp<{ status: string; disabledReason: string | null }>(
-          h,
+        h.http<{ status: string; disabledReason: string | null }>(
           'GET',
           `/v1/webhooks/endpoints/${endpoint.id}`,
           {
@@ -261,7 +243,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('dead-letters a message whose attempts are exhausted, with its last error; replay delivers it with the same id', async () => {
-    await registerEndpoint(h, 'dead', `${receiver.url}/dead`);
+    await h.registerEndpoint('dead', `${receiver.url}/dead`);
     receiver.behave((r) => (r.path === '/dead' ? { status: 500, body: 'boom' } : { status: 200 }));
     const task = newTask('dead');
     await h.publishAccepted(task);
@@ -291,7 +273,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     });
 
     receiver.behave(() => ({ status: 200 }));
-    const replay = await webhooksHttp(h, 'POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
+    const replay = await h.http('POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
       principal: tenantPrincipal('dead'),
     });
     expect(replay.status).toBe(202);
@@ -306,14 +288,14 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     expect(header(receiver.requests.filter((r) => r.path === '/dead').at(-1)!, 'webhook-id')).toBe(
       listed!.id,
     );
-    const again = await webhooksHttp(h, 'POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
+    const again = await h.http('POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
       principal: tenantPrincipal('dead', 'auditor'),
     });
     expect(again.status).toBe(403);
   });
 
   it('replays every dead letter of a time range', async () => {
-    await registerEndpoint(h, 'bulk', `${receiver.url}/bulk`);
+    await h.registerEndpoint('bulk', `${receiver.url}/bulk`);
     receiver.behave((r) => (r.path === '/bulk' ? { status: 502 } : { status: 200 }));
     const from = new Date(Date.now() - 1_000).toISOString();
     const tasks = [newTask('bulk'), newTask('bulk'), newTask('bulk')];
@@ -327,7 +309,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       { what: 'three dead letters' },
     );
     receiver.behave(() => ({ status: 200 }));
-    const replayed = await webhooksHttp<{ replayed: number }>(h, 'POST', '/v1/webhooks/replay', {
+    const replayed = await h.http<{ replayed: number }>('POST', '/v1/webhooks/replay', {
       principal: tenantPrincipal('bulk'),
       body: { from, to: new Date(Date.now() + 1_000).toISOString() },
     });
@@ -359,7 +341,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     );
     expect(refused.attemptLog[0]).toMatchObject({ outcome: 'refused', httpStatus: null });
     expect(refused.attemptLog[0]!.error).toContain('POST /v1/webhooks/task-secret');
-    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('nosecret') });
+    await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('nosecret') });
     const delivery = await waitForDelivery(
       h,
       'nosecret',
@@ -372,9 +354,8 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('signs with the old and the new secret during a rotation overlap', async () => {
-    const endpoint = await registerEndpoint(h, 'rotate', `${receiver.url}/rotate`);
-    const rotated = await webhooksHttp<{ secret: string; previousSecretExpiresAt: string }>(
-      h,
+    const endpoint = await h.registerEndpoint('rotate', `${receiver.url}/rotate`);
+    const rotated = await h.http<{ secret: string; previousSecretExpiresAt: string }>(
       'POST',
       `/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`,
       { principal: tenantPrincipal('rotate'), body: { overlapSeconds: 3600 } },
@@ -400,7 +381,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('does not follow redirects: a 3xx is a failed attempt', async () => {
-    await registerEndpoint(h, 'redirect', `${receiver.url}/redirect`);
+    await h.registerEndpoint('redirect', `${receiver.url}/redirect`);
     receiver.behave((r) =>
       r.path === '/redirect'
         ? { status: 302, headers: { location: `${receiver.url}/elsewhere` } }

@@ -1,11 +1,5 @@
 import type { Principal } from '@deliberate/contracts';
-import {
-  PLATFORM_ADMIN,
-  startWebhooks,
-  tenantPrincipal,
-  type WebhooksHarness,
-  webhooksHttp,
-} from './webhooks-harness';
+import { PLATFORM_ADMIN, startWebhooks, tenantPrincipal, type WebhooksHarness } from './webhooks-harness';
 
 // A tenant's key may leave its tenant with at most WEBHOOKS_MAX_ENDPOINTS_PER_TENANT endpoints, or the tenant's own
 // cap when the platform admin set one (the gateway carries it in the signed principal). Counted under the tenant's
@@ -36,7 +30,7 @@ describe('webhook endpoints per tenant (real Postgres)', () => {
   });
 
   const create = (principal: Principal, n: number, query = '') =>
-    webhooksHttp<{ message?: string }>(h, 'POST', `/v1/webhooks/endpoints${query}`, {
+    h.http<{ message?: string }>('POST', `/v1/webhooks/endpoints${query}`, {
       principal,
       body: { url: `https://example.com/hook/${n}` },
     });

@@ -1,32 +1,19 @@
 import { pollUntil } from '@deliberate/testing';
 import {
+  type Delivery,
   json,
   newTask,
   readTopic,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
-
-interface Delivery {
-  id: string;
-  status: string;
-  lastError: string | null;
-  attemptLog: {
-    attempt: number;
-    httpStatus: number | null;
-    attemptedAt: string;
-    nextAttemptAt: string | null;
-  }[];
-}
 
 const deliveries = async (h: WebhooksHarness, tenantId: string) =>
   (
-    await webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', '/v1/webhooks/deliveries', {
+    await h.http<{ deliveries: Delivery[] }>('GET', '/v1/webhooks/deliveries', {
       principal: tenantPrincipal(tenantId),
     })
   ).body.deliveries;
@@ -54,15 +41,14 @@ describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
   });
 
   it('disables an endpoint that has only failed for longer than the window, and dead-letters its messages', async () => {
-    const endpoint = await registerEndpoint(h, 'sick', `${receiver.url}/sick`);
+    const endpoint = await h.registerEndpoint('sick', `${receiver.url}/sick`);
     receiver.behave((r) => (r.path === '/sick' ? { status: 500 } : { status: 200 }));
     const task = newTask('sick');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const state = await pollUntil(
       () =>
-        webhooksHttp<{ status: string; disabledReason: string | null }>(
-          h,
+        h.http<{ status: string; disabledReason: string | null }>(
           'GET',
           `/v1/webhooks/endpoints/${endpoint.id}`,
           { principal: tenantPrincipal('sick') },
@@ -77,7 +63,7 @@ describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
       /endpoint disabled \(sustained_failure\): every attempt failed for 2 s/,
     );
     // Disabled before the schedule ran out: fewer than its twenty attempts.
-    const detail = await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${message!.id}`, {
+    const detail = await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${message!.id}`, {
       principal: tenantPrincipal('sick'),
     });
     expect(detail.body.attemptLog.length).toBeLessThan(20);
@@ -92,7 +78,7 @@ describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
   });
 
   it('honours Retry-After on 429 within the cap', async () => {
-    await registerEndpoint(h, 'busy', `${receiver.url}/busy`);
+    await h.registerEndpoint('busy', `${receiver.url}/busy`);
     let calls = 0;
     receiver.behave((r) => {
       if (r.path !== '/busy') return { status: 200 };
@@ -109,7 +95,7 @@ describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
       (d) => d.length === 1 && d[0]!.status === 'delivered',
       { what: 'delivered after two postponements' },
     );
-    const detail = await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${listed!.id}`, {
+    const detail = await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${listed!.id}`, {
       principal: tenantPrincipal('busy'),
     });
     const [first, second] = detail.body.attemptLog;

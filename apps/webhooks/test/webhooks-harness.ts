@@ -1,5 +1,6 @@
 import {
   taskAcceptedEvent,
+  type WebhookDeliveryDetailResponse,
   taskCancelledEvent,
   taskCompletedEvent,
   taskEscalatedEvent,
@@ -37,9 +38,24 @@ export const INTERNAL_KEY = 'webhooks-test-internal-token-0123456789';
 export const TEST_SCHEDULE = '0,150ms,300ms,300ms,300ms';
 
 /** Webhooks instances in this process, on the real broker and a fresh database, with loopback allowlisted. */
+/** A delivery as the API shows it, with its attempts. */
+export type Delivery = WebhookDeliveryDetailResponse;
+
 export interface WebhooksHarness extends ServiceUnderTest<WebhooksConfig> {
   /** The service's environment, for a child process of this suite. */
   env: Record<string, string>;
+  /** Calls the service as the gateway's proxy would (see `webhooksHttp`). */
+  http<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    options?: InternalCallOptions,
+  ): Promise<HttpResult<T>>;
+  /** Registers an endpoint through the API, as a tenant admin would; returns its id and secret. */
+  registerEndpoint(
+    tenantId: string,
+    url: string,
+    eventTypes?: string[],
+  ): Promise<{ id: string; secret: string }>;
   publishAccepted(task: TaskInput): Promise<void>;
   publishTerminal(task: TaskInput, type: TerminalType, eventId?: string): Promise<string>;
 }
@@ -87,9 +103,12 @@ export async function startWebhooks(
   );
   const { publisher } = service;
 
+  const target = { url: service.url };
   return {
     ...service,
     env,
+    http: (method, path, callOptions) => webhooksHttp(target, method, path, callOptions),
+    registerEndpoint: (tenantId, url, eventTypes) => registerEndpoint(target, tenantId, url, eventTypes),
     publishAccepted: async (task) => {
       await publisher.publish(taskAcceptedEvent, {
         tenantId: task.tenantId,

@@ -1,23 +1,16 @@
 import { pollUntil } from '@deliberate/testing';
 import {
+  type Delivery,
   newTask,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
 
 // A receiver answers what it likes. A NUL, or a character cut in two by the snippet limit, in one receiver's answer
 // must neither fail the record of the attempts dispatched with it (other tenants' included) nor be stored as sent.
-
-interface Delivery {
-  id: string;
-  status: string;
-  attemptLog: { attempt: number; outcome: string; responseSnippet: string }[];
-}
 
 let h: WebhooksHarness;
 let receiver: Receiver;
@@ -40,7 +33,7 @@ afterAll(async () => {
 async function deliveredTo(tenantId: string): Promise<Delivery> {
   const list = async () =>
     (
-      await webhooksHttp<{ deliveries: Delivery[] }>(h, 'GET', '/v1/webhooks/deliveries', {
+      await h.http<{ deliveries: Delivery[] }>('GET', '/v1/webhooks/deliveries', {
         principal: tenantPrincipal(tenantId, 'auditor'),
       })
     ).body.deliveries ?? [];
@@ -49,7 +42,7 @@ async function deliveredTo(tenantId: string): Promise<Delivery> {
     what: `a delivered webhook for ${tenantId}`,
   });
   return (
-    await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${summary!.id}`, {
+    await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${summary!.id}`, {
       principal: tenantPrincipal(tenantId, 'auditor'),
     })
   ).body;
@@ -57,9 +50,9 @@ async function deliveredTo(tenantId: string): Promise<Delivery> {
 
 it('records every attempt of a batch when one receiver answers a NUL and another a cut emoji', async () => {
   const tenants = { nul: 'hostile-nul', split: 'hostile-split', ok: 'plain-ok' };
-  await registerEndpoint(h, tenants.nul, `${receiver.url}/nul`);
-  await registerEndpoint(h, tenants.split, `${receiver.url}/split`);
-  await registerEndpoint(h, tenants.ok, `${receiver.url}/ok`);
+  await h.registerEndpoint(tenants.nul, `${receiver.url}/nul`);
+  await h.registerEndpoint(tenants.split, `${receiver.url}/split`);
+  await h.registerEndpoint(tenants.ok, `${receiver.url}/ok`);
   const tasks = Object.values(tenants).map((tenantId) => newTask(tenantId));
   // Accepted first, then the completions at once, so the dispatcher claims the three attempts together.
   await Promise.all(tasks.map((t) => h.publishAccepted(t)));

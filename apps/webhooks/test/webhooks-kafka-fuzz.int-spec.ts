@@ -14,7 +14,6 @@ import {
   newTask,
   readTopic,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   type TaskInput,
@@ -96,7 +95,7 @@ beforeAll(async () => {
   receiver = await startReceiver();
   producer = testKafka().producer();
   await producer.connect();
-  await registerEndpoint(h, TENANT, `${receiver.url}/fuzz`);
+  await h.registerEndpoint(TENANT, `${receiver.url}/fuzz`);
 });
 
 afterAll(async () => {

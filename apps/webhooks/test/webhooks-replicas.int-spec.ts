@@ -3,7 +3,6 @@ import {
   header,
   newTask,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   type WebhooksHarness,
@@ -35,7 +34,7 @@ describe('two dispatcher instances (real Kafka and Postgres)', () => {
   });
 
   it('delivers each message exactly once', async () => {
-    await registerEndpoint(h, 'replicas', `${receiver.url}/hook`);
+    await h.registerEndpoint('replicas', `${receiver.url}/hook`);
     const tasks = Array.from({ length: MESSAGES }, () => newTask('replicas'));
     await Promise.all(tasks.map((t) => h.publishAccepted(t)));
     await Promise.all(tasks.map((t) => h.publishTerminal(t, 'completed')));

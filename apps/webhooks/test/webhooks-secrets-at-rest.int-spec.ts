@@ -12,12 +12,10 @@ import {
   header,
   newTask,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
 
 const KEY = randomBytes(32).toString('hex');
@@ -58,13 +56,12 @@ describe('webhook signing secrets at rest (real Postgres and Kafka)', () => {
     ).rows.flatMap((r) => (r.previous_secret ? [r.secret, r.previous_secret] : [r.secret]));
 
   it('stores no secret in clear, and deliveries still verify with the secret shown once', async () => {
-    const endpoint = await registerEndpoint(h, 'vault-co', `${receiver.url}/endpoint`);
-    const taskSecret = await webhooksHttp<{ secret: string }>(h, 'POST', '/v1/webhooks/task-secret', {
+    const endpoint = await h.registerEndpoint('vault-co', `${receiver.url}/endpoint`);
+    const taskSecret = await h.http<{ secret: string }>('POST', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('vault-co'),
     });
     expect(taskSecret.status).toBe(201);
-    const rotated = await webhooksHttp<{ secret: string }>(
-      h,
+    const rotated = await h.http<{ secret: string }>(
       'POST',
       `/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`,
       {

@@ -1,21 +1,13 @@
 import { pollUntil } from '@deliberate/testing';
 import {
+  type Delivery,
   newTask,
   type Receiver,
-  registerEndpoint,
   startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
-  webhooksHttp,
 } from './webhooks-harness';
-
-interface Delivery {
-  id: string;
-  status: string;
-  attempts: number;
-  attemptLog: { outcome: string; httpStatus: number | null; error: string | null }[];
-}
 
 // The same service as in production: nothing allowlisted. The receiver listens on loopback, so every attempt
 // must be refused before a connection is made.
@@ -58,7 +50,7 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
     'ftp://example.com/',
     'https://user:secret@example.com/',
   ])('refuses to register %s with a 400', async (url) => {
-    const res = await webhooksHttp(h, 'POST', '/v1/webhooks/endpoints', {
+    const res = await h.http('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('ssrf'),
       body: { url },
     });
@@ -67,14 +59,13 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
   });
 
   it("sends nothing to a task's loopback webhookUrl and records the attempt as refused", async () => {
-    await webhooksHttp(h, 'POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('ssrf') });
+    await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('ssrf') });
     const task = newTask('ssrf', `${receiver.url}/internal`);
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const delivery = await pollUntil(
       async () => {
-        const list = await webhooksHttp<{ deliveries: { id: string }[] }>(
-          h,
+        const list = await h.http<{ deliveries: { id: string }[] }>(
           'GET',
           `/v1/webhooks/deliveries?taskId=${task.taskId}`,
           {
@@ -84,7 +75,7 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
         const id = list.body.deliveries[0]?.id;
         return id
           ? (
-              await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+              await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${id}`, {
                 principal: tenantPrincipal('ssrf'),
               })
             ).body
@@ -103,25 +94,20 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
 
   it('refuses a registered name that resolves to loopback (DNS rebinding): nothing is sent', async () => {
     const port = new URL(receiver.url).port;
-    const endpoint = await registerEndpoint(h, 'rebind', `http://hooks.example.com:${port}/hook`);
+    const endpoint = await h.registerEndpoint('rebind', `http://hooks.example.com:${port}/hook`);
     expect(endpoint.id).toBeDefined();
     const task = newTask('rebind');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const delivery = await pollUntil(
       async () => {
-        const list = await webhooksHttp<{ deliveries: { id: string }[] }>(
-          h,
-          'GET',
-          '/v1/webhooks/deliveries',
-          {
-            principal: tenantPrincipal('rebind'),
-          },
-        );
+        const list = await h.http<{ deliveries: { id: string }[] }>('GET', '/v1/webhooks/deliveries', {
+          principal: tenantPrincipal('rebind'),
+        });
         const id = list.body.deliveries[0]?.id;
         return id
           ? (
-              await webhooksHttp<Delivery>(h, 'GET', `/v1/webhooks/deliveries/${id}`, {
+              await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${id}`, {
                 principal: tenantPrincipal('rebind'),
               })
             ).body
