@@ -1,3 +1,4 @@
+import { PeriodicJob } from '@deliberate/persistence';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionRepository } from '../execution/execution.repository';
@@ -11,26 +12,31 @@ const MAX_CLAIM_BATCH = 1_000;
 @Injectable()
 export class LeaseKeeper {
   private readonly logger = new Logger(LeaseKeeper.name);
-  private timer: NodeJS.Timeout | null = null;
-  private tick: Promise<void> | null = null;
-  private stopped = false;
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly repo: ExecutionRepository,
     private readonly pool: ExecutionPool,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
-  ) {}
+  ) {
+    this.job = new PeriodicJob(
+      {
+        name: 'lease renewal and claim',
+        intervalMs: Math.max(100, Math.floor(config.REASONER_LEASE_MS / 3)),
+        logger: this.logger,
+      },
+      () => this.runOnce(),
+    );
+  }
 
   /** Claims what is claimable now, then keeps leases and claims going in the background. */
   async start(): Promise<void> {
     await this.claim();
-    this.schedule();
+    this.job.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.tick;
+    await this.job.stop();
   }
 
   /** One renewal and claim round; public for tests and for start-up. */
@@ -38,26 +44,6 @@ export class LeaseKeeper {
     const held = await this.repo.renewLeases(this.config.REASONER_INSTANCE_ID, this.config.REASONER_LEASE_MS);
     for (const h of held) if (h.cancelRequested && this.pool.has(h.id)) this.pool.cancel(h.id);
     await this.claim();
-  }
-
-  private schedule(): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(
-      () => {
-        this.tick = this.runOnce()
-          .catch((e: unknown) =>
-            this.logger.warn({
-              msg: 'lease renewal or claim failed; retrying next round',
-              error: (e as Error).message,
-            }),
-          )
-          .finally(() => {
-            this.tick = null;
-            this.schedule();
-          });
-      },
-      Math.max(100, Math.floor(this.config.REASONER_LEASE_MS / 3)),
-    );
   }
 
   private async claim(): Promise<void> {
