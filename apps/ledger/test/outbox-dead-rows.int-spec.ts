@@ -1,77 +1,14 @@
 jest.setTimeout(120_000);
 
-import { budgetBreakerClosedEvent, uuidv7 } from '@deliberate/contracts';
-import { collectMessages, header, pollUntil } from '@deliberate/testing';
-import { type LedgerHarness, startLedger } from './ledger-harness';
+import { budgetBreakerClosedEvent } from '@deliberate/contracts';
+import { describeOutboxDeadRows } from '@deliberate/testing';
+import { startLedger } from './ledger-harness';
 
-// Rows that can never be published (written by an older release, before payloads were checked when written) are
-// set aside as dead with their reason, and never hold up the valid row behind them.
-
-let h: LedgerHarness;
-
-beforeAll(async () => {
-  h = await startLedger('outbox_dead');
-});
-
-afterAll(async () => {
-  await h?.close();
-});
-
-const plant = async (topic: string, tenantId: string, payload: unknown, ageMs: number): Promise<string> => {
-  const id = uuidv7();
-  await h.db.query(
-    `INSERT INTO outbox (id, topic, tenant_id, payload, created_at)
-     VALUES ($1, $2, $3, $4, now() - make_interval(secs => $5::double precision / 1000))`,
-    [id, topic, tenantId, JSON.stringify(payload), ageMs],
-  );
-  return id;
-};
-
-it('sets aside an invalid row and a row of an unknown topic, and publishes the valid row behind them', async () => {
-  const tenantId = 'outbox-dead';
-  const invalid = await plant(budgetBreakerClosedEvent.topic, tenantId, { closedAt: 'yesterday' }, 60_000);
-  const unknown = await plant('budget.breaker.renamed.v0', tenantId, { message: 'old' }, 59_000);
-  const valid = await plant(
-    budgetBreakerClosedEvent.topic,
-    tenantId,
-    { closedAt: new Date().toISOString(), message: 'behind the bad rows' },
-    58_000,
-  );
-
-  const [published] = await collectMessages(h.topic(budgetBreakerClosedEvent.topic), 1, {
-    filter: (m) => header(m, 'ce_tenantid') === tenantId,
-  });
-  expect(header(published!, 'ce_id')).toBe(valid);
-  expect(JSON.parse(published!.value!.toString())).toMatchObject({ message: 'behind the bad rows' });
-
-  // The marks commit with the sweep's transaction, just after the publish.
-  const rows = await pollUntil(
-    async () =>
-      (
-        await h.db.query<{ id: string; published: boolean; dead_reason: string | null }>(
-          `SELECT id, published_at IS NOT NULL AS published, dead_reason FROM outbox WHERE tenant_id = $1 ORDER BY id`,
-          [tenantId],
-        )
-      ).rows,
-    (r) => r.every((row) => row.published || row.dead_reason !== null),
-    { what: 'every planted row published or dead' },
-  );
-  expect(rows).toEqual([
-    {
-      id: invalid,
-      published: false,
-      dead_reason: expect.stringMatching(
-        /^refusing to publish an invalid budget\.breaker\.closed\.v1: closedAt: /,
-      ),
-    },
-    {
-      id: unknown,
-      published: false,
-      dead_reason: 'no event of this service is published on budget.breaker.renamed.v0',
-    },
-    { id: valid, published: true, dead_reason: null },
-  ]);
-
-  const health = await fetch(`${h.url}/health`);
-  expect(await health.json()).toEqual({ status: 'ok', outbox: { deadRows: 2 } });
+describeOutboxDeadRows({
+  name: 'ledger outbox',
+  start: () => startLedger('outbox_dead'),
+  event: budgetBreakerClosedEvent,
+  valid: { closedAt: new Date().toISOString(), message: 'behind the bad rows' },
+  invalid: { closedAt: 'yesterday' },
+  invalidReason: /^refusing to publish an invalid budget\.breaker\.closed\.v1: closedAt: /,
 });

@@ -15,3 +15,4 @@ export * from './topic-recorder';
 export * from './gateway-client';
 export * from './service-process';
 export * from './service-under-test';
+export * from './outbox-dead-rows';
