@@ -2,7 +2,7 @@ import { uuidv7 } from '@deliberate/contracts';
 import { TaskOutboxRelay } from '@deliberate/gateway/tasks/task-outbox.relay';
 import type { TaskRecord } from '@deliberate/gateway/tasks/task-record';
 import { TaskRepository } from '@deliberate/gateway/tasks/task.repository';
-import { collectMessages, pollUntil } from '@deliberate/testing';
+import { collectMessages, pollUntil, testTaskSpec } from '@deliberate/testing';
 import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Input the stores behind the gateway cannot hold is refused at the edge with 400 naming where it sits, and the
@@ -204,17 +204,7 @@ describe('gateway hostile input', () => {
       id: uuidv7(),
       tenantId: TENANT,
       status: 'accepted',
-      spec: {
-        input: 'summarise',
-        context: content ? [{ content }] : [],
-        mode: 'auto',
-        latencyBudgetMs: null,
-        maxCostMicroUsd: null,
-        maxThinkingTokens: null,
-        reasoningEffort: null,
-        webhookUrl: null,
-        metadata: {},
-      },
+      spec: testTaskSpec('summarise', { context: content ? [{ content }] : [] }),
       submittedVia: 'http',
       idempotencyKey: null,
       requestHash: uuidv7(),

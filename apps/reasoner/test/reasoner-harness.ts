@@ -19,6 +19,7 @@ import {
   startServiceUnderTest,
   type SuiteEnv,
   testKafkaClient,
+  testTaskSpec,
   TopicRecorder,
 } from '@deliberate/testing';
 import type { INestApplication } from '@nestjs/common';
@@ -55,20 +56,9 @@ export interface ReasonerHarness {
   close(): Promise<void>;
 }
 
-export function taskSpec(input: string, over: Partial<TaskSpec> = {}): TaskSpec {
-  return {
-    input,
-    context: [],
-    mode: 'reasoning',
-    latencyBudgetMs: null,
-    maxCostMicroUsd: null,
-    maxThinkingTokens: null,
-    reasoningEffort: null,
-    webhookUrl: null,
-    metadata: {},
-    ...over,
-  };
-}
+/** A task for the reasoning tier (mode 'reasoning' unless `over` says otherwise). */
+export const taskSpec = (input: string, over: Partial<TaskSpec> = {}): TaskSpec =>
+  testTaskSpec(input, { mode: 'reasoning', ...over });
 
 /** A ledger, a simulator and the suite's topics on a fresh database and topic prefix; reasoners start on demand. */
 export async function startHarness(

@@ -22,6 +22,7 @@ import {
   runEveryStep,
   startTestPublisher,
   TEST_KAFKA_BROKERS,
+  testTaskSpec,
   testKafka,
   TopicRecorder,
   uniqueTopicPrefix,
@@ -41,21 +42,6 @@ const OUTPUT_TOPICS = catalogueEventsOf('triage', 'produced').map((d) => d.topic
 const SIMPLE = 'What is 2 + 2?';
 // The simulator's classifier calls a request to prove something complex.
 const COMPLEX = 'Prove that sqrt(2) is irrational';
-
-function taskSpec(input: string, over: Partial<TaskSpec> = {}): TaskSpec {
-  return {
-    input,
-    context: [],
-    mode: 'auto',
-    latencyBudgetMs: null,
-    maxCostMicroUsd: null,
-    maxThinkingTokens: null,
-    reasoningEffort: null,
-    webhookUrl: null,
-    metadata: {},
-    ...over,
-  };
-}
 
 describe('triage (real Kafka, simulated models)', () => {
   let prefix: string;
@@ -125,7 +111,7 @@ describe('triage (real Kafka, simulated models)', () => {
   );
 
   it('sends a simple task the classifier calls simple to the fast model, which completes it', async () => {
-    const taskId = await accept('acme', taskSpec(SIMPLE));
+    const taskId = await accept('acme', testTaskSpec(SIMPLE));
 
     const completed = (await recorder.outcomes([taskId])).get(taskId)!;
     expect(completed.topic).toBe(taskCompletedEvent.topic);
@@ -150,7 +136,7 @@ describe('triage (real Kafka, simulated models)', () => {
   });
 
   it('hands a task the classifier calls complex to the reasoning tier, without answering it', async () => {
-    const taskId = await accept('acme', taskSpec(COMPLEX));
+    const taskId = await accept('acme', testTaskSpec(COMPLEX));
 
     const requested = await recorder.waitFor(
       () => recorder.of(reasoningRequestedEvent.topic, taskId)[0],
@@ -164,7 +150,7 @@ describe('triage (real Kafka, simulated models)', () => {
   });
 
   it('answers a task whose latency budget the reasoning tier cannot meet with the fast model, asking no classifier', async () => {
-    const taskId = await accept('acme', taskSpec(COMPLEX, { latencyBudgetMs: 1_000 }));
+    const taskId = await accept('acme', testTaskSpec(COMPLEX, { latencyBudgetMs: 1_000 }));
 
     const completed = (await recorder.outcomes([taskId])).get(taskId)!;
     expect(completed.topic).toBe(taskCompletedEvent.topic);
@@ -186,7 +172,7 @@ describe('triage (real Kafka, simulated models)', () => {
   ] as const)(
     "follows the client's explicit mode '%s' without asking the classifier",
     async (mode, input, route) => {
-      const taskId = await accept('acme', taskSpec(input, { mode }));
+      const taskId = await accept('acme', testTaskSpec(input, { mode }));
 
       expect((await triaged(taskId)).data.decision).toMatchObject({
         route,
@@ -220,7 +206,7 @@ describe('triage (real Kafka, simulated models)', () => {
     });
 
     it("under a 'route_cheap' policy, routes even a complex task to the fast model by the cost-breaker rule", async () => {
-      const taskId = await accept('breaker-cheap', taskSpec(COMPLEX));
+      const taskId = await accept('breaker-cheap', testTaskSpec(COMPLEX));
 
       const completed = (await recorder.outcomes([taskId])).get(taskId)!;
       expect(completed.topic).toBe(taskCompletedEvent.topic);
@@ -235,7 +221,7 @@ describe('triage (real Kafka, simulated models)', () => {
     });
 
     it("under a 'fail' policy, fails the task with budget_exceeded and spends nothing", async () => {
-      const taskId = await accept('breaker-fail', taskSpec(SIMPLE));
+      const taskId = await accept('breaker-fail', testTaskSpec(SIMPLE));
 
       const failed = (await recorder.outcomes([taskId])).get(taskId)!;
       expect(failed.topic).toBe(taskFailedEvent.topic);
@@ -258,7 +244,7 @@ describe('triage (real Kafka, simulated models)', () => {
     } finally {
       await producer.disconnect();
     }
-    const behind = await accept('acme', taskSpec(SIMPLE, { mode: 'fast' }));
+    const behind = await accept('acme', testTaskSpec(SIMPLE, { mode: 'fast' }));
 
     const dead = await pollUntil(
       () => readTopic(`${prefix}${deadLetterTopic(taskAcceptedEvent.topic)}`),

@@ -14,6 +14,7 @@ import {
   type ServiceUnderTest,
   startServiceUnderTest,
   tenantPrincipal,
+  testTaskSpec,
 } from '@deliberate/testing';
 import { loadWebhooksConfig, type WebhooksConfig } from '@deliberate/webhooks/config';
 import { createWebhooksApp } from '@deliberate/webhooks/create-webhooks-app';
@@ -114,17 +115,10 @@ export async function startWebhooks(
         tenantId: task.tenantId,
         taskId: task.taskId,
         data: {
-          spec: {
-            input: 'What is 2 + 2?',
-            context: [],
-            mode: 'auto',
-            latencyBudgetMs: null,
-            maxCostMicroUsd: null,
-            maxThinkingTokens: null,
-            reasoningEffort: null,
+          spec: testTaskSpec('What is 2 + 2?', {
             webhookUrl: task.webhookUrl ?? null,
             metadata: task.metadata ?? {},
-          },
+          }),
           submittedVia: 'http',
           acceptedAt: new Date().toISOString(),
         },

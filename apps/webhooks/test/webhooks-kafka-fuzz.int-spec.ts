@@ -6,7 +6,14 @@ import {
   taskEscalatedEvent,
   taskFailedEvent,
 } from '@deliberate/contracts';
-import { header, type HostileTarget, hostileKafkaMessages, pollUntil, testKafka } from '@deliberate/testing';
+import {
+  header,
+  type HostileTarget,
+  hostileKafkaMessages,
+  pollUntil,
+  testKafka,
+  testTaskSpec,
+} from '@deliberate/testing';
 import fc from 'fast-check';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
@@ -33,17 +40,7 @@ const TARGETS: HostileTarget[] = [
   {
     event: taskAcceptedEvent,
     data: {
-      spec: {
-        input: 'What is 2 + 2?',
-        context: [],
-        mode: 'auto',
-        latencyBudgetMs: null,
-        maxCostMicroUsd: null,
-        maxThinkingTokens: null,
-        reasoningEffort: null,
-        webhookUrl: null,
-        metadata: {},
-      },
+      spec: testTaskSpec('What is 2 + 2?'),
       submittedVia: 'kafka',
       acceptedAt: at,
     },
