@@ -5,6 +5,7 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { PeriodicJob } from '@deliberate/persistence';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { OutboxRelay } from '@deliberate/outbox';
 import { nextAttempt, parseRetryAfter, type RetryPolicy } from '../retries/retry-plan';
@@ -37,13 +38,11 @@ interface Outcome {
 export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(Dispatcher.name);
   private readonly policy: RetryPolicy;
-  private running = false;
-  private loop: Promise<void> = Promise.resolve();
+  private readonly poller: PeriodicJob;
+  private polling = false;
   private inFlight = 0;
   private readonly batches = new Set<Promise<void>>();
   private readonly publishing = new Set<Promise<void>>();
-  private woken = false;
-  private wakeUp: (() => void) | null = null;
 
   constructor(
     private readonly store: DeliveryStore,
@@ -56,87 +55,71 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       jitter: config.WEBHOOKS_RETRY_JITTER,
       retryAfterMaxMs: config.WEBHOOKS_RETRY_AFTER_MAX_MS,
     };
+    this.poller = new PeriodicJob(
+      {
+        name: 'webhook dispatch',
+        intervalMs: config.WEBHOOKS_POLL_INTERVAL_MS,
+        runAtStart: true,
+        logger: this.logger,
+      },
+      () => this.claimAndSend(),
+    );
   }
 
   onApplicationBootstrap(): void {
     if (!this.config.WEBHOOKS_DISPATCHER_ENABLED) return;
-    this.running = true;
-    this.loop = this.run();
+    this.polling = true;
+    this.poller.start();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    this.running = false;
-    this.wake();
-    await this.loop;
+    this.polling = false;
+    await this.poller.stop();
     await Promise.allSettled([...this.batches]);
     await Promise.allSettled([...this.publishing]);
   }
 
   /** New messages are due: look now rather than at the next poll. */
   wake(): void {
-    this.woken = true;
-    this.wakeUp?.();
+    if (this.polling) void this.poller.trigger();
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      const capacity = this.config.WEBHOOKS_CONCURRENCY - this.inFlight;
-      // Claim in sizeable batches: a claim is a round trip, a batch of one would waste it.
-      if (capacity < Math.min(this.config.WEBHOOKS_BATCH_SIZE, this.config.WEBHOOKS_CONCURRENCY) / 2) {
-        this.woken = false; // a finishing batch wakes the loop again
-        await this.sleep(this.config.WEBHOOKS_POLL_INTERVAL_MS);
-        continue;
-      }
-      this.woken = false;
-      let claimed: ClaimedAttempt[];
-      try {
-        claimed = await this.store.claimDue(
-          Math.min(capacity, this.config.WEBHOOKS_BATCH_SIZE),
-          this.config.WEBHOOKS_LEASE_MS,
-        );
-      } catch (e) {
-        this.logger.error({ msg: 'claiming due attempts failed', error: (e as Error).message });
-        await this.sleep(this.config.WEBHOOKS_POLL_INTERVAL_MS);
-        continue;
-      }
-      if (!claimed.length) {
-        // Sleep until the earliest scheduled attempt if it comes before the next poll, so retries leave on time
-        // (at least 10 ms: a due row another instance is claiming right now must not make this loop spin).
-        const dueInMs = await this.store.nextDueInMs().catch(() => null);
-        const pause = Math.min(this.config.WEBHOOKS_POLL_INTERVAL_MS, dueInMs ?? Infinity);
-        if (!this.woken) await this.sleep(Math.max(10, pause));
-        continue;
-      }
-      this.inFlight += claimed.length;
-      const batch = this.process(claimed)
-        .catch((e: unknown) =>
-          // The leases expire and the attempts are made again: nothing is lost, at worst sent twice.
-          this.logger.error({
-            msg: 'recording a batch failed',
-            error: (e as Error).message,
-            size: claimed.length,
-          }),
-        )
-        .finally(() => {
-          this.inFlight -= claimed.length;
-          this.batches.delete(batch);
-          this.wake();
-        });
-      this.batches.add(batch);
-    }
-  }
-
-  private sleep(ms: number): Promise<void> {
-    if (this.woken || !this.running) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = null;
-        resolve();
+  // One round: claims what is due, as far as there is room, and sends it in the background; answers when to look
+  // again. A claim that fails is logged by the poller and tried again at the next poll.
+  private async claimAndSend(): Promise<void | { nextRunInMs: number }> {
+    const capacity = this.config.WEBHOOKS_CONCURRENCY - this.inFlight;
+    // Claim in sizeable batches: a claim is a round trip, a batch of one would waste it. A finishing batch wakes
+    // the poller again.
+    if (capacity < Math.min(this.config.WEBHOOKS_BATCH_SIZE, this.config.WEBHOOKS_CONCURRENCY) / 2) return;
+    const claimed = await this.store.claimDue(
+      Math.min(capacity, this.config.WEBHOOKS_BATCH_SIZE),
+      this.config.WEBHOOKS_LEASE_MS,
+    );
+    if (!claimed.length) {
+      // Look again at the earliest scheduled attempt if it comes before the next poll, so retries leave on time
+      // (at least 10 ms: a due row another instance is claiming right now must not make this loop spin).
+      const dueInMs = await this.store.nextDueInMs().catch(() => null);
+      return {
+        nextRunInMs: Math.max(10, Math.min(this.config.WEBHOOKS_POLL_INTERVAL_MS, dueInMs ?? Infinity)),
       };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    }
+    this.inFlight += claimed.length;
+    const batch = this.process(claimed)
+      .catch((e: unknown) =>
+        // The leases expire and the attempts are made again: nothing is lost, at worst sent twice.
+        this.logger.error({
+          msg: 'recording a batch failed',
+          error: (e as Error).message,
+          size: claimed.length,
+        }),
+      )
+      .finally(() => {
+        this.inFlight -= claimed.length;
+        this.batches.delete(batch);
+        this.wake();
+      });
+    this.batches.add(batch);
+    return { nextRunInMs: 0 };
   }
 
   private async process(claimed: readonly ClaimedAttempt[]): Promise<void> {

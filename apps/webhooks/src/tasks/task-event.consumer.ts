@@ -6,6 +6,7 @@ import {
   taskFailedEvent,
 } from '@deliberate/contracts';
 import { handle, KafkaLifecycle, PermanentError } from '@deliberate/kafka';
+import { PeriodicJob } from '@deliberate/persistence';
 import {
   Inject,
   Injectable,
@@ -22,14 +23,25 @@ const RELEASE_INTERVAL_MS = 5_000;
 // Remembers accepted tasks (their webhookUrl and metadata) and turns every terminal task event into messages.
 @Injectable()
 export class TaskEventConsumer implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger = new Logger(TaskEventConsumer.name);
-  private timer: NodeJS.Timeout | null = null;
+  // Terminal events that waited too long for their task's accepted event are released without it.
+  private readonly releaser: PeriodicJob;
 
   constructor(
     private readonly kafka: KafkaLifecycle,
     private readonly intake: MessageIntake,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
-  ) {}
+  ) {
+    this.releaser = new PeriodicJob(
+      {
+        name: 'release waiting events',
+        intervalMs: Math.max(100, Math.min(RELEASE_INTERVAL_MS, config.WEBHOOKS_ACCEPTED_WAIT_MS)),
+        logger: new Logger(TaskEventConsumer.name),
+      },
+      async () => {
+        await this.intake.releaseOverdue();
+      },
+    );
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     const terminal = (
@@ -53,20 +65,10 @@ export class TaskEventConsumer implements OnApplicationBootstrap, BeforeApplicat
         handle(taskCancelledEvent, (e) => terminal(e, { type: 'task.cancelled', data: e.data })),
       ],
     });
-    this.timer = setInterval(
-      () => {
-        this.intake
-          .releaseOverdue()
-          .catch((e: unknown) =>
-            this.logger.warn({ msg: 'releasing waiting events failed', error: (e as Error).message }),
-          );
-      },
-      Math.max(100, Math.min(RELEASE_INTERVAL_MS, this.config.WEBHOOKS_ACCEPTED_WAIT_MS)),
-    );
-    this.timer.unref();
+    this.releaser.start();
   }
 
-  beforeApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.releaser.stop();
   }
 }
