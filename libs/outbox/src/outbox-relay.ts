@@ -1,6 +1,6 @@
 import type { EventDefinition } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
-import { Sql as SqlPort } from '@deliberate/persistence';
+import { PeriodicJob, Sql as SqlPort } from '@deliberate/persistence';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { OutboxMessage, OutboxSql as Sql } from './outbox-message';
 import {
@@ -19,8 +19,7 @@ import { planRelay, UnknownOutboxTopicError } from './relay-decision';
 export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly definitions: ReadonlyMap<string, EventDefinition>;
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<unknown> | null = null;
+  private readonly sweep: PeriodicJob | null;
 
   constructor(
     private readonly sql: SqlPort,
@@ -29,23 +28,20 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     @Inject(OUTBOX_OPTIONS) private readonly options: OutboxOptions,
   ) {
     this.definitions = new Map(options.events.map((e) => [e.topic, e]));
+    const intervalMs = options.sweepIntervalMs;
+    this.sweep = intervalMs
+      ? new PeriodicJob({ name: 'outbox sweep', intervalMs, logger: this.logger }, async () => {
+          await this.relayStale(options.sweepBatch ?? DEFAULT_SWEEP_BATCH);
+        })
+      : null;
   }
 
   onModuleInit(): void {
-    const intervalMs = this.options.sweepIntervalMs;
-    if (!intervalMs) return;
-    // One sweep at a time: a slow one is not overlapped by the next.
-    this.timer = setInterval(() => {
-      this.sweeping ??= this.relayStale(this.options.sweepBatch ?? DEFAULT_SWEEP_BATCH)
-        .catch((e: unknown) => this.logger.warn({ msg: 'outbox sweep failed', error: (e as Error).message }))
-        .finally(() => (this.sweeping = null));
-    }, intervalMs);
-    this.timer.unref();
+    this.sweep?.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.sweeping;
+    await this.sweep?.stop();
   }
 
   /** After the commit: never throws, the sweep retries what failed. */
