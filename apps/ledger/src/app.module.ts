@@ -23,6 +23,7 @@ import { LedgerCommandTopics } from './commands/ledger-command-topics';
 import { LedgerCommandsController } from './commands/ledger-commands.controller';
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
 import { SpendCounterRepository } from './spending/spend-counter.repository';
+import { SpendHolds } from './spending/spend-holds';
 import { HealthController } from './health/health.controller';
 import {
   INTERNAL_AUTH_OPTIONS,
@@ -90,6 +91,7 @@ export class LedgerModule {
         BudgetRepository,
         BudgetsService,
         SpendCounterRepository,
+        SpendHolds,
         ThresholdCrossingRepository,
         ThresholdMonitor,
         ReservationRepository,

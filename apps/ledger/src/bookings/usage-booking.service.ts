@@ -1,16 +1,16 @@
 import type { TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
-import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../spending/budget-periods';
+import { limitFor, periodKeys } from '../spending/budget-periods';
 import { BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
-import { type CounterState, SpendCounterRepository } from '../spending/spend-counter.repository';
 import { type OutboxMessage, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
 import { isZeroUsage, usageCostMicroUsd, usageInconsistency } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { ReservationRepository } from '../spending/reservation.repository';
 import { type BookingRecord, BookingRepository } from '../spending/booking.repository';
+import { type CounterChange, SpendHolds } from '../spending/spend-holds';
 
 /** One call's usage, from a usage.model-call.recorded.v1 event or a settle command. */
 export interface UsageToBook {
@@ -78,7 +78,7 @@ export class UsageBookingService {
     private readonly prices: PriceCatalogue,
     private readonly bookings: BookingRepository,
     private readonly reservations: ReservationRepository,
-    private readonly counters: SpendCounterRepository,
+    private readonly holds: SpendHolds,
     private readonly budgets: BudgetRepository,
     private readonly thresholds: ThresholdMonitor,
     private readonly relay: OutboxRelay,
@@ -135,19 +135,13 @@ export class UsageBookingService {
         };
       }
 
-      const observed: { key: CounterKey; state: CounterState }[] = [];
+      let observed: CounterChange[] = [];
       let released = 0;
       let note: string | null = null;
       if (reservation?.status === 'active') {
-        for (const key of sortCounterKeys(tenantId, reservation.counterKeys)) {
-          observed.push({
-            key,
-            state: await this.counters.settle(tx, tenantId, key, reservation.amountMicroUsd, cost),
-          });
-        }
-        await this.counters.settleTask(tx, tenantId, reservation.taskId, reservation.amountMicroUsd, cost);
-        released = Math.max(0, reservation.amountMicroUsd - cost);
-        await this.reservations.markSettled(tx, reservation.id, input.eventId, cost, released);
+        const settled = await this.holds.settle(tx, reservation, input.eventId, cost);
+        observed = settled.changes;
+        released = settled.releasedMicroUsd;
       } else {
         // A failed or cancelled call's hold is released before its zero-usage event arrives: that is the normal path.
         if (reservation && cost > 0)
@@ -160,10 +154,7 @@ export class UsageBookingService {
           const keys =
             reservation?.counterKeys ??
             periodKeys('tenant', tenantId, input.calledAt < now ? input.calledAt : now);
-          for (const key of sortCounterKeys(tenantId, keys)) {
-            observed.push({ key, state: await this.counters.addSpent(tx, tenantId, key, cost) });
-          }
-          if (booking.taskId) await this.counters.settleTask(tx, tenantId, booking.taskId, 0, cost);
+          observed = await this.holds.addSpent(tx, tenantId, keys, booking.taskId, cost);
           if (reservation) await this.reservations.noteLateUsage(tx, reservation.id, input.eventId, cost);
         }
       }

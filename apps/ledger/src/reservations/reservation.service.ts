@@ -14,7 +14,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { z } from 'zod';
 import { UsageBookingService } from '../bookings/usage-booking.service';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
-import { counterSortKey, describeScope } from '../spending/budget-periods';
+import { describeScope } from '../spending/budget-periods';
 import { BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
@@ -25,6 +25,7 @@ import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
 import { type ReservationRecord, ReservationRepository } from '../spending/reservation.repository';
+import { SpendHolds } from '../spending/spend-holds';
 
 type ReserveDenial = Extract<ReserveReply, { approved: false }>;
 
@@ -83,6 +84,7 @@ export class ReservationService {
     private readonly budgets: BudgetRepository,
     private readonly counters: SpendCounterRepository,
     private readonly reservations: ReservationRepository,
+    private readonly holds: SpendHolds,
     private readonly thresholds: ThresholdMonitor,
     private readonly relay: OutboxRelay,
     private readonly breaker: CostBreakerService,
@@ -277,13 +279,7 @@ export class ReservationService {
         };
       }
       if (reservation.status !== 'active') return { released: false, releasedMicroUsd: 0 };
-      await this.releaseHolds(tx, [reservation]);
-      await this.reservations.markReleased(
-        tx,
-        [reservation.id],
-        'released',
-        reason || 'released by the caller',
-      );
+      await this.holds.release(tx, [reservation], 'released', reason || 'released by the caller');
       return { released: true, releasedMicroUsd: reservation.amountMicroUsd };
     });
   }
@@ -293,43 +289,8 @@ export class ReservationService {
     return this.sql.transaction(async (tx) => {
       const expired = await this.reservations.claimExpired(tx, limit);
       if (!expired.length) return 0;
-      await this.releaseHolds(tx, expired);
-      await this.reservations.markReleased(
-        tx,
-        expired.map((r) => r.id),
-        'expired',
-        'expired before it was settled or released',
-      );
+      await this.holds.release(tx, expired, 'expired', 'expired before it was settled or released');
       return expired.length;
     });
-  }
-
-  // Sums the holds per counter and gives them back in lock order: period counters first, then task counters.
-  private async releaseHolds(tx: Sql, reservations: readonly ReservationRecord[]): Promise<void> {
-    const periods = new Map<
-      string,
-      { r: ReservationRecord; key: ReservationRecord['counterKeys'][number]; amount: number }
-    >();
-    const tasks = new Map<string, { tenantId: string; taskId: string; amount: number }>();
-    for (const r of reservations) {
-      for (const key of r.counterKeys) {
-        const sortKey = counterSortKey(r.tenantId, key);
-        const entry = periods.get(sortKey) ?? { r, key, amount: 0 };
-        entry.amount += r.amountMicroUsd;
-        periods.set(sortKey, entry);
-      }
-      const taskKey = `${r.tenantId}\u0000${r.taskId}`;
-      const task = tasks.get(taskKey) ?? { tenantId: r.tenantId, taskId: r.taskId, amount: 0 };
-      task.amount += r.amountMicroUsd;
-      tasks.set(taskKey, task);
-    }
-    for (const sortKey of [...periods.keys()].sort()) {
-      const { r, key, amount } = periods.get(sortKey)!;
-      await this.counters.settle(tx, r.tenantId, key, amount, 0);
-    }
-    for (const taskKey of [...tasks.keys()].sort()) {
-      const { tenantId, taskId, amount } = tasks.get(taskKey)!;
-      await this.counters.settleTask(tx, tenantId, taskId, amount, 0);
-    }
   }
 }

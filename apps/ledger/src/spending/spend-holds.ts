@@ -1,0 +1,92 @@
+import { Injectable } from '@nestjs/common';
+import type { Sql } from '@deliberate/persistence';
+import { type CounterKey, counterSortKey, sortCounterKeys } from './budget-periods';
+import { type ReservationRecord, ReservationRepository } from './reservation.repository';
+import { type CounterState, SpendCounterRepository } from './spend-counter.repository';
+
+/** A period counter as a change left it. */
+export interface CounterChange {
+  key: CounterKey;
+  state: CounterState;
+}
+
+// Where a reservation and a booking meet: every move of money between what is held and what is spent, taken in
+// lock order (period counters first, then task counters) so no two transactions wait on each other in a cycle.
+@Injectable()
+export class SpendHolds {
+  constructor(
+    private readonly counters: SpendCounterRepository,
+    private readonly reservations: ReservationRepository,
+  ) {}
+
+  /** Books `cost` against an active hold: the whole hold leaves what is reserved, in the periods it was taken in. */
+  async settle(
+    tx: Sql,
+    reservation: ReservationRecord,
+    usageEventId: string,
+    cost: number,
+  ): Promise<{ changes: CounterChange[]; releasedMicroUsd: number }> {
+    const { tenantId, amountMicroUsd } = reservation;
+    const changes: CounterChange[] = [];
+    for (const key of sortCounterKeys(tenantId, reservation.counterKeys)) {
+      changes.push({ key, state: await this.counters.settle(tx, tenantId, key, amountMicroUsd, cost) });
+    }
+    await this.counters.settleTask(tx, tenantId, reservation.taskId, amountMicroUsd, cost);
+    const releasedMicroUsd = Math.max(0, amountMicroUsd - cost);
+    await this.reservations.markSettled(tx, reservation.id, usageEventId, cost, releasedMicroUsd);
+    return { changes, releasedMicroUsd };
+  }
+
+  /** Books spend that had no hold (the money is already spent, so no limit applies). */
+  async addSpent(
+    tx: Sql,
+    tenantId: string,
+    keys: readonly CounterKey[],
+    taskId: string | null,
+    cost: number,
+  ): Promise<CounterChange[]> {
+    const changes: CounterChange[] = [];
+    for (const key of sortCounterKeys(tenantId, keys)) {
+      changes.push({ key, state: await this.counters.addSpent(tx, tenantId, key, cost) });
+    }
+    if (taskId) await this.counters.settleTask(tx, tenantId, taskId, 0, cost);
+    return changes;
+  }
+
+  /** Gives the holds back, summed per counter, and closes the reservations (released or expired). */
+  async release(
+    tx: Sql,
+    reservations: readonly ReservationRecord[],
+    status: 'released' | 'expired',
+    reason: string,
+  ): Promise<void> {
+    const periods = new Map<string, { tenantId: string; key: CounterKey; amount: number }>();
+    const tasks = new Map<string, { tenantId: string; taskId: string; amount: number }>();
+    for (const r of reservations) {
+      for (const key of r.counterKeys) {
+        const sortKey = counterSortKey(r.tenantId, key);
+        const entry = periods.get(sortKey) ?? { tenantId: r.tenantId, key, amount: 0 };
+        entry.amount += r.amountMicroUsd;
+        periods.set(sortKey, entry);
+      }
+      const taskKey = `${r.tenantId}\u0000${r.taskId}`;
+      const task = tasks.get(taskKey) ?? { tenantId: r.tenantId, taskId: r.taskId, amount: 0 };
+      task.amount += r.amountMicroUsd;
+      tasks.set(taskKey, task);
+    }
+    for (const sortKey of [...periods.keys()].sort()) {
+      const { tenantId, key, amount } = periods.get(sortKey)!;
+      await this.counters.settle(tx, tenantId, key, amount, 0);
+    }
+    for (const taskKey of [...tasks.keys()].sort()) {
+      const { tenantId, taskId, amount } = tasks.get(taskKey)!;
+      await this.counters.settleTask(tx, tenantId, taskId, amount, 0);
+    }
+    await this.reservations.markReleased(
+      tx,
+      reservations.map((r) => r.id),
+      status,
+      reason,
+    );
+  }
+}
