@@ -65,6 +65,22 @@ describe('triage (real Kafka, simulated models)', () => {
 
   const modelCalls = (taskId: string): RecordedEvent[] => recorder.of(modelCallRecordedEvent.topic, taskId);
 
+  /** `rule` sent the task to the fast model, which answered it: no classifier call, no reasoning tier. */
+  async function expectAnsweredFastByRule(taskId: string, rule: string): Promise<void> {
+    const completed = (await recorder.outcomes([taskId])).get(taskId)!;
+    expect(completed.topic).toBe(taskCompletedEvent.topic);
+    expect(completed.data.result).toMatchObject({ answeredBy: 'fast_model' });
+    expect((await triaged(taskId)).data.decision).toMatchObject({
+      route: 'fast',
+      decidedBy: 'rule',
+      rule,
+      classification: null,
+    });
+    expect(recorder.of(reasoningRequestedEvent.topic, taskId)).toHaveLength(0);
+    await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the answer's model call of ${taskId}`);
+    expect(modelCalls(taskId).map((e) => e.data.purpose)).toEqual(['answer']);
+  }
+
   async function openBreaker(tenantId: string, policy: 'fail' | 'route_cheap'): Promise<void> {
     await publisher.publish(budgetBreakerOpenedEvent, {
       tenantId,
@@ -93,6 +109,7 @@ describe('triage (real Kafka, simulated models)', () => {
         LLM_REASONING_BASE_URL: simulator.baseURL,
         LLM_STANDARD_BASE_URL: simulator.baseURL,
         TRIAGE_HEALTH_PORT: '0',
+        LLM_MAX_RETRIES: '1',
       }),
     );
     await triage.init();
@@ -152,18 +169,7 @@ describe('triage (real Kafka, simulated models)', () => {
   it('answers a task whose latency budget the reasoning tier cannot meet with the fast model, asking no classifier', async () => {
     const taskId = await accept('acme', testTaskSpec(COMPLEX, { latencyBudgetMs: 1_000 }));
 
-    const completed = (await recorder.outcomes([taskId])).get(taskId)!;
-    expect(completed.topic).toBe(taskCompletedEvent.topic);
-    expect(completed.data.result).toMatchObject({ answeredBy: 'fast_model' });
-    expect((await triaged(taskId)).data.decision).toMatchObject({
-      route: 'fast',
-      decidedBy: 'rule',
-      rule: 'latency-budget',
-      classification: null,
-    });
-    expect(recorder.of(reasoningRequestedEvent.topic, taskId)).toHaveLength(0);
-    await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the answer's model call of ${taskId}`);
-    expect(modelCalls(taskId).map((e) => e.data.purpose)).toEqual(['answer']);
+    await expectAnsweredFastByRule(taskId, 'latency-budget');
   });
 
   it.each([
@@ -192,6 +198,40 @@ describe('triage (real Kafka, simulated models)', () => {
     },
   );
 
+  describe('with the fast model failing (the simulator answers 503)', () => {
+    const FAILING = `${SIMPLE} [[sim:fault=503]]`;
+
+    it('fails a fast-mode task as fast_model_unavailable and records the failed call', async () => {
+      const taskId = await accept('acme', testTaskSpec(FAILING, { mode: 'fast' }));
+
+      const failed = (await recorder.outcomes([taskId])).get(taskId)!;
+      expect(failed.topic).toBe(taskFailedEvent.topic);
+      expect(failed.data.error).toMatchObject({ code: 'fast_model_unavailable' });
+      await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the failed call of ${taskId}`);
+      expect(modelCalls(taskId).map((e) => [e.data.purpose, e.data.outcome])).toEqual([['answer', 'error']]);
+    });
+
+    it('sends an auto-mode task to the reasoning tier when the classifier cannot answer', async () => {
+      const taskId = await accept('acme', testTaskSpec(FAILING));
+
+      const requested = await recorder.waitFor(
+        () => recorder.of(reasoningRequestedEvent.topic, taskId)[0],
+        `reasoning.requested of ${taskId}`,
+      );
+      expect(requested.data.decision).toMatchObject({
+        route: 'reasoning',
+        decidedBy: 'fallback',
+        classification: null,
+      });
+      expect(requested.data.decision.reason).toMatch(/classifier was unavailable/);
+      await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the failed classification of ${taskId}`);
+      expect(modelCalls(taskId).map((e) => [e.data.purpose, e.data.outcome])).toEqual([
+        ['classify', 'error'],
+      ]);
+      expect(recorder.outcome(taskId)).toBeUndefined();
+    });
+  });
+
   describe('with the tenant cost breaker open', () => {
     beforeAll(async () => {
       await openBreaker('breaker-cheap', 'route_cheap');
@@ -208,16 +248,7 @@ describe('triage (real Kafka, simulated models)', () => {
     it("under a 'route_cheap' policy, routes even a complex task to the fast model by the cost-breaker rule", async () => {
       const taskId = await accept('breaker-cheap', testTaskSpec(COMPLEX));
 
-      const completed = (await recorder.outcomes([taskId])).get(taskId)!;
-      expect(completed.topic).toBe(taskCompletedEvent.topic);
-      expect(completed.data.result).toMatchObject({ answeredBy: 'fast_model' });
-      expect((await triaged(taskId)).data.decision).toMatchObject({
-        route: 'fast',
-        decidedBy: 'rule',
-        rule: 'cost-breaker',
-        classification: null,
-      });
-      expect(recorder.of(reasoningRequestedEvent.topic, taskId)).toHaveLength(0);
+      await expectAnsweredFastByRule(taskId, 'cost-breaker');
     });
 
     it("under a 'fail' policy, fails the task with budget_exceeded and spends nothing", async () => {
