@@ -1,0 +1,137 @@
+import type { Sql } from '@deliberate/persistence';
+import type { CounterKey } from './budget-periods';
+import type { ReservationRecord, ReservationRepository } from './reservation.repository';
+import type { CounterState, SpendCounterRepository } from './spend-counter.repository';
+import { SpendHolds } from './spend-holds';
+
+// Every write the holds make, in order, as `<what> <counter or reservation> <amounts>`.
+function recordingHolds() {
+  const writes: string[] = [];
+  const state: CounterState = { spentMicroUsd: 0, reservedMicroUsd: 0 };
+  const name = (k: CounterKey) => `${k.scope}:${k.scopeId}:${k.period}`;
+  const counters = {
+    settle: (_tx: Sql, tenantId: string, key: CounterKey, held: number, spent: number) => {
+      writes.push(`settle ${tenantId}/${name(key)} -${held} +${spent}`);
+      return Promise.resolve(state);
+    },
+    addSpent: (_tx: Sql, tenantId: string, key: CounterKey, spent: number) => {
+      writes.push(`add ${tenantId}/${name(key)} +${spent}`);
+      return Promise.resolve(state);
+    },
+    settleTask: (_tx: Sql, tenantId: string, taskId: string, held: number, spent: number) => {
+      writes.push(`task ${tenantId}/${taskId} -${held} +${spent}`);
+      return Promise.resolve();
+    },
+  };
+  const reservations = {
+    markSettled: (_tx: Sql, id: string, eventId: string, cost: number, released: number) => {
+      writes.push(`settled ${id} ${eventId} cost ${cost} released ${released}`);
+      return Promise.resolve();
+    },
+    markReleased: (_tx: Sql, ids: readonly string[], status: string, reason: string) => {
+      writes.push(`${status} ${ids.join(',')}: ${reason}`);
+      return Promise.resolve();
+    },
+  };
+  const holds = new SpendHolds(
+    counters as unknown as SpendCounterRepository,
+    reservations as unknown as ReservationRepository,
+  );
+  return { holds, writes };
+}
+
+const tx = {} as Sql;
+const day = (scope: CounterKey['scope'], scopeId: string): CounterKey => ({
+  scope,
+  scopeId,
+  period: 'day',
+  periodStart: '2026-12-01',
+});
+const month = (scope: CounterKey['scope'], scopeId: string): CounterKey => ({
+  scope,
+  scopeId,
+  period: 'month',
+  periodStart: '2026-12-01',
+});
+
+const reservation = (id: string, taskId: string, amount: number, keys: CounterKey[]): ReservationRecord => ({
+  id,
+  requestId: null,
+  tenantId: 'acme',
+  taskId,
+  apiKeyId: null,
+  project: null,
+  model: 'sim-fast',
+  priceId: 1,
+  amountMicroUsd: amount,
+  counterKeys: keys,
+  status: 'active',
+  createdAt: new Date('2026-12-01T00:00:00Z'),
+  expiresAt: new Date('2026-12-01T00:01:00Z'),
+  releasedMicroUsd: null,
+  usageEventId: null,
+});
+
+describe('SpendHolds', () => {
+  it('settles a hold on its counters in lock order, then the task, then closes the reservation', async () => {
+    const { holds, writes } = recordingHolds();
+    const r = reservation('r1', 't1', 500, [
+      month('tenant', 'acme'),
+      day('project', 'p'),
+      day('tenant', 'acme'),
+    ]);
+    const { changes, releasedMicroUsd } = await holds.settle(tx, r, 'e1', 120);
+    expect(writes).toEqual([
+      'settle acme/project:p:day -500 +120',
+      'settle acme/tenant:acme:day -500 +120',
+      'settle acme/tenant:acme:month -500 +120',
+      'task acme/t1 -500 +120',
+      'settled r1 e1 cost 120 released 380',
+    ]);
+    expect(changes.map((c) => c.key.scope + c.key.period)).toEqual([
+      'projectday',
+      'tenantday',
+      'tenantmonth',
+    ]);
+    expect(releasedMicroUsd).toBe(380);
+  });
+
+  it('releases nothing when the call cost more than its hold', async () => {
+    const { holds } = recordingHolds();
+    const r = reservation('r1', 't1', 100, [day('tenant', 'acme')]);
+    expect((await holds.settle(tx, r, 'e1', 150)).releasedMicroUsd).toBe(0);
+  });
+
+  it('books unheld spend in lock order, and on the task only when there is one', async () => {
+    const { holds, writes } = recordingHolds();
+    await holds.addSpent(tx, 'acme', [month('tenant', 'acme'), day('tenant', 'acme')], 't1', 70);
+    await holds.addSpent(tx, 'acme', [day('tenant', 'acme')], null, 30);
+    expect(writes).toEqual([
+      'add acme/tenant:acme:day +70',
+      'add acme/tenant:acme:month +70',
+      'task acme/t1 -0 +70',
+      'add acme/tenant:acme:day +30',
+    ]);
+  });
+
+  it('gives back holds summed per counter, period counters before task counters, each in lock order', async () => {
+    const { holds, writes } = recordingHolds();
+    await holds.release(
+      tx,
+      [
+        reservation('r2', 't2', 300, [day('tenant', 'acme'), day('api_key', 'k')]),
+        reservation('r1', 't1', 200, [day('tenant', 'acme')]),
+        reservation('r3', 't1', 50, [day('tenant', 'acme')]),
+      ],
+      'expired',
+      'expired before it was settled or released',
+    );
+    expect(writes).toEqual([
+      'settle acme/api_key:k:day -300 +0',
+      'settle acme/tenant:acme:day -550 +0',
+      'task acme/t1 -250 +0',
+      'task acme/t2 -300 +0',
+      'expired r2,r1,r3: expired before it was settled or released',
+    ]);
+  });
+});
