@@ -2,8 +2,6 @@ import { pollUntil } from '@deliberate/testing';
 import {
   type Delivery,
   newTask,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -13,10 +11,9 @@ import {
 // the same attempt; nothing is resolved again, and an address that is not allowed is never among those tried.
 describe('webhook delivery to a name with several addresses (real Kafka and Postgres)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
 
   beforeAll(async () => {
-    receiver = await startReceiver(); // listens on 127.0.0.1 only, so 127.0.0.2 refuses connections
+    // The harness's receiver listens on 127.0.0.1 only, so 127.0.0.2 refuses connections.
     h = await startWebhooks('webhooks-fallback', {
       env: { WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8', WEBHOOKS_RETRY_SCHEDULE: '0,100ms' },
       resolver: (hostname) =>
@@ -40,7 +37,6 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
   });
 
   afterAll(async () => {
-    await receiver?.close();
     await h?.close();
   });
 
@@ -64,7 +60,7 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
   }
 
   it('delivers through the second address when the first refuses, in one attempt', async () => {
-    const port = new URL(receiver.url).port;
+    const port = new URL(h.receiver.url).port;
     await h.registerEndpoint('fallback', `http://multi.example.test:${port}/hook`);
     const task = newTask('fallback');
     await h.publishAccepted(task);
@@ -72,12 +68,12 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
     const delivery = await deliveryOf('fallback', (d) => d?.status === 'delivered');
     expect(delivery.attempts).toBe(1);
     expect(delivery.attemptLog).toEqual([expect.objectContaining({ outcome: 'delivered', httpStatus: 200 })]);
-    const received = receiver.requests.filter((r) => r.headers['host'] === `multi.example.test:${port}`);
+    const received = h.receiver.requests.filter((r) => r.headers['host'] === `multi.example.test:${port}`);
     expect(received).toHaveLength(1);
   });
 
   it('fails the attempt when every address refuses, naming the refusal', async () => {
-    const port = new URL(receiver.url).port;
+    const port = new URL(h.receiver.url).port;
     await h.registerEndpoint('unreachable', `http://dead.example.test:${port}/hook`);
     const task = newTask('unreachable');
     await h.publishAccepted(task);
@@ -88,8 +84,8 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
   });
 
   it('refuses a name when any of its addresses is blocked, even if another one is allowed', async () => {
-    const port = new URL(receiver.url).port;
-    const before = receiver.requests.length;
+    const port = new URL(h.receiver.url).port;
+    const before = h.receiver.requests.length;
     await h.registerEndpoint('mixed', `http://mixed.example.test:${port}/hook`);
     const task = newTask('mixed');
     await h.publishAccepted(task);
@@ -97,6 +93,6 @@ describe('webhook delivery to a name with several addresses (real Kafka and Post
     const delivery = await deliveryOf('mixed', (d) => d?.status === 'dead_lettered');
     expect(delivery.attemptLog.map((a) => a.outcome)).toEqual(['refused', 'refused']);
     expect(delivery.attemptLog[0]!.error).toMatch(/10\.0\.0\.7/);
-    expect(receiver.requests.length).toBe(before);
+    expect(h.receiver.requests.length).toBe(before);
   });
 });

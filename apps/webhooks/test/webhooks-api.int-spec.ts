@@ -6,8 +6,6 @@ import {
   newTask,
   PLATFORM_ADMIN,
   readTopic,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -26,27 +24,24 @@ interface Endpoint {
 
 describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
 
   beforeAll(async () => {
     h = await startWebhooks('webhooks-api');
-    receiver = await startReceiver();
   });
 
   afterAll(async () => {
-    await receiver?.close();
     await h?.close();
   });
 
   it('creates an endpoint with a whsec_ secret shown once, lists, reads and updates it', async () => {
     const created = await h.http<Endpoint>('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('crud'),
-      body: { url: `${receiver.url}/a`, description: 'orders', eventTypes: ['task.completed'] },
+      body: { url: `${h.receiver.url}/a`, description: 'orders', eventTypes: ['task.completed'] },
     });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({
       tenantId: 'crud',
-      url: `${receiver.url}/a`,
+      url: `${h.receiver.url}/a`,
       description: 'orders',
       eventTypes: ['task.completed'],
       status: 'enabled',
@@ -69,12 +64,12 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     });
     expect(updated.status).toBe(200);
     expect(updated.body).toMatchObject({
-      url: `${receiver.url}/a`,
+      url: `${h.receiver.url}/a`,
       eventTypes: ['task.failed', 'task.cancelled'],
     });
     const all = await h.http<Endpoint>('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('crud'),
-      body: { url: `${receiver.url}/b` },
+      body: { url: `${h.receiver.url}/b` },
     });
     expect(all.body.eventTypes).toEqual([
       'task.completed',
@@ -115,7 +110,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     }
     const empty = await h.http<Endpoint>('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('bad'),
-      body: { url: `${receiver.url}/x` },
+      body: { url: `${h.receiver.url}/x` },
     });
     const noChange = await h.http('PATCH', `/v1/webhooks/endpoints/${empty.body.id}`, {
       principal: tenantPrincipal('bad'),
@@ -130,7 +125,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   });
 
   it('scopes every tenant to its own data and refuses roles that may not act', async () => {
-    const mine = await h.registerEndpoint('owner', `${receiver.url}/owner`);
+    const mine = await h.registerEndpoint('owner', `${h.receiver.url}/owner`);
     const other = await h.http('GET', `/v1/webhooks/endpoints/${mine.id}`, {
       principal: tenantPrincipal('intruder'),
     });
@@ -141,7 +136,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
     expect(cross.status).toBe(403);
     const auditorWrites = await h.http('POST', '/v1/webhooks/endpoints', {
       principal: tenantPrincipal('owner', 'auditor'),
-      body: { url: `${receiver.url}/z` },
+      body: { url: `${h.receiver.url}/z` },
     });
     expect(auditorWrites.status).toBe(403);
     const submitter = await h.http('GET', '/v1/webhooks/deliveries', {
@@ -184,7 +179,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
         service: 'webhooks',
         method: 'POST',
         target: '/v1/webhooks/endpoints',
-        body: JSON.stringify({ url: `${receiver.url}/forged` }),
+        body: JSON.stringify({ url: `${h.receiver.url}/forged` }),
         principal: tenantPrincipal('forged', 'auditor'),
       }),
       tenantPrincipal('forged'),
@@ -209,7 +204,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
       service: 'webhooks',
       method: 'POST',
       target: '/v1/webhooks/endpoints',
-      body: JSON.stringify({ url: `${receiver.url}/replayed` }),
+      body: JSON.stringify({ url: `${h.receiver.url}/replayed` }),
       principal: tenantPrincipal('replay'),
     };
     const identity = signedInternalHeaders(request);
@@ -225,7 +220,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   });
 
   it('disables and enables an endpoint; a disabled endpoint gets no new messages and its event is published', async () => {
-    const endpoint = await h.registerEndpoint('toggle', `${receiver.url}/toggle`);
+    const endpoint = await h.registerEndpoint('toggle', `${h.receiver.url}/toggle`);
     const disabled = await h.http<Endpoint>('POST', `/v1/webhooks/endpoints/${endpoint.id}/disable`, {
       principal: tenantPrincipal('toggle'),
     });
@@ -289,7 +284,7 @@ describe('webhooks HTTP API (real Kafka and Postgres)', () => {
   });
 
   it('pages the delivery log with a cursor, newest first, and filters it', async () => {
-    const endpoint = await h.registerEndpoint('pages', `${receiver.url}/pages`);
+    const endpoint = await h.registerEndpoint('pages', `${h.receiver.url}/pages`);
     const tasks = Array.from({ length: 5 }, () => newTask('pages'));
     for (const task of tasks) {
       await h.publishAccepted(task);

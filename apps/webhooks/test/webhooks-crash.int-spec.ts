@@ -3,8 +3,6 @@ import {
   type Delivery,
   header,
   newTask,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -12,13 +10,11 @@ import {
 
 describe('dispatcher crash after the receiver answered 2xx (child processes)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
   let first: ServiceProcess | undefined;
   let second: ServiceProcess | undefined;
 
   beforeAll(async () => {
     buildService('webhooks');
-    receiver = await startReceiver();
     // In this process: the API and the schema, but no dispatcher; the children send.
     h = await startWebhooks('webhooks-crash', { env: { WEBHOOKS_DISPATCHER_ENABLED: 'false' } });
   }, 180_000);
@@ -26,7 +22,6 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
   afterAll(async () => {
     await killService(first);
     await killService(second);
-    await receiver?.close();
     await h?.close();
   });
 
@@ -40,12 +35,12 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
   });
 
   it('sends the attempt again, with the same webhook-id, and ends delivered', async () => {
-    await h.registerEndpoint('crash', `${receiver.url}/hook`);
+    await h.registerEndpoint('crash', `${h.receiver.url}/hook`);
     let answered!: () => void;
     const firstAnswered = new Promise<void>((r) => (answered = r));
     // The first request gets its 200 status line and headers, but not the end of the body: the dispatcher is
     // killed while it waits for it, after the receiver has accepted the webhook but before anything is recorded.
-    receiver.behave((_request, response) => {
+    h.receiver.behave((_request, response) => {
       response.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
       response.write('accepted');
       answered();
@@ -63,7 +58,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
     await firstAnswered;
     first.proc.kill('SIGKILL');
     await first.exited;
-    receiver.behave(() => ({ status: 200 }));
+    h.receiver.behave(() => ({ status: 200 }));
 
     const [before] = (
       await h.db.query<{ status: string; attempts: number }>(`SELECT status, attempts FROM messages`)
@@ -80,7 +75,7 @@ describe('dispatcher crash after the receiver answered 2xx (child processes)', (
       { timeoutMs: 60_000, what: 'the delivery after the lease expired' },
     );
     const id = list.body.deliveries[0]!.id;
-    expect(receiver.requests.map((r) => header(r, 'webhook-id'))).toEqual([id, id]);
+    expect(h.receiver.requests.map((r) => header(r, 'webhook-id'))).toEqual([id, id]);
     const detail = await h.http<Delivery>('GET', `/v1/webhooks/deliveries/${id}`, {
       principal: tenantPrincipal('crash'),
     });

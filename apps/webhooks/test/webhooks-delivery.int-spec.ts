@@ -6,8 +6,6 @@ import {
   json,
   newTask,
   readTopic,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -37,37 +35,34 @@ const waitForDelivery = (
 
 describe('webhook delivery (real Kafka and Postgres)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
 
   beforeAll(async () => {
     h = await startWebhooks('webhooks-delivery');
-    receiver = await startReceiver();
   });
 
   afterAll(async () => {
-    await receiver?.close();
     await h?.close();
   });
 
   beforeEach(() => {
-    receiver.behave(() => ({ status: 200 }));
+    h.receiver.behave(() => ({ status: 200 }));
   });
 
   it("signs a task's completion for its endpoint and its webhookUrl; the signatures verify with standardwebhooks", async () => {
-    const endpoint = await h.registerEndpoint('acme', `${receiver.url}/endpoint`);
+    const endpoint = await h.registerEndpoint('acme', `${h.receiver.url}/endpoint`);
     const created = await h.http<{ secret: string }>('POST', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('acme'),
     });
     expect(created.status).toBe(201);
-    const task = newTask('acme', `${receiver.url}/task?token=abc`, { order: 'A-17' });
+    const task = newTask('acme', `${h.receiver.url}/task?token=abc`, { order: 'A-17' });
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
 
     const [toEndpoint, toTask] = await pollUntil(
       () =>
         Promise.resolve([
-          receiver.requests.find((r) => r.path === '/endpoint' && r.body.includes(task.taskId)),
-          receiver.requests.find((r) => r.path === '/task?token=abc' && r.body.includes(task.taskId)),
+          h.receiver.requests.find((r) => r.path === '/endpoint' && r.body.includes(task.taskId)),
+          h.receiver.requests.find((r) => r.path === '/task?token=abc' && r.body.includes(task.taskId)),
         ]),
       ([a, b]) => a !== undefined && b !== undefined,
       { timeoutMs: 20_000, what: 'both deliveries' },
@@ -126,11 +121,11 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     expect(mine).toHaveLength(2);
     expect(mine.every((e) => e['outcome'] === 'delivered' && e['httpStatus'] === 200)).toBe(true);
     // A query string may carry credentials: the event and the log show scheme, host and path only.
-    expect(mine.map((e) => e['url'])).toContain(`${receiver.url}/task`);
+    expect(mine.map((e) => e['url'])).toContain(`${h.receiver.url}/task`);
   });
 
   it('creates no second message when the same Kafka event arrives again', async () => {
-    const task = newTask('dedup', `${receiver.url}/dedup`);
+    const task = newTask('dedup', `${h.receiver.url}/dedup`);
     await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('dedup') });
     await h.publishAccepted(task);
     const eventId = await h.publishTerminal(task, 'failed');
@@ -148,11 +143,11 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       [task.taskId],
     );
     expect(sources.rows.map((r) => r.source_event_id)).toEqual([eventId, marker]);
-    expect(receiver.requests.filter((r) => r.path === '/dedup')).toHaveLength(2);
+    expect(h.receiver.requests.filter((r) => r.path === '/dedup')).toHaveLength(2);
   });
 
   it('keeps a terminal event that arrives before the accepted event, and delivers it once the task is known', async () => {
-    const task = newTask('early', `${receiver.url}/early`, { source: 'late-accepted' });
+    const task = newTask('early', `${h.receiver.url}/early`, { source: 'late-accepted' });
     await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('early') });
     await h.publishTerminal(task, 'cancelled');
     await pollUntil(
@@ -165,7 +160,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     );
     await h.publishAccepted(task);
     const request = await pollUntil(
-      () => Promise.resolve(receiver.requests.find((r) => r.path === '/early')),
+      () => Promise.resolve(h.receiver.requests.find((r) => r.path === '/early')),
       (r) => r !== undefined,
       { what: 'the delivery to the late task' },
     );
@@ -176,9 +171,9 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('retries a receiver that is down on the schedule, with the same webhook-id, and delivers when it is back', async () => {
-    await h.registerEndpoint('flaky', `${receiver.url}/flaky`);
+    await h.registerEndpoint('flaky', `${h.receiver.url}/flaky`);
     let calls = 0;
-    receiver.behave((r) => {
+    h.receiver.behave((r) => {
       if (r.path !== '/flaky') return { status: 200 };
       calls += 1;
       return calls <= 3 ? { status: 503, body: 'down for maintenance' } : { status: 204 };
@@ -198,7 +193,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       (d) => d.status === 'delivered',
       'delivered',
     );
-    const attempts = receiver.requests.filter((r) => r.path === '/flaky');
+    const attempts = h.receiver.requests.filter((r) => r.path === '/flaky');
     expect(attempts).toHaveLength(4);
     expect(new Set(attempts.map((a) => header(a, 'webhook-id')))).toEqual(new Set([listed!.id]));
     expect(delivery.attemptLog.map((a) => [a.attempt, a.outcome, a.httpStatus])).toEqual([
@@ -213,8 +208,8 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('disables an endpoint that answers 410 Gone, and announces it', async () => {
-    const endpoint = await h.registerEndpoint('gone', `${receiver.url}/gone`);
-    receiver.behave((r) => (r.path === '/gone' ? { status: 410 } : { status: 200 }));
+    const endpoint = await h.registerEndpoint('gone', `${h.receiver.url}/gone`);
+    h.receiver.behave((r) => (r.path === '/gone' ? { status: 410 } : { status: 200 }));
     const task = newTask('gone');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
@@ -233,7 +228,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     expect(state.body.disabledReason).toBe('gone');
     const [message] = await deliveriesOf(h, 'gone');
     expect(message).toMatchObject({ status: 'dead_lettered', attempts: 1 });
-    expect(receiver.requests.filter((r) => r.path === '/gone')).toHaveLength(1);
+    expect(h.receiver.requests.filter((r) => r.path === '/gone')).toHaveLength(1);
     const disabled = await pollUntil(
       async () => (await readTopic(h.topic('webhooks.endpoint.disabled.v1'))).map(json),
       (events) => events.some((e) => e['endpointId'] === endpoint.id),
@@ -243,8 +238,8 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('dead-letters a message whose attempts are exhausted, with its last error; replay delivers it with the same id', async () => {
-    await h.registerEndpoint('dead', `${receiver.url}/dead`);
-    receiver.behave((r) => (r.path === '/dead' ? { status: 500, body: 'boom' } : { status: 200 }));
+    await h.registerEndpoint('dead', `${h.receiver.url}/dead`);
+    h.receiver.behave((r) => (r.path === '/dead' ? { status: 500, body: 'boom' } : { status: 200 }));
     const task = newTask('dead');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'failed');
@@ -272,7 +267,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       lastError: 'HTTP 500',
     });
 
-    receiver.behave(() => ({ status: 200 }));
+    h.receiver.behave(() => ({ status: 200 }));
     const replay = await h.http('POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
       principal: tenantPrincipal('dead'),
     });
@@ -285,7 +280,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       'replayed',
     );
     expect(delivered.attempts).toBe(6);
-    expect(header(receiver.requests.filter((r) => r.path === '/dead').at(-1)!, 'webhook-id')).toBe(
+    expect(header(h.receiver.requests.filter((r) => r.path === '/dead').at(-1)!, 'webhook-id')).toBe(
       listed!.id,
     );
     const again = await h.http('POST', `/v1/webhooks/deliveries/${listed!.id}/replay`, {
@@ -295,8 +290,8 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('replays every dead letter of a time range', async () => {
-    await h.registerEndpoint('bulk', `${receiver.url}/bulk`);
-    receiver.behave((r) => (r.path === '/bulk' ? { status: 502 } : { status: 200 }));
+    await h.registerEndpoint('bulk', `${h.receiver.url}/bulk`);
+    h.receiver.behave((r) => (r.path === '/bulk' ? { status: 502 } : { status: 200 }));
     const from = new Date(Date.now() - 1_000).toISOString();
     const tasks = [newTask('bulk'), newTask('bulk'), newTask('bulk')];
     for (const task of tasks) {
@@ -308,7 +303,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       (d) => d.length === 3,
       { what: 'three dead letters' },
     );
-    receiver.behave(() => ({ status: 200 }));
+    h.receiver.behave(() => ({ status: 200 }));
     const replayed = await h.http<{ replayed: number }>('POST', '/v1/webhooks/replay', {
       principal: tenantPrincipal('bulk'),
       body: { from, to: new Date(Date.now() + 1_000).toISOString() },
@@ -322,7 +317,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it("refuses a task's delivery while the tenant has no task secret, names the call that creates one, and delivers once it exists", async () => {
-    const task = newTask('nosecret', `${receiver.url}/nosecret`);
+    const task = newTask('nosecret', `${h.receiver.url}/nosecret`);
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const [listed] = await pollUntil(
@@ -350,11 +345,11 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
       'an outcome',
     );
     expect(delivery.status).toBe('delivered');
-    expect(receiver.requests.filter((r) => r.path === '/nosecret')).toHaveLength(1);
+    expect(h.receiver.requests.filter((r) => r.path === '/nosecret')).toHaveLength(1);
   });
 
   it('signs with the old and the new secret during a rotation overlap', async () => {
-    const endpoint = await h.registerEndpoint('rotate', `${receiver.url}/rotate`);
+    const endpoint = await h.registerEndpoint('rotate', `${h.receiver.url}/rotate`);
     const rotated = await h.http<{ secret: string; previousSecretExpiresAt: string }>(
       'POST',
       `/v1/webhooks/endpoints/${endpoint.id}/rotate-secret`,
@@ -366,7 +361,7 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const request = await pollUntil(
-      () => Promise.resolve(receiver.requests.find((r) => r.path === '/rotate')),
+      () => Promise.resolve(h.receiver.requests.find((r) => r.path === '/rotate')),
       (r) => r !== undefined,
       { what: 'the delivery' },
     );
@@ -381,10 +376,10 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
   });
 
   it('does not follow redirects: a 3xx is a failed attempt', async () => {
-    await h.registerEndpoint('redirect', `${receiver.url}/redirect`);
-    receiver.behave((r) =>
+    await h.registerEndpoint('redirect', `${h.receiver.url}/redirect`);
+    h.receiver.behave((r) =>
       r.path === '/redirect'
-        ? { status: 302, headers: { location: `${receiver.url}/elsewhere` } }
+        ? { status: 302, headers: { location: `${h.receiver.url}/elsewhere` } }
         : { status: 200 },
     );
     const task = newTask('redirect');
@@ -406,6 +401,6 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     );
     expect(delivery.attemptLog[0]).toMatchObject({ outcome: 'failed', httpStatus: 302 });
     expect(delivery.attemptLog[0]!.error).toMatch(/redirects are not followed/);
-    expect(receiver.requests.some((r) => r.path === '/elsewhere')).toBe(false);
+    expect(h.receiver.requests.some((r) => r.path === '/elsewhere')).toBe(false);
   });
 });

@@ -4,8 +4,6 @@ import {
   json,
   newTask,
   readTopic,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -22,10 +20,8 @@ const deliveries = async (h: WebhooksHarness, tenantId: string) =>
 // disabled before its messages run out of attempts.
 describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
     h = await startWebhooks('webhooks-health', {
       env: {
         WEBHOOKS_DISABLE_AFTER_FAILING_MS: '2000',
@@ -36,13 +32,12 @@ describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
   });
 
   afterAll(async () => {
-    await receiver?.close();
     await h?.close();
   });
 
   it('disables an endpoint that has only failed for longer than the window, and dead-letters its messages', async () => {
-    const endpoint = await h.registerEndpoint('sick', `${receiver.url}/sick`);
-    receiver.behave((r) => (r.path === '/sick' ? { status: 500 } : { status: 200 }));
+    const endpoint = await h.registerEndpoint('sick', `${h.receiver.url}/sick`);
+    h.receiver.behave((r) => (r.path === '/sick' ? { status: 500 } : { status: 200 }));
     const task = newTask('sick');
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
@@ -78,9 +73,9 @@ describe('endpoint health and Retry-After (real Kafka and Postgres)', () => {
   });
 
   it('honours Retry-After on 429 within the cap', async () => {
-    await h.registerEndpoint('busy', `${receiver.url}/busy`);
+    await h.registerEndpoint('busy', `${h.receiver.url}/busy`);
     let calls = 0;
-    receiver.behave((r) => {
+    h.receiver.behave((r) => {
       if (r.path !== '/busy') return { status: 200 };
       calls += 1;
       if (calls === 1) return { status: 429, headers: { 'retry-after': '1' } };

@@ -11,7 +11,9 @@ import {
   type HttpResult,
   type InternalCallOptions,
   internalHttp,
+  type Receiver,
   type ServiceUnderTest,
+  startReceiver,
   startServiceUnderTest,
   tenantPrincipal,
   testTaskSpec,
@@ -45,6 +47,8 @@ export type Delivery = WebhookDeliveryDetailResponse;
 export interface WebhooksHarness extends ServiceUnderTest<WebhooksConfig> {
   /** The service's environment, for a child process of this suite. */
   env: Record<string, string>;
+  /** A webhook receiver on loopback (allowlisted), answering 200 until told otherwise. */
+  receiver: Receiver;
   /** Calls the service as the gateway's proxy would (see `webhooksHttp`). */
   http<T = Record<string, unknown>>(
     method: string,
@@ -75,6 +79,7 @@ export async function startWebhooks(
   options: { env?: Record<string, string>; instances?: number; resolver?: Resolver } = {},
 ): Promise<WebhooksHarness> {
   let env: Record<string, string> = {};
+  const receiver = await startReceiver();
   const resolver = options.resolver ? { resolver: options.resolver } : {};
   const service = await startServiceUnderTest(
     suite,
@@ -101,13 +106,18 @@ export async function startWebhooks(
       create: (config) => createWebhooksApp(config, resolver),
     },
     options,
-  );
+  ).catch(async (e: unknown) => {
+    await receiver.close();
+    throw e;
+  });
+  service.onClose(() => receiver.close());
   const { publisher } = service;
 
   const target = { url: service.url };
   return {
     ...service,
     env,
+    receiver,
     http: (method, path, callOptions) => webhooksHttp(target, method, path, callOptions),
     registerEndpoint: (tenantId, url, eventTypes) => registerEndpoint(target, tenantId, url, eventTypes),
     publishAccepted: async (task) => {

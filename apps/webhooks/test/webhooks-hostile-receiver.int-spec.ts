@@ -2,8 +2,6 @@ import { pollUntil } from '@deliberate/testing';
 import {
   type Delivery,
   newTask,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -13,11 +11,10 @@ import {
 // must neither fail the record of the attempts dispatched with it (other tenants' included) nor be stored as sent.
 
 let h: WebhooksHarness;
-let receiver: Receiver;
 
 beforeAll(async () => {
   h = await startWebhooks('webhooks-hostile-receiver');
-  receiver = await startReceiver((request) => {
+  h.receiver.behave((request) => {
     if (request.path === '/nul') return { status: 200, body: 'accepted\u0000but hostile' };
     // 999 letters then an emoji: a 1,000-character cut falls between the emoji's two UTF-16 halves.
     if (request.path === '/split') return { status: 200, body: `${'a'.repeat(999)}😀 and more` };
@@ -26,7 +23,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await receiver?.close();
   await h?.close();
 });
 
@@ -50,9 +46,9 @@ async function deliveredTo(tenantId: string): Promise<Delivery> {
 
 it('records every attempt of a batch when one receiver answers a NUL and another a cut emoji', async () => {
   const tenants = { nul: 'hostile-nul', split: 'hostile-split', ok: 'plain-ok' };
-  await h.registerEndpoint(tenants.nul, `${receiver.url}/nul`);
-  await h.registerEndpoint(tenants.split, `${receiver.url}/split`);
-  await h.registerEndpoint(tenants.ok, `${receiver.url}/ok`);
+  await h.registerEndpoint(tenants.nul, `${h.receiver.url}/nul`);
+  await h.registerEndpoint(tenants.split, `${h.receiver.url}/split`);
+  await h.registerEndpoint(tenants.ok, `${h.receiver.url}/ok`);
   const tasks = Object.values(tenants).map((tenantId) => newTask(tenantId));
   // Accepted first, then the completions at once, so the dispatcher claims the three attempts together.
   await Promise.all(tasks.map((t) => h.publishAccepted(t)));

@@ -17,15 +17,7 @@ import {
 import fc from 'fast-check';
 import type { KafkaMessage, Producer } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
-import {
-  newTask,
-  readTopic,
-  type Receiver,
-  startReceiver,
-  startWebhooks,
-  type TaskInput,
-  type WebhooksHarness,
-} from './webhooks-harness';
+import { newTask, readTopic, startWebhooks, type TaskInput, type WebhooksHarness } from './webhooks-harness';
 
 // Hostile raw messages on every topic the webhooks service consumes: random bytes, wrong types, NUL and lone
 // surrogates, huge values and headers, missing CloudEvents headers, a wrong content type. Each must reach the topic's
@@ -84,20 +76,17 @@ const TARGETS: HostileTarget[] = [
 ];
 
 let h: WebhooksHarness;
-let receiver: Receiver;
 let producer: Producer;
 
 beforeAll(async () => {
   h = await startWebhooks('webhooks-kafka-fuzz');
-  receiver = await startReceiver();
   producer = testKafka().producer();
   await producer.connect();
-  await h.registerEndpoint(TENANT, `${receiver.url}/fuzz`);
+  await h.registerEndpoint(TENANT, `${h.receiver.url}/fuzz`);
 });
 
 afterAll(async () => {
   await producer?.disconnect();
-  await receiver?.close();
   await h?.close();
 });
 
@@ -167,7 +156,7 @@ it(`dead-letters ${RUNS} hostile messages with a reason and still delivers the v
   await pollUntil(
     () =>
       Promise.resolve(
-        [...tasks.values()].every((t) => receiver.requests.some((r) => r.body.includes(t.taskId))),
+        [...tasks.values()].every((t) => h.receiver.requests.some((r) => r.body.includes(t.taskId))),
       ),
     (all) => all,
     { timeoutMs: 30_000, what: `a webhook for every valid task (seed ${SEED})` },

@@ -8,15 +8,7 @@ import { NestFactory } from '@nestjs/core';
 import type { QueryRunner } from 'typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import {
-  header,
-  newTask,
-  type Receiver,
-  startReceiver,
-  startWebhooks,
-  tenantPrincipal,
-  type WebhooksHarness,
-} from './webhooks-harness';
+import { header, newTask, startWebhooks, tenantPrincipal, type WebhooksHarness } from './webhooks-harness';
 
 const KEY = randomBytes(32).toString('hex');
 
@@ -36,15 +28,12 @@ async function expectRefusedStart(config: WebhooksConfig, problem: RegExp): Prom
 // Signing secrets are stored encrypted with WEBHOOKS_SECRET_ENCRYPTION_KEY; deliveries are signed with the clear ones.
 describe('webhook signing secrets at rest (real Postgres and Kafka)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
 
   beforeAll(async () => {
     h = await startWebhooks('webhooks-secrets-at-rest', { env: { WEBHOOKS_SECRET_ENCRYPTION_KEY: KEY } });
-    receiver = await startReceiver();
   });
 
   afterAll(async () => {
-    await receiver?.close();
     await h?.close();
   });
 
@@ -56,7 +45,7 @@ describe('webhook signing secrets at rest (real Postgres and Kafka)', () => {
     ).rows.flatMap((r) => (r.previous_secret ? [r.secret, r.previous_secret] : [r.secret]));
 
   it('stores no secret in clear, and deliveries still verify with the secret shown once', async () => {
-    const endpoint = await h.registerEndpoint('vault-co', `${receiver.url}/endpoint`);
+    const endpoint = await h.registerEndpoint('vault-co', `${h.receiver.url}/endpoint`);
     const taskSecret = await h.http<{ secret: string }>('POST', '/v1/webhooks/task-secret', {
       principal: tenantPrincipal('vault-co'),
     });
@@ -81,11 +70,11 @@ describe('webhook signing secrets at rest (real Postgres and Kafka)', () => {
       }
     }
 
-    const task = newTask('vault-co', `${receiver.url}/task`);
+    const task = newTask('vault-co', `${h.receiver.url}/task`);
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const requests = await pollUntil(
-      () => Promise.resolve(receiver.requests.filter((r) => r.body.includes(task.taskId))),
+      () => Promise.resolve(h.receiver.requests.filter((r) => r.body.includes(task.taskId))),
       (r) => r.length === 2,
       { timeoutMs: 20_000, what: 'the endpoint and the task URL deliveries' },
     );

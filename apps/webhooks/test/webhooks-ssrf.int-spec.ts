@@ -2,8 +2,6 @@ import { pollUntil } from '@deliberate/testing';
 import {
   type Delivery,
   newTask,
-  type Receiver,
-  startReceiver,
   startWebhooks,
   tenantPrincipal,
   type WebhooksHarness,
@@ -13,10 +11,8 @@ import {
 // must be refused before a connection is made.
 describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', () => {
   let h: WebhooksHarness;
-  let receiver: Receiver;
 
   beforeAll(async () => {
-    receiver = await startReceiver();
     // A public-looking name whose DNS answer is the loopback address: what a rebinding attacker would serve.
     h = await startWebhooks('webhooks-ssrf', {
       env: { WEBHOOKS_ALLOWED_NETWORKS: '', WEBHOOKS_RETRY_SCHEDULE: '0,100ms' },
@@ -30,7 +26,6 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
   });
 
   afterAll(async () => {
-    await receiver?.close();
     await h?.close();
   });
 
@@ -60,7 +55,7 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
 
   it("sends nothing to a task's loopback webhookUrl and records the attempt as refused", async () => {
     await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('ssrf') });
-    const task = newTask('ssrf', `${receiver.url}/internal`);
+    const task = newTask('ssrf', `${h.receiver.url}/internal`);
     await h.publishAccepted(task);
     await h.publishTerminal(task, 'completed');
     const delivery = await pollUntil(
@@ -89,11 +84,11 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
       ['refused', null],
     ]);
     expect(delivery!.attemptLog[0]!.error).toMatch(/127\.0\.0\.1 is in a blocked range/);
-    expect(receiver.requests).toHaveLength(0);
+    expect(h.receiver.requests).toHaveLength(0);
   });
 
   it('refuses a registered name that resolves to loopback (DNS rebinding): nothing is sent', async () => {
-    const port = new URL(receiver.url).port;
+    const port = new URL(h.receiver.url).port;
     const endpoint = await h.registerEndpoint('rebind', `http://hooks.example.com:${port}/hook`);
     expect(endpoint.id).toBeDefined();
     const task = newTask('rebind');
@@ -118,6 +113,6 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
     );
     expect(delivery!.attemptLog[0]).toMatchObject({ outcome: 'refused', httpStatus: null });
     expect(delivery!.attemptLog[0]!.error).toMatch(/refused hooks\.example\.com: 127\.0\.0\.1/);
-    expect(receiver.requests).toHaveLength(0);
+    expect(h.receiver.requests).toHaveLength(0);
   });
 });
