@@ -1,6 +1,6 @@
 import type { ContextSelectionEntry, TaskSpec, TokenUsage, TriageDecision } from '@deliberate/contracts';
+import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import type {
   AttemptRecord,
   AttemptResult,
@@ -141,23 +141,11 @@ export interface AttemptEnd {
 
 export type NewAttempt = Omit<AttemptRecord, 'executionId' | 'instanceId'>;
 
-// TypeORM answers UPDATE and DELETE with [rows, rowCount] and everything else with the rows.
-function rowsOf<T>(result: unknown): T[] {
-  if (
-    Array.isArray(result) &&
-    result.length === 2 &&
-    Array.isArray(result[0]) &&
-    typeof result[1] === 'number'
-  )
-    return result[0] as T[];
-  return result as T[];
-}
-
 // Every write an execution's run makes is fenced by its owner: an instance whose lease lapsed (a long pause, a
 // partition) finds its writes refused instead of racing the instance that took the execution over.
 @Injectable()
 export class ExecutionRepository {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   /** Inserts the execution, owned by `owner`, unless one exists for the task; returns the stored one. */
   async insert(
@@ -165,31 +153,30 @@ export class ExecutionRepository {
     owner: string,
     leaseMs: number,
   ): Promise<{ execution: ExecutionRecord; created: boolean }> {
-    const inserted = rowsOf<ExecutionRow>(
-      await this.db.query(
-        `INSERT INTO executions (id, task_id, tenant_id, spec, decision, context_selection, requested_at, created_at,
-                                 deadline_at, status, owner, lease_expires_at, claims, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, now() + $11 * interval '1 millisecond', 1, $8)
-         ON CONFLICT (task_id) DO NOTHING
-         RETURNING ${EXECUTION_COLUMNS}`,
-        [
-          e.id,
-          e.taskId,
-          e.tenantId,
-          JSON.stringify(e.spec),
-          JSON.stringify(e.decision),
-          e.contextSelection === null ? null : JSON.stringify(e.contextSelection),
-          e.requestedAt,
-          e.createdAt,
-          e.deadlineAt,
-          owner,
-          leaseMs,
-        ],
-      ),
+    const inserted = await this.sql.query<ExecutionRow>(
+      `INSERT INTO executions (id, task_id, tenant_id, spec, decision, context_selection, requested_at, created_at,
+                               deadline_at, status, owner, lease_expires_at, claims, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, now() + $11 * interval '1 millisecond', 1, $8)
+       ON CONFLICT (task_id) DO NOTHING
+       RETURNING ${EXECUTION_COLUMNS}`,
+      [
+        e.id,
+        e.taskId,
+        e.tenantId,
+        JSON.stringify(e.spec),
+        JSON.stringify(e.decision),
+        e.contextSelection === null ? null : JSON.stringify(e.contextSelection),
+        e.requestedAt,
+        e.createdAt,
+        e.deadlineAt,
+        owner,
+        leaseMs,
+      ],
     );
     if (inserted[0]) return { execution: toExecution(inserted[0]), created: true };
-    const existing = rowsOf<ExecutionRow>(
-      await this.db.query(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = $1`, [e.taskId]),
+    const existing = await this.sql.query<ExecutionRow>(
+      `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE task_id = $1`,
+      [e.taskId],
     );
     if (!existing[0]) throw new Error(`execution of task ${e.taskId} conflicted but cannot be read`);
     return { execution: toExecution(existing[0]), created: false };
@@ -200,22 +187,20 @@ export class ExecutionRepository {
    * it is seen here, one committed after it finds the execution itself.
    */
   async applyRememberedCancel(taskId: string): Promise<{ at: Date; reason: string | null } | null> {
-    const rows = rowsOf<{ cancel_requested_at: Date; cancel_reason: string | null }>(
-      await this.db.query(
-        `UPDATE executions e
-            SET cancel_requested_at = c.requested_at,
-                cancel_reason = COALESCE(c.reason, 'cancelled by ' || c.requested_by), updated_at = now()
-           FROM cancel_requests c
-          WHERE e.task_id = $1 AND c.task_id = e.task_id AND c.tenant_id = e.tenant_id AND e.cancel_requested_at IS NULL AND e.outcome IS NULL
-         RETURNING e.cancel_requested_at, e.cancel_reason`,
-        [taskId],
-      ),
+    const rows = await this.sql.query<{ cancel_requested_at: Date; cancel_reason: string | null }>(
+      `UPDATE executions e
+          SET cancel_requested_at = c.requested_at,
+              cancel_reason = COALESCE(c.reason, 'cancelled by ' || c.requested_by), updated_at = now()
+         FROM cancel_requests c
+        WHERE e.task_id = $1 AND c.task_id = e.task_id AND c.tenant_id = e.tenant_id AND e.cancel_requested_at IS NULL AND e.outcome IS NULL
+       RETURNING e.cancel_requested_at, e.cancel_reason`,
+      [taskId],
     );
     return rows[0] ? { at: rows[0].cancel_requested_at, reason: rows[0].cancel_reason } : null;
   }
 
   async rememberCancel(c: CancelRequest): Promise<void> {
-    await this.db.query(
+    await this.sql.execute(
       `INSERT INTO cancel_requests (task_id, tenant_id, requested_by, reason, requested_at)
        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (task_id) DO NOTHING`,
       [c.taskId, c.tenantId, c.requestedBy, c.reason, c.requestedAt],
@@ -224,30 +209,30 @@ export class ExecutionRepository {
 
   /** Marks an unfinished execution cancelled-on-request; null when there is none (unknown or already ended). */
   async requestCancel(c: CancelRequest): Promise<{ id: string; owner: string | null } | null> {
-    const rows = rowsOf<{ id: string; owner: string | null }>(
-      await this.db.query(
-        `UPDATE executions
-            SET cancel_requested_at = COALESCE(cancel_requested_at, $2), cancel_reason = COALESCE(cancel_reason, $3),
-                updated_at = now()
-          WHERE task_id = $1 AND tenant_id = $4 AND outcome IS NULL
-         RETURNING id, owner`,
-        [c.taskId, c.requestedAt, c.reason ?? `cancelled by ${c.requestedBy}`, c.tenantId],
-      ),
+    const rows = await this.sql.query<{ id: string; owner: string | null }>(
+      `UPDATE executions
+          SET cancel_requested_at = COALESCE(cancel_requested_at, $2), cancel_reason = COALESCE(cancel_reason, $3),
+              updated_at = now()
+        WHERE task_id = $1 AND tenant_id = $4 AND outcome IS NULL
+       RETURNING id, owner`,
+      [c.taskId, c.requestedAt, c.reason ?? `cancelled by ${c.requestedBy}`, c.tenantId],
     );
     return rows[0] ?? null;
   }
 
   async load(executionId: string): Promise<ExecutionState | null> {
-    const rows = rowsOf<ExecutionRow>(
-      await this.db.query(`SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`, [executionId]),
+    const rows = await this.sql.query<ExecutionRow>(
+      `SELECT ${EXECUTION_COLUMNS} FROM executions WHERE id = $1`,
+      [executionId],
     );
     if (!rows[0]) return null;
     return { execution: toExecution(rows[0]), attempts: await this.attemptsOf(executionId) };
   }
 
   async attemptsOf(executionId: string): Promise<AttemptRecord[]> {
-    const rows = rowsOf<AttemptRow>(
-      await this.db.query(`SELECT * FROM attempts WHERE execution_id = $1 ORDER BY attempt`, [executionId]),
+    const rows = await this.sql.query<AttemptRow>(
+      `SELECT * FROM attempts WHERE execution_id = $1 ORDER BY attempt`,
+      [executionId],
     );
     return rows.map(toAttempt);
   }
@@ -258,32 +243,28 @@ export class ExecutionRepository {
    */
   async claim(owner: string, leaseMs: number, limit: number): Promise<{ id: string; tenantId: string }[]> {
     if (limit <= 0) return [];
-    const rows = rowsOf<{ id: string; tenant_id: string }>(
-      await this.db.query(
-        `UPDATE executions
-            SET owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', claims = claims + 1,
-                updated_at = now()
-          WHERE id IN (SELECT id FROM executions
-                        WHERE published_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < now())
-                        ORDER BY created_at
-                        LIMIT $3
-                        FOR UPDATE SKIP LOCKED)
-         RETURNING id, tenant_id`,
-        [owner, leaseMs, limit],
-      ),
+    const rows = await this.sql.query<{ id: string; tenant_id: string }>(
+      `UPDATE executions
+          SET owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', claims = claims + 1,
+              updated_at = now()
+        WHERE id IN (SELECT id FROM executions
+                      WHERE published_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                      ORDER BY created_at
+                      LIMIT $3
+                      FOR UPDATE SKIP LOCKED)
+       RETURNING id, tenant_id`,
+      [owner, leaseMs, limit],
     );
     return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
   }
 
   /** Extends every lease `owner` holds in one statement; returns the executions with a cancel pending. */
   async renewLeases(owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]> {
-    const rows = rowsOf<{ id: string; cancel_requested: boolean }>(
-      await this.db.query(
-        `UPDATE executions SET lease_expires_at = now() + $2 * interval '1 millisecond'
-          WHERE owner = $1 AND published_at IS NULL
-         RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`,
-        [owner, leaseMs],
-      ),
+    const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(
+      `UPDATE executions SET lease_expires_at = now() + $2 * interval '1 millisecond'
+        WHERE owner = $1 AND published_at IS NULL
+       RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`,
+      [owner, leaseMs],
     );
     return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
   }
@@ -291,7 +272,7 @@ export class ExecutionRepository {
   /** Gives executions back to the shared pool, for any instance to claim at once. */
   async release(owner: string, executionIds: readonly string[]): Promise<void> {
     if (!executionIds.length) return;
-    await this.db.query(
+    await this.sql.execute(
       `UPDATE executions SET owner = NULL, lease_expires_at = NULL, updated_at = now()
         WHERE owner = $1 AND id = ANY($2::uuid[]) AND published_at IS NULL`,
       [owner, executionIds],
@@ -299,43 +280,41 @@ export class ExecutionRepository {
   }
 
   async insertAttempt(owner: string, executionId: string, a: NewAttempt): Promise<AttemptRecord> {
-    const rows = rowsOf<AttemptRow>(
-      await this.db.query(
-        `WITH owned AS (
-           UPDATE executions SET status = 'running', updated_at = now()
-            WHERE id = $1 AND owner = $2 AND outcome IS NULL
-           RETURNING id
-         )
-         INSERT INTO attempts (id, execution_id, attempt, tier, model, status, outcome, reason, detail, instance_id,
-                               reservation_id, max_completion_tokens, reasoning_effort, deadline_at, started_at,
-                               finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
-         SELECT $3, owned.id, $4, $5, $6, $7, $8, $9, $10, $2, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
-           FROM owned
-         RETURNING *`,
-        [
-          executionId,
-          owner,
-          a.id,
-          a.attempt,
-          a.tier,
-          a.model,
-          a.status,
-          a.outcome,
-          a.reason,
-          a.detail,
-          a.reservationId,
-          a.maxCompletionTokens,
-          a.reasoningEffort,
-          a.deadlineAt,
-          a.startedAt,
-          a.finishedAt,
-          a.finishReason,
-          a.usage === null ? null : JSON.stringify(a.usage),
-          a.result === null ? null : JSON.stringify(a.result),
-          a.usageEventId,
-          a.traceEventId,
-        ],
-      ),
+    const rows = await this.sql.query<AttemptRow>(
+      `WITH owned AS (
+         UPDATE executions SET status = 'running', updated_at = now()
+          WHERE id = $1 AND owner = $2 AND outcome IS NULL
+         RETURNING id
+       )
+       INSERT INTO attempts (id, execution_id, attempt, tier, model, status, outcome, reason, detail, instance_id,
+                             reservation_id, max_completion_tokens, reasoning_effort, deadline_at, started_at,
+                             finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
+       SELECT $3, owned.id, $4, $5, $6, $7, $8, $9, $10, $2, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+         FROM owned
+       RETURNING *`,
+      [
+        executionId,
+        owner,
+        a.id,
+        a.attempt,
+        a.tier,
+        a.model,
+        a.status,
+        a.outcome,
+        a.reason,
+        a.detail,
+        a.reservationId,
+        a.maxCompletionTokens,
+        a.reasoningEffort,
+        a.deadlineAt,
+        a.startedAt,
+        a.finishedAt,
+        a.finishReason,
+        a.usage === null ? null : JSON.stringify(a.usage),
+        a.result === null ? null : JSON.stringify(a.result),
+        a.usageEventId,
+        a.traceEventId,
+      ],
     );
     if (!rows[0]) throw new LostOwnershipError(executionId);
     return toAttempt(rows[0]);
@@ -343,27 +322,25 @@ export class ExecutionRepository {
 
   /** Records how a call ended; once this commits, the call is never made again for this attempt. */
   async endAttempt(owner: string, attempt: AttemptRecord, end: AttemptEnd): Promise<AttemptRecord> {
-    const rows = rowsOf<AttemptRow>(
-      await this.db.query(
-        `UPDATE attempts a
-            SET status = $3, outcome = $4, reason = $5, detail = $6, finished_at = $7, finish_reason = $8,
-                usage = $9, result = $10
-           FROM executions e
-          WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
-         RETURNING a.*`,
-        [
-          attempt.id,
-          owner,
-          end.status,
-          end.outcome,
-          end.reason,
-          end.detail,
-          end.finishedAt,
-          end.finishReason,
-          end.usage === null ? null : JSON.stringify(end.usage),
-          end.result === null ? null : JSON.stringify(end.result),
-        ],
-      ),
+    const rows = await this.sql.query<AttemptRow>(
+      `UPDATE attempts a
+          SET status = $3, outcome = $4, reason = $5, detail = $6, finished_at = $7, finish_reason = $8,
+              usage = $9, result = $10
+         FROM executions e
+        WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
+       RETURNING a.*`,
+      [
+        attempt.id,
+        owner,
+        end.status,
+        end.outcome,
+        end.reason,
+        end.detail,
+        end.finishedAt,
+        end.finishReason,
+        end.usage === null ? null : JSON.stringify(end.usage),
+        end.result === null ? null : JSON.stringify(end.result),
+      ],
     );
     if (!rows[0]) throw new LostOwnershipError(attempt.executionId);
     return toAttempt(rows[0]);
@@ -376,20 +353,18 @@ export class ExecutionRepository {
     outcome: ExecutionOutcome,
     eventId: string,
   ): Promise<void> {
-    const rows = rowsOf<{ id: string }>(
-      await this.db.query(
-        `UPDATE executions
-            SET status = $3, outcome = $4, outcome_event_id = $5, finished_at = now(), updated_at = now()
-          WHERE id = $1 AND owner = $2 AND outcome IS NULL
-         RETURNING id`,
-        [executionId, owner, outcome.kind, JSON.stringify(outcome), eventId],
-      ),
+    const rows = await this.sql.query<{ id: string }>(
+      `UPDATE executions
+          SET status = $3, outcome = $4, outcome_event_id = $5, finished_at = now(), updated_at = now()
+        WHERE id = $1 AND owner = $2 AND outcome IS NULL
+       RETURNING id`,
+      [executionId, owner, outcome.kind, JSON.stringify(outcome), eventId],
     );
     if (!rows[0]) throw new LostOwnershipError(executionId);
   }
 
   async markPublished(executionId: string): Promise<void> {
-    await this.db.query(
+    await this.sql.execute(
       `UPDATE executions SET published_at = now(), lease_expires_at = NULL, updated_at = now()
         WHERE id = $1 AND published_at IS NULL`,
       [executionId],

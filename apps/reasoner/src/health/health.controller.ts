@@ -1,6 +1,6 @@
 import { Public } from '@deliberate/http';
+import { Sql } from '@deliberate/persistence';
 import { Controller, Get, Inject } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ReasonerLifecycle } from '../reasoner-lifecycle';
 import { ExecutionPool, type PoolStats } from '../scheduling/execution-pool';
@@ -16,7 +16,7 @@ export interface ReasonerHealth extends PoolStats {
 @Controller('health')
 export class HealthController {
   constructor(
-    private readonly db: DataSource,
+    private readonly sql: Sql,
     private readonly pool: ExecutionPool,
     private readonly lifecycle: ReasonerLifecycle,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
@@ -24,7 +24,7 @@ export class HealthController {
 
   @Get()
   async health(): Promise<ReasonerHealth> {
-    await this.db.query('SELECT 1');
+    await this.sql.ping();
     return {
       status: 'ok',
       instanceId: this.config.REASONER_INSTANCE_ID,
