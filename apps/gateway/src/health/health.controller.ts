@@ -1,15 +1,15 @@
 import { Controller, Get } from '@nestjs/common';
 import { Public } from '@deliberate/http';
-import { DataSource } from 'typeorm';
+import { Sql } from '@deliberate/persistence';
 
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly db: DataSource) {}
+  constructor(private readonly sql: Sql) {}
 
   @Get()
   async health(): Promise<{ status: 'ok' }> {
-    await this.db.query('SELECT 1');
+    await this.sql.ping();
     return { status: 'ok' };
   }
 }
