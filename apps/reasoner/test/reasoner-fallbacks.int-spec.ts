@@ -1,4 +1,5 @@
 import { budgetBreakerOpenedEvent } from '@deliberate/contracts';
+import { openedBreaker } from '@deliberate/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
@@ -14,19 +15,13 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     // Budgets and breaker states the tests below rely on, in place before the reasoner reads them.
     await h.putBudget('tight', { dailyLimitUsd: 0.1 });
     await h.putBudget('strict', { dailyLimitUsd: 0.1 });
-    const opened = (policy: 'fail' | 'route_cheap') => ({
-      reason: 'spend_rate' as const,
-      message: 'test: spend rate over its window',
-      policy,
-      windowSeconds: 60,
-      windowSpendMicroUsd: 5_000_000,
-      openedAt: new Date().toISOString(),
-      retryAt: new Date(Date.now() + 3_600_000).toISOString(),
+    await h.publisher.publish(budgetBreakerOpenedEvent, {
+      tenantId: 'breaker-fail',
+      data: openedBreaker('fail'),
     });
-    await h.publisher.publish(budgetBreakerOpenedEvent, { tenantId: 'breaker-fail', data: opened('fail') });
     await h.publisher.publish(budgetBreakerOpenedEvent, {
       tenantId: 'breaker-cheap',
-      data: opened('route_cheap'),
+      data: openedBreaker('route_cheap'),
     });
     reasoner = await h.startReasoner({
       REASONER_MODEL_MAX_RETRIES: '2',

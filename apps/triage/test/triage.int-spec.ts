@@ -16,6 +16,7 @@ import {
   catalogueEventsOf,
   deleteTopicsWithPrefix,
   header,
+  openedBreaker,
   pollUntil,
   readTopic,
   type RecordedEvent,
@@ -82,18 +83,7 @@ describe('triage (real Kafka, simulated models)', () => {
   }
 
   async function openBreaker(tenantId: string, policy: 'fail' | 'route_cheap'): Promise<void> {
-    await publisher.publish(budgetBreakerOpenedEvent, {
-      tenantId,
-      data: {
-        reason: 'spend_rate',
-        message: 'test: spend rate over its window',
-        policy,
-        windowSeconds: 60,
-        windowSpendMicroUsd: 5_000_000,
-        openedAt: new Date().toISOString(),
-        retryAt: new Date(Date.now() + 3_600_000).toISOString(),
-      },
-    });
+    await publisher.publish(budgetBreakerOpenedEvent, { tenantId, data: openedBreaker(policy) });
   }
 
   beforeAll(async () => {

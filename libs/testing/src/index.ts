@@ -16,4 +16,4 @@ export * from './gateway-client';
 export * from './service-process';
 export * from './service-under-test';
 export * from './outbox-dead-rows';
-export * from './task-spec';
+export * from './event-data';
