@@ -5,12 +5,15 @@ import {
   ProblemFilter,
 } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { Sql } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuditController } from './api/audit.controller';
 import { AuditTrailService } from './api/audit-trail.service';
 import { RecordQueryRepository } from './api/record-query.repository';
+import { ChainRepository } from './chain/chain.repository';
 import { RecordAppender } from './chain/record-appender';
+import { CheckpointRepository } from './checkpoints/checkpoint.repository';
 import { CheckpointService } from './checkpoints/checkpoint.service';
 import { CheckpointSigner, parseSigningKey } from './checkpoints/checkpoint-signer';
 import { AUDIT_CONFIG, type AuditConfig } from './config';
@@ -44,6 +47,7 @@ export class AuditModule {
         { provide: APP_GUARD, useClass: InternalAuthGuard },
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: AuditDatabase, useFactory: () => AuditDatabase.open(config) },
+        { provide: Sql, useFactory: (database: AuditDatabase) => database.sql, inject: [AuditDatabase] },
         {
           provide: CheckpointSigner,
           useFactory: () => new CheckpointSigner(parseSigningKey(config.AUDIT_SIGNING_KEY)),
@@ -59,6 +63,8 @@ export class AuditModule {
               ),
             ),
         },
+        ChainRepository,
+        CheckpointRepository,
         RecordAppender,
         CheckpointService,
         RetentionService,

@@ -3,7 +3,7 @@ import { Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
 import { CheckpointService, type ExportedCheckpoint } from '../checkpoints/checkpoint.service';
-import { AuditDatabase } from '../persistence/audit-database';
+import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
@@ -39,7 +39,7 @@ const describeWho = (p: Principal) =>
 @Injectable()
 export class AuditTrailService {
   constructor(
-    private readonly database: AuditDatabase,
+    private readonly sql: Sql,
     private readonly appender: RecordAppender,
     private readonly queries: RecordQueryRepository,
     private readonly privacy: RecordPrivacy,
@@ -84,7 +84,7 @@ export class AuditTrailService {
       { who: describeWho(principal), principal: describePrincipal(principal), endpoint, filters },
       { status: 'asked', decision: endpoint },
     );
-    await this.database.transaction((tx) => this.appender.append(tx, [record]));
+    await this.sql.transaction((tx) => this.appender.append(tx, [record]));
   }
 
   async timeline(principal: Principal, tenantId: string | null, taskId: string) {
@@ -144,7 +144,7 @@ export class AuditTrailService {
       limit: query.limit,
     });
     const checkpoints: ExportedCheckpoint[] = await this.checkpoints.list(
-      this.database.pool,
+      this.sql,
       tenantId,
       query.fromSeq,
       query.limit,

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AuditDatabase } from '../persistence/audit-database';
+import { Sql } from '@deliberate/persistence';
 import type { Cursor, EventFilters } from './audit-queries';
 
 export interface StoredRecordRow {
@@ -34,20 +34,19 @@ function metadataCandidates(key: string, value: string): string[] {
 
 @Injectable()
 export class RecordQueryRepository {
-  constructor(private readonly database: AuditDatabase) {}
+  constructor(private readonly sql: Sql) {}
 
   /** A task's records, oldest first; `tenantId` null for a platform auditor. */
-  async timeline(tenantId: string | null, taskId: string): Promise<StoredRecordRow[]> {
-    const { rows } = await this.database.pool.query<StoredRecordRow>(
+  timeline(tenantId: string | null, taskId: string): Promise<StoredRecordRow[]> {
+    return this.sql.query<StoredRecordRow>(
       `SELECT ${COLUMNS} FROM records WHERE task_id = $1 AND ($2::text IS NULL OR tenant_id = $2)
         ORDER BY occurred_at, tenant_id, seq`,
       [taskId, tenantId],
     );
-    return rows;
   }
 
   /** One page in (occurred_at, tenant_id, seq) order, after `cursor`. */
-  async search(filters: EventFilters, cursor: Cursor | undefined, limit: number): Promise<StoredRecordRow[]> {
+  search(filters: EventFilters, cursor: Cursor | undefined, limit: number): Promise<StoredRecordRow[]> {
     const params: unknown[] = [];
     const p = (value: unknown) => {
       params.push(value);
@@ -79,11 +78,10 @@ export class RecordQueryRepository {
           : `(occurred_at, tenant_id, seq) > (${p(cursor.occurredAt)}, ${p(cursor.tenantId)}, ${p(cursor.seq)})`,
       );
     }
-    const { rows } = await this.database.pool.query<StoredRecordRow>(
+    return this.sql.query<StoredRecordRow>(
       `SELECT ${COLUMNS} FROM records ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
         ORDER BY occurred_at, tenant_id, seq LIMIT ${p(limit)}`,
       params,
     );
-    return rows;
   }
 }

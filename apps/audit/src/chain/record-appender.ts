@@ -1,5 +1,6 @@
+import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
-import type { PoolClient } from 'pg';
+import { ChainRepository, type RecordColumns } from './chain.repository';
 import { contentHash, recordHash } from './record-hash';
 
 /** A record ready to be chained: its stored content and columns are final (redacted, encrypted). */
@@ -35,46 +36,35 @@ const SEARCH_TEXT_MAX_CHARS = 100_000;
 // across every instance, and an event already stored is skipped before it takes a sequence number.
 @Injectable()
 export class RecordAppender {
-  async append(tx: PoolClient, records: readonly PreparedRecord[]): Promise<AppendedRecord[]> {
+  constructor(private readonly chains: ChainRepository = new ChainRepository()) {}
+
+  async append(tx: Sql, records: readonly PreparedRecord[]): Promise<AppendedRecord[]> {
     if (records.length === 0) return [];
     const tenants = [...new Set(records.map((r) => r.tenantId))].sort();
-    await tx.query(`INSERT INTO chain_heads (tenant_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [
-      tenants,
-    ]);
-    const heads = await tx.query<{ tenant_id: string; last_seq: string; last_hash: Buffer }>(
-      `SELECT tenant_id, last_seq, last_hash FROM chain_heads WHERE tenant_id = ANY($1) ORDER BY tenant_id FOR UPDATE`,
-      [tenants],
-    );
-    const existing = await tx.query<{ tenant_id: string; event_id: string }>(
-      `SELECT r.tenant_id, r.event_id FROM records r
-         JOIN unnest($1::text[], $2::text[]) AS e(tenant_id, event_id)
-           ON r.tenant_id = e.tenant_id AND r.event_id = e.event_id`,
-      [records.map((r) => r.tenantId), records.map((r) => r.eventId)],
-    );
-    const seen = new Set(existing.rows.map((r) => `${r.tenant_id}\u0000${r.event_id}`));
-    const chain = new Map(
-      heads.rows.map((h) => [h.tenant_id, { seq: Number(h.last_seq), hash: h.last_hash }]),
-    );
+    const heads = await this.chains.lockHeads(tx, tenants);
+    const existing = await this.chains.storedEvents(tx, records);
+    const seen = new Set(existing.map((r) => `${r.tenant_id}\u0000${r.event_id}`));
+    const chain = new Map(heads.map((h) => [h.tenant_id, { seq: Number(h.last_seq), hash: h.last_hash }]));
 
     const recordedAt = new Date();
-    const columns = {
-      tenant: [] as string[],
-      seq: [] as number[],
-      eventId: [] as string[],
-      type: [] as string[],
-      source: [] as string[],
-      taskId: [] as (string | null)[],
-      occurredAt: [] as string[],
-      route: [] as (string | null)[],
-      model: [] as (string | null)[],
-      status: [] as (string | null)[],
-      decision: [] as (string | null)[],
-      metadata: [] as string[],
-      content: [] as string[],
-      search: [] as (string | null)[],
-      prev: [] as Buffer[],
-      contentHash: [] as Buffer[],
-      recordHash: [] as Buffer[],
+    const columns: RecordColumns = {
+      tenant: [],
+      seq: [],
+      eventId: [],
+      type: [],
+      source: [],
+      taskId: [],
+      occurredAt: [],
+      route: [],
+      model: [],
+      status: [],
+      decision: [],
+      metadata: [],
+      content: [],
+      search: [],
+      prev: [],
+      contentHash: [],
+      recordHash: [],
     };
     const appended: AppendedRecord[] = [];
     for (const r of records) {
@@ -108,45 +98,11 @@ export class RecordAppender {
     }
     if (appended.length === 0) return [];
 
-    await tx.query(
-      `INSERT INTO records (tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model,
-                            status, decision, metadata, content, search, prev_hash, content_hash, record_hash)
-       SELECT t.tenant_id, t.seq, t.event_id, t.event_type, t.source, t.task_id, t.occurred_at, $18, t.route, t.model,
-              t.status, t.decision, t.metadata, t.content,
-              CASE WHEN t.search IS NULL THEN NULL ELSE to_tsvector('simple', t.search) END,
-              t.prev_hash, t.content_hash, t.record_hash
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], $14::text[],
-                     $15::bytea[], $16::bytea[], $17::bytea[])
-           AS t(tenant_id, seq, event_id, event_type, source, task_id, occurred_at, route, model, status, decision,
-                metadata, content, search, prev_hash, content_hash, record_hash)`,
-      [
-        columns.tenant,
-        columns.seq,
-        columns.eventId,
-        columns.type,
-        columns.source,
-        columns.taskId,
-        columns.occurredAt,
-        columns.route,
-        columns.model,
-        columns.status,
-        columns.decision,
-        columns.metadata,
-        columns.content,
-        columns.search,
-        columns.prev,
-        columns.contentHash,
-        columns.recordHash,
-        recordedAt,
-      ],
-    );
+    await this.chains.insertRecords(tx, columns, recordedAt);
     const touched = [...new Set(appended.map((a) => a.tenantId))];
-    await tx.query(
-      `UPDATE chain_heads h SET last_seq = t.seq, last_hash = t.hash, updated_at = now()
-         FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS t(tenant_id, seq, hash)
-        WHERE h.tenant_id = t.tenant_id`,
-      [touched, touched.map((t) => chain.get(t)!.seq), touched.map((t) => chain.get(t)!.hash)],
+    await this.chains.advanceHeads(
+      tx,
+      touched.map((tenantId) => ({ tenantId, ...chain.get(tenantId)! })),
     );
     return appended;
   }

@@ -5,9 +5,9 @@ import {
   type OnApplicationBootstrap,
   type OnApplicationShutdown,
 } from '@nestjs/common';
-import type { PoolClient } from 'pg';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
-import { AuditDatabase, type Sql } from '../persistence/audit-database';
+import { Sql } from '@deliberate/persistence';
+import { CheckpointRepository } from './checkpoint.repository';
 import { CheckpointSigner, type CheckpointStatement } from './checkpoint-signer';
 
 export interface ExportedCheckpoint extends CheckpointStatement {
@@ -26,7 +26,8 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
   private running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly database: AuditDatabase,
+    private readonly sql: Sql,
+    private readonly repository: CheckpointRepository,
     readonly signer: CheckpointSigner,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
   ) {}
@@ -47,15 +48,9 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
 
   /** Checkpoints every chain that grew; returns how many were signed. */
   async checkpointDue(): Promise<number> {
-    const { rows } = await this.database.pool.query<{
-      tenant_id: string;
-      last_seq: string;
-      last_hash: Buffer;
-    }>(
-      `SELECT tenant_id, last_seq, last_hash FROM chain_heads WHERE last_seq > checkpointed_seq ORDER BY tenant_id`,
-    );
+    const rows = await this.repository.headsToCheckpoint(this.sql);
     for (const head of rows) {
-      await this.database.transaction((tx) =>
+      await this.sql.transaction((tx) =>
         this.checkpoint(tx, head.tenant_id, Number(head.last_seq), head.last_hash),
       );
     }
@@ -63,7 +58,7 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /** Signs one position of one chain, inside the caller's transaction. */
-  async checkpoint(tx: PoolClient, tenantId: string, seq: number, hash: Buffer): Promise<void> {
+  async checkpoint(tx: Sql, tenantId: string, seq: number, hash: Buffer): Promise<void> {
     const statement: CheckpointStatement = {
       tenantId,
       seq,
@@ -71,15 +66,14 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
       at: new Date().toISOString(),
     };
     const signature = this.signer.sign(statement);
-    await tx.query(
-      `INSERT INTO checkpoints (tenant_id, seq, record_hash, signed_at, key_id, signature)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, seq) DO NOTHING`,
-      [tenantId, seq, hash, statement.at, this.signer.keyId, signature],
-    );
-    await tx.query(
-      `UPDATE chain_heads SET checkpointed_seq = GREATEST(checkpointed_seq, $2) WHERE tenant_id = $1`,
-      [tenantId, seq],
-    );
+    await this.repository.insert(tx, {
+      tenantId,
+      seq,
+      hash,
+      signedAt: statement.at,
+      keyId: this.signer.keyId,
+      signature,
+    });
   }
 
   async list(
@@ -88,19 +82,7 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
     fromSeq: number,
     limit: number,
   ): Promise<ExportedCheckpoint[]> {
-    const { rows } = await sql.query<{
-      tenant_id: string;
-      seq: string;
-      record_hash: Buffer;
-      signed_at: Date;
-      key_id: string;
-      signature: Buffer;
-    }>(
-      `SELECT tenant_id, seq, record_hash, signed_at, key_id, signature FROM checkpoints
-        WHERE ($1::text IS NULL OR tenant_id = $1) AND seq >= $2
-        ORDER BY tenant_id, seq LIMIT $3`,
-      [tenantId, fromSeq, limit],
-    );
+    const rows = await this.repository.list(sql, tenantId, fromSeq, limit);
     return rows.map((r) => ({
       tenantId: r.tenant_id,
       seq: Number(r.seq),

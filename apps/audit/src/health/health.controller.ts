@@ -1,15 +1,15 @@
 import { Public } from '@deliberate/http';
 import { Controller, Get } from '@nestjs/common';
-import { AuditDatabase } from '../persistence/audit-database';
+import { Sql } from '@deliberate/persistence';
 
 @Public()
 @Controller('health')
 export class HealthController {
-  constructor(private readonly database: AuditDatabase) {}
+  constructor(private readonly sql: Sql) {}
 
   @Get()
   async health(): Promise<{ status: 'ok' }> {
-    await this.database.pool.query('SELECT 1');
+    await this.sql.ping();
     return { status: 'ok' };
   }
 }

@@ -10,7 +10,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { canonicalJson } from '../chain/canonical-json';
 import { type PreparedRecord, RecordAppender } from '../chain/record-appender';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
-import { AuditDatabase } from '../persistence/audit-database';
+import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { AUDITED_EVENTS } from './audited-events';
 import { GroupCommit, shardByTenant } from './group-commit';
@@ -30,7 +30,7 @@ export class AuditSink implements OnApplicationBootstrap, BeforeApplicationShutd
 
   constructor(
     private readonly kafka: KafkaLifecycle,
-    private readonly database: AuditDatabase,
+    private readonly sql: Sql,
     private readonly appender: RecordAppender,
     private readonly privacy: RecordPrivacy,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
@@ -39,9 +39,7 @@ export class AuditSink implements OnApplicationBootstrap, BeforeApplicationShutd
       // A failed shard fails the whole batch, which Kafka redelivers; what the other shards stored is recognised by
       // event id and not stored twice.
       const shards = shardByTenant(records, config.AUDIT_WRITE_SHARDS);
-      await Promise.all(
-        shards.map((shard) => this.database.transaction((tx) => this.appender.append(tx, shard))),
-      );
+      await Promise.all(shards.map((shard) => this.sql.transaction((tx) => this.appender.append(tx, shard))));
     }, config.AUDIT_BATCH_SIZE);
   }
 

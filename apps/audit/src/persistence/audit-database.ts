@@ -1,15 +1,11 @@
-import { openDataSource, quoteIdent } from '@deliberate/persistence';
+import { DataSourceSql, openDataSource, PoolSql, type Sql } from '@deliberate/persistence';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { Pool, type PoolClient } from 'pg';
+import { Pool } from 'pg';
 import type { AuditConfig } from '../config';
 import { CreateAuditTables1795800000000 } from '../migrations/1795800000000-create-audit-tables';
+import { currentUser, grantWriterRole } from './writer-role.repository';
 
 export const AUDIT_SCHEMA = 'audit';
-
-/** What repositories run SQL on: the pool, or the client of a transaction in progress. */
-export interface Sql {
-  query: PoolClient['query'];
-}
 
 // The owner (DATABASE_URL's user) migrates and grants; everything after runs as the writer role, which may
 // only INSERT and SELECT records and checkpoints: even a bug in this service cannot rewrite history.
@@ -22,44 +18,13 @@ export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
     // One connection holds the migration lock while another runs the migrations.
     poolSize: 2,
   });
-  const role = quoteIdent(config.AUDIT_DATABASE_ROLE);
-  const runner = owner.createQueryRunner();
-  await runner.connect();
   try {
-    // Roles are cluster-wide and GRANTs of concurrent starts collide ("tuple concurrently updated"): one at a time.
-    await runner.query(`SELECT pg_advisory_lock(hashtext('deliberate.audit.grants'))`);
-    await runner.query(`
-      DO $$ BEGIN
-        IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${config.AUDIT_DATABASE_ROLE}') THEN
-          CREATE ROLE ${role} LOGIN;
-        END IF;
-      EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
-      END $$`);
-    if (config.AUDIT_DATABASE_PASSWORD) {
-      // ALTER ROLE takes no parameters: quote the password as a literal.
-      await runner.query(
-        `ALTER ROLE ${role} PASSWORD '${config.AUDIT_DATABASE_PASSWORD.replace(/'/g, "''")}'`,
-      );
-    }
-    await runner.query(`GRANT USAGE ON SCHEMA ${AUDIT_SCHEMA} TO ${role}`);
-    await runner.query(`REVOKE ALL ON ALL TABLES IN SCHEMA ${AUDIT_SCHEMA} FROM ${role}`);
-    await runner.query(
-      `GRANT SELECT, INSERT ON ${AUDIT_SCHEMA}.records, ${AUDIT_SCHEMA}.checkpoints TO ${role}`,
-    );
-    await runner.query(`GRANT SELECT, INSERT, UPDATE ON ${AUDIT_SCHEMA}.chain_heads TO ${role}`);
-    await runner.query(`GRANT SELECT ON ${AUDIT_SCHEMA}.settings TO ${role}`);
-    await runner.query(
-      `GRANT EXECUTE ON FUNCTION ${AUDIT_SCHEMA}.purge_expired(text, timestamptz) TO ${role}`,
-    );
-    // The database refuses a purge inside the configured retention, whatever the caller asks.
-    await runner.query(`UPDATE ${AUDIT_SCHEMA}.settings SET retention_floor_days = $1`, [
-      config.AUDIT_RETENTION_DAYS,
-    ]);
+    await grantWriterRole(new DataSourceSql(owner), AUDIT_SCHEMA, {
+      role: config.AUDIT_DATABASE_ROLE,
+      password: config.AUDIT_DATABASE_PASSWORD,
+      retentionDays: config.AUDIT_RETENTION_DAYS,
+    });
   } finally {
-    await runner
-      .query(`SELECT pg_advisory_unlock(hashtext('deliberate.audit.grants'))`)
-      .catch(() => undefined);
-    await runner.release();
     await owner.destroy();
   }
 }
@@ -75,7 +40,12 @@ export function writerUrl(config: AuditConfig): string {
 export class AuditDatabase implements OnApplicationShutdown {
   private readonly logger = new Logger('AuditDatabase');
 
-  private constructor(readonly pool: Pool) {}
+  /** The writer role's connections: what every repository of the service runs on. */
+  readonly sql: Sql;
+
+  private constructor(private readonly pool: Pool) {
+    this.sql = new PoolSql(pool);
+  }
 
   static async open(config: AuditConfig): Promise<AuditDatabase> {
     await prepareAuditSchema(config);
@@ -89,25 +59,8 @@ export class AuditDatabase implements OnApplicationShutdown {
       new Logger('AuditDatabase').warn({ msg: 'idle connection error', error: e.message }),
     );
     const db = new AuditDatabase(pool);
-    const [{ current_user: user }] = (await pool.query<{ current_user: string }>('SELECT current_user'))
-      .rows as [{ current_user: string }];
-    db.logger.log({ msg: 'connected', role: user });
+    db.logger.log({ msg: 'connected', role: await currentUser(db.sql) });
     return db;
-  }
-
-  async transaction<T>(work: (tx: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
   }
 
   async onApplicationShutdown(): Promise<void> {

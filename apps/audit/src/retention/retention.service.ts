@@ -9,7 +9,8 @@ import { CheckpointService } from '../checkpoints/checkpoint.service';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { internalRecord } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
-import { AuditDatabase } from '../persistence/audit-database';
+import { Sql } from '@deliberate/persistence';
+import { ChainRepository } from '../chain/chain.repository';
 import { PURGE_RECORD_TYPE, type PurgeRecordData } from '../verify/chain-verifier';
 
 export interface PurgeResult {
@@ -29,7 +30,8 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
   private running: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly database: AuditDatabase,
+    private readonly sql: Sql,
+    private readonly chains: ChainRepository,
     private readonly appender: RecordAppender,
     private readonly checkpoints: CheckpointService,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
@@ -51,18 +53,11 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
 
   async purgeExpired(now = new Date()): Promise<PurgeResult[]> {
     const cutoff = new Date(now.getTime() - this.config.AUDIT_RETENTION_DAYS * 86_400_000);
-    const { rows } = await this.database.pool.query<{ tenant_id: string }>(
-      `SELECT tenant_id FROM chain_heads ORDER BY tenant_id`,
-    );
+    const tenants = await this.chains.tenants(this.sql);
     const results: PurgeResult[] = [];
-    for (const { tenant_id: tenantId } of rows) {
-      const result = await this.database.transaction(async (tx) => {
-        const purged = (
-          await tx.query<{ purged: string; through_seq: string; through_hash: Buffer | null }>(
-            `SELECT purged, through_seq, through_hash FROM purge_expired($1, $2)`,
-            [tenantId, cutoff],
-          )
-        ).rows[0]!;
+    for (const tenantId of tenants) {
+      const result = await this.sql.transaction(async (tx) => {
+        const purged = await this.chains.purgeExpired(tx, tenantId, cutoff);
         if (Number(purged.purged) === 0 || !purged.through_hash) return null;
         const data: PurgeRecordData = {
           cutoff: cutoff.toISOString(),
@@ -79,10 +74,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
             { status: 'purged', decision: 'retention' },
           ),
         ]);
-        await tx.query(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [
-          tenantId,
-          record!.seq,
-        ]);
+        await this.chains.setLastPurgeSeq(tx, tenantId, record!.seq);
         await this.checkpoints.checkpoint(tx, tenantId, record!.seq, record!.recordHash);
         return {
           tenantId,

@@ -1,6 +1,8 @@
+import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
+import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository';
+import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
 import { CheckpointSigner } from '../checkpoints/checkpoint-signer';
-import { AuditDatabase } from '../persistence/audit-database';
 import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
 
 export type BrokenLinkReason = 'content_mismatch' | 'link_mismatch' | 'gap' | 'checkpoint_mismatch';
@@ -29,25 +31,6 @@ export interface VerifyReport {
   elapsedMs: number;
 }
 
-interface Row {
-  seq: string;
-  event_id: string;
-  event_type: string;
-  source: string;
-  task_id: string | null;
-  /** ISO 8601 text, formatted by Postgres: parsing a Date per row would cost more than hashing it. */
-  occurred_at: string;
-  recorded_at: string;
-  route: string | null;
-  model: string | null;
-  status: string | null;
-  decision: string | null;
-  content: string;
-  prev_hash: Buffer;
-  content_hash: Buffer;
-  record_hash: Buffer;
-}
-
 const hex = (b: Buffer | null | undefined) => (b ? b.toString('hex') : '(none)');
 const BATCH = 10_000;
 
@@ -56,24 +39,15 @@ const BATCH = 10_000;
 @Injectable()
 export class ChainVerifier {
   constructor(
-    private readonly database: AuditDatabase,
+    private readonly sql: Sql,
+    private readonly chains: ChainRepository,
+    private readonly checkpointRecords: CheckpointRepository,
     private readonly signer: CheckpointSigner,
   ) {}
 
   async verify(tenantId: string, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyReport> {
     const started = performance.now();
-    const pool = this.database.pool;
-    const head = (
-      await pool.query<{
-        last_seq: string;
-        purged_through_seq: string;
-        purged_through_hash: Buffer | null;
-        last_purge_seq: string | null;
-      }>(
-        `SELECT last_seq, purged_through_seq, purged_through_hash, last_purge_seq FROM chain_heads WHERE tenant_id = $1`,
-        [tenantId],
-      )
-    ).rows[0];
+    const head = await this.chains.state(this.sql, tenantId);
     const headSeq = head ? Number(head.last_seq) : 0;
     const purgedThrough = head ? Number(head.purged_through_seq) : 0;
     const fromSeq = Math.max(range.fromSeq ?? 1, purgedThrough + 1);
@@ -109,12 +83,7 @@ export class ChainVerifier {
         if (broken) return report(0, 0, { ...broken, seq: fromSeq });
       }
     } else {
-      const prev = (
-        await pool.query<{ record_hash: Buffer }>(
-          `SELECT record_hash FROM records WHERE tenant_id = $1 AND seq = $2`,
-          [tenantId, fromSeq - 1],
-        )
-      ).rows[0];
+      const prev = await this.chains.recordHashAt(this.sql, tenantId, fromSeq - 1);
       if (!prev) {
         return report(0, 0, {
           seq: fromSeq - 1,
@@ -125,23 +94,11 @@ export class ChainVerifier {
           detail: 'the record before the range is missing',
         });
       }
-      expectedPrev = prev.record_hash;
+      expectedPrev = prev;
     }
 
     const checkpoints = new Map<number, { hash: Buffer; at: Date; keyId: string; signature: Buffer }>();
-    for (const c of (
-      await pool.query<{
-        seq: string;
-        record_hash: Buffer;
-        signed_at: Date;
-        key_id: string;
-        signature: Buffer;
-      }>(
-        `SELECT seq, record_hash, signed_at, key_id, signature FROM checkpoints
-          WHERE tenant_id = $1 AND seq BETWEEN $2 AND $3`,
-        [tenantId, fromSeq, toSeq],
-      )
-    ).rows) {
+    for (const c of await this.checkpointRecords.between(this.sql, tenantId, fromSeq, toSeq)) {
       checkpoints.set(Number(c.seq), {
         hash: c.record_hash,
         at: c.signed_at,
@@ -152,18 +109,9 @@ export class ChainVerifier {
 
     // Seqs are dense in an intact chain, so the next batch is fetched by seq range while this one is hashed:
     // Postgres reads while Node hashes. A gap only means a batch holds fewer rows; every row is still checked.
-    const fetchBatch = (from: number): Promise<Row[]> => {
+    const fetchBatch = (from: number): Promise<ChainRecordRow[]> => {
       if (from > toSeq) return Promise.resolve([]);
-      const rows = pool
-        .query<Row>(
-          `SELECT seq, event_id, event_type, source, task_id,
-                      to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
-                      to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at,
-                      route, model, status, decision, content, prev_hash, content_hash, record_hash
-                 FROM records WHERE tenant_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
-          [tenantId, from, Math.min(from + BATCH, toSeq + 1)],
-        )
-        .then((r) => r.rows);
+      const rows = this.chains.records(this.sql, tenantId, from, Math.min(from + BATCH, toSeq + 1));
       // A report that stops at a broken link leaves the prefetch unawaited: its failure must not go unhandled.
       rows.catch(() => undefined);
       return rows;
@@ -287,14 +235,7 @@ export class ChainVerifier {
     purgedThrough: number,
     anchor: Buffer,
   ): Promise<Omit<BrokenLink, 'seq'> | null> {
-    const row = lastPurgeSeq
-      ? (
-          await this.database.pool.query<{ event_id: string; event_type: string; content: string }>(
-            `SELECT event_id, event_type, content FROM records WHERE tenant_id = $1 AND seq = $2`,
-            [tenantId, lastPurgeSeq],
-          )
-        ).rows[0]
-      : undefined;
+    const row = lastPurgeSeq ? await this.chains.recordAt(this.sql, tenantId, lastPurgeSeq) : undefined;
     const stated =
       row?.event_type === PURGE_RECORD_TYPE ? (JSON.parse(row.content) as PurgeRecordData) : null;
     if (stated && stated.throughSeq === purgedThrough && stated.throughHash === hex(anchor)) return null;

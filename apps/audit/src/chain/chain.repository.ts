@@ -1,0 +1,190 @@
+import type { Sql } from '@deliberate/persistence';
+import { Injectable } from '@nestjs/common';
+
+export interface ChainHeadRow {
+  tenant_id: string;
+  last_seq: string;
+  last_hash: Buffer;
+}
+
+/** The columns of records appended in one statement, one array per column, index-aligned. */
+export interface RecordColumns {
+  tenant: string[];
+  seq: number[];
+  eventId: string[];
+  type: string[];
+  source: string[];
+  taskId: (string | null)[];
+  occurredAt: string[];
+  route: (string | null)[];
+  model: (string | null)[];
+  status: (string | null)[];
+  decision: (string | null)[];
+  metadata: string[];
+  content: string[];
+  search: (string | null)[];
+  prev: Buffer[];
+  contentHash: Buffer[];
+  recordHash: Buffer[];
+}
+
+/** A stored record as the verifier rehashes it. */
+export interface ChainRecordRow {
+  seq: string;
+  event_id: string;
+  event_type: string;
+  source: string;
+  task_id: string | null;
+  /** ISO 8601 text, formatted by Postgres: parsing a Date per row would cost more than hashing it. */
+  occurred_at: string;
+  recorded_at: string;
+  route: string | null;
+  model: string | null;
+  status: string | null;
+  decision: string | null;
+  content: string;
+  prev_hash: Buffer;
+  content_hash: Buffer;
+  record_hash: Buffer;
+}
+
+export interface ChainStateRow {
+  last_seq: string;
+  purged_through_seq: string;
+  purged_through_hash: Buffer | null;
+  last_purge_seq: string | null;
+}
+
+// The tenants' hash chains: their heads and their records (appended, purged by retention, read back to verify).
+@Injectable()
+export class ChainRepository {
+  /** Creates the missing heads, then locks the tenants' heads, in tenant order, until the transaction ends. */
+  async lockHeads(tx: Sql, tenants: readonly string[]): Promise<ChainHeadRow[]> {
+    await tx.execute(`INSERT INTO chain_heads (tenant_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [
+      tenants,
+    ]);
+    return tx.query<ChainHeadRow>(
+      `SELECT tenant_id, last_seq, last_hash FROM chain_heads WHERE tenant_id = ANY($1) ORDER BY tenant_id FOR UPDATE`,
+      [tenants],
+    );
+  }
+
+  /** Which of the (tenant, event) pairs are stored already. */
+  storedEvents(
+    tx: Sql,
+    events: readonly { tenantId: string; eventId: string }[],
+  ): Promise<{ tenant_id: string; event_id: string }[]> {
+    return tx.query<{ tenant_id: string; event_id: string }>(
+      `SELECT r.tenant_id, r.event_id FROM records r
+         JOIN unnest($1::text[], $2::text[]) AS e(tenant_id, event_id)
+           ON r.tenant_id = e.tenant_id AND r.event_id = e.event_id`,
+      [events.map((e) => e.tenantId), events.map((e) => e.eventId)],
+    );
+  }
+
+  async insertRecords(tx: Sql, columns: RecordColumns, recordedAt: Date): Promise<void> {
+    await tx.execute(
+      `INSERT INTO records (tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model,
+                            status, decision, metadata, content, search, prev_hash, content_hash, record_hash)
+       SELECT t.tenant_id, t.seq, t.event_id, t.event_type, t.source, t.task_id, t.occurred_at, $18, t.route, t.model,
+              t.status, t.decision, t.metadata, t.content,
+              CASE WHEN t.search IS NULL THEN NULL ELSE to_tsvector('simple', t.search) END,
+              t.prev_hash, t.content_hash, t.record_hash
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[],
+                     $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], $14::text[],
+                     $15::bytea[], $16::bytea[], $17::bytea[])
+           AS t(tenant_id, seq, event_id, event_type, source, task_id, occurred_at, route, model, status, decision,
+                metadata, content, search, prev_hash, content_hash, record_hash)`,
+      [
+        columns.tenant,
+        columns.seq,
+        columns.eventId,
+        columns.type,
+        columns.source,
+        columns.taskId,
+        columns.occurredAt,
+        columns.route,
+        columns.model,
+        columns.status,
+        columns.decision,
+        columns.metadata,
+        columns.content,
+        columns.search,
+        columns.prev,
+        columns.contentHash,
+        columns.recordHash,
+        recordedAt,
+      ],
+    );
+  }
+
+  async advanceHeads(
+    tx: Sql,
+    heads: readonly { tenantId: string; seq: number; hash: Buffer }[],
+  ): Promise<void> {
+    await tx.execute(
+      `UPDATE chain_heads h SET last_seq = t.seq, last_hash = t.hash, updated_at = now()
+         FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS t(tenant_id, seq, hash)
+        WHERE h.tenant_id = t.tenant_id`,
+      [heads.map((h) => h.tenantId), heads.map((h) => h.seq), heads.map((h) => h.hash)],
+    );
+  }
+
+  async tenants(sql: Sql): Promise<string[]> {
+    const rows = await sql.query<{ tenant_id: string }>(
+      `SELECT tenant_id FROM chain_heads ORDER BY tenant_id`,
+    );
+    return rows.map((r) => r.tenant_id);
+  }
+
+  /** Removes the tenant's records older than `cutoff` through the database function that alone may delete them. */
+  purgeExpired(
+    tx: Sql,
+    tenantId: string,
+    cutoff: Date,
+  ): Promise<{ purged: string; through_seq: string; through_hash: Buffer | null }> {
+    return tx.one(`SELECT purged, through_seq, through_hash FROM purge_expired($1, $2)`, [tenantId, cutoff]);
+  }
+
+  async setLastPurgeSeq(tx: Sql, tenantId: string, seq: number): Promise<void> {
+    await tx.execute(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [tenantId, seq]);
+  }
+
+  state(sql: Sql, tenantId: string): Promise<ChainStateRow | undefined> {
+    return sql.maybe<ChainStateRow>(
+      `SELECT last_seq, purged_through_seq, purged_through_hash, last_purge_seq FROM chain_heads WHERE tenant_id = $1`,
+      [tenantId],
+    );
+  }
+
+  async recordHashAt(sql: Sql, tenantId: string, seq: number): Promise<Buffer | undefined> {
+    const row = await sql.maybe<{ record_hash: Buffer }>(
+      `SELECT record_hash FROM records WHERE tenant_id = $1 AND seq = $2`,
+      [tenantId, seq],
+    );
+    return row?.record_hash;
+  }
+
+  recordAt(
+    sql: Sql,
+    tenantId: string,
+    seq: string,
+  ): Promise<{ event_id: string; event_type: string; content: string } | undefined> {
+    return sql.maybe(`SELECT event_id, event_type, content FROM records WHERE tenant_id = $1 AND seq = $2`, [
+      tenantId,
+      seq,
+    ]);
+  }
+
+  /** The records with fromSeq <= seq < toSeqExclusive, in seq order. */
+  records(sql: Sql, tenantId: string, fromSeq: number, toSeqExclusive: number): Promise<ChainRecordRow[]> {
+    return sql.query<ChainRecordRow>(
+      `SELECT seq, event_id, event_type, source, task_id,
+              to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at,
+              to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at,
+              route, model, status, decision, content, prev_hash, content_hash, record_hash
+         FROM records WHERE tenant_id = $1 AND seq >= $2 AND seq < $3 ORDER BY seq`,
+      [tenantId, fromSeq, toSeqExclusive],
+    );
+  }
+}
