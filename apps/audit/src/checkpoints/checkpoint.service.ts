@@ -6,7 +6,7 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
-import { Sql } from '@deliberate/persistence';
+import { PeriodicJob, Sql } from '@deliberate/persistence';
 import { CheckpointRepository } from './checkpoint.repository';
 import { CheckpointSigner, type CheckpointStatement } from './checkpoint-signer';
 
@@ -21,29 +21,32 @@ export interface ExportedCheckpoint extends CheckpointStatement {
 // detectable without trusting this database.
 @Injectable()
 export class CheckpointService implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('CheckpointService');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly sql: Sql,
     private readonly repository: CheckpointRepository,
     readonly signer: CheckpointSigner,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
-  ) {}
+  ) {
+    this.job = new PeriodicJob(
+      {
+        name: 'audit checkpoints',
+        intervalMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
+        logger: new Logger('CheckpointService'),
+      },
+      async () => {
+        await this.checkpointDue();
+      },
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running = this.checkpointDue().catch((e: unknown) =>
-        this.logger.warn({ msg: 'checkpointing failed', error: (e as Error).message }),
-      );
-    }, this.config.AUDIT_CHECKPOINT_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job.stop();
   }
 
   /** Checkpoints every chain that grew; returns how many were signed. */

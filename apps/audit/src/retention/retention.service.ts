@@ -9,7 +9,7 @@ import { CheckpointService } from '../checkpoints/checkpoint.service';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { internalRecord } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
-import { Sql } from '@deliberate/persistence';
+import { PeriodicJob, Sql } from '@deliberate/persistence';
 import { ChainRepository } from '../chain/chain.repository';
 import { PURGE_RECORD_TYPE, type PurgeRecordData } from '../verify/chain-verifier';
 
@@ -26,8 +26,7 @@ export interface PurgeResult {
 @Injectable()
 export class RetentionService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('RetentionService');
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<unknown> = Promise.resolve();
+  private readonly job: PeriodicJob;
 
   constructor(
     private readonly sql: Sql,
@@ -35,20 +34,25 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly appender: RecordAppender,
     private readonly checkpoints: CheckpointService,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
-  ) {}
+  ) {
+    this.job = new PeriodicJob(
+      {
+        name: 'audit retention purge',
+        intervalMs: config.AUDIT_RETENTION_INTERVAL_MS,
+        logger: this.logger,
+      },
+      async () => {
+        await this.purgeExpired();
+      },
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => {
-      this.running = this.purgeExpired().catch((e: unknown) =>
-        this.logger.warn({ msg: 'retention purge failed', error: (e as Error).message }),
-      );
-    }, this.config.AUDIT_RETENTION_INTERVAL_MS);
-    this.timer.unref();
+    this.job.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.job.stop();
   }
 
   async purgeExpired(now = new Date()): Promise<PurgeResult[]> {
