@@ -16,20 +16,24 @@ import {
 } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { OutboxModule } from '@deliberate/outbox';
-import { PersistenceModule, ServiceDatabase } from '@deliberate/persistence';
+import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { allowlistOf, secretCipherOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
 import { DeliveriesController } from './deliveries/deliveries.controller';
+import { DeliveriesRepository } from './deliveries/deliveries.repository';
 import { DeliveriesService } from './deliveries/deliveries.service';
 import { DeliveryStore } from './dispatch/delivery-store';
+import { DeliveryRepository } from './dispatch/delivery.repository';
 import { Dispatcher } from './dispatch/dispatcher';
 import { EndpointRepository } from './endpoints/endpoint.repository';
 import { EndpointsController } from './endpoints/endpoints.controller';
 import { EndpointsService } from './endpoints/endpoints.service';
 import { TaskSecretController } from './endpoints/task-secret.controller';
+import { TaskSecretRepository } from './endpoints/task-secret.repository';
 import { HealthController } from './health/health.controller';
 import { MessageIntake } from './messages/message-intake';
+import { MessageRepository } from './messages/message.repository';
 import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
 import { encryptWebhookSecrets } from './migrations/1796000000000-encrypt-webhook-secrets';
 import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
@@ -104,13 +108,16 @@ export class WebhooksModule {
             options.resolver ?? systemResolver,
           ),
         },
-        ServiceDatabase,
+        DeliveryRepository,
         DeliveryStore,
         Dispatcher,
+        MessageRepository,
         MessageIntake,
         TaskEventConsumer,
         EndpointRepository,
         EndpointsService,
+        TaskSecretRepository,
+        DeliveriesRepository,
         DeliveriesService,
       ],
     };

@@ -8,7 +8,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
 import { Outbox, type OutboxDraft, type OutboxMessage } from '@deliberate/outbox';
-import { type ColumnCipher, type Sql, ServiceDatabase } from '@deliberate/persistence';
+import { type ColumnCipher, Sql } from '@deliberate/persistence';
+import { type DeadRow, DeliveryRepository } from './delivery.repository';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { endpointSecretContext, taskSecretContext } from '../signing/signing-secret.repository';
 
@@ -51,39 +52,6 @@ export interface AttemptRecord {
   endpointGone: boolean;
 }
 
-interface ClaimRow {
-  id: string;
-  claim_token: string;
-  tenant_id: string;
-  task_id: string;
-  event_type: WebhookEventType;
-  endpoint_id: string | null;
-  url: string | null;
-  body: string;
-  attempts: number;
-  schedule_step: number;
-  scheduled_at: Date;
-}
-
-interface EndpointRow {
-  id: string;
-  tenant_id: string;
-  url: string;
-  status: 'enabled' | 'disabled';
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_expires_at: Date | null;
-}
-
-interface DeadRow {
-  id: string;
-  tenant_id: string;
-  task_id: string;
-  event_type: WebhookEventType;
-  endpoint_id: string | null;
-  attempts: number;
-}
-
 // The secrets that sign now, decrypted (stored encrypted, bound to their row by `context`).
 const secretsOf = (
   cipher: ColumnCipher,
@@ -103,7 +71,8 @@ const truncate = (text: string, max: number) => (text.length > max ? `${text.sli
 @Injectable()
 export class DeliveryStore {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
+    private readonly deliveries: DeliveryRepository,
     private readonly outbox: Outbox,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
@@ -114,23 +83,7 @@ export class DeliveryStore {
    */
   async claimDue(limit: number, leaseMs: number): Promise<ClaimedAttempt[]> {
     const token = randomUUID();
-    const [rows] = await this.database.pool.query<[ClaimRow[], number]>(
-      `WITH due AS (
-         SELECT id, next_attempt_at FROM messages
-          WHERE status = 'pending' AND next_attempt_at <= now()
-          ORDER BY next_attempt_at
-          LIMIT $1
-          FOR UPDATE SKIP LOCKED)
-       UPDATE messages m
-          SET attempts = m.attempts + 1, schedule_step = m.schedule_step + 1, claim_token = $2,
-              claimed_until = now() + make_interval(secs => $3::double precision / 1000),
-              next_attempt_at = now() + make_interval(secs => $3::double precision / 1000), updated_at = now()
-         FROM due
-        WHERE m.id = due.id
-       RETURNING m.id, m.claim_token, m.tenant_id, m.task_id, m.event_type, m.endpoint_id, m.url, m.body,
-                 m.attempts, m.schedule_step, due.next_attempt_at AS scheduled_at`,
-      [limit, token, leaseMs],
-    );
+    const rows = await this.deliveries.claimDue(limit, token, leaseMs);
     return rows.map((r) => ({
       messageId: r.id,
       claimToken: r.claim_token,
@@ -148,22 +101,14 @@ export class DeliveryStore {
 
   /** Milliseconds until the earliest scheduled attempt (0 if one is due), or null when nothing is scheduled. */
   async nextDueInMs(): Promise<number | null> {
-    const [row] = await this.database.pool.query<{ due_in_ms: number | null }[]>(
-      `SELECT (extract(epoch FROM min(next_attempt_at) - now()) * 1000)::float8 AS due_in_ms
-         FROM messages WHERE status = 'pending'`,
-    );
-    const dueIn = row?.due_in_ms;
+    const dueIn = await this.deliveries.nextDueInMs();
     return dueIn === null || dueIn === undefined ? null : Math.max(0, Math.ceil(dueIn));
   }
 
   /** Endpoints by id, with the secrets that sign now (two during a rotation's overlap). */
   async endpoints(ids: readonly string[]): Promise<Map<string, SigningTarget>> {
     if (!ids.length) return new Map();
-    const rows = await this.database.pool.query<EndpointRow[]>(
-      `SELECT id, tenant_id, url, status, secret, previous_secret, previous_secret_expires_at
-         FROM endpoints WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
+    const rows = await this.deliveries.signingEndpoints(ids);
     return new Map(
       rows.map((r) => [
         r.id,
@@ -175,18 +120,7 @@ export class DeliveryStore {
   /** Each tenant's task webhook secrets; a tenant without one is missing from the map. */
   async taskSecrets(tenantIds: readonly string[]): Promise<Map<string, string[]>> {
     if (!tenantIds.length) return new Map();
-    const rows = await this.database.pool.query<
-      {
-        tenant_id: string;
-        secret: string;
-        previous_secret: string | null;
-        previous_secret_expires_at: Date | null;
-      }[]
-    >(
-      `SELECT tenant_id, secret, previous_secret, previous_secret_expires_at FROM task_secrets
-        WHERE tenant_id = ANY($1::text[])`,
-      [tenantIds],
-    );
+    const rows = await this.deliveries.taskSecrets(tenantIds);
     return new Map(rows.map((r) => [r.tenant_id, secretsOf(this.cipher, taskSecretContext(r.tenant_id), r)]));
   }
 
@@ -197,54 +131,31 @@ export class DeliveryStore {
    */
   async record(records: readonly AttemptRecord[], disableAfterFailingMs: number): Promise<OutboxMessage[]> {
     if (!records.length) return [];
-    return this.database.transaction(async (tx) => {
+    return this.sql.transaction(async (tx) => {
       const statusOf = (r: AttemptRecord) =>
         r.outcome === 'delivered' ? 'delivered' : r.nextAttemptAt ? 'pending' : 'dead_lettered';
-      const [kept] = await tx.query<[{ id: string }[], number]>(
-        `UPDATE messages m
-            SET status = v.status, next_attempt_at = v.next_attempt_at, claimed_until = NULL, claim_token = NULL,
-                last_status = v.http_status, last_error = v.error, updated_at = now(),
-                delivered_at = CASE WHEN v.status = 'delivered' THEN now() ELSE m.delivered_at END,
-                dead_lettered_at = CASE WHEN v.status = 'dead_lettered' THEN now() ELSE NULL END
-           FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::int[], $6::text[])
-                AS v (id, claim_token, status, next_attempt_at, http_status, error)
-          WHERE m.id = v.id AND m.claim_token = v.claim_token AND m.status = 'pending'
-         RETURNING m.id`,
-        [
-          records.map((r) => r.claim.messageId),
-          records.map((r) => r.claim.claimToken),
-          records.map(statusOf),
-          records.map((r) => r.nextAttemptAt),
-          records.map((r) => r.httpStatus),
-          records.map((r) => r.error),
-        ],
+      const keptIds = await this.deliveries.recordOutcomes(
+        tx,
+        records.map((r) => ({
+          messageId: r.claim.messageId,
+          claimToken: r.claim.claimToken,
+          status: statusOf(r),
+          nextAttemptAt: r.nextAttemptAt,
+          httpStatus: r.httpStatus,
+          error: r.error,
+          attempt: r.claim.attempt,
+          tenantId: r.claim.tenantId,
+          endpointId: r.claim.endpointId,
+          url: redactUrl(r.url),
+          outcome: r.outcome,
+          latencyMs: r.latencyMs,
+          responseSnippet: r.responseSnippet,
+          scheduledAt: r.claim.scheduledAt,
+          attemptedAt: r.attemptedAt,
+        })),
       );
-      const keptIds = new Set(kept.map((k) => k.id));
       const recorded = records.filter((r) => keptIds.has(r.claim.messageId));
       if (!recorded.length) return [];
-      await tx.query(
-        `INSERT INTO attempts (message_id, attempt, tenant_id, endpoint_id, url, outcome, http_status, latency_ms,
-                               response_snippet, error, scheduled_at, attempted_at, next_attempt_at)
-         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::uuid[], $5::text[], $6::text[], $7::int[],
-                              $8::int[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[],
-                              $13::timestamptz[])
-         ON CONFLICT DO NOTHING`,
-        [
-          recorded.map((r) => r.claim.messageId),
-          recorded.map((r) => r.claim.attempt),
-          recorded.map((r) => r.claim.tenantId),
-          recorded.map((r) => r.claim.endpointId),
-          recorded.map((r) => redactUrl(r.url)),
-          recorded.map((r) => r.outcome),
-          recorded.map((r) => r.httpStatus),
-          recorded.map((r) => r.latencyMs),
-          recorded.map((r) => r.responseSnippet),
-          recorded.map((r) => r.error),
-          recorded.map((r) => r.claim.scheduledAt),
-          recorded.map((r) => r.attemptedAt),
-          recorded.map((r) => r.nextAttemptAt),
-        ],
-      );
       const events: OutboxDraft[] = recorded.map((r) => ({
         event: webhookDeliveryAttemptedEvent,
         tenantId: r.claim.tenantId,
@@ -304,29 +215,22 @@ export class DeliveryStore {
     }
     for (const id of succeeded) failed.delete(id);
     if (succeeded.size) {
-      await tx.query(
-        `UPDATE endpoints SET failing_since = NULL WHERE id = ANY($1::uuid[]) AND failing_since IS NOT NULL`,
-        [[...succeeded]],
-      );
+      await this.deliveries.clearFailing(tx, [...succeeded]);
     }
     if (failed.size) {
-      await tx.query(
-        `UPDATE endpoints SET failing_since = now() WHERE id = ANY($1::uuid[]) AND failing_since IS NULL`,
-        [[...failed]],
-      );
+      await this.deliveries.markFailing(tx, [...failed]);
     }
     const events: OutboxDraft[] = [];
     for (const id of gone) {
       events.push(...(await this.disableEndpoint(tx, id, 'gone', 'the endpoint answered 410 Gone')));
     }
     if (failed.size) {
-      const stale = await tx.query<{ id: string }[]>(
-        `SELECT id FROM endpoints
-          WHERE id = ANY($1::uuid[]) AND status = 'enabled'
-            AND failing_since < now() - make_interval(secs => $2::double precision / 1000)`,
-        [[...failed].filter((id) => !gone.has(id)), disableAfterFailingMs],
+      const stale = await this.deliveries.failingLongerThan(
+        tx,
+        [...failed].filter((id) => !gone.has(id)),
+        disableAfterFailingMs,
       );
-      for (const { id } of stale) {
+      for (const id of stale) {
         events.push(
           ...(await this.disableEndpoint(
             tx,
@@ -350,23 +254,10 @@ export class DeliveryStore {
     reason: 'gone' | 'sustained_failure' | 'manual',
     message: string,
   ): Promise<OutboxDraft[]> {
-    const [disabled] = await tx.query<[{ tenant_id: string; url: string; disabled_at: Date }[], number]>(
-      `UPDATE endpoints SET status = 'disabled', disabled_reason = $2, disabled_message = $3, disabled_at = now(),
-              updated_at = now()
-        WHERE id = $1 AND status = 'enabled'
-       RETURNING tenant_id, url, disabled_at`,
-      [endpointId, reason, message],
-    );
-    const endpoint = disabled[0];
+    const endpoint = await this.deliveries.disableEndpoint(tx, endpointId, reason, message);
     if (!endpoint) return [];
     const lastError = `endpoint disabled (${reason}): ${message}`;
-    const [dead] = await tx.query<[DeadRow[], number]>(
-      `UPDATE messages SET status = 'dead_lettered', dead_lettered_at = now(), next_attempt_at = NULL,
-              claimed_until = NULL, claim_token = NULL, last_error = $2, updated_at = now()
-        WHERE endpoint_id = $1 AND status = 'pending'
-       RETURNING id, tenant_id, task_id, event_type, endpoint_id, attempts`,
-      [endpointId, lastError],
-    );
+    const dead = await this.deliveries.deadLetterPending(tx, endpointId, lastError);
     return [
       {
         event: webhookEndpointDisabledEvent,

@@ -45,7 +45,7 @@ export function toEndpointResponse(r: EndpointRow): WebhookEndpointResponse {
 
 @Injectable()
 export class EndpointRepository {
-  async insert(
+  insert(
     sql: Sql,
     e: {
       id: string;
@@ -56,12 +56,11 @@ export class EndpointRepository {
       secret: string;
     },
   ): Promise<EndpointRow> {
-    const [row] = await sql.query<EndpointRow[]>(
+    return sql.one<EndpointRow>(
       `INSERT INTO endpoints (id, tenant_id, url, description, event_types, status, secret)
        VALUES ($1, $2, $3, $4, $5, 'enabled', $6) RETURNING ${COLUMNS}`,
       [e.id, e.tenantId, e.url, e.description, e.eventTypes, e.secret],
     );
-    return row!;
   }
 
   /**
@@ -72,29 +71,28 @@ export class EndpointRepository {
     await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended('webhooks.endpoints:' || $1, 0))`, [
       tenantId,
     ]);
-    const [row] = await tx.query<{ n: number }[]>(
-      `SELECT count(*)::int AS n FROM endpoints WHERE tenant_id = $1`,
-      [tenantId],
-    );
-    return row!.n;
+    const row = await tx.one<{ n: number }>(`SELECT count(*)::int AS n FROM endpoints WHERE tenant_id = $1`, [
+      tenantId,
+    ]);
+    return row.n;
   }
 
-  async list(sql: Sql, tenantId: string): Promise<EndpointRow[]> {
-    return sql.query<EndpointRow[]>(
+  list(sql: Sql, tenantId: string): Promise<EndpointRow[]> {
+    return sql.query<EndpointRow>(
       `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 ORDER BY created_at`,
       [tenantId],
     );
   }
 
   async get(sql: Sql, tenantId: string, id: string, lock = false): Promise<EndpointRow | null> {
-    const [row] = await sql.query<EndpointRow[]>(
+    const row = await sql.maybe<EndpointRow>(
       `SELECT ${COLUMNS} FROM endpoints WHERE tenant_id = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
       [tenantId, id],
     );
     return row ?? null;
   }
 
-  async update(
+  update(
     sql: Sql,
     id: string,
     changes: {
@@ -103,17 +101,16 @@ export class EndpointRepository {
       eventTypes?: string[] | undefined;
     },
   ): Promise<EndpointRow> {
-    const [rows] = await sql.query<[EndpointRow[], number]>(
+    return sql.one<EndpointRow>(
       `UPDATE endpoints SET url = coalesce($2, url), description = coalesce($3, description),
               event_types = coalesce($4, event_types), updated_at = now()
         WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, changes.url ?? null, changes.description ?? null, changes.eventTypes ?? null],
     );
-    return rows[0]!;
   }
 
-  async rotate(sql: Sql, id: string, secret: string, overlapMs: number): Promise<EndpointRow> {
-    const [rows] = await sql.query<[EndpointRow[], number]>(
+  rotate(sql: Sql, id: string, secret: string, overlapMs: number): Promise<EndpointRow> {
+    return sql.one<EndpointRow>(
       `UPDATE endpoints
           SET previous_secret = CASE WHEN $3::double precision > 0 THEN secret END,
               previous_secret_expires_at = CASE WHEN $3::double precision > 0
@@ -122,16 +119,14 @@ export class EndpointRepository {
         WHERE id = $1 RETURNING ${COLUMNS}`,
       [id, secret, overlapMs],
     );
-    return rows[0]!;
   }
 
-  async enable(sql: Sql, id: string): Promise<EndpointRow> {
-    const [rows] = await sql.query<[EndpointRow[], number]>(
+  enable(sql: Sql, id: string): Promise<EndpointRow> {
+    return sql.one<EndpointRow>(
       `UPDATE endpoints SET status = 'enabled', disabled_reason = NULL, disabled_message = NULL, disabled_at = NULL,
               failing_since = NULL, updated_at = now()
         WHERE id = $1 RETURNING ${COLUMNS}`,
       [id],
     );
-    return rows[0]!;
   }
 }

@@ -17,7 +17,7 @@ import {
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { DeliveryStore } from '../dispatch/delivery-store';
 import { Outbox, OutboxRelay } from '@deliberate/outbox';
-import { type ColumnCipher, ServiceDatabase } from '@deliberate/persistence';
+import { type ColumnCipher, Sql } from '@deliberate/persistence';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { endpointSecretContext } from '../signing/signing-secret.repository';
 import { generateSecret } from '../signing/webhook-signature';
@@ -28,7 +28,7 @@ import { EndpointRepository, toEndpointResponse } from './endpoint.repository';
 @Injectable()
 export class EndpointsService {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly sql: Sql,
     private readonly endpoints: EndpointRepository,
     private readonly store: DeliveryStore,
     private readonly outbox: Outbox,
@@ -49,7 +49,7 @@ export class EndpointsService {
     const secret = generateSecret();
     const id = uuidv7();
     const limit = endpointLimitFor(caller, this.config.WEBHOOKS_MAX_ENDPOINTS_PER_TENANT);
-    const row = await this.database.transaction(async (tx) => {
+    const row = await this.sql.transaction(async (tx) => {
       const count = await this.endpoints.lockAndCount(tx, tenantId);
       if (limit !== null && count >= limit) {
         throw new ConflictException(
@@ -70,7 +70,7 @@ export class EndpointsService {
   }
 
   async list(tenantId: string): Promise<WebhookEndpointResponse[]> {
-    return (await this.endpoints.list(this.database.pool, tenantId)).map(toEndpointResponse);
+    return (await this.endpoints.list(this.sql, tenantId)).map(toEndpointResponse);
   }
 
   async get(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
@@ -84,7 +84,7 @@ export class EndpointsService {
   ): Promise<WebhookEndpointResponse> {
     if (changes.url !== undefined) this.checkUrl(changes.url);
     await this.require(tenantId, id);
-    return toEndpointResponse(await this.endpoints.update(this.database.pool, id, changes));
+    return toEndpointResponse(await this.endpoints.update(this.sql, id, changes));
   }
 
   async rotateSecret(
@@ -95,7 +95,7 @@ export class EndpointsService {
     const secret = generateSecret();
     const overlapMs =
       overlapSeconds === undefined ? this.config.WEBHOOKS_SECRET_OVERLAP_MS : overlapSeconds * 1000;
-    const row = await this.database.transaction(async (tx) => {
+    const row = await this.sql.transaction(async (tx) => {
       await this.require(tenantId, id, tx);
       return this.endpoints.rotate(tx, id, this.cipher.encrypt(secret, endpointSecretContext(id)), overlapMs);
     });
@@ -104,7 +104,7 @@ export class EndpointsService {
 
   /** Disables the endpoint and dead-letters what was scheduled for it; replay sends it after re-enabling. */
   async disable(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
-    const { row, events } = await this.database.transaction(async (tx) => {
+    const { row, events } = await this.sql.transaction(async (tx) => {
       await this.require(tenantId, id, tx);
       const events = await this.store.disableEndpoint(tx, id, 'manual', 'disabled through the API');
       return { row: await this.require(tenantId, id, tx), events: await this.outbox.addMany(tx, events) };
@@ -114,7 +114,7 @@ export class EndpointsService {
   }
 
   async enable(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
-    const row = await this.database.transaction(async (tx) => {
+    const row = await this.sql.transaction(async (tx) => {
       await this.require(tenantId, id, tx);
       return this.endpoints.enable(tx, id);
     });
@@ -126,8 +126,8 @@ export class EndpointsService {
     if (problem) throw new BadRequestException(`url: ${problem}`);
   }
 
-  private async require(tenantId: string, id: string, sql = this.database.pool) {
-    const row = await this.endpoints.get(sql, tenantId, id, sql !== this.database.pool);
+  private async require(tenantId: string, id: string, sql: Sql = this.sql) {
+    const row = await this.endpoints.get(sql, tenantId, id, sql !== this.sql);
     if (!row) throw new NotFoundException(`no webhook endpoint ${id} for tenant '${tenantId}'`);
     return row;
   }

@@ -18,20 +18,12 @@ import {
 } from '@nestjs/common';
 import type { z } from 'zod';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
-import { type ColumnCipher, ServiceDatabase } from '@deliberate/persistence';
+import type { ColumnCipher } from '@deliberate/persistence';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { taskSecretContext } from '../signing/signing-secret.repository';
 import { generateSecret } from '../signing/webhook-signature';
+import { TaskSecretRepository, type TaskSecretRow } from './task-secret.repository';
 import { tenantQuerySchema, type TenantQuery } from './tenant-query';
-
-interface TaskSecretRow {
-  tenant_id: string;
-  created_at: Date;
-  secret_rotated_at: Date | null;
-  previous_secret_expires_at: Date | null;
-}
-
-const COLUMNS = 'tenant_id, created_at, secret_rotated_at, previous_secret_expires_at';
 
 const toResponse = (r: TaskSecretRow): TaskWebhookSecretResponse => ({
   tenantId: r.tenant_id,
@@ -44,7 +36,7 @@ const toResponse = (r: TaskSecretRow): TaskWebhookSecretResponse => ({
 @Controller('v1/webhooks/task-secret')
 export class TaskSecretController {
   constructor(
-    private readonly database: ServiceDatabase,
+    private readonly secrets: TaskSecretRepository,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
@@ -56,10 +48,7 @@ export class TaskSecretController {
     @Query(new ZodQueryPipe(tenantQuerySchema)) query: TenantQuery,
   ): Promise<TaskWebhookSecretResponse> {
     const tenantId = resolveTenant(principal, query.tenantId);
-    const [row] = await this.database.pool.query<TaskSecretRow[]>(
-      `SELECT ${COLUMNS} FROM task_secrets WHERE tenant_id = $1`,
-      [tenantId],
-    );
+    const row = await this.secrets.find(tenantId);
     if (!row)
       throw new NotFoundException(
         `tenant '${tenantId}' has no task webhook secret; create one with POST /v1/webhooks/task-secret`,
@@ -75,10 +64,7 @@ export class TaskSecretController {
   ): Promise<TaskWebhookSecretWithSecretResponse> {
     const tenantId = resolveTenant(principal, query.tenantId);
     const secret = generateSecret();
-    const [row] = await this.database.pool.query<TaskSecretRow[]>(
-      `INSERT INTO task_secrets (tenant_id, secret) VALUES ($1, $2) ON CONFLICT (tenant_id) DO NOTHING RETURNING ${COLUMNS}`,
-      [tenantId, this.cipher.encrypt(secret, taskSecretContext(tenantId))],
-    );
+    const row = await this.secrets.insert(tenantId, this.cipher.encrypt(secret, taskSecretContext(tenantId)));
     if (!row) {
       throw new ConflictException(
         `tenant '${tenantId}' already has a task webhook secret; rotate it with POST /v1/webhooks/task-secret/rotate`,
@@ -102,16 +88,11 @@ export class TaskSecretController {
       body?.overlapSeconds === undefined
         ? this.config.WEBHOOKS_SECRET_OVERLAP_MS
         : body.overlapSeconds * 1000;
-    const [rows] = await this.database.pool.query<[TaskSecretRow[], number]>(
-      `UPDATE task_secrets
-          SET previous_secret = CASE WHEN $3::double precision > 0 THEN secret END,
-              previous_secret_expires_at = CASE WHEN $3::double precision > 0
-                THEN now() + make_interval(secs => $3::double precision / 1000) END,
-              secret = $2, secret_rotated_at = now()
-        WHERE tenant_id = $1 RETURNING ${COLUMNS}`,
-      [tenantId, this.cipher.encrypt(secret, taskSecretContext(tenantId)), overlapMs],
+    const row = await this.secrets.rotate(
+      tenantId,
+      this.cipher.encrypt(secret, taskSecretContext(tenantId)),
+      overlapMs,
     );
-    const row = rows[0];
     if (!row)
       throw new NotFoundException(
         `tenant '${tenantId}' has no task webhook secret; create one with POST /v1/webhooks/task-secret`,

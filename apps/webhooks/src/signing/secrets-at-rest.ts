@@ -1,6 +1,5 @@
-import { ColumnCipher } from '@deliberate/persistence';
+import { ColumnCipher, Sql } from '@deliberate/persistence';
 import { type DynamicModule, Inject, Injectable, Logger, Module, type OnModuleInit } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { resealSecrets } from './signing-secret.repository';
 
 // Signing secrets are stored encrypted with WEBHOOKS_SECRET_ENCRYPTION_KEY (signing-secret.repository.ts says
@@ -15,13 +14,13 @@ export class SecretKeyRotation implements OnModuleInit {
   private readonly logger = new Logger('SecretKeyRotation');
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly sql: Sql,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
   ) {}
 
   async onModuleInit(): Promise<void> {
     const unknown = new Map<string, number>();
-    const resealed = await this.dataSource.transaction((tx) =>
+    const resealed = await this.sql.transaction((tx) =>
       resealSecrets(
         tx,
         (stored, context) => {

@@ -20,14 +20,15 @@ export type Reseal = (stored: string, context: string) => string | null;
  * through `reseal`. Each row is written only if unchanged since it was read, so replicas doing it at once do not clash.
  */
 export async function resealSecrets(
-  sql: Sql,
+  // A migration's QueryRunner also fits: only the rows of SELECTs are read.
+  sql: Pick<Sql, 'query'>,
   reseal: Reseal,
   options: { notSealedWithKeyId?: string } = {},
 ): Promise<number> {
   const notSealedWith = options.notSealedWithKeyId ? `enc:v1:${options.notSealedWithKeyId}:%` : null;
   let changed = 0;
   for (const { table, key, context } of SECRET_TABLES) {
-    const rows = await sql.query<{ key: string; secret: string; previous_secret: string | null }[]>(
+    const rows = await sql.query<{ key: string; secret: string; previous_secret: string | null }>(
       `SELECT ${key}::text AS key, secret, previous_secret FROM ${table}
         WHERE $1::text IS NULL OR secret NOT LIKE $1 OR previous_secret NOT LIKE $1`,
       [notSealedWith],
