@@ -1,10 +1,12 @@
 import {
+  advisoryLock,
   type JobLock,
   type JobScheduler,
   type JobWork,
   PeriodicJob,
   type PeriodicJobOptions,
 } from './periodic-job';
+import { retryOnConflict } from './sql';
 
 // A clock turned by hand: timers fire only when the test advances it.
 class ManualScheduler implements JobScheduler {
@@ -262,5 +264,24 @@ describe('PeriodicJob', () => {
     const job = jobWith(() => Promise.resolve(), { lock });
     await expect(job.trigger()).resolves.toBe('failed');
     expect(warnings).toEqual([expect.objectContaining({ job: 'test sweep', error: 'no connection' })]);
+  });
+
+  it('runs a locked run once even when it fails with a deadlock, which would make a transaction redo its work', async () => {
+    // A database whose transactions are redone on a conflict, as the Sql port's are.
+    const database = {
+      transaction: <T>(work: (tx: { query(): Promise<unknown> }) => Promise<T>) =>
+        retryOnConflict(() => work({ query: () => Promise.resolve([{ locked: true }]) })),
+    };
+    let runs = 0;
+    const job = jobWith(
+      () => {
+        runs += 1;
+        return Promise.reject(Object.assign(new Error('deadlock detected'), { code: '40P01' }));
+      },
+      { lock: advisoryLock('test sweep', database) },
+    );
+    await expect(job.trigger()).resolves.toBe('failed');
+    expect(runs).toBe(1);
+    expect(warnings).toEqual([expect.objectContaining({ job: 'test sweep', error: 'deadlock detected' })]);
   });
 });

@@ -191,7 +191,8 @@ const JOB_LOCK_SPACE = 'deliberate.periodic-job';
 
 /** Single runner across replicas: each run holds a transaction-scoped Postgres advisory lock named after the job,
  * tried and never waited for. The transaction only holds the lock (the work uses connections of its own) and ends
- * with the run, so a replica that dies mid-run cannot keep it. */
+ * with the run, so a replica that dies mid-run cannot keep it. It takes a connection for the run's length: work
+ * that queries the same pool needs a pool of two or more. */
 export function advisoryLock(name: string, database: LockDatabase): JobLock {
   return {
     async runExclusive(work) {
