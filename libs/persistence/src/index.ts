@@ -3,6 +3,5 @@ export * from './persistence.module';
 export * from './sql';
 export * from './data-source-sql';
 export * from './pool-sql';
-export * from './service-database';
 export * from './column-cipher';
 export * from './periodic-job';

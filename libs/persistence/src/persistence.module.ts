@@ -78,8 +78,8 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-// Provides the service's Sql port (and its DataSource, until every service has moved onto the port), with its
-// database and schema created and its migrations run before anything else in the service starts.
+// Provides the service's Sql port, with its database and schema created and its migrations run before anything else
+// in the service starts. The DataSource under it is not exported: the port is the only way in.
 @Global()
 @Module({})
 export class PersistenceModule {
@@ -96,7 +96,7 @@ export class PersistenceModule {
         },
         DataSourceCloser,
       ],
-      exports: [DataSource, Sql],
+      exports: [Sql],
     };
   }
 }
