@@ -6,7 +6,7 @@ import {
   PeriodicJob,
   type PeriodicJobOptions,
 } from './periodic-job';
-import { retryOnConflict } from './sql';
+import { retryOnConflict, Sql } from './sql';
 
 // A clock turned by hand: timers fire only when the test advances it.
 class ManualScheduler implements JobScheduler {
@@ -267,11 +267,18 @@ describe('PeriodicJob', () => {
   });
 
   it('runs a locked run once even when it fails with a deadlock, which would make a transaction redo its work', async () => {
-    // A database whose transactions are redone on a conflict, as the Sql port's are.
-    const database = {
-      transaction: <T>(work: (tx: { query(): Promise<unknown> }) => Promise<T>) =>
-        retryOnConflict(() => work({ query: () => Promise.resolve([{ locked: true }]) })),
-    };
+    // The lock's transaction is the Sql port's, which redoes its work on a conflict.
+    const database = new (class extends Sql {
+      query<T>(): Promise<T[]> {
+        return Promise.resolve([{ locked: true } as T]);
+      }
+      execute(): Promise<number> {
+        return Promise.resolve(0);
+      }
+      transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+        return retryOnConflict(() => work(this));
+      }
+    })();
     let runs = 0;
     const job = jobWith(
       () => {

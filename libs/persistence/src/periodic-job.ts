@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import type { Sql } from './sql';
 
 // Work that repeats: one run at a time, every intervalMs give or take the jitter, on one replica at a time when
 // given a lock, stopped cleanly at shutdown. A failed run is logged with the job's name and the loop goes on.
@@ -178,14 +179,6 @@ export class PeriodicJob {
   }
 }
 
-/** What advisoryLock runs on: the Sql port, ServiceDatabase or a pg-pool database all fit. Rows come back as an
- * array (TypeORM, Sql) or as { rows } (pg). */
-export interface LockDatabase {
-  transaction<T>(
-    work: (tx: { query(text: string, params?: unknown[]): Promise<unknown> }) => Promise<T>,
-  ): Promise<T>;
-}
-
 // One lock space for every job, apart from the one-key advisory locks used elsewhere.
 const JOB_LOCK_SPACE = 'deliberate.periodic-job';
 
@@ -193,20 +186,17 @@ const JOB_LOCK_SPACE = 'deliberate.periodic-job';
  * tried and never waited for. The transaction only holds the lock (the work uses connections of its own) and ends
  * with the run, so a replica that dies mid-run cannot keep it. It takes a connection for the run's length: work
  * that queries the same pool needs a pool of two or more. */
-export function advisoryLock(name: string, database: LockDatabase): JobLock {
+export function advisoryLock(name: string, sql: Sql): JobLock {
   return {
     async runExclusive(work) {
       // The work's own error is rethrown outside: a deadlock in it must not make the transaction redo the run.
       let failure: { error: unknown } | null = null;
-      const ran = await database.transaction(async (tx) => {
-        const answer = await tx.query(
+      const ran = await sql.transaction(async (tx) => {
+        const { locked } = await tx.one<{ locked: boolean }>(
           'SELECT pg_try_advisory_xact_lock(hashtext($1), hashtext($2)) AS locked',
           [JOB_LOCK_SPACE, name],
         );
-        const rows = (Array.isArray(answer) ? answer : (answer as { rows: unknown[] }).rows) as {
-          locked: boolean;
-        }[];
-        if (!rows[0]?.locked) return false;
+        if (!locked) return false;
         try {
           await work();
         } catch (error) {

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Client, Pool } from 'pg';
-import { advisoryLock, type LockDatabase, PeriodicJob, type RunOutcome } from '../src/periodic-job';
+import { advisoryLock, PeriodicJob, type RunOutcome } from '../src/periodic-job';
+import { PoolSql } from '../src/pool-sql';
+import { Sql, type SqlRow } from '../src/sql';
 
 // Two replicas of one single-runner job, each with a pool of its own, on the real Postgres: while one runs, the
 // other's runs are skipped; once it is done (or its process is gone), the other takes the job over.
@@ -14,33 +16,33 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
 }
 
 const pools: Pool[] = [];
-const quiet = { warn: () => undefined };
 
-// A replica's database: transactions on a pool of its own.
-function poolDatabase(pool: Pool): LockDatabase {
-  return {
-    async transaction(work) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await work(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK');
-        throw e;
-      } finally {
-        client.release();
-      }
-    },
-  };
+// The dying replica's Sql: one client, whose transaction is never ended by the replica itself.
+class ClientSql extends Sql {
+  constructor(private readonly client: Client) {
+    super();
+  }
+
+  async query<T = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]> {
+    return (await this.client.query(text, params ? [...params] : undefined)).rows as T[];
+  }
+
+  async execute(text: string, params?: readonly unknown[]): Promise<number> {
+    return (await this.client.query(text, params ? [...params] : undefined)).rowCount ?? 0;
+  }
+
+  async transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+    await this.client.query('BEGIN');
+    return work(this);
+  }
 }
+const quiet = { warn: () => undefined };
 
 function replica(jobName: string, work: () => Promise<void>): { job: PeriodicJob; pool: Pool } {
   const pool = new Pool({ connectionString: DATABASE_URL, max: 2 });
   pools.push(pool);
   const job = new PeriodicJob(
-    { name: jobName, intervalMs: 60_000, lock: advisoryLock(jobName, poolDatabase(pool)), logger: quiet },
+    { name: jobName, intervalMs: 60_000, lock: advisoryLock(jobName, new PoolSql(pool)), logger: quiet },
     work,
   );
   return { job, pool };
@@ -106,12 +108,7 @@ it('frees the lock when the replica holding it dies mid-run', async () => {
     {
       name,
       intervalMs: 60_000,
-      lock: advisoryLock(name, {
-        transaction: async (work) => {
-          await client.query('BEGIN');
-          return work(client);
-        },
-      }),
+      lock: advisoryLock(name, new ClientSql(client)),
       logger: quiet,
     },
     async () => {
