@@ -1,26 +1,20 @@
-import type { Pool, PoolClient, QueryResult } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { retryOnConflict, Sql, type SqlRow } from './sql';
 
 // For a connection that is not the service's DataSource (the audit writer role logs in on a pool of its own).
 
-type Queryable = Pick<PoolClient, 'query'>;
-
-async function run(on: Queryable, text: string, params?: readonly unknown[]): Promise<QueryResult> {
-  return on.query(text, params ? [...params] : undefined);
-}
-
-// A transaction in progress on one pooled client.
-class ClientSql extends Sql {
-  constructor(private readonly client: PoolClient) {
+// Statements on a pool, or on one client; on a client inside a transaction, `transaction` joins the one in progress.
+class QueryableSql extends Sql {
+  constructor(private readonly on: Pick<PoolClient, 'query'>) {
     super();
   }
 
   async query<T = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return (await run(this.client, text, params)).rows as T[];
+    return (await this.on.query(text, params ? [...params] : undefined)).rows as T[];
   }
 
   async execute(text: string, params?: readonly unknown[]): Promise<number> {
-    return (await run(this.client, text, params)).rowCount ?? 0;
+    return (await this.on.query(text, params ? [...params] : undefined)).rowCount ?? 0;
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
@@ -29,25 +23,17 @@ class ClientSql extends Sql {
 }
 
 /** The Sql port over a pg Pool. The pool stays the caller's to end. */
-export class PoolSql extends Sql {
+export class PoolSql extends QueryableSql {
   constructor(private readonly pool: Pool) {
-    super();
+    super(pool);
   }
 
-  async query<T = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return (await run(this.pool, text, params)).rows as T[];
-  }
-
-  async execute(text: string, params?: readonly unknown[]): Promise<number> {
-    return (await run(this.pool, text, params)).rowCount ?? 0;
-  }
-
-  transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
+  override transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     return retryOnConflict(async () => {
       const client = await this.pool.connect();
       try {
         await client.query('BEGIN');
-        const result = await work(new ClientSql(client));
+        const result = await work(new QueryableSql(client));
         await client.query('COMMIT');
         return result;
       } catch (e) {
