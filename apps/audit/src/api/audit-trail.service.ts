@@ -7,7 +7,8 @@ import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
-import { RecordQueryRepository, type StoredRecordRow } from './record-query.repository';
+import type { StoredRecordRow } from '../chain/chain.repository';
+import { RecordQueryRepository } from './record-query.repository';
 
 /** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
 export interface AuditRecordView {

@@ -1,25 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Sql } from '@deliberate/persistence';
+import type { StoredRecordRow } from '../chain/chain.repository';
 import type { Cursor, EventFilters } from './audit-queries';
-
-export interface StoredRecordRow {
-  tenant_id: string;
-  seq: string;
-  event_id: string;
-  event_type: string;
-  source: string;
-  task_id: string | null;
-  occurred_at: Date;
-  recorded_at: Date;
-  route: string | null;
-  model: string | null;
-  status: string | null;
-  decision: string | null;
-  content: string;
-  prev_hash: Buffer;
-  content_hash: Buffer;
-  record_hash: Buffer;
-}
 
 const COLUMNS = `tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model, status,
   decision, content, prev_hash, content_hash, record_hash`;

@@ -28,16 +28,16 @@ export interface RecordColumns {
   recordHash: Buffer[];
 }
 
-/** A stored record as the verifier rehashes it. */
-export interface ChainRecordRow {
+/** A stored record as it is read back. */
+export interface StoredRecordRow {
+  tenant_id: string;
   seq: string;
   event_id: string;
   event_type: string;
   source: string;
   task_id: string | null;
-  /** ISO 8601 text, formatted by Postgres: parsing a Date per row would cost more than hashing it. */
-  occurred_at: string;
-  recorded_at: string;
+  occurred_at: Date;
+  recorded_at: Date;
   route: string | null;
   model: string | null;
   status: string | null;
@@ -47,6 +47,13 @@ export interface ChainRecordRow {
   content_hash: Buffer;
   record_hash: Buffer;
 }
+
+// A stored record as the verifier rehashes it: its times as ISO 8601 text formatted by Postgres, since parsing a Date
+// per row would cost more than hashing it.
+export type ChainRecordRow = Omit<StoredRecordRow, 'tenant_id' | 'occurred_at' | 'recorded_at'> & {
+  occurred_at: string;
+  recorded_at: string;
+};
 
 export interface ChainStateRow {
   last_seq: string;
