@@ -1,24 +1,26 @@
 import type { DataSource, QueryRunner } from 'typeorm';
-import { retryOnConflict, Sql, type SqlRow } from './sql';
+import { retryOnConflict, type Sql } from './sql';
+import { StatementSql, type StatementResult } from './statement-sql';
 
 // TypeORM answers UPDATE and DELETE with [rows, rowCount] and everything else with the rows; its structured
 // result carries the rows and the count for every command, which is what the port hands out.
-async function structured(runner: QueryRunner, text: string, params?: readonly unknown[]) {
-  return runner.query(text, params ? [...params] : undefined, true);
+async function structured(
+  runner: QueryRunner,
+  text: string,
+  params: unknown[] | undefined,
+): Promise<StatementResult> {
+  const result = await runner.query(text, params, true);
+  return { rows: (result.records ?? []) as unknown[], count: result.affected ?? 0 };
 }
 
 // A transaction in progress on one TypeORM connection.
-class QueryRunnerSql extends Sql {
+class QueryRunnerSql extends StatementSql {
   constructor(private readonly runner: QueryRunner) {
     super();
   }
 
-  async query<T = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return ((await structured(this.runner, text, params)).records ?? []) as T[];
-  }
-
-  async execute(text: string, params?: readonly unknown[]): Promise<number> {
-    return (await structured(this.runner, text, params)).affected ?? 0;
+  protected run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
+    return structured(this.runner, text, params);
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
@@ -27,17 +29,13 @@ class QueryRunnerSql extends Sql {
 }
 
 /** The Sql port over the DataSource that PersistenceModule opens: each statement on a pooled connection. */
-export class DataSourceSql extends Sql {
+export class DataSourceSql extends StatementSql {
   constructor(private readonly dataSource: DataSource) {
     super();
   }
 
-  async query<T = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return this.withRunner((runner) => new QueryRunnerSql(runner).query<T>(text, params));
-  }
-
-  async execute(text: string, params?: readonly unknown[]): Promise<number> {
-    return this.withRunner((runner) => new QueryRunnerSql(runner).execute(text, params));
+  protected run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
+    return this.withRunner((runner) => structured(runner, text, params));
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {

@@ -1,20 +1,18 @@
 import type { Pool, PoolClient } from 'pg';
-import { retryOnConflict, Sql, type SqlRow } from './sql';
+import { retryOnConflict, type Sql } from './sql';
+import { StatementSql, type StatementResult } from './statement-sql';
 
 // For a connection that is not the service's DataSource (the audit writer role logs in on a pool of its own).
 
 // Statements on a pool, or on one client; on a client inside a transaction, `transaction` joins the one in progress.
-class QueryableSql extends Sql {
+class QueryableSql extends StatementSql {
   constructor(private readonly on: Pick<PoolClient, 'query'>) {
     super();
   }
 
-  async query<T = SqlRow>(text: string, params?: readonly unknown[]): Promise<T[]> {
-    return (await this.on.query(text, params ? [...params] : undefined)).rows as T[];
-  }
-
-  async execute(text: string, params?: readonly unknown[]): Promise<number> {
-    return (await this.on.query(text, params ? [...params] : undefined)).rowCount ?? 0;
+  protected async run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
+    const result = await this.on.query(text, params);
+    return { rows: result.rows, count: result.rowCount ?? 0 };
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
