@@ -2,6 +2,7 @@ jest.setTimeout(120_000);
 
 import { CheckpointService } from '@deliberate/audit/checkpoints/checkpoint.service';
 import { statementBytes } from '@deliberate/audit/checkpoints/checkpoint-signer';
+import type { StoredRecordRow } from '@deliberate/audit/chain/chain.repository';
 import { contentHash, recordHash } from '@deliberate/audit/chain/record-hash';
 import type { VerifyReport } from '@deliberate/audit/verify/chain-verifier';
 import { pollUntil } from '@deliberate/testing';
@@ -115,21 +116,9 @@ it('finds a rewrite that recomputed every hash after the change, by the signed c
   await seedChain('tamper-rewrite');
   await h.app.get(CheckpointService).checkpointDue();
   // Rewrite record 2 and re-link every record after it, as someone with the table (but not the key) could.
-  const { rows } = await h.db.query<{
-    seq: string;
-    event_id: string;
-    event_type: string;
-    source: string;
-    task_id: string | null;
-    occurred_at: Date;
-    recorded_at: Date;
-    route: string | null;
-    model: string | null;
-    status: string | null;
-    decision: string | null;
-    content: string;
-    prev_hash: Buffer;
-  }>(`SELECT * FROM records WHERE tenant_id = 'tamper-rewrite' ORDER BY seq`);
+  const { rows } = await h.db.query<StoredRecordRow>(
+    `SELECT * FROM records WHERE tenant_id = 'tamper-rewrite' ORDER BY seq`,
+  );
   let prev = rows[0]!.prev_hash;
   const updates: string[] = [];
   for (const r of rows) {
