@@ -20,8 +20,10 @@ export class SecretKeyRotation implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     const unknown = new Map<string, number>();
-    const resealed = await this.sql.transaction((tx) =>
-      resealSecrets(
+    const resealed = await this.sql.transaction((tx) => {
+      // A transaction redone after a deadlock counts again from nothing.
+      unknown.clear();
+      return resealSecrets(
         tx,
         (stored, context) => {
           const keyId = ColumnCipher.keyIdOf(stored);
@@ -38,8 +40,8 @@ export class SecretKeyRotation implements OnModuleInit {
         // Nothing is rewritten unless every secret can be read: a wrong key changes nothing.
         if (unknown.size) throw new Error(this.refusal(unknown));
         return n;
-      }),
-    );
+      });
+    });
     if (resealed) {
       this.logger.log({
         msg: 'signing secrets encrypted with the current key',
