@@ -31,6 +31,7 @@ beforeAll(async () => {
     topicPrefix: prefix,
     createTopics: true,
     replicationFactor: 1,
+    handlerMaxAttempts: 3,
     shutdownGraceMs: 500,
   });
   await provisionTopics(client, [taskCancelRequestedEvent]);
