@@ -1,4 +1,5 @@
 import type { EventDefinition } from '@deliberate/contracts';
+import type { Sql } from '@deliberate/persistence';
 import type { z } from 'zod';
 
 /**
@@ -30,3 +31,15 @@ export interface OutboxDraft<D extends EventDefinition = EventDefinition> extend
   event: D;
   data: z.input<D['schema']>;
 }
+
+/** A row set aside as dead, with the reason the publisher gave. */
+export interface DeadOutboxMessage {
+  message: OutboxMessage;
+  reason: string;
+}
+
+/**
+ * What a service does about the rows it set aside (for example, fail the task an event announced), run on the same
+ * connection as the mark, inside the sweep's transaction when the sweep found them.
+ */
+export type OutboxDeadHandler = (sql: Sql, dead: readonly DeadOutboxMessage[]) => Promise<void>;

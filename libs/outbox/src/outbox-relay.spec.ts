@@ -87,6 +87,21 @@ describe('OutboxRelay', () => {
     expect(await relay.relayStale(10)).toBe(0);
   });
 
+  it("hands the rows it sets aside to the service's handler, with their reasons", async () => {
+    const outbox = new FakeOutbox([row('1', { text: 42 }), row('2', { text: 'fine' })]);
+    const relay = relayOver(outbox, new FakePublisher());
+    const handled: { id: string; reason: string }[] = [];
+    relay.onDead((_sql, dead) => {
+      handled.push(...dead.map((d) => ({ id: d.message.id, reason: d.reason })));
+      return Promise.resolve();
+    });
+
+    await relay.publish([row('1', { text: 42 }), row('2', { text: 'fine' })]);
+
+    expect(handled).toEqual([{ id: '1', reason: 'refusing to publish an invalid test.note.written.v1' }]);
+    expect(outbox.dead).toEqual(handled);
+  });
+
   it('sets aside a row of a topic the service does not publish', async () => {
     const outbox = new FakeOutbox([row('1', { text: 'x' }, 'old.topic.v1'), row('2', { text: 'y' })]);
     const relay = relayOver(outbox, new FakePublisher());

@@ -2,7 +2,7 @@ import type { EventDefinition } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { PeriodicJob, Sql as SqlPort } from '@deliberate/persistence';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import type { OutboxMessage, OutboxSql as Sql } from './outbox-message';
+import type { OutboxDeadHandler, OutboxMessage } from './outbox-message';
 import {
   DEFAULT_STALE_AFTER_MS,
   DEFAULT_SWEEP_BATCH,
@@ -10,6 +10,7 @@ import {
   type OutboxOptions,
 } from './outbox.options';
 import { OutboxRepository } from './outbox.repository';
+import { PublishedMarks } from './published-marks';
 import { planRelay, UnknownOutboxTopicError } from './relay-decision';
 
 // Publishes outbox rows: at once after the commit that wrote them, and again from the sweep if that failed. Each row
@@ -20,6 +21,8 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly definitions: ReadonlyMap<string, EventDefinition>;
   private readonly sweep: PeriodicJob | null;
+  private readonly marks: PublishedMarks | null;
+  private deadHandler: OutboxDeadHandler | null = null;
 
   constructor(
     private readonly sql: SqlPort,
@@ -34,6 +37,14 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
           await this.relayStale(options.sweepBatch ?? DEFAULT_SWEEP_BATCH);
         })
       : null;
+    this.marks = options.batchPublishedMarksMs
+      ? new PublishedMarks(options.batchPublishedMarksMs, (ids) => this.outbox.markPublished(this.sql, ids))
+      : null;
+  }
+
+  /** Called with the rows set aside as dead, on the connection that marks them; one handler per service. */
+  onDead(handler: OutboxDeadHandler): void {
+    this.deadHandler = handler;
   }
 
   onModuleInit(): void {
@@ -42,13 +53,14 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.sweep?.stop();
+    await this.marks?.flush().catch(() => undefined);
   }
 
   /** After the commit: never throws, the sweep retries what failed. */
   async publish(messages: readonly OutboxMessage[]): Promise<void> {
     if (!messages.length) return;
     try {
-      await this.relay(this.sql, messages);
+      await this.relay(this.sql, messages, 'after-commit');
     } catch (e) {
       this.logger.warn({ msg: 'outbox publish failed; the sweep will retry', error: (e as Error).message });
     }
@@ -62,7 +74,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
         this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
         limit,
       );
-      return this.relay(tx, stale);
+      return this.relay(tx, stale, 'sweep');
     });
   }
 
@@ -71,15 +83,39 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     return this.outbox.countDead(this.sql);
   }
 
-  private async relay(sql: Sql, messages: readonly OutboxMessage[]): Promise<number> {
+  private async relay(
+    sql: SqlPort,
+    messages: readonly OutboxMessage[],
+    from: 'after-commit' | 'sweep',
+  ): Promise<number> {
     if (!messages.length) return 0;
     const outcomes = await Promise.allSettled(messages.map((m) => this.send(m)));
     const plan = planRelay(
       messages.map((m) => m.id),
       outcomes,
     );
-    await this.outbox.markPublished(sql, plan.published);
-    await this.outbox.markDead(sql, plan.dead);
+    if (from === 'after-commit' && this.marks) {
+      this.marks.mark(plan.published).catch((e: unknown) =>
+        this.logger.warn({
+          msg: 'outbox rows not marked published; the sweep will publish them again',
+          error: (e as Error).message,
+        }),
+      );
+    } else {
+      await this.outbox.markPublished(sql, plan.published);
+    }
+    if (plan.dead.length) {
+      const dead = plan.dead.map((d) => ({
+        message: messages.find((m) => m.id === d.id)!,
+        reason: d.reason,
+      }));
+      // The mark and the service's handler commit together: a handler that fails leaves the rows to the next sweep.
+      const setAside = async (tx: SqlPort) => {
+        await this.outbox.markDead(tx, plan.dead);
+        await this.deadHandler?.(tx, dead);
+      };
+      await (from === 'sweep' ? setAside(sql) : this.sql.transaction(setAside));
+    }
     for (const dead of plan.dead) {
       const message = messages.find((m) => m.id === dead.id);
       this.logger.error({

@@ -10,6 +10,11 @@ export interface OutboxOptions {
   /** When set, the relay sweeps on its own at this interval; otherwise the service calls `relayStale` itself. */
   sweepIntervalMs?: number;
   sweepBatch?: number;
+  /**
+   * When set, rows published right after their commit are marked published many per UPDATE, this long after the
+   * first: `publish` then resolves once Kafka has the event. A lost mark only means the sweep sends the event again.
+   */
+  batchPublishedMarksMs?: number;
 }
 
 export const DEFAULT_STALE_AFTER_MS = 3_000;
