@@ -551,6 +551,20 @@ describe('durability and tracing', () => {
          VALUES ($1, 'acme', 'accepted', 0, 'fast', $2, 'http', 'x', now() - interval '10 seconds', now() - interval '10 seconds')`,
         [id, JSON.stringify(spec)],
       );
+      // Its accepted event, written with it, that the publish after the commit never sent.
+      await db.query(
+        `INSERT INTO gateway.outbox (id, topic, tenant_id, task_id, payload, created_at)
+         VALUES ($1, $2, 'acme', $1, $3, now() - interval '10 seconds')`,
+        [
+          id,
+          taskAcceptedEvent.topic,
+          JSON.stringify({
+            spec,
+            submittedVia: 'http',
+            acceptedAt: new Date(Date.now() - 10_000).toISOString(),
+          }),
+        ],
+      );
     } finally {
       await db.destroy();
     }

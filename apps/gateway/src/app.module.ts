@@ -10,6 +10,7 @@ import {
   taskTriagedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -33,16 +34,15 @@ import { ProblemFilter } from '@deliberate/http';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
 import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
 import { AddTenantQuotas1764600000000 } from './migrations/1764600000000-add-tenant-quotas';
+import { CreateGatewayOutbox1764800000000 } from './migrations/1764800000000-create-gateway-outbox';
 import { QuotaRepository } from './quotas/quota.repository';
 import { QuotaService } from './quotas/quota.service';
 import { RequestAuthenticator } from './auth/request-authenticator';
 import { ReviewRepository } from './reviews/review.repository';
 import { ReviewService } from './reviews/review.service';
 import { ReviewsController } from './reviews/reviews.controller';
-import { PublishedMarker } from './tasks/published-marker';
 import { TaskAdmissionService } from './tasks/task-admission.service';
 import { TaskIntakeConsumer } from './tasks/task-intake.consumer';
-import { TaskOutboxRelay } from './tasks/task-outbox.relay';
 import { TaskProjectionConsumer } from './tasks/task-projection.consumer';
 import { TaskRepository } from './tasks/task.repository';
 import { TasksController } from './tasks/tasks.controller';
@@ -62,6 +62,7 @@ export class GatewayModule {
             AddReviewQueue1764150000000,
             AddTenantQuotas1764600000000,
             CreateIntakeSecrets1764700000000,
+            CreateGatewayOutbox1764800000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
@@ -78,6 +79,14 @@ export class GatewayModule {
             taskCancelRequestedEvent,
             taskCancelledEvent,
           ],
+        }),
+        OutboxModule.forRoot({
+          events: [taskAcceptedEvent],
+          staleAfterMs: config.GATEWAY_OUTBOX_INTERVAL_MS,
+          sweepIntervalMs: config.GATEWAY_OUTBOX_INTERVAL_MS,
+          sweepBatch: 500,
+          // Marks many submissions per UPDATE, so publishing through the outbox costs the client no round trip.
+          batchPublishedMarksMs: 5,
         }),
       ],
       controllers: [
@@ -101,7 +110,6 @@ export class GatewayModule {
         QuotaService,
         RequestAuthenticator,
         TaskRepository,
-        PublishedMarker,
         TaskAdmissionService,
         ReviewRepository,
         ReviewService,
@@ -109,7 +117,6 @@ export class GatewayModule {
         IntakeSecretRepository,
         IntakeSecretService,
         TaskProjectionConsumer,
-        TaskOutboxRelay,
       ],
     };
   }

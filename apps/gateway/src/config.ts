@@ -36,7 +36,8 @@ const gatewayConfigFields = z.object({
   GATEWAY_RATE_LIMIT_PER_SECOND: envNumber(1_000, 0.001, 100_000),
   GATEWAY_RATE_LIMIT_BURST: envInt(2_000, 1, 1_000_000),
   GATEWAY_MAX_UNFINISHED_TASKS: envInt(10_000, 0, 10_000_000),
-  // Accepted tasks whose event did not reach Kafka (a crash between insert and publish) are republished.
+  // How often the outbox sweep republishes accepted events left pending this long (a crash or a broker outage
+  // between the commit and the publish).
   GATEWAY_OUTBOX_INTERVAL_MS: envInt(5_000, 100, 600_000),
   // How long a reviewer's claim on an escalated task lasts before another reviewer may take it.
   GATEWAY_REVIEW_CLAIM_TTL_MS: envInt(15 * 60_000, 1_000, 24 * 3_600_000),

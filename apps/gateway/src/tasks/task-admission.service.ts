@@ -5,14 +5,23 @@ import {
   usdToMicroUsd,
   uuidv7,
 } from '@deliberate/contracts';
-import { EventPublisher, PermanentError } from '@deliberate/kafka';
-import { Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
+import { PermanentError } from '@deliberate/kafka';
+import {
+  type DeadOutboxMessage,
+  Outbox,
+  type OutboxMessage,
+  OutboxPayloadError,
+  OutboxRelay,
+} from '@deliberate/outbox';
+import { Sql } from '@deliberate/persistence';
+import { Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import type { z } from 'zod';
+import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { QuotaService } from '../quotas/quota.service';
 import { requestHash } from './canonical-hash';
-import { PublishedMarker } from './published-marker';
 import type { TaskRecord } from './task-record';
 import { TaskRepository } from './task.repository';
+import { unpublishableTask } from './unpublishable-task';
 
 type ParsedSubmission = z.output<typeof taskSubmissionSchema>;
 
@@ -36,18 +45,29 @@ export function toTaskSpec(s: ParsedSubmission): TaskSpec {
   };
 }
 
-// The single admission point for tasks, whether they come over HTTP or from the Kafka intake topic:
-// the task is stored first, then announced; the outbox relay announces any whose publish was lost.
+interface Stored {
+  task: TaskRecord;
+  created: boolean;
+  /** The accepted event, written with the task when this call created it. */
+  accepted: OutboxMessage | null;
+}
+
+// The single admission point for tasks, whether they come over HTTP or from the Kafka intake topic: the task and
+// its accepted event are stored in one transaction (the outbox), and the event is published right after the commit.
 @Injectable()
 export class TaskAdmissionService {
   private readonly logger = new Logger(TaskAdmissionService.name);
 
   constructor(
+    private readonly sql: Sql,
     private readonly tasks: TaskRepository,
-    private readonly publisher: EventPublisher,
-    private readonly marker: PublishedMarker,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
     private readonly quotas: QuotaService,
-  ) {}
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {
+    relay.onDead((tx, dead) => this.failUnpublishable(tx, dead));
+  }
 
   async admitHttp(
     tenantId: string,
@@ -57,8 +77,8 @@ export class TaskAdmissionService {
     const hash = requestHash(submission);
     const record = this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash);
     // The tenant's limit of unfinished tasks is checked in the transaction that inserts, under the tenant's lock.
-    const { task, created } = await this.quotas.admitWithinUnfinishedLimit(tenantId, (tx) =>
-      this.tasks.insertOrGetExisting(record, tx),
+    const { task, created, accepted } = await this.quotas.admitWithinUnfinishedLimit(tenantId, (tx) =>
+      this.store(tx, record),
     );
     if (!created) {
       if (task.requestHash !== hash) {
@@ -66,61 +86,56 @@ export class TaskAdmissionService {
           `Idempotency-Key '${idempotencyKey}' was already used with a different request body (task ${task.id}); use a new key for a new task`,
         );
       }
-      await this.ensurePublished(task);
       return { task, replayed: true };
     }
-    await this.publishOrLeaveToOutbox(task);
+    // A publish that fails leaves the event to the outbox sweep; the client still gets its 202.
+    await this.relay.publish([accepted!]);
     return { task, replayed: false };
   }
 
   async admitFromKafka(tenantId: string, taskId: string, submission: ParsedSubmission): Promise<Admission> {
     const hash = requestHash(submission);
-    const { task, created } = await this.tasks.insertOrGetExisting(
-      this.newRecord(taskId, tenantId, submission, 'kafka', null, hash),
-    );
+    const record = this.newRecord(taskId, tenantId, submission, 'kafka', null, hash);
+    const { task, created, accepted } = await this.sql
+      .transaction((tx) => this.store(tx, record))
+      .catch((e: unknown) => {
+        // An event that could never be published is refused for good: retrying the intake message cannot help.
+        throw e instanceof OutboxPayloadError ? new PermanentError(e.message) : e;
+      });
     if (!created) {
       if (task.tenantId !== tenantId || task.requestHash !== hash) {
         throw new PermanentError(`task id ${taskId} is already used by a different submission`);
       }
-      await this.ensurePublished(task);
       return { task, replayed: true };
     }
-    // On the Kafka path a failed publish must fail the handler: the intake message is retried, not committed.
-    await this.publishAccepted(task);
+    // The event is in the outbox with the task: the intake message may be committed whether this publish works or not.
+    await this.relay.publish([accepted!]);
     return { task, replayed: false };
   }
 
-  async publishAccepted(task: TaskRecord): Promise<void> {
-    await this.announce(task);
-    await this.marker.mark(task.id);
+  private async store(tx: Sql, record: TaskRecord): Promise<Stored> {
+    const { task, created } = await this.tasks.insertOrGetExisting(record, tx);
+    if (!created) return { task, created, accepted: null };
+    const accepted = await this.outbox.add(
+      tx,
+      taskAcceptedEvent,
+      { spec: task.spec, submittedVia: task.submittedVia, acceptedAt: task.createdAt.toISOString() },
+      { tenantId: task.tenantId, taskId: task.id },
+    );
+    return { task, created, accepted };
   }
 
-  /** Publishes tasks.task.accepted.v1 without marking the row (the outbox relay marks it in its own transaction). */
-  async announce(task: TaskRecord): Promise<void> {
-    await this.publisher.publish(taskAcceptedEvent, {
-      tenantId: task.tenantId,
-      taskId: task.id,
-      data: { spec: task.spec, submittedVia: task.submittedVia, acceptedAt: task.createdAt.toISOString() },
-    });
-  }
-
-  private async ensurePublished(task: TaskRecord): Promise<void> {
-    if (!task.publishedAt) await this.publishAccepted(task);
-  }
-
-  private async publishOrLeaveToOutbox(task: TaskRecord): Promise<void> {
-    try {
-      await this.announce(task);
-      // The client need not wait for the bookkeeping; a lost mark costs one more announcement, nothing else.
-      this.marker.mark(task.id).catch(() => undefined);
-    } catch (e) {
-      // The task is stored; the outbox relay will announce it. The client still gets its 202.
+  // Admission refuses such tasks now; one stored before (or under a higher KAFKA_MAX_MESSAGE_BYTES) fails instead.
+  private async failUnpublishable(tx: Sql, dead: readonly DeadOutboxMessage[]): Promise<void> {
+    const failed = dead.flatMap((d) => unpublishableTask(d, this.config.KAFKA_MAX_MESSAGE_BYTES) ?? []);
+    for (const f of failed) {
       this.logger.warn({
-        msg: 'accepted event not published; left to the outbox relay',
-        taskId: task.id,
-        error: (e as Error).message,
+        msg: 'accepted event can never be published; task failed',
+        taskId: f.taskId,
+        code: f.error.code,
       });
     }
+    await this.tasks.failUnpublishable(tx, failed);
   }
 
   private newRecord(
@@ -147,7 +162,6 @@ export class TaskAdmissionService {
       cancellation: null,
       createdAt: now,
       updatedAt: now,
-      publishedAt: null,
     };
   }
 }

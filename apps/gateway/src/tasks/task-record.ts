@@ -23,7 +23,6 @@ export interface TaskRecord {
   cancellation: TaskResponse['cancellation'];
   createdAt: Date;
   updatedAt: Date;
-  publishedAt: Date | null;
 }
 
 export function toTaskResponse(t: TaskRecord): TaskResponse {

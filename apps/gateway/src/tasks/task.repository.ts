@@ -18,11 +18,10 @@ export interface TaskRow {
   cancellation: TaskRecord['cancellation'];
   created_at: Date;
   updated_at: Date;
-  published_at: Date | null;
 }
 
 export const TASK_COLUMNS = `id, tenant_id, status, spec, submitted_via, idempotency_key, request_hash, triage, result,
-  error, escalation, cancellation, created_at, updated_at, published_at`;
+  error, escalation, cancellation, created_at, updated_at`;
 const COLUMNS = TASK_COLUMNS;
 
 export const toTaskRecord = (r: TaskRow): TaskRecord => ({
@@ -40,7 +39,6 @@ export const toTaskRecord = (r: TaskRow): TaskRecord => ({
   cancellation: r.cancellation,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
-  publishedAt: r.published_at,
 });
 
 export interface ProjectionUpdate {
@@ -101,45 +99,25 @@ export class TaskRepository {
     return row ? toTaskRecord(row) : null;
   }
 
-  async markPublished(ids: readonly string[]): Promise<void> {
-    await this.sql.execute(
-      `UPDATE tasks SET published_at = now() WHERE id = ANY($1::uuid[]) AND published_at IS NULL`,
-      [ids],
+  /** Fails tasks whose accepted event can never be published, in the transaction that sets their rows aside. */
+  async failUnpublishable(
+    sql: Sql,
+    tasks: readonly { tenantId: string; taskId: string; error: TaskError }[],
+  ): Promise<void> {
+    if (!tasks.length) return;
+    await sql.execute(
+      `UPDATE tasks SET status = $4, status_rank = GREATEST(tasks.status_rank, $5),
+              error = COALESCE(tasks.error, v.error), updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS v (id, tenant_id, error)
+        WHERE tasks.id = v.id AND tasks.tenant_id = v.tenant_id`,
+      [
+        tasks.map((t) => t.taskId),
+        tasks.map((t) => t.tenantId),
+        tasks.map((t) => JSON.stringify(t.error)),
+        'failed',
+        statusRank('failed'),
+      ],
     );
-  }
-
-  /**
-   * Accepted tasks whose event never reached Kafka, oldest first; locked so replicas split them. `publish` returns
-   * null once the event is sent, or the reason it never can be: that task then fails with the reason instead of
-   * holding up the rows behind it.
-   */
-  async claimUnpublished(
-    olderThanMs: number,
-    limit: number,
-    publish: (t: TaskRecord) => Promise<TaskError | null>,
-  ): Promise<number> {
-    return this.sql.transaction(async (tx) => {
-      const rows = await tx.query<TaskRow>(
-        `SELECT ${COLUMNS} FROM tasks
-          WHERE published_at IS NULL AND created_at < now() - make_interval(secs => $1::double precision / 1000)
-          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [olderThanMs, limit],
-      );
-      for (const row of rows) {
-        const refused = await publish(toTaskRecord(row));
-        if (!refused) {
-          await tx.execute(`UPDATE tasks SET published_at = now() WHERE id = $1`, [row.id]);
-          continue;
-        }
-        await tx.execute(
-          `UPDATE tasks SET published_at = now(), status = $2, status_rank = GREATEST(status_rank, $3),
-                  error = COALESCE(error, $4::jsonb), updated_at = now()
-            WHERE id = $1`,
-          [row.id, 'failed', statusRank('failed'), JSON.stringify(refused)],
-        );
-      }
-      return rows.length;
-    });
   }
 
   /**
