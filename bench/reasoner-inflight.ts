@@ -709,7 +709,7 @@ async function runExecutor(env: PhaseEnv) {
   const dbQuery = async () => {
     const { rows } = await db.query<DbSample>(`
       SELECT (SELECT count(*) FROM reasoner.executions)::int AS executions,
-             (SELECT count(*) FILTER (WHERE published_at IS NOT NULL) FROM reasoner.executions)::int AS published,
+             (SELECT count(*) FILTER (WHERE published_at IS NOT NULL) FROM reasoner.outbox)::int AS published,
              count(*) FILTER (WHERE status = 'started')::int AS calls_in_flight,
              count(*) FILTER (WHERE status <> 'skipped')::int AS calls_started,
              count(*) FILTER (WHERE status = 'skipped')::int AS skipped
@@ -801,8 +801,9 @@ async function runExecutor(env: PhaseEnv) {
   const ledgerMem = memoryOf(ledger.proc.pid);
   const dbFinal = await db
     .query<{ status: string; n: number; unpublished: number }>(
-      `SELECT status, count(*)::int AS n, count(*) FILTER (WHERE published_at IS NULL)::int AS unpublished
-         FROM reasoner.executions GROUP BY status ORDER BY status`,
+      `SELECT e.status, count(*)::int AS n, count(*) FILTER (WHERE o.published_at IS NULL)::int AS unpublished
+         FROM reasoner.executions e LEFT JOIN reasoner.outbox o ON o.task_id = e.task_id
+        GROUP BY e.status ORDER BY e.status`,
     )
     .then((r) => r.rows)
     .catch((e: unknown) => [{ status: `error: ${errorMessage(e)}`, n: 0, unpublished: 0 }]);

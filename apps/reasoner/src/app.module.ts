@@ -14,6 +14,7 @@ import {
 import { kafkaOptionsFromConfig, kafkaSecurityOf, KafkaModule } from '@deliberate/kafka';
 import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
+import { OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CancelRequestConsumer } from './cancellation/cancel-request.consumer';
@@ -29,6 +30,7 @@ import { ReasoningIntakeService } from './intake/reasoning-intake.service';
 import { CallReservations } from './ledger/call-reservations';
 import { LeaseKeeper } from './leases/lease-keeper';
 import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
+import { MoveOutcomesToOutbox1796200000000 } from './migrations/1796200000000-move-outcomes-to-outbox';
 import { ModelBreakers } from './models/model-breakers';
 import { ReasonerLifecycle } from './reasoner-lifecycle';
 import { ExecutionPool } from './scheduling/execution-pool';
@@ -44,7 +46,7 @@ export class ReasonerModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'reasoner',
           entities: [],
-          migrations: [CreateReasonerTables1795700000000],
+          migrations: [CreateReasonerTables1795700000000, MoveOutcomesToOutbox1796200000000],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
@@ -62,6 +64,11 @@ export class ReasonerModule {
             budgetBreakerOpenedEvent,
             budgetBreakerClosedEvent,
           ],
+        }),
+        // Terminal events only: the others carry ids stored with the attempts and are sent again on recovery.
+        OutboxModule.forRoot({
+          events: [taskCompletedEvent, taskFailedEvent, taskEscalatedEvent, taskCancelledEvent],
+          sweepIntervalMs: 1_000,
         }),
         LlmModule.forRoot({ reasoning: tiers.reasoning, standard: tiers.standard }),
         LedgerClientModule.forRoot({

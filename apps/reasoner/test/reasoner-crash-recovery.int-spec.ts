@@ -109,12 +109,12 @@ describe('reasoner crash recovery (child processes)', () => {
       classification: null,
       reason: 'test',
     };
-    const insert = (id: string, taskId: string, outcome: unknown, eventId: string | null) =>
+    const insert = (id: string, taskId: string, outcome: unknown) =>
       h.db.query(
         `INSERT INTO executions (id, task_id, tenant_id, spec, decision, requested_at, created_at, deadline_at, status,
-                                 owner, lease_expires_at, outcome, outcome_event_id, updated_at)
+                                 owner, lease_expires_at, outcome, updated_at)
          VALUES ($1, $2, 'acme', $3, $4, now(), now(), now() + interval '10 minutes', $5, 'dead-instance',
-                 now() - interval '1 second', $6, $7, now())`,
+                 now() - interval '1 second', $6, now())`,
         [
           id,
           taskId,
@@ -122,11 +122,10 @@ describe('reasoner crash recovery (child processes)', () => {
           JSON.stringify(decision),
           outcome ? 'completed' : 'running',
           outcome ? JSON.stringify(outcome) : null,
-          eventId,
         ],
       );
     const usage = { inputTokens: 100, cachedInputTokens: 0, outputTokens: 50, reasoningTokens: 30 };
-    await insert(recordedExecution, recordedTask, null, null);
+    await insert(recordedExecution, recordedTask, null);
     await h.db.query(
       `INSERT INTO attempts (id, execution_id, attempt, tier, model, status, outcome, instance_id, started_at,
                              finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
@@ -167,7 +166,12 @@ describe('reasoner crash recovery (child processes)', () => {
         review: null,
       },
     };
-    await insert(storedExecution, storedTask, stored, outcomeEventId);
+    await insert(storedExecution, storedTask, stored);
+    // Its event, written to the outbox in the same transaction, still pending.
+    await h.db.query(
+      `INSERT INTO outbox (id, topic, tenant_id, task_id, payload) VALUES ($1, 'tasks.task.completed.v1', 'acme', $2, $3)`,
+      [outcomeEventId, storedTask, JSON.stringify(stored.data)],
+    );
 
     const outcomes = await h.recorder.outcomes([recordedTask, storedTask], 30_000);
     expect(outcomes.get(recordedTask)!.data['result']).toMatchObject({
@@ -179,16 +183,23 @@ describe('reasoner crash recovery (child processes)', () => {
     expect(outcomes.get(storedTask)!.data).toEqual(stored.data);
     expect(h.recorder.of('tasks.task.reasoning-started.v1', recordedTask)).toHaveLength(0);
     expect(await attemptsOf(h.db, recordedTask)).toHaveLength(1);
-    // Marked published just after the event is acknowledged.
-    await pollUntil(
+    // Marked published just after the event is acknowledged. The recorded result was finished by the second
+    // instance; the stored outcome was its outbox relay's to send: a finished execution is never claimed again.
+    const rows = await pollUntil(
       async () =>
         (
-          await h.db.query(`SELECT owner, published_at FROM executions WHERE id = ANY($1::uuid[])`, [
-            [recordedExecution, storedExecution],
-          ])
+          await h.db.query<{ id: string; owner: string; published_at: Date | null }>(
+            `SELECT e.id, e.owner, o.published_at FROM executions e JOIN outbox o ON o.task_id = e.task_id
+              WHERE e.id = ANY($1::uuid[])`,
+            [[recordedExecution, storedExecution]],
+          )
         ).rows,
-      (rows) => rows.every((r) => r.owner === 'child-2' && r.published_at !== null),
-      { what: 'both executions published by the second instance' },
+      (r) => r.length === 2 && r.every((row) => row.published_at !== null),
+      { what: 'both outcomes published by the second instance' },
     );
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.owner]))).toEqual({
+      [recordedExecution]: 'child-2',
+      [storedExecution]: 'dead-instance',
+    });
   });
 });

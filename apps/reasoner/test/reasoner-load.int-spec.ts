@@ -77,15 +77,16 @@ describe('reasoner under load', () => {
     // The calls overlapped: far more than a consumer batch's worth were in flight at once.
     expect(peak).toBeGreaterThan(100);
     expect(paused).toBe(true);
-    // A job ends just after its completed event is acknowledged, when it marks the execution published.
+    // A job ends just after its completed event is acknowledged, when the relay marks its outbox row published.
     await pollUntil(
       () => Promise.resolve(pool.stats()),
       (s) => s.inFlight === 0 && s.queued === 0 && !s.intakePaused,
       { what: 'the pool to drain', timeoutMs: 10_000 },
     );
     const { rows } = await h.db.query(
-      `SELECT count(*)::int AS executions, count(*) FILTER (WHERE status = 'completed' AND published_at IS NOT NULL)::int AS done
-         FROM executions`,
+      `SELECT count(*)::int AS executions,
+              count(*) FILTER (WHERE e.status = 'completed' AND o.published_at IS NOT NULL)::int AS done
+         FROM executions e LEFT JOIN outbox o ON o.task_id = e.task_id`,
     );
     expect(rows[0]).toEqual({ executions: TASKS, done: TASKS });
     const reservations = await h.ledgerDb.query(

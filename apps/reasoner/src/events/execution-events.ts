@@ -10,6 +10,8 @@ import {
   ZERO_USAGE,
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
+import { Outbox, type OutboxMessage } from '@deliberate/outbox';
+import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import type { AttemptRecord, ExecutionOutcome, ExecutionRecord } from '../execution/execution-record';
 import { CallReservations } from '../ledger/call-reservations';
@@ -18,11 +20,13 @@ import { reasoningMessages } from '../thought/reasoning-prompt';
 const isZero = (u: TokenUsage) => u.inputTokens === 0 && u.outputTokens === 0;
 
 // Every event an execution publishes, each with an id stored beside what it reports: after a crash the same events
-// go out again with the same ids, which is what lets consumers (the ledger's bookings first) take them once.
+// go out again with the same ids, which is what lets consumers (the ledger's bookings first) take them once. The
+// terminal event is the outbox's: written with the outcome, published by its relay.
 @Injectable()
 export class ExecutionEvents {
   constructor(
     private readonly publisher: EventPublisher,
+    private readonly outbox: Outbox,
     private readonly reservations: CallReservations,
   ) {}
 
@@ -78,21 +82,18 @@ export class ExecutionEvents {
     await this.trace(e, a);
   }
 
-  async outcome(e: ExecutionRecord, outcome: ExecutionOutcome, eventId: string): Promise<void> {
-    const base = { id: eventId, tenantId: e.tenantId, taskId: e.taskId };
+  /** Writes the terminal event in `tx`, beside the outcome; the caller relays it once that commits. */
+  outcome(tx: Sql, e: ExecutionRecord, outcome: ExecutionOutcome): Promise<OutboxMessage> {
+    const address = { tenantId: e.tenantId, taskId: e.taskId };
     switch (outcome.kind) {
       case 'completed':
-        await this.publisher.publish(taskCompletedEvent, { ...base, data: outcome.data });
-        return;
+        return this.outbox.add(tx, taskCompletedEvent, outcome.data, address);
       case 'failed':
-        await this.publisher.publish(taskFailedEvent, { ...base, data: outcome.data });
-        return;
+        return this.outbox.add(tx, taskFailedEvent, outcome.data, address);
       case 'escalated':
-        await this.publisher.publish(taskEscalatedEvent, { ...base, data: outcome.data });
-        return;
+        return this.outbox.add(tx, taskEscalatedEvent, outcome.data, address);
       case 'cancelled':
-        await this.publisher.publish(taskCancelledEvent, { ...base, data: outcome.data });
-        return;
+        return this.outbox.add(tx, taskCancelledEvent, outcome.data, address);
     }
   }
 

@@ -15,7 +15,7 @@ import type {
 
 export type CallTier = 'reasoning' | 'standard';
 
-/** The terminal event an execution ended with, stored before it is published so a republish is identical. */
+/** How an execution ended: its terminal event is written to the outbox in the transaction that stores this. */
 export type ExecutionOutcome =
   | { kind: 'completed'; data: TaskCompleted }
   | { kind: 'failed'; data: TaskFailed }
@@ -38,9 +38,8 @@ export interface ExecutionRecord {
   status: ExecutionStatus;
   cancelRequestedAt: Date | null;
   cancelReason: string | null;
+  /** Set once the execution ended: it is then never run or claimed again. */
   outcome: ExecutionOutcome | null;
-  outcomeEventId: string | null;
-  publishedAt: Date | null;
 }
 
 /**

@@ -1,5 +1,7 @@
-import { type TokenUsage, uuidv7, ZERO_USAGE } from '@deliberate/contracts';
+import { type TokenUsage, ZERO_USAGE } from '@deliberate/contracts';
 import { BreakerStateCache } from '@deliberate/ledger-client';
+import { OutboxRelay } from '@deliberate/outbox';
+import { Sql } from '@deliberate/persistence';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
@@ -25,14 +27,17 @@ function addUsage(total: TokenUsage, u: TokenUsage | null): TokenUsage {
 
 const callWasMade = (a: AttemptRecord) => a.status === 'finished' || a.status === 'crashed';
 
-// Runs one execution to its end: plan, call, record, repeat; then store the terminal event, publish it, mark it
-// published. Started again after a crash (by any instance), it picks up from what the attempts recorded.
+// Runs one execution to its end: plan, call, record, repeat; then store the outcome and its terminal event in one
+// transaction (the event in the outbox), and relay the event. Started again after a crash (by any instance), it picks
+// up from what the attempts recorded; an outcome stored before a crash is the outbox relay's to publish, not a run's.
 @Injectable()
 export class ExecutionRunner {
   constructor(
+    private readonly sql: Sql,
     private readonly repo: ExecutionRepository,
     private readonly executor: AttemptExecutor,
     private readonly events: ExecutionEvents,
+    private readonly relay: OutboxRelay,
     private readonly costBreakers: BreakerStateCache,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
@@ -43,13 +48,8 @@ export class ExecutionRunner {
    */
   async run(executionId: string, signal: AbortSignal, fresh?: ExecutionState): Promise<void> {
     const state = fresh ?? (await this.repo.load(executionId));
-    if (!state || state.execution.publishedAt) return;
+    if (!state || state.execution.outcome) return;
     const e = state.execution;
-    if (e.outcome && e.outcomeEventId) {
-      // Decided and stored before a crash, maybe even published: the same event again, with the same id.
-      await this.publish(state, e.outcome, e.outcomeEventId);
-      return;
-    }
     if (!fresh) await this.resume(state);
 
     const policy = resolveTenantPolicy(
@@ -190,13 +190,11 @@ export class ExecutionRunner {
         break;
       }
     }
-    const eventId = uuidv7(now.getTime());
-    await this.repo.finish(this.config.REASONER_INSTANCE_ID, e.id, outcome, eventId);
-    await this.publish(state, outcome, eventId);
-  }
-
-  private async publish(state: ExecutionState, outcome: ExecutionOutcome, eventId: string): Promise<void> {
-    await this.events.outcome(state.execution, outcome, eventId);
-    await this.repo.markPublished(state.execution.id);
+    const event = await this.sql.transaction(async (tx) => {
+      await this.repo.finish(tx, this.config.REASONER_INSTANCE_ID, e.id, outcome);
+      return this.events.outcome(tx, e, outcome);
+    });
+    // Resolves once Kafka has the event, or it failed and the relay's sweep sends it (also after a crash here).
+    await this.relay.publish([event]);
   }
 }

@@ -27,8 +27,6 @@ interface ExecutionRow {
   cancel_requested_at: Date | null;
   cancel_reason: string | null;
   outcome: ExecutionOutcome | null;
-  outcome_event_id: string | null;
-  published_at: Date | null;
 }
 
 interface AttemptRow {
@@ -56,7 +54,7 @@ interface AttemptRow {
 }
 
 const EXECUTION_COLUMNS = `id, task_id, tenant_id, spec, decision, context_selection, requested_at, created_at,
-  deadline_at, status, cancel_requested_at, cancel_reason, outcome, outcome_event_id, published_at`;
+  deadline_at, status, cancel_requested_at, cancel_reason, outcome`;
 
 const toExecution = (r: ExecutionRow): ExecutionRecord => ({
   id: r.id,
@@ -72,8 +70,6 @@ const toExecution = (r: ExecutionRow): ExecutionRecord => ({
   cancelRequestedAt: r.cancel_requested_at,
   cancelReason: r.cancel_reason,
   outcome: r.outcome,
-  outcomeEventId: r.outcome_event_id,
-  publishedAt: r.published_at,
 });
 
 const toAttempt = (r: AttemptRow): AttemptRecord => ({
@@ -238,7 +234,7 @@ export class ExecutionRepository {
   }
 
   /**
-   * Takes over up to `limit` unpublished executions nobody holds: never owned, or whose owner's lease lapsed (it
+   * Takes over up to `limit` unfinished executions nobody holds: never owned, or whose owner's lease lapsed (it
    * crashed). SKIP LOCKED lets several instances claim at once without waiting on each other.
    */
   async claim(owner: string, leaseMs: number, limit: number): Promise<{ id: string; tenantId: string }[]> {
@@ -248,7 +244,7 @@ export class ExecutionRepository {
           SET owner = $1, lease_expires_at = now() + $2 * interval '1 millisecond', claims = claims + 1,
               updated_at = now()
         WHERE id IN (SELECT id FROM executions
-                      WHERE published_at IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < now())
+                      WHERE outcome IS NULL AND (lease_expires_at IS NULL OR lease_expires_at < now())
                       ORDER BY created_at
                       LIMIT $3
                       FOR UPDATE SKIP LOCKED)
@@ -262,7 +258,7 @@ export class ExecutionRepository {
   async renewLeases(owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]> {
     const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(
       `UPDATE executions SET lease_expires_at = now() + $2 * interval '1 millisecond'
-        WHERE owner = $1 AND published_at IS NULL
+        WHERE owner = $1 AND outcome IS NULL
        RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`,
       [owner, leaseMs],
     );
@@ -274,7 +270,7 @@ export class ExecutionRepository {
     if (!executionIds.length) return;
     await this.sql.execute(
       `UPDATE executions SET owner = NULL, lease_expires_at = NULL, updated_at = now()
-        WHERE owner = $1 AND id = ANY($2::uuid[]) AND published_at IS NULL`,
+        WHERE owner = $1 AND id = ANY($2::uuid[]) AND outcome IS NULL`,
       [owner, executionIds],
     );
   }
@@ -346,28 +342,18 @@ export class ExecutionRepository {
     return toAttempt(rows[0]);
   }
 
-  /** Stores the terminal event; the caller publishes it and then marks it published. */
-  async finish(
-    owner: string,
-    executionId: string,
-    outcome: ExecutionOutcome,
-    eventId: string,
-  ): Promise<void> {
-    const rows = await this.sql.query<{ id: string }>(
+  /**
+   * Ends the execution with its outcome, in the caller's transaction (which also writes the terminal event to the
+   * outbox); once this commits, no instance claims or renews it again.
+   */
+  async finish(tx: Sql, owner: string, executionId: string, outcome: ExecutionOutcome): Promise<void> {
+    const rows = await tx.query<{ id: string }>(
       `UPDATE executions
-          SET status = $3, outcome = $4, outcome_event_id = $5, finished_at = now(), updated_at = now()
+          SET status = $3, outcome = $4, finished_at = now(), lease_expires_at = NULL, updated_at = now()
         WHERE id = $1 AND owner = $2 AND outcome IS NULL
        RETURNING id`,
-      [executionId, owner, outcome.kind, JSON.stringify(outcome), eventId],
+      [executionId, owner, outcome.kind, JSON.stringify(outcome)],
     );
     if (!rows[0]) throw new LostOwnershipError(executionId);
-  }
-
-  async markPublished(executionId: string): Promise<void> {
-    await this.sql.execute(
-      `UPDATE executions SET published_at = now(), lease_expires_at = NULL, updated_at = now()
-        WHERE id = $1 AND published_at IS NULL`,
-      [executionId],
-    );
   }
 }

@@ -1,4 +1,5 @@
 import { Public } from '@deliberate/http';
+import { OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
 import { Controller, Get, Inject } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
@@ -10,6 +11,7 @@ export interface ReasonerHealth extends PoolStats {
   instanceId: string;
   concurrency: number;
   groupJoins: { intake: number; cancels: number };
+  outbox: { deadRows: number };
 }
 
 @Public()
@@ -19,10 +21,12 @@ export class HealthController {
     private readonly sql: Sql,
     private readonly pool: ExecutionPool,
     private readonly lifecycle: ReasonerLifecycle,
+    private readonly outbox: OutboxRelay,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
   @Get()
+  // Dead outbox rows never stop the service: they are counted here for an operator to look at.
   async health(): Promise<ReasonerHealth> {
     await this.sql.ping();
     return {
@@ -31,6 +35,7 @@ export class HealthController {
       concurrency: this.config.REASONER_CONCURRENCY,
       ...this.pool.stats(),
       groupJoins: this.lifecycle.groupJoins(),
+      outbox: { deadRows: await this.outbox.deadCount() },
     };
   }
 }
