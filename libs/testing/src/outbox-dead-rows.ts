@@ -69,13 +69,14 @@ export function describeOutboxDeadRows(outbox: OutboxDeadRowsCase): void {
       expect(header(published!, 'ce_id')).toBe(valid);
       expect(JSON.parse(published!.value!.toString())).toEqual(outbox.valid);
 
-      // The verdicts commit with the sweep's transaction, just after the publish.
+      // The verdicts commit with the sweep's transaction, just after the publish. Rows are read in the order of their
+      // planted ages: uuidv7 ids minted within one millisecond do not sort in the order they were minted.
       const rows = await pollUntil(
         async () =>
           (
             await h!.db.query<Row>(
               `SELECT id, published_at IS NOT NULL AS published, dead_reason FROM outbox WHERE tenant_id = $1
-                ORDER BY id`,
+                ORDER BY created_at`,
               [tenantId],
             )
           ).rows,
