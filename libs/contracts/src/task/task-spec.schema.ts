@@ -65,7 +65,12 @@ export const taskSubmissionSchema = z
       .min(TASK_LIMITS.minLatencyBudgetMs)
       .max(TASK_LIMITS.maxLatencyBudgetMs)
       .optional(),
-    maxCostUsd: z.number().positive().max(TASK_LIMITS.maxCostUsd).optional(),
+    // Money is kept in whole micro-USD: a ceiling below one would round to nothing.
+    maxCostUsd: z
+      .number()
+      .min(0.000001, 'must be at least 0.000001 (one micro-USD)')
+      .max(TASK_LIMITS.maxCostUsd)
+      .optional(),
     /** Cap on the reasoning model's tokens (thinking plus answer), within the tenant's ceiling. */
     maxThinkingTokens: z.int().min(16).max(TASK_LIMITS.maxThinkingTokens).optional(),
     reasoningEffort: reasoningEffortSchema.optional(),
