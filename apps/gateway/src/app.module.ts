@@ -10,7 +10,7 @@ import {
   taskTriagedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { OutboxModule } from '@deliberate/outbox';
+import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -20,7 +20,6 @@ import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
 import { DocsController } from './docs/docs.controller';
-import { HealthController } from './health/health.controller';
 import { IntakeSecretRepository } from './intake/intake-secret.repository';
 import { IntakeSecretService } from './intake/intake-secret.service';
 import { IntakeSecretsController } from './intake/intake-secrets.controller';
@@ -98,7 +97,7 @@ export class GatewayModule {
         WebhooksProxyController,
         AuditProxyController,
         DocsController,
-        HealthController,
+        OutboxHealthController,
       ],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },

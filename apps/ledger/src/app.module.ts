@@ -5,7 +5,7 @@ import {
   modelCallRecordedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { OutboxModule } from '@deliberate/outbox';
+import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -24,7 +24,6 @@ import { LedgerCommandsController } from './commands/ledger-commands.controller'
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
 import { SpendCounterRepository } from './spending/spend-counter.repository';
 import { SpendHolds } from './spending/spend-holds';
-import { HealthController } from './health/health.controller';
 import {
   INTERNAL_AUTH_OPTIONS,
   InternalAuthGuard,
@@ -73,7 +72,7 @@ export class LedgerModule {
           events: [budgetThresholdCrossedEvent, budgetBreakerOpenedEvent, budgetBreakerClosedEvent],
         }),
       ],
-      controllers: [LedgerCommandsController, SpendController, BudgetsController, HealthController],
+      controllers: [LedgerCommandsController, SpendController, BudgetsController, OutboxHealthController],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         {

@@ -15,7 +15,7 @@ import {
   ProblemFilter,
 } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
-import { OutboxModule } from '@deliberate/outbox';
+import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
@@ -31,7 +31,6 @@ import { EndpointsController } from './endpoints/endpoints.controller';
 import { EndpointsService } from './endpoints/endpoints.service';
 import { TaskSecretController } from './endpoints/task-secret.controller';
 import { TaskSecretRepository } from './endpoints/task-secret.repository';
-import { HealthController } from './health/health.controller';
 import { MessageIntake } from './messages/message-intake';
 import { MessageRepository } from './messages/message.repository';
 import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
@@ -88,7 +87,7 @@ export class WebhooksModule {
           sweepIntervalMs: 1_000,
         }),
       ],
-      controllers: [EndpointsController, TaskSecretController, DeliveriesController, HealthController],
+      controllers: [EndpointsController, TaskSecretController, DeliveriesController, OutboxHealthController],
       providers: [
         { provide: WEBHOOKS_CONFIG, useValue: config },
         {

@@ -6,3 +6,4 @@ export * from './outbox-relay';
 export * from './published-marks';
 export * from './outbox.module';
 export * from './relay-decision';
+export * from './outbox-health.controller';
