@@ -3,6 +3,8 @@ import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harne
 
 // The reasoning tier gets a provider of its own: one that answers every call with a 500, later replaced, on the
 // same address, by a healthy one (the provider recovering). The standard tier stays healthy throughout.
+const COOLDOWN_MS = 6_000;
+
 describe('reasoner: model circuit breaker', () => {
   let h: ReasonerHarness;
   let reasoningProvider: RunningSimulator;
@@ -16,7 +18,9 @@ describe('reasoner: model circuit breaker', () => {
       LLM_REASONING_BASE_URL: reasoningProvider.baseURL,
       REASONER_MODEL_MAX_RETRIES: '0',
       REASONER_BREAKER_FAILURES: '3',
-      REASONER_BREAKER_COOLDOWN_MS: '1500',
+      // Long enough that the fourth task, on a loaded machine, still meets the breaker open; the test waits out
+      // only what remains of it.
+      REASONER_BREAKER_COOLDOWN_MS: String(COOLDOWN_MS),
     });
   });
 
@@ -36,6 +40,7 @@ describe('reasoner: model circuit breaker', () => {
       expect(outcome.data['result'].answeredBy).toBe('standard_model');
       expect(outcome.data['result'].degraded.reason).toMatch(/^server_error: .*HTTP 500/);
     }
+    const openedBy = Date.now();
 
     // Open: the reasoning model is not called at all.
     const skipped = await solve('Breaker open.');
@@ -52,7 +57,7 @@ describe('reasoner: model circuit breaker', () => {
     // The provider recovers; after the cool-down one trial call goes through, succeeds, and closes the breaker.
     await reasoningProvider.close();
     reasoningProvider = await startSimulator({ timeScale: 0.01, port });
-    await new Promise((r) => setTimeout(r, 1_600));
+    await new Promise((r) => setTimeout(r, Math.max(0, openedBy + COOLDOWN_MS + 100 - Date.now())));
     for (const input of ['Trial call.', 'Closed again.']) {
       const { taskId, outcome } = await solve(input);
       expect(outcome.data['result']).toMatchObject({ answeredBy: 'reasoning_model', degraded: null });
