@@ -27,6 +27,7 @@ module.exports = {
     {
       ...shared,
       displayName: 'unit',
+      setupFiles: ['<rootDir>/tools/jest/unit-setup.ts'],
       // apps/e2e may see every app: checks over all services' code (no I/O) sit there as unit specs.
       testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts', '<rootDir>/apps/e2e/test/**/*.spec.ts'],
     },
