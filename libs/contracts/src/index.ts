@@ -40,3 +40,5 @@ export * from './events/event-size';
 export * from './signing/standard-webhooks-signature';
 export * from './http/intake-secret.dto';
 export * from './audit/audit-http.dto';
+export * from './policy/tenant-policy.schema';
+export * from './events/tenant-policy-updated.event';

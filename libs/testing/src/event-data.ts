@@ -13,6 +13,8 @@ export function testTaskSpec(input: string, over: Partial<TaskSpec> = {}): TaskS
     maxThinkingTokens: null,
     reasoningEffort: null,
     webhookUrl: null,
+    project: null,
+    apiKeyId: null,
     metadata: {},
     ...over,
   };

@@ -63,6 +63,8 @@ const EXTRACTORS: Record<string, (d: Data) => Partial<RecordColumns>> = {
   'webhooks.delivery.attempted.v1': (d) => ({ status: str(d['outcome']), decision: str(d['eventType']) }),
   'webhooks.message.dead-lettered.v1': (d) => ({ status: 'dead_lettered', decision: str(d['eventType']) }),
   'webhooks.endpoint.disabled.v1': (d) => ({ status: 'endpoint_disabled', decision: str(d['reason']) }),
+  // Who changed a tenant's policy, and to which version: the policy itself is in the record's data.
+  'tenants.policy.updated.v1': (d) => ({ status: 'policy_updated', decision: str(d['updatedBy']) }),
 };
 
 export function recordColumns(envelope: Pick<EventEnvelope, 'type' | 'data'>): RecordColumns {

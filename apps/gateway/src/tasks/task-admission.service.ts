@@ -31,7 +31,7 @@ export interface Admission {
   replayed: boolean;
 }
 
-export function toTaskSpec(s: ParsedSubmission): TaskSpec {
+export function toTaskSpec(s: ParsedSubmission, apiKeyId: string | null = null): TaskSpec {
   return {
     input: s.input,
     context: s.context ?? [],
@@ -42,6 +42,8 @@ export function toTaskSpec(s: ParsedSubmission): TaskSpec {
     reasoningEffort: s.reasoningEffort ?? null,
     webhookUrl: s.webhookUrl ?? null,
     metadata: s.metadata ?? {},
+    project: s.project ?? null,
+    apiKeyId,
   };
 }
 
@@ -73,9 +75,10 @@ export class TaskAdmissionService {
     tenantId: string,
     submission: ParsedSubmission,
     idempotencyKey: string | null,
+    apiKeyId: string | null = null,
   ): Promise<Admission> {
     const hash = requestHash(submission);
-    const record = this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash);
+    const record = this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash, apiKeyId);
     // The tenant's limit of unfinished tasks is checked in the transaction that inserts, under the tenant's lock.
     const { task, created, accepted } = await this.quotas.admitWithinUnfinishedLimit(tenantId, (tx) =>
       this.store(tx, record),
@@ -145,13 +148,14 @@ export class TaskAdmissionService {
     submittedVia: 'http' | 'kafka',
     idempotencyKey: string | null,
     hash: string,
+    apiKeyId: string | null = null,
   ): TaskRecord {
     const now = new Date();
     return {
       id,
       tenantId,
       status: 'accepted',
-      spec: toTaskSpec(submission),
+      spec: toTaskSpec(submission, apiKeyId),
       submittedVia,
       idempotencyKey,
       requestHash: hash,

@@ -80,7 +80,8 @@ export class TasksController {
       );
     }
     // The body fit the body limit, but the event carries more: a task Kafka cannot carry is never stored.
-    const eventBytes = acceptedEventBytes(toTaskSpec(body), 'http');
+    const apiKeyId = principal.kind === 'tenant' ? principal.keyId : null;
+    const eventBytes = acceptedEventBytes(toTaskSpec(body, apiKeyId), 'http');
     if (eventBytes > this.config.KAFKA_MAX_MESSAGE_BYTES) {
       throw new PayloadTooLargeException(
         `the task's event would take ${eventBytes} bytes, above the Kafka message limit of ${this.config.KAFKA_MAX_MESSAGE_BYTES} bytes; send less context`,
@@ -90,6 +91,7 @@ export class TasksController {
       tenantOf(principal),
       body,
       idempotencyKey ?? null,
+      apiKeyId,
     );
     const location = `/v1/tasks/${task.id}`;
     res.setHeader('Location', location);

@@ -1,4 +1,4 @@
-import type { BreakerPolicy } from '@deliberate/contracts';
+import type { BudgetDeniedAction } from '@deliberate/contracts';
 import type { AttemptRecord, CallTier, FailureReason } from './execution-record';
 import type { FallbackStep } from './tenant-policy';
 
@@ -7,7 +7,7 @@ import type { FallbackStep } from './tenant-policy';
 
 export interface CostBreakerView {
   open: boolean;
-  policy: BreakerPolicy | null;
+  policy: BudgetDeniedAction | null;
   reason: string | null;
   retryAt: string | null;
 }

@@ -1,5 +1,5 @@
 import type {
-  BreakerPolicy,
+  BudgetDeniedAction,
   ContextSelectionEntry,
   ReasoningEffort,
   ReasoningTraceRecorded,
@@ -80,7 +80,7 @@ export interface AttemptResult {
   errorKind: string | null;
   errorMessage: string | null;
   /** When the ledger refused the reservation: no call was made. */
-  denial: { reason: ReservationDenialReason; policy: BreakerPolicy | null } | null;
+  denial: { reason: ReservationDenialReason; policy: BudgetDeniedAction | null } | null;
 }
 
 export interface AttemptRecord {

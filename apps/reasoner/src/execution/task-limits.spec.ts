@@ -11,6 +11,8 @@ const spec = (over: Partial<TaskSpec> = {}): TaskSpec => ({
   maxThinkingTokens: null,
   reasoningEffort: null,
   webhookUrl: null,
+  project: null,
+  apiKeyId: null,
   metadata: {},
   ...over,
 });

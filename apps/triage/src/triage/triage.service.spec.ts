@@ -76,6 +76,8 @@ const event = (input: string, mode: 'auto' | 'fast' | 'reasoning' = 'auto'): Eve
       maxThinkingTokens: null,
       reasoningEffort: null,
       webhookUrl: null,
+      project: null,
+      apiKeyId: null,
       metadata: {},
     },
     submittedVia: 'http',

@@ -13,6 +13,7 @@ import { taskCompletedEvent } from './task-completed.event';
 import { taskFailedEvent } from './task-failed.event';
 import { taskSubmittedEvent } from './task-submitted.event';
 import { taskTriagedEvent } from './task-triaged.event';
+import { tenantPolicyUpdatedEvent } from './tenant-policy-updated.event';
 import { webhookDeliveryAttemptedEvent } from './webhook-delivery-attempted.event';
 import { webhookEndpointDisabledEvent } from './webhook-endpoint-disabled.event';
 import { webhookMessageDeadLetteredEvent } from './webhook-message-dead-lettered.event';
@@ -37,6 +38,7 @@ export const EVENT_CATALOGUE = [
   webhookDeliveryAttemptedEvent,
   webhookMessageDeadLetteredEvent,
   webhookEndpointDisabledEvent,
+  tenantPolicyUpdatedEvent,
 ] as const satisfies readonly EventDefinition[];
 
 export function eventForTopic(topic: string): EventDefinition | undefined {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { budgetDeniedActionSchema } from '../policy/tenant-policy.schema';
 import { tokenUsageSchema } from '../task/token-usage.schema';
 
 // The cost ledger's request-reply commands, served over Kafka as NestJS message patterns.
@@ -19,6 +20,11 @@ const tenantId = z.string().min(1).max(63);
  * every input token at the input price and `maxOutputTokens` at the dearer of the output and reasoning prices.
  */
 export const reserveRequestSchema = z.strictObject({
+  /**
+   * The caller's idempotency key for this hold (one per paid call): a reserve repeated with the same key, after a
+   * timeout or a redelivery, answers with the first reservation instead of holding again.
+   */
+  reservationKey: z.string().min(1).max(200).nullable().default(null),
   tenantId,
   taskId: z.uuid(),
   apiKeyId: z.string().max(100).nullable().default(null),
@@ -60,7 +66,7 @@ export const reserveReplySchema = z.discriminatedUnion('approved', [
     reason: reservationDenialReasonSchema,
     message: z.string(),
     /** For breaker_open and budget_exceeded: what the tenant's policy asks callers to do. */
-    policy: z.enum(['fail', 'route_cheap']).nullable(),
+    policy: budgetDeniedActionSchema.nullable(),
   }),
 ]);
 export type ReserveReply = z.infer<typeof reserveReplySchema>;
@@ -72,8 +78,13 @@ export const settleRequestSchema = z.strictObject({
   usageEventId: z.string().min(1).max(200),
   model: z.string().min(1).max(200),
   usage: tokenUsageSchema,
+  /**
+   * The call was cut off (abort, lost lease, crash) before the provider reported its usage: with zero usage it is
+   * booked at the hold's worst case and marked aborted, since the provider may still bill it.
+   */
+  aborted: z.boolean().default(false),
 });
-export type SettleRequest = z.infer<typeof settleRequestSchema>;
+export type SettleRequest = z.input<typeof settleRequestSchema>;
 
 export const settleReplySchema = z.strictObject({
   booked: z.boolean(),

@@ -54,6 +54,12 @@ export type TaskMetadata = z.infer<typeof metadataSchema>;
 
 export const webhookUrlSchema = z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).max(2048);
 
+export const projectTagSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only, starting with a letter or digit');
+
 /** A submission as a client writes it, over HTTP or onto Kafka. */
 export const taskSubmissionSchema = z
   .strictObject({
@@ -76,6 +82,8 @@ export const taskSubmissionSchema = z
     reasoningEffort: reasoningEffortSchema.optional(),
     webhookUrl: webhookUrlSchema.optional(),
     metadata: metadataSchema.optional(),
+    /** A project tag: spend is also counted, and budgets enforced, per project. */
+    project: projectTagSchema.optional(),
   })
   .superRefine((s, ctx) => {
     if (
@@ -104,5 +112,9 @@ export const taskSpecSchema = z.strictObject({
   reasoningEffort: reasoningEffortSchema.nullable().default(null),
   webhookUrl: z.string().max(2048).nullable(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+  /** The submission's project tag, and the API key that submitted it (null from the Kafka intake): every
+   * reservation for the task is checked against the budgets of the tenant, the key and the project. */
+  project: z.string().max(200).nullable().default(null),
+  apiKeyId: z.string().max(100).nullable().default(null),
 });
 export type TaskSpec = z.infer<typeof taskSpecSchema>;

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { reasoningEffortSchema, TASK_LIMITS } from '../task/task-spec.schema';
+
+// One policy per tenant, managed through the API (GET/PUT /v1/policy) and read by the triage, the reasoner and
+// the ledger from tenants.policy.updated.v1. Every field has a default, so a tenant that never set one has the
+// default policy, and a PUT may name only what it changes.
+
+/** What follows the reasoning model when it gives no answer. */
+export const fallbackStepSchema = z.enum(['standard', 'human']);
+export type FallbackStep = z.infer<typeof fallbackStepSchema>;
+
+/** What a budget denial (or an open cost breaker) does to a task: fail it, run the cheap tier only, or ask a person. */
+export const budgetDeniedActionSchema = z.enum(['fail', 'route_cheap', 'human']);
+export type BudgetDeniedAction = z.infer<typeof budgetDeniedActionSchema>;
+
+export const DEFAULT_FALLBACK: readonly FallbackStep[] = ['standard', 'human'];
+
+export const fallbackChainSchema = z
+  .array(fallbackStepSchema)
+  .max(2)
+  .refine((steps) => new Set(steps).size === steps.length, 'each step at most once')
+  .refine((steps) => !steps.includes('human') || steps[steps.length - 1] === 'human', "'human' ends the chain");
+
+export const tenantPolicySchema = z.strictObject({
+  fallback: fallbackChainSchema.default([...DEFAULT_FALLBACK]),
+  onBudgetDenied: budgetDeniedActionSchema.default('fail'),
+  /** How far a task may raise its thinking-token cap; null keeps the reasoner's configured ceiling. */
+  maxThinkingTokensCeiling: z.int().min(16).max(TASK_LIMITS.maxThinkingTokens).nullable().default(null),
+  /** The reasoning effort of a task that names none. */
+  defaultReasoningEffort: reasoningEffortSchema.default('medium'),
+  /** Below this latency budget a task goes to the fast tier only. */
+  reasoningMinLatencyBudgetMs: z
+    .int()
+    .min(TASK_LIMITS.reasoningMinLatencyBudgetMs)
+    .max(TASK_LIMITS.maxLatencyBudgetMs)
+    .default(TASK_LIMITS.reasoningMinLatencyBudgetMs),
+  context: z
+    .strictObject({
+      /** Context documents passed to the reasoning tier at most. */
+      topK: z.int().min(1).max(TASK_LIMITS.maxContextDocuments).default(2),
+      /** A document scoring below this relevance (0 to 1) is not passed, even to fill topK. */
+      minRelevance: z.number().min(0).max(1).default(0.01),
+    })
+    .default({ topK: 2, minRelevance: 0.01 }),
+});
+/** A policy as written in a PUT: omitted fields take their defaults. */
+export type TenantPolicyInput = z.input<typeof tenantPolicySchema>;
+export type TenantPolicy = z.output<typeof tenantPolicySchema>;
+
+export const DEFAULT_TENANT_POLICY: TenantPolicy = tenantPolicySchema.parse({});
+
+/** GET /v1/policy and PUT's answer: the policy, its version (0 for a tenant that never set one), who set it, when. */
+export const tenantPolicyResponseSchema = z.strictObject({
+  tenantId: z.string(),
+  version: z.int().nonnegative(),
+  policy: tenantPolicySchema,
+  updatedBy: z.string().nullable(),
+  updatedAt: z.iso.datetime().nullable(),
+});
+export type TenantPolicyResponse = z.infer<typeof tenantPolicyResponseSchema>;
