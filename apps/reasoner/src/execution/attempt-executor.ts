@@ -1,11 +1,11 @@
 import { uuidv7 } from '@deliberate/contracts';
-import { ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
+import { inputTokenUpperBound, ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
 import { CallReservations } from '../ledger/call-reservations';
 import { ModelBreakers } from '../models/model-breakers';
-import { estimateInputTokens, reasoningMessages } from '../thought/reasoning-prompt';
+import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
 import type { AttemptRecord, CallTier, ExecutionState, FailureReason } from './execution-record';
 import { type AttemptEnd, ExecutionRepository, LostOwnershipError } from './execution.repository';
@@ -108,7 +108,7 @@ export class AttemptExecutor {
           tenantId: e.tenantId,
           taskId: e.taskId,
           model,
-          estimatedInputTokens: estimateInputTokens(messages),
+          estimatedInputTokens: inputTokenUpperBound(messages),
           maxOutputTokens: maxCompletionTokens,
           taskCeilingMicroUsd: limits.taskCeilingMicroUsd,
           ttlMs: Math.min(DAY_MS, Math.max(1_000, deadlineAt.getTime() - Date.now() + RESERVATION_MARGIN_MS)),

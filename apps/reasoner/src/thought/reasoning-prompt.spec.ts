@@ -1,5 +1,5 @@
 import type { TaskSpec } from '@deliberate/contracts';
-import { estimateInputTokens, REASONING_SYSTEM_PROMPT, reasoningMessages } from './reasoning-prompt';
+import { REASONING_SYSTEM_PROMPT, reasoningMessages } from './reasoning-prompt';
 
 const spec = (over: Partial<TaskSpec> = {}): TaskSpec => ({
   input: 'Why is the sky blue?',
@@ -33,16 +33,5 @@ describe('reasoningMessages', () => {
     expect(messages[0]!.content).toContain('<reasoning>');
     expect(messages[0]!.content).toContain('<answer>');
     expect(messages[1]!.content).toContain('<document index="1" id="doc-1" title="A">\nabout A\n</document>');
-  });
-});
-
-describe('estimateInputTokens', () => {
-  it('counts a token per four characters, rounded up, plus 16 per message', () => {
-    expect(
-      estimateInputTokens([
-        { role: 'system', content: 'abcd' },
-        { role: 'user', content: 'abcde' },
-      ]),
-    ).toBe(1 + 16 + 2 + 16);
   });
 });

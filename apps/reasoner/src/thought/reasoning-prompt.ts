@@ -12,10 +12,6 @@ export const REASONING_SYSTEM_PROMPT = [
   'Write nothing outside these two blocks.',
 ].join(' ');
 
-// Chat formatting costs a few tokens per message on top of its text.
-const MESSAGE_OVERHEAD_TOKENS = 16;
-const CHARS_PER_TOKEN = 4;
-
 /** The messages sent, in order: instructions, the context documents the triage kept, then the conversation. */
 export function reasoningMessages(spec: TaskSpec): LlmMessage[] {
   const messages: LlmMessage[] = [{ role: 'system', content: REASONING_SYSTEM_PROMPT }];
@@ -31,12 +27,4 @@ export function reasoningMessages(spec: TaskSpec): LlmMessage[] {
   if (typeof spec.input === 'string') messages.push({ role: 'user', content: spec.input });
   else messages.push(...spec.input.map((m) => ({ role: m.role, content: m.content })));
   return messages;
-}
-
-/** A tokenizer-free estimate for the worst-case reservation: about four characters per token. */
-export function estimateInputTokens(messages: readonly LlmMessage[]): number {
-  return messages.reduce(
-    (sum, m) => sum + Math.ceil(m.content.length / CHARS_PER_TOKEN) + MESSAGE_OVERHEAD_TOKENS,
-    0,
-  );
 }
