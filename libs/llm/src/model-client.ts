@@ -30,6 +30,11 @@ export interface CompleteRequest {
   signal?: AbortSignal | undefined;
   /** Extra HTTP headers for this call (e.g. `x-sim-fault` against the simulator). */
   headers?: Readonly<Record<string, string>> | undefined;
+  /**
+   * The caller's id for this call, sent as `x-client-request-id` (the provider keeps it with its record of the call),
+   * so a provider's bill can be matched with the ledger's booking: callers pass the call's reservation id.
+   */
+  requestId?: string | undefined;
   /** Overrides the tier's per-attempt timeout for this call. */
   timeoutMs?: number | undefined;
   /** Overrides the tier's retry count for this call. */
@@ -96,6 +101,7 @@ export class ModelClient {
     if (request.seed !== undefined) attributes['gen_ai.request.seed'] = request.seed;
     if (request.reasoningEffort !== undefined)
       attributes['deliberate.reasoning_effort'] = request.reasoningEffort;
+    if (request.requestId !== undefined) attributes['deliberate.client_request_id'] = request.requestId;
 
     const tracer = trace.getTracer(LLM_TRACER_NAME);
     return tracer.startActiveSpan(
@@ -119,7 +125,7 @@ export class ModelClient {
               },
               {
                 signal: request.signal,
-                headers: request.headers,
+                headers: withClientRequestId(request.headers, request.requestId),
                 ...(request.timeoutMs !== undefined && { timeout: request.timeoutMs }),
                 ...(request.maxRetries !== undefined && { maxRetries: request.maxRetries }),
               },
@@ -161,6 +167,16 @@ export class ModelClient {
     if (!client) throw new Error(`ModelClient: tier '${tier}' is not configured`);
     return client;
   }
+}
+
+export const CLIENT_REQUEST_ID_HEADER = 'x-client-request-id';
+
+function withClientRequestId(
+  headers: Readonly<Record<string, string>> | undefined,
+  requestId: string | undefined,
+): Record<string, string> | undefined {
+  if (requestId === undefined) return headers && { ...headers };
+  return { ...headers, [CLIENT_REQUEST_ID_HEADER]: requestId };
 }
 
 function recordResult(span: Span, result: ModelCallResult): void {
