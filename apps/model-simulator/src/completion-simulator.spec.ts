@@ -33,10 +33,26 @@ function simulate(body: Record<string, unknown>, runaway = false) {
 }
 
 describe('simulateCompletion', () => {
-  it('counts about four characters per token', () => {
+  it('counts about four ASCII characters per token', () => {
     expect(countTokens('')).toBe(0);
     expect(countTokens('abcd')).toBe(1);
     expect(countTokens('abcde')).toBe(2);
+  });
+
+  it('counts every non-ASCII code point as a token, as a byte-level BPE does for scripts it saw little of', () => {
+    expect(countTokens('日本語')).toBe(3);
+    expect(countTokens('価格は100ドルです')).toBe(1 + 7);
+    expect(countTokens('é')).toBe(1);
+    // One code point, two UTF-16 units, four UTF-8 bytes: one token.
+    expect(countTokens('😀')).toBe(1);
+  });
+
+  it('never counts more tokens than UTF-8 bytes, and a CJK prompt costs more than four characters per token', () => {
+    const cjk = '请用三句话总结这份合同的主要风险和付款条件。'.repeat(50);
+    expect(countTokens(cjk)).toBeGreaterThan(Math.ceil(cjk.length / 4));
+    expect(countTokens(cjk)).toBeLessThanOrEqual(Buffer.byteLength(cjk, 'utf8'));
+    for (const text of ['a', 'ab 日本', 'ñandú', '😀😀x', 'Ω'.repeat(9)])
+      expect(countTokens(text)).toBeLessThanOrEqual(Buffer.byteLength(text, 'utf8'));
   });
 
   it('answers the fast tier with a snippet of the last user message', () => {

@@ -4,9 +4,17 @@ import { messageText, stripDirectives, type PromptDirectives } from './prompt-di
 import { structuredAnswer } from './structured-answer';
 import type { SimulatedModel } from './simulator-models';
 
-// A deterministic approximation of a tokenizer: about four characters per token.
+// A deterministic approximation of a byte-level BPE: ASCII text packs about four characters into a token, while
+// every other code point (CJK, accents, emoji) is at least one token of its own, and never more than its UTF-8
+// bytes. So a CJK prompt costs here what it costs at a real provider, far above four characters per token.
 export function countTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  let ascii = 0;
+  let other = 0;
+  for (const char of text) {
+    if (char.charCodeAt(0) < 0x80) ascii++;
+    else other++;
+  }
+  return Math.ceil(ascii / 4) + other;
 }
 
 // Chat formatting adds a few tokens per message (role markers, separators).
