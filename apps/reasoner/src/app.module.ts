@@ -27,7 +27,6 @@ import { ExecutionRepository } from './execution/execution.repository';
 import { HealthController } from './health/health.controller';
 import { ReasoningIntakeConsumer } from './intake/reasoning-intake.consumer';
 import { ReasoningIntakeService } from './intake/reasoning-intake.service';
-import { CallReservations } from './ledger/call-reservations';
 import { LeaseKeeper } from './leases/lease-keeper';
 import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
 import { MoveOutcomesToOutbox1796200000000 } from './migrations/1796200000000-move-outcomes-to-outbox';
@@ -84,6 +83,7 @@ export class ReasonerModule {
           replyGroupId: `${config.KAFKA_TOPIC_PREFIX}deliberate.reasoner.ledger-replies.${config.REASONER_INSTANCE_ID}`,
           ephemeralReplyGroup: true,
           breakerStateCache: true,
+          callReservations: { settleAttempts: config.REASONER_LEDGER_ATTEMPTS },
         }),
       ],
       controllers: [HealthController],
@@ -98,7 +98,6 @@ export class ReasonerModule {
             }),
         },
         ExecutionRepository,
-        CallReservations,
         ExecutionEvents,
         AttemptExecutor,
         ExecutionRunner,

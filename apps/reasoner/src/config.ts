@@ -55,7 +55,8 @@ export const reasonerConfigSchema = z
     REASONER_MODEL_MAX_RETRIES: envInt(3, 0, 10),
     REASONER_BREAKER_FAILURES: envInt(5, 1, 1_000),
     REASONER_BREAKER_COOLDOWN_MS: envInt(30_000, 10, 3_600_000),
-    // Attempts at the ledger when it does not answer a reserve, settle or release in LEDGER_TIMEOUT_MS.
+    // Attempts at a settle or release the ledger does not answer in LEDGER_TIMEOUT_MS (a reserve is retried until
+    // the task's deadline).
     REASONER_LEDGER_ATTEMPTS: envInt(3, 1, 10),
     // On shutdown, how long calls in flight may finish before they are cut off and left to another instance.
     REASONER_SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),

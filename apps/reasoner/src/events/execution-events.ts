@@ -10,11 +10,11 @@ import {
   ZERO_USAGE,
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
+import { CallReservations } from '@deliberate/ledger-client';
 import { Outbox, type OutboxMessage } from '@deliberate/outbox';
 import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import type { AttemptRecord, ExecutionOutcome, ExecutionRecord } from '../execution/execution-record';
-import { CallReservations } from '../ledger/call-reservations';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 
 const isZero = (u: TokenUsage) => u.inputTokens === 0 && u.outputTokens === 0;

@@ -1,9 +1,9 @@
 import { uuidv7 } from '@deliberate/contracts';
+import { CallReservations } from '@deliberate/ledger-client';
 import { inputTokenUpperBound, ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
-import { CallReservations } from '../ledger/call-reservations';
 import { ModelBreakers } from '../models/model-breakers';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
@@ -105,6 +105,9 @@ export class AttemptExecutor {
     try {
       const reply = await this.reservations.reserve(
         {
+          // One hold per attempt: a reserve repeated after a lost answer, or by the next owner after a crash
+          // before the attempt was recorded, gets the same hold back.
+          reservationKey: `${e.id}:${tier}:${state.attempts.length + 1}`,
           tenantId: e.tenantId,
           taskId: e.taskId,
           model,
@@ -113,7 +116,7 @@ export class AttemptExecutor {
           taskCeilingMicroUsd: limits.taskCeilingMicroUsd,
           ttlMs: Math.min(DAY_MS, Math.max(1_000, deadlineAt.getTime() - Date.now() + RESERVATION_MARGIN_MS)),
         },
-        signal,
+        { deadlineAt, signal },
       );
       if (!reply.approved) {
         releaseBreaker('neutral');
