@@ -3,6 +3,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { SimulatorOptions } from './config';
 import { parseChatCompletionRequest } from './chat-completion-request.schema';
 import { promptTexts, simulateCompletion, type CompletionUsageBody } from './completion-simulator';
+import { callCostMicroUsd } from './bill/call-cost';
+import { SimulatorBill } from './bill/simulator-bill';
 import { FaultInjector } from './fault-injector';
 import { OpenAiHttpError, openAiErrorBody } from './openai-error';
 import { parseDirectives } from './prompt-directives';
@@ -25,15 +27,18 @@ export interface ChatCompletionBody {
   system_fingerprint: string;
 }
 
-export type CompletionOutcome =
-  { kind: 'answer'; body: ChatCompletionBody; delayMs: number } | { kind: 'hang' };
+export type CompletionAnswer = { kind: 'answer'; body: ChatCompletionBody; delayMs: number; model: SimulatedModel };
+export type CompletionOutcome = CompletionAnswer | { kind: 'hang' };
 
 @Injectable()
 export class ChatCompletionService {
   private readonly models: ReadonlyMap<string, SimulatedModel>;
   private readonly faults: FaultInjector;
 
-  constructor(@Inject(SIMULATOR_OPTIONS) private readonly options: SimulatorOptions) {
+  constructor(
+    @Inject(SIMULATOR_OPTIONS) private readonly options: SimulatorOptions,
+    private readonly billing: SimulatorBill,
+  ) {
     this.models = new Map(options.models.map((m) => [m.id, m]));
     this.faults = new FaultInjector({
       rate429: options.faultRate429,
@@ -123,6 +128,7 @@ export class ChatCompletionService {
     });
     return {
       kind: 'answer',
+      model,
       delayMs: result.latencyMs * this.options.timeScale,
       body: {
         id: `chatcmpl-sim-${randomUUID()}`,
@@ -142,5 +148,26 @@ export class ChatCompletionService {
         system_fingerprint: 'fp_simulator',
       },
     };
+  }
+
+  /** Bills a call whose generation finished, at the model's price, whether or not its client is still there. */
+  bill(
+    answer: CompletionAnswer,
+    call: { requestId: string; clientRequestId: string | null; clientConnected: boolean },
+  ): void {
+    const { usage } = answer.body;
+    const billed = {
+      inputTokens: usage.prompt_tokens,
+      cachedInputTokens: usage.prompt_tokens_details.cached_tokens,
+      outputTokens: usage.completion_tokens,
+      reasoningTokens: usage.completion_tokens_details.reasoning_tokens,
+    };
+    this.billing.record({
+      ...call,
+      model: answer.model.id,
+      usage: billed,
+      costMicroUsd: callCostMicroUsd(billed, answer.model.pricing),
+      billedAt: new Date().toISOString(),
+    });
   }
 }

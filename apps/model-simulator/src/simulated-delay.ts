@@ -7,24 +7,24 @@ function connectionGone(res: ServerResponse): boolean {
   return res.destroyed || (res.socket?.destroyed ?? true);
 }
 
-// Waits on a timer, never on the event loop, and gives up as soon as the client disconnects, so a hanging or slow
-// call costs one timer and one listener. Resolves true when the time elapsed with the client still connected.
-export function waitUnlessClosed(ms: number, res: ServerResponse): Promise<boolean> {
-  if (connectionGone(res)) return Promise.resolve(false);
-  if (ms <= 0) return Promise.resolve(true);
+// Generation runs to its end whether or not the client stays, as at a real provider, which bills it either way.
+// Waits on a timer, never on the event loop; a client that leaves no longer holds the process open (the timer is
+// unref'd). Resolves with whether the client was still connected when the answer was ready.
+export function waitForGeneration(ms: number, res: ServerResponse): Promise<boolean> {
+  if (ms <= 0) return Promise.resolve(!connectionGone(res));
   return new Promise((resolve) => {
     const onClose = (): void => {
-      clearTimeout(timer);
-      resolve(false);
+      timer.unref();
     };
     const timer = setTimeout(
       () => {
         res.off('close', onClose);
-        resolve(true);
+        resolve(!connectionGone(res));
       },
       Math.min(ms, MAX_TIMER_MS),
     );
-    res.once('close', onClose);
+    if (connectionGone(res)) timer.unref();
+    else res.once('close', onClose);
   });
 }
 

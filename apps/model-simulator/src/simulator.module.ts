@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { SimulatorOptions } from './config';
 import { ApiKeyGuard } from './api-key.guard';
+import { BillController } from './bill/bill.controller';
+import { SimulatorBill } from './bill/simulator-bill';
 import { ChatCompletionService } from './chat-completion.service';
 import { ChatCompletionsController } from './chat-completions.controller';
 import { HealthController } from './health.controller';
@@ -15,13 +17,14 @@ export class SimulatorModule {
   static forRoot(options: SimulatorOptions, onShutdown: () => Promise<void> = async () => {}): DynamicModule {
     return {
       module: SimulatorModule,
-      controllers: [ChatCompletionsController, ModelsController, HealthController],
+      controllers: [ChatCompletionsController, ModelsController, BillController, HealthController],
       providers: [
         { provide: SIMULATOR_OPTIONS, useValue: options },
         { provide: APP_FILTER, useClass: OpenAiExceptionFilter },
         { provide: SHUTDOWN_CALLBACK, useValue: onShutdown },
         ShutdownHook,
         ApiKeyGuard,
+        SimulatorBill,
         ChatCompletionService,
       ],
     };
