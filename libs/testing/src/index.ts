@@ -17,3 +17,4 @@ export * from './service-process';
 export * from './service-under-test';
 export * from './outbox-dead-rows';
 export * from './event-data';
+export * from './tcp-proxy';
