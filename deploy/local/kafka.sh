@@ -4,7 +4,9 @@
 #   deploy/local/kafka.sh [--sasl] start | stop | status | reset | fetch
 #   deploy/local/kafka.sh --sasl env <principal>     the KAFKA_* variables a client of the SASL broker needs
 #   deploy/local/kafka.sh --sasl rotate <principal>  a new password for a user of the running SASL broker
-# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xms256m -Xmx768m), KAFKA_START_TIMEOUT_S (90)
+# Environment: KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_HEAP (-Xms256m -Xmx768m), KAFKA_START_TIMEOUT_S (90),
+# KAFKA_STATE_DIR (.local/kafka: config, data, logs and pid; another directory and other ports give a private broker
+# beside the shared one, which a suite may stop and restart without touching anyone else's)
 #
 # --sasl (or KAFKA_SASL=1): a second, separate broker with authentication and authorization, beside the plain one:
 # a SASL_PLAINTEXT listener with SCRAM-SHA-512 on 127.0.0.1:$KAFKA_SASL_PORT (9094), controller on
@@ -31,7 +33,7 @@ if [ "$sasl" = 1 ]; then
   heap="${KAFKA_SASL_HEAP:--Xms128m -Xmx256m}"
   tls_port="${KAFKA_SASL_TLS_PORT:-9096}"
 else
-  state="$root/.local/kafka"
+  state="${KAFKA_STATE_DIR:-$root/.local/kafka}"
   port="${KAFKA_PORT:-9092}"
   controller_port="${KAFKA_CONTROLLER_PORT:-9093}"
   heap="${KAFKA_HEAP:--Xms256m -Xmx768m}"
