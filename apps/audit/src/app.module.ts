@@ -15,6 +15,7 @@ import { ChainRepository } from './chain/chain.repository';
 import { RecordAppender } from './chain/record-appender';
 import { CheckpointRepository } from './checkpoints/checkpoint.repository';
 import { CheckpointService } from './checkpoints/checkpoint.service';
+import { CheckpointKeyring } from './checkpoints/checkpoint-keyring';
 import { CheckpointSigner, parseSigningKey } from './checkpoints/checkpoint-signer';
 import { AUDIT_CONFIG, type AuditConfig } from './config';
 import { HealthController } from './health/health.controller';
@@ -51,6 +52,12 @@ export class AuditModule {
         {
           provide: CheckpointSigner,
           useFactory: () => new CheckpointSigner(parseSigningKey(config.AUDIT_SIGNING_KEY)),
+        },
+        {
+          provide: CheckpointKeyring,
+          useFactory: (signer: CheckpointSigner) =>
+            new CheckpointKeyring(signer, config.AUDIT_CHECKPOINT_PUBLIC_KEYS),
+          inject: [CheckpointSigner],
         },
         {
           provide: RecordPrivacy,

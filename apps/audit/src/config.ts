@@ -10,6 +10,7 @@ import {
 } from '@deliberate/config';
 import { DEFAULT_AUDIT_PAGE_SIZE_MAX } from '@deliberate/contracts';
 import { z } from 'zod';
+import { type CheckpointPublicKey, checkpointPublicKey } from './checkpoints/checkpoint-keyring';
 import { checkPatternSafety } from './privacy/pattern-safety';
 
 /** The EU AI Act (Art. 19) asks providers to keep logs for at least six months. */
@@ -75,6 +76,44 @@ const customPatterns = z
     return refused ? z.NEVER : patterns;
   });
 
+const keyringEntry = z.strictObject({
+  keyId: z.string().regex(/^[0-9a-f]{16}$/, '16 lower-case hex digits'),
+  publicKey: z.string().min(1),
+  notBefore: z.iso.datetime({ offset: true }).optional(),
+  notAfter: z.iso.datetime({ offset: true }).optional(),
+});
+
+// The public keys of earlier signing keys (and of a next key published ahead), so that checkpoints signed before a
+// rotation still verify: a JSON array of {keyId, publicKey (SPKI PEM or raw 32 bytes in base64), notBefore?, notAfter?}.
+const checkpointPublicKeys = z
+  .string()
+  .default('[]')
+  .transform((value, ctx) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(value);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: `must be a JSON array of keys: ${(e as Error).message}` });
+      return z.NEVER;
+    }
+    const entries = z.array(keyringEntry).safeParse(parsed);
+    if (!entries.success) {
+      for (const issue of entries.error.issues) {
+        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
+      }
+      return z.NEVER;
+    }
+    const keys: CheckpointPublicKey[] = [];
+    for (const [i, entry] of entries.data.entries()) {
+      try {
+        keys.push(checkpointPublicKey(entry));
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i}: ${(e as Error).message}` });
+      }
+    }
+    return keys.length === entries.data.length ? keys : z.NEVER;
+  });
+
 export const auditConfigSchema = z
   .object({
     ...databaseConfigSchema.shape,
@@ -95,6 +134,7 @@ export const auditConfigSchema = z
     AUDIT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
     // Ed25519 private key for checkpoints: a PKCS#8 PEM, or the 32-byte seed in base64. Required.
     AUDIT_SIGNING_KEY: z.string().min(1, 'is required: an Ed25519 PKCS#8 PEM or a base64 32-byte seed'),
+    AUDIT_CHECKPOINT_PUBLIC_KEYS: checkpointPublicKeys,
     // How often each tenant chain that grew gets a signed checkpoint.
     AUDIT_CHECKPOINT_INTERVAL_MS: envInt(60_000, 100, 24 * 3_600_000),
     // Records kept; older ones are purged (the purge itself is recorded and checkpointed).

@@ -4,7 +4,7 @@ import { CheckpointService } from '@deliberate/audit/checkpoints/checkpoint.serv
 import { statementBytes } from '@deliberate/audit/checkpoints/checkpoint-signer';
 import type { StoredRecordRow } from '@deliberate/audit/chain/chain.repository';
 import { contentHash, recordHash } from '@deliberate/audit/chain/record-hash';
-import type { VerifyReport } from '@deliberate/audit/verify/chain-verifier';
+import { ChainVerifier, type VerifyReport } from '@deliberate/audit/verify/chain-verifier';
 import { pollUntil } from '@deliberate/testing';
 import { verify as verifySignature } from 'node:crypto';
 import { Client } from 'pg';
@@ -101,6 +101,48 @@ it('finds the last records deleted, against the chain head', async () => {
   await asSuperuserWithoutTriggers(`DELETE FROM records WHERE tenant_id = 'tamper-tail' AND seq >= 9`);
   const report = await verify('tamper-tail', '&toSeq=10');
   expect(report.firstBrokenLink).toMatchObject({ seq: 9, reason: 'gap' });
+});
+
+it('finds a deleted tail and a rewound head against the newest signed checkpoint', async () => {
+  await seedChain('tamper-rewind');
+  await h.app.get(CheckpointService).checkpointDue();
+  // The last three records go, and the head is set back to the record before them, as a superuser could.
+  await asSuperuserWithoutTriggers(`
+    DELETE FROM records WHERE tenant_id = 'tamper-rewind' AND seq >= 8;
+    UPDATE chain_heads h SET last_seq = 7, last_hash = r.record_hash, checkpointed_seq = 7
+      FROM records r WHERE r.tenant_id = h.tenant_id AND r.seq = 7 AND h.tenant_id = 'tamper-rewind';`);
+  const report = await verify('tamper-rewind');
+  expect(report.ok).toBe(false);
+  // The verify query itself is appended on the rewound head as record 8: 9 and 10, which the checkpoint covers, are gone.
+  expect(report.firstBrokenLink).toMatchObject({ seq: 9, reason: 'gap' });
+  expect(report.headMismatch).toMatchObject({ reason: 'head_rewound', headSeq: 8, checkpointSeq: 10 });
+  expect(report.newestCheckpoint).toMatchObject({ seq: 10 });
+});
+
+it('names a head set back behind records that are all still there', async () => {
+  await seedChain('tamper-head');
+  await h.app.get(CheckpointService).checkpointDue();
+  await asSuperuserWithoutTriggers(`
+    UPDATE chain_heads h SET last_seq = 6, last_hash = r.record_hash
+      FROM records r WHERE r.tenant_id = h.tenant_id AND r.seq = 6 AND h.tenant_id = 'tamper-head';`);
+  // Straight to the verifier: an append on this head would collide with record 7.
+  const report = await h.app.get(ChainVerifier).verify('tamper-head');
+  expect(report).toMatchObject({ ok: false, headSeq: 6, toSeq: 10, checked: 10, firstBrokenLink: null });
+  expect(report.headMismatch).toMatchObject({
+    reason: 'head_rewound',
+    headSeq: 6,
+    lastStoredSeq: 10,
+    checkpointSeq: 10,
+  });
+});
+
+it('finds the record under the newest checkpoint replaced, with the head left alone', async () => {
+  await seedChain('tamper-last');
+  await h.app.get(CheckpointService).checkpointDue();
+  await asSuperuserWithoutTriggers(`DELETE FROM records WHERE tenant_id = 'tamper-last' AND seq = 10`);
+  const report = await h.app.get(ChainVerifier).verify('tamper-last');
+  expect(report.firstBrokenLink).toMatchObject({ seq: 10, reason: 'gap' });
+  expect(report.headMismatch).toBeNull();
 });
 
 it('finds two records swapped (reordered) at the first of them', async () => {

@@ -2,6 +2,7 @@ import { describePrincipal, type Principal } from '@deliberate/contracts';
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
+import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointService, type ExportedCheckpoint } from '../checkpoints/checkpoint.service';
 import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
@@ -46,6 +47,7 @@ export class AuditTrailService {
     private readonly privacy: RecordPrivacy,
     private readonly verifier: ChainVerifier,
     private readonly checkpoints: CheckpointService,
+    private readonly keyring: CheckpointKeyring,
   ) {}
 
   view(r: StoredRecordRow): AuditRecordView {
@@ -155,6 +157,15 @@ export class AuditTrailService {
       keyId: this.checkpoints.signer.keyId,
       publicKeyPem: this.checkpoints.signer.publicKeyPem,
       signedPayload: 'canonical JSON (sorted keys, no spaces) of {"at","recordHash","seq","tenantId"}',
+      // Every key a checkpoint may be signed by (the current one and those it replaced), so that checkpoints signed
+      // before a rotation verify outside the system too.
+      keys: this.keyring.keys().map((k) => ({
+        keyId: k.keyId,
+        publicKeyPem: k.publicKeyPem,
+        notBefore: k.notBefore?.toISOString() ?? null,
+        notAfter: k.notAfter?.toISOString() ?? null,
+        current: k.current,
+      })),
       checkpoints,
     };
   }

@@ -56,10 +56,18 @@ export type ChainRecordRow = Omit<StoredRecordRow, 'tenant_id' | 'occurred_at' |
 };
 
 export interface ChainStateRow {
-  last_seq: string;
-  purged_through_seq: string;
+  /** Null when the chain has no head row (never appended, or the row was removed). */
+  last_seq: string | null;
+  last_hash: Buffer | null;
+  purged_through_seq: string | null;
   purged_through_hash: Buffer | null;
   last_purge_seq: string | null;
+  /** The highest seq stored, whatever the head says. */
+  last_stored_seq: string | null;
+  /** The newest signed checkpoint of the chain. */
+  checkpoint_seq: string | null;
+  checkpoint_key_id: string | null;
+  checkpoint_signed_at: Date | null;
 }
 
 // The tenants' hash chains: their heads and their records (appended, purged by retention, read back to verify).
@@ -157,9 +165,20 @@ export class ChainRepository {
     await tx.execute(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [tenantId, seq]);
   }
 
-  state(sql: Sql, tenantId: string): Promise<ChainStateRow | undefined> {
-    return sql.maybe<ChainStateRow>(
-      `SELECT last_seq, purged_through_seq, purged_through_hash, last_purge_seq FROM chain_heads WHERE tenant_id = $1`,
+  /**
+   * The chain's head, its highest stored seq and its newest checkpoint, read in one statement (one snapshot): an
+   * append commits its records and its head together, so an honest chain never shows records past its head here.
+   */
+  state(sql: Sql, tenantId: string): Promise<ChainStateRow> {
+    return sql.one<ChainStateRow>(
+      `SELECT h.last_seq, h.last_hash, h.purged_through_seq, h.purged_through_hash, h.last_purge_seq,
+              (SELECT max(r.seq) FROM records r WHERE r.tenant_id = $1) AS last_stored_seq,
+              c.seq AS checkpoint_seq, c.key_id AS checkpoint_key_id, c.signed_at AS checkpoint_signed_at
+         FROM (SELECT $1::text AS tenant_id) t
+         LEFT JOIN chain_heads h ON h.tenant_id = t.tenant_id
+         LEFT JOIN LATERAL (
+           SELECT seq, key_id, signed_at FROM checkpoints WHERE tenant_id = $1 ORDER BY seq DESC LIMIT 1
+         ) c ON true`,
       [tenantId],
     );
   }

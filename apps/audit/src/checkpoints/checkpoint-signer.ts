@@ -38,19 +38,23 @@ export function statementBytes(s: CheckpointStatement): Buffer {
   return Buffer.from(canonicalJson(s), 'utf8');
 }
 
+/** First 16 hex digits of the SHA-256 of the public key (SPKI DER): names the key in each checkpoint. */
+export function keyIdOf(publicKey: KeyObject): string {
+  return createHash('sha256')
+    .update(publicKey.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
 export class CheckpointSigner {
   readonly publicKey: KeyObject;
   readonly publicKeyPem: string;
-  /** First 16 hex digits of the SHA-256 of the public key (SPKI DER): names the key in each checkpoint. */
   readonly keyId: string;
 
   constructor(private readonly privateKey: KeyObject) {
     this.publicKey = createPublicKey(privateKey);
     this.publicKeyPem = this.publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    this.keyId = createHash('sha256')
-      .update(this.publicKey.export({ type: 'spki', format: 'der' }))
-      .digest('hex')
-      .slice(0, 16);
+    this.keyId = keyIdOf(this.publicKey);
   }
 
   sign(statement: CheckpointStatement): Buffer {

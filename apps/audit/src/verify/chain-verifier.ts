@@ -1,16 +1,32 @@
 import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository';
+import { CheckpointKeyring, type CheckpointKeyProblem } from '../checkpoints/checkpoint-keyring';
 import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
-import { CheckpointSigner } from '../checkpoints/checkpoint-signer';
 import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
 
-export type BrokenLinkReason = 'content_mismatch' | 'link_mismatch' | 'gap' | 'checkpoint_mismatch';
+export type BrokenLinkReason =
+  'content_mismatch' | 'link_mismatch' | 'gap' | 'checkpoint_mismatch' | CheckpointKeyProblem;
 
 export interface BrokenLink {
   seq: number;
   eventId: string | null;
   reason: BrokenLinkReason;
+  expected: string;
+  found: string;
+  detail: string;
+  /** The key of the checkpoint at `seq`, for a checkpoint's failure; null otherwise. */
+  keyId: string | null;
+}
+
+/** The chain head (chain_heads) disagrees with the stored records or the newest signed checkpoint. */
+export interface HeadMismatch {
+  // head_rewound: records or a signed checkpoint lie past the head; head_hash_mismatch: the head's hash is not the
+  // record hash at its seq.
+  reason: 'head_rewound' | 'head_hash_mismatch';
+  headSeq: number;
+  lastStoredSeq: number;
+  checkpointSeq: number | null;
   expected: string;
   found: string;
   detail: string;
@@ -25,9 +41,14 @@ export interface VerifyReport {
   fromSeq: number;
   toSeq: number;
   headSeq: number;
+  /** The highest seq stored, whatever the head says. */
+  lastStoredSeq: number;
   /** Records up to here were removed by retention (each purge is itself a record in the chain). */
   purgedThroughSeq: number;
+  /** The newest signed checkpoint: the chain is walked at least to it, whatever the head says. */
+  newestCheckpoint: { seq: number; keyId: string; at: string } | null;
   firstBrokenLink: BrokenLink | null;
+  headMismatch: HeadMismatch | null;
   elapsedMs: number;
 }
 
@@ -35,52 +56,86 @@ const hex = (b: Buffer | null | undefined) => (b ? b.toString('hex') : '(none)')
 const BATCH = 10_000;
 
 // Walks a chain in seq order with a keyset cursor: recomputes each content hash from the stored columns and content,
-// checks each link to the predecessor and each signed checkpoint, and stops at the first broken link.
+// checks each link to the predecessor and each signed checkpoint, and stops at the first broken link. The walk ends
+// at the furthest of the head, the last stored record and the newest signed checkpoint, so a tail deleted with the
+// head set back is a gap below the checkpoint, and the head is named as rewound.
 @Injectable()
 export class ChainVerifier {
   constructor(
     private readonly sql: Sql,
     private readonly chains: ChainRepository,
     private readonly checkpointRecords: CheckpointRepository,
-    private readonly signer: CheckpointSigner,
+    private readonly keyring: CheckpointKeyring,
   ) {}
 
   async verify(tenantId: string, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyReport> {
     const started = performance.now();
-    const head = await this.chains.state(this.sql, tenantId);
-    const headSeq = head ? Number(head.last_seq) : 0;
-    const purgedThrough = head ? Number(head.purged_through_seq) : 0;
+    const state = await this.chains.state(this.sql, tenantId);
+    const headSeq = Number(state.last_seq ?? 0);
+    const lastStoredSeq = Number(state.last_stored_seq ?? 0);
+    const checkpointSeq = state.checkpoint_seq === null ? null : Number(state.checkpoint_seq);
+    const purgedThrough = Number(state.purged_through_seq ?? 0);
+    const endSeq = Math.max(headSeq, lastStoredSeq, checkpointSeq ?? 0);
     const fromSeq = Math.max(range.fromSeq ?? 1, purgedThrough + 1);
-    const toSeq = Math.min(range.toSeq ?? headSeq, headSeq);
+    const toSeq = Math.min(range.toSeq ?? endSeq, endSeq);
+    let headMismatch: HeadMismatch | null =
+      headSeq < endSeq
+        ? {
+            reason: 'head_rewound',
+            headSeq,
+            lastStoredSeq,
+            checkpointSeq,
+            expected: `head at seq ${endSeq}`,
+            found: `head at seq ${headSeq}`,
+            detail: [
+              checkpointSeq !== null && checkpointSeq > headSeq
+                ? `a signed checkpoint covers the chain up to seq ${checkpointSeq}`
+                : null,
+              lastStoredSeq > headSeq ? `records are stored up to seq ${lastStoredSeq}` : null,
+            ]
+              .filter(Boolean)
+              .join('; '),
+          }
+        : null;
     const report = (
       checked: number,
       checkpointsChecked: number,
       broken: BrokenLink | null,
     ): VerifyReport => ({
       tenantId,
-      ok: broken === null,
+      ok: broken === null && headMismatch === null,
       checked,
       checkpointsChecked,
       fromSeq,
       toSeq,
       headSeq,
+      lastStoredSeq,
       purgedThroughSeq: purgedThrough,
+      newestCheckpoint:
+        checkpointSeq === null
+          ? null
+          : {
+              seq: checkpointSeq,
+              keyId: state.checkpoint_key_id!,
+              at: state.checkpoint_signed_at!.toISOString(),
+            },
       firstBrokenLink: broken,
+      headMismatch,
       elapsedMs: Math.round(performance.now() - started),
     });
-    if (!head || fromSeq > toSeq) return report(0, 0, null);
+    if (fromSeq > toSeq) return report(0, 0, null);
 
     let expectedPrev: Buffer;
     if (fromSeq === purgedThrough + 1) {
-      expectedPrev = purgedThrough === 0 ? GENESIS_HASH : (head.purged_through_hash ?? GENESIS_HASH);
+      expectedPrev = purgedThrough === 0 ? GENESIS_HASH : (state.purged_through_hash ?? GENESIS_HASH);
       if (purgedThrough > 0) {
         const broken = await this.checkPurgeAnchor(
           tenantId,
-          head.last_purge_seq,
+          state.last_purge_seq,
           purgedThrough,
           expectedPrev,
         );
-        if (broken) return report(0, 0, { ...broken, seq: fromSeq });
+        if (broken) return report(0, 0, { ...broken, seq: fromSeq, keyId: null });
       }
     } else {
       const prev = await this.chains.recordHashAt(this.sql, tenantId, fromSeq - 1);
@@ -92,6 +147,7 @@ export class ChainVerifier {
           expected: `seq ${fromSeq - 1}`,
           found: 'no record',
           detail: 'the record before the range is missing',
+          keyId: null,
         });
       }
       expectedPrev = prev;
@@ -135,6 +191,7 @@ export class ChainVerifier {
             expected: `seq ${expectedSeq}`,
             found: `seq ${seq}`,
             detail: `records ${expectedSeq}..${seq - 1} are missing`,
+            keyId: null,
           });
         }
         const recomputed = contentHash({
@@ -161,6 +218,7 @@ export class ChainVerifier {
             found: hex(recomputed),
             detail:
               'the stored record no longer hashes to its content hash: its columns or content were changed',
+            keyId: null,
           });
         }
         if (!r.prev_hash.equals(expectedPrev)) {
@@ -171,6 +229,7 @@ export class ChainVerifier {
             expected: hex(expectedPrev),
             found: hex(r.prev_hash),
             detail: 'the record does not link to the record before it',
+            keyId: null,
           });
         }
         const linked = recordHash(r.prev_hash, r.content_hash);
@@ -182,6 +241,7 @@ export class ChainVerifier {
             expected: hex(linked),
             found: hex(r.record_hash),
             detail: 'the record hash is not the hash of its predecessor and content',
+            keyId: null,
           });
         }
         const checkpoint = checkpoints.get(seq);
@@ -193,20 +253,47 @@ export class ChainVerifier {
             recordHash: hex(checkpoint.hash),
             at: checkpoint.at.toISOString(),
           };
-          const signed =
-            checkpoint.keyId === this.signer.keyId && this.signer.verify(statement, checkpoint.signature);
-          if (!signed || !checkpoint.hash.equals(r.record_hash)) {
+          // A checkpoint means something only if a key of the keyring signed it within the key's period.
+          const verdict = this.keyring.verify(statement, checkpoint.keyId, checkpoint.signature);
+          if (!verdict.ok) {
+            return report(checked, checkpointsChecked, {
+              seq,
+              eventId: r.event_id,
+              reason: verdict.reason,
+              expected: 'a checkpoint signed by a key of the keyring, within its validity',
+              found: `key ${checkpoint.keyId}, signed at ${statement.at}`,
+              detail: verdict.detail,
+              keyId: checkpoint.keyId,
+            });
+          }
+          if (!checkpoint.hash.equals(r.record_hash)) {
             return report(checked, checkpointsChecked, {
               seq,
               eventId: r.event_id,
               reason: 'checkpoint_mismatch',
               expected: hex(checkpoint.hash),
               found: hex(r.record_hash),
-              detail: signed
-                ? 'the chain differs from what the signed checkpoint recorded here'
-                : `the checkpoint's signature does not verify with key ${this.signer.keyId}`,
+              detail: 'the chain differs from what the signed checkpoint recorded here',
+              keyId: checkpoint.keyId,
             });
           }
+        }
+        if (
+          seq === headSeq &&
+          headMismatch === null &&
+          state.last_hash &&
+          !state.last_hash.equals(r.record_hash)
+        ) {
+          headMismatch = {
+            reason: 'head_hash_mismatch',
+            headSeq,
+            lastStoredSeq,
+            checkpointSeq,
+            expected: hex(r.record_hash),
+            found: hex(state.last_hash),
+            detail:
+              'the head does not hold the record hash at its seq: the next append would not link to the chain',
+          };
         }
         expectedPrev = r.record_hash;
         expectedSeq = seq + 1;
@@ -221,7 +308,8 @@ export class ChainVerifier {
         reason: 'gap',
         expected: `seq ${expectedSeq}..${toSeq}`,
         found: 'no record',
-        detail: `the chain head says ${headSeq} records, the last ${toSeq - expectedSeq + 1} are missing`,
+        detail: `the chain reaches seq ${endSeq} (head ${headSeq}, newest checkpoint ${checkpointSeq ?? 'none'}), the last ${toSeq - expectedSeq + 1} records are missing`,
+        keyId: null,
       });
     }
     return report(checked, checkpointsChecked, null);
@@ -234,7 +322,7 @@ export class ChainVerifier {
     lastPurgeSeq: string | null,
     purgedThrough: number,
     anchor: Buffer,
-  ): Promise<Omit<BrokenLink, 'seq'> | null> {
+  ): Promise<Omit<BrokenLink, 'seq' | 'keyId'> | null> {
     const row = lastPurgeSeq ? await this.chains.recordAt(this.sql, tenantId, lastPurgeSeq) : undefined;
     const stated =
       row?.event_type === PURGE_RECORD_TYPE ? (JSON.parse(row.content) as PurgeRecordData) : null;
