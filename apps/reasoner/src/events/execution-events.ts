@@ -98,7 +98,8 @@ export class ExecutionEvents {
   }
 
   private async usage(e: ExecutionRecord, a: AttemptRecord, usage: TokenUsage): Promise<void> {
-    const failed = a.status !== 'finished' || (a.reason !== null && a.reason !== 'limit_hit');
+    const answered = a.reason === null || a.reason === 'limit_hit' || a.reason === 'unusable_answer';
+    const failed = a.status !== 'finished' || !answered;
     await this.publisher.publish(modelCallRecordedEvent, {
       id: a.usageEventId,
       tenantId: e.tenantId,

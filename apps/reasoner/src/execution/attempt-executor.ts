@@ -120,14 +120,20 @@ export class AttemptExecutor {
       );
       if (!reply.approved) {
         releaseBreaker('neutral');
+        if (signal.aborted && signal.reason === 'shutdown') throw new InterruptedError();
         const now = new Date();
+        // Not a denial: the ledger did not answer until the deadline (or the wait was cancelled).
+        const unanswered = reply.reason === 'ledger_unavailable';
         const denied = await this.repo.insertAttempt(this.owner, e.id, {
           ...this.blank(state, tier, now),
           model,
           status: 'skipped',
-          outcome: 'budget_denied',
-          reason: 'budget_denied',
-          detail: `the ledger refused the reservation (${reply.reason}): ${reply.message}`.slice(0, 2000),
+          outcome: unanswered ? 'error' : 'budget_denied',
+          reason: unanswered ? 'ledger_unavailable' : 'budget_denied',
+          detail: (unanswered
+            ? `the ledger did not answer a reservation before ${deadlineAt.toISOString()}: ${reply.message}`
+            : `the ledger refused the reservation (${reply.reason}): ${reply.message}`
+          ).slice(0, 2000),
           maxCompletionTokens,
           finishedAt: now,
           result: {
@@ -233,7 +239,7 @@ export class AttemptExecutor {
     return {
       status: 'finished',
       outcome: answered ? 'answered' : 'limit_hit',
-      reason: answered ? null : 'limit_hit',
+      reason: answered ? null : limitHit ? 'limit_hit' : 'unusable_answer',
       detail: answered
         ? null
         : limitHit

@@ -1,5 +1,5 @@
 import type { AttemptRecord, AttemptResult, CallTier, FailureReason } from './execution-record';
-import { type PlanInput, planNext } from './execution-planner';
+import { type Plan, type PlanInput, planNext } from './execution-planner';
 
 const now = new Date('2026-01-01T00:00:10Z');
 let seq = 0;
@@ -56,7 +56,7 @@ function input(over: Partial<PlanInput> = {}): PlanInput {
   return {
     attempts: [],
     fallback: ['standard', 'human'],
-    onBudgetDenied: 'fallback',
+    onBudgetDenied: 'fail',
     maxCrashRetries: 2,
     cancelRequested: false,
     costBreaker: { open: false, policy: null, reason: null, retryAt: null },
@@ -69,7 +69,7 @@ function input(over: Partial<PlanInput> = {}): PlanInput {
 
 describe('planNext', () => {
   it('calls the reasoning model first', () => {
-    expect(planNext(input())).toEqual({ kind: 'call', tier: 'reasoning', crashRetry: 0 });
+    expect(planNext(input())).toEqual({ kind: 'call', tier: 'reasoning', retry: 0 });
   });
 
   it('completes with the reasoning answer, not degraded', () => {
@@ -79,7 +79,7 @@ describe('planNext', () => {
 
   it('falls back to the standard model after a limit hit, and completes degraded with that reason', () => {
     const limit = failed('reasoning', 'limit_hit', { outcome: 'limit_hit', detail: 'stopped at 100 tokens' });
-    expect(planNext(input({ attempts: [limit] }))).toEqual({ kind: 'call', tier: 'standard', crashRetry: 0 });
+    expect(planNext(input({ attempts: [limit] }))).toEqual({ kind: 'call', tier: 'standard', retry: 0 });
     const fallback = answered('standard');
     expect(planNext(input({ attempts: [limit, fallback] }))).toEqual({
       kind: 'complete',
@@ -88,14 +88,15 @@ describe('planNext', () => {
     });
   });
 
-  it('escalates to a human when both models fail, with the attempts in order', () => {
+  it('escalates to a human when both models give no usable answer, the cause first', () => {
     const plan = planNext(
-      input({ attempts: [failed('reasoning', 'server_error'), failed('standard', 'server_error')] }),
+      input({ attempts: [failed('reasoning', 'limit_hit'), failed('standard', 'unusable_answer')] }),
     );
     expect(plan).toEqual({
       kind: 'escalate',
-      reason: 'server_error: server_error detail; then standard: server_error: server_error detail',
-      attempts: ['reasoning:server_error', 'standard:server_error'],
+      cause: 'limit_hit',
+      reason: 'limit_hit: limit_hit detail; also standard: unusable_answer: unusable_answer detail',
+      attempts: ['reasoning:limit_hit', 'standard:unusable_answer'],
     });
   });
 
@@ -103,7 +104,7 @@ describe('planNext', () => {
     const plan = planNext(
       input({
         fallback: ['standard'],
-        attempts: [failed('reasoning', 'deadline'), failed('standard', 'deadline')],
+        attempts: [failed('reasoning', 'limit_hit'), failed('standard', 'limit_hit')],
       }),
     );
     expect(plan).toMatchObject({ kind: 'fail', code: 'reasoning_failed' });
@@ -113,17 +114,17 @@ describe('planNext', () => {
     expect(planNext(input({ attempts: [crashed('reasoning')] }))).toEqual({
       kind: 'call',
       tier: 'reasoning',
-      crashRetry: 1,
+      retry: 1,
     });
     expect(planNext(input({ attempts: [crashed('reasoning'), crashed('reasoning')] }))).toEqual({
       kind: 'call',
       tier: 'reasoning',
-      crashRetry: 2,
+      retry: 2,
     });
     const plan = planNext(
       input({ attempts: [crashed('reasoning'), crashed('reasoning'), crashed('reasoning')] }),
     );
-    expect(plan).toEqual({ kind: 'call', tier: 'standard', crashRetry: 0 });
+    expect(plan).toEqual({ kind: 'call', tier: 'standard', retry: 0 });
   });
 
   it('never calls again once an answer is recorded, whatever follows', () => {
@@ -134,53 +135,27 @@ describe('planNext', () => {
     });
   });
 
-  it('falls back on a budget denial, or fails with budget_exceeded when the tenant says so', () => {
-    const denied = failed('reasoning', 'budget_denied', {
-      status: 'skipped',
-      outcome: 'budget_denied',
-      result: result({ answer: null, denial: { reason: 'budget_exceeded', policy: 'fail' } }),
-    });
-    expect(planNext(input({ attempts: [denied] }))).toEqual({
-      kind: 'call',
-      tier: 'standard',
-      crashRetry: 0,
-    });
-    expect(planNext(input({ attempts: [denied], onBudgetDenied: 'fail' }))).toMatchObject({
+  it("follows the tenant's cost breaker: fail refuses, human escalates, route_cheap skips the reasoning model", () => {
+    const open = { open: true, reason: 'spend_rate', retryAt: '2026-01-01T01:00:00Z', policy: null };
+    expect(planNext(input({ costBreaker: open, onBudgetDenied: 'fail' }))).toMatchObject({
       kind: 'fail',
       code: 'budget_exceeded',
     });
-  });
-
-  it('falls back when the ledger is unreachable even if over-budget denials fail the task', () => {
-    const unavailable = failed('reasoning', 'budget_denied', {
-      status: 'skipped',
-      result: result({ answer: null, denial: { reason: 'ledger_unavailable', policy: null } }),
+    expect(planNext(input({ costBreaker: open, onBudgetDenied: 'human' }))).toMatchObject({
+      kind: 'escalate',
+      cause: 'budget_denied',
     });
-    expect(planNext(input({ attempts: [unavailable], onBudgetDenied: 'fail' }))).toMatchObject({
-      kind: 'call',
-      tier: 'standard',
-    });
-  });
-
-  it("follows the tenant's cost breaker: fail refuses, route_cheap skips the reasoning model", () => {
-    const open = { open: true, reason: 'spend_rate', retryAt: '2026-01-01T01:00:00Z' };
-    expect(planNext(input({ costBreaker: { ...open, policy: 'fail' } }))).toMatchObject({
-      kind: 'fail',
-      code: 'budget_exceeded',
-    });
-    expect(planNext(input({ costBreaker: { ...open, policy: 'route_cheap' } }))).toMatchObject({
+    expect(planNext(input({ costBreaker: open, onBudgetDenied: 'route_cheap' }))).toMatchObject({
       kind: 'skip',
       tier: 'reasoning',
       reason: 'cost_breaker_open',
     });
     const skipped = failed('reasoning', 'cost_breaker_open', { status: 'skipped' });
-    expect(planNext(input({ attempts: [skipped], costBreaker: { ...open, policy: 'route_cheap' } }))).toEqual(
-      {
-        kind: 'call',
-        tier: 'standard',
-        crashRetry: 0,
-      },
-    );
+    expect(
+      planNext(
+        input({ attempts: [skipped], costBreaker: open, onBudgetDenied: 'route_cheap', fallback: [] }),
+      ),
+    ).toEqual({ kind: 'call', tier: 'standard', retry: 0 });
   });
 
   it('skips a model whose deadline has passed', () => {
@@ -193,12 +168,189 @@ describe('planNext', () => {
     expect(planNext(input({ attempts: [late], now: new Date('2026-01-01T00:09:45Z') }))).toEqual({
       kind: 'call',
       tier: 'standard',
-      crashRetry: 0,
+      retry: 0,
     });
   });
 
   it('cancels on request, and after a cancelled call', () => {
     expect(planNext(input({ cancelRequested: true }))).toEqual({ kind: 'cancel' });
     expect(planNext(input({ attempts: [failed('reasoning', 'cancelled')] }))).toEqual({ kind: 'cancel' });
+  });
+
+  // What the attempts recorded so far lead to. Outages never end at a person; a real denial follows the policy.
+  const denial = (
+    reason: 'budget_exceeded' | 'task_ceiling_exceeded' | 'breaker_open' | 'ledger_unavailable' | 'no_price',
+    tier: CallTier = 'reasoning',
+  ) =>
+    failed(tier, 'budget_denied', {
+      status: 'skipped',
+      outcome: 'budget_denied',
+      result: result({ answer: null, denial: { reason, policy: null } }),
+    });
+  const unanswered = (tier: CallTier) => failed(tier, 'ledger_unavailable', { status: 'skipped' });
+  const late = new Date('2026-01-01T00:10:00Z');
+  const cases: [string, Partial<PlanInput>, Partial<Plan> & { kind: Plan['kind'] }][] = [
+    // outages: wait, move to the next model tier, fail at the deadline; never a person
+    [
+      'ledger unanswered on reasoning -> standard',
+      { attempts: [unanswered('reasoning')] },
+      { kind: 'call', tier: 'standard', retry: 0 },
+    ],
+    [
+      'ledger unanswered, recorded as a denial -> standard',
+      { attempts: [denial('ledger_unavailable')] },
+      { kind: 'call', tier: 'standard' },
+    ],
+    [
+      'ledger unanswered on both tiers, deadline passed -> skip',
+      { attempts: [unanswered('reasoning'), unanswered('standard')], now: late },
+      { kind: 'skip', tier: 'standard', reason: 'deadline' },
+    ],
+    [
+      'ledger unanswered until the end -> fail deadline naming the ledger',
+      {
+        attempts: [
+          unanswered('reasoning'),
+          unanswered('standard'),
+          failed('standard', 'deadline', { status: 'skipped' }),
+        ],
+      },
+      { kind: 'fail', code: 'deadline', message: expect.stringContaining('ledger_unavailable') as string },
+    ],
+    [
+      'ledger unanswered, no model fallback -> fail deadline',
+      {
+        fallback: ['human'],
+        attempts: [unanswered('reasoning'), failed('reasoning', 'deadline', { status: 'skipped' })],
+      },
+      { kind: 'fail', code: 'deadline' },
+    ],
+    [
+      'model 5xx on both tiers -> standard again',
+      { attempts: [failed('reasoning', 'server_error'), failed('standard', 'server_error')] },
+      { kind: 'call', tier: 'standard', retry: 1 },
+    ],
+    [
+      'model 429 then breaker -> standard again',
+      {
+        attempts: [
+          failed('reasoning', 'rate_limited'),
+          failed('standard', 'model_breaker_open', { status: 'skipped' }),
+        ],
+      },
+      { kind: 'call', tier: 'standard', retry: 1 },
+    ],
+    [
+      'model outage until the deadline -> fail deadline, not a person',
+      {
+        attempts: [
+          failed('reasoning', 'server_error'),
+          failed('standard', 'server_error'),
+          failed('standard', 'deadline', { status: 'skipped' }),
+        ],
+      },
+      { kind: 'fail', code: 'deadline' },
+    ],
+    [
+      'reasoning only chain, model outage -> reasoning again',
+      { fallback: ['human'], attempts: [failed('reasoning', 'server_error')] },
+      { kind: 'call', tier: 'reasoning', retry: 1 },
+    ],
+    [
+      'crashes beyond the limit on the last tier -> fail, not a person',
+      {
+        attempts: [
+          failed('reasoning', 'limit_hit'),
+          crashed('standard'),
+          crashed('standard'),
+          crashed('standard'),
+        ],
+      },
+      { kind: 'fail', code: 'reasoning_failed' },
+    ],
+    [
+      'crashes beyond the limit, no content failure -> fail',
+      { fallback: ['human'], attempts: [crashed('reasoning'), crashed('reasoning'), crashed('reasoning')] },
+      { kind: 'fail', code: 'reasoning_failed' },
+    ],
+    [
+      'model error on both tiers -> fail',
+      { attempts: [failed('reasoning', 'model_error'), failed('standard', 'model_error')] },
+      { kind: 'fail', code: 'reasoning_failed' },
+    ],
+    [
+      'outage then a content failure -> a person, for the content',
+      { attempts: [failed('reasoning', 'server_error'), failed('standard', 'limit_hit')] },
+      { kind: 'escalate', cause: 'limit_hit', reason: expect.stringMatching(/^limit_hit: /) as string },
+    ],
+    [
+      'unusable answer on reasoning -> standard',
+      { attempts: [failed('reasoning', 'unusable_answer')] },
+      { kind: 'call', tier: 'standard', retry: 0 },
+    ],
+    // real denials: the tenant's policy
+    [
+      'denied, policy fail -> budget_exceeded',
+      { attempts: [denial('budget_exceeded')], onBudgetDenied: 'fail' },
+      { kind: 'fail', code: 'budget_exceeded' },
+    ],
+    [
+      'task ceiling, policy fail -> budget_exceeded',
+      { attempts: [denial('task_ceiling_exceeded')], onBudgetDenied: 'fail' },
+      { kind: 'fail', code: 'budget_exceeded' },
+    ],
+    [
+      'ledger breaker, policy fail -> budget_exceeded',
+      { attempts: [denial('breaker_open')], onBudgetDenied: 'fail' },
+      { kind: 'fail', code: 'budget_exceeded' },
+    ],
+    [
+      'denied, policy human -> a person, budget_denied',
+      { attempts: [denial('budget_exceeded')], onBudgetDenied: 'human' },
+      {
+        kind: 'escalate',
+        cause: 'budget_denied',
+        reason: expect.stringMatching(/^budget_denied: /) as string,
+      },
+    ],
+    [
+      'denied, policy human, chain without a person -> still a person',
+      { attempts: [denial('budget_exceeded')], onBudgetDenied: 'human', fallback: [] },
+      { kind: 'escalate', cause: 'budget_denied' },
+    ],
+    [
+      'denied, policy route_cheap -> standard',
+      { attempts: [denial('budget_exceeded')], onBudgetDenied: 'route_cheap' },
+      { kind: 'call', tier: 'standard', retry: 0 },
+    ],
+    [
+      'denied, route_cheap, chain without standard -> standard all the same',
+      { attempts: [denial('budget_exceeded')], onBudgetDenied: 'route_cheap', fallback: ['human'] },
+      { kind: 'call', tier: 'standard' },
+    ],
+    [
+      'denied on both tiers, route_cheap -> budget_exceeded',
+      {
+        attempts: [denial('budget_exceeded'), denial('budget_exceeded', 'standard')],
+        onBudgetDenied: 'route_cheap',
+      },
+      { kind: 'fail', code: 'budget_exceeded' },
+    ],
+    [
+      'route_cheap, standard gives no answer -> a person if the chain has one',
+      {
+        attempts: [denial('budget_exceeded'), failed('standard', 'limit_hit')],
+        onBudgetDenied: 'route_cheap',
+      },
+      { kind: 'escalate', cause: 'limit_hit' },
+    ],
+    [
+      'no price for the model -> fail, not a person',
+      { attempts: [denial('no_price')], onBudgetDenied: 'human' },
+      { kind: 'fail', code: 'reasoning_failed' },
+    ],
+  ];
+  it.each(cases)('%s', (_name, over, expected) => {
+    expect(planNext(input(over))).toMatchObject(expected);
   });
 });

@@ -1,9 +1,13 @@
-import type { BudgetDeniedAction } from '@deliberate/contracts';
+import type { BudgetDeniedAction, FallbackStep } from '@deliberate/contracts';
 import type { AttemptRecord, CallTier, FailureReason } from './execution-record';
-import type { FallbackStep } from './tenant-policy';
 
 // Decides an execution's next step from what its attempts recorded, and nothing else: a fresh execution and one
 // recovered after a crash go through the same decision, so a recorded result is never asked for twice.
+//
+// What a failure leads to depends on its kind. Content (the model hit its limit or gave no usable answer) goes down
+// the tenant's chain, a person included. An outage (model or ledger not answering) moves to the next model tier, or
+// waits and tries the last one again, until the deadline; it never reaches a person. A real budget denial does what
+// the tenant's policy says.
 
 export interface CostBreakerView {
   open: boolean;
@@ -15,7 +19,7 @@ export interface CostBreakerView {
 export interface PlanInput {
   attempts: readonly AttemptRecord[];
   fallback: readonly FallbackStep[];
-  onBudgetDenied: 'fallback' | 'fail';
+  onBudgetDenied: BudgetDeniedAction;
   maxCrashRetries: number;
   cancelRequested: boolean;
   costBreaker: CostBreakerView;
@@ -30,23 +34,88 @@ export interface StageFailure {
   detail: string;
 }
 
+/** Why a person got the task: what the models answered, or the tenant's policy for a budget denial. */
+export type EscalationCause = 'limit_hit' | 'unusable_answer' | 'budget_denied';
+
 export type Plan =
-  | { kind: 'call'; tier: CallTier; crashRetry: number }
+  // retry > 0: the same tier again after a call cut off by a crash or an outage; the runner spaces it out.
+  | { kind: 'call'; tier: CallTier; retry: number }
   | { kind: 'skip'; tier: CallTier; reason: FailureReason; detail: string }
   | { kind: 'complete'; attempt: AttemptRecord; degraded: { reason: string } | null }
   | { kind: 'fail'; code: string; message: string }
-  | { kind: 'escalate'; reason: string; attempts: string[] }
+  | { kind: 'escalate'; cause: EscalationCause; reason: string; attempts: string[] }
   | { kind: 'cancel' };
 
 type Stage = CallTier | 'human';
 
+/** How a recorded failure moves the chain. */
+type FailureKind = 'content' | 'outage' | 'next_model' | 'denied' | 'route_cheap' | 'refused';
+
+const REAL_DENIALS = new Set(['budget_exceeded', 'task_ceiling_exceeded', 'breaker_open']);
+
+function kindOf(a: AttemptRecord, reason: FailureReason): FailureKind {
+  switch (reason) {
+    case 'limit_hit':
+    case 'unusable_answer':
+      return 'content';
+    case 'server_error':
+    case 'rate_limited':
+    case 'model_breaker_open':
+    case 'ledger_unavailable':
+      return 'outage';
+    case 'cost_breaker_open':
+      return 'route_cheap';
+    case 'budget_denied': {
+      const denial = a.result?.denial?.reason;
+      // Recorded before outages were told apart: an unanswered reserve is an outage, not a denial.
+      if (denial === 'ledger_unavailable') return 'outage';
+      return denial !== undefined && REAL_DENIALS.has(denial) ? 'denied' : 'refused';
+    }
+    case 'deadline':
+    case 'model_error':
+    case 'executor_crashed':
+    case 'cancelled':
+      return 'next_model';
+  }
+}
+
 const describe = (f: StageFailure) => `${f.reason}: ${f.detail}`;
+const isContent = (f: StageFailure) => f.reason === 'limit_hit' || f.reason === 'unusable_answer';
+const isModel = (s: Stage | undefined): s is CallTier => s === 'reasoning' || s === 'standard';
+
+function escalate(cause: EscalationCause, root: string, failures: StageFailure[], tried: string[]): Plan {
+  const others = failures.filter((f) => f.reason !== cause).map((f) => `${f.tier}: ${describe(f)}`);
+  return {
+    kind: 'escalate',
+    cause,
+    reason: [`${cause}: ${root}`, ...others.map((o) => `also ${o}`)].join('; '),
+    attempts: tried,
+  };
+}
 
 export function planNext(input: PlanInput): Plan {
-  const stages: Stage[] = ['reasoning', ...input.fallback];
+  let stages: Stage[] = ['reasoning', ...input.fallback];
   const failures: StageFailure[] = [];
+  const tried = input.attempts.map((a) => `${a.tier}:${a.reason ?? 'answered'}`);
   let stage = 0;
   let crashesInStage = 0;
+  let outagesInStage = 0;
+
+  const nextModelStage = () => {
+    const i = stages.findIndex((s, j) => j > stage && isModel(s));
+    return i === -1 ? stages.length : i;
+  };
+  const advanceTo = (i: number) => {
+    stage = i;
+    crashesInStage = 0;
+    outagesInStage = 0;
+  };
+  // The cheap tier, whether or not the chain names it; a person after it only if the chain has one.
+  const routeCheap = () => {
+    stages = ['reasoning', 'standard', ...input.fallback.filter((s) => s === 'human')];
+    advanceTo(1);
+  };
+  const budgetExceeded = (message: string): Plan => ({ kind: 'fail', code: 'budget_exceeded', message });
 
   for (const a of input.attempts) {
     if (a.status === 'finished' && a.reason === null && a.result?.answer) {
@@ -66,61 +135,82 @@ export function planNext(input: PlanInput): Plan {
         reason: 'executor_crashed',
         detail: `the executor stopped during ${crashesInStage} calls in a row`,
       });
-    } else {
-      const failure: StageFailure = {
-        tier: a.tier,
-        reason: a.reason ?? 'limit_hit',
-        detail: a.detail ?? 'no answer',
-      };
-      failures.push(failure);
-      const denial = a.result?.denial;
-      if (failure.reason === 'budget_denied' && denial) {
-        const overBudget = denial.reason === 'budget_exceeded' || denial.reason === 'task_ceiling_exceeded';
-        const breakerFails = denial.reason === 'breaker_open' && denial.policy !== 'route_cheap';
-        if ((overBudget && input.onBudgetDenied === 'fail') || breakerFails) {
-          return { kind: 'fail', code: 'budget_exceeded', message: failure.detail };
-        }
-      }
+      advanceTo(nextModelStage());
+      continue;
     }
-    stage += 1;
-    crashesInStage = 0;
+    const failure: StageFailure = {
+      tier: a.tier,
+      reason: a.reason ?? 'unusable_answer',
+      detail: a.detail ?? 'no answer',
+    };
+    failures.push(failure);
+    switch (kindOf(a, failure.reason)) {
+      case 'content':
+        advanceTo(stage + 1);
+        break;
+      case 'next_model':
+        advanceTo(nextModelStage());
+        break;
+      case 'outage': {
+        // Another model tier may answer; the last one is tried again until its deadline.
+        const next = nextModelStage();
+        if (next < stages.length) advanceTo(next);
+        else outagesInStage += 1;
+        break;
+      }
+      case 'refused':
+        return { kind: 'fail', code: 'reasoning_failed', message: describe(failure) };
+      case 'route_cheap':
+        if (a.tier === 'standard') return budgetExceeded(failure.detail);
+        routeCheap();
+        break;
+      case 'denied':
+        switch (input.onBudgetDenied) {
+          case 'fail':
+            return budgetExceeded(failure.detail);
+          case 'human':
+            return escalate('budget_denied', failure.detail, failures, tried);
+          case 'route_cheap':
+            if (a.tier === 'standard') return budgetExceeded(failure.detail);
+            routeCheap();
+            break;
+        }
+        break;
+    }
   }
 
   if (input.cancelRequested) return { kind: 'cancel' };
 
   const next = stages[stage];
-  const tried = input.attempts.map((a) => `${a.tier}:${a.reason ?? 'answered'}`);
-  if (next === undefined) {
-    return {
-      kind: 'fail',
-      code: 'reasoning_failed',
-      message: `no model answered and the fallback chain has no human step: ${failures.map(describe).join('; ')}`,
-    };
-  }
-  if (next === 'human') {
-    const root = failures[0];
-    const reason = root
-      ? [describe(root), ...failures.slice(1).map((f) => `then ${f.tier}: ${describe(f)}`)].join('; ')
-      : 'the fallback chain starts with a human';
-    return { kind: 'escalate', reason, attempts: tried };
+  if (!isModel(next)) {
+    const content = failures.find(isContent);
+    if (next === 'human' && content) {
+      return escalate(content.reason as EscalationCause, content.detail, failures, tried);
+    }
+    const late = failures.some((f) => f.reason === 'deadline' || f.reason === 'ledger_unavailable');
+    const listed = failures.map((f) => `${f.tier}: ${describe(f)}`).join('; ');
+    return late
+      ? { kind: 'fail', code: 'deadline', message: `no model answered before the deadline: ${listed}` }
+      : { kind: 'fail', code: 'reasoning_failed', message: `no model answered: ${listed}` };
   }
 
   const breaker = input.costBreaker;
   if (breaker.open) {
-    if (breaker.policy !== 'route_cheap') {
-      return {
-        kind: 'fail',
-        code: 'budget_exceeded',
-        message: `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'}); retry after ${breaker.retryAt ?? 'it closes'}`,
-      };
-    }
-    if (next === 'reasoning') {
-      return {
-        kind: 'skip',
-        tier: 'reasoning',
-        reason: 'cost_breaker_open',
-        detail: `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'}) and its policy routes work to the cheaper model`,
-      };
+    const why = `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'})`;
+    switch (input.onBudgetDenied) {
+      case 'fail':
+        return budgetExceeded(`${why}; retry after ${breaker.retryAt ?? 'it closes'}`);
+      case 'human':
+        return escalate('budget_denied', why, failures, tried);
+      case 'route_cheap':
+        if (next === 'reasoning') {
+          return {
+            kind: 'skip',
+            tier: 'reasoning',
+            reason: 'cost_breaker_open',
+            detail: `${why} and its policy routes work to the cheaper model`,
+          };
+        }
     }
   }
 
@@ -133,5 +223,5 @@ export function planNext(input: PlanInput): Plan {
       detail: `no time left for the ${next} model before ${deadline.toISOString()}`,
     };
   }
-  return { kind: 'call', tier: next, crashRetry: crashesInStage };
+  return { kind: 'call', tier: next, retry: crashesInStage + outagesInStage };
 }

@@ -48,7 +48,9 @@ export interface ExecutionRecord {
  */
 export type FailureReason =
   | 'limit_hit'
+  | 'unusable_answer'
   | 'deadline'
+  | 'ledger_unavailable'
   | 'rate_limited'
   | 'server_error'
   | 'model_error'

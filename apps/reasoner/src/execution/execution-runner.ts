@@ -78,14 +78,11 @@ export class ExecutionRunner {
       });
       switch (plan.kind) {
         case 'call':
-          if (plan.crashRetry > 0) {
-            // The SDK retries 429 and 5xx itself; a call our own crash cut off is ours to space out.
+          if (plan.retry > 0) {
+            // The SDK retries 429 and 5xx itself; a call our own crash cut off, or the last model tier tried again
+            // through an outage, is ours to space out.
             await sleep(
-              backoffDelayMs(
-                plan.crashRetry,
-                this.config.REASONER_CRASH_RETRY_BASE_MS,
-                CRASH_RETRY_MAX_DELAY_MS,
-              ),
+              backoffDelayMs(plan.retry, this.config.REASONER_CRASH_RETRY_BASE_MS, CRASH_RETRY_MAX_DELAY_MS),
               signal,
             );
             if (signal.aborted) continue;

@@ -18,7 +18,7 @@ const spec = (over: Partial<TaskSpec> = {}): TaskSpec => ({
 });
 const policy: TenantPolicy = {
   fallback: ['standard', 'human'],
-  onBudgetDenied: 'fallback',
+  onBudgetDenied: 'route_cheap',
   maxThinkingTokensCeiling: 128_000,
 };
 const defaults = {

@@ -14,7 +14,7 @@ describe('tenant policies', () => {
     });
     expect(resolveTenantPolicy(policies, 'other', 128_000)).toEqual({
       fallback: ['standard', 'human'],
-      onBudgetDenied: 'fallback',
+      onBudgetDenied: 'fail',
       maxThinkingTokensCeiling: 128_000,
     });
   });

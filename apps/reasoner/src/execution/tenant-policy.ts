@@ -1,4 +1,4 @@
-import { TASK_LIMITS } from '@deliberate/contracts';
+import { type BudgetDeniedAction, TASK_LIMITS } from '@deliberate/contracts';
 import { z } from 'zod';
 
 // What a tenant wants when the reasoning model does not answer: the fallback chain after it, whether a budget
@@ -23,7 +23,7 @@ export type TenantPolicyInput = z.infer<typeof tenantPolicySchema>;
 
 export interface TenantPolicy {
   fallback: readonly FallbackStep[];
-  onBudgetDenied: 'fallback' | 'fail';
+  onBudgetDenied: BudgetDeniedAction;
   maxThinkingTokensCeiling: number;
 }
 
@@ -54,7 +54,7 @@ export function resolveTenantPolicy(
   const p = policies[tenantId];
   return {
     fallback: p?.fallback ?? DEFAULT_FALLBACK,
-    onBudgetDenied: p?.onBudgetDenied ?? 'fallback',
+    onBudgetDenied: p?.onBudgetDenied === 'fallback' ? 'route_cheap' : (p?.onBudgetDenied ?? 'fail'),
     maxThinkingTokensCeiling: p?.maxThinkingTokensCeiling ?? defaultCeiling,
   };
 }
