@@ -3,28 +3,24 @@ import {
   reasoningRequestedEvent,
   taskAcceptedEvent,
   taskCompletedEvent,
+  taskEscalatedEvent,
   taskFailedEvent,
   taskTriagedEvent,
 } from '@deliberate/contracts';
-import { Public } from '@deliberate/http';
-import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
+import { kafkaOptionsFromConfig, kafkaSecurityOf, KafkaModule } from '@deliberate/kafka';
 import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
-import { Controller, type DynamicModule, Get, Module } from '@nestjs/common';
+import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
+import { PersistenceModule } from '@deliberate/persistence';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TRIAGE_CONFIG, type TriageConfig } from './config';
+import { CreateTriageTables1796300000000 } from './migrations/1796300000000-create-triage-tables';
+import { TriageTaskRepository } from './tasks/triage-task.repository';
 import { ContextRanker } from './triage/context-ranker';
+import { FastCalls } from './triage/fast-calls';
 import { ModelUsageRecorder } from './triage/model-usage.recorder';
 import { TriageConsumer } from './triage/triage.consumer';
 import { TriageService } from './triage/triage.service';
-
-@Public()
-@Controller('health')
-class HealthController {
-  @Get()
-  health(): { status: 'ok' } {
-    return { status: 'ok' };
-  }
-}
 
 @Module({})
 export class TriageModule {
@@ -32,6 +28,13 @@ export class TriageModule {
     return {
       module: TriageModule,
       imports: [
+        PersistenceModule.forRoot({
+          databaseUrl: config.DATABASE_URL,
+          schema: 'triage',
+          entities: [],
+          migrations: [CreateTriageTables1796300000000],
+          poolSize: config.DATABASE_POOL_SIZE,
+        }),
         KafkaModule.forRoot({
           ...kafkaOptionsFromConfig('triage', config),
           topics: [
@@ -40,24 +43,43 @@ export class TriageModule {
             reasoningRequestedEvent,
             taskCompletedEvent,
             taskFailedEvent,
+            taskEscalatedEvent,
             modelCallRecordedEvent,
           ],
         }),
+        // Every event that follows from the task's record: written in the transaction that records it, sent once.
+        OutboxModule.forRoot({
+          events: [
+            taskTriagedEvent,
+            reasoningRequestedEvent,
+            taskCompletedEvent,
+            taskFailedEvent,
+            taskEscalatedEvent,
+          ],
+          sweepIntervalMs: 1_000,
+        }),
         LlmModule.forRoot(modelTierConfigs(config)),
-        // The triage spends only on the cheap tier and books it after the fact; it needs the breakers, not holds.
+        // Every fast-model call is held against the budget first, like the reasoner's calls.
         LedgerClientModule.forRoot({
           brokers: config.KAFKA_BROKERS,
+          security: kafkaSecurityOf(config),
           clientId: 'triage',
           topicPrefix: config.KAFKA_TOPIC_PREFIX,
           replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+          timeoutMs: config.LEDGER_TIMEOUT_MS,
+          // A reply group per instance, deleted on shutdown: a restarted instance reads its replies at once.
+          replyGroupId: `${config.KAFKA_TOPIC_PREFIX}deliberate.triage.ledger-replies.${config.TRIAGE_INSTANCE_ID}`,
+          ephemeralReplyGroup: true,
           breakerStateCache: true,
-          rpcClient: false,
+          callReservations: { retryBaseMs: config.TRIAGE_RETRY_BASE_MS },
         }),
       ],
-      controllers: [HealthController],
+      controllers: [OutboxHealthController],
       providers: [
         { provide: TRIAGE_CONFIG, useValue: config },
+        TriageTaskRepository,
         ModelUsageRecorder,
+        FastCalls,
         ContextRanker,
         TriageService,
         TriageConsumer,

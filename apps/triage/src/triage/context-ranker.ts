@@ -5,11 +5,10 @@ import type {
   TaskAccepted,
   TaskSpec,
 } from '@deliberate/contracts';
-import { ModelClient } from '@deliberate/llm';
+import { type CompleteRequest, ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
 import { TRIAGE_CONFIG, type TriageConfig } from '../config';
-import { ModelUsageRecorder } from './model-usage.recorder';
 import { lastUserText } from './task-prompt';
 
 const EXCERPT_CHARS = 2_000;
@@ -39,6 +38,12 @@ const rankingSchema = z.object({
   ranking: z.array(z.object({ index: z.int().nonnegative(), score: z.number(), reason: z.string() })),
 });
 
+/** One ranking call on the fast model. */
+export type RankCall = (
+  prompt: ChatMessage[],
+  options: { responseFormat: CompleteRequest['responseFormat'] },
+) => Promise<ModelCallResult>;
+
 export interface ContextSelection {
   spec: TaskSpec;
   selection: ContextSelectionEntry[] | null;
@@ -50,17 +55,13 @@ export interface ContextSelection {
 export class ContextRanker {
   private readonly logger = new Logger(ContextRanker.name);
 
-  constructor(
-    private readonly models: ModelClient,
-    private readonly usage: ModelUsageRecorder,
-    @Inject(TRIAGE_CONFIG) private readonly config: TriageConfig,
-  ) {}
+  constructor(@Inject(TRIAGE_CONFIG) private readonly config: TriageConfig) {}
 
-  async select(event: EventEnvelope<TaskAccepted>): Promise<ContextSelection> {
+  /** `rank` makes the fast-model call (reserved, recorded and settled by the caller). */
+  async select(event: EventEnvelope<TaskAccepted>, rank: RankCall): Promise<ContextSelection> {
     const { spec } = event.data;
     const k = this.config.TRIAGE_CONTEXT_TOP_K;
     if (spec.context.length <= k) return { spec, selection: null };
-    const started = Date.now();
     let ranked: { index: number; score: number; reason: string }[];
     const prompt: ChatMessage[] = [
       {
@@ -71,30 +72,21 @@ export class ContextRanker {
       { role: 'user', content: rankingPrompt(spec) },
     ];
     try {
-      const r = await this.models.complete('fast', {
-        messages: prompt,
+      const r = await rank(prompt, {
         responseFormat: { type: 'json_schema', json_schema: RANKING_JSON_SCHEMA },
       });
-      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'rank-context', prompt, r);
       ranked = rankingSchema
         .parse(JSON.parse(r.content))
         .ranking.filter((e) => e.index < spec.context.length);
     } catch (e) {
-      await this.usage.recordFailure(
-        event.tenantId,
-        event.taskId!,
-        'fast',
-        this.models.modelOf('fast'),
-        'rank-context',
-        prompt,
-        e,
-        Date.now() - started,
-      );
+      // A denied hold, an outage past the deadline or a lost claim is the task's business, not the ranking's.
+      if (!(e instanceof ModelCallError) && !(e instanceof SyntaxError) && !(e instanceof z.ZodError))
+        throw e;
       // Without a ranking, dropping documents blindly could drop the one that matters: keep them all.
       this.logger.warn({
         msg: 'context ranking failed; passing every document',
         taskId: event.taskId,
-        error: (e as Error).message,
+        error: e.message,
       });
       return { spec, selection: null };
     }

@@ -3,12 +3,22 @@ import {
   modelCallRecordedEvent,
   type ModelTier,
   recordPrompt,
-  uuidv7,
   ZERO_USAGE,
 } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Injectable } from '@nestjs/common';
+
+/** One fast-model call: its usage event's id (the ledger books it, and settles its hold, once by that id). */
+export interface RecordedCall {
+  tenantId: string;
+  taskId: string;
+  tier: ModelTier;
+  purpose: string;
+  messages: readonly ChatMessage[];
+  usageEventId: string;
+  reservationId: string | null;
+}
 
 // Every model call is announced for the cost ledger, failed ones too: a provider may bill a call that errored.
 // The messages sent go with it, for the audit trail of what each model was shown.
@@ -16,57 +26,43 @@ import { Injectable } from '@nestjs/common';
 export class ModelUsageRecorder {
   constructor(private readonly publisher: EventPublisher) {}
 
-  async recordSuccess(
-    tenantId: string,
-    taskId: string,
-    tier: ModelTier,
-    purpose: string,
-    messages: readonly ChatMessage[],
-    r: ModelCallResult,
-  ): Promise<void> {
+  async recordSuccess(call: RecordedCall, r: ModelCallResult): Promise<void> {
     await this.publisher.publish(modelCallRecordedEvent, {
-      tenantId,
-      taskId,
+      id: call.usageEventId,
+      tenantId: call.tenantId,
+      taskId: call.taskId,
       data: {
-        callId: uuidv7(),
-        tier,
+        callId: call.usageEventId,
+        tier: call.tier,
         model: r.model,
-        purpose,
+        purpose: call.purpose,
         usage: r.usage,
         latencyMs: r.latencyMs,
         outcome: r.finishReason === 'length' ? 'length' : 'ok',
         finishReason: r.finishReason,
         errorMessage: null,
-        reservationId: null,
-        prompt: recordPrompt(messages),
+        reservationId: call.reservationId,
+        prompt: recordPrompt(call.messages),
       },
     });
   }
 
-  async recordFailure(
-    tenantId: string,
-    taskId: string,
-    tier: ModelTier,
-    model: string,
-    purpose: string,
-    messages: readonly ChatMessage[],
-    error: unknown,
-    latencyMs: number,
-  ): Promise<void> {
+  async recordFailure(call: RecordedCall, model: string, error: unknown, latencyMs: number): Promise<void> {
     await this.publisher.publish(modelCallRecordedEvent, {
-      tenantId,
-      taskId,
+      id: call.usageEventId,
+      tenantId: call.tenantId,
+      taskId: call.taskId,
       data: {
-        callId: uuidv7(),
-        tier,
+        callId: call.usageEventId,
+        tier: call.tier,
         model,
-        purpose,
+        purpose: call.purpose,
         usage: ZERO_USAGE,
-        latencyMs,
+        latencyMs: Math.round(latencyMs),
         outcome: 'error',
         finishReason: null,
-        reservationId: null,
-        prompt: recordPrompt(messages),
+        reservationId: call.reservationId,
+        prompt: recordPrompt(call.messages),
         errorMessage: (error instanceof ModelCallError
           ? `${error.kind}: ${error.message}`
           : String(error)

@@ -1,17 +1,33 @@
 import {
+  type BudgetDeniedAction,
   complexityClassificationSchema,
   type EventEnvelope,
   reasoningRequestedEvent,
   type TaskAccepted,
   taskCompletedEvent,
+  taskEscalatedEvent,
   taskFailedEvent,
   taskTriagedEvent,
   type TriageDecision,
+  uuidv7,
 } from '@deliberate/contracts';
-import { EventPublisher } from '@deliberate/kafka';
 import { BreakerStateCache } from '@deliberate/ledger-client';
-import { ModelCallError, ModelClient } from '@deliberate/llm';
-import { Injectable, Logger } from '@nestjs/common';
+import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
+import { Outbox, type OutboxDraft, OutboxRelay } from '@deliberate/outbox';
+import { Sql } from '@deliberate/persistence';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TRIAGE_CONFIG, type TriageConfig } from '../config';
+import { type TriageTask, TriageTaskRepository } from '../tasks/triage-task.repository';
+import { denialVerdict, taskDeadline } from './call-retry';
+import { ContextRanker } from './context-ranker';
+import {
+  BudgetDeniedError,
+  CallClaimLostError,
+  ReservationRefusedError,
+  TaskDeadlineError,
+} from './fast-call.errors';
+import { type FastCallRequest, FastCalls } from './fast-calls';
 import {
   ANSWER_SYSTEM_PROMPT,
   CLASSIFICATION_JSON_SCHEMA,
@@ -19,68 +35,122 @@ import {
   taskMessages,
 } from './task-prompt';
 import { decideByRules } from './triage-policy';
-import { ContextRanker } from './context-ranker';
-import { ModelUsageRecorder } from './model-usage.recorder';
 
+// How often a handler looks again at a task whose call another handler holds (bounded by that claim's expiry).
+const CLAIM_POLL_MS = 250;
+
+/** Another handler finished the task, or took its call over, first: this one's result is not the task's. */
+class LostRace extends Error {}
+
+type Accepted = EventEnvelope<TaskAccepted>;
+
+/** One delivery of an accepted event: the task's record as last read, and the name its claims go under. */
+interface Delivery {
+  event: Accepted;
+  owner: string;
+}
+
+// Triages each accepted task exactly once, however often its event is delivered: the task's record holds the
+// decision (stored before any call that depends on it), the call in progress (claimed, so only one handler pays
+// for it) and the terminal event (written to the outbox in the transaction that finishes the task, so its id is
+// fixed once). A delivery of a finished task does nothing; one that finds another's call in progress waits for it.
 @Injectable()
 export class TriageService {
   private readonly logger = new Logger(TriageService.name);
 
   constructor(
-    private readonly models: ModelClient,
-    private readonly publisher: EventPublisher,
-    private readonly usage: ModelUsageRecorder,
+    private readonly sql: Sql,
+    private readonly tasks: TriageTaskRepository,
+    private readonly calls: FastCalls,
+    private readonly outbox: Outbox,
+    private readonly relay: OutboxRelay,
     private readonly breakers: BreakerStateCache,
     private readonly contextRanker: ContextRanker,
+    @Inject(TRIAGE_CONFIG) private readonly config: TriageConfig,
   ) {}
 
-  async triage(event: EventEnvelope<TaskAccepted>): Promise<void> {
-    const { tenantId } = event;
+  async triage(event: Accepted): Promise<void> {
     const taskId = event.taskId!;
-    const breaker = this.breakers.state(tenantId);
-    if (breaker.open && breaker.policy !== 'route_cheap') {
-      // The tenant's cost breaker refuses new paid work, the fast model's included: fail fast and say why.
-      await this.publisher.publish(taskFailedEvent, {
-        tenantId,
-        taskId,
-        data: {
-          error: {
-            code: 'budget_exceeded',
-            message: `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'}); retry after ${breaker.retryAt ?? 'it closes'}`,
-          },
-          failedAt: new Date().toISOString(),
-        },
-      });
-      return;
-    }
-    const decision = breaker.open ? cheapTierDecision(breaker.reason) : await this.decide(event);
-    // Published without waiting: the producer batches it with what follows, saving a broker round trip per task.
-    const triaged = this.publisher.publish(taskTriagedEvent, {
-      tenantId,
+    const delivery: Delivery = { event, owner: `${this.config.TRIAGE_INSTANCE_ID}/${uuidv7()}` };
+    let task = await this.tasks.insertOrRead({
       taskId,
-      data: { decision, triagedAt: new Date().toISOString() },
+      tenantId: event.tenantId,
+      acceptedAt: new Date(event.data.acceptedAt),
+      deadlineAt: taskDeadline(
+        event.data.acceptedAt,
+        event.data.spec.latencyBudgetMs,
+        this.config.TRIAGE_DEFAULT_DEADLINE_MS,
+      ),
     });
-    if (decision.route === 'reasoning') {
-      const selected = await this.contextRanker.select(event);
-      await Promise.all([
-        triaged,
-        this.publisher.publish(reasoningRequestedEvent, {
-          tenantId,
-          taskId,
-          data: {
-            spec: selected.spec,
-            decision,
-            contextSelection: selected.selection,
-            requestedAt: new Date().toISOString(),
-          },
-        }),
-      ]);
-      return;
+    for (;;) {
+      // A redelivery of a finished task: its terminal event is in the outbox already, under its one id.
+      if (task.state === 'finished') return;
+      if (this.heldByAnother(task, delivery.owner)) {
+        await sleep(Math.max(1, Math.min(CLAIM_POLL_MS, task.claimExpiresAt!.getTime() - Date.now())));
+      } else {
+        await this.step(delivery, task);
+      }
+      task = (await this.tasks.read(taskId))!;
     }
-    await Promise.all([triaged, this.answerFast(event)]);
   }
 
-  private async decide(event: EventEnvelope<TaskAccepted>): Promise<TriageDecision> {
+  private heldByAnother(task: TriageTask, owner: string): boolean {
+    return (
+      task.claimOwner !== null &&
+      task.claimOwner !== owner &&
+      task.claimExpiresAt !== null &&
+      task.claimExpiresAt.getTime() > Date.now()
+    );
+  }
+
+  // One move of the task's state machine; the caller reads the record again after it, whoever made the next move.
+  private async step(delivery: Delivery, task: TriageTask): Promise<void> {
+    try {
+      if (task.state === 'triaging') await this.decide(delivery, task);
+      else await this.conclude(delivery, task);
+    } catch (e) {
+      if (e instanceof CallClaimLostError || e instanceof LostRace) return;
+      const verdict = this.verdictOf(delivery.event, e);
+      if (!verdict) throw e;
+      await this.finish(delivery, task, [verdict]);
+    }
+  }
+
+  // Stores the decision, with its task.triaged event, before any call that depends on it.
+  private async decide(delivery: Delivery, task: TriageTask): Promise<void> {
+    const { event } = delivery;
+    const breaker = this.breakers.state(event.tenantId);
+    const onDenied = this.onBudgetDenied(event.tenantId, breaker.policy);
+    if (breaker.open && onDenied !== 'route_cheap') {
+      // The tenant's cost breaker refuses new paid work, the fast model's included: nothing is spent.
+      const message = `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'}); retry after ${breaker.retryAt ?? 'it closes'}`;
+      await this.finish(delivery, task, [this.deniedOutcome(event, onDenied, message, 'fast:breaker_open')]);
+      return;
+    }
+    const decision = breaker.open
+      ? cheapTierDecision(breaker.reason)
+      : await this.decideByRulesOrModel(delivery, task);
+    if (!decision) return;
+    const published = await this.sql.transaction(async (tx) => {
+      if (!(await this.tasks.recordDecision(tx, task.taskId, delivery.owner, decision))) return [];
+      return [
+        await this.outbox.add(
+          tx,
+          taskTriagedEvent,
+          { decision, triagedAt: new Date().toISOString() },
+          { tenantId: event.tenantId, taskId: task.taskId },
+        ),
+      ];
+    });
+    await this.relay.publish(published);
+  }
+
+  /** Undefined when another handler holds the classifier's claim. */
+  private async decideByRulesOrModel(
+    delivery: Delivery,
+    task: TriageTask,
+  ): Promise<TriageDecision | undefined> {
+    const { event } = delivery;
     const rule = decideByRules(event.data.spec);
     if (rule)
       return {
@@ -91,45 +161,19 @@ export class TriageService {
         reason: rule.reason,
       };
 
-    const started = Date.now();
-    const classifyPrompt = classifierMessages(event.data.spec);
+    let r: ModelCallResult | undefined;
     try {
-      const r = await this.models.complete('fast', {
-        messages: classifyPrompt,
+      r = await this.calls.call({
+        ...this.callOf(delivery, task, 'classify'),
+        messages: classifierMessages(event.data.spec),
         responseFormat: { type: 'json_schema', json_schema: CLASSIFICATION_JSON_SCHEMA },
-        maxCompletionTokens: 300,
+        maxCompletionTokens: this.config.TRIAGE_CLASSIFY_MAX_COMPLETION_TOKENS,
+        maxTries: 1 + this.config.LLM_MAX_RETRIES,
       });
-      await this.usage.recordSuccess(event.tenantId, event.taskId!, 'fast', 'classify', classifyPrompt, r);
-      const classification = parseClassification(r.content);
-      if (!classification) {
-        return {
-          route: 'reasoning',
-          decidedBy: 'fallback',
-          rule: null,
-          classification: null,
-          reason:
-            'the classifier answered with something other than the expected JSON; the reasoning tier is the safe default',
-        };
-      }
-      return {
-        route: classification.complexity === 'complex' ? 'reasoning' : 'fast',
-        decidedBy: 'model',
-        rule: null,
-        classification,
-        reason: `classified ${classification.complexity} by ${r.model}: ${classification.reason}`,
-      };
     } catch (e) {
-      await this.usage.recordFailure(
-        event.tenantId,
-        event.taskId!,
-        'fast',
-        this.models.modelOf('fast'),
-        'classify',
-        classifyPrompt,
-        e,
-        Date.now() - started,
-      );
-      this.logger.warn({ msg: 'classifier unavailable', taskId: event.taskId, error: (e as Error).message });
+      if (!(e instanceof ModelCallError)) throw e;
+      // A routing choice, not a verdict: the reasoning tier can answer what the classifier could not sort.
+      this.logger.warn({ msg: 'classifier unavailable', taskId: event.taskId, error: e.message });
       return {
         route: 'reasoning',
         decidedBy: 'fallback',
@@ -138,63 +182,207 @@ export class TriageService {
         reason: `the classifier was unavailable (${describe(e)}); the reasoning tier is the safe default`,
       };
     }
+    if (!r) return undefined;
+    const classification = parseClassification(r.content);
+    if (!classification) {
+      return {
+        route: 'reasoning',
+        decidedBy: 'fallback',
+        rule: null,
+        classification: null,
+        reason:
+          'the classifier answered with something other than the expected JSON; the reasoning tier is the safe default',
+      };
+    }
+    return {
+      route: classification.complexity === 'complex' ? 'reasoning' : 'fast',
+      decidedBy: 'model',
+      rule: null,
+      classification,
+      reason: `classified ${classification.complexity} by ${r.model}: ${classification.reason}`,
+    };
   }
 
-  private async answerFast(event: EventEnvelope<TaskAccepted>): Promise<void> {
-    const { tenantId } = event;
-    const taskId = event.taskId!;
-    const started = Date.now();
-    const answerPrompt = taskMessages(event.data.spec, ANSWER_SYSTEM_PROMPT);
-    try {
-      const r = await this.models.complete('fast', { messages: answerPrompt });
-      // Usage and completion go out in one producer batch; the handler finishes when both are acknowledged.
-      await Promise.all([
-        this.usage.recordSuccess(tenantId, taskId, 'fast', 'answer', answerPrompt, r),
-        this.publisher.publish(taskCompletedEvent, {
-          tenantId,
-          taskId,
+  // The decided task's one terminal move: handed to the reasoning tier, or answered by the fast model.
+  private async conclude(delivery: Delivery, task: TriageTask): Promise<void> {
+    const { event } = delivery;
+    const decision = task.decision!;
+    const address = { tenantId: event.tenantId, taskId: task.taskId };
+    if (decision.route === 'reasoning') {
+      const selected = await this.contextRanker.select(event, async (prompt, options) => {
+        const r = await this.calls.call({
+          ...this.callOf(delivery, task, 'rank-context'),
+          messages: prompt,
+          responseFormat: options.responseFormat,
+          maxCompletionTokens: this.config.TRIAGE_RANK_MAX_COMPLETION_TOKENS,
+          maxTries: 1 + this.config.LLM_MAX_RETRIES,
+        });
+        // Another handler is ranking: this one stops here and follows the task's record.
+        if (!r) throw new LostRace();
+        return r;
+      });
+      await this.finish(delivery, task, [
+        {
+          event: reasoningRequestedEvent,
           data: {
-            result: {
-              answer: r.content,
-              answeredBy: 'fast_model',
-              model: r.model,
-              usage: r.usage,
-              latencyMs: Date.now() - started,
-              degraded:
-                r.finishReason === 'length'
-                  ? { reason: 'the answer was cut at the output token limit' }
-                  : null,
-            },
-            completedAt: new Date().toISOString(),
+            spec: selected.spec,
+            decision,
+            contextSelection: selected.selection,
+            requestedAt: new Date().toISOString(),
           },
-        }),
+          ...address,
+        },
       ]);
+      return;
+    }
+    const started = Date.now();
+    let r: ModelCallResult | undefined;
+    try {
+      r = await this.calls.call({
+        ...this.callOf(delivery, task, 'answer'),
+        messages: taskMessages(event.data.spec, ANSWER_SYSTEM_PROMPT),
+        maxCompletionTokens: this.config.TRIAGE_ANSWER_MAX_COMPLETION_TOKENS,
+      });
     } catch (e) {
       if (!(e instanceof ModelCallError)) throw e;
-      await Promise.all([
-        this.usage.recordFailure(
-          tenantId,
-          taskId,
-          'fast',
-          this.models.modelOf('fast'),
-          'answer',
-          answerPrompt,
-          e,
-          Date.now() - started,
-        ),
-        this.publisher.publish(taskFailedEvent, {
-          tenantId,
-          taskId,
+      // Only an error no retry can mend ends here: retryable ones were retried until the deadline.
+      await this.finish(delivery, task, [
+        {
+          event: taskFailedEvent,
           data: {
             error: {
               code: 'fast_model_unavailable',
-              message: `the fast model failed after retries: ${describe(e)}`,
+              message: `the fast model refused the call: ${describe(e)}`,
             },
             failedAt: new Date().toISOString(),
           },
-        }),
+          ...address,
+        },
       ]);
+      return;
     }
+    if (!r) return;
+    await this.finish(delivery, task, [
+      {
+        event: taskCompletedEvent,
+        data: {
+          result: {
+            answer: r.content,
+            answeredBy: 'fast_model',
+            model: r.model,
+            usage: r.usage,
+            latencyMs: Date.now() - started,
+            degraded:
+              r.finishReason === 'length' ? { reason: 'the answer was cut at the output token limit' } : null,
+          },
+          completedAt: new Date().toISOString(),
+        },
+        ...address,
+      },
+    ]);
+  }
+
+  private callOf(
+    delivery: Delivery,
+    task: TriageTask,
+    purpose: string,
+  ): Pick<FastCallRequest, 'task' | 'owner' | 'purpose' | 'apiKeyId' | 'project' | 'taskCeilingMicroUsd'> {
+    const { spec } = delivery.event.data;
+    return {
+      task,
+      owner: delivery.owner,
+      purpose,
+      apiKeyId: spec.apiKeyId,
+      project: spec.project,
+      taskCeilingMicroUsd: spec.maxCostMicroUsd,
+    };
+  }
+
+  /**
+   * Writes the task's terminal event (the first draft) and marks the task finished with its id, in one transaction,
+   * then publishes. When another handler finished the task or holds its claim, nothing is written.
+   */
+  private async finish(delivery: Delivery, task: TriageTask, drafts: OutboxDraft[]): Promise<void> {
+    let published;
+    try {
+      published = await this.sql.transaction(async (tx) => {
+        const messages = await this.outbox.addMany(tx, drafts);
+        const terminal = messages[0]!;
+        const finished = await this.tasks.finish(tx, task.taskId, delivery.owner, {
+          topic: terminal.topic,
+          eventId: terminal.id,
+        });
+        if (!finished) throw new LostRace();
+        return messages;
+      });
+    } catch (e) {
+      if (e instanceof LostRace) return;
+      throw e;
+    }
+    await this.relay.publish(published);
+  }
+
+  // What a call that ended without an answer makes of the task; undefined for an error that is not a verdict.
+  private verdictOf(event: Accepted, e: unknown): OutboxDraft | undefined {
+    const address = { tenantId: event.tenantId, taskId: event.taskId! };
+    const failed = (code: string, message: string): OutboxDraft => ({
+      event: taskFailedEvent,
+      data: { error: { code, message: message.slice(0, 4000) }, failedAt: new Date().toISOString() },
+      ...address,
+    });
+    if (e instanceof TaskDeadlineError) return failed('deadline_exceeded', e.message);
+    if (e instanceof BudgetDeniedError) {
+      return this.deniedOutcome(
+        event,
+        this.onBudgetDenied(event.tenantId, e.policy),
+        `the ledger denied the fast model's hold (${e.reason}): ${e.message}`,
+        `fast:${e.reason}`,
+      );
+    }
+    if (e instanceof ReservationRefusedError) {
+      return failed(
+        'reservation_refused',
+        `the ledger refused the fast model's hold (${e.reason}): ${e.message}`,
+      );
+    }
+    return undefined;
+  }
+
+  // A real denial follows the tenant's policy: fail the task, or (`human`) hand it to a person, saying why.
+  private deniedOutcome(
+    event: Accepted,
+    action: BudgetDeniedAction,
+    message: string,
+    attempt: string,
+  ): OutboxDraft {
+    const address = { tenantId: event.tenantId, taskId: event.taskId! };
+    if (denialVerdict(action) === 'escalate') {
+      return {
+        event: taskEscalatedEvent,
+        data: {
+          reason: `budget denied, and the tenant's policy sends such tasks to a person: ${message}`.slice(
+            0,
+            4000,
+          ),
+          attempts: [attempt],
+          escalatedAt: new Date().toISOString(),
+        },
+        ...address,
+      };
+    }
+    return {
+      event: taskFailedEvent,
+      data: {
+        error: { code: 'budget_exceeded', message: message.slice(0, 4000) },
+        failedAt: new Date().toISOString(),
+      },
+      ...address,
+    };
+  }
+
+  // The tenant's onBudgetDenied, as the ledger's reply or the breaker's event carried it.
+  private onBudgetDenied(_tenantId: string, hint: BudgetDeniedAction | null): BudgetDeniedAction {
+    return hint ?? 'fail';
   }
 }
 

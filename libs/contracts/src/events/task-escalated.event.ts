@@ -12,7 +12,7 @@ export const taskEscalatedEvent = defineEvent({
   }),
   partitions: 12,
   key: 'taskId',
-  producers: ['reasoner'],
+  producers: ['triage', 'reasoner'],
   consumers: ['gateway', 'webhooks', 'audit'],
 });
 export type TaskEscalated = z.infer<typeof taskEscalatedEvent.schema>;

@@ -1,0 +1,204 @@
+import type { TriageDecision } from '@deliberate/contracts';
+import { Sql } from '@deliberate/persistence';
+import { Injectable } from '@nestjs/common';
+
+export type TriageTaskState = 'triaging' | 'decided' | 'finished';
+
+/** A task as the triage recorded it. */
+export interface TriageTask {
+  taskId: string;
+  tenantId: string;
+  deadlineAt: Date;
+  state: TriageTaskState;
+  decision: TriageDecision | null;
+  callPurpose: string | null;
+  callAttempt: number;
+  claimOwner: string | null;
+  claimExpiresAt: Date | null;
+  reservationId: string | null;
+  outcomeTopic: string | null;
+  outcomeEventId: string | null;
+}
+
+/** A claim taken on a task's next fast-model call, with the hold of the try it replaced (a crashed handler's). */
+export interface CallClaim {
+  task: TriageTask;
+  /** The reservation of an expired claim's call, which may have been billed: the taker settles it as aborted. */
+  abandonedReservationId: string | null;
+}
+
+interface TaskRow {
+  task_id: string;
+  tenant_id: string;
+  deadline_at: Date;
+  state: TriageTaskState;
+  decision: TriageDecision | null;
+  call_purpose: string | null;
+  call_attempt: number;
+  claim_owner: string | null;
+  claim_expires_at: Date | null;
+  reservation_id: string | null;
+  outcome_topic: string | null;
+  outcome_event_id: string | null;
+}
+
+const COLUMNS = `task_id, tenant_id, deadline_at, state, decision, call_purpose, call_attempt, claim_owner,
+  claim_expires_at, reservation_id, outcome_topic, outcome_event_id`;
+
+const toTask = (r: TaskRow): TriageTask => ({
+  taskId: r.task_id,
+  tenantId: r.tenant_id,
+  deadlineAt: r.deadline_at,
+  state: r.state,
+  decision: r.decision,
+  callPurpose: r.call_purpose,
+  callAttempt: r.call_attempt,
+  claimOwner: r.claim_owner,
+  claimExpiresAt: r.claim_expires_at,
+  reservationId: r.reservation_id,
+  outcomeTopic: r.outcome_topic,
+  outcomeEventId: r.outcome_event_id,
+});
+
+const ms = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
+
+// Each statement is one atomic step of the per-task state machine; a step taken by another handler first shows as
+// no row, and the caller reads the record again.
+@Injectable()
+export class TriageTaskRepository {
+  constructor(private readonly sql: Sql) {}
+
+  /** The task's record, created on its first delivery; a redelivery reads the one stored. */
+  async insertOrRead(task: {
+    taskId: string;
+    tenantId: string;
+    acceptedAt: Date;
+    deadlineAt: Date;
+  }): Promise<TriageTask> {
+    const inserted = await this.sql.maybe<TaskRow>(
+      `INSERT INTO tasks (task_id, tenant_id, accepted_at, deadline_at, state)
+       VALUES ($1, $2, $3, $4, 'triaging')
+       ON CONFLICT (task_id) DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [task.taskId, task.tenantId, task.acceptedAt, task.deadlineAt],
+    );
+    return inserted ? toTask(inserted) : (await this.read(task.taskId))!;
+  }
+
+  async read(taskId: string): Promise<TriageTask | undefined> {
+    const row = await this.sql.maybe<TaskRow>(`SELECT ${COLUMNS} FROM tasks WHERE task_id = $1`, [taskId]);
+    return row && toTask(row);
+  }
+
+  /**
+   * Claims the task's next call for `owner`, when nobody holds an unexpired claim. The same purpose again (a
+   * takeover or a retry) is its next try; a new purpose starts at try 1. Undefined when someone else holds it.
+   */
+  async claimCall(
+    taskId: string,
+    owner: string,
+    purpose: string,
+    claimMs: number,
+  ): Promise<CallClaim | undefined> {
+    const row = await this.sql.maybe<TaskRow & { abandoned_reservation_id: string | null }>(
+      `WITH previous AS (
+         SELECT task_id, reservation_id FROM tasks
+          WHERE task_id = $1 AND state <> 'finished'
+            AND (claim_owner IS NULL OR claim_expires_at <= now())
+          FOR UPDATE
+       )
+       UPDATE tasks t
+          SET claim_owner = $2,
+              claim_expires_at = now() + ${ms('$4')},
+              call_attempt = CASE WHEN t.call_purpose = $3 THEN t.call_attempt + 1 ELSE 1 END,
+              call_purpose = $3,
+              reservation_id = NULL,
+              updated_at = now()
+         FROM previous
+        WHERE t.task_id = previous.task_id
+       RETURNING t.task_id, t.tenant_id, t.deadline_at, t.state, t.decision, t.call_purpose, t.call_attempt,
+                 t.claim_owner, t.claim_expires_at, t.reservation_id, t.outcome_topic, t.outcome_event_id,
+                 previous.reservation_id AS abandoned_reservation_id`,
+      [taskId, owner, purpose, claimMs],
+    );
+    return row && { task: toTask(row), abandonedReservationId: row.abandoned_reservation_id };
+  }
+
+  /** Keeps the claim for `claimMs` more, storing the call's hold when it has one; false when the claim was lost. */
+  async extendClaim(
+    taskId: string,
+    owner: string,
+    claimMs: number,
+    reservationId: string | null,
+  ): Promise<boolean> {
+    const n = await this.sql.execute(
+      `UPDATE tasks SET claim_expires_at = now() + ${ms('$3')},
+              reservation_id = coalesce($4, reservation_id), updated_at = now()
+        WHERE task_id = $1 AND claim_owner = $2 AND claim_expires_at > now() AND state <> 'finished'`,
+      [taskId, owner, claimMs, reservationId],
+    );
+    return n === 1;
+  }
+
+  /** The next try of the claimed call, under the same claim kept `claimMs` more; undefined when it was lost. */
+  async nextAttempt(taskId: string, owner: string, claimMs: number): Promise<number | undefined> {
+    const row = await this.sql.maybe<{ call_attempt: number }>(
+      `UPDATE tasks SET call_attempt = call_attempt + 1, reservation_id = NULL,
+              claim_expires_at = now() + ${ms('$3')}, updated_at = now()
+        WHERE task_id = $1 AND claim_owner = $2 AND claim_expires_at > now() AND state <> 'finished'
+       RETURNING call_attempt`,
+      [taskId, owner, claimMs],
+    );
+    return row?.call_attempt;
+  }
+
+  /** Gives the claim up after a call whose outcome needs no record (a failed try settled, a retry to come). */
+  async releaseClaim(tx: Sql, taskId: string, owner: string): Promise<boolean> {
+    const n = await tx.execute(
+      `UPDATE tasks SET claim_owner = NULL, claim_expires_at = NULL, reservation_id = NULL, updated_at = now()
+        WHERE task_id = $1 AND claim_owner = $2 AND state <> 'finished'`,
+      [taskId, owner],
+    );
+    return n === 1;
+  }
+
+  /**
+   * Records the decision (and gives up the classifier's claim, if `owner` held it) while the task is still being
+   * triaged; false when another handler recorded one first.
+   */
+  async recordDecision(tx: Sql, taskId: string, owner: string, decision: TriageDecision): Promise<boolean> {
+    const n = await tx.execute(
+      `UPDATE tasks
+          SET state = 'decided', decision = $3,
+              claim_owner = CASE WHEN claim_owner = $2 THEN NULL ELSE claim_owner END,
+              claim_expires_at = CASE WHEN claim_owner = $2 THEN NULL ELSE claim_expires_at END,
+              reservation_id = CASE WHEN claim_owner = $2 THEN NULL ELSE reservation_id END,
+              updated_at = now()
+        WHERE task_id = $1 AND state = 'triaging'
+          AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_at <= now())`,
+      [taskId, owner, JSON.stringify(decision)],
+    );
+    return n === 1;
+  }
+
+  /**
+   * Finishes the task with its terminal event, when `owner` holds its claim (or nobody does and it needs no call);
+   * false when another handler finished it or took the claim over.
+   */
+  async finish(
+    tx: Sql,
+    taskId: string,
+    owner: string,
+    outcome: { topic: string; eventId: string },
+  ): Promise<boolean> {
+    const n = await tx.execute(
+      `UPDATE tasks
+          SET state = 'finished', outcome_topic = $3, outcome_event_id = $4,
+              claim_owner = NULL, claim_expires_at = NULL, finished_at = now(), updated_at = now()
+        WHERE task_id = $1 AND state <> 'finished'
+          AND (claim_owner = $2 OR claim_owner IS NULL OR claim_expires_at <= now())`,
+      [taskId, owner, outcome.topic, outcome.eventId],
+    );
+    return n === 1;
+  }
+}
