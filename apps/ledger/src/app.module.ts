@@ -33,6 +33,7 @@ import {
 import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-create-ledger-tables';
 import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
 import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
+import { KeyReservationsAndFlagBookings1796400000000 } from './migrations/1796400000000-key-reservations-and-flag-bookings';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -56,6 +57,7 @@ export class LedgerModule {
             CreateLedgerTables1795680000000,
             SeedDefaultPrices1795680001000,
             SetAsideDeadOutboxRows1796100000000,
+            KeyReservationsAndFlagBookings1796400000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),

@@ -3,6 +3,7 @@ jest.setTimeout(60_000);
 import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1795680000000-create-ledger-tables';
 import { SeedDefaultPrices1795680001000 } from '@deliberate/ledger/migrations/1795680001000-seed-default-prices';
 import { SetAsideDeadOutboxRows1796100000000 } from '@deliberate/ledger/migrations/1796100000000-set-aside-dead-outbox-rows';
+import { KeyReservationsAndFlagBookings1796400000000 } from '@deliberate/ledger/migrations/1796400000000-key-reservations-and-flag-bookings';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 
@@ -17,6 +18,7 @@ it('migrates up, down to nothing, and up again', async () => {
       CreateLedgerTables1795680000000,
       SeedDefaultPrices1795680001000,
       SetAsideDeadOutboxRows1796100000000,
+      KeyReservationsAndFlagBookings1796400000000,
     ],
     poolSize: 2,
   });
@@ -26,13 +28,15 @@ it('migrates up, down to nothing, and up again', async () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = 'ledger' ORDER BY table_name`,
       )
     ).map((t) => t.table_name);
-  const outboxColumns = async () =>
+  const columns = async (table: string) =>
     (
       await dataSource.query<{ column_name: string }[]>(
-        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger' AND table_name = 'outbox'
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = 'ledger' AND table_name = $1
           ORDER BY column_name`,
+        [table],
       )
     ).map((c) => c.column_name);
+  const outboxColumns = () => columns('outbox');
   try {
     expect(await tables()).toEqual([
       'bookings',
@@ -47,6 +51,15 @@ it('migrates up, down to nothing, and up again', async () => {
       'threshold_crossings',
     ]);
     expect(await outboxColumns()).toEqual(expect.arrayContaining(['dead_at', 'dead_reason', 'task_id']));
+    expect(await columns('reservations')).toEqual(
+      expect.arrayContaining(['reservation_key', 'request_fingerprint']),
+    );
+    expect(await columns('bookings')).toEqual(
+      expect.arrayContaining(['aborted', 'api_key_id', 'exceeded_hold_micro_usd', 'project']),
+    );
+    await dataSource.undoLastMigration();
+    expect(await columns('reservations')).not.toContain('reservation_key');
+    expect(await columns('bookings')).not.toEqual(expect.arrayContaining(['aborted']));
     await dataSource.undoLastMigration();
     expect(await outboxColumns()).toEqual([
       'created_at',
@@ -60,7 +73,7 @@ it('migrates up, down to nothing, and up again', async () => {
     expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
     await dataSource.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
-    expect(await dataSource.runMigrations()).toHaveLength(3);
+    expect(await dataSource.runMigrations()).toHaveLength(4);
     expect(await tables()).toHaveLength(10);
   } finally {
     await dataSource.destroy();

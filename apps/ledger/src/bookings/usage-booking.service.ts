@@ -29,6 +29,8 @@ export interface UsageToBook {
   /** When the call happened: the price in force then is the one applied. */
   calledAt: Date;
   source: 'event' | 'settle';
+  /** The call was cut off: with zero usage it is booked at its hold's worst case, since the provider may bill it. */
+  aborted: boolean;
 }
 
 export type BookingOutcome =
@@ -92,7 +94,7 @@ export class UsageBookingService {
     // A call that consumed nothing costs nothing at any price; any other call needs a price, never a guess of zero.
     if (!price && !isZeroUsage(input.usage))
       return { kind: 'rejected', message: `no price for model ${input.model}` };
-    const cost = price ? usageCostMicroUsd(input.usage, price) : 0;
+    const usageCost = price ? usageCostMicroUsd(input.usage, price) : 0;
 
     const result = await this.sql.transaction(async (tx): Promise<TxResult> => {
       const reservation = input.reservationId ? await this.reservations.lock(tx, input.reservationId) : null;
@@ -106,11 +108,18 @@ export class UsageBookingService {
           message: `reservation ${reservation.id} belongs to tenant ${reservation.tenantId}, not ${tenantId}`,
         };
       }
+      // An aborted call the provider reported nothing for may still be billed in full: it costs its worst case.
+      const blindAbort = input.aborted && reservation !== null && isZeroUsage(input.usage);
+      const cost = blindAbort ? reservation.amountMicroUsd : usageCost;
+      const exceeded =
+        reservation && cost > reservation.amountMicroUsd ? cost - reservation.amountMicroUsd : null;
       const booking: BookingRecord = {
         eventId: input.eventId,
         tenantId,
         taskId: input.taskId ?? reservation?.taskId ?? null,
         reservationId: input.reservationId,
+        apiKeyId: reservation?.apiKeyId ?? null,
+        project: reservation?.project ?? null,
         callId: input.callId,
         model: input.model,
         tier: input.tier,
@@ -118,9 +127,11 @@ export class UsageBookingService {
         outcome: input.outcome,
         usage: input.usage,
         costMicroUsd: cost,
-        priceId: price?.id ?? null,
+        priceId: blindAbort ? reservation.priceId : (price?.id ?? null),
         eventTime: input.calledAt,
         source: input.source,
+        exceededHoldMicroUsd: exceeded,
+        aborted: blindAbort,
       };
       if (!(await this.bookings.insertIfAbsent(tx, booking))) {
         const existing = await this.bookings.findByEventId(tx, input.eventId);
@@ -173,6 +184,15 @@ export class UsageBookingService {
           limited.push({ budget, key: o.key, limitMicroUsd: limit, state: o.state });
       }
       const outbox = await this.thresholds.record(tx, tenantId, limited);
+      if (exceeded !== null) {
+        // Booked in full all the same (the provider bills it); the worst case was wrong, so paid work stops.
+        const excess =
+          `the call on reservation ${reservation!.id} cost ${cost} micro-USD, ${exceeded} more than its hold of ` +
+          `${reservation!.amountMicroUsd} micro-USD (${describeUsage(input.model, input.usage, cost)})`;
+        const flagged = `${excess}: it exceeded its hold, was booked in full and opened the tenant's cost breaker`;
+        note = note ? `${note}; ${flagged}` : flagged;
+        outbox.push(...(await this.breaker.openForExcess(tx, tenantId, excess, new Date())));
+      }
       return { kind: 'booked', tenantId, costMicroUsd: cost, releasedMicroUsd: released, note, outbox };
     });
 

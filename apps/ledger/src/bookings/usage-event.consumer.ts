@@ -35,6 +35,7 @@ export class UsageEventConsumer implements OnApplicationBootstrap {
             usage: e.data.usage,
             calledAt: new Date(e.time),
             source: 'event',
+            aborted: false,
           });
           if (outcome.kind === 'rejected') throw new PermanentError(outcome.message);
           if (outcome.kind === 'booked' && outcome.note) {

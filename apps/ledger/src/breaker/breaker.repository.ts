@@ -3,7 +3,8 @@ import { Injectable } from '@nestjs/common';
 import type { Sql } from '@deliberate/persistence';
 import { toNumber } from '../persistence/postgres-numbers';
 
-export type BreakerTripReason = 'spend_rate' | 'budget_exhausted';
+// exceeded_hold: a call cost more than the worst case its reservation held.
+export type BreakerTripReason = 'spend_rate' | 'budget_exhausted' | 'exceeded_hold';
 
 export interface BreakerRecord {
   tenantId: string;

@@ -21,6 +21,14 @@ interface Trip {
 }
 
 const CLAIM_BATCH = 100;
+// The window a tenant without a budget is watched over (a budget's default).
+const DEFAULT_WINDOW_SECONDS = 60;
+
+const CLOSING_REASONS: Record<BreakerTripReason, string> = {
+  spend_rate: 'the spend rate is back within its limit',
+  budget_exhausted: 'the budget has room again',
+  exceeded_hold: 'no budget or spend rate keeps it open after the call that cost more than its hold',
+};
 
 // The per-tenant cost circuit breaker. It opens when the spend of the budget's sliding window passes its rate (a
 // runaway loop) or when a hard budget of the tenant is spent; after the cool-down the sweeper checks again and closes
@@ -53,33 +61,64 @@ export class CostBreakerService {
       const now = new Date();
       const trip = await this.evaluate(this.sql, tenantId, budget, now);
       if (!trip) return;
-      const messages = await this.sql.transaction(async (tx) => {
-        const retryAt = new Date(now.getTime() + this.config.LEDGER_BREAKER_COOLDOWN_MS);
-        const opened = await this.breakers.tryOpen(tx, {
-          tenantId,
-          ...trip,
-          policy: budget.overBudgetPolicy,
-          windowSeconds: budget.breakerWindowSeconds,
-          openedAt: now,
-          retryAt,
-        });
-        if (!opened) return [];
-        const event: BudgetBreakerOpened = {
-          reason: trip.reason,
-          message: trip.message,
-          policy: budget.overBudgetPolicy,
-          windowSeconds: budget.breakerWindowSeconds,
-          windowSpendMicroUsd: trip.windowSpendMicroUsd,
-          openedAt: now.toISOString(),
-          retryAt: retryAt.toISOString(),
-        };
-        return [await this.outbox.add(tx, budgetBreakerOpenedEvent, event, { tenantId })];
-      });
-      if (messages.length) this.logger.warn({ msg: 'cost breaker opened', tenantId, ...trip });
+      const messages = await this.sql.transaction((tx) => this.open(tx, tenantId, budget, trip, now));
       await this.relay.publish(messages);
     } catch (e) {
       this.logger.error({ msg: 'cost breaker check failed', tenantId, error: (e as Error).message });
     }
+  }
+
+  /**
+   * Opens the breaker, in the transaction that books it, for a call that cost more than its hold: the ledger's worst
+   * case was wrong for it, so paid work stops until the cool-down is over and someone can look.
+   */
+  async openForExcess(tx: Sql, tenantId: string, message: string, now: Date): Promise<OutboxMessage[]> {
+    const budget = await this.budgets.find(tx, tenantId, 'tenant', tenantId);
+    const windowSeconds = budget?.breakerWindowSeconds ?? DEFAULT_WINDOW_SECONDS;
+    const windowSpend = await this.bookings.spendSince(
+      tx,
+      tenantId,
+      new Date(now.getTime() - windowSeconds * 1_000),
+    );
+    return this.open(
+      tx,
+      tenantId,
+      budget,
+      { reason: 'exceeded_hold', message, windowSpendMicroUsd: windowSpend },
+      now,
+    );
+  }
+
+  private async open(
+    tx: Sql,
+    tenantId: string,
+    budget: BudgetRecord | null,
+    trip: Trip,
+    now: Date,
+  ): Promise<OutboxMessage[]> {
+    const retryAt = new Date(now.getTime() + this.config.LEDGER_BREAKER_COOLDOWN_MS);
+    const policy = budget?.overBudgetPolicy ?? 'fail';
+    const windowSeconds = budget?.breakerWindowSeconds ?? DEFAULT_WINDOW_SECONDS;
+    const opened = await this.breakers.tryOpen(tx, {
+      tenantId,
+      ...trip,
+      policy,
+      windowSeconds,
+      openedAt: now,
+      retryAt,
+    });
+    if (!opened) return [];
+    this.logger.warn({ msg: 'cost breaker opened', tenantId, ...trip });
+    const event: BudgetBreakerOpened = {
+      reason: trip.reason,
+      message: trip.message,
+      policy,
+      windowSeconds,
+      windowSpendMicroUsd: trip.windowSpendMicroUsd,
+      openedAt: now.toISOString(),
+      retryAt: retryAt.toISOString(),
+    };
+    return [await this.outbox.add(tx, budgetBreakerOpenedEvent, event, { tenantId })];
   }
 
   /** The sweeper's half-open step: closes each breaker whose cool-down is over and whose condition is gone. */
@@ -99,7 +138,7 @@ export class CostBreakerService {
         if (!(await this.breakers.close(tx, breaker.tenantId))) continue;
         const event: BudgetBreakerClosed = {
           closedAt: now.toISOString(),
-          message: `cool-down over and the ${breaker.reason === 'spend_rate' ? 'spend rate is back within its limit' : 'budget has room again'}`,
+          message: `cool-down over and ${CLOSING_REASONS[breaker.reason ?? 'budget_exhausted']}`,
         };
         closed.push(
           await this.outbox.add(tx, budgetBreakerClosedEvent, event, { tenantId: breaker.tenantId }),

@@ -54,6 +54,18 @@ describe('planHolds', () => {
       ['tenant', 'acme', 'month', null],
     ]);
   });
+
+  it('tracks the key and project the call names even without their budgets', () => {
+    const holds = planHolds('acme', [], 'k9', 'hermes', at);
+    expect(holds.map((h) => [h.scope, h.scopeId, h.period, h.limitMicroUsd, h.budget])).toEqual([
+      ['api_key', 'k9', 'day', null, null],
+      ['api_key', 'k9', 'month', null, null],
+      ['project', 'hermes', 'day', null, null],
+      ['project', 'hermes', 'month', null, null],
+      ['tenant', 'acme', 'day', null, null],
+      ['tenant', 'acme', 'month', null, null],
+    ]);
+  });
 });
 
 describe('taskCeiling', () => {

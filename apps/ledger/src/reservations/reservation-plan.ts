@@ -8,8 +8,9 @@ export interface PlannedHold extends CounterKey {
 }
 
 /**
- * The counters a reservation holds on, in lock order: always the tenant's day and month (tracked even without a
- * budget, so holds show up in reports), plus those of the API key's and project's budgets when the call names them.
+ * The counters a reservation holds on, in lock order: the tenant's day and month, and those of the API key and the
+ * project when the call names them. Each is limited by its scope's budget, or tracked only (unlimited) without one,
+ * so holds show up in reports and a budget set later counts the spend made before it.
  */
 export function planHolds(
   tenantId: string,
@@ -19,20 +20,15 @@ export function planHolds(
   at: Date,
 ): PlannedHold[] {
   const holds: PlannedHold[] = [];
-  const add = (budget: BudgetRecord | null, scope: CounterKey['scope'], scopeId: string) => {
+  const add = (scope: CounterKey['scope'], scopeId: string) => {
+    const budget = budgets.find((b) => b.scope === scope && b.scopeId === scopeId) ?? null;
     for (const key of periodKeys(scope, scopeId, at)) {
       holds.push({ ...key, budget, limitMicroUsd: budget ? limitFor(budget, key) : null });
     }
   };
-  add(budgets.find((b) => b.scope === 'tenant' && b.scopeId === tenantId) ?? null, 'tenant', tenantId);
-  for (const b of budgets) {
-    if (
-      (b.scope === 'api_key' && b.scopeId === apiKeyId) ||
-      (b.scope === 'project' && b.scopeId === project)
-    ) {
-      add(b, b.scope, b.scopeId);
-    }
-  }
+  add('tenant', tenantId);
+  if (apiKeyId !== null) add('api_key', apiKeyId);
+  if (project !== null) add('project', project);
   return sortCounterKeys(tenantId, holds);
 }
 

@@ -23,6 +23,7 @@ import { OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
 import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
+import { reserveFingerprint } from './reservation-key';
 import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
 import { type ReservationRecord, ReservationRepository } from '../spending/reservation.repository';
 import { SpendHolds } from '../spending/spend-holds';
@@ -44,8 +45,11 @@ class ReservationDenied extends Error {
   }
 }
 
-// Thrown inside the transaction when another delivery of the same request got its reservation in first.
+// Thrown inside the transaction when another delivery of the same request, or another request under the same
+// reservation key, got its reservation in first.
 class DuplicateRequest extends Error {}
+
+type ValidReserve = z.output<typeof reserveRequestSchema>;
 
 /** Where a reserve request came from: its correlation id makes a redelivery answer as the first delivery did. */
 export interface ReserveDelivery {
@@ -59,6 +63,20 @@ const approvedReply = (r: ReservationRecord): ReserveReply => ({
   amountMicroUsd: r.amountMicroUsd,
   expiresAt: r.expiresAt.toISOString(),
 });
+
+// A retry gets the reservation it made, whatever became of it since (settled, released): the same id and amount,
+// and no second hold. A different request under the key is refused, as approving it would hold for a call twice.
+function answerEarlier(earlier: ReservationRecord, req: ValidReserve): ReserveReply {
+  const sameKey = req.reservationKey !== null && earlier.reservationKey === req.reservationKey;
+  if (sameKey && earlier.requestFingerprint !== reserveFingerprint(req)) {
+    return deny(
+      'invalid_request',
+      `reservation key '${req.reservationKey}' of tenant '${req.tenantId}' already holds reservation ${earlier.id} ` +
+        `for a different request (task ${earlier.taskId}, model ${earlier.model}); each paid call needs its own key`,
+    );
+  }
+  return approvedReply(earlier);
+}
 
 const deny = (
   reason: ReservationDenialReason,
@@ -109,15 +127,16 @@ export class ReservationService {
       );
     }
     const { requestId } = delivery;
+    const req = parsed.data;
     try {
-      const earlier = requestId ? await this.reservations.findByRequestId(this.sql, requestId) : null;
-      if (earlier) return approvedReply(earlier);
-      return await this.reserveValid(parsed.data, requestId);
+      const earlier = await this.findEarlier(req, requestId);
+      if (earlier) return answerEarlier(earlier, req);
+      return await this.reserveValid(req, requestId);
     } catch (e) {
       if (e instanceof ReservationDenied) return e.denial;
-      if (e instanceof DuplicateRequest && requestId) {
-        const earlier = await this.reservations.findByRequestId(this.sql, requestId);
-        if (earlier) return approvedReply(earlier);
+      if (e instanceof DuplicateRequest) {
+        const earlier = await this.findEarlier(req, requestId);
+        if (earlier) return answerEarlier(earlier, req);
       }
       this.logger.error({
         msg: 'reservation failed',
@@ -131,10 +150,16 @@ export class ReservationService {
     }
   }
 
-  private async reserveValid(
-    req: z.output<typeof reserveRequestSchema>,
-    requestId: string | null,
-  ): Promise<ReserveReply> {
+  // The same delivery again (by its correlation id), or the same call asked again (by its reservation key).
+  private async findEarlier(req: ValidReserve, requestId: string | null): Promise<ReservationRecord | null> {
+    const byRequest = requestId ? await this.reservations.findByRequestId(this.sql, requestId) : null;
+    if (byRequest) return byRequest;
+    return req.reservationKey
+      ? this.reservations.findByKey(this.sql, req.tenantId, req.reservationKey)
+      : null;
+  }
+
+  private async reserveValid(req: ValidReserve, requestId: string | null): Promise<ReserveReply> {
     const now = new Date();
     const price = await this.prices.priceAt(req.model, now);
     if (!price) {
@@ -201,6 +226,8 @@ export class ReservationService {
       const inserted = await this.reservations.insertIfNewRequest(tx, {
         id,
         requestId,
+        reservationKey: req.reservationKey,
+        requestFingerprint: req.reservationKey ? reserveFingerprint(req) : null,
         tenantId: req.tenantId,
         taskId: req.taskId,
         apiKeyId: req.apiKeyId,
@@ -242,6 +269,7 @@ export class ReservationService {
       usage: req.usage,
       calledAt: new Date(),
       source: 'settle',
+      aborted: req.aborted,
     });
     switch (outcome.kind) {
       case 'booked':

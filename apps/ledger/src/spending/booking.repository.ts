@@ -1,13 +1,16 @@
 import type { TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '@deliberate/persistence';
-import { toNumber } from '../persistence/postgres-numbers';
+import { toNullableNumber, toNumber } from '../persistence/postgres-numbers';
 
 export interface BookingRecord {
   eventId: string;
   tenantId: string;
   taskId: string | null;
   reservationId: string | null;
+  /** The API key and project the call was reserved under (its reservation's); null without one. */
+  apiKeyId: string | null;
+  project: string | null;
   callId: string | null;
   model: string;
   tier: string | null;
@@ -18,6 +21,10 @@ export interface BookingRecord {
   priceId: number | null;
   eventTime: Date;
   source: 'event' | 'settle';
+  /** How much the cost passed the hold's worst case (booked in full all the same); null when within it. */
+  exceededHoldMicroUsd: number | null;
+  /** An aborted call whose provider reported no usage, booked at its hold's worst case. */
+  aborted: boolean;
 }
 
 interface BookingRow {
@@ -25,6 +32,8 @@ interface BookingRow {
   tenant_id: string;
   task_id: string | null;
   reservation_id: string | null;
+  api_key_id: string | null;
+  project: string | null;
   call_id: string | null;
   model: string;
   tier: string | null;
@@ -38,16 +47,21 @@ interface BookingRow {
   price_id: string | null;
   event_time: Date;
   source: 'event' | 'settle';
+  exceeded_hold_micro_usd: string | null;
+  aborted: boolean;
 }
 
-const COLUMNS = `event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome, input_tokens,
-  cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, price_id, event_time, source`;
+const COLUMNS = `event_id, tenant_id, task_id, reservation_id, api_key_id, project, call_id, model, tier, purpose, outcome,
+  input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, price_id, event_time, source,
+  exceeded_hold_micro_usd, aborted`;
 
 const toRecord = (r: BookingRow): BookingRecord => ({
   eventId: r.event_id,
   tenantId: r.tenant_id,
   taskId: r.task_id,
   reservationId: r.reservation_id,
+  apiKeyId: r.api_key_id,
+  project: r.project,
   callId: r.call_id,
   model: r.model,
   tier: r.tier,
@@ -63,6 +77,8 @@ const toRecord = (r: BookingRow): BookingRecord => ({
   priceId: r.price_id === null ? null : Number(r.price_id),
   eventTime: r.event_time,
   source: r.source,
+  exceededHoldMicroUsd: toNullableNumber(r.exceeded_hold_micro_usd),
+  aborted: r.aborted,
 });
 
 @Injectable()
@@ -72,8 +88,8 @@ export class BookingRepository {
     const rows = await tx.query<{ event_id: string }>(
       `INSERT INTO bookings (event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome,
                              input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
-                             price_id, event_time, source)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                             price_id, event_time, source, api_key_id, project, exceeded_hold_micro_usd, aborted)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
        ON CONFLICT (event_id) DO NOTHING
        RETURNING event_id`,
       [
@@ -94,6 +110,10 @@ export class BookingRepository {
         b.priceId,
         b.eventTime,
         b.source,
+        b.apiKeyId,
+        b.project,
+        b.exceededHoldMicroUsd,
+        b.aborted,
       ],
     );
     return rows.length > 0;

@@ -9,6 +9,10 @@ export interface ReservationRecord {
   id: string;
   /** The reserve command's correlation id, when it came over Kafka. */
   requestId: string | null;
+  /** The caller's idempotency key for this hold: one reservation per tenant and key. */
+  reservationKey: string | null;
+  /** What the request asked for, so a different request under a used key is told apart from a retry. */
+  requestFingerprint: string | null;
   tenantId: string;
   taskId: string;
   apiKeyId: string | null;
@@ -28,6 +32,8 @@ export interface ReservationRecord {
 interface ReservationRow {
   id: string;
   request_id: string | null;
+  reservation_key: string | null;
+  request_fingerprint: string | null;
   tenant_id: string;
   task_id: string;
   api_key_id: string | null;
@@ -43,12 +49,14 @@ interface ReservationRow {
   usage_event_id: string | null;
 }
 
-const COLUMNS = `id, request_id, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd, counter_keys, status,
+const COLUMNS = `id, request_id, reservation_key, request_fingerprint, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd, counter_keys, status,
   created_at, expires_at, released_micro_usd, usage_event_id`;
 
 const toRecord = (r: ReservationRow): ReservationRecord => ({
   id: r.id,
   requestId: r.request_id,
+  reservationKey: r.reservation_key,
+  requestFingerprint: r.request_fingerprint,
   tenantId: r.tenant_id,
   taskId: r.task_id,
   apiKeyId: r.api_key_id,
@@ -66,16 +74,17 @@ const toRecord = (r: ReservationRow): ReservationRecord => ({
 
 @Injectable()
 export class ReservationRepository {
-  /** False when a reservation for the same request exists already. */
+  /** False when a reservation for the same request, or under the same tenant and key, exists already. */
   async insertIfNewRequest(
     tx: Sql,
     r: Omit<ReservationRecord, 'status' | 'releasedMicroUsd' | 'usageEventId'>,
   ): Promise<boolean> {
     const rows = await tx.query<{ id: string }>(
       `INSERT INTO reservations (id, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd,
-                                 counter_keys, status, created_at, expires_at, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12)
-       ON CONFLICT (request_id) DO NOTHING
+                                 counter_keys, status, created_at, expires_at, request_id, reservation_key,
+                                 request_fingerprint)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12, $13, $14)
+       ON CONFLICT DO NOTHING
        RETURNING id`,
       [
         r.id,
@@ -90,6 +99,8 @@ export class ReservationRepository {
         r.createdAt,
         r.expiresAt,
         r.requestId,
+        r.reservationKey,
+        r.requestFingerprint,
       ],
     );
     return rows.length > 0;
@@ -99,6 +110,14 @@ export class ReservationRepository {
     const rows = await sql.query<ReservationRow>(
       `SELECT ${COLUMNS} FROM reservations WHERE request_id = $1`,
       [requestId],
+    );
+    return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  async findByKey(sql: Sql, tenantId: string, reservationKey: string): Promise<ReservationRecord | null> {
+    const rows = await sql.query<ReservationRow>(
+      `SELECT ${COLUMNS} FROM reservations WHERE tenant_id = $1 AND reservation_key = $2`,
+      [tenantId, reservationKey],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }

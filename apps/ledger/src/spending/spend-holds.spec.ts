@@ -57,6 +57,8 @@ const month = (scope: CounterKey['scope'], scopeId: string): CounterKey => ({
 const reservation = (id: string, taskId: string, amount: number, keys: CounterKey[]): ReservationRecord => ({
   id,
   requestId: null,
+  reservationKey: null,
+  requestFingerprint: null,
   tenantId: 'acme',
   taskId,
   apiKeyId: null,

@@ -5,9 +5,9 @@ import { defineEvent } from './event-definition';
 export const budgetBreakerOpenedEvent = defineEvent({
   topic: 'budget.breaker.opened.v1',
   summary:
-    "A tenant's cost circuit breaker opened (spend rate over its window, or the budget is gone): paid work is refused until it closes.",
+    "A tenant's cost circuit breaker opened (spend rate over its window, the budget is gone, or a call cost more than its hold): paid work is refused until it closes.",
   schema: z.strictObject({
-    reason: z.enum(['spend_rate', 'budget_exhausted']),
+    reason: z.enum(['spend_rate', 'budget_exhausted', 'exceeded_hold']),
     message: z.string(),
     policy: breakerPolicySchema,
     windowSeconds: z.int().positive(),

@@ -1,0 +1,313 @@
+jest.setTimeout(120_000);
+
+import { budgetBreakerOpenedEvent, uuidv7 } from '@deliberate/contracts';
+import { ReservationService } from '@deliberate/ledger/reservations/reservation.service';
+import { header, pollUntil } from '@deliberate/testing';
+import { randomUUID } from 'node:crypto';
+import {
+  json,
+  type LedgerHarness,
+  putBudget,
+  readTopic,
+  startLedger,
+  usage,
+  zeroUsage,
+} from './ledger-harness';
+
+// One hold per reservation key, every budget scope a call falls under, and settles that say more than their hold:
+// the paths where the ledger's money could drift from what the provider bills.
+
+let h: LedgerHarness;
+
+beforeAll(async () => {
+  h = await startLedger('exactly-once');
+});
+
+afterAll(async () => {
+  await h?.close();
+});
+
+async function counter(tenantId: string, scope: string, scopeId: string) {
+  const rows = await h.db.query<{ reserved: string; spent: string }>(
+    `SELECT reserved_micro_usd::text AS reserved, spent_micro_usd::text AS spent FROM spend_counters
+      WHERE tenant_id = $1 AND scope = $2 AND scope_id = $3 AND period = 'day'`,
+    [tenantId, scope, scopeId],
+  );
+  const row = rows.rows[0];
+  return { reserved: Number(row?.reserved ?? 0), spent: Number(row?.spent ?? 0) };
+}
+
+const reservationCount = async (tenantId: string) =>
+  Number(
+    (
+      await h.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM reservations WHERE tenant_id = $1`, [
+        tenantId,
+      ])
+    ).rows[0]!.n,
+  );
+
+describe('a reserve repeated under its reservation key', () => {
+  const request = (tenantId: string, reservationKey: string, taskId = randomUUID()) => ({
+    reservationKey,
+    tenantId,
+    taskId,
+    model: 'sim-fast',
+    estimatedInputTokens: 1_000,
+    maxOutputTokens: 1_000,
+  });
+
+  it('answers a retry after a lost reply with the same reservation and holds once', async () => {
+    const tenantId = 'key-retry';
+    const req = request(tenantId, `call-${randomUUID()}`);
+    const first = await h.client.reserve(req);
+    expect(first).toMatchObject({ approved: true, amountMicroUsd: 750 });
+    // A new request (a new correlation id) under the same key: the caller timed out and asked again.
+    expect(await h.client.reserve(req)).toEqual(first);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 750, spent: 0 });
+    expect(await reservationCount(tenantId)).toBe(1);
+  });
+
+  it('holds once for the same key sent many times at once', async () => {
+    const tenantId = 'key-race';
+    const req = request(tenantId, `call-${randomUUID()}`);
+    const reservations = h.apps[0]!.get(ReservationService);
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        reservations.reserve(req, { requestId: `correlation-${i}-${randomUUID()}`, ageMs: 1 }),
+      ),
+    );
+    expect(replies[0]).toMatchObject({ approved: true, amountMicroUsd: 750 });
+    for (const reply of replies) expect(reply).toEqual(replies[0]);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 750, spent: 0 });
+    expect(await reservationCount(tenantId)).toBe(1);
+  });
+
+  it('answers with the settled reservation after it was settled, booking nothing more', async () => {
+    const tenantId = 'key-after-settle';
+    const req = request(tenantId, `call-${randomUUID()}`);
+    const first = await h.client.reserve(req);
+    if (!first.approved) throw new Error(first.message);
+    await h.client.settle({
+      reservationId: first.reservationId,
+      usageEventId: uuidv7(),
+      model: 'sim-fast',
+      usage: usage(1_000, 500),
+    });
+    expect(await h.client.reserve(req)).toEqual(first);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 0, spent: 450 });
+  });
+
+  it('refuses a different request under a key already used, naming the key', async () => {
+    const tenantId = 'key-reused';
+    const key = `call-${randomUUID()}`;
+    const first = await h.client.reserve(request(tenantId, key));
+    expect(first).toMatchObject({ approved: true });
+    const other = await h.client.reserve({ ...request(tenantId, key), maxOutputTokens: 2_000 });
+    expect(other).toMatchObject({ approved: false, reason: 'invalid_request', policy: null });
+    if (other.approved) throw new Error('approved');
+    expect(other.message).toContain(key);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 750, spent: 0 });
+  });
+
+  it('keeps keys apart per tenant', async () => {
+    const key = `call-${randomUUID()}`;
+    const a = await h.client.reserve(request('key-tenant-a', key));
+    const b = await h.client.reserve(request('key-tenant-b', key));
+    expect(a).toMatchObject({ approved: true });
+    expect(b).toMatchObject({ approved: true });
+    if (!a.approved || !b.approved) throw new Error('denied');
+    expect(b.reservationId).not.toBe(a.reservationId);
+  });
+});
+
+describe('budgets per API key and per project', () => {
+  // sim-reasoner output is 8 USD per 1M tokens: 250 tokens are 2,000 micro-USD.
+  const call = (tenantId: string, over: { apiKeyId?: string; project?: string }) => ({
+    tenantId,
+    taskId: randomUUID(),
+    model: 'sim-reasoner',
+    estimatedInputTokens: 0,
+    maxOutputTokens: 250,
+    ...over,
+  });
+
+  it("refuses a call over its key's budget while the tenant still has room, naming the key", async () => {
+    const tenantId = 'scoped-key';
+    await putBudget(h, tenantId, { dailyLimitUsd: 1 });
+    await putBudget(h, tenantId, { scope: 'api_key', scopeId: 'key-a', dailyLimitUsd: 0.003 });
+    expect(await h.client.reserve(call(tenantId, { apiKeyId: 'key-a' }))).toMatchObject({ approved: true });
+    const denied = await h.client.reserve(call(tenantId, { apiKeyId: 'key-a' }));
+    expect(denied).toMatchObject({ approved: false, reason: 'budget_exceeded' });
+    if (denied.approved) throw new Error('approved');
+    expect(denied.message).toContain("API key 'key-a'");
+    expect(await h.client.reserve(call(tenantId, { apiKeyId: 'key-b' }))).toMatchObject({ approved: true });
+  });
+
+  it("refuses a call over its project's budget while the tenant still has room, naming the project", async () => {
+    const tenantId = 'scoped-project';
+    await putBudget(h, tenantId, { dailyLimitUsd: 1 });
+    await putBudget(h, tenantId, { scope: 'project', scopeId: 'apollo', dailyLimitUsd: 0.003 });
+    expect(await h.client.reserve(call(tenantId, { project: 'apollo' }))).toMatchObject({ approved: true });
+    const denied = await h.client.reserve(call(tenantId, { project: 'apollo', apiKeyId: 'key-a' }));
+    expect(denied).toMatchObject({ approved: false, reason: 'budget_exceeded' });
+    if (denied.approved) throw new Error('approved');
+    expect(denied.message).toContain("project 'apollo'");
+    expect(await h.client.reserve(call(tenantId, { project: 'gemini' }))).toMatchObject({ approved: true });
+  });
+
+  it('never lets concurrent reserves through two keys overspend their project', async () => {
+    const tenantId = 'scoped-race';
+    // Room for exactly 10 calls in the project; each key alone could take 20.
+    await putBudget(h, tenantId, { scope: 'project', scopeId: 'apollo', dailyLimitUsd: 0.02 });
+    await putBudget(h, tenantId, { scope: 'api_key', scopeId: 'key-a', dailyLimitUsd: 0.04 });
+    await putBudget(h, tenantId, { scope: 'api_key', scopeId: 'key-b', dailyLimitUsd: 0.04 });
+    const reservations = h.apps[0]!.get(ReservationService);
+    const replies = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        reservations.reserve(call(tenantId, { project: 'apollo', apiKeyId: i % 2 ? 'key-a' : 'key-b' })),
+      ),
+    );
+    expect(replies.filter((r) => r.approved)).toHaveLength(10);
+    expect(replies.filter((r) => !r.approved && r.reason === 'budget_exceeded')).toHaveLength(30);
+    expect(await counter(tenantId, 'project', 'apollo')).toEqual({ reserved: 20_000, spent: 0 });
+    const keyA = await counter(tenantId, 'api_key', 'key-a');
+    const keyB = await counter(tenantId, 'api_key', 'key-b');
+    expect(keyA.reserved + keyB.reserved).toBe(20_000);
+  });
+
+  it('counts spend per key and project, and records both on the booking', async () => {
+    const tenantId = 'scoped-spend';
+    // No budget for the key or the project yet: their spend is still counted, for a budget set later.
+    const r = await h.client.reserve(call(tenantId, { apiKeyId: 'key-c', project: 'hermes' }));
+    if (!r.approved) throw new Error(r.message);
+    const usageEventId = uuidv7();
+    await h.client.settle({
+      reservationId: r.reservationId,
+      usageEventId,
+      model: 'sim-reasoner',
+      usage: usage(0, 100),
+    });
+    expect(await counter(tenantId, 'api_key', 'key-c')).toEqual({ reserved: 0, spent: 800 });
+    expect(await counter(tenantId, 'project', 'hermes')).toEqual({ reserved: 0, spent: 800 });
+    const booking = await h.db.query<{ api_key_id: string; project: string }>(
+      `SELECT api_key_id, project FROM bookings WHERE event_id = $1`,
+      [usageEventId],
+    );
+    expect(booking.rows).toEqual([{ api_key_id: 'key-c', project: 'hermes' }]);
+  });
+});
+
+describe('a settle that says more than its hold', () => {
+  const breakerEvents = async (tenantId: string) =>
+    (await readTopic(h.topic(budgetBreakerOpenedEvent.topic)))
+      .filter((m) => header(m, 'ce_tenantid') === tenantId)
+      .map(json);
+
+  it('books the full actual cost, flags the excess and opens the tenant breaker saying why', async () => {
+    const tenantId = 'over-hold';
+    const r = await h.client.reserve({
+      tenantId,
+      taskId: randomUUID(),
+      model: 'sim-fast',
+      estimatedInputTokens: 1_000,
+      maxOutputTokens: 1_000,
+    });
+    if (!r.approved) throw new Error(r.message);
+    const usageEventId = uuidv7();
+    // 4,000 input and 2,000 output tokens: 600 + 1,200 = 1,800 micro-USD against a 750 hold.
+    const reply = await h.client.settle({
+      reservationId: r.reservationId,
+      usageEventId,
+      model: 'sim-fast',
+      usage: usage(4_000, 2_000),
+    });
+    expect(reply).toMatchObject({ booked: true, costMicroUsd: 1_800, releasedMicroUsd: 0 });
+    expect(reply.message).toContain('exceeded its hold');
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 0, spent: 1_800 });
+    const booking = await h.db.query<{ cost: string; excess: string | null; aborted: boolean }>(
+      `SELECT cost_micro_usd::text AS cost, exceeded_hold_micro_usd::text AS excess, aborted
+         FROM bookings WHERE event_id = $1`,
+      [usageEventId],
+    );
+    expect(booking.rows).toEqual([{ cost: '1800', excess: '1050', aborted: false }]);
+
+    const [opened] = await pollUntil(
+      () => breakerEvents(tenantId),
+      (e) => e.length === 1,
+      { what: 'the breaker to open on the excess' },
+    );
+    expect(opened).toMatchObject({ reason: 'exceeded_hold' });
+    expect(opened!['message']).toContain(r.reservationId);
+    expect(
+      await h.client.reserve({
+        tenantId,
+        taskId: randomUUID(),
+        model: 'sim-fast',
+        estimatedInputTokens: 1,
+        maxOutputTokens: 1,
+      }),
+    ).toMatchObject({
+      approved: false,
+      reason: 'breaker_open',
+    });
+  });
+});
+
+describe('an aborted call', () => {
+  const reserve = async (tenantId: string) => {
+    const r = await h.client.reserve({
+      tenantId,
+      taskId: randomUUID(),
+      model: 'sim-fast',
+      estimatedInputTokens: 1_000,
+      maxOutputTokens: 1_000,
+    });
+    if (!r.approved) throw new Error(r.message);
+    return r;
+  };
+  const bookingOf = async (usageEventId: string) =>
+    (
+      await h.db.query<{ cost: string; aborted: boolean; excess: string | null }>(
+        `SELECT cost_micro_usd::text AS cost, aborted, exceeded_hold_micro_usd::text AS excess
+           FROM bookings WHERE event_id = $1`,
+        [usageEventId],
+      )
+    ).rows;
+
+  it('without reported usage is booked at its hold, flagged aborted, and a retry books nothing more', async () => {
+    const tenantId = 'aborted-blind';
+    const r = await reserve(tenantId);
+    const settle = {
+      reservationId: r.reservationId,
+      usageEventId: uuidv7(),
+      model: 'sim-fast',
+      usage: zeroUsage,
+      aborted: true,
+    };
+    expect(await h.client.settle(settle)).toMatchObject({
+      booked: true,
+      costMicroUsd: 750,
+      releasedMicroUsd: 0,
+    });
+    expect(await h.client.settle(settle)).toMatchObject({ booked: true, costMicroUsd: 750 });
+    expect(await bookingOf(settle.usageEventId)).toEqual([{ cost: '750', aborted: true, excess: null }]);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 0, spent: 750 });
+  });
+
+  it('with reported usage is booked at that usage', async () => {
+    const tenantId = 'aborted-reported';
+    const r = await reserve(tenantId);
+    const usageEventId = uuidv7();
+    expect(
+      await h.client.settle({
+        reservationId: r.reservationId,
+        usageEventId,
+        model: 'sim-fast',
+        usage: usage(1_000, 100),
+        aborted: true,
+      }),
+    ).toMatchObject({ booked: true, costMicroUsd: 210, releasedMicroUsd: 540 });
+    expect(await bookingOf(usageEventId)).toEqual([{ cost: '210', aborted: false, excess: null }]);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 0, spent: 210 });
+  });
+});
