@@ -9,57 +9,35 @@ import {
   type TaskSpec,
   taskTriagedEvent,
 } from '@deliberate/contracts';
-import type { EventPublisher } from '@deliberate/kafka';
 import { BreakerStateCache } from '@deliberate/ledger-client';
-import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
 import {
-  catalogueEventsOf,
-  deleteTopicsWithPrefix,
   header,
   openedBreaker,
   pollUntil,
   readTopic,
   type RecordedEvent,
-  runEveryStep,
-  startTestPublisher,
-  TEST_KAFKA_BROKERS,
   testTaskSpec,
   testKafka,
-  TopicRecorder,
-  uniqueTopicPrefix,
+  type TopicRecorder,
 } from '@deliberate/testing';
-import { loadTriageConfig } from '@deliberate/triage/config';
-import { createTriageApp } from '@deliberate/triage/create-triage-app';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { startTriageHarness, type TriageHarness } from './triage-harness';
 
 // The triage on the real broker, the simulator as the fast model: an accepted task is triaged by the rules or the
 // classifier, then answered by the fast model or handed to the reasoning tier; an open cost breaker decides first,
 // and a message that is not a task.accepted event goes to the dead-letter topic without holding up the next task.
-
-// What the triage publishes: task.triaged, reasoning.requested, task.completed, task.failed, model.call.recorded.
-const OUTPUT_TOPICS = catalogueEventsOf('triage', 'produced').map((d) => d.topic);
 
 const SIMPLE = 'What is 2 + 2?';
 // The simulator's classifier calls a request to prove something complex.
 const COMPLEX = 'Prove that sqrt(2) is irrational';
 
 describe('triage (real Kafka, simulated models)', () => {
-  let prefix: string;
-  let simulator: RunningSimulator;
+  let h: TriageHarness;
   let triage: INestApplication;
-  let publisher: EventPublisher;
   let recorder: TopicRecorder;
 
-  async function accept(tenantId: string, spec: TaskSpec): Promise<string> {
-    const taskId = randomUUID();
-    await publisher.publish(taskAcceptedEvent, {
-      tenantId,
-      taskId,
-      data: { spec, submittedVia: 'http', acceptedAt: new Date().toISOString() },
-    });
-    return taskId;
-  }
+  const accept = (tenantId: string, spec: TaskSpec): Promise<string> => h.accept(tenantId, spec);
 
   const triaged = (taskId: string) =>
     recorder.waitFor(() => recorder.of(taskTriagedEvent.topic, taskId)[0], `task.triaged of ${taskId}`);
@@ -83,39 +61,16 @@ describe('triage (real Kafka, simulated models)', () => {
   }
 
   async function openBreaker(tenantId: string, policy: 'fail' | 'route_cheap'): Promise<void> {
-    await publisher.publish(budgetBreakerOpenedEvent, { tenantId, data: openedBreaker(policy) });
+    await h.publisher.publish(budgetBreakerOpenedEvent, { tenantId, data: openedBreaker(policy) });
   }
 
   beforeAll(async () => {
-    prefix = uniqueTopicPrefix('triage');
-    simulator = await startSimulator({ timeScale: 0 });
-    triage = await createTriageApp(
-      loadTriageConfig({
-        KAFKA_BROKERS: TEST_KAFKA_BROKERS.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        KAFKA_HANDLER_MAX_ATTEMPTS: '3',
-        LOG_LEVEL: 'warn',
-        LLM_FAST_BASE_URL: simulator.baseURL,
-        LLM_REASONING_BASE_URL: simulator.baseURL,
-        LLM_STANDARD_BASE_URL: simulator.baseURL,
-        TRIAGE_HEALTH_PORT: '0',
-        LLM_MAX_RETRIES: '1',
-      }),
-    );
-    await triage.init();
-    publisher = await startTestPublisher(prefix, 'triage-test');
-    recorder = await TopicRecorder.start(prefix, OUTPUT_TOPICS);
+    h = await startTriageHarness('triage');
+    recorder = h.recorder;
+    triage = await h.startTriage();
   });
 
-  afterAll(() =>
-    runEveryStep([
-      () => triage?.close() ?? Promise.resolve(),
-      () => recorder?.stop() ?? Promise.resolve(),
-      () => publisher?.disconnect() ?? Promise.resolve(),
-      () => simulator?.close() ?? Promise.resolve(),
-      () => (prefix ? deleteTopicsWithPrefix(prefix) : Promise.resolve()),
-    ]),
-  );
+  afterAll(() => h?.close());
 
   it('sends a simple task the classifier calls simple to the fast model, which completes it', async () => {
     const taskId = await accept('acme', testTaskSpec(SIMPLE));
@@ -191,14 +146,18 @@ describe('triage (real Kafka, simulated models)', () => {
   describe('with the fast model failing (the simulator answers 503)', () => {
     const FAILING = `${SIMPLE} [[sim:fault=503]]`;
 
-    it('fails a fast-mode task as fast_model_unavailable and records the failed call', async () => {
-      const taskId = await accept('acme', testTaskSpec(FAILING, { mode: 'fast' }));
+    it('retries a fast-mode task until its deadline, then fails it as deadline_exceeded naming the fast model', async () => {
+      // A 3 s latency budget is the task's deadline: the outage is waited out until then, never longer.
+      const taskId = await accept('acme', testTaskSpec(FAILING, { mode: 'fast', latencyBudgetMs: 3_000 }));
 
       const failed = (await recorder.outcomes([taskId])).get(taskId)!;
       expect(failed.topic).toBe(taskFailedEvent.topic);
-      expect(failed.data.error).toMatchObject({ code: 'fast_model_unavailable' });
-      await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the failed call of ${taskId}`);
-      expect(modelCalls(taskId).map((e) => [e.data.purpose, e.data.outcome])).toEqual([['answer', 'error']]);
+      expect(failed.data.error).toMatchObject({ code: 'deadline_exceeded' });
+      expect(failed.data.error.message).toMatch(/the fast model did not answer before the task's deadline/);
+      await recorder.waitFor(() => modelCalls(taskId).length >= 2, `the failed calls of ${taskId}`);
+      expect(new Set(modelCalls(taskId).map((e) => `${e.data.purpose}:${e.data.outcome}`))).toEqual(
+        new Set(['answer:error']),
+      );
     });
 
     it('sends an auto-mode task to the reasoning tier when the classifier cannot answer', async () => {
@@ -215,7 +174,9 @@ describe('triage (real Kafka, simulated models)', () => {
       });
       expect(requested.data.decision.reason).toMatch(/classifier was unavailable/);
       await recorder.waitFor(() => modelCalls(taskId).length >= 1, `the failed classification of ${taskId}`);
+      // The classifier is tried 1 + LLM_MAX_RETRIES times, each try under its own hold, then the task is routed.
       expect(modelCalls(taskId).map((e) => [e.data.purpose, e.data.outcome])).toEqual([
+        ['classify', 'error'],
         ['classify', 'error'],
       ]);
       expect(recorder.outcome(taskId)).toBeUndefined();
@@ -259,7 +220,7 @@ describe('triage (real Kafka, simulated models)', () => {
     await producer.connect();
     try {
       await producer.send({
-        topic: `${prefix}${taskAcceptedEvent.topic}`,
+        topic: `${h.prefix}${taskAcceptedEvent.topic}`,
         messages: [{ key, value: '{"spec": "not a task"' }],
       });
     } finally {
@@ -268,13 +229,13 @@ describe('triage (real Kafka, simulated models)', () => {
     const behind = await accept('acme', testTaskSpec(SIMPLE, { mode: 'fast' }));
 
     const dead = await pollUntil(
-      () => readTopic(`${prefix}${deadLetterTopic(taskAcceptedEvent.topic)}`),
+      () => readTopic(`${h.prefix}${deadLetterTopic(taskAcceptedEvent.topic)}`),
       (messages) => messages.some((m) => m.key?.toString() === key),
       { what: 'the malformed message on the dead-letter topic' },
     );
     const letter = dead.find((m) => m.key?.toString() === key)!;
     expect(letter.value?.toString()).toBe('{"spec": "not a task"');
-    expect(header(letter, 'dlq_source_topic')).toBe(`${prefix}${taskAcceptedEvent.topic}`);
+    expect(header(letter, 'dlq_source_topic')).toBe(`${h.prefix}${taskAcceptedEvent.topic}`);
     expect(header(letter, 'dlq_reason')).toBeTruthy();
     expect((await recorder.outcomes([behind])).get(behind)!.topic).toBe(taskCompletedEvent.topic);
   });

@@ -1,0 +1,175 @@
+import { type EventDefinition, taskAcceptedEvent, type TaskSpec } from '@deliberate/contracts';
+import { type EventPublisher, provisionTopics } from '@deliberate/kafka';
+import { loadLedgerConfig } from '@deliberate/ledger/config';
+import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
+import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
+import {
+  catalogueEventsOf,
+  internalHttp,
+  pollUntil,
+  runEveryStep,
+  schemaPool,
+  startServiceUnderTest,
+  type SuiteEnv,
+  testKafka,
+  testKafkaClient,
+  TopicRecorder,
+} from '@deliberate/testing';
+import { loadTriageConfig } from '@deliberate/triage/config';
+import { createTriageApp } from '@deliberate/triage/create-triage-app';
+import type { INestApplication } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+
+// A ledger (the triage holds every fast-model call against it), the simulator as the fast model, and the suite's
+// topics on a fresh database and prefix; triage instances start on demand, in this process or as child processes.
+
+const LEDGER_KEY = 'triage-test-internal-token-0123456789';
+
+/** Every topic the triage reads or writes. */
+export const TRIAGE_TOPICS: readonly EventDefinition[] = catalogueEventsOf('triage');
+
+export interface TriageHarness {
+  prefix: string;
+  simulator: RunningSimulator;
+  /** SQL on the triage's schema and on the ledger's. */
+  db: Pool;
+  ledgerDb: Pool;
+  recorder: TopicRecorder;
+  publisher: EventPublisher;
+  /** The environment of a triage of this suite (also for a child process). */
+  env(extra?: Record<string, string>): Record<string, string>;
+  startTriage(extra?: Record<string, string>): Promise<INestApplication>;
+  /** Publishes a task's accepted event; the same `taskId` again is a redelivery (a new event id). */
+  accept(tenantId: string, spec: TaskSpec, taskId?: string): Promise<string>;
+  /** Resolves when the triage's group has consumed every accepted event published so far. */
+  drained(): Promise<void>;
+  stopLedger(): Promise<void>;
+  startLedger(): Promise<void>;
+  putBudget(tenantId: string, body: Record<string, unknown>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTriageHarness(
+  suite: string,
+  options: { timeScale?: number } = {},
+): Promise<TriageHarness> {
+  const common = { KAFKA_HANDLER_MAX_ATTEMPTS: '3', LOG_LEVEL: process.env['TEST_LOGS'] ? 'info' : 'warn' };
+  const simulator = await startSimulator({ timeScale: options.timeScale ?? 0 });
+  let suiteEnv!: SuiteEnv;
+  const ledgerConfig = (e: SuiteEnv) =>
+    loadLedgerConfig({ ...e, ...common, LEDGER_INTERNAL_TOKEN: LEDGER_KEY, LEDGER_SWEEP_INTERVAL_MS: '500' });
+  const ledgerService = await startServiceUnderTest(
+    suite,
+    { schema: 'ledger', config: (e) => ledgerConfig((suiteEnv = e)), create: createLedgerApp },
+    { publisherName: 'triage-test' },
+  );
+  const { prefix, publisher, databaseUrl } = ledgerService;
+  await provisionTopics(testKafkaClient(prefix, 'triage-test', { createTopics: true }), TRIAGE_TOPICS);
+  const recorder = await TopicRecorder.start(
+    prefix,
+    TRIAGE_TOPICS.filter((d) => d !== taskAcceptedEvent).map((d) => d.topic),
+  );
+  const db = schemaPool(databaseUrl, 'triage');
+  const triages: INestApplication[] = [];
+  let ledger: INestApplication | null = ledgerService.apps[0]!;
+  const ledgerUrl = ledgerService.url;
+
+  const env = (extra: Record<string, string> = {}): Record<string, string> => ({
+    ...suiteEnv,
+    ...common,
+    LLM_FAST_BASE_URL: simulator.baseURL,
+    LLM_REASONING_BASE_URL: simulator.baseURL,
+    LLM_STANDARD_BASE_URL: simulator.baseURL,
+    LLM_MAX_RETRIES: '1',
+    LEDGER_TIMEOUT_MS: '1000',
+    TRIAGE_HEALTH_PORT: '0',
+    TRIAGE_RETRY_BASE_MS: '50',
+    ...extra,
+  });
+
+  return {
+    prefix,
+    simulator,
+    db,
+    ledgerDb: ledgerService.db,
+    recorder,
+    publisher,
+    env,
+    startTriage: async (extra) => {
+      const app = await createTriageApp(loadTriageConfig(env(extra)));
+      await app.init();
+      triages.push(app);
+      return app;
+    },
+    accept: async (tenantId, spec, taskId = randomUUID()) => {
+      await publisher.publish(taskAcceptedEvent, {
+        tenantId,
+        taskId,
+        data: { spec, submittedVia: 'http', acceptedAt: new Date().toISOString() },
+      });
+      return taskId;
+    },
+    drained: async () => {
+      const admin = testKafka().admin();
+      await admin.connect();
+      try {
+        const topic = `${prefix}${taskAcceptedEvent.topic}`;
+        const ends = await admin.fetchTopicOffsets(topic);
+        await pollUntil(
+          async () =>
+            (await admin.fetchOffsets({ groupId: `${prefix}deliberate.triage`, topics: [topic] }))[0]!,
+          (committed) =>
+            ends.every(
+              (end) =>
+                Number(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? -1) >=
+                Number(end.high),
+            ),
+          { what: 'the triage group to consume every accepted event' },
+        );
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    stopLedger: async () => {
+      await ledger?.close();
+      ledger = null;
+    },
+    startLedger: async () => {
+      ledger = await createLedgerApp(ledgerConfig(suiteEnv));
+      await ledger.init();
+      ledgerService.onClose(() => ledger?.close() ?? Promise.resolve());
+    },
+    putBudget: async (tenantId, body) => {
+      const res = await internalHttp(
+        { url: ledgerUrl, key: LEDGER_KEY, service: 'ledger' },
+        'PUT',
+        '/v1/ledger/budgets',
+        { principal: { kind: 'tenant', tenantId, role: 'admin', keyId: `key-${tenantId}` }, body },
+      );
+      if (res.status !== 200) throw new Error(`PUT budget for ${tenantId}: ${res.status} ${res.text}`);
+    },
+    close: () =>
+      runEveryStep([
+        ...triages.map((app) => () => app.close()),
+        () => db.end(),
+        () => recorder.stop(),
+        () => ledgerService.close(),
+        () => simulator.close(),
+      ]),
+  };
+}
+
+/** The task's fast-model calls as the usage events report them: [purpose, outcome], in order. */
+export const modelCallsOf = (recorder: TopicRecorder, taskId: string): [string, string][] =>
+  recorder
+    .of('usage.model-call.recorded.v1', taskId)
+    .map((e) => [e.data['purpose'] as string, e.data['outcome'] as string]);
+
+/** The ledger's holds for the task, oldest first. */
+export async function reservationsOf(ledgerDb: Pool, taskId: string): Promise<Record<string, unknown>[]> {
+  const { rows } = await ledgerDb.query(`SELECT * FROM reservations WHERE task_id = $1 ORDER BY created_at`, [
+    taskId,
+  ]);
+  return rows;
+}
