@@ -46,4 +46,20 @@ describe('audit config', () => {
     expect(() => load(['(a|a)*$', 'ok', '(x+x+)+y'])).toThrow(/entry 0 .*\n.*entry 2 /);
     expect(load(['ACME-\\d{6}', '\\bEMP-[0-9]{4,8}\\b']).AUDIT_REDACT_PATTERNS).toHaveLength(2);
   });
+
+  it('reads the keyring of older checkpoint keys, listing every bad entry', () => {
+    const entry = { keyId: '0123456789abcdef', publicKey: 'c2hvcnQ=' };
+    expect(loadAuditConfig(base).AUDIT_CHECKPOINT_PUBLIC_KEYS).toEqual([]);
+    expect(() => loadAuditConfig({ ...base, AUDIT_CHECKPOINT_PUBLIC_KEYS: 'nope' })).toThrow(
+      /AUDIT_CHECKPOINT_PUBLIC_KEYS: must be a JSON array/,
+    );
+    expect(() =>
+      loadAuditConfig({
+        ...base,
+        AUDIT_CHECKPOINT_PUBLIC_KEYS: JSON.stringify([entry, { ...entry, keyId: 'X', notAfter: 'soon' }]),
+      }),
+    ).toThrow(
+      /entry 0: a base64 public key must decode to 32 bytes(.|\n)*entry 1\.keyId(.|\n)*entry 1\.notAfter/,
+    );
+  });
 });

@@ -96,22 +96,27 @@ const checkpointPublicKeys = z
       ctx.addIssue({ code: 'custom', message: `must be a JSON array of keys: ${(e as Error).message}` });
       return z.NEVER;
     }
-    const entries = z.array(keyringEntry).safeParse(parsed);
-    if (!entries.success) {
-      for (const issue of entries.error.issues) {
-        ctx.addIssue({ code: 'custom', message: `${issue.path.join('.') || '(root)'}: ${issue.message}` });
-      }
+    if (!Array.isArray(parsed)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of keys' });
       return z.NEVER;
     }
+    // Every entry is checked, so that all the bad ones are listed at once.
     const keys: CheckpointPublicKey[] = [];
-    for (const [i, entry] of entries.data.entries()) {
+    for (const [i, raw] of parsed.entries()) {
+      const entry = keyringEntry.safeParse(raw);
+      if (!entry.success) {
+        for (const issue of entry.error.issues) {
+          ctx.addIssue({ code: 'custom', message: `entry ${i}.${issue.path.join('.')}: ${issue.message}` });
+        }
+        continue;
+      }
       try {
-        keys.push(checkpointPublicKey(entry));
+        keys.push(checkpointPublicKey(entry.data));
       } catch (e) {
         ctx.addIssue({ code: 'custom', message: `entry ${i}: ${(e as Error).message}` });
       }
     }
-    return keys.length === entries.data.length ? keys : z.NEVER;
+    return keys.length === parsed.length ? keys : z.NEVER;
   });
 
 export const auditConfigSchema = z
