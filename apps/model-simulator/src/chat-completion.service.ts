@@ -27,7 +27,12 @@ export interface ChatCompletionBody {
   system_fingerprint: string;
 }
 
-export type CompletionAnswer = { kind: 'answer'; body: ChatCompletionBody; delayMs: number; model: SimulatedModel };
+export type CompletionAnswer = {
+  kind: 'answer';
+  body: ChatCompletionBody;
+  delayMs: number;
+  model: SimulatedModel;
+};
 export type CompletionOutcome = CompletionAnswer | { kind: 'hang' };
 
 @Injectable()

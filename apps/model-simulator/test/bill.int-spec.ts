@@ -7,11 +7,21 @@ import { SIMULATOR_MODELS } from '../src/simulator-models';
 // The simulator's bill: every call it finished generating, at its price list, under the caller's request id.
 
 function tiers(baseUrl: string, apiKey = 'sim-key'): ModelTierConfigs {
-  const tier = (model: string): ModelTierConfig => ({ baseUrl, apiKey, model, timeoutMs: 10_000, maxRetries: 0 });
+  const tier = (model: string): ModelTierConfig => ({
+    baseUrl,
+    apiKey,
+    model,
+    timeoutMs: 10_000,
+    maxRetries: 0,
+  });
   return { fast: tier('sim-fast'), reasoning: tier('sim-reasoner'), standard: tier('sim-standard') };
 }
 
-async function bill(sim: RunningSimulator, query = '', key = 'sim-key'): Promise<{ status: number; body: BillBody }> {
+async function bill(
+  sim: RunningSimulator,
+  query = '',
+  key = 'sim-key',
+): Promise<{ status: number; body: BillBody }> {
   const res = await fetch(`${sim.url}/v1/bill${query}`, { headers: { authorization: `Bearer ${key}` } });
   return { status: res.status, body: (await res.json()) as BillBody };
 }
@@ -30,7 +40,10 @@ describe('the simulator bill', () => {
     await sim.close();
   });
   beforeEach(async () => {
-    const reset = await fetch(`${sim.url}/v1/bill`, { method: 'DELETE', headers: { authorization: 'Bearer k' } });
+    const reset = await fetch(`${sim.url}/v1/bill`, {
+      method: 'DELETE',
+      headers: { authorization: 'Bearer k' },
+    });
     expect(reset.status).toBe(200);
   });
 
@@ -149,7 +162,11 @@ describe('the simulator bill when the client goes away', () => {
       { timeoutMs: 5_000, what: 'the abandoned call on the bill' },
     );
     expect(body.calls).toEqual([
-      expect.objectContaining({ clientRequestId: 'abandoned', model: 'sim-reasoner', clientConnected: false }),
+      expect.objectContaining({
+        clientRequestId: 'abandoned',
+        model: 'sim-reasoner',
+        clientConnected: false,
+      }),
     ]);
     expect(body.calls[0]!.costMicroUsd).toBeGreaterThan(0);
   });

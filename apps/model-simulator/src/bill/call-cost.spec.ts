@@ -11,7 +11,12 @@ const pricing = {
 
 describe('callCostMicroUsd', () => {
   it('prices cached input once, at its own rate, and reasoning as output', () => {
-    const usage = { inputTokens: 10_000, cachedInputTokens: 4_000, outputTokens: 5_000, reasoningTokens: 3_000 };
+    const usage = {
+      inputTokens: 10_000,
+      cachedInputTokens: 4_000,
+      outputTokens: 5_000,
+      reasoningTokens: 3_000,
+    };
     // 6000 uncached * 1 + 4000 cached * 0.25 + 5000 output (reasoning included) * 4 (USD per 1M tokens)
     expect(callCostMicroUsd(usage, pricing)).toBe(6_000 + 1_000 + 20_000);
   });
