@@ -1,12 +1,12 @@
 -- One least-privilege Postgres role per service, owning its own schema and nothing else; run by a superuser on the
 -- service database, again at every deploy (it is idempotent, and sets the passwords it is given: a rotation).
 --   psql "$ADMIN_URL" -f deploy/postgres/roles.sql \
---     -v gateway_password=... -v reasoner_password=... -v ledger_password=... -v webhooks_password=... \
---     -v audit_password=... -v audit_writer_password=...   [-v prefix=deliberate]
+--     -v gateway_password=... -v triage_password=... -v reasoner_password=... -v ledger_password=... \
+--     -v webhooks_password=... -v audit_password=... -v audit_writer_password=...   [-v prefix=deliberate]
 -- Roles are <prefix>_<service> (deliberate_gateway, ...) and <prefix>_audit_writer, which the audit service grants
 -- INSERT and SELECT on its records (apps/audit/src/persistence/audit-database.ts). A password left empty means none
 -- (for servers that trust local connections). Schemas already built by another role (the superuser, before these
--- roles existed) are handed over with everything in them. The triage service has no database.
+-- roles existed) are handed over with everything in them.
 \set ON_ERROR_STOP on
 \set QUIET on
 SET client_min_messages = warning;
@@ -15,6 +15,7 @@ SET client_min_messages = warning;
   \set prefix deliberate
 \endif
 \if :{?gateway_password} \else \set gateway_password '' \endif
+\if :{?triage_password} \else \set triage_password '' \endif
 \if :{?reasoner_password} \else \set reasoner_password '' \endif
 \if :{?ledger_password} \else \set ledger_password '' \endif
 \if :{?webhooks_password} \else \set webhooks_password '' \endif
@@ -24,6 +25,7 @@ SET client_min_messages = warning;
 -- psql variables do not reach inside a DO block: they go in as settings of this session.
 SELECT set_config('deliberate.prefix', :'prefix', false),
        set_config('deliberate.password.gateway', :'gateway_password', false),
+       set_config('deliberate.password.triage', :'triage_password', false),
        set_config('deliberate.password.reasoner', :'reasoner_password', false),
        set_config('deliberate.password.ledger', :'ledger_password', false),
        set_config('deliberate.password.webhooks', :'webhooks_password', false),
@@ -48,7 +50,7 @@ BEGIN
   EXECUTE 'REVOKE CREATE ON SCHEMA public FROM PUBLIC';
   EXECUTE format('REVOKE ALL ON DATABASE %I FROM PUBLIC', current_database());
 
-  FOREACH svc IN ARRAY ARRAY['gateway', 'reasoner', 'ledger', 'webhooks', 'audit', 'audit_writer'] LOOP
+  FOREACH svc IN ARRAY ARRAY['gateway', 'triage', 'reasoner', 'ledger', 'webhooks', 'audit', 'audit_writer'] LOOP
     role := prefix || '_' || svc;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role) THEN
       EXECUTE format('CREATE ROLE %I', role);

@@ -5,6 +5,7 @@ import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1
 import { openDataSource } from '@deliberate/persistence';
 import { CreateReasonerTables1795700000000 } from '@deliberate/reasoner/migrations/1795700000000-create-reasoner-tables';
 import { createTestDatabase } from '@deliberate/testing';
+import { CreateTriageTables1796300000000 } from '@deliberate/triage/migrations/1796300000000-create-triage-tables';
 import { CreateWebhooksTables1795900000000 } from '@deliberate/webhooks/migrations/1795900000000-create-webhooks-tables';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -13,10 +14,11 @@ import { promisify } from 'node:util';
 import { Client } from 'pg';
 
 const ROLES_SQL = join(__dirname, '../../../deploy/postgres/roles.sql');
-const OWNERS = ['gateway', 'reasoner', 'ledger', 'webhooks', 'audit'] as const;
+const OWNERS = ['gateway', 'triage', 'reasoner', 'ledger', 'webhooks', 'audit'] as const;
 type Owner = (typeof OWNERS)[number];
 const MIGRATIONS: Record<Exclude<Owner, 'audit'>, new () => unknown> = {
   gateway: CreateGatewayTables1764144000000,
+  triage: CreateTriageTables1796300000000,
   reasoner: CreateReasonerTables1795700000000,
   ledger: CreateLedgerTables1795680000000,
   webhooks: CreateWebhooksTables1795900000000,
