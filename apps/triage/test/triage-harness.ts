@@ -6,6 +6,7 @@ import { startSimulator, type RunningSimulator } from '@deliberate/model-simulat
 import {
   catalogueEventsOf,
   internalHttp,
+  listenOnFreePort,
   pollUntil,
   runEveryStep,
   schemaPool,
@@ -73,7 +74,7 @@ export async function startTriageHarness(
   const db = schemaPool(databaseUrl, 'triage');
   const triages: INestApplication[] = [];
   let ledger: INestApplication | null = ledgerService.apps[0]!;
-  const ledgerUrl = ledgerService.url;
+  let ledgerUrl = ledgerService.url;
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     ...suiteEnv,
@@ -122,8 +123,9 @@ export async function startTriageHarness(
           (committed) =>
             ends.every(
               (end) =>
+                Number(end.high) === Number(end.low) ||
                 Number(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? -1) >=
-                Number(end.high),
+                  Number(end.high),
             ),
           { what: 'the triage group to consume every accepted event' },
         );
@@ -136,9 +138,10 @@ export async function startTriageHarness(
       ledger = null;
     },
     startLedger: async () => {
-      ledger = await createLedgerApp(ledgerConfig(suiteEnv));
-      await ledger.init();
-      ledgerService.onClose(() => ledger?.close() ?? Promise.resolve());
+      const restarted = await createLedgerApp(ledgerConfig(suiteEnv));
+      ledger = restarted;
+      ledgerService.onClose(() => restarted.close());
+      ledgerUrl = await listenOnFreePort(restarted);
     },
     putBudget: async (tenantId, body) => {
       const res = await internalHttp(

@@ -1,0 +1,63 @@
+import { ModelCallError, type ModelCallErrorKind } from '@deliberate/llm';
+import {
+  denialVerdict,
+  isBudgetDenial,
+  isRetryableModelError,
+  mayHaveBeenBilled,
+  taskDeadline,
+} from './call-retry';
+
+const modelError = (kind: ModelCallErrorKind, retryable: boolean) =>
+  new ModelCallError(kind, {
+    kind,
+    retryable,
+    tier: 'fast',
+    model: 'sim-fast',
+    status: null,
+    code: null,
+    requestId: null,
+    retryAfterMs: null,
+    cause: undefined,
+  });
+
+describe('call-retry', () => {
+  it("puts a task's deadline at its latency budget after acceptance, or the default without one", () => {
+    const at = '2026-01-01T00:00:00.000Z';
+    expect(taskDeadline(at, 3_000, 60_000).toISOString()).toBe('2026-01-01T00:00:03.000Z');
+    expect(taskDeadline(at, null, 60_000).toISOString()).toBe('2026-01-01T00:01:00.000Z');
+  });
+
+  it.each([
+    ['server_error', true, true],
+    ['timeout', true, true],
+    ['rate_limited', true, true],
+    ['connection', true, true],
+    ['bad_request', false, false],
+    ['auth', false, false],
+    ['not_found', false, false],
+    ['aborted', false, false],
+  ] as const)('retries a %s (retryable %s): %s', (kind, retryable, expected) => {
+    expect(isRetryableModelError(modelError(kind, retryable))).toBe(expected);
+  });
+
+  it('books a call cut off without a provider answer at its worst case, and a refused one at what it reported', () => {
+    expect(mayHaveBeenBilled(modelError('timeout', true))).toBe(true);
+    expect(mayHaveBeenBilled(modelError('connection', true))).toBe(true);
+    expect(mayHaveBeenBilled(modelError('server_error', true))).toBe(false);
+    expect(mayHaveBeenBilled(modelError('rate_limited', true))).toBe(false);
+  });
+
+  it('takes only budget, ceiling and breaker denials as verdicts; an unanswered ledger is an outage', () => {
+    expect(isBudgetDenial('budget_exceeded')).toBe(true);
+    expect(isBudgetDenial('task_ceiling_exceeded')).toBe(true);
+    expect(isBudgetDenial('breaker_open')).toBe(true);
+    expect(isBudgetDenial('ledger_unavailable')).toBe(false);
+    expect(isBudgetDenial('no_price')).toBe(false);
+  });
+
+  it('fails a denied task under fail and route_cheap (the fast tier is the cheap one) and escalates it under human', () => {
+    expect(denialVerdict('fail')).toBe('fail');
+    expect(denialVerdict('route_cheap')).toBe('fail');
+    expect(denialVerdict('human')).toBe('escalate');
+  });
+});
