@@ -6,7 +6,7 @@ import type { StoredRecordRow } from '@deliberate/audit/chain/chain.repository';
 import { contentHash, recordHash } from '@deliberate/audit/chain/record-hash';
 import { ChainVerifier, type VerifyReport } from '@deliberate/audit/verify/chain-verifier';
 import { pollUntil } from '@deliberate/testing';
-import { verify as verifySignature } from 'node:crypto';
+import { randomBytes, verify as verifySignature } from 'node:crypto';
 import { Client } from 'pg';
 import { type AuditHarness, auditHttp, auditor, startAudit, storedCount } from './audit-harness';
 import { publishTask } from './fixtures';
@@ -214,6 +214,33 @@ it('refuses UPDATE, DELETE and TRUNCATE by the service role, and by the trigger 
     );
     await expect(writer.query(`TRUNCATE records`)).rejects.toThrow(/permission denied/);
     await expect(writer.query(`DELETE FROM checkpoints`)).rejects.toThrow(/permission denied/);
+    // The head moves only through the append function, records and checkpoints are written only through theirs.
+    await expect(
+      writer.query(`UPDATE chain_heads SET last_seq = 1 WHERE tenant_id = 'tamper-role'`),
+    ).rejects.toThrow(/permission denied/);
+    await expect(writer.query(`DELETE FROM chain_heads WHERE tenant_id = 'tamper-role'`)).rejects.toThrow(
+      /permission denied/,
+    );
+    await expect(
+      writer.query(`SELECT 1 FROM chain_heads WHERE tenant_id = 'tamper-role' FOR UPDATE`),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      writer.query(
+        `INSERT INTO records (tenant_id, seq, event_id, event_type, source, occurred_at, recorded_at, content,
+                              prev_hash, content_hash, record_hash)
+         VALUES ('tamper-role', 11, 'forged', 'forged', 'forged', now(), now(), '{}', '\\x00', '\\x00', '\\x00')`,
+      ),
+    ).rejects.toThrow(/permission denied/);
+    await expect(
+      writer.query(
+        `INSERT INTO checkpoints (tenant_id, seq, record_hash, signed_at, key_id, signature)
+         VALUES ('tamper-role', 10, '\\x00', now(), 'forged', '\\x00')`,
+      ),
+    ).rejects.toThrow(/permission denied/);
+    // The purge permit is a row only the purge function writes.
+    await expect(
+      writer.query(`INSERT INTO purge_permits VALUES (pg_current_xact_id(), 'tamper-role', 10)`),
+    ).rejects.toThrow(/permission denied/);
     await expect(writer.query(`SELECT purge_expired('tamper-role', now())`)).rejects.toThrow(
       /retention floor/,
     );
@@ -229,6 +256,35 @@ it('refuses UPDATE, DELETE and TRUNCATE by the service role, and by the trigger 
   );
   await expect(h.db.query(`TRUNCATE records`)).rejects.toThrow(/append-only/);
   expect(await storedCount(h, 'tamper-role')).toBe(10);
+});
+
+it('refuses a delete by a role granted DELETE that sets the old purge flag', async () => {
+  await seedChain('tamper-flag');
+  const role = `audit_ops_${randomBytes(4).toString('hex')}`;
+  await h.db.query(`CREATE ROLE ${role} LOGIN`);
+  try {
+    await h.db.query(`GRANT USAGE ON SCHEMA audit TO ${role}`);
+    await h.db.query(`GRANT SELECT, DELETE ON audit.records TO ${role}`);
+    const ops = new Client({
+      connectionString: h.databaseUrl.replace('postgres@', `${role}@`),
+      options: '-c search_path=audit',
+    });
+    await ops.connect();
+    try {
+      await ops.query('BEGIN');
+      await ops.query(`SELECT set_config('audit.purging', 'on', true)`);
+      await expect(ops.query(`DELETE FROM records WHERE tenant_id = 'tamper-flag'`)).rejects.toThrow(
+        /append-only|permission denied/,
+      );
+      await ops.query('ROLLBACK');
+    } finally {
+      await ops.end();
+    }
+  } finally {
+    await h.db.query(`DROP OWNED BY ${role}`);
+    await h.db.query(`DROP ROLE ${role}`);
+  }
+  expect(await storedCount(h, 'tamper-flag')).toBe(10);
 });
 
 it('exports checkpoints whose signatures verify with the exported public key alone', async () => {

@@ -1,8 +1,13 @@
 import { loadAuditConfig } from '@deliberate/audit/config';
+import { ChainRepository } from '@deliberate/audit/chain/chain.repository';
+import { internalRecord } from '@deliberate/audit/chain/internal-record';
+import { RecordAppender } from '@deliberate/audit/chain/record-appender';
+import { CheckpointRepository } from '@deliberate/audit/checkpoints/checkpoint.repository';
 import { prepareAuditSchema } from '@deliberate/audit/persistence/audit-database';
+import { PURGE_RECORD_TYPE } from '@deliberate/audit/verify/chain-verifier';
 import { CreateGatewayTables1764144000000 } from '@deliberate/gateway/migrations/1764144000000-create-gateway-tables';
 import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1795680000000-create-ledger-tables';
-import { openDataSource } from '@deliberate/persistence';
+import { openDataSource, PoolSql } from '@deliberate/persistence';
 import { CreateReasonerTables1795700000000 } from '@deliberate/reasoner/migrations/1795700000000-create-reasoner-tables';
 import { createTestDatabase } from '@deliberate/testing';
 import { CreateTriageTables1796300000000 } from '@deliberate/triage/migrations/1796300000000-create-triage-tables';
@@ -11,7 +16,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
 
 const ROLES_SQL = join(__dirname, '../../../deploy/postgres/roles.sql');
 const OWNERS = ['gateway', 'triage', 'reasoner', 'ledger', 'webhooks', 'audit'] as const;
@@ -188,5 +193,98 @@ describe('per-service Postgres roles (deploy/postgres/roles.sql, real Postgres)'
       expect(await errorCode(c.query('TRUNCATE audit.records'))).toBe('42501');
       expect(await errorCode(c.query('DROP TABLE audit.records'))).toBe('42501');
     });
+  });
+
+  it('lets the audit writer change the chains only through the owner functions: append, checkpoint, purge', async () => {
+    // Retention down to zero days, so that a purge as the writer can delete what it just appended.
+    await prepareAuditSchema(
+      loadAuditConfig({
+        DATABASE_URL: urlOf('audit'),
+        AUDIT_SIGNING_KEY: 'unused here',
+        AUDIT_DATABASE_ROLE: `${prefix}_audit_writer`,
+        AUDIT_DATABASE_URL: urlOf('audit_writer'),
+        AUDIT_RETENTION_DAYS: '0',
+        AUDIT_RETENTION_ALLOW_SHORT: 'true',
+      }),
+    );
+    const pool = new Pool({
+      connectionString: urlOf('audit_writer'),
+      options: '-c search_path=audit',
+      max: 2,
+    });
+    const sql = new PoolSql(pool);
+    const chains = new ChainRepository();
+    try {
+      const appended = await sql.transaction((tx) =>
+        new RecordAppender(chains).append(tx, [
+          internalRecord('roles-t', 'test.appended.v1', { n: 1 }),
+          internalRecord('roles-t', 'test.appended.v1', { n: 2 }),
+        ]),
+      );
+      expect(appended.map((a) => a.seq)).toEqual([1, 2]);
+      await sql.transaction((tx) =>
+        new CheckpointRepository().insert(tx, {
+          tenantId: 'roles-t',
+          seq: 2,
+          hash: appended[1]!.recordHash,
+          signedAt: new Date().toISOString(),
+          keyId: '0123456789abcdef',
+          signature: Buffer.alloc(64),
+        }),
+      );
+
+      await asRole('audit_writer', async (c) => {
+        await c.query('SET search_path = audit');
+        const head = await c.query<{ last_seq: string; checkpointed_seq: string }>(
+          `SELECT last_seq, checkpointed_seq FROM chain_heads WHERE tenant_id = 'roles-t'`,
+        );
+        expect(head.rows).toEqual([{ last_seq: '2', checkpointed_seq: '2' }]);
+        expect(
+          await errorCode(c.query(`UPDATE chain_heads SET last_seq = 1 WHERE tenant_id = 'roles-t'`)),
+        ).toBe('42501');
+        expect(await errorCode(c.query(`DELETE FROM chain_heads`))).toBe('42501');
+        expect(await errorCode(c.query(`UPDATE records SET status = 'x'`))).toBe('42501');
+        expect(await errorCode(c.query(`INSERT INTO records SELECT * FROM records`))).toBe('42501');
+        expect(await errorCode(c.query(`INSERT INTO checkpoints SELECT * FROM checkpoints`))).toBe('42501');
+        // The old purge flag opens nothing, and the permit that replaced it is not the writer's to write.
+        await c.query('BEGIN');
+        await c.query(`SELECT set_config('audit.purging', 'on', true)`);
+        expect(await errorCode(c.query(`DELETE FROM records WHERE tenant_id = 'roles-t'`))).toBe('42501');
+        await c.query('ROLLBACK');
+        expect(
+          await errorCode(c.query(`INSERT INTO purge_permits VALUES (pg_current_xact_id(), 'roles-t', 2)`)),
+        ).toBe('42501');
+        // An append that does not continue the head is refused by the function.
+        expect(
+          await errorCode(
+            c.query(
+              `SELECT append_records(ARRAY['roles-t'], ARRAY[7::bigint], ARRAY['e7'], ARRAY['t'], ARRAY['s'],
+                 ARRAY[NULL::uuid], ARRAY[now()], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[NULL::text],
+                 ARRAY[NULL::text], ARRAY['{}'::jsonb], ARRAY['{}'], ARRAY[NULL::text], ARRAY['\\x00'::bytea],
+                 ARRAY['\\x00'::bytea], ARRAY['\\x00'::bytea], now())`,
+            ),
+          ),
+        ).toBe('23514');
+      });
+
+      // Retention: the purge function, called by the writer, deletes the expired prefix.
+      await new Promise((r) => setTimeout(r, 5));
+      const purged = await sql.transaction((tx) => chains.purgeExpired(tx, 'roles-t', new Date()));
+      expect(purged).toMatchObject({ purged: '2', through_seq: '2' });
+      const [purgeRecord] = await sql.transaction(async (tx) => {
+        const records = await new RecordAppender(chains).append(tx, [
+          internalRecord('roles-t', PURGE_RECORD_TYPE, { throughSeq: 2 }),
+        ]);
+        await chains.markPurgeRecorded(tx, 'roles-t', records[0]!.seq);
+        return records;
+      });
+      expect(purgeRecord!.seq).toBe(3);
+      const remaining = await asRole('audit_writer', (c) =>
+        c.query<{ seq: string }>(`SELECT seq FROM audit.records WHERE tenant_id = 'roles-t'`),
+      );
+      expect(remaining.rows).toEqual([{ seq: '3' }]);
+    } finally {
+      await pool.end();
+    }
   });
 });

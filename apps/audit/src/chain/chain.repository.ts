@@ -74,14 +74,11 @@ export interface ChainStateRow {
 @Injectable()
 export class ChainRepository {
   /** Creates the missing heads, then locks the tenants' heads, in tenant order, until the transaction ends. */
-  async lockHeads(tx: Sql, tenants: readonly string[]): Promise<ChainHeadRow[]> {
-    await tx.execute(`INSERT INTO chain_heads (tenant_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [
+  lockHeads(tx: Sql, tenants: readonly string[]): Promise<ChainHeadRow[]> {
+    // Through the owner's function: the writer role may not lock (nor update) chain_heads itself.
+    return tx.query<ChainHeadRow>(`SELECT tenant_id, last_seq, last_hash FROM lock_chain_heads($1::text[])`, [
       tenants,
     ]);
-    return tx.query<ChainHeadRow>(
-      `SELECT tenant_id, last_seq, last_hash FROM chain_heads WHERE tenant_id = ANY($1) ORDER BY tenant_id FOR UPDATE`,
-      [tenants],
-    );
   }
 
   /** Which of the (tenant, event) pairs are stored already. */
@@ -97,19 +94,15 @@ export class ChainRepository {
     );
   }
 
-  async insertRecords(tx: Sql, columns: RecordColumns, recordedAt: Date): Promise<void> {
+  /**
+   * Inserts the records and advances their heads through the owner's function, which refuses records that do not
+   * continue their chain's head.
+   */
+  async appendRecords(tx: Sql, columns: RecordColumns, recordedAt: Date): Promise<void> {
     await tx.execute(
-      `INSERT INTO records (tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model,
-                            status, decision, metadata, content, search, prev_hash, content_hash, record_hash)
-       SELECT t.tenant_id, t.seq, t.event_id, t.event_type, t.source, t.task_id, t.occurred_at, $18, t.route, t.model,
-              t.status, t.decision, t.metadata, t.content,
-              CASE WHEN t.search IS NULL THEN NULL ELSE to_tsvector('simple', t.search) END,
-              t.prev_hash, t.content_hash, t.record_hash
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::uuid[], $7::timestamptz[],
-                     $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[], $14::text[],
-                     $15::bytea[], $16::bytea[], $17::bytea[])
-           AS t(tenant_id, seq, event_id, event_type, source, task_id, occurred_at, route, model, status, decision,
-                metadata, content, search, prev_hash, content_hash, record_hash)`,
+      `SELECT append_records($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::uuid[],
+                             $7::timestamptz[], $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[],
+                             $13::text[], $14::text[], $15::bytea[], $16::bytea[], $17::bytea[], $18::timestamptz)`,
       [
         columns.tenant,
         columns.seq,
@@ -133,18 +126,6 @@ export class ChainRepository {
     );
   }
 
-  async advanceHeads(
-    tx: Sql,
-    heads: readonly { tenantId: string; seq: number; hash: Buffer }[],
-  ): Promise<void> {
-    await tx.execute(
-      `UPDATE chain_heads h SET last_seq = t.seq, last_hash = t.hash, updated_at = now()
-         FROM unnest($1::text[], $2::bigint[], $3::bytea[]) AS t(tenant_id, seq, hash)
-        WHERE h.tenant_id = t.tenant_id`,
-      [heads.map((h) => h.tenantId), heads.map((h) => h.seq), heads.map((h) => h.hash)],
-    );
-  }
-
   async tenants(sql: Sql): Promise<string[]> {
     const rows = await sql.query<{ tenant_id: string }>(
       `SELECT tenant_id FROM chain_heads ORDER BY tenant_id`,
@@ -161,8 +142,9 @@ export class ChainRepository {
     return tx.one(`SELECT purged, through_seq, through_hash FROM purge_expired($1, $2)`, [tenantId, cutoff]);
   }
 
-  async setLastPurgeSeq(tx: Sql, tenantId: string, seq: number): Promise<void> {
-    await tx.execute(`UPDATE chain_heads SET last_purge_seq = $2 WHERE tenant_id = $1`, [tenantId, seq]);
+  /** Points the chain's head at the record of its last purge (a purge record, checked by the function). */
+  async markPurgeRecorded(tx: Sql, tenantId: string, seq: number): Promise<void> {
+    await tx.execute(`SELECT mark_purge_recorded($1, $2)`, [tenantId, seq]);
   }
 
   /**

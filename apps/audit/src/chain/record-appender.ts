@@ -98,12 +98,7 @@ export class RecordAppender {
     }
     if (appended.length === 0) return [];
 
-    await this.chains.insertRecords(tx, columns, recordedAt);
-    const touched = [...new Set(appended.map((a) => a.tenantId))];
-    await this.chains.advanceHeads(
-      tx,
-      touched.map((tenantId) => ({ tenantId, ...chain.get(tenantId)! })),
-    );
+    await this.chains.appendRecords(tx, columns, recordedAt);
     return appended;
   }
 }

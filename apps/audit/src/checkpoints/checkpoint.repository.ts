@@ -24,15 +24,15 @@ export class CheckpointRepository {
     tx: Sql,
     c: { tenantId: string; seq: number; hash: Buffer; signedAt: string; keyId: string; signature: Buffer },
   ): Promise<void> {
-    await tx.execute(
-      `INSERT INTO checkpoints (tenant_id, seq, record_hash, signed_at, key_id, signature)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, seq) DO NOTHING`,
-      [c.tenantId, c.seq, c.hash, c.signedAt, c.keyId, c.signature],
-    );
-    await tx.execute(
-      `UPDATE chain_heads SET checkpointed_seq = GREATEST(checkpointed_seq, $2) WHERE tenant_id = $1`,
-      [c.tenantId, c.seq],
-    );
+    // Through the owner's function, which checks the record is stored with that hash and moves checkpointed_seq.
+    await tx.execute(`SELECT add_checkpoint($1, $2, $3, $4, $5, $6)`, [
+      c.tenantId,
+      c.seq,
+      c.hash,
+      c.signedAt,
+      c.keyId,
+      c.signature,
+    ]);
   }
 
   /** `tenantId` null: every tenant's. */

@@ -3,18 +3,19 @@ import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import type { AuditConfig } from '../config';
 import { CreateAuditTables1795800000000 } from '../migrations/1795800000000-create-audit-tables';
+import { RestrictChainWrites1796500000000 } from '../migrations/1796500000000-restrict-chain-writes';
 import { currentUser, grantWriterRole } from './writer-role.repository';
 
 export const AUDIT_SCHEMA = 'audit';
 
-// The owner (DATABASE_URL's user) migrates and grants; everything after runs as the writer role, which may
-// only INSERT and SELECT records and checkpoints: even a bug in this service cannot rewrite history.
+// The owner (DATABASE_URL's user) migrates and grants; everything after runs as the writer role, which reads the
+// tables and appends only through the owner's functions: even a bug in this service cannot rewrite history.
 export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
   const owner = await openDataSource({
     databaseUrl: config.DATABASE_URL,
     schema: AUDIT_SCHEMA,
     entities: [],
-    migrations: [CreateAuditTables1795800000000],
+    migrations: [CreateAuditTables1795800000000, RestrictChainWrites1796500000000],
     // One connection holds the migration lock while another runs the migrations.
     poolSize: 2,
   });

@@ -1,6 +1,9 @@
 import { quoteIdent, type Sql } from '@deliberate/persistence';
+import { CHAIN_WRITE_FUNCTIONS } from '../migrations/1796500000000-restrict-chain-writes';
 
-// The grants that make the writer role able to append and read, never to rewrite: run by the schema's owner.
+// The grants that make the writer role able to append and read, never to rewrite: run by the schema's owner. The
+// writer reads the tables and changes them only through the owner's functions (SECURITY DEFINER), which append to a
+// chain's head, store checkpoints of stored records and purge expired prefixes, nothing else.
 
 /** Creates the writer role if needed and grants it exactly what the service needs, one start-up at a time. */
 export async function grantWriterRole(
@@ -24,11 +27,15 @@ export async function grantWriterRole(
       await tx.execute(`ALTER ROLE ${role} PASSWORD '${writer.password.replace(/'/g, "''")}'`);
     }
     await tx.execute(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    // Whatever an earlier version granted (INSERT on records, UPDATE on chain_heads) is taken back first.
     await tx.execute(`REVOKE ALL ON ALL TABLES IN SCHEMA ${schema} FROM ${role}`);
-    await tx.execute(`GRANT SELECT, INSERT ON ${schema}.records, ${schema}.checkpoints TO ${role}`);
-    await tx.execute(`GRANT SELECT, INSERT, UPDATE ON ${schema}.chain_heads TO ${role}`);
-    await tx.execute(`GRANT SELECT ON ${schema}.settings TO ${role}`);
-    await tx.execute(`GRANT EXECUTE ON FUNCTION ${schema}.purge_expired(text, timestamptz) TO ${role}`);
+    await tx.execute(`REVOKE ALL ON ALL FUNCTIONS IN SCHEMA ${schema} FROM ${role}`);
+    await tx.execute(
+      `GRANT SELECT ON ${schema}.records, ${schema}.checkpoints, ${schema}.chain_heads, ${schema}.settings TO ${role}`,
+    );
+    for (const fn of [...CHAIN_WRITE_FUNCTIONS, 'purge_expired(text, timestamptz)']) {
+      await tx.execute(`GRANT EXECUTE ON FUNCTION ${schema}.${fn} TO ${role}`);
+    }
     // The database refuses a purge inside the configured retention, whatever the caller asks.
     await tx.execute(`UPDATE ${schema}.settings SET retention_floor_days = $1`, [writer.retentionDays]);
   });

@@ -78,7 +78,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
             { status: 'purged', decision: 'retention' },
           ),
         ]);
-        await this.chains.setLastPurgeSeq(tx, tenantId, record!.seq);
+        await this.chains.markPurgeRecorded(tx, tenantId, record!.seq);
         await this.checkpoints.checkpoint(tx, tenantId, record!.seq, record!.recordHash);
         return {
           tenantId,
