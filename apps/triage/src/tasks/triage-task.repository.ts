@@ -91,8 +91,9 @@ export class TriageTaskRepository {
   }
 
   /**
-   * Claims the task's next call for `owner`, when nobody holds an unexpired claim. The same purpose again (a
-   * takeover or a retry) is its next try; a new purpose starts at try 1. Undefined when someone else holds it.
+   * Claims the task's next call for `owner`, when nobody else holds an unexpired claim. The same purpose again (a
+   * takeover, or the owner's own try whose end it did not see) is its next try; a new purpose starts at try 1.
+   * Undefined when someone else holds it.
    */
   async claimCall(
     taskId: string,
@@ -104,7 +105,7 @@ export class TriageTaskRepository {
       `WITH previous AS (
          SELECT task_id, reservation_id FROM tasks
           WHERE task_id = $1 AND state <> 'finished'
-            AND (claim_owner IS NULL OR claim_expires_at <= now())
+            AND (claim_owner IS NULL OR claim_owner = $2 OR claim_expires_at <= now())
           FOR UPDATE
        )
        UPDATE tasks t
@@ -150,16 +151,6 @@ export class TriageTaskRepository {
       [taskId, owner, claimMs],
     );
     return row?.call_attempt;
-  }
-
-  /** Gives the claim up after a call whose outcome needs no record (a failed try settled, a retry to come). */
-  async releaseClaim(tx: Sql, taskId: string, owner: string): Promise<boolean> {
-    const n = await tx.execute(
-      `UPDATE tasks SET claim_owner = NULL, claim_expires_at = NULL, reservation_id = NULL, updated_at = now()
-        WHERE task_id = $1 AND claim_owner = $2 AND state <> 'finished'`,
-      [taskId, owner],
-    );
-    return n === 1;
   }
 
   /**

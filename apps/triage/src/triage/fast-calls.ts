@@ -70,7 +70,8 @@ export class FastCalls {
     const claimed = await this.tasks.claimCall(taskId, request.owner, request.purpose, this.claimMs());
     if (!claimed) return undefined;
     if (claimed.abandonedReservationId) {
-      // The handler that held it stopped mid-call: the provider may have billed that call, so book its worst case.
+      // The try before this one ended unseen (its handler stopped mid-call, or this one lost its result to an
+      // outage): the provider may have billed it, so it is booked at its worst case.
       await this.settleAborted(claimed.abandonedReservationId, 'the handler making the call stopped');
     }
     let attempt = claimed.task.callAttempt;

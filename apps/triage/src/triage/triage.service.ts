@@ -11,7 +11,7 @@ import {
   type TriageDecision,
   uuidv7,
 } from '@deliberate/contracts';
-import { BreakerStateCache } from '@deliberate/ledger-client';
+import { BreakerStateCache, jitteredBackoffMs } from '@deliberate/ledger-client';
 import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Outbox, type OutboxDraft, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
@@ -72,25 +72,39 @@ export class TriageService {
   async triage(event: Accepted): Promise<void> {
     const taskId = event.taskId!;
     const delivery: Delivery = { event, owner: `${this.config.TRIAGE_INSTANCE_ID}/${uuidv7()}` };
-    let task = await this.tasks.insertOrRead({
-      taskId,
-      tenantId: event.tenantId,
-      acceptedAt: new Date(event.data.acceptedAt),
-      deadlineAt: taskDeadline(
-        event.data.acceptedAt,
-        event.data.spec.latencyBudgetMs,
-        this.config.TRIAGE_DEFAULT_DEADLINE_MS,
-      ),
-    });
-    for (;;) {
-      // A redelivery of a finished task: its terminal event is in the outbox already, under its one id.
-      if (task.state === 'finished') return;
-      if (this.heldByAnother(task, delivery.owner)) {
-        await sleep(Math.max(1, Math.min(CLAIM_POLL_MS, task.claimExpiresAt!.getTime() - Date.now())));
-      } else {
-        await this.step(delivery, task);
+    const deadlineAt = taskDeadline(
+      event.data.acceptedAt,
+      event.data.spec.latencyBudgetMs,
+      this.config.TRIAGE_DEFAULT_DEADLINE_MS,
+    );
+    let task: TriageTask | undefined;
+    for (let failures = 0; ;) {
+      try {
+        task ??= await this.tasks.insertOrRead({
+          taskId,
+          tenantId: event.tenantId,
+          acceptedAt: new Date(event.data.acceptedAt),
+          deadlineAt,
+        });
+        // A redelivery of a finished task: its terminal event is in the outbox already, under its one id.
+        if (task.state === 'finished') return;
+        if (this.heldByAnother(task, delivery.owner)) {
+          await sleep(Math.max(1, Math.min(CLAIM_POLL_MS, task.claimExpiresAt!.getTime() - Date.now())));
+        } else {
+          await this.step(delivery, task);
+        }
+        task = await this.tasks.read(taskId);
+        failures = 0;
+      } catch (e) {
+        // Postgres or the broker away for a moment is an outage like any other: waited out until the deadline,
+        // from the task's record as it stands.
+        failures += 1;
+        const delayMs = jitteredBackoffMs(failures, this.config.TRIAGE_RETRY_BASE_MS, 5_000);
+        if (Date.now() + delayMs >= deadlineAt.getTime()) throw e;
+        this.logger.warn({ msg: 'triage step failed; trying again', taskId, error: (e as Error).message });
+        await sleep(delayMs);
+        task = undefined;
       }
-      task = (await this.tasks.read(taskId))!;
     }
   }
 
