@@ -16,20 +16,25 @@ export async function provisionTopics(
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
-    const wanted = new Map<string, number>();
+    const wanted = new Map<string, { partitions: number; compacted: boolean }>();
     for (const d of definitions) {
-      wanted.set(client.topic(d.topic), d.partitions);
-      wanted.set(client.topic(deadLetterTopic(d.topic)), DEAD_LETTER_PARTITIONS);
+      wanted.set(client.topic(d.topic), { partitions: d.partitions, compacted: d.compacted ?? false });
+      // Dead letters are kept for inspection, not as state: they expire by age even for a compacted topic.
+      wanted.set(client.topic(deadLetterTopic(d.topic)), {
+        partitions: DEAD_LETTER_PARTITIONS,
+        compacted: false,
+      });
     }
     const missing = [...wanted].filter(([name]) => !existing.has(name));
     if (missing.length === 0) return;
     try {
       await admin.createTopics({
         waitForLeaders: false,
-        topics: missing.map(([topic, numPartitions]) => ({
+        topics: missing.map(([topic, { partitions, compacted }]) => ({
           topic,
-          numPartitions,
+          numPartitions: partitions,
           replicationFactor: client.options.replicationFactor,
+          configEntries: compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
         })),
       });
     } catch (e) {

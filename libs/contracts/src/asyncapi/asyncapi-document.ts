@@ -63,9 +63,15 @@ export function buildAsyncApiDocument(): Record<string, unknown> {
     };
     channels[id] = {
       address: event.topic,
-      description: `${event.summary}\n\nPartitions: ${event.partitions}. Key: ${event.key}. Producers: ${event.producers.join(', ')}. Consumers: ${event.consumers.join(', ')}.`,
+      description: `${event.summary}\n\nPartitions: ${event.partitions}. Key: ${event.key}.${event.compacted ? ' Compacted: the latest event per key is kept for ever.' : ''} Producers: ${event.producers.join(', ')}. Consumers: ${event.consumers.join(', ')}.`,
       messages: { [id]: { $ref: `#/components/messages/${id}` } },
-      bindings: { kafka: { topic: event.topic, partitions: event.partitions } },
+      bindings: {
+        kafka: {
+          topic: event.topic,
+          partitions: event.partitions,
+          ...(event.compacted ? { topicConfiguration: { 'cleanup.policy': ['compact'] } } : {}),
+        },
+      },
     };
     channels[`${id}Dlq`] = {
       address: deadLetterTopic(event.topic),

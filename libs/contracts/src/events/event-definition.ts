@@ -18,6 +18,11 @@ export interface EventDefinition<S extends z.ZodType = z.ZodType> {
    * `prompt[].content`: cut with a visible marker when the event would exceed the Kafka message limit.
    */
   readonly cuttableTexts?: readonly string[];
+  /**
+   * The topic keeps the latest event per key for ever (cleanup.policy=compact) instead of expiring by age: for
+   * state that readers rebuild from the beginning, such as a tenant's policy set months ago.
+   */
+  readonly compacted?: boolean;
 }
 
 export interface EventHeaders {

@@ -15,6 +15,8 @@ export const tenantPolicyUpdatedEvent = defineEvent({
   }),
   partitions: 3,
   key: 'tenantId',
+  // Readers rebuild every tenant's policy from the beginning at start: the latest version per tenant must stay.
+  compacted: true,
   producers: ['gateway'],
   consumers: ['triage', 'reasoner', 'ledger', 'audit'],
 });

@@ -20,7 +20,7 @@ export function renderTopicTable(catalogue: readonly EventDefinition[] = EVENT_C
   const rows = catalogue.map((event) =>
     row([
       `\`${event.topic}\``,
-      KEY_NAMES[event.key],
+      event.compacted ? `${KEY_NAMES[event.key]} (compacted)` : KEY_NAMES[event.key],
       event.producers.join(', '),
       event.consumers.join(', '),
       event.summary,

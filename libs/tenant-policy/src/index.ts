@@ -1,0 +1,3 @@
+export * from './tenant-policy-book';
+export * from './tenant-policy.cache';
+export * from './tenant-policy.module';
