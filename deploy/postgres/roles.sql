@@ -4,7 +4,8 @@
 --     -v gateway_password=... -v triage_password=... -v reasoner_password=... -v ledger_password=... \
 --     -v webhooks_password=... -v audit_password=... -v audit_writer_password=...   [-v prefix=deliberate]
 -- Roles are <prefix>_<service> (deliberate_gateway, ...) and <prefix>_audit_writer, which the audit service grants
--- INSERT and SELECT on its records (apps/audit/src/persistence/audit-database.ts). A password left empty means none
+-- SELECT on its tables and EXECUTE on the functions that append, checkpoint and purge, and nothing else
+-- (apps/audit/src/persistence/writer-role.repository.ts). A password left empty means none
 -- (for servers that trust local connections). Schemas already built by another role (the superuser, before these
 -- roles existed) are handed over with everything in them.
 \set ON_ERROR_STOP on
@@ -66,7 +67,8 @@ BEGIN
     EXECUTE format('ALTER SCHEMA %I OWNER TO %I', svc, role);
     EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', svc);
     -- Hand over what an earlier owner built in the schema. Sequences of identity and serial columns follow their
-    -- table; indexes and triggers too.
+    -- table; indexes and triggers too. Functions too: the audit schema's SECURITY DEFINER functions (the writer's
+    -- only way to change a chain) must run as the schema's owner, never as the superuser that created them.
     FOR obj IN
       SELECT format('ALTER %s %I.%I OWNER TO %I',
                     CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
