@@ -12,6 +12,7 @@ import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
 import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
+import { TenantPolicyModule } from '@deliberate/tenant-policy';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TRIAGE_CONFIG, type TriageConfig } from './config';
 import { CreateTriageTables1796300000000 } from './migrations/1796300000000-create-triage-tables';
@@ -73,6 +74,8 @@ export class TriageModule {
           breakerStateCache: true,
           callReservations: { retryBaseMs: config.TRIAGE_RETRY_BASE_MS },
         }),
+        // The tenants' policies (latency threshold, context top-k and relevance floor), read before any task.
+        TenantPolicyModule,
       ],
       controllers: [OutboxHealthController],
       providers: [

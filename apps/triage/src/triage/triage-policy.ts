@@ -1,4 +1,4 @@
-import { TASK_LIMITS, type TaskSpec, type TriageRoute } from '@deliberate/contracts';
+import type { TaskSpec, TenantPolicy, TriageRoute } from '@deliberate/contracts';
 
 export interface RuleDecision {
   route: TriageRoute;
@@ -7,13 +7,15 @@ export interface RuleDecision {
 }
 
 // Rules decide before any model is asked: they are free, instant and explainable. Null means "ask the classifier".
-export function decideByRules(spec: TaskSpec): RuleDecision | null {
+// The latency threshold is the tenant's (its policy's default is the platform's floor, TASK_LIMITS').
+export function decideByRules(spec: TaskSpec, policy: TenantPolicy): RuleDecision | null {
   const budget = spec.latencyBudgetMs;
-  if (budget !== null && budget < TASK_LIMITS.reasoningMinLatencyBudgetMs) {
+  const threshold = policy.reasoningMinLatencyBudgetMs;
+  if (budget !== null && budget < threshold) {
     return {
       route: 'fast',
       rule: 'latency-budget',
-      reason: `latency budget ${budget} ms is under ${TASK_LIMITS.reasoningMinLatencyBudgetMs} ms; the reasoning tier cannot answer in time`,
+      reason: `latency budget ${budget} ms is under ${threshold} ms, the tenant's threshold for the reasoning tier; it cannot answer in time`,
     };
   }
   if (spec.mode === 'fast')

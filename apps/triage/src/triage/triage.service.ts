@@ -15,6 +15,7 @@ import { BreakerStateCache, jitteredBackoffMs } from '@deliberate/ledger-client'
 import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Outbox, type OutboxDraft, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TRIAGE_CONFIG, type TriageConfig } from '../config';
@@ -66,6 +67,7 @@ export class TriageService {
     private readonly relay: OutboxRelay,
     private readonly breakers: BreakerStateCache,
     private readonly contextRanker: ContextRanker,
+    private readonly policies: TenantPolicyCache,
     @Inject(TRIAGE_CONFIG) private readonly config: TriageConfig,
   ) {}
 
@@ -165,7 +167,7 @@ export class TriageService {
     task: TriageTask,
   ): Promise<TriageDecision | undefined> {
     const { event } = delivery;
-    const rule = decideByRules(event.data.spec);
+    const rule = decideByRules(event.data.spec, this.policies.policyOf(event.tenantId));
     if (rule)
       return {
         route: rule.route,
