@@ -600,7 +600,6 @@ async function main(): Promise<boolean> {
     const b = await putBudget(url, tenantId, {
       dailyLimitUsd: limit / 1_000_000,
       breakerMaxSpendUsd: null,
-      overBudgetPolicy: 'fail',
     });
     if (b.dailyLimitMicroUsd !== limit)
       throw new Error(`budget of ${tenantId}: asked ${limit} micro-USD, got ${b.dailyLimitMicroUsd}`);

@@ -141,9 +141,15 @@ describe('cost circuit breaker', () => {
   });
 
   async function tripBreaker(policy: 'fail' | 'route_cheap') {
+    // What an open breaker does to work is the tenant's policy; the budget only sets the rate.
+    const setPolicy = await http(stack, 'PUT', '/v1/policy', {
+      key: hooli.admin,
+      body: { onBudgetDenied: policy },
+    });
+    expect(setPolicy.status).toBe(200);
     const put = await http(stack, 'PUT', '/v1/ledger/budgets', {
       key: hooli.admin,
-      body: { breakerWindowSeconds: 2, breakerMaxSpendUsd: 0.00002, overBudgetPolicy: policy },
+      body: { breakerWindowSeconds: 2, breakerMaxSpendUsd: 0.00002 },
     });
     expect(put.status).toBe(200);
     // A burst of calls, as a runaway loop would make, passes 20 micro-USD within the two-second window.

@@ -7,6 +7,7 @@ import {
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
+import { TenantPolicyModule } from '@deliberate/tenant-policy';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { BookingRepository } from './spending/booking.repository';
@@ -34,6 +35,7 @@ import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-crea
 import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-default-prices';
 import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
 import { KeyReservationsAndFlagBookings1796400000000 } from './migrations/1796400000000-key-reservations-and-flag-bookings';
+import { DropBudgetOverBudgetPolicy1796400001000 } from './migrations/1796400001000-drop-budget-over-budget-policy';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -58,6 +60,7 @@ export class LedgerModule {
             SeedDefaultPrices1795680001000,
             SetAsideDeadOutboxRows1796100000000,
             KeyReservationsAndFlagBookings1796400000000,
+            DropBudgetOverBudgetPolicy1796400001000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
@@ -73,6 +76,8 @@ export class LedgerModule {
         OutboxModule.forRoot({
           events: [budgetThresholdCrossedEvent, budgetBreakerOpenedEvent, budgetBreakerClosedEvent],
         }),
+        // What a budget denial or an open breaker asks callers to do is the tenant's policy.
+        TenantPolicyModule,
       ],
       controllers: [LedgerCommandsController, SpendController, BudgetsController, OutboxHealthController],
       providers: [

@@ -7,7 +7,15 @@ import { header, pollUntil, TEST_KAFKA_BROKERS } from '@deliberate/testing';
 import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
-import { json, type LedgerHarness, putBudget, readTopic, startLedger, usage } from './ledger-harness';
+import {
+  json,
+  type LedgerHarness,
+  putBudget,
+  readTopic,
+  setTenantPolicy,
+  startLedger,
+  usage,
+} from './ledger-harness';
 
 // The cost circuit breaker trips on a runaway loop, refuses reservations while open, closes after its cool-down
 // once spending is quiet — and a caller's BreakerStateCache follows both transitions from the events.
@@ -59,11 +67,9 @@ it('opens on a runaway loop, denies while open, and closes after the cool-down o
   const cache = caller.get(BreakerStateCache);
   const client = caller.get(LedgerClient);
   // At most 0.01 USD per 2 s; 20 calls of 800 micro-USD (100 sim-reasoner output tokens) in a burst spend 0.016.
-  await putBudget(h, tenantId, {
-    breakerWindowSeconds: 2,
-    breakerMaxSpendUsd: 0.01,
-    overBudgetPolicy: 'route_cheap',
-  });
+  // The tenant's policy, not the budget, says what a denial asks callers to do.
+  await setTenantPolicy(h, tenantId, { onBudgetDenied: 'route_cheap' });
+  await putBudget(h, tenantId, { breakerWindowSeconds: 2, breakerMaxSpendUsd: 0.01 });
   const reserve = () =>
     client.reserve({
       tenantId,

@@ -2,16 +2,21 @@ import {
   type Principal,
   modelCallRecordedEvent,
   type ModelCallRecorded,
+  type TenantPolicyInput,
+  tenantPolicySchema,
+  tenantPolicyUpdatedEvent,
   type TokenUsage,
   uuidv7,
 } from '@deliberate/contracts';
 import { type LedgerConfig, loadLedgerConfig } from '@deliberate/ledger/config';
 import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
 import { LedgerClient } from '@deliberate/ledger-client';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import {
   type HttpResult,
   type InternalCallOptions,
   internalHttp,
+  pollUntil,
   type ServiceUnderTest,
   startServiceUnderTest,
   TEST_KAFKA_BROKERS,
@@ -43,7 +48,13 @@ export interface UsageEventInput {
 
 export async function startLedger(
   suite: string,
-  options: { env?: Record<string, string>; instances?: number; clientTimeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    instances?: number;
+    clientTimeoutMs?: number;
+    /** `host:port` the ledger reaches Postgres at instead (a TcpProxy's address), in the suite's own database. */
+    databaseAddress?: string;
+  } = {},
 ): Promise<LedgerHarness> {
   const service = await startServiceUnderTest(
     suite,
@@ -52,6 +63,9 @@ export async function startLedger(
       config: (env) =>
         loadLedgerConfig({
           ...env,
+          DATABASE_URL: options.databaseAddress
+            ? Object.assign(new URL(env.DATABASE_URL), { host: options.databaseAddress }).toString()
+            : env.DATABASE_URL,
           KAFKA_HANDLER_MAX_ATTEMPTS: '3',
           LOG_LEVEL: 'warn',
           LEDGER_INTERNAL_TOKEN: INTERNAL_KEY,
@@ -114,6 +128,33 @@ export function ledgerHttp<T = Record<string, unknown>>(
   options: InternalCallOptions = {},
 ): Promise<HttpResult<T>> {
   return internalHttp<T>({ url: h.url, key: INTERNAL_KEY, service: 'ledger' }, method, path, options);
+}
+
+/**
+ * Sets a tenant's policy as the gateway announces it (tenants.policy.updated.v1), and waits until every ledger
+ * instance has read it.
+ */
+export async function setTenantPolicy(
+  h: LedgerHarness,
+  tenantId: string,
+  policy: TenantPolicyInput,
+): Promise<void> {
+  const caches = h.apps.map((app) => app.get(TenantPolicyCache));
+  const version = Math.max(...caches.map((c) => c.versionOf(tenantId))) + 1;
+  await h.publisher.publish(tenantPolicyUpdatedEvent, {
+    tenantId,
+    data: {
+      version,
+      policy: tenantPolicySchema.parse(policy),
+      updatedBy: 'platform-admin',
+      updatedAt: new Date().toISOString(),
+    },
+  });
+  await pollUntil(
+    () => Promise.resolve(caches.map((c) => c.versionOf(tenantId))),
+    (versions) => versions.every((v) => v === version),
+    { what: `the ledger to read version ${version} of the policy of ${tenantId}` },
+  );
 }
 
 /** Sets a budget through the HTTP API, as an operator would. */

@@ -295,7 +295,6 @@ describe('budgets', () => {
       monthlyLimitMicroUsd: 100_500_000,
       perTaskLimitMicroUsd: null,
       softThresholdPercents: [50, 90],
-      overBudgetPolicy: 'fail',
       breakerWindowSeconds: 60,
       breakerMaxSpendMicroUsd: null,
       spentTodayMicroUsd: 11_350,
@@ -305,13 +304,14 @@ describe('budgets', () => {
     // Fields left out keep their value; null clears a limit.
     const changed = await ledgerHttp<BudgetResponse>(h, 'PUT', '/v1/ledger/budgets', {
       principal: tenantAdmin('acme'),
-      body: { monthlyLimitUsd: null, overBudgetPolicy: 'route_cheap' },
+      body: { monthlyLimitUsd: null, breakerWindowSeconds: 30 },
     });
     expect(changed.body).toMatchObject({
       dailyLimitMicroUsd: 5_000_000,
       monthlyLimitMicroUsd: null,
-      overBudgetPolicy: 'route_cheap',
+      breakerWindowSeconds: 30,
     });
+    expect(changed.body).not.toHaveProperty('overBudgetPolicy');
     const key = await ledgerHttp<BudgetResponse>(h, 'PUT', '/v1/ledger/budgets?tenantId=acme', {
       principal: PLATFORM_ADMIN,
       body: { scope: 'api_key', scopeId: 'key-1', perTaskLimitUsd: 0.25 },
@@ -343,6 +343,12 @@ describe('budgets', () => {
       [{ scope: 'api_key' }, "scopeId: is required for scope 'api_key'"],
       [{ scope: 'tenant', scopeId: 'other' }, 'scopeId: must be omitted for the tenant scope'],
       [{ perTaskLimitUsd: 0.0000001 }, 'perTaskLimitUsd: must be at least 0.000001 USD'],
+      // What a denial does moved to the tenant policy: the refusal says where.
+      [{ overBudgetPolicy: 'route_cheap' }, 'overBudgetPolicy: is no longer part of a budget'],
+      [
+        { dailyLimitUsd: 1, overBudgetPolicy: 'fail' },
+        'onBudgetDenied in the tenant policy (PUT /v1/policy)',
+      ],
     ];
     for (const [body, message] of cases) {
       const res = await ledgerHttp(h, 'PUT', '/v1/ledger/budgets', { principal: tenantAdmin('acme'), body });

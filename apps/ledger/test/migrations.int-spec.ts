@@ -4,6 +4,7 @@ import { CreateLedgerTables1795680000000 } from '@deliberate/ledger/migrations/1
 import { SeedDefaultPrices1795680001000 } from '@deliberate/ledger/migrations/1795680001000-seed-default-prices';
 import { SetAsideDeadOutboxRows1796100000000 } from '@deliberate/ledger/migrations/1796100000000-set-aside-dead-outbox-rows';
 import { KeyReservationsAndFlagBookings1796400000000 } from '@deliberate/ledger/migrations/1796400000000-key-reservations-and-flag-bookings';
+import { DropBudgetOverBudgetPolicy1796400001000 } from '@deliberate/ledger/migrations/1796400001000-drop-budget-over-budget-policy';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 
@@ -19,6 +20,7 @@ it('migrates up, down to nothing, and up again', async () => {
       SeedDefaultPrices1795680001000,
       SetAsideDeadOutboxRows1796100000000,
       KeyReservationsAndFlagBookings1796400000000,
+      DropBudgetOverBudgetPolicy1796400001000,
     ],
     poolSize: 2,
   });
@@ -51,6 +53,15 @@ it('migrates up, down to nothing, and up again', async () => {
       'threshold_crossings',
     ]);
     expect(await outboxColumns()).toEqual(expect.arrayContaining(['dead_at', 'dead_reason', 'task_id']));
+    expect(await columns('budgets')).not.toContain('over_budget_policy');
+    await dataSource.query(
+      `INSERT INTO budgets (tenant_id, scope, scope_id, daily_limit_micro_usd) VALUES ('acme', 'tenant', 'acme', 5)`,
+    );
+    await dataSource.undoLastMigration();
+    expect(await dataSource.query(`SELECT over_budget_policy FROM budgets`)).toEqual([
+      { over_budget_policy: 'fail' },
+    ]);
+    await dataSource.query(`DELETE FROM budgets`);
     expect(await columns('reservations')).toEqual(
       expect.arrayContaining(['reservation_key', 'request_fingerprint']),
     );
@@ -73,7 +84,7 @@ it('migrates up, down to nothing, and up again', async () => {
     expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
     await dataSource.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
-    expect(await dataSource.runMigrations()).toHaveLength(4);
+    expect(await dataSource.runMigrations()).toHaveLength(5);
     expect(await tables()).toHaveLength(10);
   } finally {
     await dataSource.destroy();

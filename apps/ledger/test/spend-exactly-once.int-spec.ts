@@ -9,6 +9,7 @@ import {
   type LedgerHarness,
   putBudget,
   readTopic,
+  setTenantPolicy,
   startLedger,
   usage,
   zeroUsage,
@@ -80,6 +81,21 @@ describe('a reserve repeated under its reservation key', () => {
     for (const reply of replies) expect(reply).toEqual(replies[0]);
     expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 750, spent: 0 });
     expect(await reservationCount(tenantId)).toBe(1);
+  });
+
+  it('answers every twin with the reservation, never a denial, when the budget fits the call once', async () => {
+    const tenantId = 'key-race-full';
+    await putBudget(h, tenantId, { dailyLimitUsd: 0.00075 });
+    const req = request(tenantId, `call-${randomUUID()}`);
+    const reservations = h.apps[0]!.get(ReservationService);
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        reservations.reserve(req, { requestId: `correlation-${i}-${randomUUID()}`, ageMs: 1 }),
+      ),
+    );
+    expect(replies[0]).toMatchObject({ approved: true, amountMicroUsd: 750 });
+    for (const reply of replies) expect(reply).toEqual(replies[0]);
+    expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 750, spent: 0 });
   });
 
   it('answers with the settled reservation after it was settled, booking nothing more', async () => {
@@ -194,6 +210,66 @@ describe('budgets per API key and per project', () => {
       [usageEventId],
     );
     expect(booking.rows).toEqual([{ api_key_id: 'key-c', project: 'hermes' }]);
+  });
+});
+
+describe("what a denial asks the caller to do: the tenant policy's onBudgetDenied", () => {
+  const call = (tenantId: string) => ({
+    tenantId,
+    taskId: randomUUID(),
+    model: 'sim-reasoner',
+    estimatedInputTokens: 0,
+    maxOutputTokens: 250,
+  });
+
+  it('is fail for a tenant that never set a policy', async () => {
+    const tenantId = 'policy-default';
+    await putBudget(h, tenantId, { dailyLimitUsd: 0.001 });
+    expect(await h.client.reserve(call(tenantId))).toMatchObject({
+      approved: false,
+      reason: 'budget_exceeded',
+      policy: 'fail',
+    });
+  });
+
+  it("follows the tenant's policy, and its change, on a budget denial and an open breaker", async () => {
+    const tenantId = 'policy-human';
+    await setTenantPolicy(h, tenantId, { onBudgetDenied: 'human' });
+    await putBudget(h, tenantId, { scope: 'project', scopeId: 'apollo', dailyLimitUsd: 0.001 });
+    expect(await h.client.reserve({ ...call(tenantId), project: 'apollo' })).toMatchObject({
+      approved: false,
+      reason: 'budget_exceeded',
+      policy: 'human',
+    });
+    await setTenantPolicy(h, tenantId, { onBudgetDenied: 'route_cheap' });
+    expect(await h.client.reserve({ ...call(tenantId), project: 'apollo' })).toMatchObject({
+      policy: 'route_cheap',
+    });
+
+    // A call over its hold opens the breaker: its event and the denials carry the policy too.
+    const r = await h.client.reserve(call(tenantId));
+    if (!r.approved) throw new Error(r.message);
+    await h.client.settle({
+      reservationId: r.reservationId,
+      usageEventId: uuidv7(),
+      model: 'sim-reasoner',
+      usage: usage(0, 500),
+    });
+    const [opened] = await pollUntil(
+      async () =>
+        (await readTopic(h.topic(budgetBreakerOpenedEvent.topic)))
+          .filter((m) => header(m, 'ce_tenantid') === tenantId)
+          .map(json),
+      (e) => e.length === 1,
+      { what: 'the breaker to open' },
+    );
+    expect(opened).toMatchObject({ reason: 'exceeded_hold', policy: 'route_cheap' });
+    await setTenantPolicy(h, tenantId, { onBudgetDenied: 'fail' });
+    expect(await h.client.reserve(call(tenantId))).toMatchObject({
+      approved: false,
+      reason: 'breaker_open',
+      policy: 'fail',
+    });
   });
 });
 

@@ -12,6 +12,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { Outbox, type OutboxMessage, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { type BreakerRecord, BreakerRepository, type BreakerTripReason } from './breaker.repository';
 
 interface Trip {
@@ -45,6 +46,7 @@ export class CostBreakerService {
     private readonly counters: SpendCounterRepository,
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
+    private readonly policies: TenantPolicyCache,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -97,7 +99,7 @@ export class CostBreakerService {
     now: Date,
   ): Promise<OutboxMessage[]> {
     const retryAt = new Date(now.getTime() + this.config.LEDGER_BREAKER_COOLDOWN_MS);
-    const policy = budget?.overBudgetPolicy ?? 'fail';
+    const policy = this.policies.policyOf(tenantId).onBudgetDenied;
     const windowSeconds = budget?.breakerWindowSeconds ?? DEFAULT_WINDOW_SECONDS;
     const opened = await this.breakers.tryOpen(tx, {
       tenantId,

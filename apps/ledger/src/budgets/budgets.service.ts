@@ -21,7 +21,6 @@ const DEFAULTS = {
   monthlyLimitMicroUsd: null,
   perTaskLimitMicroUsd: null,
   softThresholdPercents: [80],
-  overBudgetPolicy: 'fail',
   breakerWindowSeconds: 60,
   breakerMaxSpendMicroUsd: null,
 } as const satisfies Partial<BudgetRecord>;
@@ -72,7 +71,6 @@ export class BudgetsService {
       softThresholdPercents: body.softThresholdPercents
         ? [...new Set(body.softThresholdPercents)].sort((a, b) => a - b)
         : base.softThresholdPercents,
-      overBudgetPolicy: body.overBudgetPolicy ?? base.overBudgetPolicy,
       breakerWindowSeconds: body.breakerWindowSeconds ?? base.breakerWindowSeconds,
       breakerMaxSpendMicroUsd: breakerMax === undefined ? base.breakerMaxSpendMicroUsd : breakerMax,
     });
@@ -93,7 +91,6 @@ export class BudgetsService {
       monthlyLimitMicroUsd: b.monthlyLimitMicroUsd,
       perTaskLimitMicroUsd: b.perTaskLimitMicroUsd,
       softThresholdPercents: b.softThresholdPercents,
-      overBudgetPolicy: b.overBudgetPolicy,
       breakerWindowSeconds: b.breakerWindowSeconds,
       breakerMaxSpendMicroUsd: b.breakerMaxSpendMicroUsd,
       spentTodayMicroUsd: day?.spentMicroUsd ?? 0,

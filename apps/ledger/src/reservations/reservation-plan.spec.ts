@@ -9,7 +9,6 @@ const budget = (over: Partial<BudgetRecord>): BudgetRecord => ({
   monthlyLimitMicroUsd: null,
   perTaskLimitMicroUsd: null,
   softThresholdPercents: [80],
-  overBudgetPolicy: 'fail',
   breakerWindowSeconds: 60,
   breakerMaxSpendMicroUsd: null,
   ...over,

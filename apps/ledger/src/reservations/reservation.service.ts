@@ -1,5 +1,5 @@
 import {
-  type BreakerPolicy,
+  type BudgetDeniedAction,
   type ReleaseReply,
   releaseRequestSchema,
   type ReservationDenialReason,
@@ -21,6 +21,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { reserveFingerprint } from './reservation-key';
@@ -81,7 +82,7 @@ function answerEarlier(earlier: ReservationRecord, req: ValidReserve): ReserveRe
 const deny = (
   reason: ReservationDenialReason,
   message: string,
-  policy: BreakerPolicy | null = null,
+  policy: BudgetDeniedAction | null = null,
 ): ReserveDenial => ({
   approved: false,
   reason,
@@ -107,6 +108,7 @@ export class ReservationService {
     private readonly relay: OutboxRelay,
     private readonly breaker: CostBreakerService,
     private readonly bookings: UsageBookingService,
+    private readonly policies: TenantPolicyCache,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -133,19 +135,26 @@ export class ReservationService {
       if (earlier) return answerEarlier(earlier, req);
       return await this.reserveValid(req, requestId);
     } catch (e) {
-      if (e instanceof ReservationDenied) return e.denial;
-      if (e instanceof DuplicateRequest) {
-        const earlier = await this.findEarlier(req, requestId);
-        if (earlier) return answerEarlier(earlier, req);
+      let failure = e;
+      if (e instanceof ReservationDenied || e instanceof DuplicateRequest) {
+        try {
+          // A twin under the same key or delivery may have committed while this one waited on the counters (its
+          // hold then left no room): its reservation is the answer, never a denial of a call that was approved.
+          const earlier = await this.findEarlier(req, requestId);
+          if (earlier) return answerEarlier(earlier, req);
+          if (e instanceof ReservationDenied) return e.denial;
+        } catch (lookup) {
+          failure = lookup;
+        }
       }
       this.logger.error({
         msg: 'reservation failed',
-        error: (e as Error).message,
-        tenantId: parsed.data.tenantId,
+        error: (failure as Error).message,
+        tenantId: req.tenantId,
       });
       return deny(
         'ledger_unavailable',
-        `the ledger could not record the reservation: ${(e as Error).message}`,
+        `the ledger could not record the reservation: ${(failure as Error).message}`,
       );
     }
   }
@@ -172,6 +181,8 @@ export class ReservationService {
     const id = uuidv7(now.getTime());
     const expiresAt = new Date(now.getTime() + (req.ttlMs ?? this.config.LEDGER_RESERVATION_TTL_MS));
 
+    // What the tenant asks a denied caller to do; read now, so a policy changed since a breaker opened applies.
+    const onDenied = this.policies.policyOf(req.tenantId).onBudgetDenied;
     const outbox = await this.sql.transaction(async (tx) => {
       const breaker = await this.breaker.findOpen(tx, req.tenantId);
       if (breaker) {
@@ -180,7 +191,7 @@ export class ReservationService {
             'breaker_open',
             `the cost breaker of tenant '${req.tenantId}' is open (${breaker.message ?? breaker.reason}); ` +
               `it is checked again at ${breaker.retryAt?.toISOString() ?? 'the next sweep'}`,
-            breaker.policy,
+            onDenied,
           ),
         );
       }
@@ -198,7 +209,7 @@ export class ReservationService {
               `${hold.period === 'day' ? 'daily' : 'monthly'} budget of ${describeScope(hold.scope, hold.scopeId)} ` +
                 `exceeded: limit ${hold.limitMicroUsd} micro-USD, ${current.spentMicroUsd} spent and ` +
                 `${current.reservedMicroUsd} held since ${hold.periodStart}; this call may cost up to ${amount} micro-USD`,
-              hold.budget?.overBudgetPolicy ?? 'fail',
+              onDenied,
             ),
           );
         }

@@ -1,4 +1,4 @@
-import type { BreakerPolicy, BudgetScope } from '@deliberate/contracts';
+import type { BudgetScope } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '@deliberate/persistence';
 import { toNullableNumber } from '../persistence/postgres-numbers';
@@ -12,7 +12,6 @@ export interface BudgetRecord {
   monthlyLimitMicroUsd: number | null;
   perTaskLimitMicroUsd: number | null;
   softThresholdPercents: number[];
-  overBudgetPolicy: BreakerPolicy;
   breakerWindowSeconds: number;
   breakerMaxSpendMicroUsd: number | null;
 }
@@ -25,13 +24,12 @@ interface BudgetRow {
   monthly_limit_micro_usd: string | null;
   per_task_limit_micro_usd: string | null;
   soft_threshold_percents: number[];
-  over_budget_policy: BreakerPolicy;
   breaker_window_seconds: number;
   breaker_max_spend_micro_usd: string | null;
 }
 
 const COLUMNS = `tenant_id, scope, scope_id, daily_limit_micro_usd, monthly_limit_micro_usd, per_task_limit_micro_usd,
-  soft_threshold_percents, over_budget_policy, breaker_window_seconds, breaker_max_spend_micro_usd`;
+  soft_threshold_percents, breaker_window_seconds, breaker_max_spend_micro_usd`;
 
 const toRecord = (r: BudgetRow): BudgetRecord => ({
   tenantId: r.tenant_id,
@@ -41,7 +39,6 @@ const toRecord = (r: BudgetRow): BudgetRecord => ({
   monthlyLimitMicroUsd: toNullableNumber(r.monthly_limit_micro_usd),
   perTaskLimitMicroUsd: toNullableNumber(r.per_task_limit_micro_usd),
   softThresholdPercents: r.soft_threshold_percents,
-  overBudgetPolicy: r.over_budget_policy,
   breakerWindowSeconds: r.breaker_window_seconds,
   breakerMaxSpendMicroUsd: toNullableNumber(r.breaker_max_spend_micro_usd),
 });
@@ -84,15 +81,14 @@ export class BudgetRepository {
   async upsert(sql: Sql, b: BudgetRecord): Promise<BudgetRecord> {
     const rows = await sql.query<BudgetRow>(
       `INSERT INTO budgets (tenant_id, scope, scope_id, daily_limit_micro_usd, monthly_limit_micro_usd,
-                            per_task_limit_micro_usd, soft_threshold_percents, over_budget_policy, breaker_window_seconds,
+                            per_task_limit_micro_usd, soft_threshold_percents, breaker_window_seconds,
                             breaker_max_spend_micro_usd)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (tenant_id, scope, scope_id) DO UPDATE SET
          daily_limit_micro_usd = EXCLUDED.daily_limit_micro_usd,
          monthly_limit_micro_usd = EXCLUDED.monthly_limit_micro_usd,
          per_task_limit_micro_usd = EXCLUDED.per_task_limit_micro_usd,
          soft_threshold_percents = EXCLUDED.soft_threshold_percents,
-         over_budget_policy = EXCLUDED.over_budget_policy,
          breaker_window_seconds = EXCLUDED.breaker_window_seconds,
          breaker_max_spend_micro_usd = EXCLUDED.breaker_max_spend_micro_usd,
          updated_at = now()
@@ -105,7 +101,6 @@ export class BudgetRepository {
         b.monthlyLimitMicroUsd,
         b.perTaskLimitMicroUsd,
         b.softThresholdPercents,
-        b.overBudgetPolicy,
         b.breakerWindowSeconds,
         b.breakerMaxSpendMicroUsd,
       ],

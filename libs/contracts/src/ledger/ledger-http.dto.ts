@@ -1,11 +1,13 @@
 import { z } from 'zod';
 import { tenantIdSchema } from '../http/admin.dto';
+import { type BudgetDeniedAction, budgetDeniedActionSchema } from '../policy/tenant-policy.schema';
 
 export const budgetScopeSchema = z.enum(['tenant', 'api_key', 'project']);
 export type BudgetScope = z.infer<typeof budgetScopeSchema>;
 
-export const breakerPolicySchema = z.enum(['fail', 'route_cheap']);
-export type BreakerPolicy = z.infer<typeof breakerPolicySchema>;
+/** What an open cost breaker asks callers to do: the tenant policy's `onBudgetDenied`. */
+export const breakerPolicySchema = budgetDeniedActionSchema;
+export type BreakerPolicy = BudgetDeniedAction;
 
 const usd = z.number().positive().max(100_000_000);
 
@@ -18,7 +20,13 @@ export const putBudgetRequestSchema = z.strictObject({
   monthlyLimitUsd: usd.nullable().optional(),
   perTaskLimitUsd: usd.nullable().optional(),
   softThresholdPercents: z.array(z.int().min(1).max(99)).max(5).optional(),
-  overBudgetPolicy: breakerPolicySchema.optional(),
+  // What a denial does is the tenant's policy now, one for every budget: a body still naming it is told where it went.
+  overBudgetPolicy: z
+    .never({
+      error: 'is no longer part of a budget: set onBudgetDenied in the tenant policy (PUT /v1/policy)',
+    })
+    .optional()
+    .meta({ description: 'refused: set onBudgetDenied with PUT /v1/policy' }),
   breakerWindowSeconds: z.int().min(1).max(86_400).optional(),
   breakerMaxSpendUsd: usd.nullable().optional(),
 });
@@ -32,7 +40,6 @@ export const budgetResponseSchema = z.object({
   monthlyLimitMicroUsd: z.int().nullable(),
   perTaskLimitMicroUsd: z.int().nullable(),
   softThresholdPercents: z.array(z.int()),
-  overBudgetPolicy: breakerPolicySchema,
   breakerWindowSeconds: z.int(),
   breakerMaxSpendMicroUsd: z.int().nullable(),
   spentTodayMicroUsd: z.int(),
