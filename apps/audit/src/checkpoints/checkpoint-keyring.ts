@@ -1,3 +1,4 @@
+import type { BrokenLinkReason } from '@deliberate/contracts';
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import {
   type CheckpointSigner,
@@ -25,8 +26,10 @@ export interface KeyringKey extends CheckpointPublicKey {
   current: boolean;
 }
 
-export type CheckpointKeyProblem =
-  'checkpoint_unknown_key' | 'checkpoint_key_not_valid' | 'checkpoint_bad_signature';
+export type CheckpointKeyProblem = Extract<
+  BrokenLinkReason,
+  'checkpoint_unknown_key' | 'checkpoint_key_not_valid' | 'checkpoint_bad_signature'
+>;
 
 export type CheckpointVerdict = { ok: true } | { ok: false; reason: CheckpointKeyProblem; detail: string };
 

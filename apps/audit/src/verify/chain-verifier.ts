@@ -1,12 +1,10 @@
+import type { BrokenLinkReason, HeadMismatchReason } from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository';
-import { CheckpointKeyring, type CheckpointKeyProblem } from '../checkpoints/checkpoint-keyring';
+import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
 import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
-
-export type BrokenLinkReason =
-  'content_mismatch' | 'link_mismatch' | 'gap' | 'checkpoint_mismatch' | CheckpointKeyProblem;
 
 export interface BrokenLink {
   seq: number;
@@ -23,7 +21,7 @@ export interface BrokenLink {
 export interface HeadMismatch {
   // head_rewound: records or a signed checkpoint lie past the head; head_hash_mismatch: the head's hash is not the
   // record hash at its seq.
-  reason: 'head_rewound' | 'head_hash_mismatch';
+  reason: HeadMismatchReason;
   headSeq: number;
   lastStoredSeq: number;
   checkpointSeq: number | null;

@@ -1,8 +1,10 @@
 import {
   auditTenantQuerySchema,
+  BROKEN_LINK_REASONS,
   checkpointsQuerySchema,
   DEFAULT_AUDIT_PAGE_SIZE_MAX,
   exportQuerySchema,
+  HEAD_MISMATCH_REASONS,
   searchQuerySchema,
   verifyQuerySchema,
 } from '@deliberate/contracts';
@@ -99,32 +101,62 @@ export const AUDIT_PATHS = {
   },
   '/v1/audit/verify': {
     get: {
-      summary: "Recompute a tenant's hash chain over a seq range and report the first broken link",
+      summary:
+        "Recompute a tenant's hash chain over a seq range, up to its newest signed checkpoint whatever the head says, and report the first broken link and a head that disagrees",
       security: bearer,
       parameters: queryParameters(verifyQuerySchema),
       responses: {
         '200': objectResponse('The verification report', {
-          ok: { type: 'boolean' },
-          checked: { type: 'integer' },
+          tenantId: { type: 'string' },
+          ok: { type: 'boolean', description: 'no broken link and no head mismatch' },
+          checked: { type: 'integer', description: 'records whose hashes were recomputed' },
           checkpointsChecked: { type: 'integer' },
           fromSeq: { type: 'integer' },
-          toSeq: { type: 'integer' },
-          headSeq: { type: 'integer' },
-          purgedThroughSeq: { type: 'integer' },
-          firstBrokenLink: {
+          toSeq: {
+            type: 'integer',
+            description:
+              'by default the furthest of the head, the last stored record and the newest checkpoint',
+          },
+          headSeq: { type: 'integer', description: 'the chain head (0 when the chain has none)' },
+          lastStoredSeq: { type: 'integer', description: 'the highest seq stored, whatever the head says' },
+          purgedThroughSeq: { type: 'integer', description: 'records up to here were removed by retention' },
+          newestCheckpoint: {
             type: ['object', 'null'],
             properties: {
               seq: { type: 'integer' },
+              keyId: { type: 'string' },
+              at: { type: 'string', format: 'date-time' },
+            },
+          },
+          firstBrokenLink: {
+            type: ['object', 'null'],
+            properties: {
+              seq: { type: 'integer', description: 'for a gap, the first missing seq' },
               eventId: { type: ['string', 'null'] },
-              reason: {
-                type: 'string',
-                enum: ['content_mismatch', 'link_mismatch', 'gap', 'checkpoint_mismatch'],
+              reason: { type: 'string', enum: [...BROKEN_LINK_REASONS] },
+              expected: { type: 'string' },
+              found: { type: 'string' },
+              detail: { type: 'string' },
+              keyId: {
+                type: ['string', 'null'],
+                description:
+                  "the checkpoint's key, for a checkpoint's failure (unknown key, outside its validity)",
               },
+            },
+          },
+          headMismatch: {
+            type: ['object', 'null'],
+            properties: {
+              reason: { type: 'string', enum: [...HEAD_MISMATCH_REASONS] },
+              headSeq: { type: 'integer' },
+              lastStoredSeq: { type: 'integer' },
+              checkpointSeq: { type: ['integer', 'null'], description: 'the newest signed checkpoint' },
               expected: { type: 'string' },
               found: { type: 'string' },
               detail: { type: 'string' },
             },
           },
+          elapsedMs: { type: 'integer' },
         }),
       },
     },
@@ -137,9 +169,27 @@ export const AUDIT_PATHS = {
       responses: {
         '200': objectResponse('Checkpoints', {
           algorithm: { type: 'string', const: 'Ed25519' },
-          keyId: { type: 'string' },
-          publicKeyPem: { type: 'string' },
+          keyId: { type: 'string', description: 'the key signing new checkpoints' },
+          publicKeyPem: { type: 'string', description: 'its public key (SPKI PEM)' },
           signedPayload: { type: 'string' },
+          keys: {
+            type: 'array',
+            description:
+              'every key a checkpoint may be signed by: the current one and those it replaced, each valid for the checkpoints signed within its period',
+            items: {
+              type: 'object',
+              properties: {
+                keyId: {
+                  type: 'string',
+                  description: 'first 16 hex digits of the SHA-256 of the public key (SPKI DER)',
+                },
+                publicKeyPem: { type: 'string' },
+                notBefore: { type: ['string', 'null'], format: 'date-time' },
+                notAfter: { type: ['string', 'null'], format: 'date-time' },
+                current: { type: 'boolean' },
+              },
+            },
+          },
           checkpoints: {
             type: 'array',
             items: {
@@ -149,7 +199,7 @@ export const AUDIT_PATHS = {
                 seq: { type: 'integer' },
                 recordHash: { type: 'string' },
                 at: { type: 'string', format: 'date-time' },
-                keyId: { type: 'string' },
+                keyId: { type: 'string', description: 'the key that signed it (one of keys)' },
                 signature: { type: 'string', description: 'base64' },
               },
             },

@@ -136,3 +136,21 @@ export const checkpointsQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 export type CheckpointsQuery = z.output<typeof checkpointsQuerySchema>;
+
+// What GET /v1/audit/verify answers with: the reasons a chain fails, named once for the verifier and its OpenAPI.
+
+/** Why the walk of a chain stopped at a record (firstBrokenLink.reason). */
+export const BROKEN_LINK_REASONS = [
+  'content_mismatch',
+  'link_mismatch',
+  'gap',
+  'checkpoint_mismatch',
+  'checkpoint_unknown_key',
+  'checkpoint_key_not_valid',
+  'checkpoint_bad_signature',
+] as const;
+export type BrokenLinkReason = (typeof BROKEN_LINK_REASONS)[number];
+
+/** How the chain head disagrees with the stored records or the newest signed checkpoint (headMismatch.reason). */
+export const HEAD_MISMATCH_REASONS = ['head_rewound', 'head_hash_mismatch'] as const;
+export type HeadMismatchReason = (typeof HEAD_MISMATCH_REASONS)[number];
