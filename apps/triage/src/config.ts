@@ -25,8 +25,6 @@ const triageConfigFields = z.object({
   // Tasks triaged at once per partition batch (each waits on the fast model).
   TRIAGE_CONCURRENCY: envInt(64, 1, 10_000),
   TRIAGE_HEALTH_PORT: envInt(3001, 0, 65535),
-  // Context documents passed to the reasoning tier; more than this are ranked by the fast model first.
-  TRIAGE_CONTEXT_TOP_K: envInt(2, 1, 100),
   TRIAGE_HOST: z.string().default('127.0.0.1'),
   // Names this process as the owner of the fast-model calls it claims; unique per start unless set.
   TRIAGE_INSTANCE_ID: z

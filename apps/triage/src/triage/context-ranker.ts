@@ -6,12 +6,14 @@ import type {
   TaskSpec,
 } from '@deliberate/contracts';
 import { type CompleteRequest, ModelCallError, type ModelCallResult } from '@deliberate/llm';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
+import { Injectable, Logger } from '@nestjs/common';
 import { z } from 'zod';
-import { TRIAGE_CONFIG, type TriageConfig } from '../config';
 import { lastUserText } from './task-prompt';
 
 const EXCERPT_CHARS = 2_000;
+// A selection entry's reason is at most 1,000 characters (the event's schema); the model's may be longer.
+const MAX_REASON_CHARS = 1_000;
 
 const RANKING_JSON_SCHEMA = {
   name: 'context_ranking',
@@ -50,17 +52,19 @@ export interface ContextSelection {
 }
 
 // The reasoning model bills every token it reads and thinks about: it must not spend its budget comparing
-// fifty documents. The fast model ranks them and only the top k go on, with the reasons kept for the audit.
+// fifty documents. The fast model ranks them and only the tenant's top k go on, with the reasons kept for the audit;
+// a document scoring under the tenant's relevance floor is not passed, even to fill k (it would only cost tokens).
 @Injectable()
 export class ContextRanker {
   private readonly logger = new Logger(ContextRanker.name);
 
-  constructor(@Inject(TRIAGE_CONFIG) private readonly config: TriageConfig) {}
+  constructor(private readonly policies: TenantPolicyCache) {}
 
   /** `rank` makes the fast-model call (reserved, recorded and settled by the caller). */
   async select(event: EventEnvelope<TaskAccepted>, rank: RankCall): Promise<ContextSelection> {
     const { spec } = event.data;
-    const k = this.config.TRIAGE_CONTEXT_TOP_K;
+    const { topK: k, minRelevance } = this.policies.policyOf(event.tenantId).context;
+    // Within k nothing is ranked (a ranking is a paid call), so nothing has a score to hold against the floor.
     if (spec.context.length <= k) return { spec, selection: null };
     let ranked: { index: number; score: number; reason: string }[];
     const prompt: ChatMessage[] = [
@@ -90,21 +94,39 @@ export class ContextRanker {
       });
       return { spec, selection: null };
     }
-    const byIndex = new Map(ranked.map((e) => [e.index, e]));
-    // Documents the ranker left out rank last, in their original order.
-    const order = [
-      ...ranked.map((e) => e.index),
-      ...spec.context.map((_, i) => i).filter((i) => !byIndex.has(i)),
-    ];
-    const kept = new Set([...new Set(order)].slice(0, k));
-    const selection: ContextSelectionEntry[] = spec.context.map((doc, index) => ({
+    // The first score the model gave a document counts; documents it left out score 0, in their original order.
+    const byIndex = new Map<number, { score: number; reason: string }>();
+    for (const e of ranked) if (!byIndex.has(e.index)) byIndex.set(e.index, e);
+    const scored = spec.context.map((_, index) => ({
       index,
-      id: doc.id ?? null,
-      title: doc.title ?? null,
       score: byIndex.get(index)?.score ?? 0,
       reason: byIndex.get(index)?.reason ?? 'not ranked by the model',
-      kept: kept.has(index),
     }));
+    const relevant = (e: { score: number }) => e.score >= minRelevance;
+    // Highest score first; on a tie, the model's own order, then the client's.
+    const position = new Map([...byIndex.keys()].map((index, i) => [index, i]));
+    const order = scored
+      .filter(relevant)
+      .sort(
+        (a, b) =>
+          b.score - a.score ||
+          (position.get(a.index) ?? Infinity) - (position.get(b.index) ?? Infinity) ||
+          a.index - b.index,
+      );
+    const kept = new Set(order.slice(0, k).map((e) => e.index));
+    const selection: ContextSelectionEntry[] = spec.context.map((doc, index) => {
+      const { score, reason } = scored[index]!;
+      return {
+        index,
+        id: doc.id ?? null,
+        title: doc.title ?? null,
+        score,
+        reason: relevant({ score })
+          ? reason.slice(0, MAX_REASON_CHARS)
+          : `${reason.slice(0, MAX_REASON_CHARS - 80)}; score ${score} is below the relevance floor ${minRelevance}`,
+        kept: kept.has(index),
+      };
+    });
     return {
       spec: { ...spec, context: spec.context.filter((_, i) => kept.has(i)) },
       selection,

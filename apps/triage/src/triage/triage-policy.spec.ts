@@ -24,7 +24,9 @@ describe('decideByRules', () => {
       route: 'fast',
       rule: 'latency-budget',
     });
-    expect(decideByRules(spec({ latencyBudgetMs: 100 }), policy)?.reason).toContain('100 ms is under 3000 ms');
+    expect(decideByRules(spec({ latencyBudgetMs: 100 }), policy)?.reason).toContain(
+      '100 ms is under 3000 ms',
+    );
   });
 
   it('respects an explicit mode once the budget allows it', () => {
@@ -32,7 +34,10 @@ describe('decideByRules', () => {
       route: 'reasoning',
       rule: 'explicit-mode',
     });
-    expect(decideByRules(spec({ mode: 'fast' }), policy)).toMatchObject({ route: 'fast', rule: 'explicit-mode' });
+    expect(decideByRules(spec({ mode: 'fast' }), policy)).toMatchObject({
+      route: 'fast',
+      rule: 'explicit-mode',
+    });
   });
 
   it('leaves auto mode to the classifier', () => {
@@ -47,9 +52,13 @@ describe('decideByRules', () => {
       reason: expect.stringContaining("29999 ms is under 30000 ms, the tenant's threshold"),
     });
     expect(decideByRules(spec({ mode: 'auto', latencyBudgetMs: 20_000 }), patient)?.route).toBe('fast');
-    expect(decideByRules(spec({ mode: 'reasoning', latencyBudgetMs: 30_000 }), patient)?.route).toBe('reasoning');
+    expect(decideByRules(spec({ mode: 'reasoning', latencyBudgetMs: 30_000 }), patient)?.route).toBe(
+      'reasoning',
+    );
     // The same task under the default threshold is left to its mode.
-    expect(decideByRules(spec({ mode: 'reasoning', latencyBudgetMs: 29_999 }), policy)?.route).toBe('reasoning');
+    expect(decideByRules(spec({ mode: 'reasoning', latencyBudgetMs: 29_999 }), policy)?.route).toBe(
+      'reasoning',
+    );
   });
 
   it('applies no latency rule to a task without a latency budget, whatever the threshold', () => {
