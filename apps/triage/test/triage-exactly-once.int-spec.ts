@@ -124,8 +124,14 @@ describe('triage exactly once (real Kafka, Postgres, ledger; simulated models)',
 
   describe('with the budget used up', () => {
     beforeAll(async () => {
-      await h.putBudget('tight-fail', { dailyLimitUsd: 0.000001, overBudgetPolicy: 'fail' });
-      await h.putBudget('tight-cheap', { dailyLimitUsd: 0.000001, overBudgetPolicy: 'route_cheap' });
+      for (const [tenantId, onBudgetDenied] of [
+        ['tight-fail', 'fail'],
+        ['tight-cheap', 'route_cheap'],
+        ['tight-human', 'human'],
+      ] as const) {
+        await h.putBudget(tenantId, { dailyLimitUsd: 0.000001 });
+        await h.setPolicy(tenantId, { onBudgetDenied });
+      }
     });
 
     it.each(['tight-fail', 'tight-cheap'])(
@@ -140,5 +146,15 @@ describe('triage exactly once (real Kafka, Postgres, ledger; simulated models)',
         expect(modelCallsOf(h.recorder, taskId)).toEqual([]);
       },
     );
+
+    it('escalates the task of a tenant whose policy sends denied work to a person, saying it was the budget', async () => {
+      const taskId = await h.accept('tight-human', testTaskSpec(SIMPLE));
+
+      const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+      expect(outcome.topic).toBe(taskEscalatedEvent.topic);
+      expect(outcome.data.reason).toMatch(/^budget denied/);
+      expect(outcome.data.attempts).toEqual(['fast:budget_exceeded']);
+      expect(modelCallsOf(h.recorder, taskId)).toEqual([]);
+    });
   });
 });

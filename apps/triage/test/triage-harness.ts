@@ -1,4 +1,11 @@
-import { type EventDefinition, taskAcceptedEvent, type TaskSpec } from '@deliberate/contracts';
+import {
+  type EventDefinition,
+  taskAcceptedEvent,
+  type TaskSpec,
+  type TenantPolicy,
+  tenantPolicySchema,
+  tenantPolicyUpdatedEvent,
+} from '@deliberate/contracts';
 import { type EventPublisher, provisionTopics } from '@deliberate/kafka';
 import { loadLedgerConfig } from '@deliberate/ledger/config';
 import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
@@ -18,6 +25,7 @@ import {
 } from '@deliberate/testing';
 import { loadTriageConfig } from '@deliberate/triage/config';
 import { createTriageApp } from '@deliberate/triage/create-triage-app';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
@@ -48,6 +56,8 @@ export interface TriageHarness {
   stopLedger(): Promise<void>;
   startLedger(): Promise<void>;
   putBudget(tenantId: string, body: Record<string, unknown>): Promise<void>;
+  /** Sets the tenant's policy (as the gateway announces it) and waits until every running triage has read it. */
+  setPolicy(tenantId: string, policy: Partial<TenantPolicy>): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -151,6 +161,24 @@ export async function startTriageHarness(
         { principal: { kind: 'tenant', tenantId, role: 'admin', keyId: `key-${tenantId}` }, body },
       );
       if (res.status !== 200) throw new Error(`PUT budget for ${tenantId}: ${res.status} ${res.text}`);
+    },
+    setPolicy: async (tenantId, over) => {
+      const policy = tenantPolicySchema.parse(over);
+      await publisher.publish(tenantPolicyUpdatedEvent, {
+        tenantId,
+        data: { version: 1, policy, updatedBy: 'platform-admin', updatedAt: new Date().toISOString() },
+      });
+      await pollUntil(
+        () =>
+          Promise.resolve(
+            triages.every(
+              (app) =>
+                JSON.stringify(app.get(TenantPolicyCache).policyOf(tenantId)) === JSON.stringify(policy),
+            ),
+          ),
+        (read) => read,
+        { what: `the policy of ${tenantId} in every triage` },
+      );
     },
     close: () =>
       runEveryStep([

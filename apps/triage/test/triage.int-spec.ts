@@ -60,7 +60,9 @@ describe('triage (real Kafka, simulated models)', () => {
     expect(modelCalls(taskId).map((e) => e.data.purpose)).toEqual(['answer']);
   }
 
+  // What an open breaker asks of the triage is the tenant's policy, set beside it.
   async function openBreaker(tenantId: string, policy: 'fail' | 'route_cheap'): Promise<void> {
+    await h.setPolicy(tenantId, { onBudgetDenied: policy });
     await h.publisher.publish(budgetBreakerOpenedEvent, { tenantId, data: openedBreaker(policy) });
   }
 

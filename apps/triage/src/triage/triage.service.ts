@@ -136,7 +136,7 @@ export class TriageService {
   private async decide(delivery: Delivery, task: TriageTask): Promise<void> {
     const { event } = delivery;
     const breaker = this.breakers.state(event.tenantId);
-    const onDenied = this.onBudgetDenied(event.tenantId, breaker.policy);
+    const onDenied = this.onBudgetDenied(event.tenantId);
     if (breaker.open && onDenied !== 'route_cheap') {
       // The tenant's cost breaker refuses new paid work, the fast model's included: nothing is spent.
       const message = `the tenant's cost circuit breaker is open (${breaker.reason ?? 'budget'}); retry after ${breaker.retryAt ?? 'it closes'}`;
@@ -350,7 +350,7 @@ export class TriageService {
     if (e instanceof BudgetDeniedError) {
       return this.deniedOutcome(
         event,
-        this.onBudgetDenied(event.tenantId, e.policy),
+        this.onBudgetDenied(event.tenantId),
         `the ledger denied the fast model's hold (${e.reason}): ${e.message}`,
         `fast:${e.reason}`,
       );
@@ -396,9 +396,9 @@ export class TriageService {
     };
   }
 
-  // The tenant's onBudgetDenied, as the ledger's reply or the breaker's event carried it.
-  private onBudgetDenied(_tenantId: string, hint: BudgetDeniedAction | null): BudgetDeniedAction {
-    return hint ?? 'fail';
+  // What a denial does is the tenant's policy, read by this process from tenants.policy.updated.v1.
+  private onBudgetDenied(tenantId: string): BudgetDeniedAction {
+    return this.policies.policyOf(tenantId).onBudgetDenied;
   }
 }
 
