@@ -1,5 +1,6 @@
 export * from './json-body-parser';
 export * from './problem.filter';
+export * from './dependency-outage';
 export * from './zod-validation.pipe';
 export * from './access-decision';
 export * from './access.guard';

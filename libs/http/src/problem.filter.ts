@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { RpcException } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { type Observable, throwError } from 'rxjs';
+import { dependencyOutage, DependencyUnavailableException } from './dependency-outage';
 
 /** 429 with the Retry-After header the problem filter sets: the caller may try again after that many seconds. */
 export class TooManyRequestsException extends HttpException {
@@ -26,16 +27,20 @@ export class ProblemFilter implements ExceptionFilter {
       return throwError(() => ({ code: 'internal', message: 'internal error' }));
     }
     const res = host.switchToHttp().getResponse<Response>();
-    if (exception instanceof HttpException) {
-      const status = exception.getStatus();
-      const body = exception.getResponse();
+    // An unreachable database or broker is the client's cue to retry later, not a 500.
+    const outage = exception instanceof HttpException ? null : dependencyOutage(exception);
+    if (outage) this.logger.warn({ msg: 'dependency unreachable; answered 503', ...outage });
+    const error = outage ? new DependencyUnavailableException(outage.dependency) : exception;
+    if (error instanceof HttpException) {
+      const status = error.getStatus();
+      const body = error.getResponse();
       const problem =
         typeof body === 'string'
-          ? { statusCode: status, error: exception.name, message: body }
+          ? { statusCode: status, error: error.name, message: body }
           : { statusCode: status, ...(body as Record<string, unknown>) };
       if (Array.isArray(problem.message)) problem.message = problem.message.join('; ');
-      if (exception instanceof TooManyRequestsException) {
-        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(exception.retryAfterSeconds))));
+      if (error instanceof TooManyRequestsException || error instanceof DependencyUnavailableException) {
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
       }
       res.status(status).json(problem);
       return;
