@@ -1,3 +1,4 @@
+import { DependencyUnavailableException, dependencyOutage } from '@deliberate/http';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestAuthenticator } from './request-authenticator';
 
@@ -6,24 +7,37 @@ import type { RequestAuthenticator } from './request-authenticator';
 // parsed either. The connection is closed after such an answer, so the unread body is not drained either.
 export function authenticateBeforeBody(authenticator: RequestAuthenticator) {
   return (req: Request, res: Response, next: NextFunction): void => {
-    authenticator.authenticate(req).then((authentication) => {
-      const hasBody =
-        Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-      if (authentication.outcome === 'limited') {
-        res.setHeader('Retry-After', String(authentication.retryAfterSeconds));
-        refuse(res, hasBody, 429, 'Too Many Requests', authentication.message);
-        return;
-      }
-      if (hasBody && authentication.outcome !== 'authenticated') {
-        const message =
-          authentication.outcome === 'refused'
-            ? authentication.message
-            : 'missing Authorization header: send "Authorization: Bearer <api key>"';
-        refuse(res, hasBody, 401, 'Unauthorized', message);
-        return;
-      }
-      next();
-    }, next);
+    authenticator.authenticate(req).then(
+      (authentication) => {
+        const hasBody =
+          Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+        if (authentication.outcome === 'limited') {
+          res.setHeader('Retry-After', String(authentication.retryAfterSeconds));
+          refuse(res, hasBody, 429, 'Too Many Requests', authentication.message);
+          return;
+        }
+        if (hasBody && authentication.outcome !== 'authenticated') {
+          const message =
+            authentication.outcome === 'refused'
+              ? authentication.message
+              : 'missing Authorization header: send "Authorization: Bearer <api key>"';
+          refuse(res, hasBody, 401, 'Unauthorized', message);
+          return;
+        }
+        next();
+      },
+      (e: unknown) => {
+        // Runs before Nest's filters: an unreachable database while looking up the key or its rate is answered here.
+        const outage = dependencyOutage(e);
+        if (!outage) return next(e);
+        const unavailable = new DependencyUnavailableException(outage.dependency);
+        res.setHeader('Retry-After', String(unavailable.retryAfterSeconds));
+        const hasBody =
+          Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+        if (hasBody) res.setHeader('Connection', 'close');
+        res.status(503).json(unavailable.getResponse());
+      },
+    );
   };
 }
 

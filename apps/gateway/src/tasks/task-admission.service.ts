@@ -25,6 +25,16 @@ import { unpublishableTask } from './unpublishable-task';
 
 type ParsedSubmission = z.output<typeof taskSubmissionSchema>;
 
+// The accepted event is safe in the outbox once the task is stored: a broker that does not answer delays the client's
+// 202 by at most this, and the publish goes on without it (the outbox sweep retries what it could not send).
+const PUBLISH_WAIT_MS = 1_000;
+
+async function waitAtMost(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 export interface Admission {
   task: TaskRecord;
   /** True when an earlier identical submission is answered again. */
@@ -92,7 +102,7 @@ export class TaskAdmissionService {
       return { task, replayed: true };
     }
     // A publish that fails leaves the event to the outbox sweep; the client still gets its 202.
-    await this.relay.publish([accepted!]);
+    await waitAtMost(this.relay.publish([accepted!]), PUBLISH_WAIT_MS);
     return { task, replayed: false };
   }
 

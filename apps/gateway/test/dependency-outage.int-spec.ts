@@ -1,0 +1,186 @@
+import { CE_HEADERS, taskAcceptedEvent } from '@deliberate/contracts';
+import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
+import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
+import {
+  createGatewayApiKey,
+  createGatewayTenant,
+  gatewayHttp,
+  header,
+  type HttpResult,
+  pollUntil,
+  readTopic,
+  type ServiceUnderTest,
+  startServiceUnderTest,
+  startTcpProxy,
+  TEST_KAFKA_BROKERS,
+  type TcpProxy,
+  testKafka,
+} from '@deliberate/testing';
+
+// The gateway reaches its Postgres and its broker through proxies this suite cuts: while one is unreachable the API
+// answers 503 with Retry-After and names it (never 500), a submission is still accepted while only the broker is
+// away (its event waits in the outbox), and a client retrying with its Idempotency-Key gets exactly one task.
+
+const ADMIN_KEY = 'dependency-outage-admin-0123456789';
+const BASE_DATABASE = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate');
+const [BROKER_HOST, BROKER_PORT] = TEST_KAFKA_BROKERS[0]!.split(':') as [string, string];
+
+type Answer = HttpResult<{ id?: string; message?: string; dependency?: string; statusCode?: number }>;
+
+describe('the gateway while its database or broker is unreachable', () => {
+  let postgres: TcpProxy;
+  let kafka: TcpProxy;
+  let gateway: ServiceUnderTest<GatewayConfig>;
+  let key: string;
+
+  beforeAll(async () => {
+    postgres = await startTcpProxy({
+      host: BASE_DATABASE.hostname,
+      port: Number(BASE_DATABASE.port || 5432),
+    });
+    kafka = await startTcpProxy({ host: BROKER_HOST, port: Number(BROKER_PORT) }, { kafka: true });
+    gateway = await startServiceUnderTest('dependency_outage', {
+      schema: 'gateway',
+      config: (env) => {
+        const databaseUrl = new URL(env.DATABASE_URL);
+        databaseUrl.host = postgres.address;
+        return loadGatewayConfig({
+          ...env,
+          DATABASE_URL: databaseUrl.toString(),
+          KAFKA_BROKERS: kafka.address,
+          LOG_LEVEL: 'error',
+          GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+          // Sweeps run during the outage, beside the publish the admission started.
+          GATEWAY_OUTBOX_INTERVAL_MS: '300',
+        });
+      },
+      create: createGatewayApp,
+    });
+    await createGatewayTenant(gateway.url, ADMIN_KEY, 'acme');
+    key = await createGatewayApiKey(gateway.url, ADMIN_KEY, 'acme', 'submitter');
+  });
+
+  afterAll(async () => {
+    postgres?.restore();
+    kafka?.restore();
+    await gateway?.close();
+    await postgres?.close();
+    await kafka?.close();
+  });
+
+  const call = (
+    method: string,
+    path: string,
+    options: { body?: unknown; headers?: Record<string, string>; key?: string } = {},
+  ) => gatewayHttp(gateway.url, method, path, { key, ...options }) as Promise<Answer>;
+  const submit = (idempotencyKey: string, input: string) =>
+    call('POST', '/v1/tasks', {
+      body: { input, mode: 'fast' },
+      headers: { 'idempotency-key': idempotencyKey },
+    });
+
+  function expectUnavailable(answer: Answer, dependency: 'postgres' | 'kafka'): void {
+    expect({ status: answer.status, dependency: answer.body.dependency }).toEqual({
+      status: 503,
+      dependency,
+    });
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(answer.body.message).toMatch(dependency === 'postgres' ? /database/ : /broker/);
+  }
+
+  async function groupStates(groups: string[]): Promise<string[]> {
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      return (await admin.describeGroups(groups)).groups.map((g) => g.state);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async function acceptedEvents(taskId: string) {
+    await pollUntil(
+      async () =>
+        (
+          await gateway.db.query<{ pending: number }>(
+            `SELECT count(*)::int AS pending FROM outbox WHERE task_id = $1 AND published_at IS NULL`,
+            [taskId],
+          )
+        ).rows[0]!.pending,
+      (pending) => pending === 0,
+      { what: `the outbox rows of ${taskId} published`, timeoutMs: 60_000 },
+    );
+    const messages = await pollUntil(
+      () => readTopic(`${gateway.prefix}${taskAcceptedEvent.topic}`),
+      (all) => all.some((m) => header(m, CE_HEADERS.taskId) === taskId),
+      { what: `the accepted event of ${taskId}` },
+    );
+    return messages.filter((m) => header(m, CE_HEADERS.taskId) === taskId);
+  }
+
+  it('answers 503 naming Postgres on every task route and the rate limiter while the database is cut, and one task once it is back', async () => {
+    const accepted = await submit('before-the-cut', 'a task stored before the cut');
+    expect(accepted.status).toBe(202);
+    const taskId = accepted.body.id!;
+
+    postgres.cut();
+    // The key's rate is counted in Postgres: every tenant request meets the database before its route.
+    expectUnavailable(await submit('outage-1', 'submitted during the outage'), 'postgres');
+    expectUnavailable(await call('GET', `/v1/tasks/${taskId}`), 'postgres');
+    expectUnavailable(await call('POST', `/v1/tasks/${taskId}/cancel`, { body: {} }), 'postgres');
+    // The platform admin is not rate-limited: its routes meet the database in their handlers.
+    expectUnavailable(await call('GET', '/v1/admin/tenants', { key: ADMIN_KEY }), 'postgres');
+    expectUnavailable(await submit('outage-1', 'submitted during the outage'), 'postgres');
+
+    postgres.restore();
+    const retried = await pollUntil(
+      () => submit('outage-1', 'submitted during the outage'),
+      (a) => a.status !== 503,
+      { what: 'a submission answered after the restore' },
+    );
+    expect(retried.status).toBe(202);
+    const again = await submit('outage-1', 'submitted during the outage');
+    expect(again).toMatchObject({ status: 202, body: { id: retried.body.id } });
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    const { rows } = await gateway.db.query(`SELECT id FROM tasks WHERE idempotency_key = 'outage-1'`);
+    expect(rows).toEqual([{ id: retried.body.id }]);
+    expect(await acceptedEvents(retried.body.id!)).toHaveLength(1);
+    expect((await call('GET', `/v1/tasks/${taskId}`)).status).toBe(200);
+  });
+
+  it('accepts a submission while the broker is cut, and publishes its event once after the restore', async () => {
+    const connectionsBefore = kafka.accepted();
+    kafka.cut();
+    const accepted = await submit('broker-outage', 'submitted while the broker is away');
+
+    expect(accepted.status).toBe(202);
+    const taskId = accepted.body.id!;
+    // The event waits in the outbox through several sweeps.
+    await pollUntil(
+      async () =>
+        (
+          await gateway.db.query<{ pending: number }>(
+            `SELECT count(*)::int AS pending FROM outbox WHERE task_id = $1 AND published_at IS NULL`,
+            [taskId],
+          )
+        ).rows[0]!.pending,
+      (pending) => pending === 1,
+      { what: 'the accepted event pending in the outbox' },
+    );
+    const retry = await submit('broker-outage', 'submitted while the broker is away');
+    expect(retry).toMatchObject({ status: 202, body: { id: taskId } });
+    expect(kafka.accepted()).toBeGreaterThan(connectionsBefore);
+    // A cancellation is a command published at once: it cannot wait in an outbox, so the client is told to retry.
+    expectUnavailable(await call('POST', `/v1/tasks/${taskId}/cancel`, { body: {} }), 'kafka');
+
+    kafka.restore();
+    expect(await acceptedEvents(taskId)).toHaveLength(1);
+    // The gateway's consumers crashed with the broker and restart on their own; they are back in their groups before
+    // the suite stops the gateway, so no restart is left pending behind it.
+    await pollUntil(
+      () => groupStates(['intake', 'projection'].map((g) => `${gateway.prefix}deliberate.gateway.${g}`)),
+      (states) => states.every((s) => s === 'Stable'),
+      { what: "the gateway's consumer groups stable again", timeoutMs: 60_000, intervalMs: 500 },
+    );
+  });
+});
