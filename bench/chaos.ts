@@ -40,7 +40,7 @@ hideKafkajsTimerWarnings();
 
 const opts = {
   n: numberOption('N', 3_000),
-  rate: numberOption('RATE', 100, { max: 2_000 }),
+  rate: numberOption('RATE', 100, { min: 0.1, max: 2_000, integer: false }),
   simTimeScale: numberOption('SIM_TIME_SCALE', 0.2, { min: 0, max: 10, integer: false }),
   warmupS: numberOption('WARMUP_S', 10, { min: 0 }),
   gapS: numberOption('GAP_S', 5, { min: 0 }),

@@ -102,7 +102,7 @@ export function evaluateChaos(o: ChaosObservations): CheckResult[] {
     check(
       'every submission is accepted, and replays of one Idempotency-Key get one task',
       `${o.tasks.length} submitted, ${accepted.length} accepted, ${refused.length} refused, ` +
-        `${o.tasks.filter((t) => t.answeredIds.length > 1).length} answered more than once`,
+        `${o.tasks.filter((t) => t.answeredIds.length > 1).length} replayed`,
       [
         ...refused.map((t) => `#${t.n} refused: ${t.refused}`),
         ...o.tasks
