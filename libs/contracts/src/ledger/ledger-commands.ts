@@ -22,7 +22,8 @@ const tenantId = z.string().min(1).max(63);
 export const reserveRequestSchema = z.strictObject({
   /**
    * The caller's idempotency key for this hold (one per paid call): a reserve repeated with the same key, after a
-   * timeout or a redelivery, answers with the first reservation instead of holding again.
+   * timeout or a redelivery, answers with the first reservation instead of holding again. Keys are per tenant; a
+   * different request under a key already used is denied `invalid_request`, naming the key.
    */
   reservationKey: z.string().min(1).max(200).nullable().default(null),
   tenantId,
