@@ -75,7 +75,8 @@ const ledgerConfigFields = z.object({
   LEDGER_PRICES: pricesFromJson,
   // Request partitions served at once by one instance (kafkajs partitionsConsumedConcurrently).
   LEDGER_COMMAND_CONCURRENCY: envInt(6, 1, 64),
-  // A reserve request older than this was given up by its caller (who treats silence as a denial): no hold is taken.
+  // A reserve request older than this was given up by its caller (who asks again under its reservation key): it is
+  // answered ledger_unavailable and no hold is taken.
   LEDGER_REQUEST_MAX_AGE_MS: envInt(30_000, 1_000, 3_600_000),
   // Usage events of different tenants booked at once per partition batch.
   LEDGER_USAGE_CONCURRENCY: envInt(32, 1, 1_000),

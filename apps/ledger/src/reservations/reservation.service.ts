@@ -122,7 +122,8 @@ export class ReservationService {
       return deny('invalid_request', `invalid reserve request: ${formatZodIssues(parsed.error)}`);
     }
     if (delivery.ageMs !== null && delivery.ageMs > this.config.LEDGER_REQUEST_MAX_AGE_MS) {
-      // Its caller stopped waiting long ago and treated the silence as a denial: holding budget for it helps no one.
+      // Its caller stopped waiting for this request long ago (it asks again under the same reservation key, or is
+      // past its deadline): holding budget for it helps no one, and the answer is not a verdict.
       return deny(
         'ledger_unavailable',
         `the request waited ${delivery.ageMs} ms for the ledger; no hold was taken`,
