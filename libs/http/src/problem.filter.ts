@@ -4,7 +4,10 @@ import type { Response } from 'express';
 import { type Observable, throwError } from 'rxjs';
 import { dependencyOutage, DependencyUnavailableException } from './dependency-outage';
 
-/** 429 with the Retry-After header the problem filter sets: the caller may try again after that many seconds. */
+/**
+ * 429 with the Retry-After header the problem filter sets: the caller may try again after that many seconds. The
+ * filter sets it for any HTTP exception with a `retryAfterSeconds`.
+ */
 export class TooManyRequestsException extends HttpException {
   constructor(
     message: string,
@@ -39,8 +42,10 @@ export class ProblemFilter implements ExceptionFilter {
           ? { statusCode: status, error: error.name, message: body }
           : { statusCode: status, ...(body as Record<string, unknown>) };
       if (Array.isArray(problem.message)) problem.message = problem.message.join('; ');
-      if (error instanceof TooManyRequestsException || error instanceof DependencyUnavailableException) {
-        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(error.retryAfterSeconds))));
+      // 429, 503, and any other answer that says when to come back.
+      const retryAfterSeconds = (error as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+      if (typeof retryAfterSeconds === 'number') {
+        res.setHeader('Retry-After', String(Math.max(1, Math.ceil(retryAfterSeconds))));
       }
       res.status(status).json(problem);
       return;
