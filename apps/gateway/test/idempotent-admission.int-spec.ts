@@ -96,6 +96,46 @@ describe('idempotent admission', () => {
     expect(await acceptedEvents(id)).toHaveLength(1);
   });
 
+  it("answers 409 request in progress with Retry-After while the key's first request is still being admitted", async () => {
+    const idempotencyKey = `in-progress-${uuidv7()}`;
+    const body = { input: 'held in admission', mode: 'fast' };
+    // The test holds the tenant's admission lock: the first request is admitted up to it, and waits there.
+    const holder = await h.db.connect();
+    let first: Promise<Answer>;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM tenants WHERE id = 'acme' FOR NO KEY UPDATE`);
+      first = submit(0, idempotencyKey, body);
+      await pollUntil(
+        async () =>
+          (
+            await h.db.query<{ waiting: number }>(
+              `SELECT count(*)::int AS waiting FROM pg_stat_activity
+                WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%FROM tenants%'`,
+            )
+          ).rows[0]!.waiting,
+        (waiting) => waiting === 1,
+        { what: 'the first submission waiting for the admission lock' },
+      );
+      const inProgress = await Promise.race([
+        submit(1, idempotencyKey, body),
+        new Promise<'still waiting'>((r) => setTimeout(() => r('still waiting'), 15_000)),
+      ]);
+      expect(inProgress).not.toBe('still waiting');
+      expect((inProgress as Answer).status).toBe(409);
+      expectInProgress(inProgress as Answer);
+    } finally {
+      await holder.query('ROLLBACK');
+      holder.release();
+    }
+    const admitted = await first;
+    expect(admitted.status).toBe(202);
+    const retried = await submit(1, idempotencyKey, body);
+    expect(retried).toMatchObject({ status: 202, body: { id: admitted.body.id } });
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(await acceptedEvents(admitted.body.id!)).toHaveLength(1);
+  });
+
   it('admits one of 8 different bodies sent at once under one key, and refuses the others with 422', async () => {
     const idempotencyKey = `different-${uuidv7()}`;
     const answers = await Promise.all(
@@ -122,7 +162,9 @@ describe('idempotent admission', () => {
     const taskId = uuidv7();
     const submission = taskSubmissionSchema.parse({ input: 'from the intake topic', mode: 'fast' });
     const admissions = await Promise.all(
-      [...h.apps, ...h.apps].map((app) => app.get(TaskAdmissionService).admitFromKafka('acme', taskId, submission)),
+      [...h.apps, ...h.apps].map((app) =>
+        app.get(TaskAdmissionService).admitFromKafka('acme', taskId, submission),
+      ),
     );
     expect(admissions.filter((a) => !a.replayed)).toHaveLength(1);
     expect(new Set(admissions.map((a) => a.task.id))).toEqual(new Set([taskId]));

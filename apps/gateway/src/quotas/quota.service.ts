@@ -37,13 +37,16 @@ export class QuotaService {
   /**
    * Runs `insert` (which creates the task, or finds the earlier one an idempotent retry names) while no other HTTP
    * submission of the tenant is admitted, and undoes it with a 429 when it created a task beyond the tenant's limit
-   * of unfinished tasks. A retry of an existing task is answered whatever the count.
+   * of unfinished tasks. A retry of an existing task is answered whatever the count. `first` runs in the same
+   * transaction before the tenant's lock is taken (it may refuse the request without waiting for it).
    */
   async admitWithinUnfinishedLimit<T extends { created: boolean }>(
     tenantId: string,
     insert: (tx: Sql) => Promise<T>,
+    first?: (tx: Sql) => Promise<void>,
   ): Promise<T> {
     return this.sql.transaction(async (tx) => {
+      await first?.(tx);
       const admission = await this.repository.lockAdmission(
         tx,
         tenantId,

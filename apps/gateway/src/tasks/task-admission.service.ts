@@ -14,7 +14,7 @@ import {
   OutboxRelay,
 } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
-import { Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
+import { ConflictException, Inject, Injectable, Logger, UnprocessableEntityException } from '@nestjs/common';
 import type { z } from 'zod';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { QuotaService } from '../quotas/quota.service';
@@ -33,6 +33,17 @@ async function waitAtMost(work: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
   clearTimeout(timer);
+}
+
+/** 409: a request with the same Idempotency-Key is being admitted; retried, it gets that request's answer. */
+export class RequestInProgressException extends ConflictException {
+  readonly retryAfterSeconds = 1;
+
+  constructor(idempotencyKey: string) {
+    super(
+      `request in progress: a submission with Idempotency-Key '${idempotencyKey}' is being admitted; retry it with the same key for its answer`,
+    );
+  }
 }
 
 export interface Admission {
@@ -90,8 +101,20 @@ export class TaskAdmissionService {
     const hash = requestHash(submission);
     const record = this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash, apiKeyId);
     // The tenant's limit of unfinished tasks is checked in the transaction that inserts, under the tenant's lock.
-    const { task, created, accepted } = await this.quotas.admitWithinUnfinishedLimit(tenantId, (tx) =>
-      this.store(tx, record),
+    // Requests with one key meet before the tenant's admission lock: one is admitted, the others are told at once
+    // to come back for its answer instead of queueing behind every submission of the tenant.
+    const claimKey =
+      idempotencyKey === null
+        ? undefined
+        : async (tx: Sql) => {
+            if (!(await this.tasks.tryLockIdempotencyKey(tx, tenantId, idempotencyKey))) {
+              throw new RequestInProgressException(idempotencyKey);
+            }
+          };
+    const { task, created, accepted } = await this.quotas.admitWithinUnfinishedLimit(
+      tenantId,
+      (tx) => this.store(tx, record),
+      claimKey,
     );
     if (!created) {
       if (task.requestHash !== hash) {

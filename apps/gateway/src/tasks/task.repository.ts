@@ -91,6 +91,18 @@ export class TaskRepository {
     return { task: toTaskRecord(existing), created: false };
   }
 
+  /**
+   * Takes the transaction-scoped lock of one tenant's Idempotency-Key, without waiting: false while another
+   * transaction holds it, i.e. a request with the same key is being admitted right now.
+   */
+  async tryLockIdempotencyKey(tx: Sql, tenantId: string, idempotencyKey: string): Promise<boolean> {
+    const row = await tx.one<{ locked: boolean }>(
+      `SELECT pg_try_advisory_xact_lock(hashtext('gateway.tasks.idempotency:' || $1), hashtext($2)) AS locked`,
+      [tenantId, idempotencyKey],
+    );
+    return row.locked;
+  }
+
   async findForTenant(tenantId: string, id: string): Promise<TaskRecord | null> {
     const row = await this.sql.maybe<TaskRow>(
       `SELECT ${COLUMNS} FROM tasks WHERE id = $1 AND tenant_id = $2`,
