@@ -128,8 +128,9 @@ export const auditConfigSchema = z
     AUDIT_PORT: envInt(3005, 0, 65535),
     // Shared with the gateway, which proxies /v1/audit/* here. Unset: the HTTP API refuses every request.
     AUDIT_INTERNAL_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
-    // The role the service works as once the owner (DATABASE_URL's user) has run the migrations: it may only
-    // INSERT and SELECT audit records. Its connection is DATABASE_URL with this user, unless AUDIT_DATABASE_URL says.
+    // The role the service works as once the owner (DATABASE_URL's user) has run the migrations: it may only SELECT
+    // the audit tables and append, checkpoint and purge through the owner's functions. Its connection is DATABASE_URL
+    // with this user, unless AUDIT_DATABASE_URL says.
     AUDIT_DATABASE_ROLE: z
       .string()
       .regex(/^[a-z_][a-z0-9_]{0,62}$/, 'a lower-case Postgres role name')

@@ -42,6 +42,8 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationBootstrap(): void {
+    // The key id an operator needs for a rotation (AUDIT_CHECKPOINT_PUBLIC_KEYS).
+    new Logger('CheckpointService').log({ msg: 'signing checkpoints', keyId: this.signer.keyId });
     this.job.start();
   }
 
