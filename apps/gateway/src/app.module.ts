@@ -8,6 +8,7 @@ import {
   taskFailedEvent,
   taskSubmittedEvent,
   taskTriagedEvent,
+  tenantPolicyUpdatedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
@@ -34,6 +35,10 @@ import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-cre
 import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
 import { AddTenantQuotas1764600000000 } from './migrations/1764600000000-add-tenant-quotas';
 import { CreateGatewayOutbox1764800000000 } from './migrations/1764800000000-create-gateway-outbox';
+import { CreateTenantPolicies1796600000000 } from './migrations/1796600000000-create-tenant-policies';
+import { AdminPolicyController, PolicyController } from './policy/policy.controller';
+import { PolicyRepository } from './policy/policy.repository';
+import { PolicyService } from './policy/policy.service';
 import { QuotaRepository } from './quotas/quota.repository';
 import { QuotaService } from './quotas/quota.service';
 import { RequestAuthenticator } from './auth/request-authenticator';
@@ -62,6 +67,7 @@ export class GatewayModule {
             AddTenantQuotas1764600000000,
             CreateIntakeSecrets1764700000000,
             CreateGatewayOutbox1764800000000,
+            CreateTenantPolicies1796600000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
@@ -77,10 +83,11 @@ export class GatewayModule {
             taskEscalatedEvent,
             taskCancelRequestedEvent,
             taskCancelledEvent,
+            tenantPolicyUpdatedEvent,
           ],
         }),
         OutboxModule.forRoot({
-          events: [taskAcceptedEvent],
+          events: [taskAcceptedEvent, tenantPolicyUpdatedEvent],
           staleAfterMs: config.GATEWAY_OUTBOX_INTERVAL_MS,
           sweepIntervalMs: config.GATEWAY_OUTBOX_INTERVAL_MS,
           sweepBatch: 500,
@@ -93,6 +100,8 @@ export class GatewayModule {
         ReviewsController,
         AdminController,
         IntakeSecretsController,
+        PolicyController,
+        AdminPolicyController,
         LedgerProxyController,
         WebhooksProxyController,
         AuditProxyController,
@@ -116,6 +125,8 @@ export class GatewayModule {
         IntakeSecretRepository,
         IntakeSecretService,
         TaskProjectionConsumer,
+        PolicyRepository,
+        PolicyService,
       ],
     };
   }

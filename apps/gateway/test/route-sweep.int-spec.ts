@@ -14,7 +14,7 @@ const FOREIGN = 'sweep-foreign';
 const ROLES = ['submitter', 'auditor', 'admin', 'reviewer'] as const;
 
 // Routes that name no tenant and no resource: they act on the caller's own tenant, so a 2xx is right.
-const OWN_TENANT_ROUTES = new Set(['POST /v1/tasks', 'GET /v1/reviews']);
+const OWN_TENANT_ROUTES = new Set(['POST /v1/tasks', 'GET /v1/reviews', 'GET /v1/policy', 'PUT /v1/policy']);
 
 // A valid body for each request schema, so a refusal comes from the access check and not from validation.
 const EXAMPLE_BODIES: Record<string, unknown> = {
@@ -30,6 +30,7 @@ const EXAMPLE_BODIES: Record<string, unknown> = {
   RotateWebhookSecret: {},
   ReplayWebhooks: { since: new Date(0).toISOString() },
   IssueIntakeSecret: { overlapSeconds: 60 },
+  TenantPolicy: { onBudgetDenied: 'fail' },
 };
 
 interface Operation {
