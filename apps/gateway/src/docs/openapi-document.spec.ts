@@ -18,11 +18,18 @@ describe('OpenAPI document', () => {
       '400',
       '401',
       '403',
+      '409',
       '413',
       '415',
       '422',
       '429',
+      '503',
     ]);
-    expect(Object.keys(paths['/v1/tasks/{id}']!['get']!.responses).sort()).toEqual(['200', '401', '404']);
+    expect(Object.keys(paths['/v1/tasks/{id}']!['get']!.responses).sort()).toEqual([
+      '200',
+      '401',
+      '404',
+      '503',
+    ]);
   });
 });
