@@ -38,6 +38,15 @@ import { POLICY_PATHS, POLICY_SCHEMAS } from './policy-paths';
 import { WEBHOOK_PATHS } from './webhook-paths';
 import { bearer, json, listOf, pathParameter, problem, queryParameters, schema } from './openapi-parts';
 
+// An answer that says when to come back.
+const retryLater = (description: string) => ({
+  ...problem(description),
+  headers: { 'Retry-After': { schema: { type: 'integer' }, description: 'seconds' } },
+});
+const DEPENDENCY_UNAVAILABLE = retryLater(
+  'The database or the message broker is unreachable (`dependency` names it: postgres or kafka); nothing was decided: send the same request again after Retry-After (a submission with its Idempotency-Key makes one task however often it is sent)',
+);
+
 // Built from the same zod contracts the gateway validates with, so the document cannot drift from the code.
 // `npm run docs:generate` writes it to docs/openapi.json; a unit test fails when the checked-in copy is stale.
 
@@ -104,7 +113,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               name: 'Idempotency-Key',
               in: 'header',
               required: false,
-              description: 'Same key and body return the same task; same key with a different body is a 422.',
+              description:
+                "Same key and body return the same task (202, Idempotent-Replayed: true) for as long as the task is kept; same key with a different body is a 422; while the key's first request is still being admitted, a 409 with Retry-After.",
               schema: { type: 'string', maxLength: 255 },
             },
           ],
@@ -127,10 +137,14 @@ export function buildOpenApiDocument(): Record<string, unknown> {
               'Body larger than GATEWAY_MAX_BODY_BYTES (derived from KAFKA_MAX_MESSAGE_BYTES), or a task whose accepted event would exceed KAFKA_MAX_MESSAGE_BYTES; nothing is stored',
             ),
             '415': problem('Content-Type is not application/json'),
+            '409': retryLater(
+              'request in progress: another request with this Idempotency-Key is being admitted; send it again after Retry-After for its answer',
+            ),
             '422': problem('Idempotency-Key reused with a different body'),
             '429': problem(
               'The key is over its request rate, or the tenant has its maximum of unfinished tasks; honour Retry-After',
             ),
+            '503': DEPENDENCY_UNAVAILABLE,
           },
         },
       },
@@ -147,6 +161,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             },
             '401': problem('Missing or unknown API key'),
             '404': problem("No such task for this tenant (another tenant's task is a 404 too)"),
+            '503': DEPENDENCY_UNAVAILABLE,
           },
         },
       },
@@ -163,6 +178,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '403': problem('The key may not cancel'),
             '404': problem('No such task for this tenant'),
             '409': problem('The task already ended'),
+            '503': DEPENDENCY_UNAVAILABLE,
           },
         },
       },
