@@ -125,7 +125,6 @@ it('names a head set back behind records that are all still there', async () => 
   await asSuperuserWithoutTriggers(`
     UPDATE chain_heads h SET last_seq = 6, last_hash = r.record_hash
       FROM records r WHERE r.tenant_id = h.tenant_id AND r.seq = 6 AND h.tenant_id = 'tamper-head';`);
-  // Straight to the verifier: an append on this head would collide with record 7.
   const report = await h.app.get(ChainVerifier).verify('tamper-head');
   expect(report).toMatchObject({ ok: false, headSeq: 6, toSeq: 10, checked: 10, firstBrokenLink: null });
   expect(report.headMismatch).toMatchObject({
@@ -134,6 +133,24 @@ it('names a head set back behind records that are all still there', async () => 
     lastStoredSeq: 10,
     checkpointSeq: 10,
   });
+  // Through the API the auditor's query cannot go into this chain (its next seq is taken): it is recorded in the
+  // platform chain instead, naming the chain that refused it, and the report is answered all the same.
+  const platformBefore = await storedCount(h, '*platform');
+  const res = await auditHttp<VerifyReport>(
+    h,
+    '/v1/audit/verify?tenantId=tamper-head',
+    auditor('tamper-head'),
+  );
+  expect(res.status).toBe(200);
+  expect(res.body).toMatchObject({ ok: false, headMismatch: { reason: 'head_rewound', headSeq: 6 } });
+  expect(await storedCount(h, 'tamper-head')).toBe(10);
+  const { rows } = await h.db.query<{ content: string }>(
+    `SELECT content FROM records WHERE tenant_id = '*platform' AND seq > $1 ORDER BY seq`,
+    [platformBefore],
+  );
+  expect(rows.map((r) => JSON.parse(r.content) as unknown)).toEqual([
+    expect.objectContaining({ endpoint: 'verify', refusedByChain: 'tamper-head' }),
+  ]);
 });
 
 it('finds the record under the newest checkpoint replaced, with the head left alone', async () => {

@@ -8,7 +8,7 @@ import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
-import type { StoredRecordRow } from '../chain/chain.repository';
+import { isChainRefusal, type StoredRecordRow } from '../chain/chain.repository';
 import { RecordQueryRepository } from './record-query.repository';
 
 /** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
@@ -81,13 +81,23 @@ export class AuditTrailService {
     endpoint: string,
     filters: Record<string, unknown>,
   ): Promise<void> {
-    const record = internalRecord(
-      tenantId ?? PLATFORM_CHAIN,
-      AUDITOR_QUERY_TYPE,
-      { who: describeWho(principal), principal: describePrincipal(principal), endpoint, filters },
-      { status: 'asked', decision: endpoint },
-    );
-    await this.sql.transaction((tx) => this.appender.append(tx, [record]));
+    const data = { who: describeWho(principal), principal: describePrincipal(principal), endpoint, filters };
+    const columns = { status: 'asked', decision: endpoint };
+    const record = internalRecord(tenantId ?? PLATFORM_CHAIN, AUDITOR_QUERY_TYPE, data, columns);
+    try {
+      await this.sql.transaction((tx) => this.appender.append(tx, [record]));
+    } catch (e) {
+      // A tenant chain whose head was set back refuses appends; the query is recorded in the platform chain instead,
+      // naming that chain, so that verify can still answer what is wrong with it.
+      if (tenantId === null || !isChainRefusal(e)) throw e;
+      const instead = internalRecord(
+        PLATFORM_CHAIN,
+        AUDITOR_QUERY_TYPE,
+        { ...data, refusedByChain: tenantId, refusal: (e as Error).message },
+        columns,
+      );
+      await this.sql.transaction((tx) => this.appender.append(tx, [instead]));
+    }
   }
 
   async timeline(principal: Principal, tenantId: string | null, taskId: string) {

@@ -70,6 +70,15 @@ export interface ChainStateRow {
   checkpoint_signed_at: Date | null;
 }
 
+/**
+ * An append refused because the chain's head no longer continues its records: append_records' check, or the next
+ * seq already taken (a head set back over stored records). Only a chain changed outside the service gets there.
+ */
+export function isChainRefusal(e: unknown): boolean {
+  const { code, constraint } = (e ?? {}) as { code?: string; constraint?: string };
+  return code === '23514' || (code === '23505' && constraint === 'records_pkey');
+}
+
 // The tenants' hash chains: their heads and their records (appended, purged by retention, read back to verify).
 @Injectable()
 export class ChainRepository {
