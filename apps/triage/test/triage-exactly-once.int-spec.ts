@@ -57,10 +57,16 @@ describe('triage exactly once (real Kafka, Postgres, ledger; simulated models)',
       ['classify', 'ok'],
     ]);
     expect(await storedOutcome(taskId)).toEqual({ state: 'finished', outcome_event_id: first.id });
-    expect((await reservationsOf(h.ledgerDb, taskId)).map((r) => r['status']).sort()).toEqual([
-      'settled',
-      'settled',
-    ]);
+    const holds = await reservationsOf(h.ledgerDb, taskId);
+    expect(holds.map((r) => r['status'])).toEqual(['settled', 'settled']);
+    // The provider charged two calls, each under its hold, and the ledger booked what the provider charged.
+    const billed = await h.billedCalls(holds.map((r) => r['id'] as string));
+    expect(billed).toHaveLength(2);
+    const { rows } = await h.ledgerDb.query(
+      `SELECT coalesce(sum(cost_micro_usd), 0)::bigint AS booked FROM bookings WHERE task_id = $1`,
+      [taskId],
+    );
+    expect(Number(rows[0].booked)).toBe(billed.reduce((sum, c) => sum + c.costMicroUsd, 0));
   });
 
   it('answers tasks delivered several times at once, over two instances, with one call each and one terminal event', async () => {
@@ -79,6 +85,9 @@ describe('triage exactly once (real Kafka, Postgres, ledger; simulated models)',
       expect(terminalEvents(id)[0]!.topic).toBe(taskCompletedEvent.topic);
       expect(h.recorder.of(taskTriagedEvent.topic, id)).toHaveLength(1);
       expect(modelCallsOf(h.recorder, id)).toEqual([['answer', 'ok']]);
+      const holds = await reservationsOf(h.ledgerDb, id);
+      expect(holds).toHaveLength(1);
+      expect(await h.billedCalls(holds.map((r) => r['id'] as string))).toHaveLength(1);
       expect(await storedOutcome(id)).toEqual({
         state: 'finished',
         outcome_event_id: terminalEvents(id)[0]!.id,

@@ -56,6 +56,10 @@ export interface TriageHarness {
   stopLedger(): Promise<void>;
   startLedger(): Promise<void>;
   putBudget(tenantId: string, body: Record<string, unknown>): Promise<void>;
+  /** The provider's bill: the calls it charged for any of these reservations (sent as x-client-request-id). */
+  billedCalls(
+    reservationIds: readonly string[],
+  ): Promise<{ clientRequestId: string; costMicroUsd: number }[]>;
   /** Sets the tenant's policy (as the gateway announces it) and waits until every running triage has read it. */
   setPolicy(tenantId: string, policy: Partial<TenantPolicy>): Promise<void>;
   close(): Promise<void>;
@@ -161,6 +165,17 @@ export async function startTriageHarness(
         { principal: { kind: 'tenant', tenantId, role: 'admin', keyId: `key-${tenantId}` }, body },
       );
       if (res.status !== 200) throw new Error(`PUT budget for ${tenantId}: ${res.status} ${res.text}`);
+    },
+    billedCalls: async (reservationIds) => {
+      const res = await fetch(`${simulator.url}/v1/bill`, { headers: { authorization: 'Bearer sim-key' } });
+      if (res.status !== 200) throw new Error(`GET /v1/bill: ${res.status} ${await res.text()}`);
+      const bill = (await res.json()) as {
+        calls: { clientRequestId: string | null; costMicroUsd: number }[];
+      };
+      return bill.calls.filter(
+        (c): c is { clientRequestId: string; costMicroUsd: number } =>
+          c.clientRequestId !== null && reservationIds.includes(c.clientRequestId),
+      );
     },
     setPolicy: async (tenantId, over) => {
       const policy = tenantPolicySchema.parse(over);
