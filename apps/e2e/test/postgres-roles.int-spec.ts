@@ -268,8 +268,10 @@ describe('per-service Postgres roles (deploy/postgres/roles.sql, real Postgres)'
       });
 
       // Retention: the purge function, called by the writer, deletes the expired prefix.
+      // The cutoff is taken before the purge's transaction begins: the database refuses one later than its now().
       await new Promise((r) => setTimeout(r, 5));
-      const purged = await sql.transaction((tx) => chains.purgeExpired(tx, 'roles-t', new Date()));
+      const cutoff = new Date();
+      const purged = await sql.transaction((tx) => chains.purgeExpired(tx, 'roles-t', cutoff));
       expect(purged).toMatchObject({ purged: '2', through_seq: '2' });
       const [purgeRecord] = await sql.transaction(async (tx) => {
         const records = await new RecordAppender(chains).append(tx, [
