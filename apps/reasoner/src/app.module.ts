@@ -16,6 +16,7 @@ import { LedgerClientModule } from '@deliberate/ledger-client';
 import { LlmModule, modelTierConfigs } from '@deliberate/llm';
 import { OutboxModule } from '@deliberate/outbox';
 import { PersistenceModule } from '@deliberate/persistence';
+import { TenantPolicyModule } from '@deliberate/tenant-policy';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { CancelRequestConsumer } from './cancellation/cancel-request.consumer';
 import { CancellationService } from './cancellation/cancellation.service';
@@ -70,6 +71,8 @@ export class ReasonerModule {
           sweepIntervalMs: 1_000,
         }),
         LlmModule.forRoot({ reasoning: tiers.reasoning, standard: tiers.standard }),
+        // The tenants' policies from tenants.policy.updated.v1: fallback chain, budget-denial action, limits.
+        TenantPolicyModule,
         LedgerClientModule.forRoot({
           brokers: config.KAFKA_BROKERS,
           security: kafkaSecurityOf(config),

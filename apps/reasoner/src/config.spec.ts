@@ -17,7 +17,6 @@ describe('loadReasonerConfig', () => {
       REASONER_MODEL_MAX_RETRIES: 3,
       REASONER_BREAKER_FAILURES: 5,
       REASONER_BREAKER_COOLDOWN_MS: 30_000,
-      REASONER_TENANT_POLICIES: {},
     });
     expect(a.REASONER_INSTANCE_ID).not.toBe(b.REASONER_INSTANCE_ID);
     expect(loadReasonerConfig({ REASONER_INSTANCE_ID: 'r-1' }).REASONER_INSTANCE_ID).toBe('r-1');
@@ -27,14 +26,14 @@ describe('loadReasonerConfig', () => {
     try {
       loadReasonerConfig({
         REASONER_CONCURRENCY: '0',
-        REASONER_TENANT_POLICIES: '{"t":{"onBudgetDenied":"maybe"}}',
+        REASONER_LEASE_MS: '5',
       });
       throw new Error('expected a ConfigError');
     } catch (e) {
       expect(e).toBeInstanceOf(ConfigError);
       const problems = (e as ConfigError).problems.join('\n');
       expect(problems).toContain('REASONER_CONCURRENCY');
-      expect(problems).toContain('REASONER_TENANT_POLICIES.t.onBudgetDenied');
+      expect(problems).toContain('REASONER_LEASE_MS');
     }
   });
 });

@@ -13,7 +13,6 @@ import { llmConfigSchema } from '@deliberate/llm';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { tenantPoliciesFromJson } from './execution/tenant-policy';
 
 const tokens = (defaultValue: number) => envInt(defaultValue, 16, TASK_LIMITS.maxThinkingTokens);
 
@@ -44,13 +43,13 @@ export const reasonerConfigSchema = z
     // Base of the jittered exponential backoff before a call cut off by a crash is tried again.
     REASONER_CRASH_RETRY_BASE_MS: envInt(1_000, 0, 600_000),
     REASONER_DEFAULT_MAX_THINKING_TOKENS: tokens(32_000),
+    // The thinking-token ceiling of a tenant whose policy sets none.
     REASONER_MAX_THINKING_TOKENS_CEILING: tokens(128_000),
     // Output cap of a standard-model fallback; it bounds that call's worst-case reservation.
     REASONER_STANDARD_MAX_COMPLETION_TOKENS: tokens(4_096),
     REASONER_DEFAULT_DEADLINE_MS: envInt(600_000, 100, TASK_LIMITS.maxLatencyBudgetMs),
     // Time kept back from the reasoning call for the standard-model fallback (at most a quarter of the deadline).
     REASONER_FALLBACK_RESERVE_MS: envInt(30_000, 0, 3_600_000),
-    REASONER_TENANT_POLICIES: tenantPoliciesFromJson,
     // Retries of the openai SDK per call, for 429 and 5xx; it honours retry-after.
     REASONER_MODEL_MAX_RETRIES: envInt(3, 0, 10),
     REASONER_BREAKER_FAILURES: envInt(5, 1, 1_000),

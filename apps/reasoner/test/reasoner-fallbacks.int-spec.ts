@@ -15,6 +15,18 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     // Budgets and breaker states the tests below rely on, in place before the reasoner reads them.
     await h.putBudget('tight', { dailyLimitUsd: 0.1 });
     await h.putBudget('strict', { dailyLimitUsd: 0.1 });
+    await h.putBudget('humane', { dailyLimitUsd: 0.1 });
+    await h.putBudget('broke', { dailyLimitUsd: 0.01 });
+    // The tenants' policies, as the gateway publishes them; the reasoner has read them all before it works.
+    await h.putPolicy('tight', { onBudgetDenied: 'route_cheap' });
+    await h.putPolicy('broke', { onBudgetDenied: 'route_cheap' });
+    await h.putPolicy('strict', { onBudgetDenied: 'fail' });
+    await h.putPolicy('humane', { onBudgetDenied: 'human' });
+    await h.putPolicy('capped', { maxThinkingTokensCeiling: 8_000 });
+    await h.putPolicy('capped', { maxThinkingTokensCeiling: 1_000, defaultReasoningEffort: 'low' });
+    await h.putPolicy('breaker-cheap', { onBudgetDenied: 'route_cheap' });
+    await h.putPolicy('solo', { fallback: ['human'] });
+    await h.putPolicy('solo', { fallback: ['human'] });
     await h.publisher.publish(budgetBreakerOpenedEvent, {
       tenantId: 'breaker-fail',
       data: openedBreaker('fail'),
@@ -26,10 +38,6 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     reasoner = await h.startReasoner({
       REASONER_MODEL_MAX_RETRIES: '2',
       REASONER_BREAKER_FAILURES: '1000',
-      REASONER_TENANT_POLICIES: JSON.stringify({
-        strict: { onBudgetDenied: 'fail' },
-        capped: { maxThinkingTokensCeiling: 1_000 },
-      }),
     });
   });
 
@@ -44,6 +52,14 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
         [taskId],
       )
     ).rows;
+
+  const abortedBookingsOf = async (taskId: string) =>
+    (
+      await h.ledgerDb.query<{ aborted: boolean }>(
+        `SELECT aborted FROM bookings WHERE task_id = $1 ORDER BY event_time`,
+        [taskId],
+      )
+    ).rows.map((r) => r.aborted);
 
   it('answers with the reasoning model, records the trace, and settles the reservation with the usage', async () => {
     const contextSelection = [
@@ -99,14 +115,25 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect(Number(reservations[0]!.cost_micro_usd)).toBeGreaterThan(0);
   });
 
-  it('caps the thinking tokens at the tenant ceiling', async () => {
+  it("caps the thinking tokens at the tenant's latest ceiling and applies its default effort", async () => {
     const taskId = await h.submit('capped', 'Plan it. [[sim:reasoning_tokens=100]]', {
       maxThinkingTokens: 50_000,
     });
     await h.recorder.outcomes([taskId]);
-    expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)[0]!.data['maxCompletionTokens']).toBe(
-      1_000,
-    );
+    expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)[0]!.data).toMatchObject({
+      maxCompletionTokens: 1_000,
+      reasoningEffort: 'low',
+    });
+  });
+
+  it("escalates to a person when no model of the tenant's chain gives a usable answer, the reason naming it", async () => {
+    const taskId = await h.submit('solo', 'Think forever. [[sim:fault=runaway]]', {
+      maxThinkingTokens: 2_000,
+    });
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.escalated.v1');
+    expect(outcome.data['reason']).toMatch(/^limit_hit: /);
+    expect(outcome.data['attempts']).toEqual(['reasoning:limit_hit']);
   });
 
   it('stops runaway thinking at the token limit and falls back to the standard model, degraded', async () => {
@@ -150,21 +177,30 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['settled', 'settled']);
   });
 
-  it('aborts calls at the deadline and escalates with the reason deadline when no model beats it', async () => {
-    // 600 s of thinking at time scale 0.01 is 6 s; the budget is 2 s, of which the reasoning model gets 1.5 s.
+  it('aborts calls at the deadline and fails with code deadline when no model beats it, never a person', async () => {
+    // 600 s of thinking at time scale 0.01 is 6 s; the budget is 3 s, of which the reasoning model gets 2.25 s.
     const taskId = await h.submit('acme', 'Take your time. [[sim:think_ms=600000]]', {
-      latencyBudgetMs: 2_000,
+      latencyBudgetMs: 3_000,
     });
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
-    expect(outcome.topic).toBe('tasks.task.escalated.v1');
-    expect(outcome.data['reason']).toMatch(/^deadline: /);
-    expect(outcome.data['attempts']).toEqual(['reasoning:deadline', 'standard:deadline']);
-    // Aborted calls reported no usage: their holds are released.
+    expect(outcome.topic).toBe('tasks.task.failed.v1');
+    expect(outcome.data['error'].code).toBe('deadline');
+    expect(outcome.data['error'].message).toMatch(/reasoning: deadline: .*standard: deadline: /);
+    const attempts = await attemptsOf(h.db, taskId);
+    expect(attempts.map((a) => [a.tier, a.reason])).toEqual([
+      ['reasoning', 'deadline'],
+      ['standard', 'deadline'],
+    ]);
+    // Aborted calls reported no usage, but the provider may bill them: booked at their holds, flagged aborted. (The
+    // standard model is skipped without a call if the reasoning call's abort left it no time.)
+    const calls = attempts.filter((a) => a.reservation_id !== null).length;
+    expect(calls).toBeGreaterThanOrEqual(1);
     await h.recorder.waitFor(
-      () => h.recorder.of('usage.model-call.recorded.v1', taskId).length === 2,
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId).length === calls,
       'usage events',
     );
-    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['released', 'released']);
+    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(Array(calls).fill('settled'));
+    expect(await abortedBookingsOf(taskId)).toEqual(Array(calls).fill(true));
   });
 
   it('rides out a 429 storm through the SDK retries, honouring retry-after', async () => {
@@ -178,20 +214,23 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)).toHaveLength(1);
   });
 
-  it('escalates to the human review queue when both models fail', async () => {
-    const taskId = await h.submit('acme', 'Broken provider. [[sim:fault=500]]');
+  it('tries the standard model again while both models fail, and fails at the deadline, never a person', async () => {
+    const taskId = await h.submit('acme', 'Broken provider. [[sim:fault=500]]', { latencyBudgetMs: 10_000 });
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
-    expect(outcome.topic).toBe('tasks.task.escalated.v1');
-    expect(outcome.data['attempts']).toEqual(['reasoning:server_error', 'standard:server_error']);
-    expect(outcome.data['reason']).toMatch(/^server_error: .*HTTP 500.*then standard: server_error/);
-    const usage = await h.recorder.waitFor(() => {
-      const u = h.recorder.of('usage.model-call.recorded.v1', taskId);
-      return u.length === 2 && u;
-    }, 'usage events');
-    expect(usage.map((u) => u.data['outcome'])).toEqual(['error', 'error']);
+    expect(outcome.topic).toBe('tasks.task.failed.v1');
+    expect(outcome.data['error'].code).toBe('deadline');
+    expect(outcome.data['error'].message).toMatch(
+      /reasoning: server_error: .*HTTP 500.*standard: server_error/,
+    );
+    expect(h.recorder.of('tasks.task.escalated.v1', taskId)).toHaveLength(0);
+    const attempts = await attemptsOf(h.db, taskId);
+    expect(attempts[0]).toMatchObject({ tier: 'reasoning', reason: 'server_error' });
+    expect(attempts.slice(1).filter((a) => a.reason === 'server_error').length).toBeGreaterThanOrEqual(2);
+    expect(attempts.slice(1).every((a) => a.tier === 'standard')).toBe(true);
+    expect(attempts.at(-1)).toMatchObject({ tier: 'standard', reason: 'deadline' });
   });
 
-  it('falls back to the standard model when the ledger denies the reasoning worst case', async () => {
+  it("uses the standard model when the ledger denies the reasoning worst case and the tenant's policy says route_cheap", async () => {
     // 0.10 USD a day: the reasoning worst case (32,000 tokens) is 0.256 USD, the standard one about 0.04 USD.
     const taskId = await h.submit('tight', 'Within budget please. [[sim:reasoning_tokens=100]]');
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
@@ -208,11 +247,35 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     ]);
   });
 
-  it("fails with budget_exceeded on a denial when the tenant's policy says fail", async () => {
-    const taskId = await h.submit('strict', 'Within budget please.');
+  it("fails with budget_exceeded on a denial when the tenant's policy says fail, never the review queue", async () => {
+    const tasks = await Promise.all(
+      Array.from({ length: 5 }, () => h.submit('strict', 'Within budget please.')),
+    );
+    const outcomes = await h.recorder.outcomes(tasks);
+    for (const id of tasks) {
+      expect(outcomes.get(id)!.topic).toBe('tasks.task.failed.v1');
+      expect(outcomes.get(id)!.data['error'].code).toBe('budget_exceeded');
+      expect(h.recorder.of('tasks.task.reasoning-started.v1', id)).toHaveLength(0);
+    }
+  });
+
+  it('fails with budget_exceeded under route_cheap when the standard model is denied too', async () => {
+    const taskId = await h.submit('broke', 'Within budget please.');
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
     expect(outcome.topic).toBe('tasks.task.failed.v1');
     expect(outcome.data['error'].code).toBe('budget_exceeded');
+    const attempts = await attemptsOf(h.db, taskId);
+    expect(attempts.map((a) => [a.tier, a.reason])).toEqual([
+      ['reasoning', 'budget_denied'],
+      ['standard', 'budget_denied'],
+    ]);
+  });
+
+  it("escalates a denied task to a person with the reason budget_denied when the tenant's policy says human", async () => {
+    const taskId = await h.submit('humane', 'Within budget please.');
+    const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.escalated.v1');
+    expect(outcome.data['reason']).toMatch(/^budget_denied: .*budget_exceeded/);
     expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)).toHaveLength(0);
   });
 
@@ -227,7 +290,7 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect(outcomes.get(cheap)!.data['result'].degraded.reason).toMatch(/^cost_breaker_open: /);
   });
 
-  it('cancels a call in flight at once and releases its reservation', async () => {
+  it('cancels a call in flight at once and books its hold as aborted', async () => {
     const taskId = await h.submit('acme', 'Never answers. [[sim:fault=hang]]');
     await h.recorder.waitFor(
       () => h.recorder.of('tasks.task.reasoning-started.v1', taskId)[0],
@@ -241,7 +304,9 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     const [attempt] = await attemptsOf(h.db, taskId);
     expect(attempt).toMatchObject({ status: 'finished', outcome: 'cancelled', reason: 'cancelled' });
     await h.recorder.waitFor(() => h.recorder.of('usage.model-call.recorded.v1', taskId)[0], 'usage event');
-    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['released']);
+    // The provider may bill a call it was generating: the aborted call is booked at its hold.
+    expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['settled']);
+    expect(await abortedBookingsOf(taskId)).toEqual([true]);
   });
 
   it('remembers a cancel that arrives before the request, and ignores one for a finished task', async () => {

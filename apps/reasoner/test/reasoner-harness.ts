@@ -4,6 +4,9 @@ import {
   reasoningRequestedEvent,
   taskCancelRequestedEvent,
   type TaskSpec,
+  type TenantPolicyInput,
+  tenantPolicySchema,
+  tenantPolicyUpdatedEvent,
 } from '@deliberate/contracts';
 import { type EventPublisher, provisionTopics } from '@deliberate/kafka';
 import { loadLedgerConfig } from '@deliberate/ledger/config';
@@ -35,8 +38,13 @@ export interface ReasonerHarness {
   prefix: string;
   databaseUrl: string;
   simulator: RunningSimulator;
-  ledger: INestApplication;
+  /** The running ledger (null while stopped); its URL stays that of the first one. */
+  readonly ledger: INestApplication | null;
   ledgerUrl: string;
+  /** Stops the in-process ledger: reserves go unanswered until startLedger. */
+  stopLedger(): Promise<void>;
+  /** Starts a ledger again on the same database and topics. */
+  startLedger(): Promise<void>;
   /** SQL on the reasoner's schema and on the ledger's. */
   db: Pool;
   ledgerDb: Pool;
@@ -53,6 +61,8 @@ export interface ReasonerHarness {
   ): Promise<string>;
   cancel(tenantId: string, taskId: string, reason?: string): Promise<void>;
   putBudget(tenantId: string, body: Record<string, unknown>): Promise<void>;
+  /** Publishes the tenant's policy as the gateway does (a new version each time); reasoners read it at start. */
+  putPolicy(tenantId: string, policy: TenantPolicyInput): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -96,6 +106,7 @@ export async function startHarness(
   );
   const db = schemaPool(databaseUrl, 'reasoner');
   const reasoners: INestApplication[] = [];
+  const policyVersions = new Map<string, number>();
 
   const env = (extra: Record<string, string> = {}): Record<string, string> => ({
     ...suiteEnv,
@@ -111,12 +122,22 @@ export async function startHarness(
     ...extra,
   });
 
+  const ledgers = ledgerService.apps;
   return {
     prefix,
     databaseUrl,
     simulator,
-    ledger: ledgerService.apps[0]!,
+    get ledger() {
+      return ledgers[0] ?? null;
+    },
     ledgerUrl: ledgerService.url,
+    stopLedger: async () => {
+      // Taken out first, so teardown does not close it twice.
+      for (const app of ledgers.splice(0)) await app.close();
+    },
+    startLedger: async () => {
+      if (!ledgers.length) ledgers.push(await createLedgerApp(ledgerService.config));
+    },
     db,
     ledgerDb: ledgerService.db,
     recorder,
@@ -162,6 +183,19 @@ export async function startHarness(
         { principal: { kind: 'tenant', tenantId, role: 'admin', keyId: `key-${tenantId}` }, body },
       );
       if (res.status !== 200) throw new Error(`PUT budget for ${tenantId}: ${res.status} ${res.text}`);
+    },
+    putPolicy: async (tenantId, policy) => {
+      const version = (policyVersions.get(tenantId) ?? 0) + 1;
+      policyVersions.set(tenantId, version);
+      await publisher.publish(tenantPolicyUpdatedEvent, {
+        tenantId,
+        data: {
+          version,
+          policy: tenantPolicySchema.parse(policy),
+          updatedBy: 'platform-admin',
+          updatedAt: new Date().toISOString(),
+        },
+      });
     },
     // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
     close: () =>

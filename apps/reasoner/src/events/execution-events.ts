@@ -55,7 +55,19 @@ export class ExecutionEvents {
   async callEnded(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
     const usage = a.usage ?? ZERO_USAGE;
     const events = () => Promise.all([this.usage(e, a, usage), this.trace(e, a)]);
+    // Cut off (abort, lost lease, crash): the provider may bill it all the same.
+    const aborted = a.status === 'crashed' || a.result?.errorKind === 'aborted';
     if (!a.reservationId) {
+      await events();
+    } else if (isZero(usage) && aborted) {
+      // Settled first, as aborted: booked at the hold's worst case, which the zero-usage event then repeats.
+      await this.reservations.settle({
+        reservationId: a.reservationId,
+        usageEventId: a.usageEventId,
+        model: a.model,
+        usage,
+        aborted: true,
+      });
       await events();
     } else if (isZero(usage)) {
       // Released first: a zero-usage event reaching the ledger first would close the hold as settled at 0 instead.

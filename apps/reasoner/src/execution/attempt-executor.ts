@@ -1,7 +1,7 @@
 import { uuidv7 } from '@deliberate/contracts';
 import { CallReservations } from '@deliberate/ledger-client';
 import { inputTokenUpperBound, ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
 import { ModelBreakers } from '../models/model-breakers';
@@ -24,9 +24,14 @@ const DAY_MS = 86_400_000;
 // A hold outlives its call's deadline by this much, so a call answering at the last moment is still covered.
 const RESERVATION_MARGIN_MS = 60_000;
 
-/** Orders the abort reasons of a call: the job's own (cancel, shutdown) win over our deadline. */
-function abortCause(job: AbortSignal, deadline: AbortSignal): 'cancel' | 'shutdown' | 'deadline' | null {
-  if (job.aborted) return job.reason === 'shutdown' ? 'shutdown' : 'cancel';
+type AbortCause = 'cancel' | 'shutdown' | 'lease_lost' | 'deadline';
+
+/** Orders the abort reasons of a call: the job's own (cancel, shutdown, a lost lease) win over our deadline. */
+function abortCause(job: AbortSignal, deadline: AbortSignal): AbortCause | null {
+  if (job.aborted) {
+    const reason: unknown = job.reason;
+    return reason === 'shutdown' || reason === 'lease_lost' ? reason : 'cancel';
+  }
   return deadline.aborted ? 'deadline' : null;
 }
 
@@ -50,6 +55,8 @@ function failureOf(e: ModelCallError): FailureReason {
 // and its end recorded before anything else happens with it.
 @Injectable()
 export class AttemptExecutor {
+  private readonly logger = new Logger(AttemptExecutor.name);
+
   constructor(
     private readonly repo: ExecutionRepository,
     private readonly models: ModelClient,
@@ -153,8 +160,9 @@ export class AttemptExecutor {
         return denied;
       }
 
-      if (signal.aborted && signal.reason === 'shutdown') {
-        await this.reservations.release(reply.reservationId, 'not called: the instance is shutting down');
+      if (signal.aborted && (signal.reason === 'shutdown' || signal.reason === 'lease_lost')) {
+        await this.reservations.release(reply.reservationId, `not called: ${String(signal.reason)}`);
+        if (signal.reason === 'lease_lost') throw new LostOwnershipError(e.id);
         throw new InterruptedError();
       }
       const started = await this.repo
@@ -200,17 +208,20 @@ export class AttemptExecutor {
         reasoningEffort: attempt.reasoningEffort ?? undefined,
         maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
         signal: AbortSignal.any([signal, deadline.signal]),
+        // The provider keeps it with its record of the call: its bill matches the ledger call by call.
+        requestId: attempt.reservationId ?? undefined,
       });
       releaseBreaker('success');
       end = this.answered(attempt, result);
     } catch (err) {
       if (!(err instanceof ModelCallError)) throw err;
       const cause = abortCause(signal, deadline.signal);
-      if (cause === 'shutdown') {
-        // Not an outcome: left as started, so whoever claims the execution next retries it as cut off.
+      if (cause === 'shutdown' || cause === 'lease_lost') {
+        // Not an outcome of the task: the call is ended as cut off (booked at its worst case, since the provider may
+        // bill it), and whoever runs the execution next tries it again without waiting for its deadline.
         releaseBreaker('neutral');
-        if (attempt.reservationId)
-          await this.reservations.release(attempt.reservationId, 'cut off by a shutdown');
+        await this.record(state, attempt, this.cutOff(attempt, err, cause, performance.now() - startedMs));
+        if (cause === 'lease_lost') throw new LostOwnershipError(state.execution.id);
         throw new InterruptedError();
       }
       releaseBreaker(cause ? 'neutral' : 'failure');
@@ -218,17 +229,49 @@ export class AttemptExecutor {
     } finally {
       clearTimeout(timer);
     }
+    return this.record(state, attempt, end);
+  }
+
+  // Recorded by this instance even when its lease lapsed while the call ran (it stalled): the usage is booked, and
+  // the instance that took the execution over, waiting for this attempt, goes on from it.
+  private async record(
+    state: ExecutionState,
+    attempt: AttemptRecord,
+    end: AttemptEnd,
+  ): Promise<AttemptRecord> {
     let recorded: AttemptRecord;
     try {
       recorded = await this.repo.endAttempt(this.owner, attempt, end);
     } catch (e) {
-      // Taken over while the call ran (this instance stalled past its lease): the money is spent all the same.
-      if (e instanceof LostOwnershipError)
-        await this.events.callEnded(state.execution, { ...attempt, ...end });
+      // The new owner gave the call up after its deadline and booked it at its worst case: that booking stands
+      // (a second one under the same usage event id would conflict with it).
+      if (e instanceof LostOwnershipError) {
+        this.logger.warn({
+          msg: 'a call ended after the execution was taken over and its attempt given up; it is booked at its worst case',
+          executionId: state.execution.id,
+          attemptId: attempt.id,
+          usage: end.usage,
+        });
+      }
       throw e;
     }
     await this.events.callEnded(state.execution, recorded);
     return recorded;
+  }
+
+  private cutOff(
+    attempt: AttemptRecord,
+    err: ModelCallError,
+    cause: AbortCause,
+    latencyMs: number,
+  ): AttemptEnd {
+    const why = cause === 'lease_lost' ? 'this executor lost its lease' : 'the instance is shutting down';
+    return {
+      ...this.failed(attempt, err, null, Math.round(latencyMs)),
+      status: 'crashed',
+      reason: 'executor_crashed',
+      detail: `the call was aborted: ${why}`,
+    };
   }
 
   private answered(attempt: AttemptRecord, r: ModelCallResult): AttemptEnd {
@@ -284,7 +327,8 @@ export class AttemptExecutor {
       detail: detail.slice(0, 2000),
       finishedAt: new Date(),
       finishReason: null,
-      // The SDK reports no usage for a failed or aborted call: there is nothing to book, the hold is released.
+      // The SDK reports no usage for a failed or aborted call: a failed one is released, an aborted one (errorKind
+      // aborted) booked at its worst case.
       usage: null,
       result: {
         content: null,

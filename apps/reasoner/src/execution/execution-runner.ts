@@ -2,6 +2,7 @@ import { type TokenUsage, ZERO_USAGE } from '@deliberate/contracts';
 import { BreakerStateCache } from '@deliberate/ledger-client';
 import { OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
+import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
@@ -9,11 +10,12 @@ import { backoffDelayMs, sleep } from '../retry/backoff';
 import { AttemptExecutor, InterruptedError } from './attempt-executor';
 import { type Plan, planNext } from './execution-planner';
 import type { AttemptRecord, ExecutionOutcome, ExecutionState } from './execution-record';
-import { ExecutionRepository } from './execution.repository';
+import { ExecutionRepository, LostOwnershipError } from './execution.repository';
 import { taskLimits } from './task-limits';
-import { resolveTenantPolicy } from './tenant-policy';
 
 const CRASH_RETRY_MAX_DELAY_MS = 60_000;
+// After a started call's deadline, how long its own instance has to record its end before another gives it up.
+const STALLED_CALL_GRACE_MS = 2_000;
 
 function addUsage(total: TokenUsage, u: TokenUsage | null): TokenUsage {
   if (!u) return total;
@@ -39,6 +41,7 @@ export class ExecutionRunner {
     private readonly events: ExecutionEvents,
     private readonly relay: OutboxRelay,
     private readonly costBreakers: BreakerStateCache,
+    private readonly policies: TenantPolicyCache,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
@@ -50,21 +53,20 @@ export class ExecutionRunner {
     const state = fresh ?? (await this.repo.load(executionId));
     if (!state || state.execution.outcome) return;
     const e = state.execution;
-    if (!fresh) await this.resume(state);
+    if (!fresh) await this.resume(state, signal);
 
-    const policy = resolveTenantPolicy(
-      this.config.REASONER_TENANT_POLICIES,
-      e.tenantId,
-      this.config.REASONER_MAX_THINKING_TOKENS_CEILING,
-    );
+    // The tenant's policy as it is when the run starts (again after a takeover): chain, denial action, limits.
+    const policy = this.policies.policyOf(e.tenantId);
     const limits = taskLimits(e.spec, e, policy, {
       defaultMaxThinkingTokens: this.config.REASONER_DEFAULT_MAX_THINKING_TOKENS,
+      maxThinkingTokensCeiling: this.config.REASONER_MAX_THINKING_TOKENS_CEILING,
       standardMaxCompletionTokens: this.config.REASONER_STANDARD_MAX_COMPLETION_TOKENS,
       defaultDeadlineMs: this.config.REASONER_DEFAULT_DEADLINE_MS,
       fallbackReserveMs: this.config.REASONER_FALLBACK_RESERVE_MS,
     });
     for (;;) {
       if (signal.aborted && signal.reason === 'shutdown') throw new InterruptedError();
+      if (signal.aborted && signal.reason === 'lease_lost') throw new LostOwnershipError(e.id);
       const plan = planNext({
         attempts: state.attempts,
         fallback: policy.fallback,
@@ -102,13 +104,33 @@ export class ExecutionRunner {
     }
   }
 
-  // A previous owner died: a call it left started is marked cut off (its hold released, its events sent), and the
-  // events and ledger calls of recorded attempts go out again — each has a stable id, so duplicates are harmless.
-  private async resume(state: ExecutionState): Promise<void> {
+  // A previous owner died or stalled: a call it left started is waited for (it may still be running and report its
+  // usage) until its deadline has passed, then marked cut off and booked at its worst case; the events and ledger
+  // calls of recorded attempts go out again — each has a stable id, so duplicates are harmless.
+  private async resume(state: ExecutionState, signal: AbortSignal): Promise<void> {
     const e = state.execution;
     for (const [i, a] of state.attempts.entries()) {
       if (a.status === 'started') {
-        const crashed = await this.repo.endAttempt(this.config.REASONER_INSTANCE_ID, a, {
+        const ended = await this.awaitCallOf(a, signal);
+        state.attempts[i] = ended;
+        if (ended.status === 'crashed') await this.events.started(e, ended);
+        await this.events.callEnded(e, ended);
+      } else if (callWasMade(a)) {
+        await this.events.callEnded(e, a);
+      } else if (a.reason === 'budget_denied') {
+        await this.events.budgetDenied(e, a);
+      }
+    }
+  }
+
+  /** The attempt once its call can no longer be running: ended by its own instance, or given up here. */
+  private async awaitCallOf(a: AttemptRecord, signal: AbortSignal): Promise<AttemptRecord> {
+    const pollMs = Math.max(100, Math.floor(this.config.REASONER_LEASE_MS / 3));
+    for (let current = a; ;) {
+      const givenUp = await this.repo.abandonAttempt(
+        this.config.REASONER_INSTANCE_ID,
+        current,
+        {
           status: 'crashed',
           outcome: 'error',
           reason: 'executor_crashed',
@@ -117,15 +139,19 @@ export class ExecutionRunner {
           finishReason: null,
           usage: null,
           result: null,
-        });
-        state.attempts[i] = crashed;
-        await this.events.started(e, crashed);
-        await this.events.callEnded(e, crashed);
-      } else if (callWasMade(a)) {
-        await this.events.callEnded(e, a);
-      } else if (a.reason === 'budget_denied') {
-        await this.events.budgetDenied(e, a);
-      }
+        },
+        STALLED_CALL_GRACE_MS,
+      );
+      if (givenUp) return givenUp;
+      const now = await this.repo.attempt(a.id);
+      if (!now) throw new Error(`attempt ${a.id} of execution ${a.executionId} is gone`);
+      if (now.status !== 'started') return now;
+      current = now;
+      const dueMs = (a.deadlineAt ?? a.startedAt).getTime() + STALLED_CALL_GRACE_MS - Date.now();
+      // A cancel does not end the wait: the call may still report what it cost.
+      await sleep(Math.max(50, Math.min(pollMs, dueMs)), signal.reason === 'cancel' ? undefined : signal);
+      if (signal.aborted && signal.reason === 'shutdown') throw new InterruptedError();
+      if (signal.aborted && signal.reason === 'lease_lost') throw new LostOwnershipError(a.executionId);
     }
   }
 

@@ -316,18 +316,21 @@ export class ExecutionRepository {
     return toAttempt(rows[0]);
   }
 
-  /** Records how a call ended; once this commits, the call is never made again for this attempt. */
-  async endAttempt(owner: string, attempt: AttemptRecord, end: AttemptEnd): Promise<AttemptRecord> {
+  /**
+   * Records how a call ended, by the instance that made it, even if its lease on the execution lapsed meanwhile (the
+   * call's usage is its to report; the new owner waits for it). Once this commits, the call is never made again.
+   * LostOwnershipError when the attempt was ended already: another owner gave it up after its deadline.
+   */
+  async endAttempt(instanceId: string, attempt: AttemptRecord, end: AttemptEnd): Promise<AttemptRecord> {
     const rows = await this.sql.query<AttemptRow>(
-      `UPDATE attempts a
+      `UPDATE attempts
           SET status = $3, outcome = $4, reason = $5, detail = $6, finished_at = $7, finish_reason = $8,
               usage = $9, result = $10
-         FROM executions e
-        WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
-       RETURNING a.*`,
+        WHERE id = $1 AND instance_id = $2 AND status = 'started'
+       RETURNING *`,
       [
         attempt.id,
-        owner,
+        instanceId,
         end.status,
         end.outcome,
         end.reason,
@@ -340,6 +343,46 @@ export class ExecutionRepository {
     );
     if (!rows[0]) throw new LostOwnershipError(attempt.executionId);
     return toAttempt(rows[0]);
+  }
+
+  /**
+   * Gives up on a call another instance started, as its execution's owner now, once the call's deadline and
+   * `graceMs` have passed (the call cannot still be running). Null when it was ended meanwhile, or is not yet past.
+   */
+  async abandonAttempt(
+    owner: string,
+    attempt: AttemptRecord,
+    end: AttemptEnd,
+    graceMs: number,
+  ): Promise<AttemptRecord | null> {
+    const rows = await this.sql.query<AttemptRow>(
+      `UPDATE attempts a
+          SET status = $3, outcome = $4, reason = $5, detail = $6, finished_at = $7, finish_reason = $8,
+              usage = $9, result = $10
+         FROM executions e
+        WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
+          AND COALESCE(a.deadline_at, a.started_at) + $11 * interval '1 millisecond' <= now()
+       RETURNING a.*`,
+      [
+        attempt.id,
+        owner,
+        end.status,
+        end.outcome,
+        end.reason,
+        end.detail,
+        end.finishedAt,
+        end.finishReason,
+        end.usage === null ? null : JSON.stringify(end.usage),
+        end.result === null ? null : JSON.stringify(end.result),
+        graceMs,
+      ],
+    );
+    return rows[0] ? toAttempt(rows[0]) : null;
+  }
+
+  async attempt(attemptId: string): Promise<AttemptRecord | null> {
+    const rows = await this.sql.query<AttemptRow>(`SELECT * FROM attempts WHERE id = $1`, [attemptId]);
+    return rows[0] ? toAttempt(rows[0]) : null;
   }
 
   /**

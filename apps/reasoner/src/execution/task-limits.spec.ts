@@ -1,6 +1,5 @@
-import type { TaskSpec } from '@deliberate/contracts';
+import { DEFAULT_TENANT_POLICY, type TaskSpec, type TenantPolicy } from '@deliberate/contracts';
 import { deadlineFor, taskLimits } from './task-limits';
-import type { TenantPolicy } from './tenant-policy';
 
 const spec = (over: Partial<TaskSpec> = {}): TaskSpec => ({
   input: 'q',
@@ -16,13 +15,10 @@ const spec = (over: Partial<TaskSpec> = {}): TaskSpec => ({
   metadata: {},
   ...over,
 });
-const policy: TenantPolicy = {
-  fallback: ['standard', 'human'],
-  onBudgetDenied: 'route_cheap',
-  maxThinkingTokensCeiling: 128_000,
-};
+const policy: TenantPolicy = DEFAULT_TENANT_POLICY;
 const defaults = {
   defaultMaxThinkingTokens: 32_000,
+  maxThinkingTokensCeiling: 128_000,
   standardMaxCompletionTokens: 4_096,
   defaultDeadlineMs: 600_000,
   fallbackReserveMs: 30_000,
@@ -64,6 +60,26 @@ describe('taskLimits', () => {
     // A short budget keeps a quarter of it for the fallback, not the 30 s default.
     expect(limits.reasoningDeadlineAt.getTime() - createdAt.getTime()).toBe(6_000);
     expect(limits.deadlineAt.getTime() - createdAt.getTime()).toBe(8_000);
+  });
+
+  it("takes the tenant's default effort for a task that names none, and the configured ceiling when it sets none", () => {
+    const deadlineAt = deadlineFor(spec(), createdAt, defaults.defaultDeadlineMs);
+    const s = spec({ maxThinkingTokens: 500_000 });
+    const limits = taskLimits(
+      s,
+      { createdAt, deadlineAt },
+      { ...policy, defaultReasoningEffort: 'low', maxThinkingTokensCeiling: null },
+      defaults,
+    );
+    expect(limits.reasoningEffort).toBe('low');
+    expect(limits.maxCompletionTokens).toBe(128_000);
+    const own = taskLimits(
+      spec({ reasoningEffort: 'high' }),
+      { createdAt, deadlineAt },
+      { ...policy, defaultReasoningEffort: 'low' },
+      defaults,
+    );
+    expect(own.reasoningEffort).toBe('high');
   });
 
   it('gives the reasoning model the whole budget when no model follows it in the chain', () => {

@@ -1,8 +1,9 @@
-import type { ReasoningEffort, TaskSpec } from '@deliberate/contracts';
-import type { TenantPolicy } from './tenant-policy';
+import type { ReasoningEffort, TaskSpec, TenantPolicy } from '@deliberate/contracts';
 
 export interface LimitDefaults {
   defaultMaxThinkingTokens: number;
+  /** The ceiling of a tenant whose policy sets none. */
+  maxThinkingTokensCeiling: number;
   standardMaxCompletionTokens: number;
   defaultDeadlineMs: number;
   fallbackReserveMs: number;
@@ -39,9 +40,9 @@ export function taskLimits(
   return {
     maxCompletionTokens: Math.min(
       spec.maxThinkingTokens ?? defaults.defaultMaxThinkingTokens,
-      policy.maxThinkingTokensCeiling,
+      policy.maxThinkingTokensCeiling ?? defaults.maxThinkingTokensCeiling,
     ),
-    reasoningEffort: spec.reasoningEffort ?? 'medium',
+    reasoningEffort: spec.reasoningEffort ?? policy.defaultReasoningEffort,
     standardMaxCompletionTokens: defaults.standardMaxCompletionTokens,
     deadlineAt: timing.deadlineAt,
     reasoningDeadlineAt: new Date(timing.deadlineAt.getTime() - reserveMs),

@@ -13,6 +13,7 @@ const MAX_CLAIM_BATCH = 1_000;
 export class LeaseKeeper {
   private readonly logger = new Logger(LeaseKeeper.name);
   private readonly job: PeriodicJob;
+  private renewedAt = Date.now();
 
   constructor(
     private readonly repo: ExecutionRepository,
@@ -41,9 +42,29 @@ export class LeaseKeeper {
 
   /** One renewal and claim round; public for tests and for start-up. */
   async runOnce(): Promise<void> {
-    const held = await this.repo.renewLeases(this.config.REASONER_INSTANCE_ID, this.config.REASONER_LEASE_MS);
+    // Taken before the renewal: an execution stored or claimed after it started is not in this round's answer.
+    const local = this.pool.heldIds();
+    const startedAt = Date.now();
+    let held: { id: string; cancelRequested: boolean }[];
+    try {
+      held = await this.repo.renewLeases(this.config.REASONER_INSTANCE_ID, this.config.REASONER_LEASE_MS);
+    } catch (e) {
+      // Unrenewed past the lease, every execution here may have a new owner: stop their calls.
+      if (Date.now() - this.renewedAt >= this.config.REASONER_LEASE_MS) this.abortLost(local);
+      throw e;
+    }
+    this.renewedAt = startedAt;
+    const renewed = new Set(held.map((h) => h.id));
+    this.abortLost(local.filter((id) => !renewed.has(id)));
     for (const h of held) if (h.cancelRequested && this.pool.has(h.id)) this.pool.cancel(h.id);
     await this.claim();
+  }
+
+  private abortLost(ids: readonly string[]): void {
+    let aborted = 0;
+    for (const id of ids) if (this.pool.abortLost(id)) aborted += 1;
+    if (aborted)
+      this.logger.warn({ msg: 'lease lost: calls of executions another instance may own aborted', aborted });
   }
 
   private async claim(): Promise<void> {

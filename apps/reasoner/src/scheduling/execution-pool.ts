@@ -76,6 +76,16 @@ export class ExecutionPool {
     return queued;
   }
 
+  /** The executions queued or running here now. */
+  heldIds(): string[] {
+    return this.scheduler.ids();
+  }
+
+  /** Aborts the call in flight of an execution whose lease this instance lost: another may have taken it over. */
+  abortLost(executionId: string): boolean {
+    return this.scheduler.abort(executionId, 'lease_lost');
+  }
+
   /** Aborts the execution's call in flight, or ends a queued one now; false when this instance does not hold it. */
   cancel(executionId: string): boolean {
     return this.scheduler.abort(executionId, 'cancel');

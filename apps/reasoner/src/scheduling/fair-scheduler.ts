@@ -8,8 +8,8 @@ export interface ScheduledJob {
   run(signal: AbortSignal): Promise<void>;
 }
 
-/** Why a running job's signal was aborted. */
-export type AbortReason = 'cancel' | 'shutdown';
+/** Why a running job's signal was aborted; lease_lost: this instance could not renew the execution's lease. */
+export type AbortReason = 'cancel' | 'shutdown' | 'lease_lost';
 
 export interface SchedulerHooks {
   /** After every job ends, whichever way; the place to resume a paused intake. */
@@ -47,6 +47,11 @@ export class FairScheduler {
 
   has(id: string): boolean {
     return this.queuedIds.has(id) || this.running.has(id);
+  }
+
+  /** The ids of every job queued or running now. */
+  ids(): string[] {
+    return [...this.queuedIds, ...this.running.keys()];
   }
 
   /** Queues a job unless one for the same execution is queued or running; returns whether it was queued. */
