@@ -153,6 +153,20 @@ it('names a head set back behind records that are all still there', async () => 
   ]);
 });
 
+it('names a head whose hash is not the record hash at its seq', async () => {
+  await seedChain('tamper-head-hash');
+  await asSuperuserWithoutTriggers(
+    `UPDATE chain_heads SET last_hash = '\\x${'ab'.repeat(32)}' WHERE tenant_id = 'tamper-head-hash'`,
+  );
+  const report = await h.app.get(ChainVerifier).verify('tamper-head-hash');
+  expect(report).toMatchObject({ ok: false, firstBrokenLink: null, checked: 10 });
+  expect(report.headMismatch).toMatchObject({
+    reason: 'head_hash_mismatch',
+    headSeq: 10,
+    found: 'ab'.repeat(32),
+  });
+});
+
 it('finds the record under the newest checkpoint replaced, with the head left alone', async () => {
   await seedChain('tamper-last');
   await h.app.get(CheckpointService).checkpointDue();
