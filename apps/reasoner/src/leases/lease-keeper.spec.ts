@@ -1,0 +1,56 @@
+import type { ReasonerConfig } from '../config';
+import type { ExecutionRepository } from '../execution/execution.repository';
+import type { ExecutionPool } from '../scheduling/execution-pool';
+import { LeaseKeeper } from './lease-keeper';
+
+// The renewal round against fakes: what this instance runs, and what the database says it still holds.
+function setUp(local: string[]) {
+  const aborted: string[] = [];
+  const state = { held: [] as string[], failing: false };
+  const repo = {
+    renewLeases: () =>
+      state.failing
+        ? Promise.reject(new Error('database unreachable'))
+        : Promise.resolve(state.held.map((id) => ({ id, cancelRequested: false }))),
+    claim: () => Promise.resolve([]),
+    release: () => Promise.resolve(),
+  };
+  const pool = {
+    freeCapacity: 10,
+    heldIds: () => [...local],
+    abortLost: (id: string) => {
+      aborted.push(id);
+      return true;
+    },
+    has: (id: string) => local.includes(id),
+    cancel: () => true,
+    submit: () => true,
+  };
+  const keeper = new LeaseKeeper(
+    repo as unknown as ExecutionRepository,
+    pool as unknown as ExecutionPool,
+    { REASONER_INSTANCE_ID: 'me', REASONER_LEASE_MS: 300 } as ReasonerConfig,
+  );
+  return { keeper, aborted, state };
+}
+
+describe('LeaseKeeper', () => {
+  it('aborts the calls of executions whose lease another instance now holds, and only those', async () => {
+    const { keeper, aborted, state } = setUp(['a', 'b', 'c']);
+    state.held = ['a', 'c'];
+    await keeper.runOnce();
+    expect(aborted).toEqual(['b']);
+  });
+
+  it('aborts every call once renewals have failed for a whole lease, not before', async () => {
+    const { keeper, aborted, state } = setUp(['a', 'b']);
+    state.held = ['a', 'b'];
+    await keeper.runOnce();
+    state.failing = true;
+    await expect(keeper.runOnce()).rejects.toThrow('database unreachable');
+    expect(aborted).toEqual([]);
+    await new Promise((r) => setTimeout(r, 350));
+    await expect(keeper.runOnce()).rejects.toThrow('database unreachable');
+    expect(aborted).toEqual(['a', 'b']);
+  });
+});
