@@ -7,6 +7,7 @@ import {
   spawnService,
   testTaskSpec,
 } from '@deliberate/testing';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { modelCallsOf, reservationsOf, startTriageHarness, type TriageHarness } from './triage-harness';
 
 // A triage killed (SIGKILL) in the middle of a paid fast-model call: the next instance waits for the dead one's claim
@@ -61,6 +62,8 @@ describe('triage crash mid-call (child processes)', () => {
       (row) => row?.reservation_id != null,
       { what: "the first call's claim and hold", timeoutMs: 60_000 },
     );
+    // The hold is stored just before the request goes out: give it the time to reach the simulator and hang there.
+    await sleep(1_500);
     first.proc.kill('SIGKILL');
     await first.exited;
     expect(h.recorder.outcome(taskId)).toBeUndefined();

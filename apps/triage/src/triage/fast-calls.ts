@@ -184,12 +184,13 @@ export class FastCalls {
     }
   }
 
-  /** Books the worst case of a call cut off before its usage was known. */
+  /** Books the worst case of a call cut off before its usage was known; once, however often it is asked. */
   async settleAborted(reservationId: string, why: string): Promise<void> {
     this.logger.warn({ msg: 'settling an abandoned fast-model call as aborted', reservationId, why });
     await this.settle({
       reservationId,
-      usageEventId: uuidv7(),
+      // One id per hold: a second handler settling the same abandoned call is a duplicate, not a second booking.
+      usageEventId: `${reservationId}:aborted`,
       model: this.model,
       usage: ZERO_USAGE,
       aborted: true,

@@ -336,6 +336,10 @@ export class TriageService {
       throw e;
     }
     await this.relay.publish(published);
+    if (task.reservationId && task.claimOwner !== delivery.owner) {
+      // Finished over the expired claim of a handler that stopped mid-call (a breaker opened meanwhile, say).
+      await this.calls.settleAborted(task.reservationId, 'the task finished without the call');
+    }
   }
 
   // What a call that ended without an answer makes of the task; undefined for an error that is not a verdict.
