@@ -137,4 +137,31 @@ describe('OutboxRelay', () => {
     await expect(relay.publish([row('1', { text: 'a' })])).resolves.toBeUndefined();
     expect(outbox.published).toEqual([]);
   });
+
+  it("leaves to the commit's own publish a row it is still sending, so the event goes out once", async () => {
+    const outbox = new FakeOutbox([row('1', { text: 'slow' })]);
+    const publisher = new FakePublisher();
+    // The first send hangs (a slow broker) until the test lets it through.
+    let letThrough!: () => void;
+    const original = publisher.publish.bind(publisher);
+    publisher.publish = (definition, input) =>
+      publisher.sent.length === 0 && !letThrough
+        ? new Promise<void>((resolve) => {
+            letThrough = () => resolve(original(definition, input));
+          })
+        : original(definition, input);
+    const relay = relayOver(outbox, publisher);
+
+    const afterCommit = relay.publish([row('1', { text: 'slow' })]);
+    await new Promise((r) => setImmediate(r));
+    // The row is older than staleAfterMs by now: the sweep claims it, and must not send it again.
+    expect(await relay.relayStale(10)).toBe(0);
+    letThrough();
+    await afterCommit;
+
+    expect(publisher.sent).toEqual(['1']);
+    expect(outbox.published).toEqual(['1']);
+    expect(await relay.relayStale(10)).toBe(0);
+    expect(publisher.sent).toEqual(['1']);
+  });
 });

@@ -23,6 +23,9 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   private readonly sweep: PeriodicJob | null;
   private readonly marks: PublishedMarks | null;
   private deadHandler: OutboxDeadHandler | null = null;
+  // Rows this process is publishing after their commit, until they are marked: the sweep leaves them to that publish,
+  // so a slow send (or a commit that came later than staleAfterMs after the insert) does not put the event out twice.
+  private readonly inFlight = new Set<string>();
 
   constructor(
     private readonly sql: SqlPort,
@@ -59,10 +62,17 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
   /** After the commit: never throws, the sweep retries what failed. */
   async publish(messages: readonly OutboxMessage[]): Promise<void> {
     if (!messages.length) return;
+    const ids = messages.map((m) => m.id);
+    for (const id of ids) this.inFlight.add(id);
+    let marked: Promise<unknown> = Promise.resolve();
     try {
-      await this.relay(this.sql, messages, 'after-commit');
+      ({ marked } = await this.relay(this.sql, messages, 'after-commit'));
     } catch (e) {
       this.logger.warn({ msg: 'outbox publish failed; the sweep will retry', error: (e as Error).message });
+    } finally {
+      void marked.finally(() => {
+        for (const id of ids) this.inFlight.delete(id);
+      });
     }
   }
 
@@ -74,7 +84,12 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
         this.options.staleAfterMs ?? DEFAULT_STALE_AFTER_MS,
         limit,
       );
-      return this.relay(tx, stale, 'sweep');
+      const { published } = await this.relay(
+        tx,
+        stale.filter((m) => !this.inFlight.has(m.id)),
+        'sweep',
+      );
+      return published;
     });
   }
 
@@ -87,15 +102,16 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     sql: SqlPort,
     messages: readonly OutboxMessage[],
     from: 'after-commit' | 'sweep',
-  ): Promise<number> {
-    if (!messages.length) return 0;
+  ): Promise<{ published: number; marked: Promise<unknown> }> {
+    let marked: Promise<unknown> = Promise.resolve();
+    if (!messages.length) return { published: 0, marked };
     const outcomes = await Promise.allSettled(messages.map((m) => this.send(m)));
     const plan = planRelay(
       messages.map((m) => m.id),
       outcomes,
     );
     if (from === 'after-commit' && this.marks) {
-      this.marks.mark(plan.published).catch((e: unknown) =>
+      marked = this.marks.mark(plan.published).catch((e: unknown) =>
         this.logger.warn({
           msg: 'outbox rows not marked published; the sweep will publish them again',
           error: (e as Error).message,
@@ -133,7 +149,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
         error: plan.retry[0]!.error,
       });
     }
-    return plan.published.length;
+    return { published: plan.published.length, marked };
   }
 
   private async send(message: OutboxMessage): Promise<void> {

@@ -26,8 +26,10 @@ export class OutboxRepository {
     if (!messages.length) return [];
     const rows = messages.map((m) => ({ ...m, id: uuidv7() }));
     await tx.query(
-      `INSERT INTO outbox (id, topic, tenant_id, task_id, payload)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[])`,
+      // A row's age counts from its insert, not from its transaction's start: a long transaction must not hand the
+      // sweep a row the commit's own publish is about to send.
+      `INSERT INTO outbox (id, topic, tenant_id, task_id, payload, created_at)
+       SELECT u.*, clock_timestamp() FROM unnest($1::uuid[], $2::text[], $3::text[], $4::uuid[], $5::jsonb[]) AS u`,
       [
         rows.map((r) => r.id),
         rows.map((r) => r.topic),
