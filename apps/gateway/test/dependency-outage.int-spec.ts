@@ -1,4 +1,4 @@
-import { CE_HEADERS, taskAcceptedEvent } from '@deliberate/contracts';
+import { CE_HEADERS, deadLetterTopic, taskAcceptedEvent, taskCancelledEvent } from '@deliberate/contracts';
 import { type GatewayConfig, loadGatewayConfig } from '@deliberate/gateway/config';
 import { createGatewayApp } from '@deliberate/gateway/create-gateway-app';
 import {
@@ -52,6 +52,8 @@ describe('the gateway while its database or broker is unreachable', () => {
           GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
           // Sweeps run during the outage, beside the publish the admission started.
           GATEWAY_OUTBOX_INTERVAL_MS: '300',
+          // Few quick attempts: an event that does not wait out the outage within its attempts is dead-lettered.
+          KAFKA_HANDLER_MAX_ATTEMPTS: '2',
         });
       },
       create: createGatewayApp,
@@ -146,6 +148,31 @@ describe('the gateway while its database or broker is unreachable', () => {
     expect(rows).toEqual([{ id: retried.body.id }]);
     expect(await acceptedEvents(retried.body.id!)).toHaveLength(1);
     expect((await call('GET', `/v1/tasks/${taskId}`)).status).toBe(200);
+  });
+
+  it('projects a lifecycle event that arrives while the database is cut once it is back, instead of dead-lettering it', async () => {
+    const accepted = await submit('projection-outage', 'ended while the database is away');
+    expect(accepted.status).toBe(202);
+    const taskId = accepted.body.id!;
+
+    postgres.cut();
+    await gateway.publisher.publish(taskCancelledEvent, {
+      tenantId: 'acme',
+      taskId,
+      data: { reason: 'ended during the outage', usage: null, cancelledAt: new Date().toISOString() },
+    });
+    // Longer than the two attempts the suite allows, with their backoff.
+    await new Promise((r) => setTimeout(r, 4_000));
+    postgres.restore();
+
+    const task = await pollUntil(
+      () => call('GET', `/v1/tasks/${taskId}`) as Promise<HttpResult<{ status?: string }>>,
+      (t) => t.status === 200 && t.body.status === 'cancelled',
+      { what: 'the task cancelled in the read model', timeoutMs: 60_000 },
+    );
+    expect(task.body.status).toBe('cancelled');
+    const deadLetters = await readTopic(`${gateway.prefix}${deadLetterTopic(taskCancelledEvent.topic)}`);
+    expect(deadLetters.filter((m) => header(m, CE_HEADERS.taskId) === taskId)).toEqual([]);
   });
 
   it('accepts a submission while the broker is cut, and publishes its event once after the restore', async () => {

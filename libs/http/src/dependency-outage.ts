@@ -114,3 +114,32 @@ export class DependencyUnavailableException extends HttpException {
     );
   }
 }
+
+// Waits between two tries at an unreachable dependency: doubling from the first, up to the last.
+const OUTAGE_RETRY_FIRST_MS = 200;
+const OUTAGE_RETRY_MAX_MS = 2_000;
+
+/**
+ * Runs `work` again while it fails only because a dependency is unreachable, until `giveUpAtMs` (epoch ms) or until
+ * `signal` aborts; then its last error is thrown. Any other error is thrown at once. For a Kafka handler whose event
+ * must wait for the database instead of being dead-lettered after a few quick attempts.
+ */
+export async function retryWhileUnavailable<T>(
+  work: () => Promise<T>,
+  options: {
+    giveUpAtMs: number;
+    signal?: AbortSignal;
+    onWait?: (outage: DependencyOutage, delayMs: number) => void;
+  },
+): Promise<T> {
+  for (let delayMs = OUTAGE_RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, OUTAGE_RETRY_MAX_MS)) {
+    try {
+      return await work();
+    } catch (e) {
+      const outage = dependencyOutage(e);
+      if (!outage || options.signal?.aborted || Date.now() + delayMs > options.giveUpAtMs) throw e;
+      options.onWait?.(outage, delayMs);
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
