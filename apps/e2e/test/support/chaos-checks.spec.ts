@@ -1,4 +1,4 @@
-import { type ChaosObservations, evaluateChaos, moneyChecks } from './chaos-checks';
+import { CHAOS_CHECKS, type ChaosObservations, evaluateChaos, moneyChecks } from './chaos-checks';
 
 const task = (n: number, ids: string[], extra: Partial<ChaosObservations['tasks'][number]> = {}) => ({
   n,
@@ -41,6 +41,7 @@ const failing = (o: ChaosObservations) => evaluateChaos(o).filter((c) => !c.ok);
 describe('evaluateChaos', () => {
   it('passes a run whose parties agree: redelivered copies with one id, an aborted call booked above its bill', () => {
     expect(failing(clean())).toEqual([]);
+    expect(evaluateChaos(clean()).map((c) => c.name)).toEqual(CHAOS_CHECKS);
   });
 
   it('fails a replay answered with a second task, and a task that never ends', () => {

@@ -11,6 +11,20 @@ export const OUTCOME_TOPIC_OF: Record<string, string> = {
   needs_human: 'tasks.task.escalated.v1',
 };
 
+/** Every check of a run, in the order evaluateChaos reports them. */
+export const CHAOS_CHECKS = [
+  'every submission is accepted, and replays of one Idempotency-Key get one task',
+  'every accepted task reaches a terminal state at the gateway',
+  'one terminal event per task, and every duplicate of it carries the same CloudEvents id',
+  'no task is escalated to a person because of an outage',
+  'each webhook-id always carries the same body, and every task with a webhookUrl is told its outcome',
+  'the audit chain verifies',
+  'every billed call has a ledger booking under its request id',
+  "each booking equals its bill to the micro-USD (an aborted call's booking is at least its bill)",
+  'the ledger books at least what the provider bills',
+  'the gateway never answers 500 (an outage is a 503 with Retry-After)',
+] as const;
+
 export interface SubmittedTask {
   n: number;
   idempotencyKey: string;
