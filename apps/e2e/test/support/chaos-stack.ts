@@ -8,14 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import {
-  freePort,
-  HOST,
-  type PrivateKafka,
-  type PrivatePostgres,
-  startPrivateKafka,
-  startPrivatePostgres,
-} from './chaos-infra.ts';
+import { freePort, HOST, startPrivateKafka, startPrivatePostgres } from './chaos-infra.ts';
 
 export const CHAOS_SERVICES = ['ledger', 'webhooks', 'audit', 'gateway', 'triage', 'reasoner'] as const;
 export type ChaosService = (typeof CHAOS_SERVICES)[number] | 'model-simulator';
@@ -201,7 +194,8 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
         if (!closing && children.get(service)?.proc === proc && signal !== 'SIGKILL')
           options.output(service, `[chaos] ${service} exited on its own (code ${code}, signal ${signal})\n`);
       });
-      return proc.pid === undefined ? failSpawn(service) : { proc, exited };
+      if (proc.pid === undefined) throw new Error(`could not spawn ${service}`);
+      return { proc, exited };
     };
 
     const waitHealthy = async (service: ChaosService): Promise<void> => {
@@ -255,20 +249,12 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
         child.proc.kill('SIGCONT');
         await waitHealthy(service);
       },
-      restartBroker: (downMs) => restart(kafka, downMs),
-      restartPostgres: (downMs) => restart(postgres, downMs),
+      restartBroker: (downMs) => kafka.restart(downMs),
+      restartPostgres: (downMs) => postgres.restart(downMs),
       close,
     };
   } catch (e) {
     await close();
     throw e;
   }
-}
-
-function restart(dependency: PrivateKafka | PrivatePostgres, downMs: number): Promise<void> {
-  return dependency.restart(downMs);
-}
-
-function failSpawn(service: ChaosService): never {
-  throw new Error(`could not spawn ${service}`);
 }
