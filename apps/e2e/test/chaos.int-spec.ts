@@ -49,7 +49,7 @@ beforeAll(async () => {
   );
   checks = evaluateChaos(run.observations);
   progress(formatChecks(checks));
-}, 900_000);
+}, 1_200_000);
 
 // The run's progress, every check and the services' last log lines go to the test output, which prints only for a
 // failing test (TEST_LOGS=all prints it for every test).
