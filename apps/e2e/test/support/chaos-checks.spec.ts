@@ -33,6 +33,7 @@ function clean(): ChaosObservations {
       { reservationId: 'r1', model: 'sim-reasoner', costMicroUsd: 4_000, aborted: true },
     ],
     gateway500s: 0,
+    gateway500Samples: [],
   };
 }
 

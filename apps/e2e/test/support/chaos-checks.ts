@@ -73,6 +73,8 @@ export interface ChaosObservations {
   bookings: Booking[];
   /** Gateway answers of 500 (an outage must be a 503 with Retry-After). */
   gateway500s: number;
+  /** What some of them answered. */
+  gateway500Samples: string[];
 }
 
 export interface CheckResult {
@@ -215,7 +217,11 @@ export function evaluateChaos(o: ChaosObservations): CheckResult[] {
     check(
       'the gateway never answers 500 (an outage is a 503 with Retry-After)',
       `${o.gateway500s} answers of 500`,
-      o.gateway500s > 0 ? [`${o.gateway500s} answers of 500`] : [],
+      o.gateway500s > 0
+        ? o.gateway500Samples.length > 0
+          ? o.gateway500Samples
+          : [`${o.gateway500s} answers of 500`]
+        : [],
     ),
   );
   return results;

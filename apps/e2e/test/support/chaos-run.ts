@@ -132,7 +132,7 @@ async function submitUntilAccepted(
   key: string,
   task: SubmittedTask,
   body: unknown,
-  stats: { gateway500s: number },
+  stats: { gateway500s: number; gateway500Samples: string[] },
   deadline: number,
 ): Promise<void> {
   for (;;) {
@@ -151,7 +151,7 @@ async function submitUntilAccepted(
         return;
       }
     }
-    if (answer?.status === 500) stats.gateway500s++;
+    if (answer?.status === 500) count500(stats, `POST /v1/tasks: ${JSON.stringify(answer.body)}`);
     if (
       answer &&
       answer.status >= 400 &&
@@ -169,6 +169,11 @@ async function submitUntilAccepted(
     const waitS = answer?.retryAfterS ?? null;
     await sleep(waitS !== null && Number.isFinite(waitS) ? Math.min(waitS * 1000, 2_000) : 300);
   }
+}
+
+function count500(stats: { gateway500s: number; gateway500Samples: string[] }, what: string): void {
+  stats.gateway500s++;
+  if (stats.gateway500Samples.length < 10) stats.gateway500Samples.push(what.slice(0, 400));
 }
 
 function taskBody(n: number, kind: 'fast' | 'reasoning', webhookUrl: string | null): Record<string, unknown> {
@@ -309,7 +314,7 @@ export async function runChaos(
     if (secret.status !== 201)
       throw new Error(`task secret: ${secret.status} ${JSON.stringify(secret.body)}`);
 
-    const stats = { gateway500s: 0 };
+    const stats = { gateway500s: 0, gateway500Samples: [] as string[] };
     const tasks: SubmittedTask[] = [];
     const inFlight = new Set<Promise<void>>();
     const submitDeadline = () => Date.now() + 180_000;
@@ -403,7 +408,7 @@ export async function runChaos(
         try {
           const res = await call(`${stack.gatewayUrl}/v1/tasks/${id}`, 'GET', submitter);
           if (res.status === 200) statuses[id] = String((res.body as { status?: unknown }).status);
-          else if (res.status === 500) stats.gateway500s++;
+          else if (res.status === 500) count500(stats, `GET /v1/tasks/${id}: ${JSON.stringify(res.body)}`);
         } catch {
           // asked again on the next round
         }
@@ -446,6 +451,7 @@ export async function runChaos(
         bill,
         bookings,
         gateway500s: stats.gateway500s,
+        gateway500Samples: stats.gateway500Samples,
       },
       phases,
       loadS,
