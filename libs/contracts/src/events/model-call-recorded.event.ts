@@ -38,7 +38,11 @@ export const modelCallRecordedEvent = defineEvent({
     purpose: z.string().min(1).max(50),
     usage: tokenUsageSchema,
     latencyMs: z.int().nonnegative(),
-    outcome: z.enum(['ok', 'length', 'error']),
+    /**
+     * `aborted`: the call was cut off (a lost lease, a shutdown, a timeout) before the provider reported usage; with
+     * zero usage and a reservation the ledger books it at its hold's worst case, as the provider may bill it.
+     */
+    outcome: z.enum(['ok', 'length', 'error', 'aborted']),
     finishReason: z.string().nullable(),
     errorMessage: z.string().max(2000).nullable(),
     /** The ledger reservation this call spent against; null for unreserved calls (the triage's cheap ones). */
