@@ -36,6 +36,7 @@ import { SeedDefaultPrices1795680001000 } from './migrations/1795680001000-seed-
 import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
 import { KeyReservationsAndFlagBookings1796400000000 } from './migrations/1796400000000-key-reservations-and-flag-bookings';
 import { DropBudgetOverBudgetPolicy1796400001000 } from './migrations/1796400001000-drop-budget-over-budget-policy';
+import { SupersedeAbortedBookings1796500000000 } from './migrations/1796500000000-supersede-aborted-bookings';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -61,6 +62,7 @@ export class LedgerModule {
             SetAsideDeadOutboxRows1796100000000,
             KeyReservationsAndFlagBookings1796400000000,
             DropBudgetOverBudgetPolicy1796400001000,
+            SupersedeAbortedBookings1796500000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
         }),

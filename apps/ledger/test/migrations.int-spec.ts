@@ -5,6 +5,7 @@ import { SeedDefaultPrices1795680001000 } from '@deliberate/ledger/migrations/17
 import { SetAsideDeadOutboxRows1796100000000 } from '@deliberate/ledger/migrations/1796100000000-set-aside-dead-outbox-rows';
 import { KeyReservationsAndFlagBookings1796400000000 } from '@deliberate/ledger/migrations/1796400000000-key-reservations-and-flag-bookings';
 import { DropBudgetOverBudgetPolicy1796400001000 } from '@deliberate/ledger/migrations/1796400001000-drop-budget-over-budget-policy';
+import { SupersedeAbortedBookings1796500000000 } from '@deliberate/ledger/migrations/1796500000000-supersede-aborted-bookings';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 
@@ -21,6 +22,7 @@ it('migrates up, down to nothing, and up again', async () => {
       SetAsideDeadOutboxRows1796100000000,
       KeyReservationsAndFlagBookings1796400000000,
       DropBudgetOverBudgetPolicy1796400001000,
+      SupersedeAbortedBookings1796500000000,
     ],
     poolSize: 2,
   });
@@ -53,6 +55,27 @@ it('migrates up, down to nothing, and up again', async () => {
       'threshold_crossings',
     ]);
     expect(await outboxColumns()).toEqual(expect.arrayContaining(['dead_at', 'dead_reason', 'task_id']));
+    expect(await columns('bookings')).toEqual(
+      expect.arrayContaining([
+        'superseded_at',
+        'superseded_by_event_id',
+        'superseded_cost_micro_usd',
+        'supersedes_event_id',
+      ]),
+    );
+    // A replaced abort booking: undone, it gets its worst case back.
+    await dataSource.query(
+      `INSERT INTO bookings (event_id, tenant_id, model, input_tokens, cached_input_tokens, output_tokens,
+                             reasoning_tokens, cost_micro_usd, event_time, source, aborted, superseded_by_event_id,
+                             superseded_cost_micro_usd)
+       VALUES ('abort-1', 'acme', 'sim-fast', 0, 0, 0, 0, 0, now(), 'settle', true, 'real-1', 750)`,
+    );
+    await dataSource.undoLastMigration();
+    expect(await columns('bookings')).not.toContain('superseded_by_event_id');
+    expect(await dataSource.query(`SELECT cost_micro_usd::int AS cost FROM bookings`)).toEqual([
+      { cost: 750 },
+    ]);
+    await dataSource.query(`DELETE FROM bookings`);
     expect(await columns('budgets')).not.toContain('over_budget_policy');
     await dataSource.query(
       `INSERT INTO budgets (tenant_id, scope, scope_id, daily_limit_micro_usd) VALUES ('acme', 'tenant', 'acme', 5)`,
@@ -84,7 +107,7 @@ it('migrates up, down to nothing, and up again', async () => {
     expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
     await dataSource.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
-    expect(await dataSource.runMigrations()).toHaveLength(5);
+    expect(await dataSource.runMigrations()).toHaveLength(6);
     expect(await tables()).toHaveLength(10);
   } finally {
     await dataSource.destroy();

@@ -110,7 +110,19 @@ export class UsageBookingService {
       }
       // An aborted call the provider reported nothing for may still be billed in full: it costs its worst case.
       const blindAbort = input.aborted && reservation !== null && isZeroUsage(input.usage);
-      const cost = blindAbort ? reservation.amountMicroUsd : usageCost;
+      // What a settled reservation booked already, when another usage event comes for it: a blind abort's worst
+      // case gives way to the call's real usage (a stalled caller that got its answer after all), and a blind abort
+      // after any booking adds nothing; the call is booked once either way.
+      const earlier =
+        reservation?.status === 'settled' &&
+        reservation.usageEventId &&
+        reservation.usageEventId !== input.eventId
+          ? await this.bookings.findByEventId(tx, reservation.usageEventId)
+          : null;
+      const replaces =
+        !blindAbort && earlier?.aborted && earlier.supersededByEventId === null ? earlier : null;
+      const alreadyBooked = blindAbort && earlier !== null ? earlier : null;
+      const cost = alreadyBooked ? 0 : blindAbort ? reservation.amountMicroUsd : usageCost;
       const exceeded =
         reservation && cost > reservation.amountMicroUsd ? cost - reservation.amountMicroUsd : null;
       const booking: BookingRecord = {
@@ -132,6 +144,8 @@ export class UsageBookingService {
         source: input.source,
         exceededHoldMicroUsd: exceeded,
         aborted: blindAbort,
+        supersedesEventId: replaces?.eventId ?? null,
+        supersededByEventId: alreadyBooked?.eventId ?? null,
       };
       if (!(await this.bookings.insertIfAbsent(tx, booking))) {
         const existing = await this.bookings.findByEventId(tx, input.eventId);
@@ -153,6 +167,26 @@ export class UsageBookingService {
         const settled = await this.holds.settle(tx, reservation, input.eventId, cost);
         observed = settled.changes;
         released = settled.releasedMicroUsd;
+      } else if (replaces) {
+        const replaced =
+          `the call's real usage replaced the aborted booking ${replaces.eventId} of ${replaces.costMicroUsd} ` +
+          `micro-USD (its hold's worst case) with ${cost}`;
+        const rebooked = await this.holds.rebook(
+          tx,
+          reservation!,
+          input.eventId,
+          replaces.costMicroUsd,
+          cost,
+          replaced,
+        );
+        await this.bookings.markSuperseded(tx, replaces.eventId, input.eventId);
+        observed = rebooked.changes;
+        released = rebooked.releasedMicroUsd;
+        note = `reservation ${reservation!.id}: ${replaced}`;
+      } else if (alreadyBooked) {
+        note =
+          `reservation ${reservation!.id} was already booked by usage event ${alreadyBooked.eventId} ` +
+          `(${alreadyBooked.costMicroUsd} micro-USD): this aborted call adds nothing`;
       } else {
         // A failed or cancelled call's hold is released before its zero-usage event arrives: that is the normal path.
         if (reservation && cost > 0)

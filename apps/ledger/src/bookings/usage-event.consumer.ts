@@ -42,7 +42,8 @@ export class UsageEventConsumer implements OnApplicationBootstrap {
               usage: e.data.usage,
               calledAt: new Date(e.time),
               source: 'event',
-              aborted: false,
+              // A cut-off call's event may arrive before its aborted settle: it books the same worst case.
+              aborted: e.data.outcome === 'aborted',
             }),
           );
           if (outcome.kind === 'rejected') throw new PermanentError(outcome.message);

@@ -34,7 +34,8 @@ export class SpendRepository {
     return sql.query<SpendAggregateRow>(
       `SELECT ${key} AS key,
               SUM(cost_micro_usd)::text AS cost,
-              COUNT(*)::text AS calls,
+              -- A blind abort replaced by its call's real usage is the same call: counted once.
+              COUNT(*) FILTER (WHERE superseded_by_event_id IS NULL)::text AS calls,
               SUM(input_tokens)::text AS input_tokens,
               SUM(cached_input_tokens)::text AS cached_input_tokens,
               SUM(output_tokens)::text AS output_tokens,

@@ -25,6 +25,10 @@ export interface BookingRecord {
   exceededHoldMicroUsd: number | null;
   /** An aborted call whose provider reported no usage, booked at its hold's worst case. */
   aborted: boolean;
+  /** The blind abort booking this call's real usage replaced. */
+  supersedesEventId: string | null;
+  /** The booking of the call's real usage that replaced this blind abort (its cost is then 0). */
+  supersededByEventId: string | null;
 }
 
 interface BookingRow {
@@ -49,11 +53,13 @@ interface BookingRow {
   source: 'event' | 'settle';
   exceeded_hold_micro_usd: string | null;
   aborted: boolean;
+  supersedes_event_id: string | null;
+  superseded_by_event_id: string | null;
 }
 
 const COLUMNS = `event_id, tenant_id, task_id, reservation_id, api_key_id, project, call_id, model, tier, purpose, outcome,
   input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, price_id, event_time, source,
-  exceeded_hold_micro_usd, aborted`;
+  exceeded_hold_micro_usd, aborted, supersedes_event_id, superseded_by_event_id`;
 
 const toRecord = (r: BookingRow): BookingRecord => ({
   eventId: r.event_id,
@@ -79,6 +85,8 @@ const toRecord = (r: BookingRow): BookingRecord => ({
   source: r.source,
   exceededHoldMicroUsd: toNullableNumber(r.exceeded_hold_micro_usd),
   aborted: r.aborted,
+  supersedesEventId: r.supersedes_event_id,
+  supersededByEventId: r.superseded_by_event_id,
 });
 
 @Injectable()
@@ -88,8 +96,9 @@ export class BookingRepository {
     const rows = await tx.query<{ event_id: string }>(
       `INSERT INTO bookings (event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome,
                              input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
-                             price_id, event_time, source, api_key_id, project, exceeded_hold_micro_usd, aborted)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                             price_id, event_time, source, api_key_id, project, exceeded_hold_micro_usd, aborted,
+                             supersedes_event_id, superseded_by_event_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
        ON CONFLICT (event_id) DO NOTHING
        RETURNING event_id`,
       [
@@ -114,6 +123,8 @@ export class BookingRepository {
         b.project,
         b.exceededHoldMicroUsd,
         b.aborted,
+        b.supersedesEventId,
+        b.supersededByEventId,
       ],
     );
     return rows.length > 0;
@@ -124,6 +135,19 @@ export class BookingRepository {
       eventId,
     ]);
     return rows[0] ? toRecord(rows[0]) : null;
+  }
+
+  /**
+   * Marks a blind abort booking as replaced by the booking of the call's real usage: its cost moves to
+   * superseded_cost_micro_usd and becomes 0, so a sum over bookings counts the call once.
+   */
+  async markSuperseded(tx: Sql, eventId: string, byEventId: string): Promise<void> {
+    await tx.query(
+      `UPDATE bookings SET superseded_by_event_id = $2, superseded_cost_micro_usd = cost_micro_usd, cost_micro_usd = 0,
+              superseded_at = now()
+        WHERE event_id = $1 AND superseded_by_event_id IS NULL`,
+      [eventId, byEventId],
+    );
   }
 
   /** A settle books before the usage event arrives; the event then adds what the settle could not know. */

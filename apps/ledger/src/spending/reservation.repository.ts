@@ -151,6 +151,22 @@ export class ReservationRepository {
     );
   }
 
+  /** A settled reservation's booking replaced by the call's real usage (it had been booked as a blind abort). */
+  async markRebooked(
+    tx: Sql,
+    id: string,
+    usageEventId: string,
+    cost: number,
+    released: number,
+    reason: string,
+  ): Promise<void> {
+    await tx.query(
+      `UPDATE reservations SET usage_event_id = $2, cost_micro_usd = $3, released_micro_usd = $4, close_reason = $5
+        WHERE id = $1`,
+      [id, usageEventId, cost, released, reason.slice(0, 500)],
+    );
+  }
+
   /** Notes the usage booked after the hold was already gone (released or expired before the call reported). */
   async noteLateUsage(tx: Sql, id: string, usageEventId: string, cost: number): Promise<void> {
     await tx.query(

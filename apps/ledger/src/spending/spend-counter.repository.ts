@@ -137,6 +137,15 @@ export class SpendCounterRepository {
     return toState(rows[0]);
   }
 
+  /** Moves a task's spend by `difference` (negative when a booking is replaced by a smaller one). */
+  async adjustTaskSpent(tx: Sql, tenantId: string, taskId: string, difference: number): Promise<void> {
+    await tx.query(
+      `UPDATE task_counters SET spent_micro_usd = spent_micro_usd + $3, updated_at = now()
+        WHERE tenant_id = $1 AND task_id = $2`,
+      [tenantId, taskId, difference],
+    );
+  }
+
   async settleTask(tx: Sql, tenantId: string, taskId: string, held: number, spent: number): Promise<void> {
     await tx.query(
       `INSERT INTO task_counters (tenant_id, task_id, spent_micro_usd) VALUES ($1, $2, $4)

@@ -37,6 +37,30 @@ export class SpendHolds {
     return { changes, releasedMicroUsd };
   }
 
+  /**
+   * Replaces what a settled reservation booked (a blind abort's worst case) with `cost`: the reservation's counters
+   * move by the difference, in the periods its hold was taken in.
+   */
+  async rebook(
+    tx: Sql,
+    reservation: ReservationRecord,
+    usageEventId: string,
+    bookedMicroUsd: number,
+    cost: number,
+    reason: string,
+  ): Promise<{ changes: CounterChange[]; releasedMicroUsd: number }> {
+    const { tenantId } = reservation;
+    const difference = cost - bookedMicroUsd;
+    const changes: CounterChange[] = [];
+    for (const key of sortCounterKeys(tenantId, reservation.counterKeys)) {
+      changes.push({ key, state: await this.counters.settle(tx, tenantId, key, 0, difference) });
+    }
+    await this.counters.adjustTaskSpent(tx, tenantId, reservation.taskId, difference);
+    const releasedMicroUsd = Math.max(0, reservation.amountMicroUsd - cost);
+    await this.reservations.markRebooked(tx, reservation.id, usageEventId, cost, releasedMicroUsd, reason);
+    return { changes, releasedMicroUsd };
+  }
+
   /** Books spend that had no hold (the money is already spent, so no limit applies). */
   async addSpent(
     tx: Sql,
