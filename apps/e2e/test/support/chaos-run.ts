@@ -257,12 +257,16 @@ async function readBookings(stack: ChaosStack): Promise<Booking[]> {
   const { rows } = await stack.db.query<{ b: Record<string, unknown> }>(
     'SELECT to_jsonb(b) AS b FROM ledger.bookings b',
   );
-  return rows.map(({ b }) => ({
-    reservationId: typeof b['reservation_id'] === 'string' ? b['reservation_id'] : null,
-    model: String(b['model']),
-    costMicroUsd: Number(b['cost_micro_usd']),
-    aborted: b['aborted'] === true,
-  }));
+  // A blind abort's booking that the call's real usage replaced is kept at cost 0, marked superseded: the call is
+  // the replacing booking's.
+  return rows
+    .filter(({ b }) => b['superseded_by_event_id'] === undefined || b['superseded_by_event_id'] === null)
+    .map(({ b }) => ({
+      reservationId: typeof b['reservation_id'] === 'string' ? b['reservation_id'] : null,
+      model: String(b['model']),
+      costMicroUsd: Number(b['cost_micro_usd']),
+      aborted: b['aborted'] === true,
+    }));
 }
 
 async function readBill(stack: ChaosStack): Promise<BillRow[]> {
