@@ -17,11 +17,16 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     await h.putBudget('strict', { dailyLimitUsd: 0.1 });
     await h.putBudget('humane', { dailyLimitUsd: 0.1 });
     await h.putBudget('broke', { dailyLimitUsd: 0.01 });
+    // No tenant budget: only the project's and the API key's limit these tenants' reasoning calls.
+    await h.putBudget('projected', { scope: 'project', scopeId: 'apollo', dailyLimitUsd: 0.01 });
+    await h.putBudget('keyed', { scope: 'api_key', scopeId: 'key-small', dailyLimitUsd: 0.01 });
     // The tenants' policies, as the gateway publishes them; the reasoner has read them all before it works.
     await h.putPolicy('tight', { onBudgetDenied: 'route_cheap' });
     await h.putPolicy('broke', { onBudgetDenied: 'route_cheap' });
     await h.putPolicy('strict', { onBudgetDenied: 'fail' });
     await h.putPolicy('humane', { onBudgetDenied: 'human' });
+    await h.putPolicy('projected', { onBudgetDenied: 'fail' });
+    await h.putPolicy('keyed', { onBudgetDenied: 'fail' });
     await h.putPolicy('capped', { maxThinkingTokensCeiling: 8_000 });
     await h.putPolicy('capped', { maxThinkingTokensCeiling: 1_000, defaultReasoningEffort: 'low' });
     await h.putPolicy('breaker-cheap', { onBudgetDenied: 'route_cheap' });
@@ -259,6 +264,35 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     }
   });
 
+  it("holds reasoning calls against the task's project and API key budgets: a denial fails the task under fail", async () => {
+    const [inProject, inKey, elsewhere] = await Promise.all([
+      h.submit('projected', 'Within budget please.', { project: 'apollo', apiKeyId: 'key-big' }),
+      h.submit('keyed', 'Within budget please.', { project: null, apiKeyId: 'key-small' }),
+      // The same tenant's task in another project is not limited by apollo's budget.
+      h.submit('projected', 'Within budget please. [[sim:reasoning_tokens=100]]', {
+        project: 'zeus',
+        apiKeyId: 'key-big',
+      }),
+    ]);
+    const outcomes = await h.recorder.outcomes([inProject, inKey, elsewhere]);
+    for (const [id, scope] of [
+      [inProject, "project 'apollo'"],
+      [inKey, "API key 'key-small'"],
+    ] as const) {
+      expect(outcomes.get(id)!.topic).toBe('tasks.task.failed.v1');
+      expect(outcomes.get(id)!.data['error'].code).toBe('budget_exceeded');
+      expect(h.recorder.of('tasks.task.reasoning-started.v1', id)).toHaveLength(0);
+      const [denied] = await attemptsOf(h.db, id);
+      expect(String(denied!['detail'])).toContain(scope);
+    }
+    expect(outcomes.get(elsewhere)!.topic).toBe('tasks.task.completed.v1');
+    const { rows } = await h.ledgerDb.query<{ project: string | null; api_key_id: string | null }>(
+      `SELECT project, api_key_id FROM reservations WHERE task_id = $1`,
+      [elsewhere],
+    );
+    expect(rows).toEqual([{ project: 'zeus', api_key_id: 'key-big' }]);
+  });
+
   it('fails with budget_exceeded under route_cheap when the standard model is denied too', async () => {
     const taskId = await h.submit('broke', 'Within budget please.');
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
@@ -303,7 +337,12 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect(outcome.data).toMatchObject({ reason: 'no longer needed', usage: null });
     const [attempt] = await attemptsOf(h.db, taskId);
     expect(attempt).toMatchObject({ status: 'finished', outcome: 'cancelled', reason: 'cancelled' });
-    await h.recorder.waitFor(() => h.recorder.of('usage.model-call.recorded.v1', taskId)[0], 'usage event');
+    const usage = await h.recorder.waitFor(
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId)[0],
+      'usage event',
+    );
+    // Its usage event says it was cut off: reaching the ledger before the settle, it books the same worst case.
+    expect(usage.data).toMatchObject({ outcome: 'aborted', usage: { inputTokens: 0, outputTokens: 0 } });
     // The provider may bill a call it was generating: the aborted call is booked at its hold.
     expect((await reservationsOf(taskId)).map((r) => r.status)).toEqual(['settled']);
     expect(await abortedBookingsOf(taskId)).toEqual([true]);

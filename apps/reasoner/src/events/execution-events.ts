@@ -18,6 +18,8 @@ import type { AttemptRecord, ExecutionOutcome, ExecutionRecord } from '../execut
 import { reasoningMessages } from '../thought/reasoning-prompt';
 
 const isZero = (u: TokenUsage) => u.inputTokens === 0 && u.outputTokens === 0;
+// A call cut off (an abort, a lost lease, a crash) before it ended: the provider may bill it all the same.
+const isCutOff = (a: AttemptRecord) => a.status === 'crashed' || a.result?.errorKind === 'aborted';
 
 // Every event an execution publishes, each with an id stored beside what it reports: after a crash the same events
 // go out again with the same ids, which is what lets consumers (the ledger's bookings first) take them once. The
@@ -56,7 +58,7 @@ export class ExecutionEvents {
     const usage = a.usage ?? ZERO_USAGE;
     const events = () => Promise.all([this.usage(e, a, usage), this.trace(e, a)]);
     // Cut off (abort, lost lease, crash): the provider may bill it all the same.
-    const aborted = a.status === 'crashed' || a.result?.errorKind === 'aborted';
+    const aborted = isCutOff(a);
     if (!a.reservationId) {
       await events();
     } else if (isZero(usage) && aborted) {
@@ -89,6 +91,25 @@ export class ExecutionEvents {
     }
   }
 
+  /**
+   * The real usage of a call that ended after its execution was taken over and the attempt given up (booked then at
+   * its hold's worst case): announced and settled under a usage event id of its own, so the ledger replaces that
+   * booking with it. `a` carries the call's end and that id.
+   */
+  async lateCallEnded(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
+    const usage = a.usage ?? ZERO_USAGE;
+    if (!a.reservationId || isZero(usage)) return;
+    await Promise.all([
+      this.reservations.settle({
+        reservationId: a.reservationId,
+        usageEventId: a.usageEventId,
+        model: a.model,
+        usage,
+      }),
+      this.usage(e, a, usage),
+    ]);
+  }
+
   /** The trace of an attempt that made no call because the ledger refused its reservation. */
   async budgetDenied(e: ExecutionRecord, a: AttemptRecord): Promise<void> {
     await this.trace(e, a);
@@ -112,6 +133,7 @@ export class ExecutionEvents {
   private async usage(e: ExecutionRecord, a: AttemptRecord, usage: TokenUsage): Promise<void> {
     const answered = a.reason === null || a.reason === 'limit_hit' || a.reason === 'unusable_answer';
     const failed = a.status !== 'finished' || !answered;
+    const aborted = isCutOff(a);
     await this.publisher.publish(modelCallRecordedEvent, {
       id: a.usageEventId,
       tenantId: e.tenantId,
@@ -123,7 +145,15 @@ export class ExecutionEvents {
         purpose: 'reason',
         usage,
         latencyMs: a.result?.latencyMs ?? 0,
-        outcome: failed ? 'error' : a.finishReason === 'length' ? 'length' : 'ok',
+        // A cut-off call without usage says so: reaching the ledger before its settle, it books the same worst case.
+        outcome:
+          aborted && isZero(usage)
+            ? 'aborted'
+            : failed
+              ? 'error'
+              : a.finishReason === 'length'
+                ? 'length'
+                : 'ok',
         finishReason: a.finishReason,
         errorMessage: failed ? (a.detail ?? a.reason ?? 'failed').slice(0, 2000) : null,
         reservationId: a.reservationId,

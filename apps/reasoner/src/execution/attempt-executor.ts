@@ -117,6 +117,9 @@ export class AttemptExecutor {
           reservationKey: `${e.id}:${tier}:${state.attempts.length + 1}`,
           tenantId: e.tenantId,
           taskId: e.taskId,
+          // Every scope the call falls under holds it: the tenant's, the API key's and the project's budgets.
+          apiKeyId: e.spec.apiKeyId,
+          project: e.spec.project,
           model,
           estimatedInputTokens: inputTokenUpperBound(messages),
           maxOutputTokens: maxCompletionTokens,
@@ -243,20 +246,43 @@ export class AttemptExecutor {
     try {
       recorded = await this.repo.endAttempt(this.owner, attempt, end);
     } catch (e) {
-      // The new owner gave the call up after its deadline and booked it at its worst case: that booking stands
-      // (a second one under the same usage event id would conflict with it).
-      if (e instanceof LostOwnershipError) {
-        this.logger.warn({
-          msg: 'a call ended after the execution was taken over and its attempt given up; it is booked at its worst case',
-          executionId: state.execution.id,
-          attemptId: attempt.id,
-          usage: end.usage,
-        });
-      }
+      // The new owner gave the call up after its deadline and booked it at its worst case. A call that reported its
+      // usage after all is booked at it instead, under a usage event id of its own (one per attempt, so a repeat
+      // is a duplicate): the ledger replaces the worst case with it, never books both.
+      if (e instanceof LostOwnershipError) await this.bookLateUsage(state, attempt, end);
       throw e;
     }
     await this.events.callEnded(state.execution, recorded);
     return recorded;
+  }
+
+  private async bookLateUsage(state: ExecutionState, attempt: AttemptRecord, end: AttemptEnd): Promise<void> {
+    const context = { executionId: state.execution.id, attemptId: attempt.id, usage: end.usage };
+    if (!end.usage || !attempt.reservationId) {
+      this.logger.warn({
+        msg: 'a call ended after the execution was taken over and its attempt given up; it is booked at its worst case',
+        ...context,
+      });
+      return;
+    }
+    try {
+      await this.events.lateCallEnded(state.execution, {
+        ...attempt,
+        ...end,
+        usageEventId: `${attempt.usageEventId}:late`,
+      });
+      this.logger.warn({
+        msg: 'a call ended after the execution was taken over and its attempt given up; its usage replaces its worst-case booking',
+        ...context,
+      });
+    } catch (err) {
+      // Its worst case stays booked: never less than the provider bills.
+      this.logger.error({
+        msg: 'the usage of a call that ended after its attempt was given up could not be booked',
+        error: (err as Error).message,
+        ...context,
+      });
+    }
   }
 
   private cutOff(
