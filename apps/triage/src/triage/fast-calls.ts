@@ -127,6 +127,8 @@ export class FastCalls {
         maxRetries: 0,
         timeoutMs: this.callTimeoutMs(task),
       });
+      // Under this try's own usage event id: if a taker settled this hold as abandoned meanwhile (this handler
+      // stalled past its claim), the ledger books this real usage in place of that worst case, never both.
       await this.usage.recordSuccess(call, result);
       await this.settle({
         reservationId,
@@ -136,13 +138,14 @@ export class FastCalls {
       });
       return { ok: true, result };
     } catch (error) {
-      await this.usage.recordFailure(call, this.model, error, performance.now() - started);
+      const aborted = mayHaveBeenBilled(error);
+      await this.usage.recordFailure(call, this.model, error, performance.now() - started, aborted);
       await this.settle({
         reservationId,
         usageEventId: call.usageEventId,
         model: this.model,
         usage: ZERO_USAGE,
-        aborted: mayHaveBeenBilled(error),
+        aborted,
       });
       return { ok: false, error };
     }

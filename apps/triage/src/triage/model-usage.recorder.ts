@@ -47,7 +47,17 @@ export class ModelUsageRecorder {
     });
   }
 
-  async recordFailure(call: RecordedCall, model: string, error: unknown, latencyMs: number): Promise<void> {
+  /**
+   * A failed call, `aborted` when it was cut off (a timeout, a lost connection) and the provider may bill it: its
+   * event then says so, and books the hold's worst case even when it reaches the ledger before the settle.
+   */
+  async recordFailure(
+    call: RecordedCall,
+    model: string,
+    error: unknown,
+    latencyMs: number,
+    aborted: boolean,
+  ): Promise<void> {
     await this.publisher.publish(modelCallRecordedEvent, {
       id: call.usageEventId,
       tenantId: call.tenantId,
@@ -59,7 +69,7 @@ export class ModelUsageRecorder {
         purpose: call.purpose,
         usage: ZERO_USAGE,
         latencyMs: Math.round(latencyMs),
-        outcome: 'error',
+        outcome: aborted ? 'aborted' : 'error',
         finishReason: null,
         reservationId: call.reservationId,
         prompt: recordPrompt(call.messages),
