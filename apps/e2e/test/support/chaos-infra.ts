@@ -1,7 +1,7 @@
 // The chaos run's own Postgres cluster and Kafka broker, on free ports and in a directory of its own, so it can
 // restart them under load without touching the shared 127.0.0.1:5432 server or 127.0.0.1:9092 broker that other
 // suites use at the same time. Plain TypeScript (no decorators, no aliases): the benchmark runs it by type stripping.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -21,22 +21,37 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Runs a command without blocking the event loop (the load keeps running meanwhile); rejects with its output. */
+/**
+ * Runs a command without blocking the event loop (the load keeps running meanwhile); rejects with its output. Its
+ * stdin is /dev/null and the call ends when the command exits: a daemon it leaves behind (the broker, the Postgres
+ * server) inherits no pipe of this process, which would otherwise keep it from exiting.
+ */
 export function run(
   command: string,
   args: readonly string[],
   options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(
-      command,
-      args,
-      { env: options.env ?? process.env, timeout: options.timeoutMs ?? 180_000, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`${command} ${args.join(' ')}: ${error.message}\n${stdout}${stderr}`));
-        else resolve(`${stdout}${stderr}`);
-      },
-    );
+    const child = spawn(command, args, {
+      env: options.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 180_000);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      if (code === 0) resolve(output);
+      else
+        reject(new Error(`${command} ${args.join(' ')} ended with ${signal ?? `code ${code}`}\n${output}`));
+    });
   });
 }
 

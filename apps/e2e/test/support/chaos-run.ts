@@ -238,14 +238,23 @@ async function readOutcomes(stack: ChaosStack): Promise<OutcomeEvent[]> {
         return Promise.resolve();
       },
     });
-    await Promise.race([
-      finished,
-      sleep(60_000).then(() => {
-        throw new Error(
-          `the outcome topics were not read to their end within 60 s (${remaining.size} partitions left)`,
-        );
-      }),
-    ]);
+    // The timer is cancelled once the topics are read, so it neither fires late nor holds the process open.
+    const timer = new AbortController();
+    try {
+      await Promise.race([
+        finished,
+        sleep(60_000, undefined, { signal: timer.signal }).then(
+          () => {
+            throw new Error(
+              `the outcome topics were not read to their end within 60 s (${remaining.size} partitions left)`,
+            );
+          },
+          () => undefined,
+        ),
+      ]);
+    } finally {
+      timer.abort();
+    }
   } finally {
     await consumer.disconnect();
   }

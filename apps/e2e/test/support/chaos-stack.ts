@@ -60,10 +60,7 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
 
   const close = async (): Promise<void> => {
     closing = true;
-    for (const [, child] of children) {
-      child.proc.kill('SIGKILL');
-      await child.exited;
-    }
+    for (const [, child] of children) await stopChild(child);
     children.clear();
     for (const step of cleanup.reverse()) await step().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
@@ -235,10 +232,7 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
       db,
       killAndRestart: async (service) => {
         const child = children.get(service);
-        if (child) {
-          child.proc.kill('SIGKILL');
-          await child.exited;
-        }
+        if (child) await stopChild(child);
         await start(service);
       },
       freeze: async (service, ms) => {
@@ -257,4 +251,12 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
     await close();
     throw e;
   }
+}
+
+// SIGKILL, and the pipes of its output closed on this side too, so nothing of it keeps this process alive.
+async function stopChild(child: Running): Promise<void> {
+  child.proc.kill('SIGKILL');
+  await child.exited;
+  child.proc.stdout?.destroy();
+  child.proc.stderr?.destroy();
 }
