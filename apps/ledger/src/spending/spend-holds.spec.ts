@@ -22,10 +22,18 @@ function recordingHolds() {
       writes.push(`task ${tenantId}/${taskId} -${held} +${spent}`);
       return Promise.resolve();
     },
+    adjustTaskSpent: (_tx: Sql, tenantId: string, taskId: string, difference: number) => {
+      writes.push(`task ${tenantId}/${taskId} ${difference >= 0 ? '+' : ''}${difference}`);
+      return Promise.resolve();
+    },
   };
   const reservations = {
     markSettled: (_tx: Sql, id: string, eventId: string, cost: number, released: number) => {
       writes.push(`settled ${id} ${eventId} cost ${cost} released ${released}`);
+      return Promise.resolve();
+    },
+    markRebooked: (_tx: Sql, id: string, eventId: string, cost: number, released: number, reason: string) => {
+      writes.push(`rebooked ${id} ${eventId} cost ${cost} released ${released}: ${reason}`);
       return Promise.resolve();
     },
     markReleased: (_tx: Sql, ids: readonly string[], status: string, reason: string) => {
@@ -102,6 +110,22 @@ describe('SpendHolds', () => {
     const { holds } = recordingHolds();
     const r = reservation('r1', 't1', 100, [day('tenant', 'acme')]);
     expect((await holds.settle(tx, r, 'e1', 150)).releasedMicroUsd).toBe(0);
+  });
+
+  it("replaces a settled reservation's booking by moving its counters by the difference, in lock order", async () => {
+    const { holds, writes } = recordingHolds();
+    const r = reservation('r1', 't1', 750, [month('tenant', 'acme'), day('tenant', 'acme')]);
+    const { releasedMicroUsd } = await holds.rebook(tx, r, 'e2', 750, 210, 'real usage');
+    expect(writes).toEqual([
+      'settle acme/tenant:acme:day -0 +-540',
+      'settle acme/tenant:acme:month -0 +-540',
+      'task acme/t1 -540',
+      'rebooked r1 e2 cost 210 released 540: real usage',
+    ]);
+    expect(releasedMicroUsd).toBe(540);
+    // A real cost above the worst case adds the excess and releases nothing.
+    expect((await holds.rebook(tx, r, 'e3', 750, 900, 'real usage')).releasedMicroUsd).toBe(0);
+    expect(writes.at(-2)).toBe('task acme/t1 +150');
   });
 
   it('books unheld spend in lock order, and on the task only when there is one', async () => {
