@@ -88,10 +88,13 @@ describe('kafkaAclPlan', () => {
     expect(allowed(plan, 'downstream-consumer', 'Delete', { group: 'downstream-consumer' })).toBe(false);
   });
 
-  it('lets the reasoner call the ledger and the ledger answer', () => {
+  it('lets the triage and the reasoner call the ledger and the ledger answer', () => {
     const reserve = 'ledger.reservation.reserve.v1';
-    expect(allowed(plan, 'reasoner', 'Write', { topic: reserve })).toBe(true);
-    expect(allowed(plan, 'reasoner', 'Read', { topic: `${reserve}.reply` })).toBe(true);
+    for (const caller of ['triage', 'reasoner']) {
+      expect(allowed(plan, caller, 'Write', { topic: reserve })).toBe(true);
+      expect(allowed(plan, caller, 'Read', { topic: `${reserve}.reply` })).toBe(true);
+      expect(allowed(plan, caller, 'Read', { group: `deliberate.${caller}.ledger-replies.p-1` })).toBe(true);
+    }
     expect(allowed(plan, 'ledger', 'Read', { topic: reserve })).toBe(true);
     expect(allowed(plan, 'ledger', 'Write', { topic: `${reserve}.reply` })).toBe(true);
     expect(allowed(plan, 'gateway', 'Write', { topic: reserve })).toBe(false);

@@ -37,7 +37,7 @@ export const KAFKA_EXTERNAL_PRINCIPALS: Readonly<Record<string, string>> = {
 };
 
 /** Who calls the ledger's request-reply commands (libs/ledger-client with rpcClient); the ledger serves them. */
-export const LEDGER_COMMAND_CLIENTS = ['reasoner'] as const;
+export const LEDGER_COMMAND_CLIENTS = ['triage', 'reasoner'] as const;
 
 const ORDER: readonly KafkaAclOperation[] = ['Read', 'Write', 'Describe', 'Create'];
 
