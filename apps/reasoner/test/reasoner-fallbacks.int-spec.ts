@@ -189,7 +189,7 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     });
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
     expect(outcome.topic).toBe('tasks.task.failed.v1');
-    expect(outcome.data['error'].code).toBe('deadline');
+    expect(outcome.data['error'].code).toBe('deadline_exceeded');
     expect(outcome.data['error'].message).toMatch(/reasoning: deadline: .*standard: deadline: /);
     const attempts = await attemptsOf(h.db, taskId);
     expect(attempts.map((a) => [a.tier, a.reason])).toEqual([
@@ -223,7 +223,7 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     const taskId = await h.submit('acme', 'Broken provider. [[sim:fault=500]]', { latencyBudgetMs: 10_000 });
     const outcome = (await h.recorder.outcomes([taskId])).get(taskId)!;
     expect(outcome.topic).toBe('tasks.task.failed.v1');
-    expect(outcome.data['error'].code).toBe('deadline');
+    expect(outcome.data['error'].code).toBe('deadline_exceeded');
     expect(outcome.data['error'].message).toMatch(
       /reasoning: server_error: .*HTTP 500.*standard: server_error/,
     );

@@ -56,7 +56,7 @@ describe('reasoner: the ledger down', () => {
       });
       const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
       expect(outcome.topic).toBe('tasks.task.failed.v1');
-      expect(outcome.data['error'].code).toBe('deadline');
+      expect(outcome.data['error'].code).toBe('deadline_exceeded');
       expect(outcome.data['error'].message).toMatch(/ledger did not answer/);
       expect(h.recorder.of('tasks.task.escalated.v1', taskId)).toHaveLength(0);
       expect(h.recorder.of('tasks.task.reasoning-started.v1', taskId)).toHaveLength(0);

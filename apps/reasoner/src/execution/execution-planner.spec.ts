@@ -215,7 +215,7 @@ describe('planNext', () => {
           failed('standard', 'deadline', { status: 'skipped' }),
         ],
       },
-      { kind: 'fail', code: 'deadline', message: expect.stringContaining('ledger_unavailable') as string },
+      { kind: 'fail', code: 'deadline_exceeded', message: expect.stringContaining('ledger_unavailable') as string },
     ],
     [
       'ledger unanswered, no model fallback -> fail deadline',
@@ -223,7 +223,7 @@ describe('planNext', () => {
         fallback: ['human'],
         attempts: [unanswered('reasoning'), failed('reasoning', 'deadline', { status: 'skipped' })],
       },
-      { kind: 'fail', code: 'deadline' },
+      { kind: 'fail', code: 'deadline_exceeded' },
     ],
     [
       'model 5xx on both tiers -> standard again',
@@ -249,7 +249,7 @@ describe('planNext', () => {
           failed('standard', 'deadline', { status: 'skipped' }),
         ],
       },
-      { kind: 'fail', code: 'deadline' },
+      { kind: 'fail', code: 'deadline_exceeded' },
     ],
     [
       'reasoning only chain, model outage -> reasoning again',

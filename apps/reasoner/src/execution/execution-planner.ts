@@ -190,7 +190,7 @@ export function planNext(input: PlanInput): Plan {
     const late = failures.some((f) => f.reason === 'deadline' || f.reason === 'ledger_unavailable');
     const listed = failures.map((f) => `${f.tier}: ${describe(f)}`).join('; ');
     return late
-      ? { kind: 'fail', code: 'deadline', message: `no model answered before the deadline: ${listed}` }
+      ? { kind: 'fail', code: 'deadline_exceeded', message: `no model answered before the deadline: ${listed}` }
       : { kind: 'fail', code: 'reasoning_failed', message: `no model answered: ${listed}` };
   }
 
