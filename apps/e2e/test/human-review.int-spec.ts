@@ -8,8 +8,8 @@ import {
 import { collectMessages, header, pollUntil } from '@deliberate/testing';
 import { createTenant, http, startStack, type TestStack } from './stack';
 
-// The end of the fallback chain and cancellation through the whole stack: the executor escalates what neither model
-// tier could answer, reviewers list, claim and answer it; clients cancel tasks, in flight or waiting.
+// The end of the fallback chain and cancellation through the whole stack: the executor escalates what no model of the
+// tenant's chain gave a usable answer to, reviewers list, claim and answer it; clients cancel tasks, in flight or waiting.
 
 let stack: TestStack;
 let acme: Awaited<ReturnType<typeof createTenant>>;
@@ -29,11 +29,18 @@ async function task(id: string, key = acme.submitter) {
   return (await http<TaskResponse>(stack, 'GET', `/v1/tasks/${id}`, { key })).body;
 }
 
-/** A task both model tiers fail on (the simulator answers 500), so the executor escalates it to a human. */
+/**
+ * A task no model gives a usable answer to: the tenant's chain is the reasoning model then a person, and the
+ * reasoning model thinks past its cap, so the executor escalates it. (An outage would not: it is waited out.)
+ */
 async function escalatedTask(): Promise<string> {
   const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
     key: acme.submitter,
-    body: { input: 'Decide whether to approve the loan. [[sim:fault=500]]', mode: 'reasoning' },
+    body: {
+      input: 'Decide whether to approve the loan. [[sim:reasoning_tokens=500000]]',
+      mode: 'reasoning',
+      maxThinkingTokens: 1_000,
+    },
   });
   const id = res.body.id;
   await pollUntil(
@@ -47,6 +54,8 @@ async function escalatedTask(): Promise<string> {
 beforeAll(async () => {
   stack = await startStack('review');
   acme = await createTenant(stack, 'acme');
+  const policy = await http(stack, 'PUT', '/v1/policy', { key: acme.admin, body: { fallback: ['human'] } });
+  expect(policy.status).toBe(200);
   reviewerA = await keyFor('reviewer');
   reviewerB = await keyFor('reviewer');
 });
@@ -59,9 +68,9 @@ describe('human review queue', () => {
   it('lists, claims and answers an escalated task, which completes as answered by a human', async () => {
     const id = await escalatedTask();
     const waiting = await task(id);
-    expect(waiting.escalation!.reason).toEqual(expect.any(String));
-    expect(waiting.escalation!.attempts.length).toBeGreaterThanOrEqual(2);
-    expect(waiting.escalation!.attempts.join(' ')).toContain('standard');
+    // A content reason, named first: the reasoning model hit its thinking cap.
+    expect(waiting.escalation!.reason).toMatch(/^limit_hit/);
+    expect(waiting.escalation!.attempts.join(' ')).toContain('reasoning');
 
     const queue = await http<ReviewItem[]>(stack, 'GET', '/v1/reviews', { key: reviewerA });
     expect(queue.status).toBe(200);

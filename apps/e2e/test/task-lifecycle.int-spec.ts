@@ -137,6 +137,9 @@ describe('HTTP submission', () => {
       reasoningEffort: null,
       webhookUrl: null,
       metadata: { case: 'parity' },
+      // Every reservation for the task is held against the submitting key's and the project's budgets too.
+      project: null,
+      apiKeyId: expect.any(String) as string,
     });
     expect(data.decision.route).toBe('reasoning');
   });
