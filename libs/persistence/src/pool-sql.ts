@@ -29,16 +29,27 @@ export class PoolSql extends QueryableSql {
   override transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     return retryOnConflict(async () => {
       const client = await this.pool.connect();
+      // Out of the pool, the client has no 'error' listener of the pool's: a connection lost between statements
+      // (Postgres restarting says 57P01 to every backend) would be an unhandled 'error' event and end the process.
+      // Kept here, the loss fails the transaction's next statement, and the client is discarded, not pooled again.
+      const connection: { lost: Error | null } = { lost: null };
+      const onError = (e: Error) => {
+        connection.lost = e;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await work(new QueryableSql(client));
         await client.query('COMMIT');
         return result;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!connection.lost) await client.query('ROLLBACK').catch(() => undefined);
         throw e;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        // A later error of a discarded client has nothing left to fail.
+        if (connection.lost) client.on('error', () => undefined);
+        client.release(connection.lost ?? undefined);
       }
     });
   }
