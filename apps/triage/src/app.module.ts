@@ -16,10 +16,12 @@ import { TenantPolicyModule } from '@deliberate/tenant-policy';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { TRIAGE_CONFIG, type TriageConfig } from './config';
 import { CreateTriageTables1796300000000 } from './migrations/1796300000000-create-triage-tables';
+import { AddTaskRetrySchedule1796700000000 } from './migrations/1796700000000-add-task-retry-schedule';
 import { TriageTaskRepository } from './tasks/triage-task.repository';
 import { ContextRanker } from './triage/context-ranker';
 import { FastCalls } from './triage/fast-calls';
 import { ModelUsageRecorder } from './triage/model-usage.recorder';
+import { TriageRetries } from './triage/triage-retries';
 import { TriageConsumer } from './triage/triage.consumer';
 import { TriageService } from './triage/triage.service';
 
@@ -33,7 +35,7 @@ export class TriageModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'triage',
           entities: [],
-          migrations: [CreateTriageTables1796300000000],
+          migrations: [CreateTriageTables1796300000000, AddTaskRetrySchedule1796700000000],
           poolSize: config.DATABASE_POOL_SIZE,
         }),
         KafkaModule.forRoot({
@@ -86,6 +88,7 @@ export class TriageModule {
         ContextRanker,
         TriageService,
         TriageConsumer,
+        TriageRetries,
       ],
     };
   }

@@ -38,6 +38,9 @@ const triageConfigFields = z.object({
   TRIAGE_CLAIM_MARGIN_MS: envInt(5_000, 0, 600_000),
   // Base of the jittered exponential backoff between tries at a ledger or fast model that did not answer.
   TRIAGE_RETRY_BASE_MS: envInt(200, 1, 60_000),
+  // How often each instance looks for tasks whose next try is due (a failed call waits for it in the task's record,
+  // not in the Kafka handler, so the tasks behind it on its partition go on).
+  TRIAGE_RETRY_POLL_INTERVAL_MS: envInt(250, 10, 60_000),
   // Output caps of the fast-model calls: they bound each call's worst-case reservation.
   TRIAGE_CLASSIFY_MAX_COMPLETION_TOKENS: tokens(300),
   TRIAGE_RANK_MAX_COMPLETION_TOKENS: tokens(2_048),

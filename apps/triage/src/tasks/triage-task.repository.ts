@@ -1,4 +1,4 @@
-import type { TriageDecision } from '@deliberate/contracts';
+import type { EventEnvelope, TaskAccepted, TriageDecision } from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 
@@ -18,6 +18,16 @@ export interface TriageTask {
   reservationId: string | null;
   outcomeTopic: string | null;
   outcomeEventId: string | null;
+  /** When the task's next try is due (a failed call waiting for it, or the retry job's lease on it); null otherwise. */
+  retryAt: Date | null;
+  retryAttempts: number;
+  lastError: string | null;
+}
+
+/** A task the retry job took to resume, with the accepted event it resumes from. */
+export interface DueTask {
+  task: TriageTask;
+  event: EventEnvelope<TaskAccepted>;
 }
 
 /** A claim taken on a task's next fast-model call, with the hold of the try it replaced (a crashed handler's). */
@@ -40,10 +50,13 @@ interface TaskRow {
   reservation_id: string | null;
   outcome_topic: string | null;
   outcome_event_id: string | null;
+  retry_at: Date | null;
+  retry_attempts: number;
+  last_error: string | null;
 }
 
 const COLUMNS = `task_id, tenant_id, deadline_at, state, decision, call_purpose, call_attempt, claim_owner,
-  claim_expires_at, reservation_id, outcome_topic, outcome_event_id`;
+  claim_expires_at, reservation_id, outcome_topic, outcome_event_id, retry_at, retry_attempts, last_error`;
 
 const toTask = (r: TaskRow): TriageTask => ({
   taskId: r.task_id,
@@ -58,6 +71,9 @@ const toTask = (r: TaskRow): TriageTask => ({
   reservationId: r.reservation_id,
   outcomeTopic: r.outcome_topic,
   outcomeEventId: r.outcome_event_id,
+  retryAt: r.retry_at,
+  retryAttempts: r.retry_attempts,
+  lastError: r.last_error,
 });
 
 const ms = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
@@ -74,13 +90,14 @@ export class TriageTaskRepository {
     tenantId: string;
     acceptedAt: Date;
     deadlineAt: Date;
+    event: EventEnvelope<TaskAccepted>;
   }): Promise<TriageTask> {
     const inserted = await this.sql.maybe<TaskRow>(
-      `INSERT INTO tasks (task_id, tenant_id, accepted_at, deadline_at, state)
-       VALUES ($1, $2, $3, $4, 'triaging')
+      `INSERT INTO tasks (task_id, tenant_id, accepted_at, deadline_at, state, accepted_event)
+       VALUES ($1, $2, $3, $4, 'triaging', $5)
        ON CONFLICT (task_id) DO NOTHING
        RETURNING ${COLUMNS}`,
-      [task.taskId, task.tenantId, task.acceptedAt, task.deadlineAt],
+      [task.taskId, task.tenantId, task.acceptedAt, task.deadlineAt, JSON.stringify(task.event)],
     );
     return inserted ? toTask(inserted) : (await this.read(task.taskId))!;
   }
@@ -184,12 +201,67 @@ export class TriageTaskRepository {
   ): Promise<boolean> {
     const n = await tx.execute(
       `UPDATE tasks
-          SET state = 'finished', outcome_topic = $3, outcome_event_id = $4,
+          SET state = 'finished', outcome_topic = $3, outcome_event_id = $4, retry_at = NULL,
               claim_owner = NULL, claim_expires_at = NULL, finished_at = now(), updated_at = now()
         WHERE task_id = $1 AND state <> 'finished'
           AND (claim_owner = $2 OR claim_owner IS NULL OR claim_expires_at <= now())`,
       [taskId, owner, outcome.topic, outcome.eventId],
     );
     return n === 1;
+  }
+
+  /**
+   * Gives the claim up and leaves the task to wait for its next try at `retryAt`, saying what went wrong. With
+   * `sameAttempt` (the ledger did not answer: the try never got a hold) the next claim of the same purpose is this
+   * try again, so its reserve goes under the same key. False when another handler holds the claim or finished it.
+   */
+  async scheduleRetry(
+    taskId: string,
+    owner: string,
+    retry: { retryAt: Date; error: string; sameAttempt: boolean },
+  ): Promise<boolean> {
+    const n = await this.sql.execute(
+      `UPDATE tasks
+          SET retry_at = $3, retry_attempts = retry_attempts + 1, last_error = $4,
+              call_attempt = CASE WHEN $5 THEN greatest(call_attempt - 1, 0) ELSE call_attempt END,
+              claim_owner = NULL, claim_expires_at = NULL, reservation_id = NULL, updated_at = now()
+        WHERE task_id = $1 AND state <> 'finished' AND (claim_owner = $2 OR claim_owner IS NULL)`,
+      [taskId, owner, retry.retryAt, retry.error.slice(0, 4000), retry.sameAttempt],
+    );
+    return n === 1;
+  }
+
+  /**
+   * Takes up to `limit` tasks whose next try is due, for this instance to resume: their retry_at moves `leaseMs`
+   * ahead, so a redelivery leaves them alone and, should this instance stop, another takes them when it passes.
+   * SKIP LOCKED: two instances never take the same task in one round.
+   */
+  async takeDue(limit: number, leaseMs: number): Promise<DueTask[]> {
+    const rows = await this.sql.query<TaskRow & { accepted_event: EventEnvelope<TaskAccepted> }>(
+      `WITH due AS (
+         SELECT task_id FROM tasks
+          WHERE retry_at <= now() AND state <> 'finished' AND accepted_event IS NOT NULL
+          ORDER BY retry_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED
+       )
+       UPDATE tasks t SET retry_at = now() + ${ms('$2')}, updated_at = now()
+         FROM due
+        WHERE t.task_id = due.task_id
+       RETURNING ${COLUMNS.split(',')
+         .map((c) => `t.${c.trim()}`)
+         .join(', ')}, t.accepted_event`,
+      [limit, leaseMs],
+    );
+    return rows.map((r) => ({ task: toTask(r), event: r.accepted_event }));
+  }
+
+  /** Keeps the retry job's lease on a task it is resuming `leaseMs` more. */
+  async extendRetryLease(taskId: string, leaseMs: number): Promise<void> {
+    await this.sql.execute(
+      `UPDATE tasks SET retry_at = now() + ${ms('$2')}
+        WHERE task_id = $1 AND state <> 'finished' AND retry_at IS NOT NULL`,
+      [taskId, leaseMs],
+    );
   }
 }

@@ -4,6 +4,7 @@ import {
   isBudgetDenial,
   isRetryableModelError,
   mayHaveBeenBilled,
+  nextTry,
   taskDeadline,
 } from './call-retry';
 
@@ -59,5 +60,32 @@ describe('call-retry', () => {
     expect(denialVerdict('fail')).toBe('fail');
     expect(denialVerdict('route_cheap')).toBe('fail');
     expect(denialVerdict('human')).toBe('escalate');
+  });
+});
+
+describe('nextTry', () => {
+  const base = { now: 10_000, baseMs: 200, maxMs: 5_000, retryAfterMs: null, random: () => 1 };
+
+  it('backs off exponentially by the tries already scheduled, up to the cap', () => {
+    const at = (retryAttempts: number) =>
+      nextTry({ ...base, retryAttempts, deadlineAt: new Date(1_000_000) });
+    expect(at(0)).toEqual({ kind: 'retry', retryAt: new Date(10_200) });
+    expect(at(1)).toEqual({ kind: 'retry', retryAt: new Date(10_400) });
+    expect(at(3)).toEqual({ kind: 'retry', retryAt: new Date(11_600) });
+    expect(at(20)).toEqual({ kind: 'retry', retryAt: new Date(15_000) });
+  });
+
+  it("waits at least the provider's Retry-After", () => {
+    expect(
+      nextTry({ ...base, retryAttempts: 0, retryAfterMs: 3_000, deadlineAt: new Date(1_000_000) }),
+    ).toEqual({ kind: 'retry', retryAt: new Date(13_000) });
+  });
+
+  it('gives up when the next try would come at or after the deadline', () => {
+    expect(nextTry({ ...base, retryAttempts: 0, deadlineAt: new Date(10_200) })).toEqual({ kind: 'give_up' });
+    expect(nextTry({ ...base, retryAttempts: 0, deadlineAt: new Date(10_201) })).toEqual({
+      kind: 'retry',
+      retryAt: new Date(10_200),
+    });
   });
 });

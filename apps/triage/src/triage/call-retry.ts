@@ -1,4 +1,5 @@
 import type { BudgetDeniedAction, ReservationDenialReason } from '@deliberate/contracts';
+import { jitteredBackoffMs } from '@deliberate/ledger-client';
 import { ModelCallError } from '@deliberate/llm';
 
 // The small decisions around a fast-model call's retries, kept pure so their edges are tested without a broker.
@@ -46,4 +47,30 @@ export function denialVerdict(action: BudgetDeniedAction): DenialVerdict {
     case 'human':
       return 'escalate';
   }
+}
+
+export type NextTry = { kind: 'retry'; retryAt: Date } | { kind: 'give_up' };
+
+/**
+ * When a task whose call failed retryably tries again: a jittered exponential backoff by the number of tries already
+ * scheduled (at least the provider's Retry-After), or not at all when that would come at or after its deadline.
+ */
+export function nextTry(options: {
+  now: number;
+  deadlineAt: Date;
+  /** Tries scheduled before this one. */
+  retryAttempts: number;
+  retryAfterMs: number | null;
+  baseMs: number;
+  maxMs: number;
+  random?: () => number;
+}): NextTry {
+  const delayMs = Math.max(
+    options.retryAfterMs ?? 0,
+    jitteredBackoffMs(options.retryAttempts + 1, options.baseMs, options.maxMs, options.random),
+  );
+  const retryAt = options.now + delayMs;
+  return retryAt >= options.deadlineAt.getTime()
+    ? { kind: 'give_up' }
+    : { kind: 'retry', retryAt: new Date(retryAt) };
 }

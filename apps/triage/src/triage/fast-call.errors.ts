@@ -45,3 +45,22 @@ export class TaskDeadlineError extends Error {
     this.name = 'TaskDeadlineError';
   }
 }
+
+/**
+ * A call failed in a way a later try may mend (the fast model's 5xx, timeout or 429; a ledger that did not answer):
+ * the task waits for that try in its record, until its deadline.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    /** What failed: `the ledger`, `the fast model`. */
+    readonly what: string,
+    readonly detail: string,
+    /** The provider's Retry-After, when it gave one. */
+    readonly retryAfterMs: number | null,
+    /** The try never got a hold (the ledger did not answer): the next one asks again under the same key. */
+    readonly sameAttempt: boolean,
+  ) {
+    super(`${what} failed (${detail}); trying again later`);
+    this.name = 'RetryLaterError';
+  }
+}

@@ -16,6 +16,7 @@ import {
   BudgetDeniedError,
   CallClaimLostError,
   ReservationRefusedError,
+  RetryLaterError,
   TaskDeadlineError,
 } from './fast-call.errors';
 import { ModelUsageRecorder, type RecordedCall } from './model-usage.recorder';
@@ -43,7 +44,8 @@ export interface FastCallRequest {
 // Every fast-model call runs under a claim on the task's record and a ledger hold for its worst case: the claim
 // stops a second handler (a redelivery, another replica) from calling too; the hold keeps spend under the budget.
 // A claim's owner that crashed mid-call leaves it to expire; whoever takes it over books that call at its worst case.
-// A ledger or model that does not answer is asked again, with backoff, until the task's deadline.
+// A ledger or model that does not answer is asked again, with backoff, until the task's deadline: from the task's
+// record (RetryLaterError), except the bounded tries of a call the task can do without (classify, rank).
 @Injectable()
 export class FastCalls {
   private readonly logger = new Logger(FastCalls.name);
@@ -62,7 +64,8 @@ export class FastCalls {
   /**
    * Claims the task's next call and makes it, under a hold. Undefined when another handler holds the claim (the
    * caller waits for it and reads the task again). Throws BudgetDeniedError, ReservationRefusedError,
-   * TaskDeadlineError, CallClaimLostError, or the last ModelCallError once its tries are spent.
+   * TaskDeadlineError, CallClaimLostError, RetryLaterError (a retryable failure the task's record waits out), or
+   * the last ModelCallError of a call with maxTries once they are spent.
    * On success the caller still holds the claim: it records the result and gives the claim up in one transaction.
    */
   async call(request: FastCallRequest): Promise<ModelCallResult | undefined> {
@@ -79,8 +82,18 @@ export class FastCalls {
       const outcome = await this.tryOnce(request, attempt);
       if (outcome.ok) return outcome.result;
       const error = outcome.error;
-      const lastTry = request.maxTries !== undefined && tries >= request.maxTries;
-      if (!isRetryableModelError(error) || lastTry) throw error;
+      if (!isRetryableModelError(error)) throw error;
+      // A call the task cannot do without waits for its next try in the task's record, so the handler returns and
+      // the tasks behind it on its partition go on; the retry job resumes it when the try is due.
+      if (request.maxTries === undefined) {
+        throw new RetryLaterError(
+          'the fast model',
+          `${error.kind}: ${error.message}`,
+          error.retryAfterMs,
+          false,
+        );
+      }
+      if (tries >= request.maxTries) throw error;
       const delayMs = Math.max(
         error.retryAfterMs ?? 0,
         jitteredBackoffMs(tries, this.config.TRIAGE_RETRY_BASE_MS, MAX_RETRY_DELAY_MS),
@@ -151,40 +164,31 @@ export class FastCalls {
     }
   }
 
-  // A ledger that does not answer is an outage: asked again under the same key (one hold, however many asks)
-  // until the task's deadline, in spans no longer than this handler's claim, which it renews between them.
+  // A ledger that does not answer is an outage: asked again from the task's record under the same key (one hold,
+  // however many asks) until the task's deadline.
   private async reserve(request: FastCallRequest, attempt: number): Promise<string> {
     const { task, purpose, messages } = request;
-    for (;;) {
-      const reply = await this.reservations.reserve(
-        {
-          reservationKey: `${task.taskId}:triage:${purpose}:${attempt}`,
-          tenantId: task.tenantId,
-          taskId: task.taskId,
-          apiKeyId: request.apiKeyId,
-          project: request.project,
-          model: this.model,
-          estimatedInputTokens: inputTokenUpperBound(messages),
-          maxOutputTokens: request.maxCompletionTokens,
-          taskCeilingMicroUsd: request.taskCeilingMicroUsd,
-          ttlMs: this.claimMs(),
-        },
-        {
-          deadlineAt: new Date(
-            Math.min(task.deadlineAt.getTime(), Date.now() + this.config.TRIAGE_CALL_TIMEOUT_MS),
-          ),
-        },
-      );
-      if (reply.approved) return reply.reservationId;
-      if (isBudgetDenial(reply.reason))
-        throw new BudgetDeniedError(reply.reason, reply.message, reply.policy);
-      if (reply.reason !== 'ledger_unavailable')
-        throw new ReservationRefusedError(reply.reason, reply.message);
-      if (Date.now() >= task.deadlineAt.getTime()) throw new TaskDeadlineError('the ledger', reply.message);
-      if (!(await this.tasks.extendClaim(task.taskId, request.owner, this.claimMs(), null))) {
-        throw new CallClaimLostError(task.taskId);
-      }
-    }
+    const reply = await this.reservations.reserve(
+      {
+        reservationKey: `${task.taskId}:triage:${purpose}:${attempt}`,
+        tenantId: task.tenantId,
+        taskId: task.taskId,
+        apiKeyId: request.apiKeyId,
+        project: request.project,
+        model: this.model,
+        tier: 'fast',
+        estimatedInputTokens: inputTokenUpperBound(messages),
+        maxOutputTokens: request.maxCompletionTokens,
+        taskCeilingMicroUsd: request.taskCeilingMicroUsd,
+        ttlMs: this.claimMs(),
+      },
+      // One ask (it waits LEDGER_TIMEOUT_MS for its reply): the task's record schedules the next.
+      { deadlineAt: new Date() },
+    );
+    if (reply.approved) return reply.reservationId;
+    if (isBudgetDenial(reply.reason)) throw new BudgetDeniedError(reply.reason, reply.message, reply.policy);
+    if (reply.reason !== 'ledger_unavailable') throw new ReservationRefusedError(reply.reason, reply.message);
+    throw new RetryLaterError('the ledger', reply.message, null, true);
   }
 
   /** Books the worst case of a call cut off before its usage was known; once, however often it is asked. */

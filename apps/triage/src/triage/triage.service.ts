@@ -20,12 +20,13 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TRIAGE_CONFIG, type TriageConfig } from '../config';
 import { type TriageTask, TriageTaskRepository } from '../tasks/triage-task.repository';
-import { denialVerdict, taskDeadline } from './call-retry';
+import { denialVerdict, nextTry, taskDeadline } from './call-retry';
 import { ContextRanker } from './context-ranker';
 import {
   BudgetDeniedError,
   CallClaimLostError,
   ReservationRefusedError,
+  RetryLaterError,
   TaskDeadlineError,
 } from './fast-call.errors';
 import { type FastCallRequest, FastCalls } from './fast-calls';
@@ -39,6 +40,8 @@ import { decideByRules } from './triage-policy';
 
 // How often a handler looks again at a task whose call another handler holds (bounded by that claim's expiry).
 const CLAIM_POLL_MS = 250;
+// The longest wait between two tries of a task's call.
+const MAX_RETRY_DELAY_MS = 5_000;
 
 /** Another handler finished the task, or took its call over, first: this one's result is not the task's. */
 class LostRace extends Error {}
@@ -71,7 +74,17 @@ export class TriageService {
     @Inject(TRIAGE_CONFIG) private readonly config: TriageConfig,
   ) {}
 
+  /** Triages a delivered accepted event; returns once the task is finished or waits for a later try. */
   async triage(event: Accepted): Promise<void> {
+    await this.drive(event, false);
+  }
+
+  /** Resumes a task the retry job took because its next try is due (its lease is the task's retry_at). */
+  async resume(event: Accepted): Promise<void> {
+    await this.drive(event, true);
+  }
+
+  private async drive(event: Accepted, resumed: boolean): Promise<void> {
     const taskId = event.taskId!;
     const delivery: Delivery = { event, owner: `${this.config.TRIAGE_INSTANCE_ID}/${uuidv7()}` };
     const deadlineAt = taskDeadline(
@@ -87,19 +100,23 @@ export class TriageService {
           tenantId: event.tenantId,
           acceptedAt: new Date(event.data.acceptedAt),
           deadlineAt,
+          event,
         });
         // A redelivery of a finished task: its terminal event is in the outbox already, under its one id.
         if (task.state === 'finished') return;
+        // A task waiting for its next try belongs to the retry job: a delivery of it does nothing.
+        if (!resumed && task.retryAt !== null) return;
         if (this.heldByAnother(task, delivery.owner)) {
           await sleep(Math.max(1, Math.min(CLAIM_POLL_MS, task.claimExpiresAt!.getTime() - Date.now())));
         } else {
-          await this.step(delivery, task);
+          if (resumed) await this.tasks.extendRetryLease(taskId, this.retryLeaseMs());
+          if ((await this.step(delivery, task)) === 'waiting') return;
         }
         task = await this.tasks.read(taskId);
         failures = 0;
       } catch (e) {
-        // Postgres or the broker away for a moment is an outage like any other: waited out until the deadline,
-        // from the task's record as it stands.
+        // Postgres or the broker away for a moment is an outage every task shares, so it is waited out here, until
+        // the deadline, from the task's record as it stands.
         failures += 1;
         const delayMs = jitteredBackoffMs(failures, this.config.TRIAGE_RETRY_BASE_MS, 5_000);
         if (Date.now() + delayMs >= deadlineAt.getTime()) throw e;
@@ -108,6 +125,11 @@ export class TriageService {
         task = undefined;
       }
     }
+  }
+
+  // The retry job's hold on a task it resumes: as long as one call may take, renewed before each step.
+  private retryLeaseMs(): number {
+    return this.config.TRIAGE_CALL_TIMEOUT_MS + this.config.TRIAGE_CLAIM_MARGIN_MS;
   }
 
   private heldByAnother(task: TriageTask, owner: string): boolean {
@@ -119,17 +141,58 @@ export class TriageService {
     );
   }
 
-  // One move of the task's state machine; the caller reads the record again after it, whoever made the next move.
-  private async step(delivery: Delivery, task: TriageTask): Promise<void> {
+  /**
+   * One move of the task's state machine; the caller reads the record again after it, whoever made the next move.
+   * `waiting`: the task waits in its record for a later try, which the retry job makes.
+   */
+  private async step(delivery: Delivery, task: TriageTask): Promise<'moved' | 'waiting'> {
     try {
       if (task.state === 'triaging') await this.decide(delivery, task);
       else await this.conclude(delivery, task);
     } catch (e) {
-      if (e instanceof CallClaimLostError || e instanceof LostRace) return;
+      if (e instanceof CallClaimLostError || e instanceof LostRace) return 'moved';
+      if (e instanceof RetryLaterError) return this.retryLater(delivery, task, e);
       const verdict = this.verdictOf(delivery.event, e);
       if (!verdict) throw e;
       await this.finish(delivery, task, [verdict]);
     }
+    return 'moved';
+  }
+
+  // Schedules the task's next try in its record and gives its claim up, so this handler returns; past the deadline
+  // the task fails, naming what was down.
+  private async retryLater(
+    delivery: Delivery,
+    task: TriageTask,
+    e: RetryLaterError,
+  ): Promise<'moved' | 'waiting'> {
+    const next = nextTry({
+      now: Date.now(),
+      deadlineAt: task.deadlineAt,
+      retryAttempts: task.retryAttempts,
+      retryAfterMs: e.retryAfterMs,
+      baseMs: this.config.TRIAGE_RETRY_BASE_MS,
+      maxMs: MAX_RETRY_DELAY_MS,
+    });
+    if (next.kind === 'give_up') {
+      await this.finish(delivery, task, [
+        this.verdictOf(delivery.event, new TaskDeadlineError(e.what, e.detail))!,
+      ]);
+      return 'moved';
+    }
+    const scheduled = await this.tasks.scheduleRetry(task.taskId, delivery.owner, {
+      retryAt: next.retryAt,
+      error: `${e.what}: ${e.detail}`,
+      sameAttempt: e.sameAttempt,
+    });
+    if (!scheduled) return 'moved';
+    this.logger.warn({
+      msg: 'a call failed; the task waits for its next try',
+      taskId: task.taskId,
+      retryAt: next.retryAt.toISOString(),
+      error: e.message,
+    });
+    return 'waiting';
   }
 
   // Stores the decision, with its task.triaged event, before any call that depends on it.
@@ -261,7 +324,7 @@ export class TriageService {
       });
     } catch (e) {
       if (!(e instanceof ModelCallError)) throw e;
-      // Only an error no retry can mend ends here: retryable ones were retried until the deadline.
+      // Only an error no retry can mend ends here: retryable ones wait for their next try in the task's record.
       await this.finish(delivery, task, [
         {
           event: taskFailedEvent,
