@@ -70,11 +70,12 @@ it('opens on a runaway loop, denies while open, and closes after the cool-down o
   // The tenant's policy, not the budget, says what a denial asks callers to do.
   await setTenantPolicy(h, tenantId, { onBudgetDenied: 'route_cheap' });
   await putBudget(h, tenantId, { breakerWindowSeconds: 2, breakerMaxSpendUsd: 0.01 });
-  const reserve = () =>
+  const reserve = (tier: 'fast' | 'reasoning' | null = null) =>
     client.reserve({
       tenantId,
       taskId: randomUUID(),
       model: 'sim-fast',
+      tier,
       estimatedInputTokens: 10,
       maxOutputTokens: 10,
     });
@@ -97,6 +98,12 @@ it('opens on a runaway loop, denies while open, and closes after the cool-down o
 
   const denied = await reserve();
   expect(denied).toMatchObject({ approved: false, reason: 'breaker_open', policy: 'route_cheap' });
+  expect(await reserve('reasoning')).toMatchObject({ approved: false, reason: 'breaker_open' });
+  // The tenant's route_cheap policy keeps the cheap tier running while the breaker is open.
+  expect(await reserve('fast')).toMatchObject({ approved: true });
+  await setTenantPolicy(h, tenantId, { onBudgetDenied: 'fail' });
+  expect(await reserve('fast')).toMatchObject({ approved: false, reason: 'breaker_open', policy: 'fail' });
+  await setTenantPolicy(h, tenantId, { onBudgetDenied: 'route_cheap' });
   await pollUntil(
     () => Promise.resolve(cache.state(tenantId)),
     (s) => s.open,

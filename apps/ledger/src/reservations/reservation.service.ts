@@ -186,7 +186,8 @@ export class ReservationService {
     const onDenied = this.policies.policyOf(req.tenantId).onBudgetDenied;
     const outbox = await this.sql.transaction(async (tx) => {
       const breaker = await this.breaker.findOpen(tx, req.tenantId);
-      if (breaker) {
+      // Under route_cheap the breaker stops the dear tiers only: the fast tier keeps answering, within the budgets.
+      if (breaker && !(onDenied === 'route_cheap' && req.tier === 'fast')) {
         throw new ReservationDenied(
           deny(
             'breaker_open',

@@ -121,6 +121,7 @@ export class AttemptExecutor {
           apiKeyId: e.spec.apiKeyId,
           project: e.spec.project,
           model,
+          tier,
           estimatedInputTokens: inputTokenUpperBound(messages),
           maxOutputTokens: maxCompletionTokens,
           taskCeilingMicroUsd: limits.taskCeilingMicroUsd,

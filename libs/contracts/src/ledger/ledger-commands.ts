@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { budgetDeniedActionSchema } from '../policy/tenant-policy.schema';
+import { modelTierSchema } from '../events/model-call-recorded.event';
 import { tokenUsageSchema } from '../task/token-usage.schema';
 
 // The cost ledger's request-reply commands, served over Kafka as NestJS message patterns.
@@ -31,6 +32,11 @@ export const reserveRequestSchema = z.strictObject({
   apiKeyId: z.string().max(100).nullable().default(null),
   project: z.string().max(200).nullable().default(null),
   model: z.string().min(1).max(200),
+  /**
+   * The tier of the call. While a tenant's cost breaker is open under its `route_cheap` policy, the fast tier is
+   * still held (budgets permitting); every other tier, or a call that names none, is refused.
+   */
+  tier: modelTierSchema.nullable().default(null),
   estimatedInputTokens: z.int().nonnegative().max(10_000_000),
   maxOutputTokens: z.int().nonnegative().max(10_000_000),
   /** The task's own ceiling (maxCostUsd), on top of the tenant's per-task ceiling. */
