@@ -201,10 +201,13 @@ describe('HTTP submission', () => {
   });
 
   it('fails the task with a reason when the fast model keeps failing, and falls back to reasoning when the classifier does', async () => {
-    const broken = await submit({ input: 'Say hi [[sim:fault=500]]', mode: 'fast' });
+    // A 500 is retried until the task's deadline, each try scheduled in the triage's record, then the task fails
+    // naming the fast model and what it answered.
+    const broken = await submit({ input: 'Say hi [[sim:fault=500]]', mode: 'fast', latencyBudgetMs: 2000 });
     const failed = await waitForTask(broken.body.id);
     expect(failed.status).toBe('failed');
-    expect(failed.error).toMatchObject({ code: 'fast_model_unavailable' });
+    expect(failed.error).toMatchObject({ code: 'deadline_exceeded' });
+    expect(failed.error!.message).toContain('the fast model');
     expect(failed.error!.message).toContain('server_error');
 
     const unclassifiable = await submit({ input: 'Say hello [[sim:fault=500]]' });
