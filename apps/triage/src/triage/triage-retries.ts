@@ -10,6 +10,8 @@ import { TRIAGE_CONFIG, type TriageConfig } from '../config';
 import { TriageTaskRepository } from '../tasks/triage-task.repository';
 import { TriageService } from './triage.service';
 
+const SHUTDOWN_WAIT_MS = 10_000;
+
 // Resumes the tasks whose next try is due, through the same steps as a delivery. Every instance polls; a due task
 // is taken by one of them (SKIP LOCKED) under a lease on its retry_at, so one that stops mid-way leaves it to the
 // next. Up to TRIAGE_CONCURRENCY tasks are resumed at once, each in the background: a slow one holds up no other.
@@ -41,8 +43,14 @@ export class TriageRetries implements OnApplicationBootstrap, BeforeApplicationS
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.job.stop();
-    // A resume cut short here is taken again by another instance once its lease passes.
-    await Promise.allSettled([...this.resuming]);
+    // A resume cut short here (a call may run for TRIAGE_CALL_TIMEOUT_MS) is taken again by another instance once
+    // its lease passes: shutdown waits for the resumes in progress only so long.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.resuming]),
+      new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_WAIT_MS).unref())),
+    ]);
+    clearTimeout(timer);
   }
 
   private async resumeDue(): Promise<void> {
