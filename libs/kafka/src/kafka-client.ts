@@ -1,6 +1,9 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { kafkaLogCreator } from './kafka-log';
 import type { KafkaOptions } from './kafka.options';
+import { installRequestQueueTimerFix } from './request-queue-timer';
+
+installRequestQueueTimerFix();
 
 // One kafkajs client per process, its log routed into the service's structured log.
 export class KafkaClient {
