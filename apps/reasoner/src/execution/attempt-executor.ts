@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
 import { ModelBreakers } from '../models/model-breakers';
+import { backoffDelayMs, sleep } from '../retry/backoff';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
 import type { AttemptRecord, CallTier, ExecutionState, FailureReason } from './execution-record';
@@ -23,6 +24,9 @@ const MAX_TIMER_MS = 2_147_483_647;
 const DAY_MS = 86_400_000;
 // A hold outlives its call's deadline by this much, so a call answering at the last moment is still covered.
 const RESERVATION_MARGIN_MS = 60_000;
+// Retries of a call's end while the database is unreachable: soon at first, then every two seconds at most.
+const END_RETRY_BASE_MS = 100;
+const END_RETRY_MAX_MS = 2_000;
 
 type AbortCause = 'cancel' | 'shutdown' | 'lease_lost' | 'deadline';
 
@@ -224,7 +228,12 @@ export class AttemptExecutor {
         // Not an outcome of the task: the call is ended as cut off (booked at its worst case, since the provider may
         // bill it), and whoever runs the execution next tries it again without waiting for its deadline.
         releaseBreaker('neutral');
-        await this.record(state, attempt, this.cutOff(attempt, err, cause, performance.now() - startedMs));
+        await this.record(
+          state,
+          attempt,
+          this.cutOff(attempt, err, cause, performance.now() - startedMs),
+          signal,
+        );
         if (cause === 'lease_lost') throw new LostOwnershipError(state.execution.id);
         throw new InterruptedError();
       }
@@ -233,7 +242,7 @@ export class AttemptExecutor {
     } finally {
       clearTimeout(timer);
     }
-    return this.record(state, attempt, end);
+    return this.record(state, attempt, end, signal);
   }
 
   // Recorded by this instance even when its lease lapsed while the call ran (it stalled): the usage is booked, and
@@ -242,10 +251,11 @@ export class AttemptExecutor {
     state: ExecutionState,
     attempt: AttemptRecord,
     end: AttemptEnd,
+    signal: AbortSignal,
   ): Promise<AttemptRecord> {
     let recorded: AttemptRecord;
     try {
-      recorded = await this.repo.endAttempt(this.owner, attempt, end);
+      recorded = await this.endWhenReachable(attempt, end, signal);
     } catch (e) {
       // The new owner gave the call up after its deadline and booked it at its worst case. A call that reported its
       // usage after all is booked at it instead, under a usage event id of its own (one per attempt, so a repeat
@@ -255,6 +265,35 @@ export class AttemptExecutor {
     }
     await this.events.callEnded(state.execution, recorded);
     return recorded;
+  }
+
+  // The end of a call is what books its usage: with the database unreachable (Postgres restarting) it is kept here
+  // and written once the database answers, instead of the execution being dropped with its call's end. Meanwhile the
+  // lease may lapse and another instance take the execution over: the write then fails as lost ownership, and the
+  // usage goes out as a late one. Only a shutdown stops the wait (the next owner gives the call up at its deadline).
+  private async endWhenReachable(
+    attempt: AttemptRecord,
+    end: AttemptEnd,
+    signal: AbortSignal,
+  ): Promise<AttemptRecord> {
+    for (let retry = 1; ; retry += 1) {
+      try {
+        return await this.repo.endAttempt(this.owner, attempt, end);
+      } catch (e) {
+        if (e instanceof LostOwnershipError || (signal.aborted && signal.reason === 'shutdown')) throw e;
+        if (retry === 1 || retry % 10 === 0) {
+          this.logger.warn({
+            msg: "a call's end could not be recorded; tried again until the database answers",
+            executionId: attempt.executionId,
+            attemptId: attempt.id,
+            retry,
+            error: (e as Error).message,
+          });
+        }
+        // Not on the job's signal: it may be aborted already (lease lost, cancel) and the wait must still happen.
+        await sleep(backoffDelayMs(retry, END_RETRY_BASE_MS, END_RETRY_MAX_MS));
+      }
+    }
   }
 
   private async bookLateUsage(state: ExecutionState, attempt: AttemptRecord, end: AttemptEnd): Promise<void> {

@@ -254,13 +254,22 @@ export class ExecutionRepository {
     return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id }));
   }
 
-  /** Extends every lease `owner` holds in one statement; returns the executions with a cancel pending. */
-  async renewLeases(owner: string, leaseMs: number): Promise<{ id: string; cancelRequested: boolean }[]> {
+  /**
+   * Extends the leases `owner` holds on `executionIds` (those it runs) in one statement; returns the executions with
+   * a cancel pending. An execution it owns but no longer runs (dropped after a failure it could not hand back) is
+   * left to lapse, so that a claim takes it up again instead of its lease being kept alive for nobody.
+   */
+  async renewLeases(
+    owner: string,
+    leaseMs: number,
+    executionIds: readonly string[],
+  ): Promise<{ id: string; cancelRequested: boolean }[]> {
+    if (!executionIds.length) return [];
     const rows = await this.sql.query<{ id: string; cancel_requested: boolean }>(
       `UPDATE executions SET lease_expires_at = now() + $2 * interval '1 millisecond'
-        WHERE owner = $1 AND outcome IS NULL
+        WHERE owner = $1 AND id = ANY($3::uuid[]) AND outcome IS NULL
        RETURNING id, cancel_requested_at IS NOT NULL AS cancel_requested`,
-      [owner, leaseMs],
+      [owner, leaseMs, executionIds],
     );
     return rows.map((r) => ({ id: r.id, cancelRequested: r.cancel_requested }));
   }

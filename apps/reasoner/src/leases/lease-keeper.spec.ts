@@ -6,12 +6,16 @@ import { LeaseKeeper } from './lease-keeper';
 // The renewal round against fakes: what this instance runs, and what the database says it still holds.
 function setUp(local: string[]) {
   const aborted: string[] = [];
-  const state = { held: [] as string[], failing: false };
+  const state = { held: [] as string[], failing: false, renewed: [] as string[][] };
   const repo = {
-    renewLeases: () =>
-      state.failing
+    renewLeases: (_owner: string, _leaseMs: number, ids: readonly string[]) => {
+      state.renewed.push([...ids]);
+      return state.failing
         ? Promise.reject(new Error('database unreachable'))
-        : Promise.resolve(state.held.map((id) => ({ id, cancelRequested: false }))),
+        : Promise.resolve(
+            state.held.filter((id) => ids.includes(id)).map((id) => ({ id, cancelRequested: false })),
+          );
+    },
     claim: () => Promise.resolve([]),
     release: () => Promise.resolve(),
   };
@@ -52,5 +56,14 @@ describe('LeaseKeeper', () => {
     await new Promise((r) => setTimeout(r, 350));
     await expect(keeper.runOnce()).rejects.toThrow('database unreachable');
     expect(aborted).toEqual(['a', 'b']);
+  });
+
+  it('renews only the leases of executions it runs: one it owns but dropped lapses, for a claim to take it up', async () => {
+    const { keeper, aborted, state } = setUp(['a']);
+    // 'dropped' failed here while the database was unreachable and could not be handed back.
+    state.held = ['a', 'dropped'];
+    await keeper.runOnce();
+    expect(state.renewed).toEqual([['a']]);
+    expect(aborted).toEqual([]);
   });
 });

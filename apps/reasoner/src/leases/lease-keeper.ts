@@ -47,7 +47,11 @@ export class LeaseKeeper {
     const startedAt = Date.now();
     let held: { id: string; cancelRequested: boolean }[];
     try {
-      held = await this.repo.renewLeases(this.config.REASONER_INSTANCE_ID, this.config.REASONER_LEASE_MS);
+      held = await this.repo.renewLeases(
+        this.config.REASONER_INSTANCE_ID,
+        this.config.REASONER_LEASE_MS,
+        local,
+      );
     } catch (e) {
       // Unrenewed past the lease, every execution here may have a new owner: stop their calls.
       if (Date.now() - this.renewedAt >= this.config.REASONER_LEASE_MS) this.abortLost(local);
