@@ -9,6 +9,8 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   const admin = new URL(databaseUrl);
   admin.pathname = '/postgres';
   const client = new Client({ connectionString: admin.toString() });
+  // A connection lost between statements (Postgres restarting) fails the next one instead of ending the process.
+  client.on('error', () => undefined);
   try {
     await client.connect();
   } catch (e) {
@@ -28,6 +30,7 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
 
 export async function ensureSchema(databaseUrl: string, schema: string): Promise<void> {
   const client = new Client({ connectionString: databaseUrl });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     // A service's own role may own its schema without the right to create schemas (deploy/postgres/roles.sql):
