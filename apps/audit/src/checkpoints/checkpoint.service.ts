@@ -10,6 +10,9 @@ import { PeriodicJob, Sql } from '@deliberate/persistence';
 import { CheckpointRepository } from './checkpoint.repository';
 import { CheckpointSigner, type CheckpointStatement } from './checkpoint-signer';
 
+// SQLSTATE of audit.add_checkpoint's refusal of a head that no stored record matches.
+const CHECK_VIOLATION = '23514';
+
 export interface ExportedCheckpoint extends CheckpointStatement {
   keyId: string;
   /** Base64 Ed25519 signature over the canonical JSON of {at, recordHash, seq, tenantId}. */
@@ -21,6 +24,7 @@ export interface ExportedCheckpoint extends CheckpointStatement {
 // detectable without trusting this database.
 @Injectable()
 export class CheckpointService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(CheckpointService.name);
   private readonly job: PeriodicJob;
 
   constructor(
@@ -43,7 +47,7 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
 
   onApplicationBootstrap(): void {
     // The key id an operator needs for a rotation (AUDIT_CHECKPOINT_PUBLIC_KEYS).
-    new Logger('CheckpointService').log({ msg: 'signing checkpoints', keyId: this.signer.keyId });
+    this.logger.log({ msg: 'signing checkpoints', keyId: this.signer.keyId });
     this.job.start();
   }
 
@@ -54,12 +58,25 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
   /** Checkpoints every chain that grew; returns how many were signed. */
   async checkpointDue(): Promise<number> {
     const rows = await this.repository.headsToCheckpoint(this.sql);
+    let signed = 0;
     for (const head of rows) {
-      await this.sql.transaction((tx) =>
-        this.checkpoint(tx, head.tenant_id, Number(head.last_seq), head.last_hash),
-      );
+      try {
+        await this.sql.transaction((tx) =>
+          this.checkpoint(tx, head.tenant_id, Number(head.last_seq), head.last_hash),
+        );
+        signed += 1;
+      } catch (e) {
+        // The database refuses to sign a head that no stored record matches (the chain was tampered with): that
+        // chain stays unsigned, and verify names it; the other tenants' chains are still checkpointed.
+        if ((e as { code?: string }).code !== CHECK_VIOLATION) throw e;
+        this.logger.error({
+          msg: 'chain head matches no stored record: not checkpointed; run verify on this chain',
+          tenantId: head.tenant_id,
+          seq: Number(head.last_seq),
+        });
+      }
     }
-    return rows.length;
+    return signed;
   }
 
   /** Signs one position of one chain, inside the caller's transaction. */
