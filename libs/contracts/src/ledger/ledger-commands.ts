@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { budgetDeniedActionSchema } from '../policy/tenant-policy.schema';
 import { modelTierSchema } from '../events/model-call-recorded.event';
 import { tokenUsageSchema } from '../task/token-usage.schema';
+import { unsafeTextProblem } from '../text/unsafe-text';
 
 // The cost ledger's request-reply commands, served over Kafka as NestJS message patterns.
 // The pattern is the request topic; replies travel on `<pattern>.reply`.
@@ -14,7 +15,15 @@ export type LedgerPattern = (typeof LEDGER_PATTERNS)[keyof typeof LEDGER_PATTERN
 
 export const ledgerReplyTopic = (pattern: string) => `${pattern}.reply`;
 
-const tenantId = z.string().min(1).max(63);
+// Text the ledger stores and looks up in Postgres: a NUL would fail the statement (answered as if the ledger were
+// down, which callers wait out), and lone surrogates all become U+FFFD, so two different keys would be one.
+const storedText = (schema: z.ZodString) =>
+  schema.superRefine((text, ctx) => {
+    const problem = unsafeTextProblem(text);
+    if (problem) ctx.addIssue({ code: 'custom', message: `must not hold a ${problem}` });
+  });
+
+const tenantId = storedText(z.string().min(1).max(63));
 
 /**
  * Authorize worst-case spend before a paid call. The ledger prices the worst case itself from its catalogue:
@@ -26,12 +35,12 @@ export const reserveRequestSchema = z.strictObject({
    * timeout or a redelivery, answers with the first reservation instead of holding again. Keys are per tenant; a
    * different request under a key already used is denied `invalid_request`, naming the key.
    */
-  reservationKey: z.string().min(1).max(200).nullable().default(null),
+  reservationKey: storedText(z.string().min(1).max(200)).nullable().default(null),
   tenantId,
   taskId: z.uuid(),
-  apiKeyId: z.string().max(100).nullable().default(null),
-  project: z.string().max(200).nullable().default(null),
-  model: z.string().min(1).max(200),
+  apiKeyId: storedText(z.string().max(100)).nullable().default(null),
+  project: storedText(z.string().max(200)).nullable().default(null),
+  model: storedText(z.string().min(1).max(200)),
   /**
    * The tier of the call. While a tenant's cost breaker is open under its `route_cheap` policy, the fast tier is
    * still held (budgets permitting); every other tier, or a call that names none, is refused.
@@ -82,8 +91,8 @@ export type ReserveReply = z.infer<typeof reserveReplySchema>;
 export const settleRequestSchema = z.strictObject({
   reservationId: z.uuid(),
   /** The id of the call's usage.model-call.recorded.v1 event: the booking is idempotent on it. */
-  usageEventId: z.string().min(1).max(200),
-  model: z.string().min(1).max(200),
+  usageEventId: storedText(z.string().min(1).max(200)),
+  model: storedText(z.string().min(1).max(200)),
   usage: tokenUsageSchema,
   /**
    * The call was cut off (abort, lost lease, crash) before the provider reported its usage: with zero usage it is
@@ -103,7 +112,7 @@ export type SettleReply = z.infer<typeof settleReplySchema>;
 
 export const releaseRequestSchema = z.strictObject({
   reservationId: z.uuid(),
-  reason: z.string().max(500),
+  reason: storedText(z.string().max(500)),
 });
 export type ReleaseRequest = z.infer<typeof releaseRequestSchema>;
 
