@@ -337,18 +337,7 @@ export class ExecutionRepository {
               usage = $9, result = $10
         WHERE id = $1 AND instance_id = $2 AND status = 'started'
        RETURNING *`,
-      [
-        attempt.id,
-        instanceId,
-        end.status,
-        end.outcome,
-        end.reason,
-        end.detail,
-        end.finishedAt,
-        end.finishReason,
-        end.usage === null ? null : JSON.stringify(end.usage),
-        end.result === null ? null : JSON.stringify(end.result),
-      ],
+      [attempt.id, instanceId, ...endParams(end)],
     );
     if (!rows[0]) throw new LostOwnershipError(attempt.executionId);
     return toAttempt(rows[0]);
@@ -372,19 +361,7 @@ export class ExecutionRepository {
         WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
           AND COALESCE(a.deadline_at, a.started_at) + $11 * interval '1 millisecond' <= now()
        RETURNING a.*`,
-      [
-        attempt.id,
-        owner,
-        end.status,
-        end.outcome,
-        end.reason,
-        end.detail,
-        end.finishedAt,
-        end.finishReason,
-        end.usage === null ? null : JSON.stringify(end.usage),
-        end.result === null ? null : JSON.stringify(end.result),
-        graceMs,
-      ],
+      [attempt.id, owner, ...endParams(end), graceMs],
     );
     return rows[0] ? toAttempt(rows[0]) : null;
   }
@@ -408,4 +385,18 @@ export class ExecutionRepository {
     );
     if (!rows[0]) throw new LostOwnershipError(executionId);
   }
+}
+
+// $3 to $10 of the statements that end an attempt, in the order of their SET clauses.
+function endParams(end: AttemptEnd): unknown[] {
+  return [
+    end.status,
+    end.outcome,
+    end.reason,
+    end.detail,
+    end.finishedAt,
+    end.finishReason,
+    end.usage === null ? null : JSON.stringify(end.usage),
+    end.result === null ? null : JSON.stringify(end.result),
+  ];
 }
