@@ -2,7 +2,8 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import { RpcException } from '@nestjs/microservices';
 import type { Response } from 'express';
 import { type Observable, throwError } from 'rxjs';
-import { dependencyOutage, DependencyUnavailableException } from './dependency-outage';
+import { dependencyOutage } from '@deliberate/retry';
+import { DependencyUnavailableException } from './dependency-outage';
 
 /**
  * 429 with the Retry-After header the problem filter sets: the caller may try again after that many seconds. The

@@ -1,5 +1,5 @@
 import type { ReserveReply, ReserveRequest } from '@deliberate/contracts';
-import { CallReservations, jitteredBackoffMs, type LedgerCommands } from './call-reservations';
+import { CallReservations, type LedgerCommands } from './call-reservations';
 
 const request = {
   reservationKey: 'exec-1:reasoning:1',
@@ -100,13 +100,5 @@ describe('CallReservations.settle', () => {
         usage: { inputTokens: 1, cachedInputTokens: 0, outputTokens: 1, reasoningTokens: 0 },
       }),
     ).resolves.toBe(false);
-  });
-});
-
-describe('jitteredBackoffMs', () => {
-  it('doubles up to its cap, with half of it random', () => {
-    expect(jitteredBackoffMs(1, 100, 1_000, () => 0)).toBe(50);
-    expect(jitteredBackoffMs(3, 100, 1_000, () => 1)).toBe(400);
-    expect(jitteredBackoffMs(20, 100, 1_000, () => 1)).toBe(1_000);
   });
 });

@@ -1,4 +1,5 @@
 import type { ReserveReply, ReserveRequest, SettleRequest } from '@deliberate/contracts';
+import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { LedgerClient } from './ledger-client';
 
@@ -38,31 +39,6 @@ export interface ReserveOptions {
   signal?: AbortSignal | undefined;
 }
 
-/** Exponential backoff with "equal jitter": half of the capped delay fixed, half random. */
-export function jitteredBackoffMs(
-  retry: number,
-  baseMs: number,
-  maxMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, retry - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-/** Waits `ms`, or less if `signal` aborts first (it resolves either way: the caller checks the signal). */
-function wait(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 @Injectable()
 export class CallReservations {
   private readonly logger = new Logger(CallReservations.name);
@@ -94,7 +70,7 @@ export class CallReservations {
           deadlineAt: deadlineAt.toISOString(),
         });
       }
-      await wait(Math.min(delayMs, msLeft), signal);
+      await sleep(Math.min(delayMs, msLeft), signal);
       if (signal?.aborted) return reply;
     }
   }
@@ -125,7 +101,7 @@ export class CallReservations {
           });
           return false;
         }
-        await wait(jitteredBackoffMs(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
+        await sleep(jitteredBackoffMs(attempt, this.options.retryBaseMs, this.options.retryMaxMs));
       }
     }
   }

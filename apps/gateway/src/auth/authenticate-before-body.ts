@@ -1,4 +1,5 @@
-import { DependencyUnavailableException, dependencyOutage } from '@deliberate/http';
+import { DependencyUnavailableException } from '@deliberate/http';
+import { dependencyOutage } from '@deliberate/retry';
 import type { NextFunction, Request, Response } from 'express';
 import type { RequestAuthenticator } from './request-authenticator';
 

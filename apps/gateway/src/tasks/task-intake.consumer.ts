@@ -1,5 +1,5 @@
 import { taskSubmittedEvent } from '@deliberate/contracts';
-import { retryWhileUnavailable } from '@deliberate/http';
+import { retryWhileUnavailable } from '@deliberate/retry';
 import { handle, KafkaLifecycle, PermanentError } from '@deliberate/kafka';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { AuthService } from '../auth/auth.service';

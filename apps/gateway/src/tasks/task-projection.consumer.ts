@@ -6,7 +6,7 @@ import {
   taskReasoningStartedEvent,
   taskTriagedEvent,
 } from '@deliberate/contracts';
-import { retryWhileUnavailable } from '@deliberate/http';
+import { retryWhileUnavailable } from '@deliberate/retry';
 import { handle, KafkaLifecycle } from '@deliberate/kafka';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';

@@ -1,5 +1,5 @@
 import { modelCallRecordedEvent } from '@deliberate/contracts';
-import { dependencyOutage } from '@deliberate/http';
+import { dependencyOutage } from '@deliberate/retry';
 import { handle, KafkaLifecycle, PermanentError } from '@deliberate/kafka';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';

@@ -1,11 +1,11 @@
 import { uuidv7 } from '@deliberate/contracts';
 import { CallReservations } from '@deliberate/ledger-client';
 import { inputTokenUpperBound, ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
+import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
 import { ModelBreakers } from '../models/model-breakers';
-import { backoffDelayMs, sleep } from '../retry/backoff';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
 import type { AttemptRecord, CallTier, ExecutionState, FailureReason } from './execution-record';
@@ -291,7 +291,7 @@ export class AttemptExecutor {
           });
         }
         // Not on the job's signal: it may be aborted already (lease lost, cancel) and the wait must still happen.
-        await sleep(backoffDelayMs(retry, END_RETRY_BASE_MS, END_RETRY_MAX_MS));
+        await sleep(jitteredBackoffMs(retry, END_RETRY_BASE_MS, END_RETRY_MAX_MS));
       }
     }
   }

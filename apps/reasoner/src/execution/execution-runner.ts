@@ -2,11 +2,11 @@ import { type TokenUsage, ZERO_USAGE } from '@deliberate/contracts';
 import { BreakerStateCache } from '@deliberate/ledger-client';
 import { OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
+import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
-import { backoffDelayMs, sleep } from '../retry/backoff';
 import { AttemptExecutor, InterruptedError } from './attempt-executor';
 import { type Plan, planNext } from './execution-planner';
 import type { AttemptRecord, ExecutionOutcome, ExecutionState } from './execution-record';
@@ -84,7 +84,7 @@ export class ExecutionRunner {
             // The SDK retries 429 and 5xx itself; a call our own crash cut off, or the last model tier tried again
             // through an outage, is ours to space out.
             await sleep(
-              backoffDelayMs(plan.retry, this.config.REASONER_CRASH_RETRY_BASE_MS, CRASH_RETRY_MAX_DELAY_MS),
+              jitteredBackoffMs(plan.retry, this.config.REASONER_CRASH_RETRY_BASE_MS, CRASH_RETRY_MAX_DELAY_MS),
               signal,
             );
             if (signal.aborted) continue;

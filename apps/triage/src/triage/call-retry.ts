@@ -1,6 +1,6 @@
 import type { BudgetDeniedAction, ReservationDenialReason } from '@deliberate/contracts';
-import { jitteredBackoffMs } from '@deliberate/ledger-client';
 import { ModelCallError } from '@deliberate/llm';
+import { jitteredBackoffMs } from '@deliberate/retry';
 
 // The small decisions around a fast-model call's retries, kept pure so their edges are tested without a broker.
 

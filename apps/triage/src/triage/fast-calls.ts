@@ -1,13 +1,13 @@
 import { type ChatMessage, type SettleRequest, uuidv7, ZERO_USAGE } from '@deliberate/contracts';
-import { CallReservations, jitteredBackoffMs } from '@deliberate/ledger-client';
+import { CallReservations } from '@deliberate/ledger-client';
 import {
   inputTokenUpperBound,
   ModelClient,
   type CompleteRequest,
   type ModelCallResult,
 } from '@deliberate/llm';
+import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TRIAGE_CONFIG, type TriageConfig } from '../config';
 import type { TriageTask } from '../tasks/triage-task.repository';
 import { TriageTaskRepository } from '../tasks/triage-task.repository';

@@ -11,13 +11,13 @@ import {
   type TriageDecision,
   uuidv7,
 } from '@deliberate/contracts';
-import { BreakerStateCache, jitteredBackoffMs } from '@deliberate/ledger-client';
+import { BreakerStateCache } from '@deliberate/ledger-client';
 import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Outbox, type OutboxDraft, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
+import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { TRIAGE_CONFIG, type TriageConfig } from '../config';
 import { type TriageTask, TriageTaskRepository } from '../tasks/triage-task.repository';
 import { denialVerdict, nextTry, taskDeadline } from './call-retry';

@@ -1,4 +1,4 @@
-import { dependencyOutage } from './dependency-outage';
+import { dependencyOutage, retryWhileUnavailable } from './dependency-outage';
 
 // Errors as the drivers raise them: node-postgres (bare, or inside TypeORM's QueryFailedError) and kafkajs.
 const pgError = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
@@ -57,5 +57,67 @@ describe('dependencyOutage', () => {
     ['null', null],
   ])('leaves %s to the usual handling', (_, error) => {
     expect(dependencyOutage(error)).toBeNull();
+  });
+});
+
+describe('retryWhileUnavailable', () => {
+  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+  it('tries again while the database is unreachable, telling each wait, and returns what the work returns', async () => {
+    let runs = 0;
+    const waits: string[] = [];
+    const result = await retryWhileUnavailable(
+      () => {
+        runs += 1;
+        return runs < 3 ? Promise.reject(refused()) : Promise.resolve('booked');
+      },
+      { giveUpAtMs: Date.now() + 60_000, onWait: (outage) => waits.push(outage.dependency) },
+    );
+    expect(result).toBe('booked');
+    expect(runs).toBe(3);
+    expect(waits).toEqual(['postgres', 'postgres']);
+  });
+
+  it('throws any other error at once', async () => {
+    let runs = 0;
+    const bug = new TypeError('not a function');
+    await expect(
+      retryWhileUnavailable(
+        () => {
+          runs += 1;
+          return Promise.reject(bug);
+        },
+        { giveUpAtMs: Date.now() + 60_000 },
+      ),
+    ).rejects.toBe(bug);
+    expect(runs).toBe(1);
+  });
+
+  it('throws the outage once the next wait would pass the time it may take', async () => {
+    let runs = 0;
+    await expect(
+      retryWhileUnavailable(
+        () => {
+          runs += 1;
+          return Promise.reject(refused());
+        },
+        { giveUpAtMs: Date.now() + 50 },
+      ),
+    ).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(runs).toBe(1);
+  });
+
+  it('stops waiting when its signal aborts, with the last error', async () => {
+    const controller = new AbortController();
+    let runs = 0;
+    const waiting = retryWhileUnavailable(
+      () => {
+        runs += 1;
+        return Promise.reject(refused());
+      },
+      { giveUpAtMs: Date.now() + 60_000, signal: controller.signal, onWait: () => controller.abort() },
+    );
+    await expect(waiting).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(runs).toBe(1);
   });
 });

@@ -1,9 +1,11 @@
-// Exponential backoff with "equal jitter" (half fixed, half random), for the retries the openai SDK does not do
-// for us: a call cut off by a crash, a ledger that did not answer.
-export function backoffDelayMs(
+// The one backoff and the one wait of every retry loop: a reserve the ledger did not answer, a model call cut off by
+// a crash, a Kafka handler waiting out its database.
+
+/** Exponential backoff with "equal jitter": half of the capped delay fixed, half random. `retry` counts from 1. */
+export function jitteredBackoffMs(
   retry: number,
   baseMs: number,
-  maxMs = 30_000,
+  maxMs: number,
   random: () => number = Math.random,
 ): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.max(0, retry - 1));
