@@ -61,7 +61,8 @@ describe('dependencyOutage', () => {
 });
 
 describe('retryWhileUnavailable', () => {
-  const refused = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  const refused = () =>
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
 
   it('tries again while the database is unreachable, telling each wait, and returns what the work returns', async () => {
     let runs = 0;

@@ -84,7 +84,11 @@ export class ExecutionRunner {
             // The SDK retries 429 and 5xx itself; a call our own crash cut off, or the last model tier tried again
             // through an outage, is ours to space out.
             await sleep(
-              jitteredBackoffMs(plan.retry, this.config.REASONER_CRASH_RETRY_BASE_MS, CRASH_RETRY_MAX_DELAY_MS),
+              jitteredBackoffMs(
+                plan.retry,
+                this.config.REASONER_CRASH_RETRY_BASE_MS,
+                CRASH_RETRY_MAX_DELAY_MS,
+              ),
               signal,
             );
             if (signal.aborted) continue;
