@@ -11,6 +11,7 @@ import {
   type TriageDecision,
   uuidv7,
 } from '@deliberate/contracts';
+import { PermanentError } from '@deliberate/kafka';
 import { BreakerStateCache } from '@deliberate/ledger-client';
 import { ModelCallError, type ModelCallResult } from '@deliberate/llm';
 import { Outbox, type OutboxDraft, OutboxRelay } from '@deliberate/outbox';
@@ -102,6 +103,11 @@ export class TriageService {
           deadlineAt,
           event,
         });
+        // The task id is another tenant's (a forged or mistaken event): its record is neither read nor moved for
+        // this tenant, and the reason names no one else's tenant.
+        if (task.tenantId !== event.tenantId) {
+          throw new PermanentError(`task id ${taskId} is already recorded for another tenant`);
+        }
         // A redelivery of a finished task: its terminal event is in the outbox already, under its one id.
         if (task.state === 'finished') return;
         // A task waiting for its next try belongs to the retry job: a delivery of it does nothing.
@@ -115,6 +121,7 @@ export class TriageService {
         task = await this.tasks.read(taskId);
         failures = 0;
       } catch (e) {
+        if (e instanceof PermanentError) throw e;
         // Postgres or the broker away for a moment is an outage every task shares, so it is waited out here, until
         // the deadline, from the task's record as it stands.
         failures += 1;
