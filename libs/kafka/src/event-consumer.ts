@@ -1,4 +1,5 @@
 import { deadLetterTopic, type EventDefinition, type EventEnvelope } from '@deliberate/contracts';
+import { dependencyOutage, retryWhileUnavailable } from '@deliberate/retry';
 import { Logger } from '@nestjs/common';
 import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Batch, Consumer, KafkaMessage, Message } from 'kafkajs';
@@ -93,10 +94,16 @@ class ConsumerStoppingError extends Error {
 // kafkajs sends a heartbeat only when asked from inside eachBatch, and only once its interval has passed.
 const HEARTBEAT_PUMP_MS = 1_000;
 
+// The share of an attempt's time budget a handler may spend waiting for an unreachable dependency; the rest keeps
+// the attempt from running past its budget, which would dead-letter it at once.
+const OUTAGE_WAIT_SHARE = 0.8;
+
 // Wraps a kafkajs consumer so that: an offset is committed only after its handler's effect is durable;
 // undecodable or schema-invalid messages go to `<topic>.dlq` with the reason and the original bytes; transient
 // handler failures are retried with backoff, while errors no retry can fix, and attempts past their time budget, go to
-// the dead-letter topic at once; the group heartbeat goes on while handlers run; the trace continues from the producer.
+// the dead-letter topic at once; a handler that fails only because its database or broker is unreachable is run again
+// within its attempt, so an outage is waited out rather than dead-lettered; the group heartbeat goes on while
+// handlers run; the trace continues from the producer.
 export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly logger: Logger;
@@ -344,10 +351,13 @@ export class EventConsumer {
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.withinBudget((signal) => {
-          for (const d of decoded) Object.assign(d.meta, { attempt, signal });
-          return handler.handleBatch(decoded, signal);
-        });
+        await this.withinBudget(
+          (signal) => {
+            for (const d of decoded) Object.assign(d.meta, { attempt, signal });
+            return handler.handleBatch(decoded, signal);
+          },
+          { topic: batch.topic, partition: batch.partition, messages: decoded.length, attempt },
+        );
         return;
       } catch (e) {
         if (e instanceof ConsumerStoppingError) throw e;
@@ -424,17 +434,19 @@ export class EventConsumer {
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.withinBudget((signal) =>
-          handler.handle(envelope, {
-            topic,
-            partition,
-            offset: message.offset,
-            headers,
-            attempt,
-            value: message.value,
-            timestampMs: Number(message.timestamp),
-            signal,
-          }),
+        await this.withinBudget(
+          (signal) =>
+            handler.handle(envelope, {
+              topic,
+              partition,
+              offset: message.offset,
+              headers,
+              attempt,
+              value: message.value,
+              timestampMs: Number(message.timestamp),
+              signal,
+            }),
+          { topic, offset: message.offset, attempt },
         );
         return;
       } catch (e) {
@@ -463,7 +475,10 @@ export class EventConsumer {
 
   // Runs one attempt within the handler time budget. An attempt past it, or still running when shutdown's grace is
   // over, is abandoned: its signal aborts and the wait ends, though the work itself may go on in the background.
-  private async withinBudget(work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+  private async withinBudget(
+    work: (signal: AbortSignal) => Promise<void>,
+    logContext: Record<string, unknown>,
+  ): Promise<void> {
     const timeoutMs = this.client.options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
     const attempt = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -478,7 +493,12 @@ export class EventConsumer {
       if (this.abandoning.signal.aborted) onAbandon();
       else this.abandoning.signal.addEventListener('abort', onAbandon, { once: true });
     });
-    const running = Promise.resolve().then(() => work(attempt.signal));
+    const running = this.waitingOutOutages(
+      () => work(attempt.signal),
+      attempt.signal,
+      Date.now() + timeoutMs * OUTAGE_WAIT_SHARE,
+      logContext,
+    );
     // An abandoned attempt may still fail later: that failure has nobody left to tell.
     running.catch(() => undefined);
     try {
@@ -486,6 +506,33 @@ export class EventConsumer {
     } finally {
       clearTimeout(timer);
       if (onAbandon) this.abandoning.signal.removeEventListener('abort', onAbandon);
+    }
+  }
+
+  // Runs the handler again while it fails only because a dependency is unreachable, until `giveUpAtMs`; then its last
+  // error fails the attempt as any other. A consumer that is stopping no longer waits, and leaves the message
+  // uncommitted for whoever owns its partition next rather than dead-lettering it for an outage.
+  private async waitingOutOutages(
+    run: () => Promise<void>,
+    attemptSignal: AbortSignal,
+    giveUpAtMs: number,
+    logContext: Record<string, unknown>,
+  ): Promise<void> {
+    try {
+      await retryWhileUnavailable(run, {
+        giveUpAtMs,
+        signal: AbortSignal.any([attemptSignal, this.stopping.signal]),
+        onWait: (outage, delayMs) =>
+          this.logger.warn({
+            msg: 'handler is waiting for an unreachable dependency within its attempt',
+            ...logContext,
+            ...outage,
+            delayMs,
+          }),
+      });
+    } catch (e) {
+      if (this.stopping.signal.aborted && dependencyOutage(e)) throw new ConsumerStoppingError();
+      throw e;
     }
   }
 
