@@ -11,12 +11,13 @@ import { changedBy, PolicyService } from './policy.service';
 /** The version an If-Match header names; null without one. */
 export function expectedVersion(ifMatch: string | undefined): number | null {
   if (ifMatch === undefined) return null;
-  const match = /^\s*(?:W\/)?"?(\d{1,9})"?\s*$/.exec(ifMatch);
+  // An entity tag is quoted on both sides or not at all (a bare version is accepted too): one quote is malformed.
+  const match = /^\s*(?:W\/)?(?:"(\d{1,9})"|(\d{1,9}))\s*$/.exec(ifMatch);
   if (!match)
     throw new RequestValidationException('If-Match header', [
       { path: 'If-Match', message: 'expected the policy\'s version as an entity tag, e.g. "3"' },
     ]);
-  return Number(match[1]);
+  return Number(match[1] ?? match[2]);
 }
 
 function withETag(res: Response, answer: TenantPolicyResponse): TenantPolicyResponse {
