@@ -205,3 +205,49 @@ it('waits out a refused database connection within one attempt of a batch handle
   expect(dead.map((m) => header(m, 'ce_id'))).not.toContain(waited.id);
   expect(batchRuns.get('batch-broken')).toEqual([1, 2]);
 });
+
+it('stops during an outage without dead-lettering the message on its last attempt, and the next owner of the partition handles it', async () => {
+  // One attempt and a grace longer than the wait: only the stop itself can end the wait without a dead letter.
+  const lastAttemptClient = new KafkaClient({
+    ...client.options,
+    handlerMaxAttempts: 1,
+    shutdownGraceMs: 60_000,
+  });
+  const group = 'kafka-outage-test.stopping';
+  const seen: string[] = [];
+  const failing = new EventConsumer(lastAttemptClient, publisher, {
+    group,
+    handlers: [
+      handle(taskCancelRequestedEvent, (envelope) => {
+        seen.push(envelope.data.requestedBy);
+        return envelope.data.requestedBy === 'stopping-outage'
+          ? Promise.reject(refused())
+          : Promise.resolve();
+      }),
+    ],
+  });
+  await failing.start();
+  const taskId = randomUUID();
+  const waited = await cancel(taskId, 'stopping-outage', 'outage:1000');
+  await until(() => seen.includes('stopping-outage'), 'the handler to meet the outage');
+  await failing.stop();
+
+  const handled: string[] = [];
+  const next = new EventConsumer(lastAttemptClient, publisher, {
+    group,
+    handlers: [
+      handle(taskCancelRequestedEvent, (envelope) => {
+        handled.push(envelope.data.requestedBy);
+        return envelope.data.requestedBy === 'stopping-broken'
+          ? Promise.reject(new Error('the handler has a bug'))
+          : Promise.resolve();
+      }),
+    ],
+  });
+  consumers.push(next);
+  await next.start();
+  await until(() => handled.includes('stopping-outage'), 'the message to be delivered again');
+  const broken = await cancel(taskId, 'stopping-broken', 'plain');
+  const dead = await deadLettersUntil(group, (m) => header(m, 'ce_id') === broken.id);
+  expect(dead.map((m) => header(m, 'ce_id'))).not.toContain(waited.id);
+});
