@@ -60,6 +60,18 @@ export class OutboxRepository {
     );
   }
 
+  /**
+   * Marks the tenant's pending rows of `topic` published without sending them. Waits for a row the sweep holds (it
+   * is being sent), so that one goes out before the caller's own row.
+   */
+  async supersede(tx: Sql, topic: string, tenantId: string): Promise<void> {
+    await tx.query(
+      `UPDATE outbox SET published_at = now()
+        WHERE topic = $1 AND tenant_id = $2 AND published_at IS NULL AND dead_at IS NULL`,
+      [topic, tenantId],
+    );
+  }
+
   /** Pending messages older than `olderThanMs`, oldest first, locked so instances split them. */
   async claimStale(tx: Sql, olderThanMs: number, limit: number): Promise<OutboxMessage[]> {
     const rows = (await tx.query(

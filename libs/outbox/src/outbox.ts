@@ -31,6 +31,15 @@ export class Outbox {
     return message!;
   }
 
+  /**
+   * For a compacted topic whose events each carry the whole state of their key (a tenant's policy): the tenant's
+   * earlier events still pending are not sent any more, as the one the caller adds next replaces them. Sent late,
+   * after the newer one, an older event would be the record compaction keeps.
+   */
+  async supersede(tx: Sql, event: EventDefinition, tenantId: string): Promise<void> {
+    await this.repository.supersede(tx, event.topic, tenantId);
+  }
+
   async addMany(tx: Sql, drafts: readonly OutboxDraft[]): Promise<OutboxMessage[]> {
     for (const draft of drafts) {
       if (!this.topics.has(draft.event.topic)) {

@@ -63,6 +63,8 @@ export class PolicyService {
         );
       }
       const stored = await this.policies.store(tx, tenantId, { version: version + 1, policy, updatedBy });
+      // An earlier version whose publish was not marked (a cut connection) must not go out after this one.
+      await this.outbox.supersede(tx, tenantPolicyUpdatedEvent, tenantId);
       const event = await this.outbox.add(
         tx,
         tenantPolicyUpdatedEvent,
