@@ -1,4 +1,5 @@
 import { Controller, Delete, Get, HttpCode, Query, UseGuards } from '@nestjs/common';
+import { z } from 'zod';
 import { ApiKeyGuard } from '../api-key.guard';
 import { OpenAiHttpError } from '../openai-error';
 import { SimulatorBill, type BillBody } from './simulator-bill';
@@ -21,9 +22,13 @@ export class BillController {
   }
 }
 
+// Date parses far more than ISO 8601 ('1' is 2001, an RFC 2822 date, a date-time followed by a NUL), so the form
+// is checked first: a client that sent something else learns it, instead of reading the bill from another moment.
+const sinceSchema = z.iso.datetime({ offset: true });
+
 function parseSince(since: unknown): Date | null {
   if (since === undefined) return null;
-  const at = typeof since === 'string' && since !== '' ? new Date(since) : null;
+  const at = sinceSchema.safeParse(since).success ? new Date(since as string) : null;
   if (at === null || Number.isNaN(at.getTime()))
     throw OpenAiHttpError.invalidRequest('since must be one ISO 8601 date-time', 'since', 'invalid_since');
   return at;
