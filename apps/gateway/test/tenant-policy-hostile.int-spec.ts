@@ -224,3 +224,15 @@ describe('forged headers and tenant ids', () => {
     expect(await stored()).toEqual(before);
   });
 });
+
+describe('the same conditional PUT twice at once', () => {
+  it('writes once: one 200 with the next version, the other 412', async () => {
+    const { version } = await stored();
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map(() => put({ context: { topK: 5 } }, { 'if-match': `"${version}"` })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 412, 412, 412]);
+    expect(answers.find((a) => a.status === 200)!.body['version']).toBe(version + 1);
+    expect(await stored()).toEqual({ version: version + 1, rows: version + 1 });
+  });
+});
