@@ -2,8 +2,10 @@ jest.setTimeout(120_000);
 
 import { deadLetterTopic, LEDGER_PATTERNS } from '@deliberate/contracts';
 import { ReservationService } from '@deliberate/ledger/reservations/reservation.service';
-import { testKafka } from '@deliberate/testing';
+import { TEST_KAFKA_BROKERS, testKafka } from '@deliberate/testing';
+import { ClientKafka } from '@nestjs/microservices';
 import { randomUUID } from 'node:crypto';
+import { firstValueFrom, timeout } from 'rxjs';
 import { type LedgerHarness, readTopic, startLedger } from './ledger-harness';
 
 // A reservation key is the caller's idempotency key for one hold: two different requests racing under one key get
@@ -137,5 +139,59 @@ describe('a reservation key the ledger cannot keep', () => {
     for (const reply of replies) expect(reply).toMatchObject({ approved: false, reason: 'invalid_request' });
     expect(await deadLetters(h.topic(deadLetterTopic(LEDGER_PATTERNS.reserve)))).toEqual([]);
     expect(await reservations(tenantId)).toEqual([]);
+  });
+});
+
+describe('hostile reserves sent past the ledger client, straight onto the request topic', () => {
+  let raw: ClientKafka;
+
+  beforeAll(async () => {
+    raw = new ClientKafka({
+      postfixId: '',
+      client: { clientId: 'ledger-key-hostile-raw', brokers: TEST_KAFKA_BROKERS },
+      consumer: { groupId: `${h.prefix}key-hostile-replies`, maxWaitTimeInMs: 100 },
+    });
+    raw.subscribeToResponseOf(h.topic(LEDGER_PATTERNS.reserve));
+    await raw.connect();
+    // A new reply group resolves its offsets (the log end) on its first fetch: replies before it would be missed.
+    await new Promise<void>((resolve) => {
+      const remove = raw.consumer.on(raw.consumer.events.FETCH, () => {
+        remove();
+        resolve();
+      });
+    });
+  });
+
+  afterAll(async () => {
+    await raw?.close();
+  });
+
+  const send = (data: unknown) =>
+    firstValueFrom(raw.send<unknown>(h.topic(LEDGER_PATTERNS.reserve), data).pipe(timeout(15_000)));
+
+  const cases: [string, Record<string, unknown>, string][] = [
+    ['a NUL in the key', { reservationKey: 'raw-\u0000' }, 'reservationKey'],
+    ['a lone surrogate in the key', { reservationKey: 'raw-\ud800' }, 'reservationKey'],
+    ['a 10,000-character key', { reservationKey: 'r'.repeat(10_000) }, 'reservationKey'],
+    ['a key that is a number', { reservationKey: 42 }, 'reservationKey'],
+    ['a key that is an object', { reservationKey: { id: 'x' } }, 'reservationKey'],
+    ['a NUL in the project', { reservationKey: 'raw-project', project: 'apollo\u0000' }, 'project'],
+    ['a NUL in the API key id', { reservationKey: 'raw-key-id', apiKeyId: '\u0000' }, 'apiKeyId'],
+    ['a NUL in the tenant', { tenantId: 'raw\u0000' }, 'tenantId'],
+  ];
+
+  it.each(cases)(
+    '%s is answered invalid_request naming the field, holding nothing',
+    async (_, over, field) => {
+      const tenantId = 'key-raw';
+      const reply = await send({ ...request(tenantId, `raw-${randomUUID()}`), ...over });
+      expect(reply).toMatchObject({ approved: false, reason: 'invalid_request', policy: null });
+      expect((reply as { message: string }).message).toContain(field);
+      expect(await reservations(tenantId)).toEqual([]);
+    },
+  );
+
+  it('dead-letters none of them', async () => {
+    expect(await deadLetters(h.topic(deadLetterTopic(LEDGER_PATTERNS.reserve)))).toEqual([]);
   });
 });
