@@ -29,7 +29,12 @@ module.exports = {
       displayName: 'unit',
       setupFiles: ['<rootDir>/tools/jest/unit-setup.ts'],
       // apps/e2e may see every app: checks over all services' code (no I/O) sit there as unit specs.
-      testMatch: ['<rootDir>/{apps,libs}/*/src/**/*.spec.ts', '<rootDir>/apps/e2e/test/**/*.spec.ts'],
+      // bench/**/*.spec.ts: the pure parts of the benchmarks' shared code (bench/lib).
+      testMatch: [
+        '<rootDir>/{apps,libs}/*/src/**/*.spec.ts',
+        '<rootDir>/apps/e2e/test/**/*.spec.ts',
+        '<rootDir>/bench/**/*.spec.ts',
+      ],
     },
     {
       ...shared,
