@@ -47,6 +47,7 @@ import { codeVersion, machine } from './lib/machine.ts';
 import { helpFromHeader, numberOption, passThrough } from './lib/options.ts';
 import { createDatabase, oneRow } from './lib/pg.ts';
 import { appendSection } from './lib/report.ts';
+import { type SummaryRow, writeSummary } from './lib/summary.ts';
 import { BenchRun, freePort, HOST, log, root, waitHealthy } from './lib/run.ts';
 import { num, summary } from './lib/stats.ts';
 
@@ -647,6 +648,7 @@ async function verifyPhase(baseUrl: string, pool: pg.Pool): Promise<VerifyResult
 // ---------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  const startedAt = new Date().toISOString();
   const m = machine();
   log(`machine: ${m.cpus} CPUs, load average ${m.load.map((l) => l.toFixed(2)).join(' / ')}`);
   for (const f of ['apps/audit/dist/main.js', 'libs/contracts/dist/index.js'])
@@ -734,7 +736,7 @@ async function main(): Promise<void> {
   log('phase 4: verify');
   const verify = await verifyPhase(baseUrl, pool);
 
-  const report = renderReport({
+  const { report, headline, code } = renderReport({
     load: m.load,
     pgVersion,
     ingest,
@@ -747,6 +749,7 @@ async function main(): Promise<void> {
   });
   console.log(`\n${report}`);
   appendSection({ heading: '## Audit store (`npm run bench:audit`)' }, report);
+  writeSummary('audit', headline, { commit: code, startedAt });
 }
 
 const readFileExists = (path: string): boolean => {
@@ -770,6 +773,13 @@ interface Report {
   verify: VerifyResult[];
 }
 
+interface RenderedReport {
+  report: string;
+  /** The target rows, for `npm run bench`'s table. */
+  headline: SummaryRow[];
+  code: string;
+}
+
 function renderReport({
   load,
   pgVersion,
@@ -780,7 +790,7 @@ function renderReport({
   tableSize,
   q,
   verify,
-}: Report): string {
+}: Report): RenderedReport {
   const verifyChecked = verify.reduce((s, v) => s + v.checked, 0);
   const verifyRate = verifyChecked / (verify.reduce((s, v) => s + v.ms, 0) / 1000);
   const readRate =
@@ -788,23 +798,72 @@ function renderReport({
   const met = (ok: boolean) => (ok ? '✅ met' : '❌ missed');
   const m = machine();
   const cpu = m.cpuModel.split(' ').slice(0, 2).join(' ');
-  return [
+  const code = codeVersion(['--', 'apps', 'libs', 'bench']);
+  const ok = {
+    ingest: ingest.rate >= 20_000,
+    timeline: q.timeline.p95 <= 50,
+    page: q.page.p95 <= 50,
+    verify: verifyRate >= 100_000,
+  };
+  const ratios = {
+    ingest: `${num(ingest.rate / baseline.rate, 1)}×`,
+    timeline: `${num(q.timeline.p95 / q.timelineSql.p95, 1)}×`,
+    page: `${num(q.page.p95 / q.pageSql.p95, 1)}×`,
+    verify: `${num(verifyRate / readRate, 2)}×`,
+  };
+  // The target rows, for `npm run bench`'s table; each baseline is the same run's, as in the report.
+  const headline: SummaryRow[] = [
+    {
+      metric: 'Ingest through Kafka (events/s)',
+      target: '≥ 20,000/s',
+      baseline: num(baseline.rate),
+      result: num(ingest.rate),
+      ratio: ratios.ingest,
+      met: ok.ingest,
+    },
+    {
+      metric: `Task timeline p95 (ms), ${num(size)} records`,
+      target: 'p95 ≤ 50 ms',
+      baseline: num(q.timelineSql.p95, 1),
+      result: num(q.timeline.p95, 1),
+      ratio: ratios.timeline,
+      met: ok.timeline,
+    },
+    {
+      metric: 'One-day page filtered by model p95 (ms)',
+      target: 'p95 ≤ 50 ms',
+      baseline: num(q.pageSql.p95, 1),
+      result: num(q.page.p95, 1),
+      ratio: ratios.page,
+      met: ok.page,
+    },
+    {
+      metric: 'Verify (records/s)',
+      target: '≥ 100,000/s',
+      baseline: num(readRate),
+      result: num(verifyRate),
+      ratio: ratios.verify,
+      met: ok.verify,
+    },
+  ];
+  const report = [
     `### Audit store — ${new Date().toISOString()}`,
     '',
     `- Machine: ${m.cpus} CPUs (${cpu}), ${num(m.memGiB, 1)} GiB RAM, load average ${load.map((l) => l.toFixed(2)).join(' / ')} at start; Node ${m.node}; PostgreSQL ${pgVersion}; Kafka local single node`,
-    `- Code: ${codeVersion(['--', 'apps', 'libs', 'bench'])}`,
+    `- Code: ${code}`,
     `- Parameters: EVENTS=${opts.events}, TENANTS=${opts.tenants}, BASELINE_CAP_S=${opts.baselineCapS}, SEED=${opts.seed} (reached ${num(size)} records, ${tableSize} with indexes${seed.capped ? `; stopped at SEED_CAP_S=${opts.seedCapS}` : ''}), SEED_WRITERS=${opts.seedWriters}, QUERIES=${opts.queries}, VERIFY_TENANTS=${opts.verifyTenants}; sink (${describeTuning()}; group commit, redaction on), LOG_LEVEL=warn`,
     '',
     '| Metric | Audit service | Baseline (same run) | Service / baseline | Target | Result |',
     '| --- | --- | --- | --- | --- | --- |',
-    `| Ingest through Kafka (events/s) | ${num(ingest.rate)} (${num(ingest.stored)} in ${num(ingest.seconds, 1)} s) | ${num(baseline.rate)} (one transaction per event; ${num(baseline.stored)} in ${num(baseline.seconds, 1)} s${baseline.capped ? ', capped' : ''}) | ${num(ingest.rate / baseline.rate, 1)}× | ≥ 20,000/s | ${met(ingest.rate >= 20_000)} |`,
-    `| Task timeline p50 / p95 / p99 (ms), ${num(size)} records | ${num(q.timeline.p50, 1)} / ${num(q.timeline.p95, 1)} / ${num(q.timeline.p99, 1)} (HTTP, ${num(q.entriesPerTimeline, 1)} entries) | ${num(q.timelineSql.p50, 1)} / ${num(q.timelineSql.p95, 1)} / ${num(q.timelineSql.p99, 1)} (same SELECT on Postgres) | ${num(q.timeline.p95 / q.timelineSql.p95, 1)}× (p95) | p95 ≤ 50 ms | ${met(q.timeline.p95 <= 50)} |`,
-    `| One-day page filtered by model p50 / p95 / p99 (ms) | ${num(q.page.p50, 1)} / ${num(q.page.p95, 1)} / ${num(q.page.p99, 1)} (HTTP, ${num(q.itemsPerPage, 0)} items of ≤ 100) | ${num(q.pageSql.p50, 1)} / ${num(q.pageSql.p95, 1)} / ${num(q.pageSql.p99, 1)} (same SELECT) | ${num(q.page.p95 / q.pageSql.p95, 1)}× (p95) | p95 ≤ 50 ms | ${met(q.page.p95 <= 50)} |`,
-    `| Verify (records/s) | ${num(verifyRate)} (${num(verifyChecked)} records, ${verify.length} chains) | ${num(readRate)} (same rows read, no hashing) | ${num(verifyRate / readRate, 2)}× | ≥ 100,000/s | ${met(verifyRate >= 100_000)} |`,
+    `| Ingest through Kafka (events/s) | ${num(ingest.rate)} (${num(ingest.stored)} in ${num(ingest.seconds, 1)} s) | ${num(baseline.rate)} (one transaction per event; ${num(baseline.stored)} in ${num(baseline.seconds, 1)} s${baseline.capped ? ', capped' : ''}) | ${ratios.ingest} | ≥ 20,000/s | ${met(ok.ingest)} |`,
+    `| Task timeline p50 / p95 / p99 (ms), ${num(size)} records | ${num(q.timeline.p50, 1)} / ${num(q.timeline.p95, 1)} / ${num(q.timeline.p99, 1)} (HTTP, ${num(q.entriesPerTimeline, 1)} entries) | ${num(q.timelineSql.p50, 1)} / ${num(q.timelineSql.p95, 1)} / ${num(q.timelineSql.p99, 1)} (same SELECT on Postgres) | ${ratios.timeline} (p95) | p95 ≤ 50 ms | ${met(ok.timeline)} |`,
+    `| One-day page filtered by model p50 / p95 / p99 (ms) | ${num(q.page.p50, 1)} / ${num(q.page.p95, 1)} / ${num(q.page.p99, 1)} (HTTP, ${num(q.itemsPerPage, 0)} items of ≤ 100) | ${num(q.pageSql.p50, 1)} / ${num(q.pageSql.p95, 1)} / ${num(q.pageSql.p99, 1)} (same SELECT) | ${ratios.page} (p95) | p95 ≤ 50 ms | ${met(ok.page)} |`,
+    `| Verify (records/s) | ${num(verifyRate)} (${num(verifyChecked)} records, ${verify.length} chains) | ${num(readRate)} (same rows read, no hashing) | ${ratios.verify} | ≥ 100,000/s | ${met(ok.verify)} |`,
     `| Seeding through the batch-append path (records/s) | ${num(seed.rate)} (${num(seed.seeded)} in ${num(seed.seconds, 0)} s, ${opts.seedWriters} writers) | — | — | — | — |`,
     '',
     `- Method: ingest counts from the service's health check answering (its consumer has joined) until \`count(*)\` reaches EVENTS; events were produced beforehand. Queries are sequential HTTP requests with the internal token and a tenant-auditor principal (as the gateway forwards them); each one also appends its own audit.query.v1 record, included in the latency. Seeded tasks span the last 30 days; each tenant-day holds about ${num(size / opts.tenants / 30)} records.`,
   ].join('\n');
+  return { report, headline, code };
 }
 
 run.main(main);
