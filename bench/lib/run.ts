@@ -162,6 +162,7 @@ export class BenchRun {
     const args = [
       '--enable-source-maps',
       ...(options.eldFile ? ['--import', ELD_IMPORT] : []),
+      ...cpuProfileArgs(name),
       join(root, script),
     ];
     return this.spawn(name, process.execPath, args, {
@@ -362,3 +363,25 @@ if (file) {
 }
 `;
 const ELD_IMPORT = `data:text/javascript,${encodeURIComponent(ELD_PROBE)}`;
+
+/** Where `BENCH_CPU_PROF` profiles are written: `<service>-<ms since epoch>.cpuprofile`, read by `npm run bench:profile`. */
+export const profileDir = join(logDir, 'prof');
+
+/**
+ * `BENCH_CPU_PROF=gateway,triage` (or `all`): the named services run with `node --cpu-prof`, so each writes a V8 CPU
+ * profile of its whole life when it stops after SIGTERM (a SIGKILLed one writes none). Sampling costs a few percent
+ * of CPU: compare headline figures from runs without it.
+ */
+export function cpuProfileArgs(service: string): string[] {
+  const wanted = String(process.env.BENCH_CPU_PROF ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (!wanted.includes('all') && !wanted.includes(service)) return [];
+  mkdirSync(profileDir, { recursive: true });
+  return [
+    '--cpu-prof',
+    `--cpu-prof-dir=${profileDir}`,
+    `--cpu-prof-name=${service}-${Date.now()}.cpuprofile`,
+  ];
+}
