@@ -96,7 +96,7 @@ let KAFKA_BROKER = '';
 let database = ''; // name of the database created here
 
 // CPU time by component, from /proc: the child services by pid, Kafka and Postgres by process name.
-const COMPONENTS = ['gateway', 'triage', 'kafka', 'postgres', 'model-simulator', 'bench'] as const;
+const COMPONENTS = ['gateway', 'triage', 'ledger', 'kafka', 'postgres', 'model-simulator', 'bench'] as const;
 const classify: Classifier = (p) => {
   const own = run.children.find((c) => c.proc.pid === p.pid)?.name;
   if (own) return own;
@@ -459,7 +459,7 @@ async function main(): Promise<boolean> {
   log(
     `fast-path benchmark run ${runId}: N=${opts.n} RATE=${opts.rate}/s SUSTAINED_N=${opts.sustainedN} CONCURRENCY=${opts.concurrency} WARMUP=${opts.warmup}`,
   );
-  for (const s of ['model-simulator', 'gateway', 'triage']) {
+  for (const s of ['model-simulator', 'gateway', 'triage', 'ledger']) {
     if (!existsSync(join(root, `apps/${s}/dist/main.js`)))
       throw new Error(`apps/${s}/dist/main.js is missing: run npx tsc -b tsconfig.build.json`);
   }
@@ -485,7 +485,12 @@ async function main(): Promise<boolean> {
   log(`created database ${database} (${pgVersion.split(',')[0]})`);
 
   // Services
-  const [simPort, gatewayPort, triagePort] = [await freePort(), await freePort(), await freePort()];
+  const [simPort, gatewayPort, triagePort, ledgerPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const simBase = `http://${HOST}:${simPort}/v1`;
   const gatewayUrl = `http://${HOST}:${gatewayPort}`;
   const kafkaEnv = { KAFKA_BROKERS: KAFKA_BROKER, KAFKA_TOPIC_PREFIX: topicPrefix };
@@ -503,8 +508,19 @@ async function main(): Promise<boolean> {
     GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
   });
   await waitHealthy(run, gateway, `${gatewayUrl}/health`, 60_000);
+  // Every fast-model call of the triage is reserved and settled in the ledger, so the ledger is on the fast path.
+  const ledger = spawnService('ledger', 'apps/ledger/dist/main.js', {
+    ...kafkaEnv,
+    DATABASE_URL: databaseUrl,
+    LEDGER_HOST: HOST,
+    LEDGER_PORT: String(ledgerPort),
+    LEDGER_INTERNAL_TOKEN: `bench-internal-${randomBytes(16).toString('hex')}`,
+    LEDGER_COMMAND_CONCURRENCY: process.env.LEDGER_COMMAND_CONCURRENCY || undefined,
+  });
+  await waitHealthy(run, ledger, `http://${HOST}:${ledgerPort}/health`, 60_000);
   const triage = spawnService('triage', 'apps/triage/dist/main.js', {
     ...kafkaEnv,
+    DATABASE_URL: databaseUrl,
     TRIAGE_HEALTH_PORT: String(triagePort),
     TRIAGE_HOST: HOST,
     LLM_FAST_BASE_URL: simBase,
@@ -735,7 +751,8 @@ const FAST_PATH_INTRO = `## Fast path (\`npm run bench:fast-path\`)
 \`bench/fast-path.ts\` starts everything it needs on 127.0.0.1: Kafka (by default the broker of
 \`deploy/local/kafka.sh\`, started if none runs; with \`BENCH_KAFKA=private\` a fresh single-node broker of the run's
 own, same jars, empty data directory), a fresh Postgres database, the model simulator with \`SIM_TIME_SCALE=0\` (the
-model answers instantly, so what remains is orchestration), the gateway and the triage (\`LOG_LEVEL=warn\`, logs in
+model answers instantly, so what remains is orchestration), the gateway, the triage and the ledger, which reserves
+and settles every fast-model call (\`LOG_LEVEL=warn\`, logs in
 \`.local/bench/fast-path-*.log\`), on a unique topic prefix; it removes all of it at the end.
 
 - **Baseline**: the official \`openai\` SDK calls \`sim-fast\` on the simulator directly, open loop at RATE calls/s
@@ -762,7 +779,7 @@ and a run where it exceeds 15% of the machine is flagged as not comparable.
 const OTHERS_WARN = 0.15;
 
 function cpuLine(c: CpuUsage): string {
-  const order = ['gateway', 'triage', 'kafka', 'postgres', 'model-simulator', 'bench'];
+  const order = COMPONENTS;
   const label: Record<string, string> = {
     kafka: 'Kafka',
     postgres: 'Postgres',
@@ -976,7 +993,7 @@ function renderReport(r: ReportInput): { report: string; headline: SummaryRow[] 
       .join(', ')}`,
     `- CPU, stack latency phase: ${cpuLine(r.cpuLatency)}`,
     `- CPU, sustained phase: ${cpuLine(r.cpuSustained)}`,
-    `- Peak memory (VmHWM): gateway ${mem('gateway')}, triage ${mem('triage')}, simulator ${mem('model-simulator')}, benchmark process ${mem('bench')}${r.mem.kafka ? `, private Kafka broker ${mem('kafka')}` : ''}.`,
+    `- Peak memory (VmHWM): gateway ${mem('gateway')}, triage ${mem('triage')}, ledger ${mem('ledger')}, simulator ${mem('model-simulator')}, benchmark process ${mem('bench')}${r.mem.kafka ? `, private Kafka broker ${mem('kafka')}` : ''}.`,
     `- Load generator health: open-loop sender lag max ${ms(r.bLoop.maxLagMs)} ms (baseline) / ${ms(r.sLoop.maxLagMs)} ms (stack); the benchmark's own event-loop delay during the stack latency phase p99 ${ms(r.sLoop.loopDelayP99)} ms, max ${ms(r.sLoop.loopDelayMax)} ms. Duplicate completion events: ${duplicates}.${failCodes ? ` Failure codes: ${failCodes}.` : ''}`,
     `- Service log lines (.local/bench/fast-path-*.log, LOG_LEVEL=warn): ${logLines}.`,
   ].join('\n');
