@@ -1,16 +1,19 @@
+import type { PoolClient } from 'pg';
 import type { DataSource, QueryRunner } from 'typeorm';
+import { preparedStatements } from './prepared-statements';
 import { retryOnConflict, type Sql } from './sql';
-import { StatementSql, type StatementResult } from './statement-sql';
+import { runPrepared, StatementSql, type StatementResult } from './statement-sql';
 
-// TypeORM answers UPDATE and DELETE with [rows, rowCount] and everything else with the rows; its structured
-// result carries the rows and the count for every command, which is what the port hands out.
+// A statement goes straight to the runner's node-postgres connection, as a prepared statement where it can be
+// (TypeORM's query() sends every statement unnamed); TypeORM still owns the connection and the transaction.
 async function structured(
   runner: QueryRunner,
   text: string,
   params: unknown[] | undefined,
+  inTransaction: boolean,
 ): Promise<StatementResult> {
-  const result = await runner.query(text, params, true);
-  return { rows: (result.records ?? []) as unknown[], count: result.affected ?? 0 };
+  const client = (await runner.connect()) as PoolClient;
+  return runPrepared(preparedStatements, client, text, params, inTransaction);
 }
 
 // A transaction in progress on one TypeORM connection.
@@ -20,7 +23,7 @@ class QueryRunnerSql extends StatementSql {
   }
 
   protected run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
-    return structured(this.runner, text, params);
+    return structured(this.runner, text, params, true);
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
@@ -35,7 +38,7 @@ export class DataSourceSql extends StatementSql {
   }
 
   protected run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
-    return this.withRunner((runner) => structured(runner, text, params));
+    return this.withRunner((runner) => structured(runner, text, params, false));
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {

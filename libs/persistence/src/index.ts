@@ -5,3 +5,4 @@ export * from './data-source-sql';
 export * from './pool-sql';
 export * from './column-cipher';
 export * from './periodic-job';
+export * from './prepared-statements';

@@ -1,6 +1,7 @@
 import type { Pool, PoolClient } from 'pg';
+import { preparedStatements } from './prepared-statements';
 import { retryOnConflict, type Sql } from './sql';
-import { StatementSql, type StatementResult } from './statement-sql';
+import { runPrepared, StatementSql, type StatementResult } from './statement-sql';
 
 // For a connection that is not the service's DataSource (the audit writer role logs in on a pool of its own).
 
@@ -10,13 +11,23 @@ class QueryableSql extends StatementSql {
     super();
   }
 
-  protected async run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
-    const result = await this.on.query(text, params);
-    return { rows: result.rows, count: result.rowCount ?? 0 };
+  protected run(text: string, params: unknown[] | undefined): Promise<StatementResult> {
+    return runPrepared(preparedStatements, this.on, text, params, this.inTransaction);
+  }
+
+  protected get inTransaction(): boolean {
+    return false;
   }
 
   transaction<T>(work: (tx: Sql) => Promise<T>): Promise<T> {
     return work(this);
+  }
+}
+
+// A transaction in progress on one client.
+class TransactionSql extends QueryableSql {
+  protected override get inTransaction(): boolean {
+    return true;
   }
 }
 
@@ -39,7 +50,7 @@ export class PoolSql extends QueryableSql {
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const result = await work(new QueryableSql(client));
+        const result = await work(new TransactionSql(client));
         await client.query('COMMIT');
         return result;
       } catch (e) {

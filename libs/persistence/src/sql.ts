@@ -1,6 +1,8 @@
 // The one way a service reaches Postgres. Every statement answers with its rows (RETURNING rows for INSERT,
 // UPDATE and DELETE), whichever driver runs it; `execute` answers with the number of rows it touched.
 
+import { STALE_RESULT_TYPE } from './prepared-statements';
+
 export type SqlRow = Record<string, unknown>;
 
 /** Thrown by `one` and `maybe` when a statement returns more rows (or, for `one`, fewer) than the caller expects. */
@@ -55,7 +57,10 @@ export const MAX_TRANSACTION_ATTEMPTS = 5;
 
 export function isRetryableSqlError(e: unknown): boolean {
   const code = (e as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && RETRYABLE_CODES.has(code);
+  if (typeof code !== 'string') return false;
+  // A prepared plan whose table changed shape (prepared-statements.ts): its text now runs unnamed, so a redo works.
+  if (code === '0A000') return String((e as { message?: unknown }).message).includes(STALE_RESULT_TYPE);
+  return RETRYABLE_CODES.has(code);
 }
 
 /** Redoes `attempt` (a whole transaction) while Postgres aborts it for a conflict, up to MAX_TRANSACTION_ATTEMPTS. */

@@ -5,6 +5,7 @@ import { DataSourceSql } from '../src/data-source-sql';
 import { quoteIdent } from '../src/database-bootstrap';
 import { openDataSource } from '../src/persistence.module';
 import { PoolSql } from '../src/pool-sql';
+import { preparedStatements, statementConfig } from '../src/prepared-statements';
 import type { Sql } from '../src/sql';
 
 // Both implementations of the port, over the real Postgres: the same statements give the same shape (the rows, for
@@ -84,6 +85,43 @@ describe.each(ports)('%s', (name, port) => {
       { id: 1, n: 1 },
       { id: 2, n: 2 },
     ]);
+  });
+
+  it('runs a statement with parameters as a prepared statement of its connection, and one without unnamed', async () => {
+    await sql.execute(`INSERT INTO ${table} VALUES (1, 5)`);
+    const text = `SELECT n FROM ${table} WHERE id = $1`;
+    const name = statementConfig(preparedStatements, text, [1]).name;
+    expect(name).toBeDefined();
+    // Both run on one connection (a transaction), so the second sees what the first prepared there.
+    const prepared = await sql.transaction(async (tx) => {
+      expect(await tx.query(text, [1])).toEqual([{ n: 5 }]);
+      return tx.query<{ statement: string }>(
+        `SELECT statement FROM pg_prepared_statements WHERE name = $1 AND NOT from_sql`,
+        [name],
+      );
+    });
+    expect(prepared).toEqual([{ statement: text }]);
+    // Several statements in one text without parameters still run (the simple protocol; a prepared statement
+    // would refuse them).
+    await sql.execute(`UPDATE ${table} SET n = 6; UPDATE ${table} SET n = n + 1`);
+    expect(await sql.query(text, [1])).toEqual([{ n: 7 }]);
+  });
+
+  it('runs a prepared statement again unnamed when a migration changed the shape of its result', async () => {
+    await sql.execute(`INSERT INTO ${table} VALUES (1, 5)`);
+    const text = `SELECT * FROM ${table} WHERE id = $1`;
+    // The same connection prepares the statement, sees the table change, and runs it again.
+    await sql.transaction(async (tx) => {
+      expect(await tx.query(text, [1])).toEqual([{ id: 1, n: 5 }]);
+    });
+    await sql.execute(`ALTER TABLE ${table} ADD COLUMN note text NOT NULL DEFAULT 'x'`);
+    // Outside a transaction: once more, unnamed, at once. Inside one: the transaction is redone.
+    const results = await Promise.all([
+      sql.query(text, [1]),
+      sql.transaction((tx) => tx.query(text, [1])),
+      sql.query(text, [1]),
+    ]);
+    for (const rows of results) expect(rows).toEqual([{ id: 1, n: 5, note: 'x' }]);
   });
 
   it('redoes the transaction Postgres aborts to break a deadlock', async () => {
