@@ -199,10 +199,16 @@ export class ReservationService {
       }
       const budgets = await this.budgets.findApplicable(tx, req.tenantId, req.apiKeyId, req.project);
       const holds = planHolds(req.tenantId, budgets, req.apiKeyId, req.project, now);
-      await this.counters.ensure(tx, req.tenantId, holds);
       const observed: ObservedCounter[] = [];
       for (const hold of holds) {
-        const state = await this.counters.tryHold(tx, req.tenantId, hold, amount, hold.limitMicroUsd);
+        let state = await this.counters.tryHold(tx, req.tenantId, hold, amount, hold.limitMicroUsd);
+        // Refused, or the counter is not there yet: created (nearly always it is there, so nearly always no
+        // statement is spent on this; an INSERT … ON CONFLICT on a row another reserve holds waits for that
+        // reserve's commit) and asked once more, which settles which it was.
+        if (!state) {
+          await this.counters.ensure(tx, req.tenantId, [hold]);
+          state = await this.counters.tryHold(tx, req.tenantId, hold, amount, hold.limitMicroUsd);
+        }
         if (!state) {
           const current = await this.counters.read(tx, req.tenantId, hold);
           throw new ReservationDenied(
@@ -225,7 +231,6 @@ export class ReservationService {
         }
       }
       const ceiling = taskCeiling(budgets, req.taskCeilingMicroUsd);
-      await this.counters.ensureTask(tx, req.tenantId, req.taskId);
       if (!(await this.counters.tryHoldTask(tx, req.tenantId, req.taskId, amount, ceiling))) {
         const task = await this.counters.readTask(tx, req.tenantId, req.taskId);
         throw new ReservationDenied(

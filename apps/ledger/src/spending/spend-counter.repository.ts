@@ -31,7 +31,7 @@ const keyParams = (tenantId: string, k: CounterKey) => [
 // transactions serialize on the row and each sees the others' committed amounts.
 @Injectable()
 export class SpendCounterRepository {
-  /** Creates missing counters; callers pass keys in lock order. */
+  /** Creates missing counters (a new period, key or project); callers pass keys in lock order. */
   async ensure(tx: Sql, tenantId: string, keys: readonly CounterKey[]): Promise<void> {
     if (!keys.length) return;
     const values = keys.map(
@@ -105,13 +105,10 @@ export class SpendCounterRepository {
     return toState(rows[0]);
   }
 
-  async ensureTask(tx: Sql, tenantId: string, taskId: string): Promise<void> {
-    await tx.query(`INSERT INTO task_counters (tenant_id, task_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-      tenantId,
-      taskId,
-    ]);
-  }
-
+  /**
+   * Adds `amount` to what the task holds if spent + held + amount stays within `ceiling` (none: always), creating
+   * the task's counter on its first hold, in one statement. Null when the ceiling would be passed.
+   */
   async tryHoldTask(
     tx: Sql,
     tenantId: string,
@@ -120,10 +117,13 @@ export class SpendCounterRepository {
     ceiling: number | null,
   ): Promise<CounterState | null> {
     const rows = await tx.query<CounterRow>(
-      `UPDATE task_counters SET reserved_micro_usd = reserved_micro_usd + $3, updated_at = now()
-        WHERE tenant_id = $1 AND task_id = $2
-          AND ($4::bigint IS NULL OR spent_micro_usd + reserved_micro_usd + $3 <= $4::bigint)
-        RETURNING spent_micro_usd, reserved_micro_usd`,
+      `INSERT INTO task_counters (tenant_id, task_id, reserved_micro_usd)
+       SELECT $1, $2, $3 WHERE $4::bigint IS NULL OR $3 <= $4::bigint
+       ON CONFLICT (tenant_id, task_id) DO UPDATE
+          SET reserved_micro_usd = task_counters.reserved_micro_usd + EXCLUDED.reserved_micro_usd, updated_at = now()
+        WHERE $4::bigint IS NULL
+           OR task_counters.spent_micro_usd + task_counters.reserved_micro_usd + EXCLUDED.reserved_micro_usd <= $4::bigint
+       RETURNING spent_micro_usd, reserved_micro_usd`,
       [tenantId, taskId, amount, ceiling],
     );
     return rows[0] ? toState(rows[0]) : null;
