@@ -1,5 +1,5 @@
-// Fast-path benchmark: what the orchestration (gateway → Kafka → triage → fast model → Kafka) adds on top of
-// calling the fast model directly. Everything runs on this machine against 127.0.0.1 only:
+// Fast-path benchmark: what the orchestration (gateway → Kafka → triage → ledger reserve → fast model → ledger
+// settle → Kafka) adds on top of calling the fast model directly. Everything runs on this machine against 127.0.0.1 only:
 //   1. baseline: the OpenAI SDK straight to the model simulator (open loop at RATE/s, then CONCURRENCY in flight);
 //   2. stack latency: N fast-mode tasks over HTTP at RATE/s, submit → tasks.task.completed.v1 seen on Kafka;
 //   3. sustained: SUSTAINED_N tasks with CONCURRENCY submissions in flight, completed tasks/s and nothing lost.

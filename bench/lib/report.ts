@@ -22,13 +22,24 @@ export interface ReportPart {
   intro?: string;
 }
 
-/** Appends a run's section at the end of the file, after the part's intro if the part is missing. */
+/**
+ * Adds a run's section as the newest of its part: at the end of the part when the file has it (the part's text is
+ * left as it is), otherwise at the end of the file after the part's intro.
+ */
 export function appendSection(part: ReportPart, section: string): void {
   if (!writeDocsEnabled()) return;
-  // Someone else may append too: read it right before writing, then only append.
+  // Someone else may write too: read it right before writing.
   const current = existsSync(docsFile) ? readFileSync(docsFile, 'utf8') : DOCS_INTRO;
   if (!existsSync(docsFile)) writeFileSync(docsFile, current);
-  const intro = current.includes(part.heading) || !part.intro ? '' : `${part.intro.trimEnd()}\n\n`;
+  const start = current.indexOf(`${part.heading}\n`);
+  const nextPart = start < 0 ? -1 : current.indexOf('\n## ', start + part.heading.length);
+  if (nextPart >= 0) {
+    const before = current.slice(0, nextPart + 1).trimEnd();
+    writeFileSync(docsFile, `${before}\n\n${section.trimEnd()}\n\n${current.slice(nextPart + 1)}`);
+    log(`wrote the results into ${docsFile}`);
+    return;
+  }
+  const intro = start >= 0 || !part.intro ? '' : `${part.intro.trimEnd()}\n\n`;
   const sep = current === '' || current.endsWith('\n\n') ? '' : current.endsWith('\n') ? '\n' : '\n\n';
   appendFileSync(docsFile, `${sep}${intro}${section}\n`);
   log(`appended the results to ${docsFile}`);
