@@ -2,7 +2,7 @@ import type { TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
 import { limitFor, periodKeys } from '../spending/budget-periods';
-import { BudgetRepository } from '../spending/budget.repository';
+import { type BudgetRecord, BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
 import { type OutboxMessage, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
@@ -46,22 +46,32 @@ type TxResult =
       releasedMicroUsd: number;
       note: string | null;
       outbox: OutboxMessage[];
+      /** The tenant's own budget as the booking read it (null: none), for the breaker's check after the commit. */
+      tenantBudget: BudgetRecord | null;
     }
   | Exclude<BookingOutcome, { kind: 'booked' }>;
 
 const describeUsage = (model: string, u: TokenUsage, cost: number) =>
   `model ${model}, ${u.inputTokens} input (${u.cachedInputTokens} cached), ${u.outputTokens} output (${u.reasoningTokens} reasoning) = ${cost} micro-USD`;
 
-function conflict(existing: BookingRecord, replay: BookingRecord): string | null {
-  const same =
+// The same call booked again: same tenant, model and usage, and no other reservation.
+function sameCall(
+  existing: BookingRecord,
+  replay: Pick<BookingRecord, 'tenantId' | 'model' | 'usage' | 'reservationId'>,
+): boolean {
+  return (
     existing.tenantId === replay.tenantId &&
     existing.model === replay.model &&
     existing.usage.inputTokens === replay.usage.inputTokens &&
     existing.usage.cachedInputTokens === replay.usage.cachedInputTokens &&
     existing.usage.outputTokens === replay.usage.outputTokens &&
     existing.usage.reasoningTokens === replay.usage.reasoningTokens &&
-    (!existing.reservationId || !replay.reservationId || existing.reservationId === replay.reservationId);
-  if (same) return null;
+    (!existing.reservationId || !replay.reservationId || existing.reservationId === replay.reservationId)
+  );
+}
+
+function conflict(existing: BookingRecord, replay: BookingRecord): string | null {
+  if (sameCall(existing, replay)) return null;
   return (
     `usage event ${existing.eventId} is already booked with a different amount or model: booked ` +
     `${describeUsage(existing.model, existing.usage, existing.costMicroUsd)} for tenant ${existing.tenantId}` +
@@ -90,6 +100,17 @@ export class UsageBookingService {
   async book(input: UsageToBook): Promise<BookingOutcome> {
     const inconsistency = usageInconsistency(input.usage);
     if (inconsistency) return { kind: 'rejected', message: `inconsistent usage: ${inconsistency}` };
+    // The usual order: the caller settles its call, then its usage event arrives under the same id. That replay
+    // only adds the call's attribution: two statements, with no transaction, price lookup or lock on the
+    // reservation (seven otherwise). Anything else, a conflicting replay included, takes the full path below.
+    if (input.source === 'event' && input.tenantId !== null) {
+      const existing = await this.bookings.findByEventId(this.sql, input.eventId);
+      if (existing && sameCall(existing, { ...input, tenantId: input.tenantId })) {
+        await this.bookings.fillAttribution(this.sql, input.eventId, input);
+        // No reply carries what a usage event released: that is the settle's answer.
+        return { kind: 'duplicate', costMicroUsd: existing.costMicroUsd, releasedMicroUsd: 0 };
+      }
+    }
     const price = await this.prices.priceAt(input.model, input.calledAt);
     // A call that consumed nothing costs nothing at any price; any other call needs a price, never a guess of zero.
     if (!price && !isZeroUsage(input.usage))
@@ -227,12 +248,21 @@ export class UsageBookingService {
         note = note ? `${note}; ${flagged}` : flagged;
         outbox.push(...(await this.breaker.openForExcess(tx, tenantId, excess, new Date())));
       }
-      return { kind: 'booked', tenantId, costMicroUsd: cost, releasedMicroUsd: released, note, outbox };
+      const tenantBudget = budgets.find((b) => b.scope === 'tenant' && b.scopeId === tenantId) ?? null;
+      return {
+        kind: 'booked',
+        tenantId,
+        costMicroUsd: cost,
+        releasedMicroUsd: released,
+        note,
+        outbox,
+        tenantBudget,
+      };
     });
 
     if (result.kind !== 'booked') return result;
     await this.relay.publish(result.outbox);
-    if (result.costMicroUsd > 0) await this.breaker.afterBooking(result.tenantId);
+    if (result.costMicroUsd > 0) await this.breaker.afterBooking(result.tenantId, result.tenantBudget);
     return {
       kind: 'booked',
       tenantId: result.tenantId,

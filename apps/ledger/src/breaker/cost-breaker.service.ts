@@ -55,10 +55,16 @@ export class CostBreakerService {
     return breaker?.state === 'open' ? breaker : null;
   }
 
-  /** Called after spend was booked; never throws (the booking stands whatever happens here). */
-  async afterBooking(tenantId: string): Promise<void> {
+  /**
+   * Called after spend was booked, with the tenant's budget when the booking read it already (null: it has none);
+   * never throws (the booking stands whatever happens here).
+   */
+  async afterBooking(tenantId: string, tenantBudget?: BudgetRecord | null): Promise<void> {
     try {
-      const budget = await this.budgets.find(this.sql, tenantId, 'tenant', tenantId);
+      const budget =
+        tenantBudget === undefined
+          ? await this.budgets.find(this.sql, tenantId, 'tenant', tenantId)
+          : tenantBudget;
       if (!budget || (await this.findOpen(this.sql, tenantId))) return;
       const now = new Date();
       const trip = await this.evaluate(this.sql, tenantId, budget, now);

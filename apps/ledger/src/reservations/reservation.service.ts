@@ -162,11 +162,8 @@ export class ReservationService {
 
   // The same delivery again (by its correlation id), or the same call asked again (by its reservation key).
   private async findEarlier(req: ValidReserve, requestId: string | null): Promise<ReservationRecord | null> {
-    const byRequest = requestId ? await this.reservations.findByRequestId(this.sql, requestId) : null;
-    if (byRequest) return byRequest;
-    return req.reservationKey
-      ? this.reservations.findByKey(this.sql, req.tenantId, req.reservationKey)
-      : null;
+    if (!requestId && !req.reservationKey) return null;
+    return this.reservations.findEarlier(this.sql, requestId, req.tenantId, req.reservationKey);
   }
 
   private async reserveValid(req: ValidReserve, requestId: string | null): Promise<ReserveReply> {

@@ -106,18 +106,22 @@ export class ReservationRepository {
     return rows.length > 0;
   }
 
-  async findByRequestId(sql: Sql, requestId: string): Promise<ReservationRecord | null> {
+  /**
+   * The reservation an earlier delivery of the same request made (by its correlation id), else the one made under
+   * the same reservation key: one statement for both lookups.
+   */
+  async findEarlier(
+    sql: Sql,
+    requestId: string | null,
+    tenantId: string,
+    reservationKey: string | null,
+  ): Promise<ReservationRecord | null> {
     const rows = await sql.query<ReservationRow>(
-      `SELECT ${COLUMNS} FROM reservations WHERE request_id = $1`,
-      [requestId],
-    );
-    return rows[0] ? toRecord(rows[0]) : null;
-  }
-
-  async findByKey(sql: Sql, tenantId: string, reservationKey: string): Promise<ReservationRecord | null> {
-    const rows = await sql.query<ReservationRow>(
-      `SELECT ${COLUMNS} FROM reservations WHERE tenant_id = $1 AND reservation_key = $2`,
-      [tenantId, reservationKey],
+      `SELECT ${COLUMNS} FROM reservations
+        WHERE request_id = $1 OR (tenant_id = $2 AND reservation_key = $3)
+        ORDER BY (request_id = $1) IS TRUE DESC
+        LIMIT 1`,
+      [requestId, tenantId, reservationKey],
     );
     return rows[0] ? toRecord(rows[0]) : null;
   }
