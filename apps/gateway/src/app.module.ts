@@ -70,6 +70,7 @@ export class GatewayModule {
             CreateTenantPolicies1796600000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
+          preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         }),
         KafkaModule.forRoot({
           ...kafkaOptionsFromConfig('gateway', config),

@@ -65,6 +65,7 @@ export class LedgerModule {
             SupersedeAbortedBookings1796500000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
+          preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         }),
         KafkaModule.forRoot({
           ...kafkaOptionsFromConfig('ledger', config),

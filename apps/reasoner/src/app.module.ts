@@ -48,6 +48,7 @@ export class ReasonerModule {
           entities: [],
           migrations: [CreateReasonerTables1795700000000, MoveOutcomesToOutbox1796200000000],
           poolSize: config.DATABASE_POOL_SIZE,
+          preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         }),
         KafkaModule.forRoot({
           ...kafkaOptionsFromConfig('reasoner', config),

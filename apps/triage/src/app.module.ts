@@ -37,6 +37,7 @@ export class TriageModule {
           entities: [],
           migrations: [CreateTriageTables1796300000000, AddTaskRetrySchedule1796700000000],
           poolSize: config.DATABASE_POOL_SIZE,
+          preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         }),
         KafkaModule.forRoot({
           ...kafkaOptionsFromConfig('triage', config),

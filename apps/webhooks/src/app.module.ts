@@ -63,6 +63,7 @@ export class WebhooksModule {
             SetAsideDeadOutboxRows1796100000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
+          preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         }),
         SecretsAtRestModule.forRoot(secretCipher),
         KafkaModule.forRoot({

@@ -11,6 +11,9 @@ export const databaseConfigSchema = z.object({
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
     .default(DEFAULT_DATABASE_URL),
   DATABASE_POOL_SIZE: envInt(10, 1, 200),
+  // How many distinct statement texts a process runs as named prepared statements on its connections (0: none, for a
+  // connection pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21).
+  DATABASE_PREPARED_STATEMENTS: envInt(256, 0, 10_000),
 });
 
 export const KAFKA_SASL_MECHANISMS = ['none', 'plain', 'scram-sha-256', 'scram-sha-512'] as const;

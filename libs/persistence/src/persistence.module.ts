@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { DataSource, type EntitySchema, type MixedList } from 'typeorm';
 import { DataSourceSql } from './data-source-sql';
+import { preparedStatements } from './prepared-statements';
 import { ensureDatabase, ensureSchema } from './database-bootstrap';
 import { Sql } from './sql';
 
@@ -21,6 +22,8 @@ export interface PersistenceOptions {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
   migrations: MixedList<Function | string>;
   poolSize: number;
+  /** DATABASE_PREPARED_STATEMENTS: distinct texts run as prepared statements (default 256; 0: none). */
+  preparedStatements?: number;
   /** Tests only: build tables from entities instead of migrations. */
   synchronize?: boolean;
 }
@@ -91,7 +94,11 @@ export class PersistenceModule {
         { provide: DataSource, useFactory: () => openDataSource(options) },
         {
           provide: Sql,
-          useFactory: (dataSource: DataSource) => new DataSourceSql(dataSource),
+          useFactory: (dataSource: DataSource) => {
+            if (options.preparedStatements !== undefined)
+              preparedStatements.setLimit(options.preparedStatements);
+            return new DataSourceSql(dataSource);
+          },
           inject: [DataSource],
         },
         DataSourceCloser,

@@ -18,6 +18,13 @@ describe('PreparedStatements', () => {
     expect(r.size).toBe(2);
   });
 
+  it('names nothing with a limit of 0 (DATABASE_PREPARED_STATEMENTS=0, for a pooler that cannot keep them)', () => {
+    const r = new PreparedStatements();
+    r.setLimit(0);
+    expect(r.nameOf('SELECT $1::int')).toBeUndefined();
+    expect(statementConfig(r, 'SELECT $1::int', [1])).not.toHaveProperty('name');
+  });
+
   it('unprepares a text whose plan went stale, for good, and only on that error', () => {
     const r = new PreparedStatements();
     r.nameOf('SELECT * FROM t WHERE id = $1');

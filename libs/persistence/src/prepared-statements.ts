@@ -19,7 +19,12 @@ export class PreparedStatements {
   private readonly names = new Map<string, string>();
   private readonly refused = new Set<string>();
 
-  constructor(private readonly limit = DEFAULT_PREPARED_STATEMENT_LIMIT) {}
+  constructor(private limit = DEFAULT_PREPARED_STATEMENT_LIMIT) {}
+
+  /** DATABASE_PREPARED_STATEMENTS: set at start, before any statement runs; 0 sends every statement unnamed. */
+  setLimit(limit: number): void {
+    this.limit = limit;
+  }
 
   /** The name to prepare `text` under, or undefined to send it unnamed. */
   nameOf(text: string): string | undefined {

@@ -1,4 +1,10 @@
-import { DataSourceSql, openDataSource, PoolSql, type Sql } from '@deliberate/persistence';
+import {
+  DataSourceSql,
+  openDataSource,
+  PoolSql,
+  preparedStatements,
+  type Sql,
+} from '@deliberate/persistence';
 import { Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Pool } from 'pg';
 import type { AuditConfig } from '../config';
@@ -50,6 +56,7 @@ export class AuditDatabase implements OnApplicationShutdown {
 
   static async open(config: AuditConfig): Promise<AuditDatabase> {
     await prepareAuditSchema(config);
+    preparedStatements.setLimit(config.DATABASE_PREPARED_STATEMENTS);
     const pool = new Pool({
       connectionString: writerUrl(config),
       max: config.DATABASE_POOL_SIZE,
