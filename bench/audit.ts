@@ -30,6 +30,8 @@
 //   VERIFY_TENANTS (2)     chains verified
 //   BENCH_TIMEOUT_S (3600) hard limit for the whole run
 //   NO_DOCS=1              do not append to docs/benchmarks.md
+//   AUDIT_BATCH_SIZE, AUDIT_SINK_CONCURRENCY, AUDIT_WRITE_SHARDS, DATABASE_PREPARED_STATEMENTS
+//                          passed to the audit service when set (its defaults otherwise), to compare settings
 // Service log: .local/bench/audit.log. Kafka is started if it is not running (and then stopped at the end). The
 // service, the database, the topics and the consumer groups are removed at the end, on error and on SIGINT/SIGTERM.
 
@@ -77,7 +79,12 @@ const opts = {
 };
 
 // The sink's tuning variables pass through when set, so one run can compare settings; otherwise service defaults.
-const TUNING_VARIABLES = ['AUDIT_BATCH_SIZE', 'AUDIT_SINK_CONCURRENCY', 'AUDIT_WRITE_SHARDS'];
+const TUNING_VARIABLES = [
+  'AUDIT_BATCH_SIZE',
+  'AUDIT_SINK_CONCURRENCY',
+  'AUDIT_WRITE_SHARDS',
+  'DATABASE_PREPARED_STATEMENTS',
+];
 const serviceTuning = passThrough(TUNING_VARIABLES);
 const describeTuning = () =>
   TUNING_VARIABLES.map((name) => `${name} ${serviceTuning[name] ?? 'default'}`).join(', ');
