@@ -37,6 +37,7 @@ import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-
 import { KeyReservationsAndFlagBookings1796400000000 } from './migrations/1796400000000-key-reservations-and-flag-bookings';
 import { DropBudgetOverBudgetPolicy1796400001000 } from './migrations/1796400001000-drop-budget-over-budget-policy';
 import { SupersedeAbortedBookings1796500000000 } from './migrations/1796500000000-supersede-aborted-bookings';
+import { CounterFunctions1796600000000 } from './migrations/1796600000000-counter-functions';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -63,6 +64,7 @@ export class LedgerModule {
             KeyReservationsAndFlagBookings1796400000000,
             DropBudgetOverBudgetPolicy1796400001000,
             SupersedeAbortedBookings1796500000000,
+            CounterFunctions1796600000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,

@@ -6,6 +6,7 @@ import { SetAsideDeadOutboxRows1796100000000 } from '@deliberate/ledger/migratio
 import { KeyReservationsAndFlagBookings1796400000000 } from '@deliberate/ledger/migrations/1796400000000-key-reservations-and-flag-bookings';
 import { DropBudgetOverBudgetPolicy1796400001000 } from '@deliberate/ledger/migrations/1796400001000-drop-budget-over-budget-policy';
 import { SupersedeAbortedBookings1796500000000 } from '@deliberate/ledger/migrations/1796500000000-supersede-aborted-bookings';
+import { CounterFunctions1796600000000 } from '@deliberate/ledger/migrations/1796600000000-counter-functions';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 
@@ -23,6 +24,7 @@ it('migrates up, down to nothing, and up again', async () => {
       KeyReservationsAndFlagBookings1796400000000,
       DropBudgetOverBudgetPolicy1796400001000,
       SupersedeAbortedBookings1796500000000,
+      CounterFunctions1796600000000,
     ],
     poolSize: 2,
   });
@@ -41,6 +43,12 @@ it('migrates up, down to nothing, and up again', async () => {
       )
     ).map((c) => c.column_name);
   const outboxColumns = () => columns('outbox');
+  const functions = async () =>
+    (
+      await dataSource.query<{ routine_name: string }[]>(
+        `SELECT routine_name FROM information_schema.routines WHERE routine_schema = 'ledger' ORDER BY 1`,
+      )
+    ).map((r) => r.routine_name);
   try {
     expect(await tables()).toEqual([
       'bookings',
@@ -55,6 +63,9 @@ it('migrates up, down to nothing, and up again', async () => {
       'threshold_crossings',
     ]);
     expect(await outboxColumns()).toEqual(expect.arrayContaining(['dead_at', 'dead_reason', 'task_id']));
+    expect(await functions()).toEqual(['hold_counters', 'move_counters']);
+    await dataSource.undoLastMigration();
+    expect(await functions()).toEqual([]);
     expect(await columns('bookings')).toEqual(
       expect.arrayContaining([
         'superseded_at',
@@ -107,7 +118,8 @@ it('migrates up, down to nothing, and up again', async () => {
     expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
     await dataSource.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
-    expect(await dataSource.runMigrations()).toHaveLength(6);
+    expect(await dataSource.runMigrations()).toHaveLength(7);
+    expect(await functions()).toEqual(['hold_counters', 'move_counters']);
     expect(await tables()).toHaveLength(10);
   } finally {
     await dataSource.destroy();

@@ -77,6 +77,88 @@ async function stampede(h: LedgerHarness): Promise<void> {
   expect(active.rows[0]!.n).toBe('100');
 }
 
+// Reserves, settles and releases of the same tasks at once, on the tenant's, an API key's and a project's budgets:
+// every transaction takes the rows it changes in one lock order (reservation, task counter, period counters), so none
+// waits on another in a cycle. Postgres would break a cycle by aborting one side, and the ledger would redo it
+// unseen: only the database's deadlock count tells, so that is what is asserted, with the sums.
+async function mixedTraffic(h: LedgerHarness): Promise<void> {
+  const tenantId = 'mesh';
+  await putBudget(h, tenantId, { dailyLimitUsd: 100 });
+  await putBudget(h, tenantId, { scope: 'api_key', scopeId: 'k1', dailyLimitUsd: 100 });
+  await putBudget(h, tenantId, { scope: 'project', scopeId: 'p1', monthlyLimitUsd: 100 });
+  const deadlocks = async () =>
+    Number(
+      (
+        await h.db.query<{ n: string }>(
+          `SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()`,
+        )
+      ).rows[0]!.n,
+    );
+  const before = await deadlocks();
+  const tasks = Array.from({ length: 12 }, () => randomUUID());
+  let settledCost = 0;
+  // Each task: reserves on every combination of scopes, each settled (odd) or released (even) as soon as it is
+  // approved, while the task's other reserves are still coming in.
+  await Promise.all(
+    tasks.flatMap((taskId) =>
+      Array.from({ length: 8 }, async (_, i) => {
+        const reply = await h.client.reserve({
+          tenantId,
+          taskId,
+          apiKeyId: i % 2 ? 'k1' : null,
+          project: i % 4 < 2 ? 'p1' : null,
+          model: 'sim-fast',
+          estimatedInputTokens: 1_000,
+          maxOutputTokens: 1_000,
+        });
+        if (!reply.approved) throw new Error(`denied: ${reply.message}`);
+        if (i % 2) {
+          const settled = await h.client.settle({
+            reservationId: reply.reservationId,
+            usageEventId: randomUUID(),
+            model: 'sim-fast',
+            usage: { inputTokens: 1_000, cachedInputTokens: 0, outputTokens: 500, reasoningTokens: 0 },
+          });
+          expect(settled).toMatchObject({ booked: true, costMicroUsd: 450, releasedMicroUsd: 300 });
+          settledCost += settled.costMicroUsd;
+        } else {
+          expect(
+            await h.client.release({ reservationId: reply.reservationId, reason: 'not needed' }),
+          ).toEqual({
+            released: true,
+            releasedMicroUsd: 750,
+          });
+        }
+      }),
+    ),
+  );
+  // Statistics reach pg_stat_database when a backend is idle for a moment: long enough to see the ledger's.
+  await new Promise((r) => setTimeout(r, 1_500));
+  expect(await deadlocks()).toBe(before);
+
+  expect(settledCost).toBe(12 * 4 * 450);
+  const counters = await h.db.query<{ scope: string; period: string; reserved: string; spent: string }>(
+    `SELECT scope, period, reserved_micro_usd::text AS reserved, spent_micro_usd::text AS spent FROM spend_counters
+      WHERE tenant_id = $1 ORDER BY scope, period`,
+    [tenantId],
+  );
+  // Every settle was on the key; half of them on the project.
+  expect(counters.rows).toEqual([
+    { scope: 'api_key', period: 'day', reserved: '0', spent: String(12 * 4 * 450) },
+    { scope: 'api_key', period: 'month', reserved: '0', spent: String(12 * 4 * 450) },
+    { scope: 'project', period: 'day', reserved: '0', spent: String(12 * 2 * 450) },
+    { scope: 'project', period: 'month', reserved: '0', spent: String(12 * 2 * 450) },
+    { scope: 'tenant', period: 'day', reserved: '0', spent: String(12 * 4 * 450) },
+    { scope: 'tenant', period: 'month', reserved: '0', spent: String(12 * 4 * 450) },
+  ]);
+  const taskCounters = await h.db.query<{ reserved: string; spent: string }>(
+    `SELECT DISTINCT reserved_micro_usd::text AS reserved, spent_micro_usd::text AS spent FROM task_counters
+      WHERE tenant_id = $1`,
+    [tenantId],
+  );
+  expect(taskCounters.rows).toEqual([{ reserved: '0', spent: String(4 * 450) }]);
+}
+
 describe('one ledger instance', () => {
   let h: LedgerHarness;
   beforeAll(async () => {
@@ -115,4 +197,7 @@ describe('two ledger instances on one database and one consumer group', () => {
 
   it('still approves exactly 100 and denies 900: the limit is enforced by the database, not by an instance', () =>
     stampede(h));
+
+  it('reserves, settles and releases the same tasks on three scopes at once without a deadlock', () =>
+    mixedTraffic(h));
 });

@@ -48,6 +48,8 @@ type TxResult =
       outbox: OutboxMessage[];
       /** The tenant's own budget as the booking read it (null: none), for the breaker's check after the commit. */
       tenantBudget: BudgetRecord | null;
+      /** The period counters as the booking left them, for the same check. */
+      counters: CounterChange[];
     }
   | Exclude<BookingOutcome, { kind: 'booked' }>;
 
@@ -181,6 +183,13 @@ export class UsageBookingService {
         };
       }
 
+      // Read before the counters move: the tenant's hot counter rows are held from that statement to the commit.
+      const budgets = await this.budgets.findApplicable(
+        tx,
+        tenantId,
+        reservation?.apiKeyId ?? null,
+        reservation?.project ?? null,
+      );
       let observed: CounterChange[] = [];
       let released = 0;
       let note: string | null = null;
@@ -192,6 +201,7 @@ export class UsageBookingService {
         const replaced =
           `the call's real usage replaced the aborted booking ${replaces.eventId} of ${replaces.costMicroUsd} ` +
           `micro-USD (its hold's worst case) with ${cost}`;
+        await this.bookings.markSuperseded(tx, replaces.eventId, input.eventId);
         const rebooked = await this.holds.rebook(
           tx,
           reservation!,
@@ -200,7 +210,6 @@ export class UsageBookingService {
           cost,
           replaced,
         );
-        await this.bookings.markSuperseded(tx, replaces.eventId, input.eventId);
         observed = rebooked.changes;
         released = rebooked.releasedMicroUsd;
         note = `reservation ${reservation!.id}: ${replaced}`;
@@ -220,17 +229,11 @@ export class UsageBookingService {
           const keys =
             reservation?.counterKeys ??
             periodKeys('tenant', tenantId, input.calledAt < now ? input.calledAt : now);
-          observed = await this.holds.addSpent(tx, tenantId, keys, booking.taskId, cost);
           if (reservation) await this.reservations.noteLateUsage(tx, reservation.id, input.eventId, cost);
+          observed = await this.holds.addSpent(tx, tenantId, keys, booking.taskId, cost);
         }
       }
 
-      const budgets = await this.budgets.findApplicable(
-        tx,
-        tenantId,
-        reservation?.apiKeyId ?? null,
-        reservation?.project ?? null,
-      );
       const limited: ObservedCounter[] = [];
       for (const o of observed) {
         const budget = budgets.find((b) => b.scope === o.key.scope && b.scopeId === o.key.scopeId);
@@ -257,12 +260,14 @@ export class UsageBookingService {
         note,
         outbox,
         tenantBudget,
+        counters: observed,
       };
     });
 
     if (result.kind !== 'booked') return result;
     await this.relay.publish(result.outbox);
-    if (result.costMicroUsd > 0) await this.breaker.afterBooking(result.tenantId, result.tenantBudget);
+    if (result.costMicroUsd > 0)
+      await this.breaker.afterBooking(result.tenantId, result.tenantBudget, result.counters);
     return {
       kind: 'booked',
       tenantId: result.tenantId,

@@ -10,6 +10,7 @@ import { limitFor, periodKeys } from '../spending/budget-periods';
 import { type BudgetRecord, BudgetRepository } from '../spending/budget.repository';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
+import type { CounterChange } from '../spending/spend-holds';
 import { Outbox, type OutboxMessage, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
 import { TenantPolicyCache } from '@deliberate/tenant-policy';
@@ -56,20 +57,21 @@ export class CostBreakerService {
   }
 
   /**
-   * Called after spend was booked, with the tenant's budget when the booking read it already (null: it has none);
-   * never throws (the booking stands whatever happens here).
+   * Called after spend was booked, with the tenant's budget as the booking read it (null: none) and the period
+   * counters as the booking left them; never throws (the booking stands whatever happens here). In the usual case
+   * (no spend-rate limit, budget not spent) it sends no statement.
    */
-  async afterBooking(tenantId: string, tenantBudget?: BudgetRecord | null): Promise<void> {
+  async afterBooking(
+    tenantId: string,
+    tenantBudget: BudgetRecord | null,
+    counters: readonly CounterChange[],
+  ): Promise<void> {
     try {
-      const budget =
-        tenantBudget === undefined
-          ? await this.budgets.find(this.sql, tenantId, 'tenant', tenantId)
-          : tenantBudget;
-      if (!budget || (await this.findOpen(this.sql, tenantId))) return;
+      if (!tenantBudget) return;
       const now = new Date();
-      const trip = await this.evaluate(this.sql, tenantId, budget, now);
-      if (!trip) return;
-      const messages = await this.sql.transaction((tx) => this.open(tx, tenantId, budget, trip, now));
+      const trip = await this.evaluate(this.sql, tenantId, tenantBudget, now, counters);
+      if (!trip || (await this.findOpen(this.sql, tenantId))) return;
+      const messages = await this.sql.transaction((tx) => this.open(tx, tenantId, tenantBudget, trip, now));
       await this.relay.publish(messages);
     } catch (e) {
       this.logger.error({ msg: 'cost breaker check failed', tenantId, error: (e as Error).message });
@@ -159,26 +161,44 @@ export class CostBreakerService {
     return messages.length;
   }
 
-  private async evaluate(sql: Sql, tenantId: string, budget: BudgetRecord, now: Date): Promise<Trip | null> {
+  // Why the breaker should be open now, if it should. `known`: counters a booking just left, read instead of asked
+  // for; the window's spend is summed only under a spend-rate limit or for a trip's report.
+  private async evaluate(
+    sql: Sql,
+    tenantId: string,
+    budget: BudgetRecord,
+    now: Date,
+    known: readonly CounterChange[] = [],
+  ): Promise<Trip | null> {
     const windowStart = new Date(now.getTime() - budget.breakerWindowSeconds * 1_000);
-    const windowSpend = await this.bookings.spendSince(sql, tenantId, windowStart);
     const max = budget.breakerMaxSpendMicroUsd;
-    if (max !== null && windowSpend > max) {
-      return {
-        reason: 'spend_rate',
-        message: `spent ${windowSpend} micro-USD in the last ${budget.breakerWindowSeconds} s, over the ${max} micro-USD the breaker allows`,
-        windowSpendMicroUsd: windowSpend,
-      };
+    let windowSpend: number | null = null;
+    if (max !== null) {
+      windowSpend = await this.bookings.spendSince(sql, tenantId, windowStart);
+      if (windowSpend > max) {
+        return {
+          reason: 'spend_rate',
+          message: `spent ${windowSpend} micro-USD in the last ${budget.breakerWindowSeconds} s, over the ${max} micro-USD the breaker allows`,
+          windowSpendMicroUsd: windowSpend,
+        };
+      }
     }
     for (const key of periodKeys('tenant', tenantId, now)) {
       const limit = limitFor(budget, key);
       if (limit === null) continue;
-      const { spentMicroUsd } = await this.counters.read(sql, tenantId, key);
+      const seen = known.find(
+        (c) =>
+          c.key.scope === 'tenant' &&
+          c.key.scopeId === tenantId &&
+          c.key.period === key.period &&
+          c.key.periodStart === key.periodStart,
+      );
+      const { spentMicroUsd } = seen ? seen.state : await this.counters.read(sql, tenantId, key);
       if (spentMicroUsd >= limit) {
         return {
           reason: 'budget_exhausted',
           message: `the ${key.period === 'day' ? 'daily' : 'monthly'} budget of ${limit} micro-USD is spent (${spentMicroUsd} micro-USD since ${key.periodStart})`,
-          windowSpendMicroUsd: windowSpend,
+          windowSpendMicroUsd: windowSpend ?? (await this.bookings.spendSince(sql, tenantId, windowStart)),
         };
       }
     }

@@ -132,15 +132,15 @@ export class ReservationService {
     const { requestId } = delivery;
     const req = parsed.data;
     try {
-      const earlier = await this.findEarlier(req, requestId);
-      if (earlier) return answerEarlier(earlier, req);
+      // No lookup first: a repeated request (the same delivery, or the same call under its reservation key) is
+      // told by its reservation's insert, which comes before any hold, and answered below as the first one was.
       return await this.reserveValid(req, requestId);
     } catch (e) {
       let failure = e;
       if (e instanceof ReservationDenied || e instanceof DuplicateRequest) {
         try {
-          // A twin under the same key or delivery may have committed while this one waited on the counters (its
-          // hold then left no room): its reservation is the answer, never a denial of a call that was approved.
+          // The earlier reservation is the answer, never a denial of a call that was approved: a repeat is refused
+          // by its breaker or budget only because its first delivery holds the room, or a twin committed first.
           const earlier = await this.findEarlier(req, requestId);
           if (earlier) return answerEarlier(earlier, req);
           if (e instanceof ReservationDenied) return e.denial;
@@ -170,9 +170,8 @@ export class ReservationService {
     const now = new Date();
     const price = await this.prices.priceAt(req.model, now);
     if (!price) {
-      return deny(
-        'no_price',
-        `no price for model ${req.model}: add it to the ledger's catalogue (LEDGER_PRICES)`,
+      throw new ReservationDenied(
+        deny('no_price', `no price for model ${req.model}: add it to the ledger's catalogue (LEDGER_PRICES)`),
       );
     }
     const amount = worstCaseMicroUsd(req.estimatedInputTokens, req.maxOutputTokens, price);
@@ -196,48 +195,8 @@ export class ReservationService {
       }
       const budgets = await this.budgets.findApplicable(tx, req.tenantId, req.apiKeyId, req.project);
       const holds = planHolds(req.tenantId, budgets, req.apiKeyId, req.project, now);
-      const observed: ObservedCounter[] = [];
-      for (const hold of holds) {
-        let state = await this.counters.tryHold(tx, req.tenantId, hold, amount, hold.limitMicroUsd);
-        // Refused, or the counter is not there yet: created (nearly always it is there, so nearly always no
-        // statement is spent on this; an INSERT … ON CONFLICT on a row another reserve holds waits for that
-        // reserve's commit) and asked once more, which settles which it was.
-        if (!state) {
-          await this.counters.ensure(tx, req.tenantId, [hold]);
-          state = await this.counters.tryHold(tx, req.tenantId, hold, amount, hold.limitMicroUsd);
-        }
-        if (!state) {
-          const current = await this.counters.read(tx, req.tenantId, hold);
-          throw new ReservationDenied(
-            deny(
-              'budget_exceeded',
-              `${hold.period === 'day' ? 'daily' : 'monthly'} budget of ${describeScope(hold.scope, hold.scopeId)} ` +
-                `exceeded: limit ${hold.limitMicroUsd} micro-USD, ${current.spentMicroUsd} spent and ` +
-                `${current.reservedMicroUsd} held since ${hold.periodStart}; this call may cost up to ${amount} micro-USD`,
-              onDenied,
-            ),
-          );
-        }
-        if (hold.budget && hold.limitMicroUsd !== null) {
-          observed.push({
-            budget: hold.budget,
-            key: toCounterKey(hold),
-            limitMicroUsd: hold.limitMicroUsd,
-            state,
-          });
-        }
-      }
-      const ceiling = taskCeiling(budgets, req.taskCeilingMicroUsd);
-      if (!(await this.counters.tryHoldTask(tx, req.tenantId, req.taskId, amount, ceiling))) {
-        const task = await this.counters.readTask(tx, req.tenantId, req.taskId);
-        throw new ReservationDenied(
-          deny(
-            'task_ceiling_exceeded',
-            `task ${req.taskId} would pass its ceiling of ${ceiling} micro-USD: ${task.spentMicroUsd} spent and ` +
-              `${task.reservedMicroUsd} held; this call may cost up to ${amount} micro-USD`,
-          ),
-        );
-      }
+      // Lock order: the reservation, the task's counter, then the period counters (see SpendHolds). A repeated
+      // request stops at its reservation, before any hold; the tenant's hot day and month rows come last.
       const inserted = await this.reservations.insertIfNewRequest(tx, {
         id,
         requestId,
@@ -255,6 +214,47 @@ export class ReservationService {
         expiresAt,
       });
       if (!inserted) throw new DuplicateRequest();
+      const ceiling = taskCeiling(budgets, req.taskCeilingMicroUsd);
+      if (!(await this.counters.tryHoldTask(tx, req.tenantId, req.taskId, amount, ceiling))) {
+        const task = await this.counters.readTask(tx, req.tenantId, req.taskId);
+        throw new ReservationDenied(
+          deny(
+            'task_ceiling_exceeded',
+            `task ${req.taskId} would pass its ceiling of ${ceiling} micro-USD: ${task.spentMicroUsd} spent and ` +
+              `${task.reservedMicroUsd} held; this call may cost up to ${amount} micro-USD`,
+          ),
+        );
+      }
+      const outcome = await this.counters.holdAll(
+        tx,
+        req.tenantId,
+        holds.map((hold) => ({ key: toCounterKey(hold), limitMicroUsd: hold.limitMicroUsd })),
+        amount,
+      );
+      if (!outcome.held) {
+        const hold = holds[outcome.refused]!;
+        const current = outcome.state;
+        throw new ReservationDenied(
+          deny(
+            'budget_exceeded',
+            `${hold.period === 'day' ? 'daily' : 'monthly'} budget of ${describeScope(hold.scope, hold.scopeId)} ` +
+              `exceeded: limit ${hold.limitMicroUsd} micro-USD, ${current.spentMicroUsd} spent and ` +
+              `${current.reservedMicroUsd} held since ${hold.periodStart}; this call may cost up to ${amount} micro-USD`,
+            onDenied,
+          ),
+        );
+      }
+      const observed: ObservedCounter[] = [];
+      holds.forEach((hold, i) => {
+        if (hold.budget && hold.limitMicroUsd !== null) {
+          observed.push({
+            budget: hold.budget,
+            key: toCounterKey(hold),
+            limitMicroUsd: hold.limitMicroUsd,
+            state: outcome.states[i]!,
+          });
+        }
+      });
       return this.thresholds.record(tx, req.tenantId, observed);
     });
     await this.relay.publish(outbox);

@@ -8,6 +8,30 @@ export interface CounterState {
   reservedMicroUsd: number;
 }
 
+/** A hold to take on one counter, within its limit (null: unlimited, tracked only). */
+export interface CounterHold {
+  key: CounterKey;
+  limitMicroUsd: number | null;
+}
+
+/** What a set of holds came to: every counter's state, or the first counter that refused and what it had. */
+export type HoldOutcome =
+  { held: true; states: CounterState[] } | { held: false; refused: number; state: CounterState };
+
+/** A move on one counter: `held` leaves what is reserved and `spent` joins what is spent (either may be 0). */
+export interface CounterMove {
+  key: CounterKey;
+  held: number;
+  spent: number;
+}
+
+const keyJson = (k: CounterKey) => ({
+  scope: k.scope,
+  scopeId: k.scopeId,
+  period: k.period,
+  periodStart: k.periodStart,
+});
+
 interface CounterRow {
   spent_micro_usd: string;
   reserved_micro_usd: string;
@@ -28,79 +52,63 @@ const keyParams = (tenantId: string, k: CounterKey) => [
 ];
 
 // Spend counters per budget period and per task. Every change is a single UPDATE of one row, so concurrent
-// transactions serialize on the row and each sees the others' committed amounts.
+// transactions serialize on the row and each sees the others' committed amounts. The period counters a reservation
+// or a booking touches are moved in one statement (hold_counters, move_counters: one UPDATE per counter, in the order
+// given, which callers make the lock order).
 @Injectable()
 export class SpendCounterRepository {
-  /** Creates missing counters (a new period, key or project); callers pass keys in lock order. */
-  async ensure(tx: Sql, tenantId: string, keys: readonly CounterKey[]): Promise<void> {
-    if (!keys.length) return;
-    const values = keys.map(
-      (_, i) => `($1, $${i * 4 + 2}, $${i * 4 + 3}, $${i * 4 + 4}, $${i * 4 + 5}::date)`,
+  /**
+   * The approval itself: adds `amount` to what each counter holds only while spent + held + amount stays within its
+   * limit, creating missing counters. All or nothing only with the transaction: on a refusal the holds taken before
+   * it are still there, and the caller rolls back.
+   */
+  async holdAll(
+    tx: Sql,
+    tenantId: string,
+    holds: readonly CounterHold[],
+    amount: number,
+  ): Promise<HoldOutcome> {
+    if (!holds.length) return { held: true, states: [] };
+    const rows = await tx.query<{ o_held: boolean; o_spent: string; o_reserved: string }>(
+      `SELECT o_held, o_spent, o_reserved FROM hold_counters($1, $2::jsonb, $3)`,
+      [tenantId, JSON.stringify(holds.map((h) => ({ ...keyJson(h.key), limit: h.limitMicroUsd }))), amount],
     );
-    await tx.query(
-      `INSERT INTO spend_counters (tenant_id, scope, scope_id, period, period_start)
-       VALUES ${values.join(', ')}
-       ON CONFLICT DO NOTHING`,
-      [tenantId, ...keys.flatMap((k) => [k.scope, k.scopeId, k.period, k.periodStart])],
-    );
+    const states = rows.map((r) => toState({ spent_micro_usd: r.o_spent, reserved_micro_usd: r.o_reserved }));
+    const last = rows.at(-1);
+    if (last && !last.o_held) return { held: false, refused: rows.length - 1, state: states.at(-1)! };
+    if (rows.length !== holds.length)
+      throw new Error(`hold_counters answered ${rows.length} counters of ${holds.length}`);
+    return { held: true, states };
   }
 
   /**
-   * The approval itself: adds `amount` to what is held only if spent + held + amount stays within `limit`
-   * (no limit: always). Null when the limit would be passed.
+   * Moves each counter by its own amounts, in the order given. With `create`, a missing counter is created (spend
+   * booked without a hold); otherwise a missing counter fails the statement.
    */
-  async tryHold(
+  async moveAll(
     tx: Sql,
     tenantId: string,
-    key: CounterKey,
-    amount: number,
-    limit: number | null,
-  ): Promise<CounterState | null> {
-    const rows = await tx.query<CounterRow>(
-      `UPDATE spend_counters SET reserved_micro_usd = reserved_micro_usd + $6, updated_at = now()
-        WHERE ${KEY} AND ($7::bigint IS NULL OR spent_micro_usd + reserved_micro_usd + $6 <= $7::bigint)
-        RETURNING spent_micro_usd, reserved_micro_usd`,
-      [...keyParams(tenantId, key), amount, limit],
+    moves: readonly CounterMove[],
+    create: boolean,
+  ): Promise<CounterState[]> {
+    if (!moves.length) return [];
+    const rows = await tx.query<{ o_spent: string; o_reserved: string }>(
+      `SELECT o_spent, o_reserved FROM move_counters($1, $2::jsonb, $3)`,
+      [
+        tenantId,
+        JSON.stringify(moves.map((m) => ({ ...keyJson(m.key), held: m.held, spent: m.spent }))),
+        create,
+      ],
     );
-    return rows[0] ? toState(rows[0]) : null;
+    if (rows.length !== moves.length)
+      throw new Error(`move_counters answered ${rows.length} counters of ${moves.length}`);
+    return rows.map((r) => toState({ spent_micro_usd: r.o_spent, reserved_micro_usd: r.o_reserved }));
   }
 
   async read(sql: Sql, tenantId: string, key: CounterKey): Promise<CounterState> {
     const rows = await sql.query<CounterRow>(
       `SELECT spent_micro_usd, reserved_micro_usd FROM spend_counters WHERE ${KEY}`,
       keyParams(tenantId, key),
-    );
-    return toState(rows[0]);
-  }
-
-  /** Moves a hold: `held` leaves what is reserved and `spent` joins what is spent (either may be 0). */
-  async settle(
-    tx: Sql,
-    tenantId: string,
-    key: CounterKey,
-    held: number,
-    spent: number,
-  ): Promise<CounterState> {
-    const rows = await tx.query<CounterRow>(
-      `UPDATE spend_counters
-          SET reserved_micro_usd = reserved_micro_usd - $6, spent_micro_usd = spent_micro_usd + $7, updated_at = now()
-        WHERE ${KEY}
-        RETURNING spent_micro_usd, reserved_micro_usd`,
-      [...keyParams(tenantId, key), held, spent],
-    );
-    if (!rows[0]) throw new Error(`spend counter ${JSON.stringify(key)} of tenant ${tenantId} is missing`);
-    return toState(rows[0]);
-  }
-
-  /** Books spend without a hold (the money is already spent, so no limit applies). */
-  async addSpent(tx: Sql, tenantId: string, key: CounterKey, spent: number): Promise<CounterState> {
-    const rows = await tx.query<CounterRow>(
-      `INSERT INTO spend_counters (tenant_id, scope, scope_id, period, period_start, spent_micro_usd)
-       VALUES ($1, $2, $3, $4, $5::date, $6)
-       ON CONFLICT (tenant_id, scope, scope_id, period, period_start)
-       DO UPDATE SET spent_micro_usd = spend_counters.spent_micro_usd + EXCLUDED.spent_micro_usd, updated_at = now()
-       RETURNING spent_micro_usd, reserved_micro_usd`,
-      [...keyParams(tenantId, key), spent],
     );
     return toState(rows[0]);
   }

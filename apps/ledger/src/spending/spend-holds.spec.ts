@@ -1,7 +1,7 @@
 import type { Sql } from '@deliberate/persistence';
 import type { CounterKey } from './budget-periods';
 import type { ReservationRecord, ReservationRepository } from './reservation.repository';
-import type { CounterState, SpendCounterRepository } from './spend-counter.repository';
+import type { CounterMove, CounterState, SpendCounterRepository } from './spend-counter.repository';
 import { SpendHolds } from './spend-holds';
 
 // Every write the holds make, in order, as `<what> <counter or reservation> <amounts>`.
@@ -10,13 +10,13 @@ function recordingHolds() {
   const state: CounterState = { spentMicroUsd: 0, reservedMicroUsd: 0 };
   const name = (k: CounterKey) => `${k.scope}:${k.scopeId}:${k.period}`;
   const counters = {
-    settle: (_tx: Sql, tenantId: string, key: CounterKey, held: number, spent: number) => {
-      writes.push(`settle ${tenantId}/${name(key)} -${held} +${spent}`);
-      return Promise.resolve(state);
-    },
-    addSpent: (_tx: Sql, tenantId: string, key: CounterKey, spent: number) => {
-      writes.push(`add ${tenantId}/${name(key)} +${spent}`);
-      return Promise.resolve(state);
+    // One statement for all of a tenant's counters: written as one entry, the counters in the order given.
+    moveAll: (_tx: Sql, tenantId: string, moves: readonly CounterMove[], create: boolean) => {
+      const each = moves.map((m) =>
+        create ? `${name(m.key)} +${m.spent}` : `${name(m.key)} -${m.held} +${m.spent}`,
+      );
+      writes.push(`${create ? 'add' : 'move'} ${tenantId}: ${each.join(', ')}`);
+      return Promise.resolve(moves.map(() => state));
     },
     settleTask: (_tx: Sql, tenantId: string, taskId: string, held: number, spent: number) => {
       writes.push(`task ${tenantId}/${taskId} -${held} +${spent}`);
@@ -83,7 +83,7 @@ const reservation = (id: string, taskId: string, amount: number, keys: CounterKe
 });
 
 describe('SpendHolds', () => {
-  it('settles a hold on its counters in lock order, then the task, then closes the reservation', async () => {
+  it('settles a hold on the task, closes the reservation, then moves its period counters last, in lock order', async () => {
     const { holds, writes } = recordingHolds();
     const r = reservation('r1', 't1', 500, [
       month('tenant', 'acme'),
@@ -92,11 +92,9 @@ describe('SpendHolds', () => {
     ]);
     const { changes, releasedMicroUsd } = await holds.settle(tx, r, 'e1', 120);
     expect(writes).toEqual([
-      'settle acme/project:p:day -500 +120',
-      'settle acme/tenant:acme:day -500 +120',
-      'settle acme/tenant:acme:month -500 +120',
       'task acme/t1 -500 +120',
       'settled r1 e1 cost 120 released 380',
+      'move acme: project:p:day -500 +120, tenant:acme:day -500 +120, tenant:acme:month -500 +120',
     ]);
     expect(changes.map((c) => c.key.scope + c.key.period)).toEqual([
       'projectday',
@@ -117,30 +115,28 @@ describe('SpendHolds', () => {
     const r = reservation('r1', 't1', 750, [month('tenant', 'acme'), day('tenant', 'acme')]);
     const { releasedMicroUsd } = await holds.rebook(tx, r, 'e2', 750, 210, 'real usage');
     expect(writes).toEqual([
-      'settle acme/tenant:acme:day -0 +-540',
-      'settle acme/tenant:acme:month -0 +-540',
       'task acme/t1 -540',
       'rebooked r1 e2 cost 210 released 540: real usage',
+      'move acme: tenant:acme:day -0 +-540, tenant:acme:month -0 +-540',
     ]);
     expect(releasedMicroUsd).toBe(540);
     // A real cost above the worst case adds the excess and releases nothing.
     expect((await holds.rebook(tx, r, 'e3', 750, 900, 'real usage')).releasedMicroUsd).toBe(0);
-    expect(writes.at(-2)).toBe('task acme/t1 +150');
+    expect(writes.at(-3)).toBe('task acme/t1 +150');
   });
 
-  it('books unheld spend in lock order, and on the task only when there is one', async () => {
+  it('books unheld spend on the task, when there is one, then on its counters in lock order', async () => {
     const { holds, writes } = recordingHolds();
     await holds.addSpent(tx, 'acme', [month('tenant', 'acme'), day('tenant', 'acme')], 't1', 70);
     await holds.addSpent(tx, 'acme', [day('tenant', 'acme')], null, 30);
     expect(writes).toEqual([
-      'add acme/tenant:acme:day +70',
-      'add acme/tenant:acme:month +70',
       'task acme/t1 -0 +70',
-      'add acme/tenant:acme:day +30',
+      'add acme: tenant:acme:day +70, tenant:acme:month +70',
+      'add acme: tenant:acme:day +30',
     ]);
   });
 
-  it('gives back holds summed per counter, period counters before task counters, each in lock order', async () => {
+  it('gives back holds summed per counter: task counters, the reservations, then one move per tenant, in lock order', async () => {
     const { holds, writes } = recordingHolds();
     await holds.release(
       tx,
@@ -148,16 +144,18 @@ describe('SpendHolds', () => {
         reservation('r2', 't2', 300, [day('tenant', 'acme'), day('api_key', 'k')]),
         reservation('r1', 't1', 200, [day('tenant', 'acme')]),
         reservation('r3', 't1', 50, [day('tenant', 'acme')]),
+        { ...reservation('r4', 't4', 10, [day('tenant', 'beta')]), tenantId: 'beta' },
       ],
       'expired',
       'expired before it was settled or released',
     );
     expect(writes).toEqual([
-      'settle acme/api_key:k:day -300 +0',
-      'settle acme/tenant:acme:day -550 +0',
       'task acme/t1 -250 +0',
       'task acme/t2 -300 +0',
-      'expired r2,r1,r3: expired before it was settled or released',
+      'task beta/t4 -10 +0',
+      'expired r2,r1,r3,r4: expired before it was settled or released',
+      'move acme: api_key:k:day -300 +0, tenant:acme:day -550 +0',
+      'move beta: tenant:beta:day -10 +0',
     ]);
   });
 });

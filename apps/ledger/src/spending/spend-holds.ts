@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Sql } from '@deliberate/persistence';
 import { type CounterKey, counterSortKey, sortCounterKeys } from './budget-periods';
 import { type ReservationRecord, ReservationRepository } from './reservation.repository';
-import { type CounterState, SpendCounterRepository } from './spend-counter.repository';
+import { type CounterMove, type CounterState, SpendCounterRepository } from './spend-counter.repository';
 
 /** A period counter as a change left it. */
 export interface CounterChange {
@@ -11,7 +11,9 @@ export interface CounterChange {
 }
 
 // Where a reservation and a booking meet: every move of money between what is held and what is spent, taken in
-// lock order (period counters first, then task counters) so no two transactions wait on each other in a cycle.
+// lock order (reservations, then task counters, then period counters, each sorted) so no two transactions wait on
+// each other in a cycle. The period counters come last: a tenant's day and month rows are the ones every call of
+// the tenant updates, and each transaction holds them only from that one statement to its commit.
 @Injectable()
 export class SpendHolds {
   constructor(
@@ -27,13 +29,10 @@ export class SpendHolds {
     cost: number,
   ): Promise<{ changes: CounterChange[]; releasedMicroUsd: number }> {
     const { tenantId, amountMicroUsd } = reservation;
-    const changes: CounterChange[] = [];
-    for (const key of sortCounterKeys(tenantId, reservation.counterKeys)) {
-      changes.push({ key, state: await this.counters.settle(tx, tenantId, key, amountMicroUsd, cost) });
-    }
     await this.counters.settleTask(tx, tenantId, reservation.taskId, amountMicroUsd, cost);
     const releasedMicroUsd = Math.max(0, amountMicroUsd - cost);
     await this.reservations.markSettled(tx, reservation.id, usageEventId, cost, releasedMicroUsd);
+    const changes = await this.move(tx, tenantId, reservation.counterKeys, amountMicroUsd, cost, false);
     return { changes, releasedMicroUsd };
   }
 
@@ -51,13 +50,10 @@ export class SpendHolds {
   ): Promise<{ changes: CounterChange[]; releasedMicroUsd: number }> {
     const { tenantId } = reservation;
     const difference = cost - bookedMicroUsd;
-    const changes: CounterChange[] = [];
-    for (const key of sortCounterKeys(tenantId, reservation.counterKeys)) {
-      changes.push({ key, state: await this.counters.settle(tx, tenantId, key, 0, difference) });
-    }
     await this.counters.adjustTaskSpent(tx, tenantId, reservation.taskId, difference);
     const releasedMicroUsd = Math.max(0, reservation.amountMicroUsd - cost);
     await this.reservations.markRebooked(tx, reservation.id, usageEventId, cost, releasedMicroUsd, reason);
+    const changes = await this.move(tx, tenantId, reservation.counterKeys, 0, difference, false);
     return { changes, releasedMicroUsd };
   }
 
@@ -69,12 +65,8 @@ export class SpendHolds {
     taskId: string | null,
     cost: number,
   ): Promise<CounterChange[]> {
-    const changes: CounterChange[] = [];
-    for (const key of sortCounterKeys(tenantId, keys)) {
-      changes.push({ key, state: await this.counters.addSpent(tx, tenantId, key, cost) });
-    }
     if (taskId) await this.counters.settleTask(tx, tenantId, taskId, 0, cost);
-    return changes;
+    return this.move(tx, tenantId, keys, 0, cost, true);
   }
 
   /** Gives the holds back, summed per counter, and closes the reservations (released or expired). */
@@ -98,10 +90,6 @@ export class SpendHolds {
       task.amount += r.amountMicroUsd;
       tasks.set(taskKey, task);
     }
-    for (const sortKey of [...periods.keys()].sort()) {
-      const { tenantId, key, amount } = periods.get(sortKey)!;
-      await this.counters.settle(tx, tenantId, key, amount, 0);
-    }
     for (const taskKey of [...tasks.keys()].sort()) {
       const { tenantId, taskId, amount } = tasks.get(taskKey)!;
       await this.counters.settleTask(tx, tenantId, taskId, amount, 0);
@@ -112,5 +100,33 @@ export class SpendHolds {
       status,
       reason,
     );
+    // One statement per tenant: the sort key starts with the tenant, so the tenants come in lock order too.
+    const byTenant = new Map<string, CounterMove[]>();
+    for (const sortKey of [...periods.keys()].sort()) {
+      const { tenantId, key, amount } = periods.get(sortKey)!;
+      const moves = byTenant.get(tenantId) ?? [];
+      moves.push({ key, held: amount, spent: 0 });
+      byTenant.set(tenantId, moves);
+    }
+    for (const [tenantId, moves] of byTenant) await this.counters.moveAll(tx, tenantId, moves, false);
+  }
+
+  // The same move on each of `keys`, in lock order: one statement.
+  private async move(
+    tx: Sql,
+    tenantId: string,
+    keys: readonly CounterKey[],
+    held: number,
+    spent: number,
+    create: boolean,
+  ): Promise<CounterChange[]> {
+    const sorted = sortCounterKeys(tenantId, keys);
+    const states = await this.counters.moveAll(
+      tx,
+      tenantId,
+      sorted.map((key) => ({ key, held, spent })),
+      create,
+    );
+    return sorted.map((key, i) => ({ key, state: states[i]! }));
   }
 }
