@@ -14,6 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { firstValueFrom, timeout } from 'rxjs';
 import { createLedgerApp } from '@deliberate/ledger/create-ledger-app';
 import { ReservationService } from '@deliberate/ledger/reservations/reservation.service';
+import { UsageBookingService } from '@deliberate/ledger/bookings/usage-booking.service';
 import {
   json,
   ledgerHttp,
@@ -295,6 +296,82 @@ describe('usage events', () => {
       day: { spent: 750, reserved: 0 },
       month: { spent: 750 },
     });
+  });
+
+  // The usual order is a settle, then the call's usage event under the same id, which only adds its attribution.
+  async function settledCall(tenantId: string) {
+    const reserved = await h.client.reserve({
+      tenantId,
+      taskId: randomUUID(),
+      model: 'sim-fast',
+      estimatedInputTokens: 1_000,
+      maxOutputTokens: 1_000,
+    });
+    if (!reserved.approved) throw new Error(reserved.message);
+    const eventId = uuidv7();
+    const settled = await h.client.settle({
+      reservationId: reserved.reservationId,
+      usageEventId: eventId,
+      model: 'sim-fast',
+      usage: usage(1_000, 500),
+    });
+    expect(settled).toMatchObject({ booked: true, costMicroUsd: 450 });
+    return { eventId, reservationId: reserved.reservationId };
+  }
+
+  it("adds a settled call's attribution once when its usage event arrives many times at once", async () => {
+    const tenantId = 'echoes';
+    const { eventId, reservationId } = await settledCall(tenantId);
+    const booking = h.apps[0]!.get(UsageBookingService);
+    const copy = (callId: string) => ({
+      eventId,
+      tenantId,
+      taskId: null,
+      reservationId,
+      callId,
+      model: 'sim-fast',
+      tier: 'fast',
+      purpose: 'classify',
+      outcome: 'ok',
+      usage: usage(1_000, 500),
+      calledAt: new Date(),
+      source: 'event' as const,
+      aborted: false,
+    });
+    const outcomes = await Promise.all(Array.from({ length: 8 }, (_, i) => booking.book(copy(`call-${i}`))));
+    expect(outcomes.map((o) => o.kind)).toEqual(Array(8).fill('duplicate'));
+    const rows = await h.db.query<{ n: string; call_id: string; tier: string; purpose: string }>(
+      `SELECT count(*) OVER ()::text AS n, call_id, tier, purpose FROM bookings WHERE tenant_id = $1`,
+      [tenantId],
+    );
+    expect(rows.rows).toHaveLength(1);
+    expect(rows.rows[0]).toMatchObject({ tier: 'fast', purpose: 'classify' });
+    expect(rows.rows[0]!.call_id).toMatch(/^call-[0-7]$/);
+    expect(await counters(tenantId)).toMatchObject({
+      day: { spent: 450, reserved: 0 },
+      month: { spent: 450, reserved: 0 },
+    });
+  });
+
+  it("dead-letters a usage event under a settled call's id that names another tenant, leaving the booking as it was", async () => {
+    const owner = 'rightful';
+    const intruder = 'intruder';
+    const { eventId } = await settledCall(owner);
+    // Same id, model and usage: only the tenant differs, so it is no replay of the call that was booked.
+    await h.publishUsage({ id: eventId, tenantId: intruder, model: 'sim-fast', usage: usage(1_000, 500) });
+    const reasons = await pollUntil(
+      () => dlqReasons(intruder),
+      (r) => r.length >= 1,
+      { what: 'the foreign replay to be dead-lettered' },
+    );
+    expect(reasons[0]).toContain(`usage event ${eventId} is already booked with a different amount or model`);
+    expect(reasons[0]).toContain(`for tenant ${owner}`);
+    expect(await bookings('event_id = $1', [eventId])).toEqual([
+      expect.objectContaining({ tenant_id: owner, cost_micro_usd: '450', tier: null, purpose: null }),
+    ]);
+    expect(await bookings('tenant_id = $1', [intruder])).toEqual([]);
+    expect(await counters(intruder)).toEqual({});
+    expect(await counters(owner)).toMatchObject({ day: { spent: 450, reserved: 0 } });
   });
 
   it('prices reasoning tokens once and stores the cost, the token counts and the price version', async () => {
