@@ -46,8 +46,8 @@ export class QuotaRepository {
 
   /**
    * Locks the tenant's admission until the transaction ends, so concurrent submissions are counted one after the
-   * other. Answers the tenant's own limit (null: the default) and its unfinished tasks, counted up to `countUpTo`.
-   * Null when the tenant does not exist.
+   * other. Answers the tenant's own limit (null: the default) and its unfinished tasks as this transaction sees them
+   * (its own insert included), counted up to `countUpTo`. Null when the tenant does not exist.
    */
   async lockAdmission(
     tx: Sql,

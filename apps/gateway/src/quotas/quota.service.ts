@@ -35,10 +35,13 @@ export class QuotaService {
   }
 
   /**
-   * Runs `insert` (which creates the task, or finds the earlier one an idempotent retry names) while no other HTTP
-   * submission of the tenant is admitted, and undoes it with a 429 when it created a task beyond the tenant's limit
-   * of unfinished tasks. A retry of an existing task is answered whatever the count. `first` runs in the same
-   * transaction before the tenant's lock is taken (it may refuse the request without waiting for it).
+   * Runs `insert` (which creates the task, or finds the earlier one an idempotent retry names), then, for a task it
+   * created, takes the tenant's admission lock and counts the tenant's unfinished tasks, undoing the insert with a
+   * 429 when the others were already at the tenant's limit. Concurrent submissions of a tenant are counted one after
+   * the other: each count runs after the one before it committed, and sees it. The lock comes last so a submission
+   * holds it only for the count and the commit (the insert and its outbox row are done before). A retry of an
+   * existing task takes no lock and is answered whatever the count. `first` runs in the same transaction before
+   * anything else (it may refuse the request at once).
    */
   async admitWithinUnfinishedLimit<T extends { created: boolean }>(
     tenantId: string,
@@ -47,16 +50,20 @@ export class QuotaService {
   ): Promise<T> {
     return this.sql.transaction(async (tx) => {
       await first?.(tx);
+      const result = await insert(tx);
+      if (!result.created) return result;
       const admission = await this.repository.lockAdmission(
         tx,
         tenantId,
-        (override) => override ?? this.config.GATEWAY_MAX_UNFINISHED_TASKS,
+        // The count includes the task just inserted: one more than the limit tells whether the others reach it.
+        (override) => (override ?? this.config.GATEWAY_MAX_UNFINISHED_TASKS) + 1,
       );
-      const limit = admission?.override ?? this.config.GATEWAY_MAX_UNFINISHED_TASKS;
-      const result = await insert(tx);
-      if (result.created && admission && admission.unfinished >= limit) {
+      if (!admission) return result;
+      const limit = admission.override ?? this.config.GATEWAY_MAX_UNFINISHED_TASKS;
+      const others = admission.unfinished - 1;
+      if (others >= limit) {
         throw new TooManyRequestsException(
-          `tenant '${tenantId}' already has ${admission.unfinished} unfinished tasks, its limit ` +
+          `tenant '${tenantId}' already has ${others} unfinished tasks, its limit ` +
             `(quotas.maxUnfinishedTasks); submit again when one completes, fails or is cancelled`,
           UNFINISHED_RETRY_AFTER_S,
         );

@@ -101,8 +101,8 @@ export class TaskAdmissionService {
     const hash = requestHash(submission);
     const record = this.newRecord(uuidv7(), tenantId, submission, 'http', idempotencyKey, hash, apiKeyId);
     // The tenant's limit of unfinished tasks is checked in the transaction that inserts, under the tenant's lock.
-    // Requests with one key meet before the tenant's admission lock: one is admitted, the others are told at once
-    // to come back for its answer instead of queueing behind every submission of the tenant.
+    // Requests with one key meet before the insert: one is admitted, the others are told at once to come back for
+    // its answer instead of queueing behind it.
     const claimKey =
       idempotencyKey === null
         ? undefined
