@@ -37,6 +37,16 @@
 //   NO_BASELINE=1               skip phase 2     NO_DOCS=1  do not append to docs/benchmarks.md
 //   NO_BUILD=1                  do not run `tsc -b apps/reasoner/tsconfig.json` first
 //   NO_ELD=1                    do not load the event-loop probe into the reasoner and the baseline (see below)
+//   HEAP_SNAPSHOTS=1            the reasoner writes a heap snapshot (--heapsnapshot-signal=SIGWINCH) to
+//                               .local/bench/heap/reasoner-<runId>-{idle,held-<n>,after}.heapsnapshot: before the
+//                               first publish, once n model calls are in flight for each n of HEAP_SNAPSHOT_CALLS, and
+//                               after the last outcome, once its connections to the simulator have closed (at most
+//                               30 s later). Held minus after, over the calls held, is what one call costs; the
+//                               difference of two held snapshots leaves out what the first calls warm up as well
+//                               (STEP=1000 STEP_INTERVAL_S=30 HEAP_SNAPSHOT_CALLS=1000,2000: no intake under way at
+//                               either). Writing one stops the process for seconds and raises its RSS: not for runs
+//                               whose numbers count
+//   HEAP_SNAPSHOT_CALLS (TASKS) comma-separated counts of model calls in flight, e.g. 1000,2000
 //   PRIVATE_KAFKA=1             do not use the shared broker on 127.0.0.1:9092: start a throwaway single-node broker
 //                               (the same 3.9.1 jars from .local/kafka/libs, the same settings as deploy/local/kafka.sh)
 //                               on free 127.0.0.1 ports with its data in a temporary directory, removed at the end
@@ -50,7 +60,7 @@
 
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -123,8 +133,15 @@ const opts = {
   baseline: !flagOn('NO_BASELINE'),
   build: !flagOn('NO_BUILD'),
   eld: !flagOn('NO_ELD'),
+  heapSnapshots: flagOn('HEAP_SNAPSHOTS'),
   privateKafka: flagOn('PRIVATE_KAFKA'),
 };
+const heapSnapshotCalls = (process.env.HEAP_SNAPSHOT_CALLS || String(opts.tasks))
+  .split(',')
+  .map(Number)
+  .sort((a, b) => a - b);
+if (!heapSnapshotCalls.every((n) => Number.isInteger(n) && n > 0))
+  throw new Error(`HEAP_SNAPSHOT_CALLS must be positive integers, got '${process.env.HEAP_SNAPSHOT_CALLS}'`);
 if (opts.queueCapacity <= opts.concurrency)
   console.warn(
     `(note) QUEUE_CAPACITY ${opts.queueCapacity} ≤ CONCURRENCY ${opts.concurrency}: intake pauses first`,
@@ -147,6 +164,48 @@ const spawnService = (
   if (eldFile) for (const f of [eldFile, `${eldFile}.start`]) rmSync(f, { force: true });
   return run.spawnService(name, script, env, { eldFile });
 };
+
+const heapDir = join(logDir, 'heap');
+// With HEAP_SNAPSHOTS=1 the reasoner writes a snapshot on SIGWINCH into heapDir, its diagnostic directory; not on
+// SIGUSR2, which Nest's shutdown hooks take as a signal to stop.
+const heapSnapshotEnv = (): Record<string, string> => {
+  if (!opts.heapSnapshots) return {};
+  mkdirSync(heapDir, { recursive: true });
+  return { NODE_OPTIONS: `--heapsnapshot-signal=SIGWINCH --diagnostic-dir=${heapDir}` };
+};
+
+/**
+ * Has the reasoner write a heap snapshot and returns its path once it is complete. Node writes it synchronously in
+ * the signal's handler, so the first /health answer after the file appeared means it is whole.
+ */
+async function heapSnapshot(child: Child, healthUrl: string, label: string): Promise<string> {
+  const before = new Set(readdirSync(heapDir));
+  const t = performance.now();
+  child.proc.kill('SIGWINCH');
+  for (;;) {
+    run.checkAborted();
+    const file = readdirSync(heapDir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (file) {
+      // A connection kept from before the snapshot may be closed under the request: asked again until it answers.
+      while (
+        !(await fetch(healthUrl, { signal: AbortSignal.timeout(60_000) }).then(
+          (r) => r.ok,
+          () => false,
+        ))
+      ) {
+        if (performance.now() - t > 600_000)
+          throw new Error(`the reasoner did not answer after heap snapshot ${label}`);
+        await sleep(500);
+      }
+      const path = join(heapDir, `reasoner-${runId}-${label}.heapsnapshot`);
+      renameSync(join(heapDir, file), path);
+      log(`heap snapshot ${label}: ${path} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      return path;
+    }
+    if (performance.now() - t > 120_000) throw new Error(`no heap snapshot ${label} within 120 s`);
+    await sleep(200);
+  }
+}
 
 /** Log lines of a child from byte offset `from`, by level, with a few distinct examples of warnings and errors. */
 function logSummary(file: string, from = 0) {
@@ -636,6 +695,7 @@ async function runExecutor(env: PhaseEnv) {
     REASONER_HEALTH_PORT: String(reasonerPort),
     REASONER_CONCURRENCY: String(opts.concurrency),
     REASONER_QUEUE_CAPACITY: String(opts.queueCapacity),
+    ...heapSnapshotEnv(),
   };
   const reasoner = spawnService('reasoner', 'apps/reasoner/dist/main.js', reasonerEnv, { eld: opts.eld });
   const healthUrl = `http://${HOST}:${reasonerPort}/health`;
@@ -736,6 +796,7 @@ async function runExecutor(env: PhaseEnv) {
   const healthAtStart = (await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) }).then((r) =>
     r.json(),
   )) as StatusBody;
+  if (opts.heapSnapshots) await heapSnapshot(reasoner, healthUrl, 'idle');
   if (reasoner.eldFile) writeFileSync(`${reasoner.eldFile}.start`, '');
   const cpuA = snapshot();
   t0 = performance.now();
@@ -763,6 +824,17 @@ async function runExecutor(env: PhaseEnv) {
     );
   };
   const progressTimer = setInterval(progress, 5000);
+  // The held snapshots are taken alongside the ramp, each as soon as its count of calls is in flight.
+  let phaseOver = false;
+  const heldSnapshots = (async () => {
+    for (const n of opts.heapSnapshots ? heapSnapshotCalls : []) {
+      while ((sampler.latest.db?.calls_in_flight ?? 0) < n) {
+        if (phaseOver) return log(`heap snapshot held-${n}: never ${n} model calls in flight`);
+        await sleep(200);
+      }
+      await heapSnapshot(reasoner, healthUrl, `held-${n}`);
+    }
+  })().catch((e: unknown) => log(`heap snapshots: ${errorMessage(e)}`));
   let ramp: Awaited<ReturnType<typeof publishRamp>>;
   try {
     ramp = await publishRamp(producer, requestTopic, 'executor');
@@ -786,7 +858,15 @@ async function runExecutor(env: PhaseEnv) {
       await sleep(500);
     }
     await sleep(2000); // one more sample of the settled state
+    phaseOver = true;
+    await heldSnapshots;
+    if (opts.heapSnapshots) {
+      // Once the pool has closed its idle connections to the simulator, the snapshot holds only what stays.
+      for (let i = 0; i < 60 && sampler.latest.sim !== 0; i++) await sleep(500);
+      await heapSnapshot(reasoner, healthUrl, 'after');
+    }
   } finally {
+    phaseOver = true;
     clearInterval(progressTimer);
     sampler.stop();
   }
