@@ -8,6 +8,7 @@ import { ExecutionEvents } from '../events/execution-events';
 import { ModelBreakers } from '../models/model-breakers';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
+import { callSignal } from './call-signal';
 import type { AttemptRecord, CallTier, ExecutionState, FailureReason } from './execution-record';
 import { type AttemptEnd, ExecutionRepository, LostOwnershipError } from './execution.repository';
 import type { TaskLimits } from './task-limits';
@@ -20,7 +21,6 @@ export class InterruptedError extends Error {
   }
 }
 
-const MAX_TIMER_MS = 2_147_483_647;
 const DAY_MS = 86_400_000;
 // A hold outlives its call's deadline by this much, so a call answering at the last moment is still covered.
 const RESERVATION_MARGIN_MS = 60_000;
@@ -30,13 +30,16 @@ const END_RETRY_MAX_MS = 2_000;
 
 type AbortCause = 'cancel' | 'shutdown' | 'lease_lost' | 'deadline';
 
-/** Orders the abort reasons of a call: the job's own (cancel, shutdown, a lost lease) win over our deadline. */
-function abortCause(job: AbortSignal, deadline: AbortSignal): AbortCause | null {
+/**
+ * Orders the abort reasons of a call: the job's own (cancel, shutdown, a lost lease) win over our deadline. The call's
+ * signal follows the job's, so when it is aborted and the job's is not, the deadline aborted it.
+ */
+function abortCause(job: AbortSignal, call: AbortSignal): AbortCause | null {
   if (job.aborted) {
     const reason: unknown = job.reason;
     return reason === 'shutdown' || reason === 'lease_lost' ? reason : 'cancel';
   }
-  return deadline.aborted ? 'deadline' : null;
+  return call.aborted ? 'deadline' : null;
 }
 
 function failureOf(e: ModelCallError): FailureReason {
@@ -113,6 +116,7 @@ export class AttemptExecutor {
       if (acquired) this.breakers.record(model, outcome);
       acquired = false;
     };
+    let started: AttemptRecord;
     try {
       const reply = await this.reservations.reserve(
         {
@@ -173,7 +177,7 @@ export class AttemptExecutor {
         if (signal.reason === 'lease_lost') throw new LostOwnershipError(e.id);
         throw new InterruptedError();
       }
-      const started = await this.repo
+      started = await this.repo
         .insertAttempt(this.owner, e.id, {
           ...this.blank(state, tier, new Date()),
           model,
@@ -191,10 +195,13 @@ export class AttemptExecutor {
           throw err;
         });
       await this.events.started(e, started);
-      return await this.invoke(state, started, messages, signal, releaseBreaker);
-    } finally {
+    } catch (err) {
       releaseBreaker('neutral');
+      throw err;
     }
+    // Returned, not awaited: while the model thinks, only invoke's frame waits for the call, and what this one alone
+    // holds (the ledger's reply, the reservation request) is let go. invoke releases the breaker however it ends.
+    return this.invoke(state, started, messages, signal, releaseBreaker);
   }
 
   private async invoke(
@@ -204,9 +211,7 @@ export class AttemptExecutor {
     signal: AbortSignal,
     releaseBreaker: (outcome: 'success' | 'failure' | 'neutral') => void,
   ): Promise<AttemptRecord> {
-    const deadline = new AbortController();
-    const msLeft = (attempt.deadlineAt?.getTime() ?? Date.now()) - Date.now();
-    const timer = setTimeout(() => deadline.abort('deadline'), Math.max(0, Math.min(msLeft, MAX_TIMER_MS)));
+    const call = callSignal(signal, (attempt.deadlineAt?.getTime() ?? Date.now()) - Date.now());
     const startedMs = performance.now();
     let end: AttemptEnd;
     try {
@@ -215,15 +220,18 @@ export class AttemptExecutor {
         maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
         reasoningEffort: attempt.reasoningEffort ?? undefined,
         maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
-        signal: AbortSignal.any([signal, deadline.signal]),
+        signal: call.signal,
         // The provider keeps it with its record of the call: its bill matches the ledger call by call.
         requestId: attempt.reservationId ?? undefined,
       });
       releaseBreaker('success');
       end = this.answered(attempt, result);
     } catch (err) {
-      if (!(err instanceof ModelCallError)) throw err;
-      const cause = abortCause(signal, deadline.signal);
+      if (!(err instanceof ModelCallError)) {
+        releaseBreaker('neutral');
+        throw err;
+      }
+      const cause = abortCause(signal, call.signal);
       if (cause === 'shutdown' || cause === 'lease_lost') {
         // Not an outcome of the task: the call is ended as cut off (booked at its worst case, since the provider may
         // bill it), and whoever runs the execution next tries it again without waiting for its deadline.
@@ -240,7 +248,7 @@ export class AttemptExecutor {
       releaseBreaker(cause ? 'neutral' : 'failure');
       end = this.failed(attempt, err, cause, Math.round(performance.now() - startedMs));
     } finally {
-      clearTimeout(timer);
+      call.dispose();
     }
     return this.record(state, attempt, end, signal);
   }

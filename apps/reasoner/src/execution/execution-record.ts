@@ -8,10 +8,9 @@ import type {
   TaskCompleted,
   TaskEscalated,
   TaskFailed,
-  TaskSpec,
   TokenUsage,
-  TriageDecision,
 } from '@deliberate/contracts';
+import type { RunSpec } from './run-spec';
 
 export type CallTier = 'reasoning' | 'standard';
 
@@ -24,14 +23,14 @@ export type ExecutionOutcome =
 
 export type ExecutionStatus = 'pending' | 'running' | ExecutionOutcome['kind'];
 
+// Kept in memory for as long as the execution runs, so it carries only what a run reads: the triage decision, the time
+// of the request and most of the spec (see RunSpec) are stored with the execution, but nothing reads them back.
 export interface ExecutionRecord {
   id: string;
   taskId: string;
   tenantId: string;
-  spec: TaskSpec;
-  decision: TriageDecision;
+  spec: RunSpec;
   contextSelection: ContextSelectionEntry[] | null;
-  requestedAt: Date;
   /** When the reasoner accepted the task: the deadline counts from here. */
   createdAt: Date;
   deadlineAt: Date;

@@ -12,15 +12,14 @@ import type {
   FailureReason,
   TraceOutcome,
 } from './execution-record';
+import { runSpecOf } from './run-spec';
 
 interface ExecutionRow {
   id: string;
   task_id: string;
   tenant_id: string;
   spec: TaskSpec;
-  decision: TriageDecision;
   context_selection: ContextSelectionEntry[] | null;
-  requested_at: Date;
   created_at: Date;
   deadline_at: Date;
   status: ExecutionStatus;
@@ -53,17 +52,15 @@ interface AttemptRow {
   trace_event_id: string;
 }
 
-const EXECUTION_COLUMNS = `id, task_id, tenant_id, spec, decision, context_selection, requested_at, created_at,
-  deadline_at, status, cancel_requested_at, cancel_reason, outcome`;
+const EXECUTION_COLUMNS = `id, task_id, tenant_id, spec, context_selection, created_at, deadline_at, status,
+  cancel_requested_at, cancel_reason, outcome`;
 
 const toExecution = (r: ExecutionRow): ExecutionRecord => ({
   id: r.id,
   taskId: r.task_id,
   tenantId: r.tenant_id,
-  spec: r.spec,
-  decision: r.decision,
+  spec: runSpecOf(r.spec),
   contextSelection: r.context_selection,
-  requestedAt: r.requested_at,
   createdAt: r.created_at,
   deadlineAt: r.deadline_at,
   status: r.status,
@@ -284,8 +281,13 @@ export class ExecutionRepository {
     );
   }
 
+  /**
+   * Records an attempt of an execution this instance owns. The record returned is built from what was written, not
+   * read back: its ids, model, dates and deadline are then the strings and dates the caller already holds, not copies
+   * of them, and a started attempt stays in memory for as long as its model call waits.
+   */
   async insertAttempt(owner: string, executionId: string, a: NewAttempt): Promise<AttemptRecord> {
-    const rows = await this.sql.query<AttemptRow>(
+    const rows = await this.sql.query<{ id: string }>(
       `WITH owned AS (
          UPDATE executions SET status = 'running', updated_at = now()
           WHERE id = $1 AND owner = $2 AND outcome IS NULL
@@ -296,7 +298,7 @@ export class ExecutionRepository {
                              finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
        SELECT $3, owned.id, $4, $5, $6, $7, $8, $9, $10, $2, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
          FROM owned
-       RETURNING *`,
+       RETURNING id`,
       [
         executionId,
         owner,
@@ -322,7 +324,7 @@ export class ExecutionRepository {
       ],
     );
     if (!rows[0]) throw new LostOwnershipError(executionId);
-    return toAttempt(rows[0]);
+    return { ...a, executionId, instanceId: owner };
   }
 
   /**

@@ -28,7 +28,7 @@ export function deadlineFor(spec: TaskSpec, acceptedAt: Date, defaultDeadlineMs:
 
 // The task asks, the tenant's ceiling caps: a task can lower its limits freely, never raise them past the tenant's.
 export function taskLimits(
-  spec: TaskSpec,
+  spec: Pick<TaskSpec, 'maxThinkingTokens' | 'reasoningEffort' | 'maxCostMicroUsd'>,
   timing: { createdAt: Date; deadlineAt: Date },
   policy: TenantPolicy,
   defaults: LimitDefaults,

@@ -13,7 +13,7 @@ export const REASONING_SYSTEM_PROMPT = [
 ].join(' ');
 
 /** The messages sent, in order: instructions, the context documents the triage kept, then the conversation. */
-export function reasoningMessages(spec: TaskSpec): LlmMessage[] {
+export function reasoningMessages(spec: Pick<TaskSpec, 'input' | 'context'>): LlmMessage[] {
   const messages: LlmMessage[] = [{ role: 'system', content: REASONING_SYSTEM_PROMPT }];
   if (spec.context.length) {
     const docs = spec.context
