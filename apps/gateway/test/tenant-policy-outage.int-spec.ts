@@ -12,9 +12,10 @@ import {
   readTopic,
   type ServiceUnderTest,
   startServiceUnderTest,
-  startTcpProxy,
-  TEST_KAFKA_BROKERS,
+  proxyTestBroker,
+  proxyTestDatabase,
   type TcpProxy,
+  throughProxy,
 } from '@deliberate/testing';
 
 // The policy API while the gateway's Postgres or broker is cut: reads and writes answer 503 with Retry-After naming
@@ -23,8 +24,6 @@ import {
 // once when it is back. No version is lost or repeated, in the table, its history or the topic.
 
 const ADMIN_KEY = 'policy-outage-admin-0123456789abcdef';
-const BASE_DATABASE = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate');
-const [BROKER_HOST, BROKER_PORT] = TEST_KAFKA_BROKERS[0]!.split(':') as [string, string];
 
 type Answer = HttpResult<{ version?: number; message?: string; dependency?: string }>;
 
@@ -35,19 +34,14 @@ describe('the policy API while its database or broker is unreachable', () => {
   let admin: string;
 
   beforeAll(async () => {
-    postgres = await startTcpProxy({
-      host: BASE_DATABASE.hostname,
-      port: Number(BASE_DATABASE.port || 5432),
-    });
-    kafka = await startTcpProxy({ host: BROKER_HOST, port: Number(BROKER_PORT) }, { kafka: true });
+    postgres = await proxyTestDatabase();
+    kafka = await proxyTestBroker();
     gateway = await startServiceUnderTest('policy_outage', {
       schema: 'gateway',
       config: (env) => {
-        const databaseUrl = new URL(env.DATABASE_URL);
-        databaseUrl.host = postgres.address;
         return loadGatewayConfig({
           ...env,
-          DATABASE_URL: databaseUrl.toString(),
+          DATABASE_URL: throughProxy(env.DATABASE_URL, postgres),
           KAFKA_BROKERS: kafka.address,
           LOG_LEVEL: 'error',
           GATEWAY_ADMIN_API_KEY: ADMIN_KEY,

@@ -2,7 +2,7 @@ jest.setTimeout(120_000);
 
 import { deadLetterTopic, modelCallRecordedEvent, uuidv7 } from '@deliberate/contracts';
 import { LedgerRequestError } from '@deliberate/ledger-client';
-import { header, pollUntil, readTopic, startTcpProxy, type TcpProxy } from '@deliberate/testing';
+import { header, pollUntil, readTopic, proxyTestDatabase, type TcpProxy } from '@deliberate/testing';
 import { randomUUID } from 'node:crypto';
 import { type LedgerHarness, startLedger, usage } from './ledger-harness';
 
@@ -10,7 +10,6 @@ import { type LedgerHarness, startLedger, usage } from './ledger-harness';
 // reserve is answered `ledger_unavailable` (the caller asks again under the same reservation key), a settle with an
 // error the caller retries, and a usage event waits for the database instead of going to the dead-letter topic.
 
-const BASE_DATABASE = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate');
 // Longer than the three handler attempts the harness allows with their backoff.
 const OUTAGE_MS = 4_000;
 
@@ -18,8 +17,8 @@ let postgres: TcpProxy;
 let h: LedgerHarness;
 
 beforeAll(async () => {
-  postgres = await startTcpProxy({ host: BASE_DATABASE.hostname, port: Number(BASE_DATABASE.port || 5432) });
-  h = await startLedger('db_outage', { databaseAddress: postgres.address, clientTimeoutMs: 10_000 });
+  postgres = await proxyTestDatabase();
+  h = await startLedger('db_outage', { databaseProxy: postgres, clientTimeoutMs: 10_000 });
 });
 
 afterAll(async () => {

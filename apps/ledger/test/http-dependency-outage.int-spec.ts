@@ -1,17 +1,15 @@
-import { startTcpProxy, type TcpProxy } from '@deliberate/testing';
+import { proxyTestDatabase, type TcpProxy } from '@deliberate/testing';
 import { type LedgerHarness, ledgerHttp, startLedger, tenantAdmin } from './ledger-harness';
 
 // The ledger's HTTP API while its Postgres is unreachable: 503 with Retry-After naming the database, as every
 // service's problem filter answers it, never 500; the same request succeeds once the database is back.
 
-const BASE_DATABASE = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate');
-
 let postgres: TcpProxy;
 let h: LedgerHarness;
 
 beforeAll(async () => {
-  postgres = await startTcpProxy({ host: BASE_DATABASE.hostname, port: Number(BASE_DATABASE.port || 5432) });
-  h = await startLedger('http_db_outage', { databaseAddress: postgres.address });
+  postgres = await proxyTestDatabase();
+  h = await startLedger('http_db_outage', { databaseProxy: postgres });
 });
 
 afterAll(async () => {

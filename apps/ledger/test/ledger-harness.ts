@@ -19,8 +19,10 @@ import {
   pollUntil,
   type ServiceUnderTest,
   startServiceUnderTest,
+  type TcpProxy,
   TEST_KAFKA_BROKERS,
   tenantPrincipal,
+  throughProxy,
 } from '@deliberate/testing';
 import { randomUUID } from 'node:crypto';
 
@@ -52,8 +54,8 @@ export async function startLedger(
     env?: Record<string, string>;
     instances?: number;
     clientTimeoutMs?: number;
-    /** `host:port` the ledger reaches Postgres at instead (a TcpProxy's address), in the suite's own database. */
-    databaseAddress?: string;
+    /** A proxy the ledger reaches Postgres through (`proxyTestDatabase()`), to its suite's own database. */
+    databaseProxy?: TcpProxy;
   } = {},
 ): Promise<LedgerHarness> {
   const service = await startServiceUnderTest(
@@ -63,8 +65,8 @@ export async function startLedger(
       config: (env) =>
         loadLedgerConfig({
           ...env,
-          DATABASE_URL: options.databaseAddress
-            ? Object.assign(new URL(env.DATABASE_URL), { host: options.databaseAddress }).toString()
+          DATABASE_URL: options.databaseProxy
+            ? throughProxy(env.DATABASE_URL, options.databaseProxy)
             : env.DATABASE_URL,
           KAFKA_HANDLER_MAX_ATTEMPTS: '3',
           LOG_LEVEL: 'warn',

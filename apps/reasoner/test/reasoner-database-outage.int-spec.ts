@@ -1,12 +1,11 @@
 import { SimulatorBill } from '@deliberate/model-simulator/bill/simulator-bill';
-import { pollUntil, startTcpProxy, type TcpProxy } from '@deliberate/testing';
+import { pollUntil, proxyTestDatabase, type TcpProxy, throughProxy } from '@deliberate/testing';
 import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // The reasoner reaches its Postgres through a proxy this suite cuts while a reasoning call runs: the call ends while
 // the database is unreachable, so its end cannot be recorded then. Once the database is back the execution goes on
 // from that call (its usage booked once, at what the provider billed) and the task gets its one outcome.
 
-const BASE_DATABASE = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate');
 // Longer than the call still has to run and than the reasoner's lease (3 s in the harness).
 const OUTAGE_MS = 5_000;
 
@@ -15,13 +14,9 @@ describe('reasoner: Postgres unreachable while a reasoning call runs', () => {
   let h: ReasonerHarness;
 
   beforeAll(async () => {
-    postgres = await startTcpProxy({
-      host: BASE_DATABASE.hostname,
-      port: Number(BASE_DATABASE.port || 5432),
-    });
+    postgres = await proxyTestDatabase();
     h = await startHarness('reasoner-db-outage', { timeScale: 0.01 });
-    const proxied = Object.assign(new URL(h.databaseUrl), { host: postgres.address }).toString();
-    await h.startReasoner({ DATABASE_URL: proxied });
+    await h.startReasoner({ DATABASE_URL: throughProxy(h.databaseUrl, postgres) });
   }, 120_000);
 
   afterAll(async () => {

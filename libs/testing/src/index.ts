@@ -17,4 +17,5 @@ export * from './service-process';
 export * from './service-under-test';
 export * from './outbox-dead-rows';
 export * from './event-data';
+export * from './dependency-proxies';
 export * from './tcp-proxy';

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
-const BASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate';
+/** The Postgres the tests run on: each suite gets its own database on it. */
+export const TEST_DATABASE_URL =
+  process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate';
+const BASE_URL = TEST_DATABASE_URL;
 
 /** A fresh database for one test suite, dropped by `drop()`. */
 export async function createTestDatabase(suite: string): Promise<{ url: string; drop: () => Promise<void> }> {
