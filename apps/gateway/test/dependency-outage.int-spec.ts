@@ -11,9 +11,10 @@ import {
   readTopic,
   type ServiceUnderTest,
   startServiceUnderTest,
-  startTcpProxy,
-  TEST_KAFKA_BROKERS,
+  proxyTestBroker,
+  proxyTestDatabase,
   type TcpProxy,
+  throughProxy,
   testKafka,
 } from '@deliberate/testing';
 
@@ -22,8 +23,6 @@ import {
 // away (its event waits in the outbox), and a client retrying with its Idempotency-Key gets exactly one task.
 
 const ADMIN_KEY = 'dependency-outage-admin-0123456789';
-const BASE_DATABASE = new URL(process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/deliberate');
-const [BROKER_HOST, BROKER_PORT] = TEST_KAFKA_BROKERS[0]!.split(':') as [string, string];
 
 type Answer = HttpResult<{ id?: string; message?: string; dependency?: string; statusCode?: number }>;
 
@@ -34,19 +33,14 @@ describe('the gateway while its database or broker is unreachable', () => {
   let key: string;
 
   beforeAll(async () => {
-    postgres = await startTcpProxy({
-      host: BASE_DATABASE.hostname,
-      port: Number(BASE_DATABASE.port || 5432),
-    });
-    kafka = await startTcpProxy({ host: BROKER_HOST, port: Number(BROKER_PORT) }, { kafka: true });
+    postgres = await proxyTestDatabase();
+    kafka = await proxyTestBroker();
     gateway = await startServiceUnderTest('dependency_outage', {
       schema: 'gateway',
       config: (env) => {
-        const databaseUrl = new URL(env.DATABASE_URL);
-        databaseUrl.host = postgres.address;
         return loadGatewayConfig({
           ...env,
-          DATABASE_URL: databaseUrl.toString(),
+          DATABASE_URL: throughProxy(env.DATABASE_URL, postgres),
           KAFKA_BROKERS: kafka.address,
           LOG_LEVEL: 'error',
           GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
@@ -209,5 +203,75 @@ describe('the gateway while its database or broker is unreachable', () => {
       (states) => states.every((s) => s === 'Stable'),
       { what: "the gateway's consumer groups stable again", timeoutMs: 60_000, intervalMs: 500 },
     );
+  });
+});
+
+// A gateway closed while its broker is away: its consumers crashed and were reconnecting when it closed. Once the
+// broker is reachable again, none of them may come back: kafkajs stops only a consumer that has joined its group, so
+// a restart that was still connecting used to join afterwards and stay, consuming for a service that was gone (and
+// logging its reconnects until the process ended).
+describe('a gateway closed during a broker outage', () => {
+  let postgres: TcpProxy;
+  let kafka: TcpProxy;
+  let gateway: ServiceUnderTest<GatewayConfig>;
+
+  beforeAll(async () => {
+    postgres = await proxyTestDatabase();
+    kafka = await proxyTestBroker();
+    gateway = await startServiceUnderTest('closed_in_outage', {
+      schema: 'gateway',
+      config: (env) =>
+        loadGatewayConfig({
+          ...env,
+          DATABASE_URL: throughProxy(env.DATABASE_URL, postgres),
+          KAFKA_BROKERS: kafka.address,
+          // Its consumers' crashes and reconnects during the cut are expected here.
+          LOG_LEVEL: 'error',
+          GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+        }),
+      create: createGatewayApp,
+    });
+  });
+
+  afterAll(async () => {
+    kafka?.restore();
+    await gateway?.close();
+    await postgres?.close();
+    await kafka?.close();
+  });
+
+  async function members(): Promise<number> {
+    const admin = testKafka().admin();
+    await admin.connect();
+    try {
+      const groups = ['gateway.intake', 'gateway.projection'].map((g) => `${gateway.prefix}deliberate.${g}`);
+      return (await admin.describeGroups(groups)).groups.reduce((n, g) => n + g.members.length, 0);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  it('leaves no consumer in its groups once the broker is back', async () => {
+    expect(await members()).toBe(2);
+    const before = kafka.accepted();
+    kafka.cut({ newConnections: 'refuse' });
+    // The consumers crash on their cut connections and restart: their reconnects reach the proxy and are refused.
+    await pollUntil(
+      () => Promise.resolve(kafka.accepted()),
+      (n) => n >= before + 4,
+      { what: 'the consumers to be reconnecting', timeoutMs: 30_000 },
+    );
+    // The service closes (its topics and database stay for the check), then the broker is reachable again.
+    await Promise.all(gateway.apps.map((app) => app.close()));
+    const closedAt = kafka.accepted();
+    kafka.restore();
+    // A restart that was connecting gets through now; if it joins a group, it must leave it again.
+    await pollUntil(
+      () => Promise.resolve(kafka.accepted()),
+      (n) => n > closedAt,
+      { what: 'a reconnect through the restored proxy', timeoutMs: 10_000 },
+    ).catch(() => undefined);
+    await pollUntil(members, (n) => n > 0, { what: 'a late join', timeoutMs: 5_000 }).catch(() => undefined);
+    await pollUntil(members, (n) => n === 0, { what: 'no consumer of the closed gateway in its groups' });
   });
 });

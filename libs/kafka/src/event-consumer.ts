@@ -128,6 +128,10 @@ export class EventConsumer {
       heartbeatInterval: 3_000,
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
+      // A crashed consumer restarts itself (a broker outage), but not once it is stopped: a restart scheduled by a
+      // crash that met stop() would otherwise reconnect after the service closed, and crash and restart again for
+      // as long as the process lives.
+      retry: { restartOnFailure: () => Promise.resolve(this.running) },
     });
     for (const h of options.handlers) this.handlers.set(client.topic(h.event.topic), h);
     for (const e of options.batchHandler?.events ?? []) this.batchTopics.set(client.topic(e.topic), e);
@@ -146,6 +150,12 @@ export class EventConsumer {
     let onJoin!: () => void;
     this.joined = new Promise((r) => (onJoin = r));
     this.consumer.on(this.consumer.events.GROUP_JOIN, () => {
+      // A restart that was connecting when stop() came does not see it (kafkajs stops only a consumer that has
+      // joined): it joins afterwards, and is made to leave again.
+      if (!this.running) {
+        void this.consumer.disconnect().catch(() => undefined);
+        return;
+      }
       this.rebalanceCount += 1;
       onJoin();
     });
