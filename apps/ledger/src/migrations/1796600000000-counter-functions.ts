@@ -23,29 +23,28 @@ export class CounterFunctions1796600000000 implements MigrationInterface {
         v_limit bigint;
         v_spent bigint;
         v_reserved bigint;
+        v_try integer;
+        v_held boolean;
       BEGIN
         FOR k IN SELECT value FROM jsonb_array_elements(p_keys) LOOP
           v_limit := (k->>'limit')::bigint;
-          UPDATE spend_counters c
-             SET reserved_micro_usd = c.reserved_micro_usd + p_amount, updated_at = now()
-           WHERE c.tenant_id = p_tenant AND c.scope = k->>'scope' AND c.scope_id = k->>'scopeId'
-             AND c.period = k->>'period' AND c.period_start = (k->>'periodStart')::date
-             AND (v_limit IS NULL OR c.spent_micro_usd + c.reserved_micro_usd + p_amount <= v_limit)
-          RETURNING c.spent_micro_usd, c.reserved_micro_usd INTO v_spent, v_reserved;
-          IF NOT FOUND THEN
-            -- Refused, or not there yet: created (an insert on a row another transaction holds waits for its
-            -- commit) and asked once more, which settles which it was.
-            INSERT INTO spend_counters (tenant_id, scope, scope_id, period, period_start)
-            VALUES (p_tenant, k->>'scope', k->>'scopeId', k->>'period', (k->>'periodStart')::date)
-            ON CONFLICT DO NOTHING;
+          -- Refused, or not there yet: the first miss creates the counter (an insert on a row another transaction
+          -- holds waits for its commit) and asks once more, which settles which it was.
+          FOR v_try IN 1..2 LOOP
             UPDATE spend_counters c
                SET reserved_micro_usd = c.reserved_micro_usd + p_amount, updated_at = now()
              WHERE c.tenant_id = p_tenant AND c.scope = k->>'scope' AND c.scope_id = k->>'scopeId'
                AND c.period = k->>'period' AND c.period_start = (k->>'periodStart')::date
                AND (v_limit IS NULL OR c.spent_micro_usd + c.reserved_micro_usd + p_amount <= v_limit)
             RETURNING c.spent_micro_usd, c.reserved_micro_usd INTO v_spent, v_reserved;
-          END IF;
-          IF NOT FOUND THEN
+            -- FOUND is the UPDATE's here; after END LOOP it would be the loop's own (always true).
+            v_held := FOUND;
+            EXIT WHEN v_held OR v_try = 2;
+            INSERT INTO spend_counters (tenant_id, scope, scope_id, period, period_start)
+            VALUES (p_tenant, k->>'scope', k->>'scopeId', k->>'period', (k->>'periodStart')::date)
+            ON CONFLICT DO NOTHING;
+          END LOOP;
+          IF NOT v_held THEN
             SELECT c.spent_micro_usd, c.reserved_micro_usd INTO v_spent, v_reserved
               FROM spend_counters c
              WHERE c.tenant_id = p_tenant AND c.scope = k->>'scope' AND c.scope_id = k->>'scopeId'
