@@ -50,6 +50,7 @@ import { helpFromHeader, numberOption, passThrough } from './lib/options.ts';
 import { createDatabase, oneRow } from './lib/pg.ts';
 import { appendSection } from './lib/report.ts';
 import { type SummaryRow, writeSummary } from './lib/summary.ts';
+import { byComponent, cpuDelta, cpuSnapshot, ticksToMs } from './lib/cpu.ts';
 import { BenchRun, freePort, HOST, log, root, waitHealthy } from './lib/run.ts';
 import { num, summary } from './lib/stats.ts';
 
@@ -700,6 +701,8 @@ async function main(): Promise<void> {
   // Polled often: the ingest clock starts when the health check first answers.
   await waitHealthy(run, child, `${baseUrl}/health`, 120_000, 100);
   const upAt = performance.now();
+  const classify = byComponent(new Map([[child.proc.pid, 'audit'] as const, [process.pid, 'bench'] as const]));
+  const cpuAtUp = cpuSnapshot(classify);
   log(`audit service up in ${num((upAt - t0) / 1000, 1)} s; its sink has joined; counting stored records`);
   // The service's own append path uses unqualified names, as the service's connections resolve them.
   const pool = new pg.Pool({
@@ -717,8 +720,10 @@ async function main(): Promise<void> {
       throw new Error(`only ${stored} of ${opts.events} stored after 600 s`);
   }
   const ingestS = (performance.now() - upAt) / 1000;
-  const ingest = { stored, seconds: ingestS, rate: stored / ingestS };
+  const cpu = ingestCpu(cpuDelta(cpuAtUp, cpuSnapshot(classify)), stored);
+  const ingest = { stored, seconds: ingestS, rate: stored / ingestS, cpu };
   log(`ingest: ${num(stored)} events stored in ${num(ingestS, 1)} s = ${num(ingest.rate)} events/s`);
+  log(`ingest CPU: ${describeIngestCpu(cpu)}`);
 
   log(`baseline: one transaction per event (lock head, INSERT, UPDATE head), at most ${opts.baselineCapS} s`);
   const baseline = await naiveBaseline(EVENT_CATALOGUE, dbUrl, hashes, canonicalJson);
@@ -771,7 +776,7 @@ const readFileExists = (path: string): boolean => {
 interface Report {
   load: number[];
   pgVersion: string;
-  ingest: { stored: number; seconds: number; rate: number };
+  ingest: { stored: number; seconds: number; rate: number; cpu: IngestCpu };
   baseline: Awaited<ReturnType<typeof naiveBaseline>>;
   seed: Awaited<ReturnType<typeof seedStore>>;
   size: number;
@@ -786,6 +791,29 @@ interface RenderedReport {
   headline: SummaryRow[];
   code: string;
 }
+
+/** CPU µs per stored event by component during ingest, and the share of a core each kept busy. */
+interface IngestCpu {
+  usPerEvent: Record<IngestComponent, number>;
+  cores: Record<IngestComponent, number>;
+  busy: number;
+}
+const INGEST_COMPONENTS = ['audit', 'postgres', 'kafka', 'bench'] as const;
+type IngestComponent = (typeof INGEST_COMPONENTS)[number];
+
+function ingestCpu(d: ReturnType<typeof cpuDelta>, events: number): IngestCpu {
+  const usPerEvent = {} as Record<IngestComponent, number>;
+  const cores = {} as Record<IngestComponent, number>;
+  for (const c of INGEST_COMPONENTS) {
+    const ms = ticksToMs(d.byGroup.get(c) ?? 0);
+    usPerEvent[c] = events > 0 ? (ms * 1000) / events : NaN;
+    cores[c] = d.seconds > 0 ? ms / 1000 / d.seconds : NaN;
+  }
+  return { usPerEvent, cores, busy: d.busy };
+}
+
+const describeIngestCpu = (cpu: IngestCpu): string =>
+  `${INGEST_COMPONENTS.map((c) => `${c} ${num(cpu.usPerEvent[c], 0)} µs/event (${num(cpu.cores[c] * 100, 0)}% of a core)`).join(', ')}; machine ${num(cpu.busy * 100, 0)}% busy`;
 
 function renderReport({
   load,
@@ -868,6 +896,7 @@ function renderReport({
     `| Verify (records/s) | ${num(verifyRate)} (${num(verifyChecked)} records, ${verify.length} chains) | ${num(readRate)} (same rows read, no hashing) | ${ratios.verify} | ≥ 100,000/s | ${met(ok.verify)} |`,
     `| Seeding through the batch-append path (records/s) | ${num(seed.rate)} (${num(seed.seeded)} in ${num(seed.seconds, 0)} s, ${opts.seedWriters} writers) | — | — | — | — |`,
     '',
+    `- Ingest CPU (from /proc, service up → last event stored): ${describeIngestCpu(ingest.cpu)}. The bench's share is its producer's tail and the count(*) it polls every 250 ms.`,
     `- Method: ingest counts from the service's health check answering (its consumer has joined) until \`count(*)\` reaches EVENTS; events were produced beforehand. Queries are sequential HTTP requests with the internal token and a tenant-auditor principal (as the gateway forwards them); each one also appends its own audit.query.v1 record, included in the latency. Seeded tasks span the last 30 days; each tenant-day holds about ${num(size / opts.tenants / 30)} records.`,
   ].join('\n');
   return { report, headline, code };
