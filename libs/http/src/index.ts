@@ -8,3 +8,4 @@ export * from './internal-auth.guard';
 export * from './request-target';
 export * from './security-headers';
 export * from './unsafe-text.middleware';
+export * from './metrics.controller';

@@ -5,6 +5,7 @@ import { context, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Batch, Consumer, KafkaMessage, Message } from 'kafkajs';
 import type { z } from 'zod';
 import { deleteConsumerGroup } from './consumer-groups';
+import type { ConsumeOutcome, ConsumerMetrics } from './consumer-metrics';
 import { DecodeError, decodeEvent } from './event-codec';
 import { type EventPublisher, messageBytes } from './event-publisher';
 import { headersToStrings } from './headers';
@@ -120,6 +121,7 @@ export class EventConsumer {
     private readonly client: KafkaClient,
     private readonly publisher: EventPublisher,
     private readonly options: EventConsumerOptions,
+    private readonly metrics?: ConsumerMetrics,
   ) {
     this.logger = new Logger(`EventConsumer ${options.group}`);
     this.consumer = client.kafka.consumer({
@@ -157,6 +159,7 @@ export class EventConsumer {
         return;
       }
       this.rebalanceCount += 1;
+      this.metrics?.forgetLag(this.options.group);
       onJoin();
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
@@ -236,6 +239,10 @@ export class EventConsumer {
     isRunning: () => boolean;
     isStale: () => boolean;
   }): Promise<void> {
+    const topic = this.client.catalogueTopic(batch.topic);
+    // The lag is the partition's backlog: while a batch is handled, its own messages count too.
+    if (batch.messages.length > 0)
+      this.metrics?.lag(this.options.group, topic, batch.partition, Number(batch.offsetLagLow()) + 1);
     const pump = startHeartbeatPump(heartbeat, this.logger);
     try {
       await this.handlePartitionBatch(batch, resolveOffset, {
@@ -245,6 +252,7 @@ export class EventConsumer {
     } finally {
       pump.stop();
     }
+    this.metrics?.lag(this.options.group, topic, batch.partition, Math.max(0, Number(batch.offsetLag())));
     await commitOffsetsIfNecessary();
     await heartbeat();
   }
@@ -346,7 +354,17 @@ export class EventConsumer {
           await this.deadLetter(batch.topic, batch.partition, message, e.stage, e.message, 0);
         }
       }
-      if (decoded.length > 0) await this.handleSlice(handler, batch, slice, decoded);
+      if (decoded.length > 0) {
+        const started = performance.now();
+        const outcome = await this.handleSlice(handler, batch, slice, decoded);
+        this.metrics?.processed(
+          this.options.group,
+          this.client.catalogueTopic(batch.topic),
+          decoded.length,
+          (performance.now() - started) / 1000,
+          outcome,
+        );
+      }
       control.resolveOffset(slice[slice.length - 1]!.offset);
     }
   }
@@ -356,7 +374,7 @@ export class EventConsumer {
     batch: Batch,
     slice: KafkaMessage[],
     decoded: DecodedEvent[],
-  ): Promise<void> {
+  ): Promise<ConsumeOutcome> {
     const maxAttempts = this.client.options.handlerMaxAttempts;
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
     for (let attempt = 1; ; attempt += 1) {
@@ -368,7 +386,7 @@ export class EventConsumer {
           },
           { topic: batch.topic, partition: batch.partition, messages: decoded.length, attempt },
         );
-        return;
+        return 'handled';
       } catch (e) {
         if (e instanceof ConsumerStoppingError) throw e;
         const error = e as Error;
@@ -378,7 +396,7 @@ export class EventConsumer {
           for (const message of slice.filter((m) => offsets.has(m.offset))) {
             await this.deadLetter(batch.topic, batch.partition, message, 'handler', error.message, attempt);
           }
-          return;
+          return 'dead_lettered';
         }
         const delayMs = Math.min(30_000, baseMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
         this.logger.warn({
@@ -416,9 +434,17 @@ export class EventConsumer {
       },
       parent,
     );
+    const started = performance.now();
     try {
-      await context.with(trace.setSpan(parent, span), () =>
+      const outcome = await context.with(trace.setSpan(parent, span), () =>
         this.decodeAndHandle(handler, topic, partition, message, headers),
+      );
+      this.metrics?.processed(
+        this.options.group,
+        this.client.catalogueTopic(topic),
+        1,
+        (performance.now() - started) / 1000,
+        outcome,
       );
     } finally {
       span.end();
@@ -431,14 +457,14 @@ export class EventConsumer {
     partition: number,
     message: KafkaMessage,
     headers: Record<string, string>,
-  ): Promise<void> {
+  ): Promise<ConsumeOutcome> {
     let envelope: EventEnvelope;
     try {
       envelope = decodeEvent(handler.event, message.value, message.headers);
     } catch (e) {
       if (!(e instanceof DecodeError)) throw e;
       await this.deadLetter(topic, partition, message, e.stage, e.message, 0);
-      return;
+      return 'dead_lettered';
     }
     const maxAttempts = this.client.options.handlerMaxAttempts;
     const baseMs = this.client.options.handlerRetryBaseMs ?? 200;
@@ -458,7 +484,7 @@ export class EventConsumer {
             }),
           { topic, offset: message.offset, attempt },
         );
-        return;
+        return 'handled';
       } catch (e) {
         if (e instanceof ConsumerStoppingError) throw e;
         const error = e as Error;
@@ -467,7 +493,7 @@ export class EventConsumer {
           span?.recordException(error);
           span?.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
           await this.deadLetter(topic, partition, message, 'handler', error.message, attempt);
-          return;
+          return 'dead_lettered';
         }
         const delayMs = Math.min(30_000, baseMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
         this.logger.warn({
@@ -573,6 +599,7 @@ export class EventConsumer {
   ): Promise<void> {
     const catalogueTopic = this.client.catalogueTopic(topic);
     const dlq = this.client.topic(deadLetterTopic(catalogueTopic));
+    this.metrics?.deadLettered(this.options.group, catalogueTopic, stage);
     this.logger.warn({ msg: 'dead-lettered', topic, offset: message.offset, stage, reason, dlq });
     const dlqHeaders = {
       dlq_reason: reason.slice(0, 4000),

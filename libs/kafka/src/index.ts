@@ -11,3 +11,4 @@ export * from './headers';
 export * from './permanent-error';
 export * from './topic-provisioner';
 export * from './kafka-log';
+export * from './consumer-metrics';

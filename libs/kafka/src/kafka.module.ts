@@ -7,7 +7,10 @@ import {
   Module,
   type OnApplicationShutdown,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
+import { ServiceMetrics } from '@deliberate/metrics';
+import { ConsumerMetrics } from './consumer-metrics';
 import { EventConsumer, type EventConsumerOptions } from './event-consumer';
 import { EventPublisher } from './event-publisher';
 import { KafkaClient } from './kafka-client';
@@ -24,12 +27,17 @@ export interface KafkaModuleOptions extends KafkaOptions {
 @Injectable()
 export class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
   private readonly consumers: EventConsumer[] = [];
+  private readonly consumerMetrics: ConsumerMetrics | undefined;
 
   constructor(
     @Inject(KAFKA_OPTIONS) private readonly options: KafkaModuleOptions,
     readonly client: KafkaClient,
     readonly publisher: EventPublisher,
-  ) {}
+    // A service without a metrics module (a test's bare module) consumes unmeasured.
+    @Optional() metrics?: ServiceMetrics,
+  ) {
+    this.consumerMetrics = metrics && new ConsumerMetrics(metrics.meter('deliberate.kafka'));
+  }
 
   async onModuleInit(): Promise<void> {
     await provisionTopics(this.client, this.options.topics);
@@ -38,7 +46,7 @@ export class KafkaLifecycle implements OnModuleInit, OnApplicationShutdown {
 
   /** Starts a consumer; resolves once it has joined its group. Call from onApplicationBootstrap. */
   async startConsumer(options: EventConsumerOptions): Promise<EventConsumer> {
-    const consumer = new EventConsumer(this.client, this.publisher, options);
+    const consumer = new EventConsumer(this.client, this.publisher, options, this.consumerMetrics);
     this.consumers.push(consumer);
     await consumer.start();
     return consumer;

@@ -4,3 +4,4 @@ export * from './model-call-result';
 export * from './model-client';
 export * from './llm.module';
 export * from './input-token-bound';
+export * from './model-call-metrics';

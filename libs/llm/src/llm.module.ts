@@ -1,3 +1,4 @@
+import { ServiceMetrics } from '@deliberate/metrics';
 import { Module, type DynamicModule } from '@nestjs/common';
 import type { ModelTierConfigs } from './llm-config';
 import { ModelClient } from './model-client';
@@ -9,7 +10,13 @@ export class LlmModule {
     return {
       module: LlmModule,
       global: true,
-      providers: [{ provide: ModelClient, useValue: new ModelClient(tiers) }],
+      providers: [
+        {
+          provide: ModelClient,
+          useFactory: (metrics?: ServiceMetrics) => new ModelClient(tiers, metrics),
+          inject: [{ token: ServiceMetrics, optional: true }],
+        },
+      ],
       exports: [ModelClient],
     };
   }

@@ -3,6 +3,8 @@ import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@op
 import type { ModelTier } from '@deliberate/contracts';
 import type { ModelTierConfig, ModelTierConfigs } from './llm-config';
 import { ModelCallError, toModelCallError } from './model-call-error';
+import { ModelCallMetrics } from './model-call-metrics';
+import type { ServiceMetrics } from '@deliberate/metrics';
 import { toModelCallResult, type ModelCallResult } from './model-call-result';
 import { realmSafeFetch } from './realm-safe-fetch';
 
@@ -59,8 +61,10 @@ function hostOf(url: string): string | undefined {
 // retry-after) does the retrying; this class normalises results and errors and traces each call.
 export class ModelClient {
   private readonly clients = new Map<ModelTier, TierClient>();
+  private readonly metrics: ModelCallMetrics | undefined;
 
-  constructor(tiers: Partial<ModelTierConfigs>) {
+  constructor(tiers: Partial<ModelTierConfigs>, metrics?: ServiceMetrics) {
+    this.metrics = metrics && new ModelCallMetrics(metrics.meter(LLM_TRACER_NAME));
     for (const [tier, config] of Object.entries(tiers) as Array<[ModelTier, ModelTierConfig | undefined]>) {
       if (!config) continue;
       this.clients.set(tier, {
@@ -91,11 +95,13 @@ export class ModelClient {
     const { config, sdk, serverAddress } = this.client(tier);
     const attributes: Attributes = {
       'gen_ai.operation.name': 'chat',
-      'gen_ai.system': 'openai',
+      'gen_ai.provider.name': 'openai',
       'gen_ai.request.model': config.model,
       'deliberate.model_tier': tier,
     };
     if (serverAddress) attributes['server.address'] = serverAddress;
+    // The metrics' labels: the span's bounded attributes only (no token limits, seeds or request ids).
+    const metricAttributes: Attributes = { ...attributes };
     if (request.maxCompletionTokens !== undefined)
       attributes['gen_ai.request.max_tokens'] = request.maxCompletionTokens;
     if (request.seed !== undefined) attributes['gen_ai.request.seed'] = request.seed;
@@ -150,10 +156,12 @@ export class ModelClient {
             });
           }
           recordResult(span, result);
+          this.metrics?.succeeded(metricAttributes, result, (performance.now() - started) / 1000);
           return result;
         } catch (error) {
           const mapped = toModelCallError(error, { tier, model: config.model, signal: request.signal });
           recordError(span, mapped);
+          this.metrics?.failed(metricAttributes, mapped, (performance.now() - started) / 1000);
           throw mapped;
         } finally {
           span.end();

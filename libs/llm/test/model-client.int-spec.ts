@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { trace } from '@opentelemetry/api';
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
+import { MetricsModule, ServiceMetrics } from '@deliberate/metrics';
 import { LlmModule, ModelCallError, ModelClient, type ModelTierConfig, type ModelTierConfigs } from '../src';
 
 function tiers(baseUrl: string, overrides: Partial<ModelTierConfig> = {}): ModelTierConfigs {
@@ -82,7 +83,7 @@ describe('ModelClient against the model simulator', () => {
     const [span] = await finishedSpans();
     expect(span?.name).toBe('chat sim-reasoner');
     expect(span?.attributes).toMatchObject({
-      'gen_ai.system': 'openai',
+      'gen_ai.provider.name': 'openai',
       'gen_ai.operation.name': 'chat',
       'gen_ai.request.model': 'sim-reasoner',
       'gen_ai.response.model': 'sim-reasoner',
@@ -255,6 +256,71 @@ describe('ModelClient against the model simulator', () => {
         .get(Consumer)
         .models.complete('fast', { messages: [{ role: 'user', content: 'hello' }] });
       expect(result.content).toBe('Simulated answer from sim-fast: hello');
+    } finally {
+      await app.close();
+    }
+  });
+
+  // One series of a scrape, by its labels in any order; 0 when absent.
+  function series(text: string, name: string, labels: Record<string, string>): number {
+    for (const line of text.split('\n')) {
+      const m = /^([a-zA-Z_:][\w:]*)\{(.*)\} (\S+)$/.exec(line);
+      if (!m || m[1] !== name) continue;
+      const found = Object.fromEntries(
+        [...m[2]!.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((l) => [l[1], l[2]]),
+      );
+      if (Object.entries(labels).every(([k, v]) => found[k] === v)) return Number(m[3]);
+    }
+    return 0;
+  }
+
+  it('records the GenAI client metrics of each call: tokens by type and duration, failures by error type', async () => {
+    const metrics = new ServiceMetrics('llm-test');
+    const measured = new ModelClient(tiers(sim.baseURL), metrics);
+    await measured.complete('reasoning', {
+      messages: [{ role: 'user', content: 'Think. [[sim:reasoning_tokens=300]]' }],
+    });
+    await failure(
+      measured.complete('standard', { messages: [{ role: 'user', content: 'boom [[sim:fault=500]]' }] }),
+    );
+
+    const text = await metrics.render();
+    const call = {
+      gen_ai_operation_name: 'chat',
+      gen_ai_provider_name: 'openai',
+      gen_ai_request_model: 'sim-reasoner',
+      gen_ai_response_model: 'sim-reasoner',
+      deliberate_model_tier: 'reasoning',
+    };
+    expect(series(text, 'gen_ai_client_token_usage_count', { ...call, gen_ai_token_type: 'input' })).toBe(1);
+    expect(series(text, 'gen_ai_client_token_usage_sum', { ...call, gen_ai_token_type: 'reasoning' })).toBe(
+      300,
+    );
+    expect(
+      series(text, 'gen_ai_client_token_usage_sum', { ...call, gen_ai_token_type: 'output' }),
+    ).toBeGreaterThan(300);
+    expect(series(text, 'gen_ai_client_operation_duration_count', call)).toBe(1);
+    expect(
+      series(text, 'gen_ai_client_operation_duration_count', {
+        gen_ai_request_model: 'sim-standard',
+        error_type: 'server_error',
+      }),
+    ).toBe(1);
+    // Bounded labels only: no request ids, seeds or token limits.
+    expect(text).not.toMatch(/req_|client_request_id|max_tokens|seed/);
+    await metrics.shutdown();
+  });
+
+  it('takes the service metrics through LlmModule.forRoot when the service has them', async () => {
+    @Module({ imports: [MetricsModule.forService('llm-module-test'), LlmModule.forRoot(tiers(sim.baseURL))] })
+    class AppModule {}
+    const app = await NestFactory.createApplicationContext(AppModule, { logger: false });
+    try {
+      await app.get(ModelClient).complete('fast', { messages: [{ role: 'user', content: 'hello' }] });
+      const text = await app.get(ServiceMetrics).render();
+      expect(
+        series(text, 'gen_ai_client_operation_duration_count', { gen_ai_request_model: 'sim-fast' }),
+      ).toBe(1);
     } finally {
       await app.close();
     }

@@ -1,7 +1,15 @@
 import type { EventDefinition } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { PeriodicJob, Sql as SqlPort } from '@deliberate/persistence';
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { observeGauge, ServiceMetrics } from '@deliberate/metrics';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationShutdown,
+  type OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import type { OutboxDeadHandler, OutboxMessage } from './outbox-message';
 import {
   DEFAULT_STALE_AFTER_MS,
@@ -32,8 +40,18 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     private readonly outbox: OutboxRepository,
     private readonly publisher: EventPublisher,
     @Inject(OUTBOX_OPTIONS) private readonly options: OutboxOptions,
+    @Optional() metrics?: ServiceMetrics,
   ) {
     this.definitions = new Map(options.events.map((e) => [e.topic, e]));
+    if (metrics) {
+      // Rows set aside as unpublishable wait for an operator: one is enough to look at.
+      observeGauge(
+        metrics.meter('deliberate.outbox'),
+        'deliberate.outbox.dead_rows',
+        { description: 'Outbox rows set aside because they can never be published', unit: '{row}' },
+        async () => [[{}, await this.deadCount()]],
+      );
+    }
     const intervalMs = options.sweepIntervalMs;
     this.sweep = intervalMs
       ? new PeriodicJob({ name: 'outbox sweep', intervalMs, logger: this.logger }, async () => {

@@ -19,3 +19,4 @@ export * from './outbox-dead-rows';
 export * from './event-data';
 export * from './dependency-proxies';
 export * from './tcp-proxy';
+export * from './prometheus-text';

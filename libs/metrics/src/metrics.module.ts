@@ -1,0 +1,29 @@
+import { type DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ServiceMetrics } from './service-metrics';
+
+class MetricsShutdown implements OnApplicationShutdown {
+  constructor(private readonly metrics: ServiceMetrics) {}
+  async onApplicationShutdown(): Promise<void> {
+    await this.metrics.shutdown();
+  }
+}
+
+/** Gives every provider of a service its `ServiceMetrics`, whose instruments the service's `/metrics` renders. */
+@Global()
+@Module({})
+export class MetricsModule {
+  static forService(serviceName: string): DynamicModule {
+    return {
+      module: MetricsModule,
+      providers: [
+        { provide: ServiceMetrics, useValue: new ServiceMetrics(serviceName) },
+        {
+          provide: MetricsShutdown,
+          useFactory: (m: ServiceMetrics) => new MetricsShutdown(m),
+          inject: [ServiceMetrics],
+        },
+      ],
+      exports: [ServiceMetrics],
+    };
+  }
+}
