@@ -1,3 +1,5 @@
+import { MetricsController } from '@deliberate/http';
+import { MetricsModule } from '@deliberate/metrics';
 import {
   INTERNAL_AUTH_OPTIONS,
   InternalAuthGuard,
@@ -21,6 +23,7 @@ import { AUDIT_CONFIG, type AuditConfig } from './config';
 import { HealthController } from './health/health.controller';
 import { AUDITED_EVENTS } from './ingest/audited-events';
 import { AuditSink } from './ingest/audit-sink';
+import { AuditMetrics } from './metrics/audit-metrics';
 import { AuditDatabase } from './persistence/audit-database';
 import { FieldCipher } from './privacy/field-cipher';
 import { RecordPrivacy } from './privacy/record-privacy';
@@ -33,8 +36,11 @@ export class AuditModule {
   static forRoot(config: AuditConfig): DynamicModule {
     return {
       module: AuditModule,
-      imports: [KafkaModule.forRoot({ ...kafkaOptionsFromConfig('audit', config), topics: AUDITED_EVENTS })],
-      controllers: [AuditController, HealthController],
+      imports: [
+        MetricsModule.forService('audit'),
+        KafkaModule.forRoot({ ...kafkaOptionsFromConfig('audit', config), topics: AUDITED_EVENTS }),
+      ],
+      controllers: [MetricsController, AuditController, HealthController],
       providers: [
         { provide: AUDIT_CONFIG, useValue: config },
         {
@@ -79,6 +85,7 @@ export class AuditModule {
         RecordQueryRepository,
         AuditTrailService,
         AuditSink,
+        AuditMetrics,
       ],
     };
   }

@@ -1,7 +1,7 @@
 jest.setTimeout(120_000);
 
 import { taskAcceptedEvent, uuidv7 } from '@deliberate/contracts';
-import { collectMessages, header, pollUntil, testKafka } from '@deliberate/testing';
+import { collectMessages, header, pollUntil, scrapeMetrics, testKafka } from '@deliberate/testing';
 import { type AuditHarness, auditHttp, startAudit, storedCount } from './audit-harness';
 import { publishTask } from './fixtures';
 
@@ -136,4 +136,53 @@ it('sends a malformed message to the topic dead-letter topic with the reason, an
     (n) => n === 5,
     { what: 'events after the bad one' },
   );
+});
+
+it('measures each stored record once: appended, its ingest delay, and the chain length; a replayed event not at all', async () => {
+  const tenantId = 'sink-metrics';
+  const before = await scrapeMetrics(h.url);
+  const consumed = (m: typeof before) =>
+    m.value('messaging_client_consumed_messages_total', {
+      messaging_consumer_group_name: 'audit.sink',
+      outcome: 'handled',
+    });
+  const spec = {
+    input: 'count me once',
+    context: [],
+    mode: 'auto' as const,
+    latencyBudgetMs: null,
+    maxCostMicroUsd: null,
+    webhookUrl: null,
+    metadata: {},
+  };
+  // One event published twice under its id, then a task of five.
+  const id = uuidv7();
+  for (let i = 0; i < 2; i += 1) {
+    await h.publish(taskAcceptedEvent, {
+      tenantId,
+      taskId: uuidv7(),
+      id,
+      data: { spec, submittedVia: 'kafka', acceptedAt: new Date().toISOString() },
+    });
+  }
+  await publishTask(h, tenantId);
+
+  // Every copy consumed (seven messages) and six records stored.
+  const after = await pollUntil(
+    () => scrapeMetrics(h.url),
+    (m) => consumed(m) - consumed(before) === 7,
+    { what: 'seven messages consumed by the sink' },
+  );
+  expect(await storedCount(h, tenantId)).toBe(6);
+  const moved = (name: string) => after.value(name) - before.value(name);
+  expect(moved('deliberate_audit_records_appended_total')).toBe(6);
+  expect(moved('deliberate_audit_ingest_delay_count')).toBe(6);
+  expect(moved('deliberate_audit_ingest_delay_sum')).toBeGreaterThan(0);
+  expect(after.value('deliberate_audit_ingest_delay_bucket', { le: '+Inf' })).toBe(
+    after.value('deliberate_audit_ingest_delay_count'),
+  );
+  expect(moved('deliberate_audit_chain_length')).toBe(6);
+  // No label names a tenant, an event or a task.
+  for (const name of ['deliberate_audit_records_appended_total', 'deliberate_audit_chain_length'])
+    for (const sample of after.find(name)) expect(sample.labels).toEqual({});
 });

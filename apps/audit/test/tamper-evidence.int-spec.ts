@@ -5,7 +5,7 @@ import { statementBytes } from '@deliberate/audit/checkpoints/checkpoint-signer'
 import type { StoredRecordRow } from '@deliberate/audit/chain/chain.repository';
 import { contentHash, recordHash } from '@deliberate/audit/chain/record-hash';
 import { ChainVerifier, type VerifyReport } from '@deliberate/audit/verify/chain-verifier';
-import { pollUntil } from '@deliberate/testing';
+import { pollUntil, scrapeMetrics } from '@deliberate/testing';
 import { randomBytes, verify as verifySignature } from 'node:crypto';
 import { Client } from 'pg';
 import { type AuditHarness, auditHttp, auditor, startAudit, storedCount } from './audit-harness';
@@ -349,4 +349,23 @@ it('exports checkpoints whose signatures verify with the exported public key alo
       ),
     ).toBe(false);
   }
+});
+
+it('counts each verify that finds a broken chain as a failure, an intact one not, and each query as an appended record', async () => {
+  const tenantId = 'tamper-metrics';
+  await seedChain(tenantId);
+  const before = await scrapeMetrics(h.url);
+  const moved = async (name: string) => (await scrapeMetrics(h.url)).value(name) - before.value(name);
+  expect((await verify(tenantId)).ok).toBe(true);
+  expect(await moved('deliberate_audit_verify_failures_total')).toBe(0);
+
+  await asSuperuserWithoutTriggers(`UPDATE records SET status = 'failed' WHERE tenant_id = $1 AND seq = 3`, [
+    tenantId,
+  ]);
+  expect((await verify(tenantId)).ok).toBe(false);
+  expect((await verify(tenantId)).ok).toBe(false);
+  expect(await moved('deliberate_audit_verify_failures_total')).toBe(2);
+  // Each verify is itself a record, appended before its check.
+  expect(await moved('deliberate_audit_records_appended_total')).toBe(3);
+  expect(await moved('deliberate_audit_chain_length')).toBe(3);
 });

@@ -1,3 +1,4 @@
+import { MetricsModule } from '@deliberate/metrics';
 import {
   taskAcceptedEvent,
   taskCancelledEvent,
@@ -30,7 +31,7 @@ import {
   LedgerProxyController,
   WebhooksProxyController,
 } from './proxy/service-proxy.controllers';
-import { ProblemFilter } from '@deliberate/http';
+import { MetricsController, ProblemFilter } from '@deliberate/http';
 import { CreateGatewayTables1764144000000 } from './migrations/1764144000000-create-gateway-tables';
 import { AddReviewQueue1764150000000 } from './migrations/1764150000000-add-review-queue';
 import { AddTenantQuotas1764600000000 } from './migrations/1764600000000-add-tenant-quotas';
@@ -47,6 +48,7 @@ import { ReviewService } from './reviews/review.service';
 import { ReviewsController } from './reviews/reviews.controller';
 import { TaskAdmissionService } from './tasks/task-admission.service';
 import { TaskIntakeConsumer } from './tasks/task-intake.consumer';
+import { TaskMetrics } from './tasks/task-metrics';
 import { TaskProjectionConsumer } from './tasks/task-projection.consumer';
 import { TaskRepository } from './tasks/task.repository';
 import { TasksController } from './tasks/tasks.controller';
@@ -57,6 +59,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
+        MetricsModule.forService('gateway'),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           schema: 'gateway',
@@ -97,6 +100,7 @@ export class GatewayModule {
         }),
       ],
       controllers: [
+        MetricsController,
         TasksController,
         ReviewsController,
         AdminController,
@@ -119,6 +123,7 @@ export class GatewayModule {
         QuotaService,
         RequestAuthenticator,
         TaskRepository,
+        TaskMetrics,
         TaskAdmissionService,
         ReviewRepository,
         ReviewService,

@@ -9,6 +9,7 @@ import {
   type HttpResult,
   pollUntil,
   readTopic,
+  scrapeMetrics,
   type ServiceUnderTest,
   startServiceUnderTest,
   proxyTestBroker,
@@ -203,6 +204,32 @@ describe('the gateway while its database or broker is unreachable', () => {
       (states) => states.every((s) => s === 'Stable'),
       { what: "the gateway's consumer groups stable again", timeoutMs: 60_000, intervalMs: 500 },
     );
+  });
+
+  it('still serves /metrics while the database is cut, with no value for the unfinished-tasks gauge, and its value once back', async () => {
+    const unfinished = 'deliberate_tasks_unfinished';
+    expect((await submit('metrics-outage', 'admitted before the cut')).status).toBe(202);
+    expect((await scrapeMetrics(gateway.url)).has(unfinished, { status: 'accepted' })).toBe(true);
+
+    postgres.cut();
+    const cut = await scrapeMetrics(gateway.url);
+    // The scrape answers; the gauge whose query failed has no value in it (the SDK may render its series as NaN).
+    expect(cut.find(unfinished).filter((s) => Number.isFinite(s.value))).toEqual([]);
+    // The other instruments are still there.
+    expect(cut.value('deliberate_tasks_status_changes_total', { status: 'accepted' })).toBeGreaterThanOrEqual(
+      1,
+    );
+
+    postgres.restore();
+    const back = await pollUntil(
+      () => scrapeMetrics(gateway.url),
+      (m) => Number.isFinite(m.value(unfinished, { status: 'accepted' })),
+      { what: 'the unfinished-tasks gauge back after the restore' },
+    );
+    const { rows } = await gateway.db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM tasks WHERE status = 'accepted'`,
+    );
+    expect(back.value(unfinished, { status: 'accepted' })).toBe(rows[0]!.n);
   });
 });
 

@@ -2,7 +2,7 @@ import { taskAcceptedEvent, uuidv7 } from '@deliberate/contracts';
 import type { TaskRecord } from '@deliberate/gateway/tasks/task-record';
 import { TaskRepository } from '@deliberate/gateway/tasks/task.repository';
 import { OutboxRelay } from '@deliberate/outbox';
-import { collectMessages, pollUntil, testTaskSpec } from '@deliberate/testing';
+import { collectMessages, pollUntil, scrapeMetrics, testTaskSpec } from '@deliberate/testing';
 import { type GatewayHarness, startGateway } from './gateway-harness';
 
 // Input the stores behind the gateway cannot hold is refused at the edge with 400 naming where it sits, and the
@@ -236,6 +236,7 @@ describe('gateway hostile input', () => {
       );
     }
 
+    const deadBefore = (await scrapeMetrics(h.url)).value('deliberate_outbox_dead_rows');
     await h.apps[0]!.get(OutboxRelay).relayStale(500);
 
     const rows = async () =>
@@ -267,6 +268,8 @@ describe('gateway hostile input', () => {
     await collectMessages(`${h.prefix}tasks.task.accepted.v1`, 1, {
       filter: (m) => m.headers?.['ce_taskid']?.toString() === behind.id,
     });
+    // The row set aside waits for an operator: /metrics counts it, for the alert on dead outbox rows.
+    expect((await scrapeMetrics(h.url)).value('deliberate_outbox_dead_rows')).toBe(deadBefore + 1);
   });
 
   describe('security headers', () => {

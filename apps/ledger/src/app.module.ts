@@ -1,3 +1,4 @@
+import { MetricsModule } from '@deliberate/metrics';
 import {
   budgetBreakerClosedEvent,
   budgetBreakerOpenedEvent,
@@ -23,12 +24,14 @@ import { ThresholdMonitor } from './budgets/threshold-monitor';
 import { LedgerCommandTopics } from './commands/ledger-command-topics';
 import { LedgerCommandsController } from './commands/ledger-commands.controller';
 import { LEDGER_CONFIG, type LedgerConfig } from './config';
+import { LedgerMetrics } from './metrics/ledger-metrics';
 import { SpendCounterRepository } from './spending/spend-counter.repository';
 import { SpendHolds } from './spending/spend-holds';
 import {
   INTERNAL_AUTH_OPTIONS,
   InternalAuthGuard,
   type InternalAuthOptions,
+  MetricsController,
   ProblemFilter,
 } from '@deliberate/http';
 import { CreateLedgerTables1795680000000 } from './migrations/1795680000000-create-ledger-tables';
@@ -53,6 +56,7 @@ export class LedgerModule {
     return {
       module: LedgerModule,
       imports: [
+        MetricsModule.forService('ledger'),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           schema: 'ledger',
@@ -84,7 +88,13 @@ export class LedgerModule {
         // What a budget denial or an open breaker asks callers to do is the tenant's policy.
         TenantPolicyModule,
       ],
-      controllers: [LedgerCommandsController, SpendController, BudgetsController, OutboxHealthController],
+      controllers: [
+        MetricsController,
+        LedgerCommandsController,
+        SpendController,
+        BudgetsController,
+        OutboxHealthController,
+      ],
       providers: [
         { provide: LEDGER_CONFIG, useValue: config },
         {
@@ -116,6 +126,7 @@ export class LedgerModule {
         SpendService,
         LedgerCommandTopics,
         LedgerSweeper,
+        LedgerMetrics,
       ],
     };
   }

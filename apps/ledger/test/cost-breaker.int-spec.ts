@@ -3,7 +3,7 @@ jest.setTimeout(120_000);
 import { budgetBreakerClosedEvent, budgetBreakerOpenedEvent } from '@deliberate/contracts';
 import { KafkaModule } from '@deliberate/kafka';
 import { BreakerStateCache, LedgerClient, LedgerClientModule } from '@deliberate/ledger-client';
-import { header, pollUntil, TEST_KAFKA_BROKERS } from '@deliberate/testing';
+import { header, pollUntil, scrapeMetrics, TEST_KAFKA_BROKERS } from '@deliberate/testing';
 import { type INestApplicationContext, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { randomUUID } from 'node:crypto';
@@ -115,6 +115,9 @@ it('opens on a runaway loop, denies while open, and closes after the cool-down o
     reason: 'spend_rate',
     retryAt: opened!['retryAt'],
   });
+  const breakerOpen = async () =>
+    (await scrapeMetrics(h.url)).find('deliberate_ledger_breaker_open', { deliberate_tenant_id: tenantId });
+  expect((await breakerOpen()).map((sample) => sample.value)).toEqual([1]);
 
   // Quiet from here: after the cool-down the sweeper finds the window below the rate and closes it.
   await pollUntil(
@@ -128,6 +131,7 @@ it('opens on a runaway loop, denies while open, and closes after the cool-down o
     { what: 'the cache to see the breaker closed' },
   );
   expect(await reserve()).toMatchObject({ approved: true });
+  expect((await breakerOpen()).map((sample) => sample.value)).toEqual([0]);
   // Each transition is published once, however many bookings saw the rate passed.
   expect(await eventsFor(budgetBreakerOpenedEvent.topic, tenantId)).toHaveLength(1);
   expect(await eventsFor(budgetBreakerClosedEvent.topic, tenantId)).toHaveLength(1);

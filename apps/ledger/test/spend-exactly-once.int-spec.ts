@@ -2,7 +2,7 @@ jest.setTimeout(120_000);
 
 import { budgetBreakerOpenedEvent, uuidv7 } from '@deliberate/contracts';
 import { ReservationService } from '@deliberate/ledger/reservations/reservation.service';
-import { header, pollUntil } from '@deliberate/testing';
+import { header, pollUntil, scrapeMetrics } from '@deliberate/testing';
 import { randomUUID } from 'node:crypto';
 import {
   json,
@@ -385,5 +385,125 @@ describe('an aborted call', () => {
     ).toMatchObject({ booked: true, costMicroUsd: 210, releasedMicroUsd: 540 });
     expect(await bookingOf(usageEventId)).toEqual([{ cost: '210', aborted: false, excess: null }]);
     expect(await counter(tenantId, 'tenant', tenantId)).toEqual({ reserved: 0, spent: 210 });
+  });
+});
+
+describe('the ledger metrics on GET /metrics', () => {
+  const tenant = (tenantId: string) => ({ deliberate_tenant_id: tenantId });
+  const reserveCall = (tenantId: string, reservationKey: string | null = null, taskId = randomUUID()) =>
+    h.client.reserve({
+      tenantId,
+      taskId,
+      model: 'sim-fast',
+      estimatedInputTokens: 1_000,
+      maxOutputTokens: 1_000,
+      reservationKey,
+    });
+
+  it('hold a reservation until it settles, and add its cost to spend once however often it is booked', async () => {
+    const tenantId = 'metrics-spend';
+    const before = await scrapeMetrics(h.url);
+    expect(before.has('deliberate_ledger_held', tenant(tenantId))).toBe(false);
+    const r = await reserveCall(tenantId);
+    if (!r.approved) throw new Error(r.message);
+    const holding = await scrapeMetrics(h.url);
+    expect(holding.value('deliberate_ledger_held', tenant(tenantId))).toBeCloseTo(0.00075, 12);
+    expect(holding.value('deliberate_ledger_spend_total', tenant(tenantId))).toBe(0);
+
+    // The same settle twice, then its usage event under the same id: one booking of 450 micro-USD.
+    const usageEventId = uuidv7();
+    const settle = {
+      reservationId: r.reservationId,
+      usageEventId,
+      model: 'sim-fast',
+      usage: usage(1_000, 500),
+    };
+    expect(await h.client.settle(settle)).toMatchObject({ booked: true, costMicroUsd: 450 });
+    expect(await h.client.settle(settle)).toMatchObject({ booked: true, costMicroUsd: 450 });
+    await h.publishUsage({
+      id: usageEventId,
+      tenantId,
+      model: 'sim-fast',
+      usage: usage(1_000, 500),
+      reservationId: r.reservationId,
+    });
+    await pollUntil(
+      async () =>
+        (
+          await h.db.query<{ call_id: string | null }>(`SELECT call_id FROM bookings WHERE event_id = $1`, [
+            usageEventId,
+          ])
+        ).rows[0]?.call_id ?? null,
+      (callId) => callId !== null,
+      { what: 'the usage event to add its attribution to the settled booking' },
+    );
+
+    const after = await scrapeMetrics(h.url);
+    expect(after.value('deliberate_ledger_spend_total', tenant(tenantId))).toBeCloseTo(0.00045, 12);
+    // Nothing held any more: the tenant's series reads 0.
+    expect(after.value('deliberate_ledger_held', tenant(tenantId))).toBe(0);
+    // Spend is labelled by tenant only.
+    for (const sample of after.find('deliberate_ledger_spend_total'))
+      expect(Object.keys(sample.labels)).toEqual(['deliberate_tenant_id']);
+  });
+
+  it('count each denial under its reason, and never a retry answered with its earlier reservation', async () => {
+    const tenantId = 'metrics-denied';
+    // Room for one call of 750 micro-USD.
+    await putBudget(h, tenantId, { dailyLimitUsd: 0.001 });
+    const before = await scrapeMetrics(h.url);
+    const key = `call-${randomUUID()}`;
+    const taskId = randomUUID();
+    expect(await reserveCall(tenantId, key, taskId)).toMatchObject({ approved: true });
+    // The retry under its key finds the budget full, yet is answered with the reservation: not a denial.
+    expect(await reserveCall(tenantId, key, taskId)).toMatchObject({ approved: true });
+    expect(await reserveCall(tenantId)).toMatchObject({ approved: false, reason: 'budget_exceeded' });
+    expect(await reserveCall(tenantId)).toMatchObject({ approved: false, reason: 'budget_exceeded' });
+    expect(
+      await h.client.reserve({
+        tenantId,
+        taskId: randomUUID(),
+        model: 'no-such-model',
+        estimatedInputTokens: 1,
+        maxOutputTokens: 1,
+      }),
+    ).toMatchObject({ approved: false, reason: 'no_price' });
+
+    const after = await scrapeMetrics(h.url);
+    const denials = (reason: string) =>
+      after.value('deliberate_ledger_reservation_denials_total', { reason }) -
+      before.value('deliberate_ledger_reservation_denials_total', { reason });
+    expect(denials('budget_exceeded')).toBe(2);
+    expect(denials('no_price')).toBe(1);
+    expect(denials('breaker_open')).toBe(0);
+    expect(after.value('deliberate_ledger_held', tenant(tenantId))).toBeCloseTo(0.00075, 12);
+  });
+
+  it("show a tenant's open breaker, and book the cost that opened it in full", async () => {
+    const tenantId = 'metrics-breaker';
+    const before = await scrapeMetrics(h.url);
+    expect(before.has('deliberate_ledger_breaker_open', tenant(tenantId))).toBe(false);
+    const r = await reserveCall(tenantId);
+    if (!r.approved) throw new Error(r.message);
+    // 1,800 micro-USD against a hold of 750: booked in full, and the breaker opens.
+    expect(
+      await h.client.settle({
+        reservationId: r.reservationId,
+        usageEventId: uuidv7(),
+        model: 'sim-fast',
+        usage: usage(4_000, 2_000),
+      }),
+    ).toMatchObject({ booked: true, costMicroUsd: 1_800 });
+    expect(await reserveCall(tenantId)).toMatchObject({ approved: false, reason: 'breaker_open' });
+
+    const after = await scrapeMetrics(h.url);
+    expect(after.find('deliberate_ledger_breaker_open', tenant(tenantId))).toEqual([
+      { name: 'deliberate_ledger_breaker_open', labels: tenant(tenantId), value: 1 },
+    ]);
+    expect(after.value('deliberate_ledger_spend_total', tenant(tenantId))).toBeCloseTo(0.0018, 12);
+    expect(
+      after.value('deliberate_ledger_reservation_denials_total', { reason: 'breaker_open' }) -
+        before.value('deliberate_ledger_reservation_denials_total', { reason: 'breaker_open' }),
+    ).toBe(1);
   });
 });

@@ -1,3 +1,5 @@
+import { MetricsController } from '@deliberate/http';
+import { MetricsModule } from '@deliberate/metrics';
 import {
   budgetBreakerClosedEvent,
   budgetBreakerOpenedEvent,
@@ -29,6 +31,7 @@ import { HealthController } from './health/health.controller';
 import { ReasoningIntakeConsumer } from './intake/reasoning-intake.consumer';
 import { ReasoningIntakeService } from './intake/reasoning-intake.service';
 import { LeaseKeeper } from './leases/lease-keeper';
+import { ReasonerMetrics } from './metrics/reasoner-metrics';
 import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
 import { MoveOutcomesToOutbox1796200000000 } from './migrations/1796200000000-move-outcomes-to-outbox';
 import { ModelBreakers } from './models/model-breakers';
@@ -42,6 +45,7 @@ export class ReasonerModule {
     return {
       module: ReasonerModule,
       imports: [
+        MetricsModule.forService('reasoner'),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           schema: 'reasoner',
@@ -90,7 +94,7 @@ export class ReasonerModule {
           callReservations: { settleAttempts: config.REASONER_LEDGER_ATTEMPTS },
         }),
       ],
-      controllers: [HealthController],
+      controllers: [MetricsController, HealthController],
       providers: [
         { provide: REASONER_CONFIG, useValue: config },
         {
@@ -101,6 +105,7 @@ export class ReasonerModule {
               cooldownMs: config.REASONER_BREAKER_COOLDOWN_MS,
             }),
         },
+        ReasonerMetrics,
         ExecutionRepository,
         ExecutionEvents,
         AttemptExecutor,

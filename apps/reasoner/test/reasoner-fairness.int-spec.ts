@@ -1,14 +1,15 @@
-import { pollUntil } from '@deliberate/testing';
+import { listenOnFreePort, pollUntil, type PrometheusScrape, scrapeMetrics } from '@deliberate/testing';
 import { type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // Per-tenant queues served round-robin: with 4 calls at a time, a tenant that queued 200 tasks does not make a
 // tenant arriving after it wait behind all 200.
 describe('reasoner: per-tenant fairness', () => {
   let h: ReasonerHarness;
+  let url: string;
 
   beforeAll(async () => {
     h = await startHarness('reasoner-fairness', { timeScale: 0.01 });
-    await h.startReasoner({ REASONER_CONCURRENCY: '4' });
+    url = await listenOnFreePort(await h.startReasoner({ REASONER_CONCURRENCY: '4' }));
   });
 
   afterAll(async () => {
@@ -40,5 +41,31 @@ describe('reasoner: per-tenant fairness', () => {
     // FIFO would finish B at positions 200-204; round-robin finishes it within a few rounds of its arrival.
     expect(lastB).toBeLessThan(100);
     expect(order.slice(lastB + 1).filter((id) => a.includes(id)).length).toBeGreaterThan(100);
+  });
+  it('reports its calls in flight by model tier and the executions queued behind them on /metrics', async () => {
+    const IN_FLIGHT = 'deliberate_reasoner_calls_in_flight';
+    const QUEUED = 'deliberate_reasoner_calls_queued';
+    const COMPLETED = { outcome: 'completed' };
+    const calls = (m: PrometheusScrape, tier: string) => m.value(IN_FLIGHT, { deliberate_model_tier: tier });
+    const before = await scrapeMetrics(url);
+    expect([calls(before, 'reasoning'), calls(before, 'standard'), before.value(QUEUED)]).toEqual([0, 0, 0]);
+
+    // Six calls of 3 s each (300 s at time scale 0.01) for 4 workers: 4 run, 2 wait.
+    const ids = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => h.submit('tenant-c', `Held ${i}. [[sim:think_ms=300000]]`)),
+    );
+    const busy = await pollUntil(
+      () => scrapeMetrics(url),
+      (m) => calls(m, 'reasoning') === 4 && m.value(QUEUED) === 2,
+      { what: '4 reasoning calls in flight and 2 executions queued' },
+    );
+    expect(calls(busy, 'standard')).toBe(0);
+
+    await h.recorder.outcomes(ids, 60_000);
+    const after = await scrapeMetrics(url);
+    expect([calls(after, 'reasoning'), calls(after, 'standard'), after.value(QUEUED)]).toEqual([0, 0, 0]);
+    expect(after.value('deliberate_reasoner_executions_total', COMPLETED)).toBe(
+      before.value('deliberate_reasoner_executions_total', COMPLETED) + 6,
+    );
   });
 });

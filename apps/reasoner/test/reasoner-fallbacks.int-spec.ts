@@ -1,5 +1,5 @@
-import { budgetBreakerOpenedEvent } from '@deliberate/contracts';
-import { openedBreaker } from '@deliberate/testing';
+import { budgetBreakerOpenedEvent, reasoningRequestedEvent } from '@deliberate/contracts';
+import { listenOnFreePort, openedBreaker, pollUntil, scrapeMetrics, testKafka } from '@deliberate/testing';
 import type { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
@@ -371,10 +371,12 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect(rows[0]).toEqual({ status: 'completed', cancel_requested_at: null });
   });
 
+  // The reasoner's HTTP port, opened by the first test that calls it.
+  let url: string | undefined;
+  const reasonerUrl = async () => (url ??= await listenOnFreePort(reasoner));
+
   it('reports its pool and consumers on /health', async () => {
-    await reasoner.listen(0, '127.0.0.1');
-    const url = (await reasoner.getUrl()).replace('[::1]', '127.0.0.1');
-    const health = (await (await fetch(`${url}/health`)).json()) as Record<string, unknown>;
+    const health = (await (await fetch(`${await reasonerUrl()}/health`)).json()) as Record<string, unknown>;
     expect(health).toMatchObject({
       status: 'ok',
       inFlight: 0,
@@ -386,6 +388,39 @@ describe('reasoner: limits, fallbacks, cancellation', () => {
     expect(joins.intake).toBeGreaterThanOrEqual(1);
     expect(joins.cancels).toBeGreaterThanOrEqual(1);
   });
+
+  it('counts each ended execution once on /metrics, by outcome, a redelivered request not again', async () => {
+    const executions = 'deliberate_reasoner_executions_total';
+    const before = await scrapeMetrics(await reasonerUrl());
+    const cancelled = randomUUID();
+    await h.cancel('acme', cancelled, 'cancelled early');
+    await waitForRow(h, `SELECT 1 FROM cancel_requests WHERE task_id = $1`, [cancelled]);
+    const ids = {
+      completed: await h.submit('acme', 'Quick one. [[sim:reasoning_tokens=100]]'),
+      fallback: await h.submit('acme', 'Think forever. [[sim:fault=runaway]]', { maxThinkingTokens: 2_000 }),
+      escalated: await h.submit('solo', 'Think forever. [[sim:fault=runaway]]', { maxThinkingTokens: 2_000 }),
+      failed: await h.submit('strict', 'Within budget please.'),
+      cancelled: await h.submit('acme', 'Too late. [[sim:think_ms=30000]]', {}, { taskId: cancelled }),
+    };
+    const outcomes = await h.recorder.outcomes(Object.values(ids));
+    expect(Object.values(ids).map((id) => outcomes.get(id)!.topic.split('.')[2])).toEqual([
+      'completed',
+      'completed',
+      'escalated',
+      'failed',
+      'cancelled',
+    ]);
+    // The hostile part: a finished task's request delivered again runs nothing and ends nothing again.
+    await h.submit('acme', 'Quick one. [[sim:reasoning_tokens=100]]', {}, { taskId: ids.completed });
+    await intakeDrained(h);
+
+    const after = await scrapeMetrics(await reasonerUrl());
+    const moved = (outcome: string) =>
+      after.value(executions, { outcome }) - before.value(executions, { outcome });
+    expect(['completed', 'fallback', 'escalated', 'failed', 'cancelled'].map(moved)).toEqual([1, 1, 1, 1, 1]);
+    expect(after.value(executions) - before.value(executions)).toBe(5);
+    for (const sample of after.find(executions)) expect(Object.keys(sample.labels)).toEqual(['outcome']);
+  });
 });
 
 async function waitForRow(h: ReasonerHarness, sql: string, params: unknown[]): Promise<void> {
@@ -393,5 +428,29 @@ async function waitForRow(h: ReasonerHarness, sql: string, params: unknown[]): P
   while ((await h.db.query(sql, params)).rowCount === 0) {
     if (Date.now() > deadline) throw new Error(`no row for ${sql}`);
     await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves once the intake group has committed past every reasoning request published so far. */
+async function intakeDrained(h: ReasonerHarness): Promise<void> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const topic = `${h.prefix}${reasoningRequestedEvent.topic}`;
+    const ends = await admin.fetchTopicOffsets(topic);
+    await pollUntil(
+      async () =>
+        (await admin.fetchOffsets({ groupId: `${h.prefix}deliberate.reasoner.intake`, topics: [topic] }))[0]!,
+      (committed) =>
+        ends.every(
+          (end) =>
+            Number(end.high) === Number(end.low) ||
+            Number(committed.partitions.find((p) => p.partition === end.partition)?.offset ?? -1) >=
+              Number(end.high),
+        ),
+      { what: 'the intake group past every reasoning request' },
+    );
+  } finally {
+    await admin.disconnect();
   }
 }

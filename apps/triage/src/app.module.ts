@@ -1,3 +1,5 @@
+import { MetricsController } from '@deliberate/http';
+import { MetricsModule } from '@deliberate/metrics';
 import {
   modelCallRecordedEvent,
   reasoningRequestedEvent,
@@ -23,6 +25,7 @@ import { FastCalls } from './triage/fast-calls';
 import { ModelUsageRecorder } from './triage/model-usage.recorder';
 import { TriageRetries } from './triage/triage-retries';
 import { TriageConsumer } from './triage/triage.consumer';
+import { TriageMetrics } from './triage/triage-metrics';
 import { TriageService } from './triage/triage.service';
 
 @Module({})
@@ -31,6 +34,7 @@ export class TriageModule {
     return {
       module: TriageModule,
       imports: [
+        MetricsModule.forService('triage'),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           schema: 'triage',
@@ -80,13 +84,14 @@ export class TriageModule {
         // The tenants' policies (latency threshold, context top-k and relevance floor), read before any task.
         TenantPolicyModule,
       ],
-      controllers: [OutboxHealthController],
+      controllers: [MetricsController, OutboxHealthController],
       providers: [
         { provide: TRIAGE_CONFIG, useValue: config },
         TriageTaskRepository,
         ModelUsageRecorder,
         FastCalls,
         ContextRanker,
+        TriageMetrics,
         TriageService,
         TriageConsumer,
         TriageRetries,

@@ -12,10 +12,12 @@ import {
 import { BreakerStateCache } from '@deliberate/ledger-client';
 import {
   header,
+  listenOnFreePort,
   openedBreaker,
   pollUntil,
   readTopic,
   type RecordedEvent,
+  scrapeMetrics,
   testTaskSpec,
   testKafka,
   type TopicRecorder,
@@ -240,5 +242,37 @@ describe('triage (real Kafka, simulated models)', () => {
     expect(header(letter, 'dlq_source_topic')).toBe(`${h.prefix}${taskAcceptedEvent.topic}`);
     expect(header(letter, 'dlq_reason')).toBeTruthy();
     expect((await recorder.outcomes([behind])).get(behind)!.topic).toBe(taskCompletedEvent.topic);
+  });
+  it('counts each recorded decision once on /metrics, by route and what decided it, a redelivery not again', async () => {
+    const url = await listenOnFreePort(triage);
+    const decisions = 'deliberate_triage_decisions_total';
+    const before = await scrapeMetrics(url);
+
+    const byMode = await accept('acme', testTaskSpec(SIMPLE, { mode: 'fast' }));
+    const byBudget = await accept('acme', testTaskSpec(COMPLEX, { latencyBudgetMs: 1_000 }));
+    const byModel = await accept('acme', testTaskSpec(COMPLEX));
+    await recorder.outcomes([byMode, byBudget]);
+    await recorder.waitFor(
+      () => recorder.of(reasoningRequestedEvent.topic, byModel)[0],
+      `reasoning.requested of ${byModel}`,
+    );
+    // The hostile part: a decided task delivered again, once finished and once more at the same time as itself.
+    await Promise.all([
+      h.accept('acme', testTaskSpec(SIMPLE, { mode: 'fast' }), byMode),
+      h.accept('acme', testTaskSpec(COMPLEX), byModel),
+    ]);
+    await h.drained();
+
+    const after = await scrapeMetrics(url);
+    const moved = (labels: Record<string, string>) =>
+      after.value(decisions, labels) - before.value(decisions, labels);
+    expect(moved({ route: 'fast', reason: 'explicit-mode' })).toBe(1);
+    expect(moved({ route: 'fast', reason: 'latency-budget' })).toBe(1);
+    expect(moved({ route: 'reasoning', reason: 'model' })).toBe(1);
+    expect(moved({})).toBe(3);
+    // Only the route and what decided it label a decision: no tenant, task or free text.
+    for (const sample of after.find(decisions))
+      expect(Object.keys(sample.labels).sort()).toEqual(['reason', 'route']);
+    expect(recorder.of(taskTriagedEvent.topic, byMode)).toHaveLength(1);
   });
 });

@@ -1,3 +1,4 @@
+import { MetricsModule } from '@deliberate/metrics';
 import {
   taskAcceptedEvent,
   taskCancelledEvent,
@@ -12,6 +13,7 @@ import {
   INTERNAL_AUTH_OPTIONS,
   InternalAuthGuard,
   type InternalAuthOptions,
+  MetricsController,
   ProblemFilter,
 } from '@deliberate/http';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
@@ -20,6 +22,7 @@ import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { allowlistOf, secretCipherOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
+import { WebhooksMetrics } from './metrics/webhooks-metrics';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeliveriesRepository } from './deliveries/deliveries.repository';
 import { DeliveriesService } from './deliveries/deliveries.service';
@@ -53,6 +56,7 @@ export class WebhooksModule {
     return {
       module: WebhooksModule,
       imports: [
+        MetricsModule.forService('webhooks'),
         PersistenceModule.forRoot({
           databaseUrl: config.DATABASE_URL,
           schema: 'webhooks',
@@ -88,7 +92,13 @@ export class WebhooksModule {
           sweepIntervalMs: 1_000,
         }),
       ],
-      controllers: [EndpointsController, TaskSecretController, DeliveriesController, OutboxHealthController],
+      controllers: [
+        MetricsController,
+        EndpointsController,
+        TaskSecretController,
+        DeliveriesController,
+        OutboxHealthController,
+      ],
       providers: [
         { provide: WEBHOOKS_CONFIG, useValue: config },
         {
@@ -119,6 +129,7 @@ export class WebhooksModule {
         TaskSecretRepository,
         DeliveriesRepository,
         DeliveriesService,
+        WebhooksMetrics,
       ],
     };
   }

@@ -1,4 +1,6 @@
-import { pollUntil } from '@deliberate/testing';
+import { taskFailedEvent } from '@deliberate/contracts';
+import { pollUntil, type PrometheusScrape, scrapeMetrics } from '@deliberate/testing';
+import type { ServerResponse } from 'node:http';
 import { Webhook } from 'standardwebhooks';
 import {
   type Delivery,
@@ -402,5 +404,81 @@ describe('webhook delivery (real Kafka and Postgres)', () => {
     expect(delivery.attemptLog[0]).toMatchObject({ outcome: 'failed', httpStatus: 302 });
     expect(delivery.attemptLog[0]!.error).toMatch(/redirects are not followed/);
     expect(h.receiver.requests.some((r) => r.path === '/elsewhere')).toBe(false);
+  });
+
+  it('counts attempts by outcome and a dead letter once, and shows the backlog while a delivery waits', async () => {
+    // From an idle dispatcher (earlier cases' retries over), so every movement below is this case's.
+    const before = await pollUntil(
+      () => scrapeMetrics(h.url),
+      (m) => m.value('deliberate_webhooks_backlog') === 0,
+      { timeoutMs: 20_000, what: 'an empty backlog' },
+    );
+    expect(before.value('deliberate_webhooks_backlog_age')).toBe(0);
+    const moved = (after: PrometheusScrape, name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+
+    const failing = await h.registerEndpoint('metrics', `${h.receiver.url}/metrics-failing`);
+    await h.registerEndpoint('metrics', `${h.receiver.url}/metrics-ok`);
+    // The failing endpoint's first attempt is held past the timeout (2 s); every later one answers 500.
+    let held: ServerResponse | undefined;
+    h.receiver.behave((r, response) => {
+      if (r.path !== '/metrics-failing') return { status: 200 };
+      if (held) return { status: 500, body: 'boom' };
+      held = response;
+      return 'handled';
+    });
+    const task = newTask('metrics');
+    await h.publishAccepted(task);
+    const eventId = await h.publishTerminal(task, 'failed');
+    // The same event again: no second message, so no attempt of its own.
+    await h.publishTerminal(task, 'failed', eventId);
+
+    const waiting = await pollUntil(
+      () => scrapeMetrics(h.url),
+      (m) => held !== undefined && m.value('deliberate_webhooks_backlog') >= 1,
+      { timeoutMs: 20_000, what: 'the held delivery in the backlog' },
+    );
+    expect(waiting.value('deliberate_webhooks_backlog_age')).toBeGreaterThan(0);
+
+    const deliveries = await pollUntil(
+      () => deliveriesOf(h, 'metrics'),
+      (d) =>
+        d.length === 2 &&
+        d.some((m) => m.status === 'dead_lettered') &&
+        d.some((m) => m.status === 'delivered'),
+      { timeoutMs: 20_000, what: 'one delivery delivered and one dead-lettered' },
+    );
+    expect(deliveries.find((m) => m.status === 'dead_lettered')).toMatchObject({ attempts: 5 });
+    const after = await pollUntil(
+      () => scrapeMetrics(h.url),
+      (m) =>
+        m.value('deliberate_webhooks_backlog') === 0 &&
+        moved(m, 'messaging_client_consumed_messages_total', {
+          messaging_destination_name: taskFailedEvent.topic,
+        }) === 2,
+      { timeoutMs: 20_000, what: 'both copies of the event consumed and the backlog empty' },
+    );
+    expect(after.value('deliberate_webhooks_backlog_age')).toBe(0);
+    expect(moved(after, 'deliberate_webhooks_attempts_total', { outcome: 'delivered' })).toBe(1);
+    expect(
+      moved(after, 'deliberate_webhooks_attempts_total', { outcome: 'failed', error_type: 'timeout' }),
+    ).toBe(1);
+    expect(moved(after, 'deliberate_webhooks_attempts_total', { outcome: 'failed', error_type: '5xx' })).toBe(
+      4,
+    );
+    expect(moved(after, 'deliberate_webhooks_attempts_total')).toBe(6);
+    expect(moved(after, 'deliberate_webhooks_dead_letters_total')).toBe(1);
+    // Labels are outcomes and error types only: no URL, endpoint, tenant or message id.
+    for (const sample of after.find('deliberate_webhooks_attempts_total'))
+      expect(Object.keys(sample.labels).every((k) => k === 'outcome' || k === 'error_type')).toBe(true);
+
+    // Disabling the dead endpoint by hand: one more disabled endpoint, and nothing pending to give up.
+    const disabled = await h.http('POST', `/v1/webhooks/endpoints/${failing.id}/disable`, {
+      principal: tenantPrincipal('metrics'),
+    });
+    expect(disabled.status).toBe(200);
+    const last = await scrapeMetrics(h.url);
+    expect(moved(last, 'deliberate_webhooks_endpoints_disabled')).toBe(1);
+    expect(moved(last, 'deliberate_webhooks_dead_letters_total')).toBe(1);
   });
 });

@@ -1,4 +1,4 @@
-import { pollUntil } from '@deliberate/testing';
+import { pollUntil, scrapeMetrics } from '@deliberate/testing';
 import {
   type Delivery,
   newTask,
@@ -54,6 +54,7 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
   });
 
   it("sends nothing to a task's loopback webhookUrl and records the attempt as refused", async () => {
+    const before = await scrapeMetrics(h.url);
     await h.http('POST', '/v1/webhooks/task-secret', { principal: tenantPrincipal('ssrf') });
     const task = newTask('ssrf', `${h.receiver.url}/internal`);
     await h.publishAccepted(task);
@@ -85,6 +86,15 @@ describe('SSRF protection (real Kafka and Postgres, loopback not allowlisted)', 
     ]);
     expect(delivery!.attemptLog[0]!.error).toMatch(/127\.0\.0\.1 is in a blocked range/);
     expect(h.receiver.requests).toHaveLength(0);
+    // Both attempts counted as refused by the guard, and the delivery given up once.
+    const after = await scrapeMetrics(h.url);
+    const moved = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    expect(
+      moved('deliberate_webhooks_attempts_total', { outcome: 'refused', error_type: 'ssrf_refused' }),
+    ).toBe(2);
+    expect(moved('deliberate_webhooks_attempts_total')).toBe(2);
+    expect(moved('deliberate_webhooks_dead_letters_total')).toBe(1);
   });
 
   it('refuses a registered name that resolves to loopback (DNS rebinding): nothing is sent', async () => {

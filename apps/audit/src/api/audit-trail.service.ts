@@ -2,6 +2,7 @@ import { describePrincipal, type Principal } from '@deliberate/contracts';
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
+import { AuditMetrics } from '../metrics/audit-metrics';
 import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointService, type ExportedCheckpoint } from '../checkpoints/checkpoint.service';
 import { Sql } from '@deliberate/persistence';
@@ -48,6 +49,7 @@ export class AuditTrailService {
     private readonly verifier: ChainVerifier,
     private readonly checkpoints: CheckpointService,
     private readonly keyring: CheckpointKeyring,
+    private readonly metrics: AuditMetrics,
   ) {}
 
   view(r: StoredRecordRow): AuditRecordView {
@@ -98,6 +100,7 @@ export class AuditTrailService {
       );
       await this.sql.transaction((tx) => this.appender.append(tx, [instead]));
     }
+    this.metrics.appended(1);
   }
 
   async timeline(principal: Principal, tenantId: string | null, taskId: string) {

@@ -135,6 +135,14 @@ export class ChainRepository {
     );
   }
 
+  /** The records ever appended to every chain: the sum of the heads' last seq (purged records included). */
+  async totalLength(sql: Sql): Promise<number> {
+    const rows = await sql.query<{ length: string }>(
+      `SELECT COALESCE(SUM(last_seq), 0)::text AS length FROM chain_heads`,
+    );
+    return Number(rows[0]?.length ?? 0);
+  }
+
   async tenants(sql: Sql): Promise<string[]> {
     const rows = await sql.query<{ tenant_id: string }>(
       `SELECT tenant_id FROM chain_heads ORDER BY tenant_id`,

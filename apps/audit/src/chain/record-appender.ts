@@ -26,6 +26,8 @@ export interface AppendedRecord {
   seq: number;
   eventId: string;
   recordHash: Buffer;
+  /** The event's time, in epoch ms. */
+  occurredAtMs: number;
 }
 
 /** Longest text indexed for search per record; Postgres refuses a tsvector over 1 MB. */
@@ -94,7 +96,13 @@ export class RecordAppender {
       columns.contentHash.push(ch);
       columns.recordHash.push(rh);
       chain.set(r.tenantId, { seq, hash: rh });
-      appended.push({ tenantId: r.tenantId, seq, eventId: r.eventId, recordHash: rh });
+      appended.push({
+        tenantId: r.tenantId,
+        seq,
+        eventId: r.eventId,
+        recordHash: rh,
+        occurredAtMs: occurredAt.getTime(),
+      });
     }
     if (appended.length === 0) return [];
 

@@ -10,6 +10,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { canonicalJson } from '../chain/canonical-json';
 import { type PreparedRecord, RecordAppender } from '../chain/record-appender';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
+import { AuditMetrics } from '../metrics/audit-metrics';
 import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
 import { AUDITED_EVENTS } from './audited-events';
@@ -33,13 +34,19 @@ export class AuditSink implements OnApplicationBootstrap, BeforeApplicationShutd
     private readonly sql: Sql,
     private readonly appender: RecordAppender,
     private readonly privacy: RecordPrivacy,
+    private readonly metrics: AuditMetrics,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
   ) {
     this.writer = new GroupCommit(async (records) => {
       // A failed shard fails the whole batch, which Kafka redelivers; what the other shards stored is recognised by
-      // event id and not stored twice.
+      // event id and not stored twice (nor measured twice: only what a commit appended is).
       const shards = shardByTenant(records, config.AUDIT_WRITE_SHARDS);
-      await Promise.all(shards.map((shard) => this.sql.transaction((tx) => this.appender.append(tx, shard))));
+      await Promise.all(
+        shards.map(async (shard) => {
+          const appended = await this.sql.transaction((tx) => this.appender.append(tx, shard));
+          this.metrics.stored(appended, Date.now());
+        }),
+      );
     }, config.AUDIT_BATCH_SIZE);
   }
 

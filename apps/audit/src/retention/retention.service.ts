@@ -7,6 +7,7 @@ import {
 } from '@nestjs/common';
 import { CheckpointService } from '../checkpoints/checkpoint.service';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
+import { AuditMetrics } from '../metrics/audit-metrics';
 import { internalRecord } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
 import { PeriodicJob, Sql } from '@deliberate/persistence';
@@ -33,6 +34,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly chains: ChainRepository,
     private readonly appender: RecordAppender,
     private readonly checkpoints: CheckpointService,
+    private readonly metrics: AuditMetrics,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
   ) {
     this.job = new PeriodicJob(
@@ -88,6 +90,7 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
         };
       });
       if (result) {
+        this.metrics.appended(1);
         this.logger.log({ msg: 'records purged', ...result, cutoff: cutoff.toISOString() });
         results.push(result);
       }

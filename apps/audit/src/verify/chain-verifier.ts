@@ -4,6 +4,7 @@ import { Injectable } from '@nestjs/common';
 import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository';
 import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
+import { AuditMetrics } from '../metrics/audit-metrics';
 import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
 
 export interface BrokenLink {
@@ -64,9 +65,16 @@ export class ChainVerifier {
     private readonly chains: ChainRepository,
     private readonly checkpointRecords: CheckpointRepository,
     private readonly keyring: CheckpointKeyring,
+    private readonly metrics: AuditMetrics,
   ) {}
 
   async verify(tenantId: string, range: { fromSeq?: number; toSeq?: number } = {}): Promise<VerifyReport> {
+    const report = await this.walk(tenantId, range);
+    if (!report.ok) this.metrics.verifyFailed();
+    return report;
+  }
+
+  private async walk(tenantId: string, range: { fromSeq?: number; toSeq?: number }): Promise<VerifyReport> {
     const started = performance.now();
     const state = await this.chains.state(this.sql, tenantId);
     const headSeq = Number(state.last_seq ?? 0);

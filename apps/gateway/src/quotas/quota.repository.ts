@@ -3,7 +3,7 @@ import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 
 // Terminal statuses share the highest rank; the partial index tasks_unfinished has the same predicate.
-const TERMINAL_RANK = statusRank('completed');
+export const TERMINAL_RANK = statusRank('completed');
 
 const NOW_MS = `extract(epoch FROM clock_timestamp()) * 1000`;
 

@@ -19,6 +19,7 @@ import type { z } from 'zod';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
 import { QuotaService } from '../quotas/quota.service';
 import { requestHash } from './canonical-hash';
+import { routeLabel, TaskMetrics } from './task-metrics';
 import type { TaskRecord } from './task-record';
 import { TaskRepository } from './task.repository';
 import { unpublishableTask } from './unpublishable-task';
@@ -87,6 +88,7 @@ export class TaskAdmissionService {
     private readonly outbox: Outbox,
     private readonly relay: OutboxRelay,
     private readonly quotas: QuotaService,
+    private readonly metrics: TaskMetrics,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
     relay.onDead((tx, dead) => this.failUnpublishable(tx, dead));
@@ -124,6 +126,7 @@ export class TaskAdmissionService {
       }
       return { task, replayed: true };
     }
+    this.metrics.statusChanged(task.status, 'none');
     // A publish that fails leaves the event to the outbox sweep; the client still gets its 202.
     await waitAtMost(this.relay.publish([accepted!]), PUBLISH_WAIT_MS);
     return { task, replayed: false };
@@ -144,6 +147,7 @@ export class TaskAdmissionService {
       }
       return { task, replayed: true };
     }
+    this.metrics.statusChanged(task.status, 'none');
     // The event is in the outbox with the task: the intake message may be committed whether this publish works or not.
     await this.relay.publish([accepted!]);
     return { task, replayed: false };
@@ -171,7 +175,9 @@ export class TaskAdmissionService {
         code: f.error.code,
       });
     }
-    await this.tasks.failUnpublishable(tx, failed);
+    // Counted before the commit: a handler that fails leaves the rows to the next sweep, which counts them again.
+    const routes = await this.tasks.failUnpublishable(tx, failed);
+    for (const route of routes) this.metrics.statusChanged('failed', routeLabel(route));
   }
 
   private newRecord(

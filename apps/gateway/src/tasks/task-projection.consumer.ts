@@ -8,6 +8,7 @@ import {
 } from '@deliberate/contracts';
 import { handle, KafkaLifecycle } from '@deliberate/kafka';
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { routeLabel, TaskMetrics } from './task-metrics';
 import { TaskRepository } from './task.repository';
 
 // Feeds the task read model from the lifecycle events, whichever service published them. The shared consumer waits
@@ -17,6 +18,7 @@ export class TaskProjectionConsumer implements OnApplicationBootstrap {
   constructor(
     private readonly kafka: KafkaLifecycle,
     private readonly tasks: TaskRepository,
+    private readonly metrics: TaskMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -58,9 +60,10 @@ export class TaskProjectionConsumer implements OnApplicationBootstrap {
     taskId: string,
     update: Parameters<TaskRepository['applyProjection']>[2],
   ) {
+    const applied = await this.tasks.applyProjection(tenantId, taskId, update);
     // Every lifecycle event follows the task's admission, so an unknown task is a lagging read, worth a retry.
-    if (!(await this.tasks.applyProjection(tenantId, taskId, update))) {
-      throw new Error(`task ${taskId} of tenant ${tenantId} is not in the read model yet`);
-    }
+    if (!applied) throw new Error(`task ${taskId} of tenant ${tenantId} is not in the read model yet`);
+    // A redelivered or late event changed no status: counted once, by the event that moved the row.
+    if (applied.moved) this.metrics.statusChanged(update.status, routeLabel(applied.route));
   }
 }

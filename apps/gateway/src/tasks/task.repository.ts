@@ -1,6 +1,7 @@
 import { statusRank, type TaskError, type TaskStatus } from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
+import { TERMINAL_RANK } from '../quotas/quota.repository';
 import type { TaskRecord } from './task-record';
 
 export interface TaskRow {
@@ -40,6 +41,11 @@ export const toTaskRecord = (r: TaskRow): TaskRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
+
+export interface ProjectionApplied {
+  moved: boolean;
+  route: string | null;
+}
 
 export interface ProjectionUpdate {
   status: TaskStatus;
@@ -111,17 +117,21 @@ export class TaskRepository {
     return row ? toTaskRecord(row) : null;
   }
 
-  /** Fails tasks whose accepted event can never be published, in the transaction that sets their rows aside. */
+  /**
+   * Fails tasks whose accepted event can never be published, in the transaction that sets their rows aside.
+   * Answers the route of each task whose status changed (null before triage).
+   */
   async failUnpublishable(
     sql: Sql,
     tasks: readonly { tenantId: string; taskId: string; error: TaskError }[],
-  ): Promise<void> {
-    if (!tasks.length) return;
-    await sql.execute(
+  ): Promise<(string | null)[]> {
+    if (!tasks.length) return [];
+    const rows = await sql.query<{ route: string | null }>(
       `UPDATE tasks SET status = $4, status_rank = GREATEST(tasks.status_rank, $5),
               error = COALESCE(tasks.error, v.error), updated_at = now()
          FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) AS v (id, tenant_id, error)
-        WHERE tasks.id = v.id AND tasks.tenant_id = v.tenant_id`,
+        WHERE tasks.id = v.id AND tasks.tenant_id = v.tenant_id AND tasks.status <> $4
+       RETURNING tasks.triage->>'route' AS route`,
       [
         tasks.map((t) => t.taskId),
         tasks.map((t) => t.tenantId),
@@ -130,26 +140,46 @@ export class TaskRepository {
         statusRank('failed'),
       ],
     );
+    return rows.map((r) => r.route);
+  }
+
+  /** The unfinished tasks of every tenant, by status: one statement over the partial index tasks_unfinished. */
+  async countUnfinishedByStatus(): Promise<Map<TaskStatus, number>> {
+    const rows = await this.sql.query<{ status: TaskStatus; tasks: number }>(
+      `SELECT status, count(*)::int AS tasks FROM tasks WHERE status_rank < ${TERMINAL_RANK} GROUP BY status`,
+    );
+    return new Map(rows.map((r) => [r.status, r.tasks]));
   }
 
   /**
    * Applies a lifecycle event. The status only moves forward (events from different topics may arrive out of
    * order); the event's own facts (triage decision, result, error) are kept whatever its order.
-   * Returns false when the task is unknown.
+   * Answers whether the status moved (false for a redelivery or a late event) and the task's route after the update
+   * (null before triage); undefined when the task is unknown.
    */
-  async applyProjection(tenantId: string, id: string, update: ProjectionUpdate): Promise<boolean> {
+  async applyProjection(
+    tenantId: string,
+    id: string,
+    update: ProjectionUpdate,
+  ): Promise<ProjectionApplied | undefined> {
     const rank = statusRank(update.status);
-    const updated = await this.sql.execute(
-      `UPDATE tasks SET
-          status = CASE WHEN status_rank < $3 THEN $4 ELSE status END,
-          status_rank = GREATEST(status_rank, $3),
-          triage = COALESCE($5::jsonb, triage),
-          result = COALESCE(result, $6::jsonb),
-          error = COALESCE(error, $7::jsonb),
-          escalation = COALESCE($8::jsonb, escalation),
-          cancellation = COALESCE(cancellation, $9::jsonb),
+    // The row is locked and read before the update in the same statement, so `moved` compares with the rank the
+    // update replaced, even when another event of the task is applied at the same moment.
+    return this.sql.maybe<ProjectionApplied>(
+      `WITH prior AS (
+         SELECT id, status_rank FROM tasks WHERE id = $1 AND tenant_id = $2 FOR NO KEY UPDATE)
+       UPDATE tasks SET
+          status = CASE WHEN tasks.status_rank < $3 THEN $4 ELSE tasks.status END,
+          status_rank = GREATEST(tasks.status_rank, $3),
+          triage = COALESCE($5::jsonb, tasks.triage),
+          result = COALESCE(tasks.result, $6::jsonb),
+          error = COALESCE(tasks.error, $7::jsonb),
+          escalation = COALESCE($8::jsonb, tasks.escalation),
+          cancellation = COALESCE(tasks.cancellation, $9::jsonb),
           updated_at = now()
-        WHERE id = $1 AND tenant_id = $2`,
+         FROM prior
+        WHERE tasks.id = prior.id AND tasks.tenant_id = $2
+       RETURNING prior.status_rank < $3 AS moved, tasks.triage->>'route' AS route`,
       [
         id,
         tenantId,
@@ -162,6 +192,5 @@ export class TaskRepository {
         update.cancellation ? JSON.stringify(update.cancellation) : null,
       ],
     );
-    return updated > 0;
   }
 }

@@ -7,6 +7,7 @@ import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-mon
 import { type OutboxMessage, OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
 import { isZeroUsage, usageCostMicroUsd, usageInconsistency } from '../pricing/price-calculator';
+import { LedgerMetrics } from '../metrics/ledger-metrics';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { ReservationRepository } from '../spending/reservation.repository';
 import { type BookingRecord, BookingRepository } from '../spending/booking.repository';
@@ -44,6 +45,8 @@ type TxResult =
       tenantId: string;
       costMicroUsd: number;
       releasedMicroUsd: number;
+      /** What the booking added to the tenant's spend: its cost, less a blind abort's it replaced. */
+      addedMicroUsd: number;
       note: string | null;
       outbox: OutboxMessage[];
       /** The tenant's own budget as the booking read it (null: none), for the breaker's check after the commit. */
@@ -97,6 +100,7 @@ export class UsageBookingService {
     private readonly thresholds: ThresholdMonitor,
     private readonly relay: OutboxRelay,
     private readonly breaker: CostBreakerService,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   async book(input: UsageToBook): Promise<BookingOutcome> {
@@ -257,6 +261,8 @@ export class UsageBookingService {
         tenantId,
         costMicroUsd: cost,
         releasedMicroUsd: released,
+        // A counter cannot go down: real usage below the worst case it replaces adds nothing.
+        addedMicroUsd: replaces ? Math.max(0, cost - replaces.costMicroUsd) : cost,
         note,
         outbox,
         tenantBudget,
@@ -265,6 +271,7 @@ export class UsageBookingService {
     });
 
     if (result.kind !== 'booked') return result;
+    this.metrics.booked(result.tenantId, result.addedMicroUsd);
     await this.relay.publish(result.outbox);
     if (result.costMicroUsd > 0)
       await this.breaker.afterBooking(result.tenantId, result.tenantBudget, result.counters);

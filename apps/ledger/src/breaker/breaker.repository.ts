@@ -92,6 +92,14 @@ export class BreakerRepository {
     return rows[0] ? toRecord(rows[0]) : null;
   }
 
+  /** The tenants whose breaker is open now. */
+  async openTenants(sql: Sql): Promise<string[]> {
+    const rows = await sql.query<{ tenant_id: string }>(
+      `SELECT tenant_id FROM breakers WHERE state = 'open'`,
+    );
+    return rows.map((r) => r.tenant_id);
+  }
+
   /** Open breakers whose cool-down is over, locked; another instance's are skipped. */
   async claimDue(tx: Sql, limit: number): Promise<BreakerRecord[]> {
     const rows = await tx.query<BreakerRow>(

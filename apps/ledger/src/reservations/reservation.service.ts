@@ -18,6 +18,7 @@ import { describeScope } from '../spending/budget-periods';
 import { BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
+import { LedgerMetrics } from '../metrics/ledger-metrics';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '@deliberate/outbox';
 import { Sql } from '@deliberate/persistence';
@@ -109,6 +110,7 @@ export class ReservationService {
     private readonly breaker: CostBreakerService,
     private readonly bookings: UsageBookingService,
     private readonly policies: TenantPolicyCache,
+    private readonly metrics: LedgerMetrics,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -117,6 +119,12 @@ export class ReservationService {
     raw: unknown,
     delivery: ReserveDelivery = { requestId: null, ageMs: null },
   ): Promise<ReserveReply> {
+    const reply = await this.answer(raw, delivery);
+    if (!reply.approved) this.metrics.denied(reply.reason);
+    return reply;
+  }
+
+  private async answer(raw: unknown, delivery: ReserveDelivery): Promise<ReserveReply> {
     const parsed = reserveRequestSchema.safeParse(raw);
     if (!parsed.success) {
       return deny('invalid_request', `invalid reserve request: ${formatZodIssues(parsed.error)}`);

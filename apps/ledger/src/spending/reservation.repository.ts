@@ -193,6 +193,16 @@ export class ReservationRepository {
     );
   }
 
+  /** What each tenant's active reservations hold: one statement over the active rows (a partial index). */
+  async heldByTenant(sql: Sql): Promise<Array<{ tenantId: string; heldMicroUsd: number }>> {
+    const rows = await sql.query<{ tenant_id: string; held: string }>(
+      `SELECT tenant_id, SUM(amount_micro_usd)::text AS held FROM reservations
+        WHERE status = 'active'
+        GROUP BY tenant_id`,
+    );
+    return rows.map((r) => ({ tenantId: r.tenant_id, heldMicroUsd: toNumber(r.held) }));
+  }
+
   /** Active reservations past their expiry, locked; rows another instance holds are skipped, not waited for. */
   async claimExpired(tx: Sql, limit: number): Promise<ReservationRecord[]> {
     const rows = await tx.query<ReservationRow>(

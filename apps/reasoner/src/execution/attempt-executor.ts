@@ -5,6 +5,7 @@ import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
+import { ReasonerMetrics } from '../metrics/reasoner-metrics';
 import { ModelBreakers } from '../models/model-breakers';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
@@ -70,6 +71,7 @@ export class AttemptExecutor {
     private readonly breakers: ModelBreakers,
     private readonly reservations: CallReservations,
     private readonly events: ExecutionEvents,
+    private readonly metrics: ReasonerMetrics,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
@@ -214,6 +216,7 @@ export class AttemptExecutor {
     const call = callSignal(signal, (attempt.deadlineAt?.getTime() ?? Date.now()) - Date.now());
     const startedMs = performance.now();
     let end: AttemptEnd;
+    this.metrics.callStarted(attempt.tier);
     try {
       const result = await this.models.complete(attempt.tier, {
         messages,
@@ -248,6 +251,7 @@ export class AttemptExecutor {
       releaseBreaker(cause ? 'neutral' : 'failure');
       end = this.failed(attempt, err, cause, Math.round(performance.now() - startedMs));
     } finally {
+      this.metrics.callEnded(attempt.tier);
       call.dispose();
     }
     return this.record(state, attempt, end, signal);

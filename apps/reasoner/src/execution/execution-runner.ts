@@ -7,6 +7,7 @@ import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
+import { ReasonerMetrics } from '../metrics/reasoner-metrics';
 import { AttemptExecutor, InterruptedError } from './attempt-executor';
 import { type Plan, planNext } from './execution-planner';
 import type { AttemptRecord, ExecutionOutcome, ExecutionState } from './execution-record';
@@ -42,6 +43,7 @@ export class ExecutionRunner {
     private readonly relay: OutboxRelay,
     private readonly costBreakers: BreakerStateCache,
     private readonly policies: TenantPolicyCache,
+    private readonly metrics: ReasonerMetrics,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
@@ -221,6 +223,8 @@ export class ExecutionRunner {
       await this.repo.finish(tx, this.config.REASONER_INSTANCE_ID, e.id, outcome);
       return this.events.outcome(tx, e, outcome);
     });
+    // Counted once committed: the outcome is stored once per execution (a second finish fails as lost ownership).
+    this.metrics.executionEnded(plan.kind === 'complete' && plan.degraded ? 'fallback' : outcome.kind);
     // Resolves once Kafka has the event, or it failed and the relay's sweep sends it (also after a crash here).
     await this.relay.publish([event]);
   }

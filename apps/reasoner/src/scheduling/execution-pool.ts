@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { InterruptedError } from '../execution/attempt-executor';
 import type { ExecutionState } from '../execution/execution-record';
 import { ExecutionRunner } from '../execution/execution-runner';
 import { ExecutionRepository, LostOwnershipError } from '../execution/execution.repository';
+import { ReasonerMetrics } from '../metrics/reasoner-metrics';
 import { FairScheduler, type ScheduledJob } from './fair-scheduler';
 
 /** What intake pauses and resumes; the Kafka consumer in the service, a fake in unit tests. */
@@ -33,6 +34,7 @@ export class ExecutionPool {
     private readonly runner: ExecutionRunner,
     private readonly repo: ExecutionRepository,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
+    @Optional() metrics?: ReasonerMetrics,
   ) {
     this.lowWatermark = Math.floor(
       (config.REASONER_QUEUE_CAPACITY * config.REASONER_QUEUE_RESUME_PERCENT) / 100,
@@ -41,6 +43,7 @@ export class ExecutionPool {
       onSettled: () => this.maybeResume(),
       onError: (job, e) => this.onJobError(job, e),
     });
+    metrics?.observeQueued(() => this.scheduler.queued);
   }
 
   attachIntake(valve: IntakeValve): void {

@@ -37,6 +37,7 @@ import {
   classifierMessages,
   taskMessages,
 } from './task-prompt';
+import { TriageMetrics } from './triage-metrics';
 import { decideByRules } from './triage-policy';
 
 // How often a handler looks again at a task whose call another handler holds (bounded by that claim's expiry).
@@ -72,6 +73,7 @@ export class TriageService {
     private readonly breakers: BreakerStateCache,
     private readonly contextRanker: ContextRanker,
     private readonly policies: TenantPolicyCache,
+    private readonly metrics: TriageMetrics,
     @Inject(TRIAGE_CONFIG) private readonly config: TriageConfig,
   ) {}
 
@@ -228,6 +230,8 @@ export class TriageService {
         ),
       ];
     });
+    // Counted once it is committed, by the one handler that recorded it: a redelivery finds it recorded already.
+    if (published.length > 0) this.metrics.decided(decision);
     await this.relay.publish(published);
   }
 

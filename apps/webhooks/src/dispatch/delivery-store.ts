@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
 import { Outbox, type OutboxDraft, type OutboxMessage } from '@deliberate/outbox';
 import { type ColumnCipher, Sql } from '@deliberate/persistence';
+import { WebhooksMetrics } from '../metrics/webhooks-metrics';
 import { type DeadRow, DeliveryRepository } from './delivery.repository';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { endpointSecretContext, taskSecretContext } from '../signing/signing-secret.repository';
@@ -36,11 +37,30 @@ export interface SigningTarget {
   secrets: string[];
 }
 
+/**
+ * Why an attempt did not deliver, in a few words a metric can carry: the class of the HTTP status the receiver
+ * answered, or what stopped the request (a timeout, the connection, the SSRF guard, the target's state).
+ */
+export type AttemptErrorType =
+  | '1xx'
+  | '3xx'
+  | '4xx'
+  | '5xx'
+  | 'invalid_status'
+  | 'timeout'
+  | 'connection'
+  | 'ssrf_refused'
+  | 'endpoint_missing'
+  | 'endpoint_disabled'
+  | 'task_secret_missing';
+
 /** What one attempt came to, and what follows from it. */
 export interface AttemptRecord {
   claim: ClaimedAttempt;
   url: string;
   outcome: 'delivered' | 'failed' | 'refused';
+  /** Null when delivered. */
+  errorType: AttemptErrorType | null;
   httpStatus: number | null;
   latencyMs: number;
   responseSnippet: string;
@@ -75,6 +95,7 @@ export class DeliveryStore {
     private readonly deliveries: DeliveryRepository,
     private readonly outbox: Outbox,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
+    private readonly metrics: WebhooksMetrics,
   ) {}
 
   /**
@@ -131,7 +152,7 @@ export class DeliveryStore {
    */
   async record(records: readonly AttemptRecord[], disableAfterFailingMs: number): Promise<OutboxMessage[]> {
     if (!records.length) return [];
-    return this.sql.transaction(async (tx) => {
+    const { events, recorded, deadLettered } = await this.sql.transaction(async (tx) => {
       const statusOf = (r: AttemptRecord) =>
         r.outcome === 'delivered' ? 'delivered' : r.nextAttemptAt ? 'pending' : 'dead_lettered';
       const keptIds = await this.deliveries.recordOutcomes(
@@ -155,7 +176,7 @@ export class DeliveryStore {
         })),
       );
       const recorded = records.filter((r) => keptIds.has(r.claim.messageId));
-      if (!recorded.length) return [];
+      if (!recorded.length) return { events: [], recorded, deadLettered: 0 };
       const events: OutboxDraft[] = recorded.map((r) => ({
         event: webhookDeliveryAttemptedEvent,
         tenantId: r.claim.tenantId,
@@ -194,8 +215,12 @@ export class DeliveryStore {
         }
       }
       events.push(...(await this.updateEndpointHealth(tx, recorded, disableAfterFailingMs)));
-      return this.outbox.addMany(tx, events);
+      return { events: await this.outbox.addMany(tx, events), recorded, deadLettered: deadLetters(events) };
     });
+    // Counted once committed: an attempt whose claim was lost is recorded (and counted) by its new claimant.
+    this.metrics.attempted(recorded);
+    this.metrics.deadLettered(deadLettered);
+    return events;
   }
 
   private async updateEndpointHealth(
@@ -286,6 +311,11 @@ export function describeDuration(ms: number): string {
   ];
   const [size, unit] = units.find(([u]) => ms >= u) ?? [1, 'ms'];
   return `${Math.round((ms / size) * 10) / 10} ${unit}`;
+}
+
+/** How many of the events announce a dead letter: a message given up, after its last attempt or with its endpoint. */
+export function deadLetters(events: readonly OutboxDraft[]): number {
+  return events.filter((e) => e.event === webhookMessageDeadLetteredEvent).length;
 }
 
 function deadLetterEvent(row: DeadRow, lastError: string): OutboxDraft {

@@ -99,6 +99,27 @@ export class DeliveryRepository {
     return row?.due_in_ms ?? null;
   }
 
+  /**
+   * The deliveries waiting for an attempt (due, scheduled or being attempted) and the age in seconds of the oldest
+   * (from its message's creation; 0 when none). One statement over the pending rows (the messages_due index).
+   */
+  async backlog(): Promise<{ waiting: number; oldestAgeSeconds: number }> {
+    const row = await this.sql.one<{ waiting: number; oldest_age_seconds: number }>(
+      `SELECT count(*)::int AS waiting,
+              COALESCE(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_age_seconds
+         FROM messages WHERE status = 'pending'`,
+    );
+    return { waiting: row.waiting, oldestAgeSeconds: Math.max(0, row.oldest_age_seconds) };
+  }
+
+  /** Endpoints disabled now (gone, failing too long, or by hand). Endpoints are few: a cap per tenant. */
+  async disabledEndpoints(): Promise<number> {
+    const row = await this.sql.one<{ disabled: number }>(
+      `SELECT count(*)::int AS disabled FROM endpoints WHERE status = 'disabled'`,
+    );
+    return row.disabled;
+  }
+
   signingEndpoints(ids: readonly string[]): Promise<SigningEndpointRow[]> {
     return this.sql.query<SigningEndpointRow>(
       `SELECT id, tenant_id, url, status, secret, previous_secret, previous_secret_expires_at

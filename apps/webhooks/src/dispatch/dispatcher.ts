@@ -11,7 +11,13 @@ import { OutboxRelay } from '@deliberate/outbox';
 import { nextAttempt, parseRetryAfter, type RetryPolicy } from '../retries/retry-plan';
 import { secretKey, signatureHeaders } from '../signing/webhook-signature';
 import { SsrfGuard } from '../ssrf/ssrf-guard';
-import { type AttemptRecord, type ClaimedAttempt, DeliveryStore, type SigningTarget } from './delivery-store';
+import {
+  type AttemptErrorType,
+  type AttemptRecord,
+  type ClaimedAttempt,
+  DeliveryStore,
+  type SigningTarget,
+} from './delivery-store';
 import { postWebhook, type SendResult } from './http-sender';
 
 export const TASK_SECRET_MISSING =
@@ -21,6 +27,7 @@ export const TASK_SECRET_MISSING =
 interface Outcome {
   url: string;
   outcome: AttemptRecord['outcome'];
+  errorType: AttemptErrorType | null;
   httpStatus: number | null;
   latencyMs: number;
   responseSnippet: string;
@@ -142,6 +149,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
           claim,
           url: result.url,
           outcome: result.outcome,
+          errorType: result.errorType,
           httpStatus: result.httpStatus,
           latencyMs: result.latencyMs,
           responseSnippet: result.responseSnippet,
@@ -163,9 +171,10 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     endpoints: Map<string, SigningTarget>,
     taskSecrets: Map<string, string[]>,
   ): Promise<Outcome> {
-    const refused = (url: string, error: string, final = false): Outcome => ({
+    const refused = (url: string, errorType: AttemptErrorType, error: string, final = false): Outcome => ({
       url,
       outcome: 'refused',
+      errorType,
       httpStatus: null,
       latencyMs: 0,
       responseSnippet: '',
@@ -178,18 +187,20 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     let secrets: string[];
     if (claim.endpointId) {
       const endpoint = endpoints.get(claim.endpointId);
-      if (!endpoint) return refused('', `endpoint ${claim.endpointId} no longer exists`, true);
-      if (endpoint.status === 'disabled') return refused(endpoint.url, 'the endpoint is disabled', true);
+      if (!endpoint)
+        return refused('', 'endpoint_missing', `endpoint ${claim.endpointId} no longer exists`, true);
+      if (endpoint.status === 'disabled')
+        return refused(endpoint.url, 'endpoint_disabled', 'the endpoint is disabled', true);
       url = endpoint.url;
       secrets = endpoint.secrets;
     } else {
       url = claim.url ?? '';
       const tenantSecrets = taskSecrets.get(claim.tenantId);
-      if (!tenantSecrets) return refused(url, TASK_SECRET_MISSING);
+      if (!tenantSecrets) return refused(url, 'task_secret_missing', TASK_SECRET_MISSING);
       secrets = tenantSecrets;
     }
     const resolution = await this.guard.resolve(url);
-    if (!resolution.ok) return refused(url, resolution.reason);
+    if (!resolution.ok) return refused(url, 'ssrf_refused', resolution.reason);
     const headers = signatureHeaders(
       secrets.map(secretKey),
       claim.messageId,
@@ -211,6 +222,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       return {
         url,
         outcome: 'failed',
+        errorType: sent.timedOut ? 'timeout' : 'connection',
         httpStatus: null,
         latencyMs: sent.latencyMs,
         responseSnippet: '',
@@ -235,6 +247,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     return {
       url,
       outcome: delivered ? 'delivered' : 'failed',
+      errorType: delivered ? null : statusClass(status),
       httpStatus: status,
       latencyMs: sent.latencyMs,
       responseSnippet: sent.snippet,
@@ -243,5 +256,21 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
       final: gone,
       endpointGone: gone && isEndpoint,
     };
+  }
+}
+
+// A receiver may answer any number: the metric carries its class only.
+function statusClass(status: number): AttemptErrorType {
+  switch (Math.floor(status / 100)) {
+    case 1:
+      return '1xx';
+    case 3:
+      return '3xx';
+    case 4:
+      return '4xx';
+    case 5:
+      return '5xx';
+    default:
+      return 'invalid_status';
   }
 }

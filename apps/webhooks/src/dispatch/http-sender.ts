@@ -22,6 +22,8 @@ export type SendResult =
       latencyMs: number;
       /** Nothing reached the receiver (refused or unreachable): another address of the name may be tried. */
       notConnected: boolean;
+      /** The timeout cut the request off, before or during the response. */
+      timedOut: boolean;
     };
 
 // Errors raised before a connection exists: the body cannot have been received, so another address is safe to try.
@@ -47,6 +49,7 @@ export function postWebhook(
   const secure = target.url.protocol === 'https:';
   return new Promise<SendResult>((resolve) => {
     let settled = false;
+    let timedOut = false;
     const finish = (result: SendResult) => {
       if (settled) return;
       settled = true;
@@ -88,6 +91,7 @@ export function postWebhook(
             error: 'the connection closed before the response ended',
             latencyMs: elapsed(),
             notConnected: false,
+            timedOut,
           });
           return;
         }
@@ -102,16 +106,20 @@ export function postWebhook(
       response.on('end', done);
       response.on('close', done);
       response.on('error', (e) =>
-        finish({ kind: 'error', error: e.message, latencyMs: elapsed(), notConnected: false }),
+        finish({ kind: 'error', error: e.message, latencyMs: elapsed(), notConnected: false, timedOut }),
       );
     });
-    const timer = setTimeout(() => request.destroy(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      request.destroy(new Error(`timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
     request.on('error', (e: Error & { code?: string }) =>
       finish({
         kind: 'error',
         error: describe(e),
         latencyMs: elapsed(),
         notConnected: NOT_CONNECTED_CODES.has(e.code ?? ''),
+        timedOut,
       }),
     );
     request.end(body);

@@ -15,7 +15,8 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
-import { DeliveryStore } from '../dispatch/delivery-store';
+import { deadLetters, DeliveryStore } from '../dispatch/delivery-store';
+import { WebhooksMetrics } from '../metrics/webhooks-metrics';
 import { Outbox, OutboxRelay } from '@deliberate/outbox';
 import { type ColumnCipher, Sql } from '@deliberate/persistence';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
@@ -36,6 +37,7 @@ export class EndpointsService {
     private readonly guard: SsrfGuard,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
     @Inject(WEBHOOK_SECRET_CIPHER) private readonly cipher: ColumnCipher,
+    private readonly metrics: WebhooksMetrics,
   ) {}
 
   async create(
@@ -104,11 +106,16 @@ export class EndpointsService {
 
   /** Disables the endpoint and dead-letters what was scheduled for it; replay sends it after re-enabling. */
   async disable(tenantId: string, id: string): Promise<WebhookEndpointResponse> {
-    const { row, events } = await this.sql.transaction(async (tx) => {
+    const { row, events, deadLettered } = await this.sql.transaction(async (tx) => {
       await this.require(tenantId, id, tx);
-      const events = await this.store.disableEndpoint(tx, id, 'manual', 'disabled through the API');
-      return { row: await this.require(tenantId, id, tx), events: await this.outbox.addMany(tx, events) };
+      const drafts = await this.store.disableEndpoint(tx, id, 'manual', 'disabled through the API');
+      return {
+        row: await this.require(tenantId, id, tx),
+        events: await this.outbox.addMany(tx, drafts),
+        deadLettered: deadLetters(drafts),
+      };
     });
+    this.metrics.deadLettered(deadLettered);
     await this.relay.publish(events);
     return toEndpointResponse(row);
   }
