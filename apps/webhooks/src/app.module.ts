@@ -39,6 +39,7 @@ import { MessageRepository } from './messages/message.repository';
 import { CreateWebhooksTables1795900000000 } from './migrations/1795900000000-create-webhooks-tables';
 import { encryptWebhookSecrets } from './migrations/1796000000000-encrypt-webhook-secrets';
 import { SetAsideDeadOutboxRows1796100000000 } from './migrations/1796100000000-set-aside-dead-outbox-rows';
+import { TraceWebhookDeliveries1796700000000 } from './migrations/1796700000000-trace-webhook-deliveries';
 import { SecretsAtRestModule } from './signing/secrets-at-rest';
 import { AddressPolicy } from './ssrf/address-policy';
 import { type Resolver, SsrfGuard, systemResolver } from './ssrf/ssrf-guard';
@@ -65,6 +66,7 @@ export class WebhooksModule {
             CreateWebhooksTables1795900000000,
             encryptWebhookSecrets(secretCipher),
             SetAsideDeadOutboxRows1796100000000,
+            TraceWebhookDeliveries1796700000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,

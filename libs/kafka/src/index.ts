@@ -12,3 +12,4 @@ export * from './permanent-error';
 export * from './topic-provisioner';
 export * from './kafka-log';
 export * from './consumer-metrics';
+export { contextFromTraceparent, currentTraceparent } from './trace-context';

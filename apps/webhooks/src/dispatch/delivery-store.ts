@@ -29,6 +29,8 @@ export interface ClaimedAttempt {
   /** Position of this attempt in the current round of the retry schedule (1-based). */
   step: number;
   scheduledAt: Date;
+  /** The trace of the task the message announces (W3C traceparent), when it was consumed under one. */
+  traceparent: string | null;
 }
 
 export interface SigningTarget {
@@ -117,6 +119,7 @@ export class DeliveryStore {
       attempt: r.attempts,
       step: r.schedule_step,
       scheduledAt: r.scheduled_at,
+      traceparent: r.traceparent,
     }));
   }
 

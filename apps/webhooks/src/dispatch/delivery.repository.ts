@@ -14,6 +14,7 @@ export interface ClaimRow {
   attempts: number;
   schedule_step: number;
   scheduled_at: Date;
+  traceparent: string | null;
 }
 
 export interface SigningEndpointRow {
@@ -85,7 +86,7 @@ export class DeliveryRepository {
          FROM due
         WHERE m.id = due.id
        RETURNING m.id, m.claim_token, m.tenant_id, m.task_id, m.event_type, m.endpoint_id, m.url, m.body,
-                 m.attempts, m.schedule_step, due.next_attempt_at AS scheduled_at`,
+                 m.attempts, m.schedule_step, due.next_attempt_at AS scheduled_at, m.traceparent`,
       [limit, token, leaseMs],
     );
   }

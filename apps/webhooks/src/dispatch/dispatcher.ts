@@ -5,7 +5,9 @@ import {
   Logger,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import { contextFromTraceparent } from '@deliberate/kafka';
 import { PeriodicJob } from '@deliberate/persistence';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { OutboxRelay } from '@deliberate/outbox';
 import { nextAttempt, parseRetryAfter, type RetryPolicy } from '../retries/retry-plan';
@@ -19,6 +21,8 @@ import {
   type SigningTarget,
 } from './delivery-store';
 import { postWebhook, type SendResult } from './http-sender';
+
+const TRACER_NAME = 'deliberate.webhooks';
 
 export const TASK_SECRET_MISSING =
   "the tenant has no task webhook secret to sign deliveries to a task's webhookUrl: an admin creates one with POST /v1/webhooks/task-secret";
@@ -139,7 +143,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     const records = await Promise.all(
       claimed.map(async (claim): Promise<AttemptRecord> => {
         const attemptedAt = new Date();
-        const result = await this.attempt(claim, endpoints, taskSecrets);
+        const result = await this.traced(claim, () => this.attempt(claim, endpoints, taskSecrets));
         const now = new Date();
         const next =
           result.outcome === 'delivered' || result.final
@@ -164,6 +168,36 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     // The attempts are recorded: their slots are free again while the events go out (the relay never throws).
     const publishing = this.relay.publish(events).finally(() => this.publishing.delete(publishing));
     this.publishing.add(publishing);
+  }
+
+  // Each attempt is a span in the trace of the task it announces, so a delivery shows beside the task's model calls
+  // (its HTTP request is a child span, and carries the trace to the receiver in a traceparent header).
+  private traced(claim: ClaimedAttempt, attempt: () => Promise<Outcome>): Promise<Outcome> {
+    return trace.getTracer(TRACER_NAME).startActiveSpan(
+      'webhook deliver',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'deliberate.webhook.message_id': claim.messageId,
+          'deliberate.webhook.event_type': claim.eventType,
+          'deliberate.webhook.attempt': claim.attempt,
+          'deliberate.task_id': claim.taskId,
+        },
+      },
+      contextFromTraceparent(claim.traceparent),
+      async (span) => {
+        try {
+          const outcome = await attempt();
+          span.setAttribute('deliberate.webhook.outcome', outcome.outcome);
+          if (outcome.httpStatus !== null) span.setAttribute('http.response.status_code', outcome.httpStatus);
+          if (outcome.outcome !== 'delivered')
+            span.setStatus({ code: SpanStatusCode.ERROR, message: outcome.error ?? outcome.outcome });
+          return outcome;
+        } finally {
+          span.end();
+        }
+      },
+    );
   }
 
   private async attempt(

@@ -1,4 +1,5 @@
 import type { TaskSpec } from '@deliberate/contracts';
+import { currentTraceparent } from '@deliberate/kafka';
 import { Inject, Injectable } from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { Dispatcher } from '../dispatch/dispatcher';
@@ -51,13 +52,21 @@ export class MessageIntake {
         type: event.type,
         occurredAt: occurredAt(event),
         data: event.data,
+        traceparent: currentTraceparent(),
       });
       if (!inserted) return 0;
       const task = await this.messages.findTask(tx, tenantId, taskId);
       if (!task) return 0;
       return this.fanOut(
         tx,
-        { event_id: eventId, tenant_id: tenantId, task_id: taskId, event_type: event.type, data: event.data },
+        {
+          event_id: eventId,
+          tenant_id: tenantId,
+          task_id: taskId,
+          event_type: event.type,
+          data: event.data,
+          traceparent: currentTraceparent(),
+        },
         task,
       );
     });

@@ -14,6 +14,8 @@ export interface WaitingEventRow {
   task_id: string;
   event_type: TerminalEvent['type'];
   data: TerminalEvent['data'];
+  /** The W3C traceparent the event was consumed under; its messages' attempts join that trace. */
+  traceparent: string | null;
 }
 
 export interface NewMessage {
@@ -51,7 +53,7 @@ export class MessageRepository {
   /** The task's terminal events not yet fanned out, locked. */
   waitingEvents(tx: Sql, taskId: string): Promise<WaitingEventRow[]> {
     return tx.query<WaitingEventRow>(
-      `SELECT event_id, tenant_id, task_id, event_type, data FROM terminal_events
+      `SELECT event_id, tenant_id, task_id, event_type, data, traceparent FROM terminal_events
         WHERE task_id = $1 AND fanned_out_at IS NULL FOR UPDATE`,
       [taskId],
     );
@@ -60,12 +62,20 @@ export class MessageRepository {
   /** False when the event was stored before (a replay). */
   async insertTerminalEvent(
     tx: Sql,
-    e: { eventId: string; tenantId: string; taskId: string; type: string; occurredAt: string; data: unknown },
+    e: {
+      eventId: string;
+      tenantId: string;
+      taskId: string;
+      type: string;
+      occurredAt: string;
+      data: unknown;
+      traceparent: string | null;
+    },
   ): Promise<boolean> {
     const inserted = await tx.query(
-      `INSERT INTO terminal_events (event_id, tenant_id, task_id, event_type, occurred_at, data)
-       VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
-      [e.eventId, e.tenantId, e.taskId, e.type, e.occurredAt, JSON.stringify(e.data)],
+      `INSERT INTO terminal_events (event_id, tenant_id, task_id, event_type, occurred_at, data, traceparent)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      [e.eventId, e.tenantId, e.taskId, e.type, e.occurredAt, JSON.stringify(e.data), e.traceparent],
     );
     return inserted.length > 0;
   }
@@ -73,7 +83,7 @@ export class MessageRepository {
   /** Terminal events received more than `waitMs` ago and still waiting for their task, oldest first, locked. */
   overdueEvents(tx: Sql, waitMs: number, limit: number): Promise<WaitingEventRow[]> {
     return tx.query<WaitingEventRow>(
-      `SELECT event_id, tenant_id, task_id, event_type, data FROM terminal_events
+      `SELECT event_id, tenant_id, task_id, event_type, data, traceparent FROM terminal_events
         WHERE fanned_out_at IS NULL
           AND received_at < now() - make_interval(secs => $1::double precision / 1000)
         ORDER BY received_at LIMIT $2 FOR UPDATE SKIP LOCKED`,
@@ -103,9 +113,9 @@ export class MessageRepository {
   ): Promise<number> {
     const inserted = await tx.query(
       `INSERT INTO messages (id, tenant_id, task_id, source_event_id, event_type, endpoint_id, url, body, status,
-                             next_attempt_at)
+                             next_attempt_at, traceparent)
        SELECT t.id, $1, $2, $3, $4, t.endpoint_id, t.url, $5, 'pending',
-              now() + make_interval(secs => $6::double precision / 1000)
+              now() + make_interval(secs => $6::double precision / 1000), $10
          FROM unnest($7::text[], $8::uuid[], $9::text[]) AS t (id, endpoint_id, url)
        ON CONFLICT DO NOTHING
        RETURNING id`,
@@ -119,6 +129,7 @@ export class MessageRepository {
         messages.map((m) => m.id),
         messages.map((m) => m.endpointId),
         messages.map((m) => m.url),
+        event.traceparent,
       ],
     );
     return inserted.length;
