@@ -153,9 +153,19 @@ it("moves each service's series when a reasoning task runs end to end, with boun
   expect(delta.webhookAttempts).toBe(1);
   expect(delta.auditAppended).toBeGreaterThanOrEqual(5);
 
+  // Counters an alert watches are served from the start, at 0 until their first event.
+  expect(after.audit.find('deliberate_audit_verify_failures_total')).toEqual([
+    expect.objectContaining({ value: 0 }),
+  ]);
+  expect(after.webhooks.find('deliberate_webhooks_dead_letters_total')).toEqual([
+    expect.objectContaining({ value: 0 }),
+  ]);
+
   // Bounded labels: no task, request or event id anywhere, and the tenant only on the ledger's per-tenant series.
   for (const service of SERVICES) {
     expect(after[service].text).not.toContain(id);
+    // A process's own ephemeral groups (breaker and policy caches) appear under their stable names.
+    expect(after[service].text).not.toMatch(/messaging_consumer_group_name="[^"]*\.[0-9a-f]{8}"/);
     for (const sample of after[service].samples) {
       if (sample.labels['deliberate_tenant_id'] !== undefined) {
         expect(service).toBe('ledger');

@@ -31,7 +31,7 @@ import { HealthController } from './health/health.controller';
 import { ReasoningIntakeConsumer } from './intake/reasoning-intake.consumer';
 import { ReasoningIntakeService } from './intake/reasoning-intake.service';
 import { LeaseKeeper } from './leases/lease-keeper';
-import { ReasonerMetrics } from './metrics/reasoner-metrics';
+import { ReasonerMetrics } from './execution/reasoner-metrics';
 import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
 import { MoveOutcomesToOutbox1796200000000 } from './migrations/1796200000000-move-outcomes-to-outbox';
 import { ModelBreakers } from './models/model-breakers';

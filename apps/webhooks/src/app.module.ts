@@ -22,7 +22,7 @@ import { PersistenceModule } from '@deliberate/persistence';
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { allowlistOf, secretCipherOf, WEBHOOKS_CONFIG, type WebhooksConfig } from './config';
-import { WebhooksMetrics } from './metrics/webhooks-metrics';
+import { WebhooksMetrics } from './dispatch/webhooks-metrics';
 import { DeliveriesController } from './deliveries/deliveries.controller';
 import { DeliveriesRepository } from './deliveries/deliveries.repository';
 import { DeliveriesService } from './deliveries/deliveries.service';

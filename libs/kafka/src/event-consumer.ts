@@ -70,7 +70,10 @@ export interface EventConsumerOptions {
   /** Messages with different keys handled at once within one partition batch; same key stays in order. */
   concurrency?: number;
   partitionsConsumedConcurrently?: number;
-  /** The group is this process's alone (one per start): it is deleted once the consumer has stopped. */
+  /**
+   * The group is this process's alone (one per start): it is deleted once the consumer has stopped. Its name ends in
+   * a per-process suffix (`.<hex>`), which metrics leave out so that restarts add no label values.
+   */
   ephemeralGroup?: boolean;
 }
 
@@ -108,6 +111,8 @@ const OUTAGE_WAIT_SHARE = 0.8;
 export class EventConsumer {
   private readonly consumer: Consumer;
   private readonly logger: Logger;
+  // The group as metrics name it: bounded, whatever the number of restarts.
+  private readonly metricsGroup: string;
   private readonly handlers = new Map<string, EventHandler>();
   private readonly batchTopics = new Map<string, EventDefinition>();
   private joined!: Promise<void>;
@@ -124,6 +129,7 @@ export class EventConsumer {
     private readonly metrics?: ConsumerMetrics,
   ) {
     this.logger = new Logger(`EventConsumer ${options.group}`);
+    this.metricsGroup = options.ephemeralGroup ? options.group.replace(/\.[0-9a-f]+$/, '') : options.group;
     this.consumer = client.kafka.consumer({
       groupId: client.groupId(options.group),
       sessionTimeout: 30_000,
@@ -159,7 +165,7 @@ export class EventConsumer {
         return;
       }
       this.rebalanceCount += 1;
-      this.metrics?.forgetLag(this.options.group);
+      this.metrics?.forgetLag(this.metricsGroup);
       onJoin();
     });
     this.consumer.on(this.consumer.events.CRASH, (e) => {
@@ -242,7 +248,7 @@ export class EventConsumer {
     const topic = this.client.catalogueTopic(batch.topic);
     // The lag is the partition's backlog: while a batch is handled, its own messages count too.
     if (batch.messages.length > 0)
-      this.metrics?.lag(this.options.group, topic, batch.partition, Number(batch.offsetLagLow()) + 1);
+      this.metrics?.lag(this.metricsGroup, topic, batch.partition, Number(batch.offsetLagLow()) + 1);
     const pump = startHeartbeatPump(heartbeat, this.logger);
     try {
       await this.handlePartitionBatch(batch, resolveOffset, {
@@ -252,7 +258,7 @@ export class EventConsumer {
     } finally {
       pump.stop();
     }
-    this.metrics?.lag(this.options.group, topic, batch.partition, Math.max(0, Number(batch.offsetLag())));
+    this.metrics?.lag(this.metricsGroup, topic, batch.partition, Math.max(0, Number(batch.offsetLag())));
     await commitOffsetsIfNecessary();
     await heartbeat();
   }
@@ -358,7 +364,7 @@ export class EventConsumer {
         const started = performance.now();
         const outcome = await this.handleSlice(handler, batch, slice, decoded);
         this.metrics?.processed(
-          this.options.group,
+          this.metricsGroup,
           this.client.catalogueTopic(batch.topic),
           decoded.length,
           (performance.now() - started) / 1000,
@@ -440,7 +446,7 @@ export class EventConsumer {
         this.decodeAndHandle(handler, topic, partition, message, headers),
       );
       this.metrics?.processed(
-        this.options.group,
+        this.metricsGroup,
         this.client.catalogueTopic(topic),
         1,
         (performance.now() - started) / 1000,
@@ -599,7 +605,7 @@ export class EventConsumer {
   ): Promise<void> {
     const catalogueTopic = this.client.catalogueTopic(topic);
     const dlq = this.client.topic(deadLetterTopic(catalogueTopic));
-    this.metrics?.deadLettered(this.options.group, catalogueTopic, stage);
+    this.metrics?.deadLettered(this.metricsGroup, catalogueTopic, stage);
     this.logger.warn({ msg: 'dead-lettered', topic, offset: message.offset, stage, reason, dlq });
     const dlqHeaders = {
       dlq_reason: reason.slice(0, 4000),

@@ -166,3 +166,38 @@ it("reports a partition's backlog while its batch is held, and none once it is c
   await until(() => handled.has('lag-4'), 'the held messages');
   await until(async () => (await series('deliberate_kafka_consumer_lag')) === 0, 'no backlog');
 });
+
+it("names a process's own ephemeral group without its per-process suffix, so restarts add no label values", async () => {
+  const seen = new Set<string>();
+  const ephemeral = new EventConsumer(
+    client,
+    publisher,
+    {
+      group: `consumer-metrics-test.cache.${randomBytes(4).toString('hex')}`,
+      ephemeralGroup: true,
+      handlers: [
+        handle(taskCancelRequestedEvent, (envelope) => {
+          seen.add(envelope.data.requestedBy);
+          return Promise.resolve();
+        }),
+      ],
+    },
+    new ConsumerMetrics(metrics.meter('deliberate.kafka')),
+  );
+  await ephemeral.start();
+  try {
+    await cancel(randomUUID(), 'cached');
+    await until(() => seen.has('cached'), 'the ephemeral consumer');
+    await until(
+      async () =>
+        (await series('messaging_client_consumed_messages_total', {
+          messaging_consumer_group_name: 'consumer-metrics-test.cache',
+          outcome: 'handled',
+        })) >= 1,
+      'the ephemeral group counted under its stable name',
+    );
+    expect(await metrics.render()).not.toMatch(/consumer-metrics-test\.cache\.[0-9a-f]/);
+  } finally {
+    await ephemeral.stop();
+  }
+});

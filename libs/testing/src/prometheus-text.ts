@@ -9,9 +9,30 @@ export interface PrometheusSample {
 }
 
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$/;
-const LABEL = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?/g;
 
-const unescapeLabel = (v: string) => v.replace(/\\(.)/g, (_, c: string) => (c === 'n' ? '\n' : c));
+// The labels between a sample's braces, `name="value",…`, read in one pass (values may hold escaped quotes).
+function parseLabels(body: string, line: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  let i = 0;
+  while (i < body.length) {
+    const eq = body.indexOf('="', i);
+    if (eq < 0) throw new Error(`not a Prometheus label list: ${line}`);
+    const name = body.slice(i, eq).trim();
+    let value = '';
+    let j = eq + 2;
+    for (; j < body.length && body[j] !== '"'; j += 1) {
+      if (body[j] === '\\' && j + 1 < body.length) {
+        j += 1;
+        value += body[j] === 'n' ? '\n' : body[j];
+      } else value += body[j];
+    }
+    if (j >= body.length) throw new Error(`unterminated label value: ${line}`);
+    labels[name] = value;
+    i = j + 1;
+    while (i < body.length && (body[i] === ',' || body[i] === ' ')) i += 1;
+  }
+  return labels;
+}
 
 function sampleValue(raw: string): number {
   if (raw === '+Inf') return Infinity;
@@ -27,9 +48,11 @@ export function parsePrometheusText(text: string): PrometheusSample[] {
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const match = SAMPLE.exec(trimmed);
     if (!match) throw new Error(`not a Prometheus sample line: ${trimmed}`);
-    const labels: Record<string, string> = {};
-    for (const [, key, value] of (match[2] ?? '').matchAll(LABEL)) labels[key!] = unescapeLabel(value!);
-    samples.push({ name: match[1]!, labels, value: sampleValue(match[3]!) });
+    samples.push({
+      name: match[1]!,
+      labels: parseLabels(match[2] ?? '', trimmed),
+      value: sampleValue(match[3]!),
+    });
   }
   return samples;
 }

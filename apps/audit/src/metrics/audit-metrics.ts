@@ -35,6 +35,8 @@ export class AuditMetrics {
       description: 'Verifications that found a broken chain',
       unit: '{verification}',
     });
+    // Served as 0 from the start, so that its alert (an increase) and its panel have a series before any failure.
+    this.verifyFailures.add(0);
     observeGauge(
       meter,
       'deliberate.audit.chain.length',

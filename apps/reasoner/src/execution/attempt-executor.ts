@@ -5,7 +5,7 @@ import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
-import { ReasonerMetrics } from '../metrics/reasoner-metrics';
+import { ReasonerMetrics } from './reasoner-metrics';
 import { ModelBreakers } from '../models/model-breakers';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';

@@ -7,7 +7,7 @@ import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { Inject, Injectable } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
-import { ReasonerMetrics } from '../metrics/reasoner-metrics';
+import { ReasonerMetrics } from './reasoner-metrics';
 import { AttemptExecutor, InterruptedError } from './attempt-executor';
 import { type Plan, planNext } from './execution-planner';
 import type { AttemptRecord, ExecutionOutcome, ExecutionState } from './execution-record';

@@ -4,7 +4,7 @@ import { InterruptedError } from '../execution/attempt-executor';
 import type { ExecutionState } from '../execution/execution-record';
 import { ExecutionRunner } from '../execution/execution-runner';
 import { ExecutionRepository, LostOwnershipError } from '../execution/execution.repository';
-import { ReasonerMetrics } from '../metrics/reasoner-metrics';
+import { ReasonerMetrics } from '../execution/reasoner-metrics';
 import { FairScheduler, type ScheduledJob } from './fair-scheduler';
 
 /** What intake pauses and resumes; the Kafka consumer in the service, a fake in unit tests. */

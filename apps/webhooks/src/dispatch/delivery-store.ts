@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { redactUrl } from '../messages/webhook-payload';
 import { Outbox, type OutboxDraft, type OutboxMessage } from '@deliberate/outbox';
 import { type ColumnCipher, Sql } from '@deliberate/persistence';
-import { WebhooksMetrics } from '../metrics/webhooks-metrics';
+import { WebhooksMetrics } from './webhooks-metrics';
 import { type DeadRow, DeliveryRepository } from './delivery.repository';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';
 import { endpointSecretContext, taskSecretContext } from '../signing/signing-secret.repository';

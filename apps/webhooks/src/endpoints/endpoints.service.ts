@@ -16,7 +16,7 @@ import {
 } from '@nestjs/common';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
 import { deadLetters, DeliveryStore } from '../dispatch/delivery-store';
-import { WebhooksMetrics } from '../metrics/webhooks-metrics';
+import { WebhooksMetrics } from '../dispatch/webhooks-metrics';
 import { Outbox, OutboxRelay } from '@deliberate/outbox';
 import { type ColumnCipher, Sql } from '@deliberate/persistence';
 import { WEBHOOK_SECRET_CIPHER } from '../signing/secrets-at-rest';

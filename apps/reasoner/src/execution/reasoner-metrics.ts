@@ -1,7 +1,7 @@
 import { observeGauge, ServiceMetrics } from '@deliberate/metrics';
 import { Injectable, Optional } from '@nestjs/common';
 import type { Counter, Meter } from '@opentelemetry/api';
-import type { CallTier, ExecutionOutcome } from '../execution/execution-record';
+import type { CallTier, ExecutionOutcome } from './execution-record';
 
 const TIERS: readonly CallTier[] = ['reasoning', 'standard'];
 

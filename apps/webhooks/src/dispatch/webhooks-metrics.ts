@@ -1,8 +1,8 @@
 import { observeGauge, ServiceMetrics } from '@deliberate/metrics';
 import { Injectable, Optional } from '@nestjs/common';
 import type { Attributes, Counter } from '@opentelemetry/api';
-import type { AttemptRecord } from '../dispatch/delivery-store';
-import { DeliveryRepository } from '../dispatch/delivery.repository';
+import type { AttemptRecord } from './delivery-store';
+import { DeliveryRepository } from './delivery.repository';
 
 // The webhook service's instruments. Labels are the attempt's outcome and error type (small enums: an HTTP status
 // only as its class), never a URL, endpoint, tenant or message id. The gauges are read at scrape time.
@@ -26,6 +26,8 @@ export class WebhooksMetrics {
       description: 'Deliveries given up: after their last attempt, or with their disabled endpoint',
       unit: '{delivery}',
     });
+    // Served as 0 from the start, so that its alert (an increase) and its panel have a series before the first one.
+    this.deadLetters.add(0);
     const backlog = meter.createObservableGauge('deliberate.webhooks.backlog', {
       description: 'Deliveries waiting for an attempt, due or scheduled',
       unit: '{delivery}',
