@@ -30,6 +30,20 @@ step "lint (eslint, typed rules, module boundaries)"
 # The module-boundary rule reads the cached Nx project graph; this computes it.
 NX_DAEMON=false nx show projects >/dev/null
 eslint --max-warnings=0 .
+if ! command -v promtool >/dev/null 2>&1; then
+  # The alert-rules test runs promtool, from Debian's prometheus package. The package may start a Prometheus
+  # server: any the install started is stopped again, the tests need only the binary.
+  step "installing promtool (apt-get install prometheus)"
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo)
+  before=" $(pgrep -x prometheus | tr '\n' ' ') "
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
+  if [ -d /run/systemd/system ]; then "${as_root[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  for pid in $(pgrep -x prometheus || true); do
+    case "$before" in *" $pid "*) ;; *) "${as_root[@]}" kill "$pid" ;; esac
+  done
+fi
 step "unit and integration tests (jest)"
 # NestJS 12 ships as ES modules only; Jest loads them into CommonJS test code through vm modules.
 # One suite at a time: on a 2-core machine two load suites side by side starve each other's Kafka heartbeats.
