@@ -389,6 +389,20 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/health': {
         get: { summary: 'Liveness and database reachability', responses: { '200': { description: 'OK' } } },
       },
+      '/metrics': {
+        get: {
+          summary: "The gateway's Prometheus metrics",
+          description:
+            'The text exposition format, unauthenticated like /health: keep it off the public ingress. Every ' +
+            'service serves the same path on its HTTP port (README, "Metrics, dashboard and alerts").',
+          responses: {
+            '200': {
+              description: 'Every instrument of this gateway instance',
+              content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: { type: 'string' } } },
+            },
+          },
+        },
+      },
     },
   };
 }
