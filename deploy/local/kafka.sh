@@ -26,7 +26,7 @@
 # (19095,19096,19097), heap per node $KAFKA_CLUSTER_HEAP (-Xms128m -Xmx384m), state in $KAFKA_CLUSTER_STATE_DIR
 # (.local/kafka-cluster, a node-<n> directory per node). start waits, up to KAFKA_START_TIMEOUT_S, until the three
 # answer and the quorum has a leader. Point a client at it with
-#   KAFKA_BROKERS=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094 KAFKA_REPLICATION_FACTOR=3
+#   KAFKA_BROKERS=127.0.0.1:19092,127.0.0.1:19093,127.0.0.1:19094
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"

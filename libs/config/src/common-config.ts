@@ -43,7 +43,15 @@ export const kafkaConfigSchema = z.object({
     .regex(/^[a-zA-Z0-9._-]*$/, 'letters, digits, dot, dash and underscore only')
     .default(''),
   KAFKA_CREATE_TOPICS: envBoolean(true),
-  KAFKA_REPLICATION_FACTOR: envInt(1, 1, 5),
+  // Replicas of the topics a service creates: -1 (the default) takes the cluster's default.replication.factor, so a
+  // stack pointed at a replicated cluster gets replicated topics without being told.
+  KAFKA_REPLICATION_FACTOR: z.coerce
+    .number()
+    .int()
+    .min(-1)
+    .max(5)
+    .refine((n) => n !== 0, '-1 (the broker default) or 1 to 5')
+    .default(-1),
   KAFKA_HANDLER_MAX_ATTEMPTS: envInt(8, 1, 100),
   // One handler attempt (or batch slice) past this is abandoned and its message dead-lettered; the consumer keeps
   // heartbeating meanwhile, so a slow message never gets it evicted from its group.

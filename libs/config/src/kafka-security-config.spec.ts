@@ -24,6 +24,21 @@ function problems(env: Record<string, string>): string[] {
   }
 }
 
+describe('Kafka topic replication', () => {
+  it("takes the cluster's default replication factor unless told, and refuses 0 and more than 5", () => {
+    expect(
+      loadConfig('svc', schema, { OTHER_PORT: '1', DELIBERATE_ENV: 'local' }).KAFKA_REPLICATION_FACTOR,
+    ).toBe(-1);
+    expect(
+      loadConfig('svc', schema, { OTHER_PORT: '1', DELIBERATE_ENV: 'local', KAFKA_REPLICATION_FACTOR: '3' })
+        .KAFKA_REPLICATION_FACTOR,
+    ).toBe(3);
+    expect(problems({ KAFKA_REPLICATION_FACTOR: '0' }).join('\n')).toContain('KAFKA_REPLICATION_FACTOR');
+    expect(problems({ KAFKA_REPLICATION_FACTOR: '6' }).join('\n')).toContain('KAFKA_REPLICATION_FACTOR');
+    expect(problems({ KAFKA_REPLICATION_FACTOR: '-2' }).join('\n')).toContain('KAFKA_REPLICATION_FACTOR');
+  });
+});
+
 describe('Kafka security configuration', () => {
   it('defaults to no SASL and no TLS', () => {
     const config = loadConfig('svc', schema, { OTHER_PORT: '1', DELIBERATE_ENV: 'local' });

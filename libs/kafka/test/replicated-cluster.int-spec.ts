@@ -137,7 +137,7 @@ beforeAll(async () => {
   const config = loadConfig('replicated-test', kafkaConfigSchema.check(kafkaSecurityCheck), {
     DELIBERATE_ENV: 'local',
     KAFKA_BROKERS: brokers.join(','),
-    KAFKA_REPLICATION_FACTOR: '3',
+    // No KAFKA_REPLICATION_FACTOR: the topics take the cluster's default of three.
     KAFKA_TOPIC_PREFIX: prefix,
     KAFKA_HANDLER_MAX_ATTEMPTS: '3',
     KAFKA_SHUTDOWN_GRACE_MS: '500',

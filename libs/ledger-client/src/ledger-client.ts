@@ -90,7 +90,7 @@ export class LedgerClient implements OnModuleInit, OnApplicationShutdown {
         security: this.options.security,
         clientId: this.options.clientId,
         topicPrefix: this.options.topicPrefix,
-        replicationFactor: this.options.replicationFactor ?? 1,
+        replicationFactor: this.options.replicationFactor ?? -1,
       });
     }
     await this.client.connect();
