@@ -9,6 +9,7 @@
 //
 //   npm run bench:chaos
 //   npm run bench:chaos -- --n=300 --rate=10        a short run, to check the benchmark itself
+//   REPLICAS=2 BROKERS=3 npm run bench:chaos        scaled out, as the suite runs
 //
 // Options (flag or environment variable):
 //   N (3000)               tasks submitted
@@ -20,6 +21,10 @@
 //   BROKER_DOWN_S (6)      how long the broker is down between its stop and its start
 //   POSTGRES_DOWN_S (5)    the same for Postgres
 //   DRAIN_TIMEOUT_S (600)  how long accepted tasks may take to end after the load
+//   REPLICAS (1)           processes of each service; with 2 or more the first of each is the one killed, and its
+//                          consumer groups are watched rebalancing to the survivors before it is restarted
+//   BROKERS (1)            1: a single broker node, restarted; 3: a three-node cluster (deploy/local/kafka.sh
+//                          --cluster, replication factor 3), one node killed with SIGKILL and restarted
 //   NO_BUILD=1             do not build the services first (tsc -b per service)
 //   NO_DOCS=1              do not write the results into docs/benchmarks.md
 // Child logs: .local/bench/chaos-<service>.log.
@@ -48,7 +53,10 @@ const opts = {
   brokerDownS: numberOption('BROKER_DOWN_S', 6, { min: 0 }),
   postgresDownS: numberOption('POSTGRES_DOWN_S', 5, { min: 0 }),
   drainTimeoutS: numberOption('DRAIN_TIMEOUT_S', 600),
+  replicas: numberOption('REPLICAS', 1, { min: 1, max: 4 }),
+  brokers: numberOption('BROKERS', 1, { min: 1, max: 3 }),
 };
+if (opts.brokers !== 1 && opts.brokers !== 3) throw new Error('BROKERS is 1 or 3');
 
 const PART = {
   heading: '## Chaos (`npm run bench:chaos`)',
@@ -87,6 +95,8 @@ async function main(): Promise<boolean> {
     root,
     simTimeScale: opts.simTimeScale,
     output: (service, chunk) => appendFileSync(logFile(service), chunk),
+    replicas: opts.replicas,
+    brokers: opts.brokers === 3 ? 3 : 1,
   });
   const stop = () => {
     void stack.close().finally(() => process.exit(130));
@@ -123,7 +133,7 @@ async function main(): Promise<boolean> {
       `- Code: ${codeVersion()}`,
       `- Parameters: N=${opts.n}, RATE=${opts.rate}, SIM_TIME_SCALE=${opts.simTimeScale}, WARMUP_S=${opts.warmupS}, ` +
         `GAP_S=${opts.gapS}, LEDGER_FREEZE_S=${opts.ledgerFreezeS}, BROKER_DOWN_S=${opts.brokerDownS}, ` +
-        `POSTGRES_DOWN_S=${opts.postgresDownS}`,
+        `POSTGRES_DOWN_S=${opts.postgresDownS}, REPLICAS=${opts.replicas}, BROKERS=${opts.brokers}`,
       `- Faults: ${run.phases.map((p) => `${p.name} at +${p.startedS.toFixed(0)} s (${p.tookS.toFixed(1)} s)`).join('; ')}`,
       '',
       '| Figure | Value |',

@@ -1,4 +1,11 @@
-import { CHAOS_CHECKS, type ChaosObservations, evaluateChaos, moneyChecks } from './chaos-checks';
+import {
+  CHAOS_CHECKS,
+  type ChaosObservations,
+  evaluateChaos,
+  moneyChecks,
+  rebalanceCheck,
+  type RebalanceObservation,
+} from './chaos-checks';
 
 const task = (n: number, ids: string[], extra: Partial<ChaosObservations['tasks'][number]> = {}) => ({
   n,
@@ -34,6 +41,25 @@ function clean(): ChaosObservations {
     ],
     gateway500s: 0,
     gateway500Samples: [],
+    rebalances: [rebalanced()],
+  };
+}
+
+function rebalanced(): RebalanceObservation {
+  return {
+    service: 'triage',
+    killedClientId: 'deliberate-triage-r0-3',
+    groups: [
+      {
+        group: 'chaos.deliberate.triage',
+        state: 'Stable',
+        members: ['deliberate-triage-r1-9'],
+        strangers: [],
+        unassigned: [],
+      },
+    ],
+    consumedBefore: 40,
+    consumedAfter: 43,
   };
 }
 
@@ -87,6 +113,38 @@ describe('evaluateChaos', () => {
     const untold = clean();
     untold.webhooks = [];
     expect(failing(untold)[0]!.failures).toEqual(['t1: no webhook received']);
+  });
+});
+
+describe('rebalanceCheck', () => {
+  const failures = (change: (r: RebalanceObservation) => void) => {
+    const r = rebalanced();
+    change(r);
+    return rebalanceCheck([r]).failures;
+  };
+
+  it('fails a dead member still in its group, a partition without an owner, and survivors that stop consuming', () => {
+    expect(rebalanceCheck([rebalanced()]).ok).toBe(true);
+    expect(
+      failures((r) => {
+        r.groups[0]!.members.push('deliberate-triage-r0-3');
+        r.groups[0]!.strangers = ['deliberate-triage-r0-3'];
+      }),
+    ).toEqual(['triage chaos.deliberate.triage: members not of a live process: deliberate-triage-r0-3']);
+    expect(failures((r) => (r.groups[0]!.unassigned = ['chaos.tasks.task.submitted.v1/2']))).toEqual([
+      'triage chaos.deliberate.triage: 1 partitions without an owner (chaos.tasks.task.submitted.v1/2)',
+    ]);
+    expect(failures((r) => (r.consumedAfter = 40))).toEqual([
+      'triage: the survivors did not consume after the rebalance (40 -> 40)',
+    ]);
+    expect(failures((r) => (r.consumedAfter = null))).toEqual([
+      'triage: the survivors did not consume after the rebalance (40 -> no answer)',
+    ]);
+  });
+
+  it('fails a service whose replicas shared no group (nothing watched), and passes a run of single processes', () => {
+    expect(failures((r) => (r.groups = []))).toEqual(['triage: no consumer group shared by its replicas']);
+    expect(rebalanceCheck(null).ok).toBe(true);
   });
 });
 

@@ -23,6 +23,7 @@ export const CHAOS_CHECKS = [
   "each booking equals its bill to the micro-USD (an aborted call's booking is at least its bill)",
   'the ledger books at least what the provider bills',
   'the gateway never answers 500 (an outage is a 503 with Retry-After)',
+  'while a replica is down, its consumer groups rebalance to the survivors, which go on consuming',
 ] as const;
 
 export interface SubmittedTask {
@@ -62,6 +63,29 @@ export interface Booking {
   aborted: boolean;
 }
 
+/** One consumer group, as the broker described it while a replica of its service was down. */
+export interface GroupWhileDown {
+  group: string;
+  state: string;
+  /** The members' Kafka client ids (each process has its own). */
+  members: string[];
+  /** Members that are no live process of the service: the killed one, not yet evicted. */
+  strangers: string[];
+  /** Partitions of the group's topics that no member is assigned. */
+  unassigned: string[];
+}
+
+/** What the run saw of one service's consumer groups between the SIGKILL of one replica and its restart. */
+export interface RebalanceObservation {
+  service: string;
+  killedClientId: string;
+  /** The groups the killed replica shared with a survivor, as last described (settled, or at the deadline). */
+  groups: GroupWhileDown[];
+  /** Messages the survivors had consumed once the groups had settled, and a little later (null: no answer). */
+  consumedBefore: number | null;
+  consumedAfter: number | null;
+}
+
 export interface ChaosObservations {
   tasks: SubmittedTask[];
   /** The gateway's status of each accepted task after the drain. */
@@ -75,6 +99,8 @@ export interface ChaosObservations {
   gateway500s: number;
   /** What some of them answered. */
   gateway500Samples: string[];
+  /** One per replica killed beside a survivor; null when every service ran as one process. */
+  rebalances: RebalanceObservation[] | null;
 }
 
 export interface CheckResult {
@@ -224,7 +250,41 @@ export function evaluateChaos(o: ChaosObservations): CheckResult[] {
         : [],
     ),
   );
+  results.push(rebalanceCheck(o.rebalances));
   return results;
+}
+
+/**
+ * While a killed replica is down: each group it shared with a survivor holds members of live processes only, and
+ * every partition of the group's topics has an owner; the survivors' consumed-message count still goes up. A
+ * service whose replicas share no group fails too: then nothing was watched.
+ */
+export function rebalanceCheck(rebalances: readonly RebalanceObservation[] | null): CheckResult {
+  const name =
+    'while a replica is down, its consumer groups rebalance to the survivors, which go on consuming';
+  if (rebalances === null) return check(name, 'one process per service: no survivor to watch', []);
+  const failures: string[] = [];
+  for (const r of rebalances) {
+    if (r.groups.length === 0) failures.push(`${r.service}: no consumer group shared by its replicas`);
+    for (const g of r.groups) {
+      if (g.strangers.length > 0)
+        failures.push(`${r.service} ${g.group}: members not of a live process: ${g.strangers.join(', ')}`);
+      if (g.unassigned.length > 0)
+        failures.push(
+          `${r.service} ${g.group}: ${g.unassigned.length} partitions without an owner (${g.unassigned.slice(0, 5).join(', ')})`,
+        );
+    }
+    if (r.consumedBefore === null || r.consumedAfter === null || r.consumedAfter <= r.consumedBefore)
+      failures.push(
+        `${r.service}: the survivors did not consume after the rebalance (${r.consumedBefore ?? 'no answer'} -> ${r.consumedAfter ?? 'no answer'})`,
+      );
+  }
+  return check(
+    name,
+    `${rebalances.length} replicas killed, ${rebalances.reduce((n, r) => n + r.groups.length, 0)} groups watched, ` +
+      `${rebalances.filter((r) => r.groups.every((g) => g.strangers.length === 0 && g.unassigned.length === 0)).length} rebalanced`,
+    failures,
+  );
 }
 
 function webhookTaskId(body: string): string | null {

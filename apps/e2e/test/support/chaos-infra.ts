@@ -1,6 +1,7 @@
-// The chaos run's own Postgres cluster and Kafka broker, on free ports and in a directory of its own, so it can
-// restart them under load without touching the shared 127.0.0.1:5432 server or 127.0.0.1:9092 broker that other
-// suites use at the same time. Plain TypeScript (no decorators, no aliases): the benchmark runs it by type stripping.
+// The chaos run's own Postgres cluster and Kafka broker (one node, or a three-node cluster), on free ports and in a
+// directory of its own, so it can restart them under load without touching the shared 127.0.0.1:5432 server or
+// 127.0.0.1:9092 broker that other suites use at the same time. Plain TypeScript (no decorators, no aliases): the
+// benchmark runs it by type stripping.
 import { spawn } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -113,10 +114,22 @@ export async function startPrivatePostgres(dir: string): Promise<PrivatePostgres
 }
 
 export interface PrivateKafka {
+  /** The bootstrap list: one host:port, or the three nodes' comma-separated. */
   broker: string;
-  /** A graceful stop, `downMs` without a broker, and a start on the same data (topics and offsets kept). */
+  /** How many broker nodes it has (1, or 3 for the cluster). */
+  nodes: number;
+  /**
+   * The broker fault of a chaos run. A single node: a graceful stop, `downMs` without a broker, and a start on the
+   * same data (topics and offsets kept). The cluster: one node SIGKILLed (a crash), `downMs`, and started again,
+   * the other two serving meanwhile.
+   */
   restart(downMs: number): Promise<void>;
   stop(): Promise<void>;
+}
+
+function kafkaScript(root: string, env: Record<string, string | undefined>) {
+  const script = join(root, 'deploy/local/kafka.sh');
+  return (...args: string[]) => run(script, args, { env, timeoutMs: 300_000 });
 }
 
 /** deploy/local/kafka.sh with its own state directory and ports: a single-node KRaft broker of this run's own. */
@@ -125,23 +138,54 @@ export async function startPrivateKafka(root: string, dir: string): Promise<Priv
   const controllerPort = await freePort();
   mkdirSync(dir, { recursive: true });
   chmodSync(dir, 0o700);
-  const env = {
+  const kafka = kafkaScript(root, {
     ...process.env,
     KAFKA_STATE_DIR: dir,
     KAFKA_PORT: String(port),
     KAFKA_CONTROLLER_PORT: String(controllerPort),
     KAFKA_HEAP: process.env['CHAOS_KAFKA_HEAP'] ?? '-Xms128m -Xmx384m',
     KAFKA_SASL: '0',
-  };
-  const script = join(root, 'deploy/local/kafka.sh');
-  const kafka = (command: string) => run(script, [command], { env, timeoutMs: 300_000 });
+  });
   await kafka('start');
   return {
     broker: `${HOST}:${port}`,
+    nodes: 1,
     restart: async (downMs) => {
       await kafka('stop');
       await sleep(downMs);
       await kafka('start');
+    },
+    stop: () => kafka('stop').then(() => undefined),
+  };
+}
+
+// The node a cluster's broker fault crashes: never the first, so a client's first bootstrap address stays up.
+const CRASHED_NODE = '2';
+
+/** deploy/local/kafka.sh --cluster with its own state directory and ports: three KRaft nodes of this run's own
+ * (replication factor 3, min.insync.replicas 2), so one node may crash under load. */
+export async function startPrivateKafkaCluster(root: string, dir: string): Promise<PrivateKafka> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const controllerPorts = [await freePort(), await freePort(), await freePort()];
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o700);
+  const kafka = kafkaScript(root, {
+    ...process.env,
+    KAFKA_CLUSTER: '1',
+    KAFKA_SASL: '0',
+    KAFKA_CLUSTER_STATE_DIR: dir,
+    KAFKA_CLUSTER_PORTS: ports.join(','),
+    KAFKA_CLUSTER_CONTROLLER_PORTS: controllerPorts.join(','),
+    KAFKA_CLUSTER_HEAP: process.env['CHAOS_KAFKA_HEAP'] ?? '-Xms128m -Xmx384m',
+  });
+  await kafka('start');
+  return {
+    broker: ports.map((p) => `${HOST}:${p}`).join(','),
+    nodes: 3,
+    restart: async (downMs) => {
+      await kafka('stop-node', CRASHED_NODE);
+      await sleep(downMs);
+      await kafka('start-node', CRASHED_NODE);
     },
     stop: () => kafka('stop').then(() => undefined),
   };

@@ -1,7 +1,9 @@
 // One chaos run: a steady mixed load on the stack (fast and reasoning tasks, some with a webhookUrl, some sent twice
 // at once and again later under their Idempotency-Key), the faults in turn while it runs, then the drain and what
 // each party recorded: the gateway, the outcome topics, the webhook receiver, the audit store, the simulator's bill
-// and the ledger's bookings. Shared by apps/e2e/test/chaos.int-spec.ts and bench/chaos.ts.
+// and the ledger's bookings. With several replicas of each service, the first replica of each is the one killed, and
+// while it is down the run watches its consumer groups move its partitions to the survivors. Shared by
+// apps/e2e/test/chaos.int-spec.ts and bench/chaos.ts.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +15,7 @@ import {
   type ChaosObservations,
   OUTCOME_TOPIC_OF,
   type OutcomeEvent,
+  type RebalanceObservation,
   type ReceivedWebhook,
   type SubmittedTask,
   TERMINAL_STATUSES,
@@ -128,7 +131,7 @@ async function call(
 // A submission as a careful client makes it: under its Idempotency-Key, retried on 409 (in progress), 429, 5xx and
 // connection errors until the gateway answers with the task id.
 async function submitUntilAccepted(
-  stack: ChaosStack,
+  gateway: () => string,
   key: string,
   task: SubmittedTask,
   body: unknown,
@@ -138,7 +141,7 @@ async function submitUntilAccepted(
   for (;;) {
     let answer: HttpAnswer | null = null;
     try {
-      answer = await call(`${stack.gatewayUrl}/v1/tasks`, 'POST', key, body, {
+      answer = await call(`${gateway()}/v1/tasks`, 'POST', key, body, {
         'idempotency-key': task.idempotencyKey,
       });
     } catch {
@@ -195,12 +198,16 @@ function taskBody(n: number, kind: 'fast' | 'reasoning', webhookUrl: string | nu
   };
 }
 
-async function readOutcomes(stack: ChaosStack): Promise<OutcomeEvent[]> {
-  const kafka = new kafkajs.Kafka({
-    clientId: 'chaos-reader',
-    brokers: [stack.broker],
+function kafkaOf(stack: ChaosStack, clientId: string): kafkajs.Kafka {
+  return new kafkajs.Kafka({
+    clientId,
+    brokers: stack.broker.split(','),
     logLevel: kafkajs.logLevel.NOTHING,
   });
+}
+
+async function readOutcomes(stack: ChaosStack): Promise<OutcomeEvent[]> {
+  const kafka = kafkaOf(stack, 'chaos-reader');
   const topics = Object.values(OUTCOME_TOPIC_OF).map((t) => `${stack.topicPrefix}${t}`);
   const admin = kafka.admin();
   await admin.connect();
@@ -285,6 +292,127 @@ async function readBill(stack: ChaosStack): Promise<BillRow[]> {
   return body.calls;
 }
 
+// Messages a process has consumed, all its groups and outcomes together, from its /metrics; null when it does not
+// answer.
+async function consumedMessages(url: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    if (!res.ok) return null;
+    let sum = 0;
+    for (const line of (await res.text()).split('\n')) {
+      if (!line.startsWith('messaging_client_consumed_messages_total')) continue;
+      const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+      if (Number.isFinite(value)) sum += value;
+    }
+    return sum;
+  } catch {
+    return null;
+  }
+}
+
+type GroupDescription = Awaited<ReturnType<kafkajs.Admin['describeGroups']>>['groups'][number];
+
+// The partitions of its topics that no member of the group is assigned.
+async function unassignedPartitions(admin: kafkajs.Admin, group: GroupDescription): Promise<string[]> {
+  const topics = new Set<string>();
+  const assigned = new Set<string>();
+  for (const member of group.members) {
+    for (const topic of kafkajs.AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.topics ?? [])
+      topics.add(topic);
+    const assignment = kafkajs.AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+    for (const [topic, partitions] of Object.entries(assignment?.assignment ?? {}))
+      for (const p of partitions) assigned.add(`${topic}/${p}`);
+  }
+  if (topics.size === 0) return ['no member subscribes to a topic'];
+  const { topics: metadata } = await admin.fetchTopicMetadata({ topics: [...topics] });
+  return metadata.flatMap((t) =>
+    t.partitions.map((p) => `${t.name}/${p.partitionId}`).filter((tp) => !assigned.has(tp)),
+  );
+}
+
+// Kills the first replica of `service` and, before starting it again, waits until each consumer group it shared
+// with a surviving replica has rebalanced: members only of live processes, every partition assigned, and the
+// survivors consuming afterwards. A SIGKILLed member leaves its group only when its 30 s session ends.
+async function killObservingRebalance(
+  stack: ChaosStack,
+  admin: kafkajs.Admin,
+  service: ChaosService,
+): Promise<RebalanceObservation> {
+  const killed = stack.clientIdOf(service, 0);
+  const survivors = Array.from({ length: stack.replicas - 1 }, (_, i) => i + 1);
+  const survivorIds = survivors.map((r) => stack.clientIdOf(service, r));
+  // A process's clients are named after its client id (the ledger's command server adds `-commands`).
+  const ofProcess = (clientId: string, processId: string | null) =>
+    processId !== null && (clientId === processId || clientId.startsWith(`${processId}-`));
+  const listed = await admin.listGroups();
+  const described = await admin.describeGroups(
+    listed.groups.map((g) => g.groupId).filter((g) => g.startsWith(stack.topicPrefix)),
+  );
+  // The groups of this service that a survivor is in beside the replica about to die (a group of one process's
+  // own, made per start, dies with it and has nothing to hand over).
+  const shared = described.groups
+    .filter((g) => g.members.some((m) => ofProcess(m.clientId, killed)))
+    .filter((g) => g.members.some((m) => survivorIds.some((id) => ofProcess(m.clientId, id))))
+    .map((g) => g.groupId);
+  const observation: RebalanceObservation = {
+    service,
+    killedClientId: killed ?? '(not running)',
+    groups: [],
+    consumedBefore: null,
+    consumedAfter: null,
+  };
+  await stack.kill(service, 0);
+  const consumedBy = async () => {
+    let sum = 0;
+    for (const r of survivors) {
+      const n = await consumedMessages(stack.urlOf(service, r));
+      if (n === null) return null;
+      sum += n;
+    }
+    return sum;
+  };
+  const deadline = Date.now() + REBALANCE_TIMEOUT_MS;
+  for (;;) {
+    const live = survivors.map((r) => stack.clientIdOf(service, r));
+    const now = shared.length > 0 ? (await admin.describeGroups(shared)).groups : [];
+    observation.groups = [];
+    for (const g of now) {
+      observation.groups.push({
+        group: g.groupId,
+        state: g.state,
+        members: g.members.map((m) => m.clientId),
+        strangers: g.members
+          .map((m) => m.clientId)
+          .filter((id) => !live.some((processId) => ofProcess(id, processId))),
+        unassigned: g.state === 'Stable' ? await unassignedPartitions(admin, g) : ['(rebalancing)'],
+      });
+    }
+    const settled = observation.groups.every((g) => g.strangers.length === 0 && g.unassigned.length === 0);
+    if (settled || Date.now() > deadline) break;
+    await sleep(1_000);
+  }
+  // Consuming after the rebalance: the survivors' count goes up from where it was once the group had settled.
+  observation.consumedBefore = await consumedBy();
+  const consumeDeadline = Date.now() + CONSUME_TIMEOUT_MS;
+  for (;;) {
+    observation.consumedAfter = await consumedBy();
+    if (
+      (observation.consumedAfter !== null &&
+        observation.consumedBefore !== null &&
+        observation.consumedAfter > observation.consumedBefore) ||
+      Date.now() > consumeDeadline
+    )
+      break;
+    await sleep(1_000);
+  }
+  await stack.start(service, 0);
+  return observation;
+}
+
+// A session's 30 s, a rebalance, and room for a slow machine.
+const REBALANCE_TIMEOUT_MS = 90_000;
+const CONSUME_TIMEOUT_MS = 30_000;
+
 async function pool<T>(items: readonly T[], width: number, each: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
   await Promise.all(
@@ -302,6 +430,10 @@ export async function runChaos(
   const t0 = Date.now();
   const at = () => ((Date.now() - t0) / 1000).toFixed(0);
   const receiver = await startWebhookReceiver();
+  // Requests take turns between the gateway replicas; a retry goes to the next one.
+  let turn = 0;
+  const gateway = () => stack.gatewayUrls[turn++ % stack.gatewayUrls.length]!;
+  const groupAdmin = kafkaOf(stack, 'chaos-group-watcher').admin();
   try {
     // A tenant with a submitter, an admin (who sets the task webhook secret) and an auditor.
     const tenant = `chaos-${t0.toString(36)}`;
@@ -350,7 +482,7 @@ export async function runChaos(
         tasks.push(task);
         const body = taskBody(n, kind, webhook ? `${receiver.url}/task/${n}` : null);
         const deadline = submitDeadline();
-        const send = () => submitUntilAccepted(stack, submitter, task, body, stats, deadline);
+        const send = () => submitUntilAccepted(gateway, submitter, task, body, stats, deadline);
         // One task in five is sent twice at once, and once more a few seconds later: the same key, one task.
         const job =
           n % 5 === 2
@@ -378,30 +510,65 @@ export async function runChaos(
     await sleep(load.warmupS * 1000);
     // Every service killed once, the ledger frozen, the broker and Postgres restarted, interleaved so each fault
     // lands on a stack still busy with the previous one's backlog.
+    const freezeLedger: [string, () => Promise<void>] = [
+      `freeze the ledger for ${load.ledgerFreezeMs / 1000} s`,
+      () => stack.freeze('ledger', load.ledgerFreezeMs),
+    ];
+    const restartPostgres: [string, () => Promise<void>] = [
+      `restart Postgres (${load.postgresDownMs / 1000} s down)`,
+      () => stack.restartPostgres(load.postgresDownMs),
+    ];
+    const brokerFault: [string, () => Promise<void>] = [
+      stack.brokerNodes > 1
+        ? `kill -9 broker node 2 of ${stack.brokerNodes}, restart (${load.brokerDownMs / 1000} s down)`
+        : `restart the broker (${load.brokerDownMs / 1000} s down)`,
+      () => stack.restartBroker(load.brokerDownMs),
+    ];
+    // With replicas, the first of each service is killed, two services at a time (each kill waits out a 30 s
+    // session before its groups rebalance, so one at a time would outlast the load), its consumer groups watched
+    // until they have rebalanced to the survivors, and then it is restarted.
+    const rebalances: RebalanceObservation[] | null = stack.replicas > 1 ? [] : null;
+    if (rebalances) await groupAdmin.connect();
+    const killReplicas = (...services: ChaosService[]): [string, () => Promise<void>] => [
+      `kill -9 ${services.join(' and ')} (replica 1 of ${stack.replicas}), rebalance, restart`,
+      async () => {
+        const seen = await Promise.all(
+          services.map((service) => killObservingRebalance(stack, groupAdmin, service)),
+        );
+        for (const r of seen) {
+          rebalances?.push(r);
+          const groups = r.groups.map((g) => `${g.group} ${g.state} [${g.members.join(' ')}]`);
+          progress(
+            `[chaos +${at()}s]   ${r.service}: ${groups.join('; ') || 'no shared group'}; ` +
+              `survivors consumed ${r.consumedBefore ?? '?'} -> ${r.consumedAfter ?? '?'}`,
+          );
+        }
+      },
+    ];
     const kill = (service: ChaosService): [string, () => Promise<void>] => [
       `kill -9 ${service}, restart`,
       () => stack.killAndRestart(service),
     ];
-    const faults: Array<[string, () => Promise<void>]> = [
-      kill('gateway'),
-      kill('triage'),
-      [
-        `restart the broker (${load.brokerDownMs / 1000} s down)`,
-        () => stack.restartBroker(load.brokerDownMs),
-      ],
-      kill('reasoner'),
-      [
-        `freeze the ledger for ${load.ledgerFreezeMs / 1000} s`,
-        () => stack.freeze('ledger', load.ledgerFreezeMs),
-      ],
-      kill('ledger'),
-      [
-        `restart Postgres (${load.postgresDownMs / 1000} s down)`,
-        () => stack.restartPostgres(load.postgresDownMs),
-      ],
-      kill('webhooks'),
-      kill('audit'),
-    ];
+    const faults: Array<[string, () => Promise<void>]> = rebalances
+      ? [
+          killReplicas('gateway', 'triage'),
+          brokerFault,
+          killReplicas('reasoner', 'webhooks'),
+          freezeLedger,
+          killReplicas('ledger', 'audit'),
+          restartPostgres,
+        ]
+      : [
+          kill('gateway'),
+          kill('triage'),
+          brokerFault,
+          kill('reasoner'),
+          freezeLedger,
+          kill('ledger'),
+          restartPostgres,
+          kill('webhooks'),
+          kill('audit'),
+        ];
     for (const [name, act] of faults) {
       await phase(name, act);
       await sleep(load.gapS * 1000);
@@ -419,7 +586,7 @@ export async function runChaos(
     while (open.length > 0 && Date.now() < drainDeadline) {
       await pool(open, 16, async (id) => {
         try {
-          const res = await call(`${stack.gatewayUrl}/v1/tasks/${id}`, 'GET', submitter);
+          const res = await call(`${gateway()}/v1/tasks/${id}`, 'GET', submitter);
           if (res.status === 200) statuses[id] = String((res.body as { status?: unknown }).status);
           else if (res.status === 500) count500(stats, `GET /v1/tasks/${id}: ${JSON.stringify(res.body)}`);
         } catch {
@@ -465,6 +632,7 @@ export async function runChaos(
         bookings,
         gateway500s: stats.gateway500s,
         gateway500Samples: stats.gateway500Samples,
+        rebalances,
       },
       phases,
       loadS,
@@ -472,6 +640,7 @@ export async function runChaos(
       undrained: open.length,
     };
   } finally {
+    await groupAdmin.disconnect().catch(() => undefined);
     await receiver.close();
   }
 }
