@@ -88,45 +88,31 @@ it("moves each service's series when a reasoning task runs end to end, with boun
   );
 
   // Metrics trail the events they count by a commit or a consumed message: poll until every service shows its part.
-  const moved = (after: Record<Service, PrometheusScrape>) => ({
-    gatewayCompleted:
-      after.gateway.value('deliberate_tasks_status_changes_total', {
-        status: 'completed',
-        route: 'reasoning',
-      }) -
-      before.gateway.value('deliberate_tasks_status_changes_total', {
+  const moved = (after: Record<Service, PrometheusScrape>) => {
+    // How far one series of one service moved since the first scrape.
+    const d = (service: Service, name: string, labels: Record<string, string> = {}) =>
+      after[service].value(name, labels) - before[service].value(name, labels);
+    return {
+      gatewayCompleted: d('gateway', 'deliberate_tasks_status_changes_total', {
         status: 'completed',
         route: 'reasoning',
       }),
-    triageReasoning:
-      after.triage.value('deliberate_triage_decisions_total', { route: 'reasoning' }) -
-      before.triage.value('deliberate_triage_decisions_total', { route: 'reasoning' }),
-    reasonerCalls:
-      after.reasoner.value('gen_ai_client_operation_duration_count', { deliberate_model_tier: 'reasoning' }) -
-      before.reasoner.value('gen_ai_client_operation_duration_count', { deliberate_model_tier: 'reasoning' }),
-    reasonerReasoningTokens:
-      after.reasoner.value('gen_ai_client_token_usage_sum', { gen_ai_token_type: 'reasoning' }) -
-      before.reasoner.value('gen_ai_client_token_usage_sum', { gen_ai_token_type: 'reasoning' }),
-    reasonerExecutions:
-      after.reasoner.value('deliberate_reasoner_executions_total') -
-      before.reasoner.value('deliberate_reasoner_executions_total'),
-    ledgerSpend:
-      after.ledger.value('deliberate_ledger_spend_total', { deliberate_tenant_id: 'metered' }) -
-      before.ledger.value('deliberate_ledger_spend_total', { deliberate_tenant_id: 'metered' }),
-    webhookAttempts:
-      after.webhooks.value('deliberate_webhooks_attempts_total') -
-      before.webhooks.value('deliberate_webhooks_attempts_total'),
-    auditAppended:
-      after.audit.value('deliberate_audit_records_appended_total') -
-      before.audit.value('deliberate_audit_records_appended_total'),
-    consumed: Object.fromEntries(
-      SERVICES.map((s) => [
-        s,
-        after[s].value('messaging_client_consumed_messages_total', { outcome: 'handled' }) -
-          before[s].value('messaging_client_consumed_messages_total', { outcome: 'handled' }),
-      ]),
-    ),
-  });
+      triageReasoning: d('triage', 'deliberate_triage_decisions_total', { route: 'reasoning' }),
+      reasonerCalls: d('reasoner', 'gen_ai_client_operation_duration_count', {
+        deliberate_model_tier: 'reasoning',
+      }),
+      reasonerReasoningTokens: d('reasoner', 'gen_ai_client_token_usage_sum', {
+        gen_ai_token_type: 'reasoning',
+      }),
+      reasonerExecutions: d('reasoner', 'deliberate_reasoner_executions_total'),
+      ledgerSpend: d('ledger', 'deliberate_ledger_spend_total', { deliberate_tenant_id: 'metered' }),
+      webhookAttempts: d('webhooks', 'deliberate_webhooks_attempts_total'),
+      auditAppended: d('audit', 'deliberate_audit_records_appended_total'),
+      consumed: Object.fromEntries(
+        SERVICES.map((s) => [s, d(s, 'messaging_client_consumed_messages_total', { outcome: 'handled' })]),
+      ),
+    };
+  };
   const { delta, after } = await pollUntil(
     async () => {
       const scraped = await scrapeAll();

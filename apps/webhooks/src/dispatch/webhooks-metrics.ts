@@ -28,22 +28,23 @@ export class WebhooksMetrics {
     });
     // Served as 0 from the start, so that its alert (an increase) and its panel have a series before the first one.
     this.deadLetters.add(0);
-    const backlog = meter.createObservableGauge('deliberate.webhooks.backlog', {
-      description: 'Deliveries waiting for an attempt, due or scheduled',
-      unit: '{delivery}',
-    });
-    const age = meter.createObservableGauge('deliberate.webhooks.backlog.age', {
-      description: 'Age of the oldest delivery waiting for an attempt (0 when none)',
-      unit: 's',
-    });
-    // Both gauges from one statement per scrape; a failing one leaves them out of it.
-    meter.addBatchObservableCallback(
-      async (result) => {
-        const { waiting, oldestAgeSeconds } = await deliveries.backlog();
-        result.observe(backlog, waiting);
-        result.observe(age, oldestAgeSeconds);
-      },
-      [backlog, age],
+    // Both gauges from one statement per scrape: the second callback of a collection shares the first one's read.
+    let reading: ReturnType<DeliveryRepository['backlog']> | null = null;
+    const backlog = () =>
+      (reading ??= deliveries.backlog().finally(() => {
+        reading = null;
+      }));
+    observeGauge(
+      meter,
+      'deliberate.webhooks.backlog',
+      { description: 'Deliveries waiting for an attempt, due or scheduled', unit: '{delivery}' },
+      async () => [[{}, (await backlog()).waiting] as const],
+    );
+    observeGauge(
+      meter,
+      'deliberate.webhooks.backlog.age',
+      { description: 'Age of the oldest delivery waiting for an attempt (0 when none)', unit: 's' },
+      async () => [[{}, (await backlog()).oldestAgeSeconds] as const],
     );
     observeGauge(
       meter,
