@@ -68,11 +68,14 @@ export interface ChaosStack {
 }
 
 const HEALTH_TIMEOUT_MS = 120_000;
+const START_TAIL_LINES = 40;
 
 interface Running {
   proc: ChildProcess;
   exited: Promise<void>;
   clientId: string;
+  /** Its last lines of output. */
+  tail: string[];
 }
 
 // One key per process slot: the service and its replica number.
@@ -237,22 +240,32 @@ export async function startChaosStack(options: ChaosStackOptions): Promise<Chaos
           stdio: ['ignore', 'pipe', 'pipe'],
         },
       );
-      proc.stdout?.on('data', (b: Buffer) => options.output(service, b.toString()));
-      proc.stderr?.on('data', (b: Buffer) => options.output(service, b.toString()));
+      // The last lines of each process, for the error of one that exits during start-up (the suite's own
+      // transcript is printed by its tests, which never run when the stack does not start).
+      const tail: string[] = [];
+      const keep = (b: Buffer) => {
+        const text = b.toString();
+        options.output(service, text);
+        tail.push(...text.split('\n').filter((l) => l.trim() !== ''));
+        tail.splice(0, Math.max(0, tail.length - START_TAIL_LINES));
+      };
+      proc.stdout?.on('data', keep);
+      proc.stderr?.on('data', keep);
       const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
       proc.once('exit', (code, signal) => {
         if (!closing && children.get(slot(service, r))?.proc === proc && signal !== 'SIGKILL')
           options.output(service, `[chaos] ${service} exited on its own (code ${code}, signal ${signal})\n`);
       });
       if (proc.pid === undefined) throw new Error(`could not spawn ${service}`);
-      return { proc, exited, clientId };
+      return { proc, exited, clientId, tail };
     };
 
     const waitHealthy = async (service: ChaosService, r: number): Promise<void> => {
       const deadline = Date.now() + HEALTH_TIMEOUT_MS;
       const child = children.get(slot(service, r));
       while (Date.now() < deadline) {
-        if (child && child.proc.exitCode !== null) throw new Error(`${service} exited during start-up`);
+        if (child && child.proc.exitCode !== null)
+          throw new Error(`${service} exited during start-up; its last lines:\n${child.tail.join('\n')}`);
         try {
           const res = await fetch(`${url(service, r)}/health`, { signal: AbortSignal.timeout(2_000) });
           if (res.ok) return;
