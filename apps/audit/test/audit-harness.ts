@@ -31,7 +31,11 @@ export interface AuditHarness extends ServiceUnderTest<AuditConfig> {
   restart(whileStopped?: () => Promise<void>, env?: Record<string, string>): Promise<void>;
 }
 
-export async function startAudit(suite: string, env: Record<string, string> = {}): Promise<AuditHarness> {
+export async function startAudit(
+  suite: string,
+  env: Record<string, string> = {},
+  options: { instances?: number } = {},
+): Promise<AuditHarness> {
   const signingKeyPem = generateKeyPairSync('ed25519')
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
     .toString();
@@ -47,14 +51,18 @@ export async function startAudit(suite: string, env: Record<string, string> = {}
       ...env,
       ...extra,
     });
-  const service = await startServiceUnderTest(suite, {
-    schema: 'audit',
-    config: (e) => {
-      suiteEnv = e;
-      return configFor({});
+  const service = await startServiceUnderTest(
+    suite,
+    {
+      schema: 'audit',
+      config: (e) => {
+        suiteEnv = e;
+        return configFor({});
+      },
+      create: createAuditApp,
     },
-    create: createAuditApp,
-  });
+    options,
+  );
   const { publisher, prefix } = service;
 
   const h: AuditHarness = {

@@ -18,11 +18,12 @@ afterAll(async () => {
   await h?.close();
 });
 
-// What a restart does to the service's sessions: every backend of the writer role ends with admin shutdown.
+// What a restart does to the service's sessions: every backend of the writer role ends with admin shutdown. Only
+// this suite's database: suites running alongside keep theirs.
 const terminateAuditSessions = () =>
   h.db.query(
     `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE application_name = 'deliberate-audit' AND pid <> pg_backend_pid()`,
+      WHERE application_name = 'deliberate-audit' AND datname = current_database() AND pid <> pg_backend_pid()`,
   );
 
 it('survives its connections being terminated again and again, and ingests again afterwards', async () => {

@@ -147,6 +147,13 @@ it("moves each service's series when a reasoning task runs end to end, with boun
     expect.objectContaining({ value: 0 }),
   ]);
 
+  // Every service but the audit (its jobs run every minute and every hour by default) has run its periodic jobs by now, each under its name.
+  for (const service of SERVICES.filter((s) => s !== 'audit')) {
+    const runs = after[service].find('deliberate_jobs_runs_total', { outcome: 'ran' });
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) expect(run.labels['deliberate_job_name']).toMatch(/^[a-z][a-z ]+$/);
+  }
+
   // Bounded labels: no task, request or event id anywhere, and the tenant only on the ledger's per-tenant series.
   for (const service of SERVICES) {
     expect(after[service].text).not.toContain(id);

@@ -74,6 +74,11 @@ describe('loadLedgerConfig', () => {
     );
   });
 
+  it('refuses a pool of one connection: the sweep holds one for its lock while its work needs another', () => {
+    expect(() => loadLedgerConfig({ DATABASE_POOL_SIZE: '1' })).toThrow(/DATABASE_POOL_SIZE: /);
+    expect(loadLedgerConfig({ DATABASE_POOL_SIZE: '2' }).DATABASE_POOL_SIZE).toBe(2);
+  });
+
   it('says when LEDGER_PRICES is not JSON', () => {
     expect(() => loadLedgerConfig({ LEDGER_PRICES: '[{' })).toThrow(
       /LEDGER_PRICES: must be a JSON array of prices/,

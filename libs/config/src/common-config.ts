@@ -10,7 +10,9 @@ export const databaseConfigSchema = z.object({
   DATABASE_URL: z
     .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
     .default(DEFAULT_DATABASE_URL),
-  DATABASE_POOL_SIZE: envInt(10, 1, 200),
+  // At least 2: a single-runner job (a sweep, retention, checkpoints) holds one connection for its lock while its
+  // work runs on another.
+  DATABASE_POOL_SIZE: envInt(10, 2, 200),
   // How many distinct statement texts a process runs as named prepared statements on its connections (0: none, for a
   // connection pooler that cannot keep them, such as PgBouncer in transaction mode before 1.21).
   DATABASE_PREPARED_STATEMENTS: envInt(256, 0, 10_000),

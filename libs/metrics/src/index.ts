@@ -1,2 +1,3 @@
 export * from './service-metrics';
 export * from './metrics.module';
+export * from './job-run-metrics';

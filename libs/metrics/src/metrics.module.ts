@@ -1,4 +1,5 @@
 import { type DynamicModule, Global, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { JobRunMetrics } from './job-run-metrics';
 import { ServiceMetrics } from './service-metrics';
 
 class MetricsShutdown implements OnApplicationShutdown {
@@ -8,7 +9,8 @@ class MetricsShutdown implements OnApplicationShutdown {
   }
 }
 
-/** Gives every provider of a service its `ServiceMetrics`, whose instruments the service's `/metrics` renders. */
+/** Gives every provider of a service its `ServiceMetrics`, whose instruments the service's `/metrics` renders, and the
+ * count of its periodic jobs' runs. */
 @Global()
 @Module({})
 export class MetricsModule {
@@ -22,8 +24,13 @@ export class MetricsModule {
           useFactory: (m: ServiceMetrics) => new MetricsShutdown(m),
           inject: [ServiceMetrics],
         },
+        {
+          provide: JobRunMetrics,
+          useFactory: (m: ServiceMetrics) => new JobRunMetrics(m),
+          inject: [ServiceMetrics],
+        },
       ],
-      exports: [ServiceMetrics],
+      exports: [ServiceMetrics, JobRunMetrics],
     };
   }
 }

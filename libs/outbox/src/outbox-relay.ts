@@ -1,7 +1,7 @@
 import type { EventDefinition } from '@deliberate/contracts';
 import { EventPublisher } from '@deliberate/kafka';
 import { PeriodicJob, Sql as SqlPort } from '@deliberate/persistence';
-import { observeGauge, ServiceMetrics } from '@deliberate/metrics';
+import { JobRunMetrics, observeGauge, ServiceMetrics } from '@deliberate/metrics';
 import {
   Inject,
   Injectable,
@@ -41,6 +41,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     private readonly publisher: EventPublisher,
     @Inject(OUTBOX_OPTIONS) private readonly options: OutboxOptions,
     @Optional() metrics?: ServiceMetrics,
+    @Optional() runs?: JobRunMetrics,
   ) {
     this.definitions = new Map(options.events.map((e) => [e.topic, e]));
     if (metrics) {
@@ -54,7 +55,7 @@ export class OutboxRelay implements OnModuleInit, OnApplicationShutdown {
     }
     const intervalMs = options.sweepIntervalMs;
     this.sweep = intervalMs
-      ? new PeriodicJob({ name: 'outbox sweep', intervalMs, logger: this.logger }, async () => {
+      ? new PeriodicJob({ name: 'outbox sweep', intervalMs, logger: this.logger, runs }, async () => {
           await this.relayStale(options.sweepBatch ?? DEFAULT_SWEEP_BATCH);
         })
       : null;

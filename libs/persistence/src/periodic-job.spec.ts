@@ -259,6 +259,32 @@ describe('PeriodicJob', () => {
     expect(runs).toBe(1);
   });
 
+  it('records how each run ended under its name, and nothing for a run cut off by stop', async () => {
+    const recorded: string[] = [];
+    let held = false;
+    const lock: JobLock = {
+      runExclusive: async (work) => {
+        if (held) return false;
+        await work();
+        return true;
+      },
+    };
+    let fail = false;
+    const job = jobWith(() => (fail ? Promise.reject(new Error('down')) : Promise.resolve()), {
+      lock,
+      runs: { record: (name, outcome) => recorded.push(`${name}: ${outcome}`) },
+    });
+    await job.trigger();
+    held = true;
+    await job.trigger();
+    held = false;
+    fail = true;
+    await job.trigger();
+    await job.stop();
+    await job.trigger();
+    expect(recorded).toEqual(['test sweep: ran', 'test sweep: skipped', 'test sweep: failed']);
+  });
+
   it('counts a lock that cannot be reached as a failed run', async () => {
     const lock: JobLock = { runExclusive: () => Promise.reject(new Error('no connection')) };
     const job = jobWith(() => Promise.resolve(), { lock });

@@ -25,6 +25,11 @@ export interface JobLogger {
   warn(message: object): void;
 }
 
+/** Counts each run by how it ended (JobRunMetrics in libs/metrics). */
+export interface JobRunRecorder {
+  record(job: string, outcome: Exclude<RunOutcome, 'stopped'>): void;
+}
+
 export interface PeriodicJobOptions {
   /** Names the job in its logs. */
   name: string;
@@ -39,6 +44,7 @@ export interface PeriodicJobOptions {
   /** Single runner across replicas: a run that cannot take the lock is skipped (see advisoryLock). */
   lock?: JobLock;
   logger?: JobLogger;
+  runs?: JobRunRecorder;
   scheduler?: JobScheduler;
   random?: () => number;
 }
@@ -132,6 +138,7 @@ export class PeriodicJob {
     const waiters = this.waiters.splice(0);
     this.current = this.runOnce().then(({ outcome, nextInMs }) => {
       this.current = null;
+      if (outcome !== 'stopped') this.options.runs?.record(this.name, outcome);
       for (const resolve of waiters) resolve(outcome);
       if (this.stopped) return;
       if (this.again) this.launch();

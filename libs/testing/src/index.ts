@@ -20,3 +20,4 @@ export * from './event-data';
 export * from './dependency-proxies';
 export * from './tcp-proxy';
 export * from './prometheus-text';
+export * from './single-runner';

@@ -6,9 +6,12 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
-import { PeriodicJob, Sql } from '@deliberate/persistence';
+import { JobRunMetrics } from '@deliberate/metrics';
+import { advisoryLock, PeriodicJob, Sql } from '@deliberate/persistence';
 import { CheckpointRepository } from './checkpoint.repository';
 import { CheckpointSigner, type CheckpointStatement } from './checkpoint-signer';
+
+export const CHECKPOINT_JOB = 'audit checkpoints';
 
 // SQLSTATE of audit.add_checkpoint's refusal of a head that no stored record matches.
 const CHECK_VIOLATION = '23514';
@@ -32,12 +35,16 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
     private readonly repository: CheckpointRepository,
     readonly signer: CheckpointSigner,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    runs: JobRunMetrics,
   ) {
     this.job = new PeriodicJob(
       {
-        name: 'audit checkpoints',
+        name: CHECKPOINT_JOB,
         intervalMs: config.AUDIT_CHECKPOINT_INTERVAL_MS,
+        // One replica signs at a time: two would sign the same heads.
+        lock: advisoryLock(CHECKPOINT_JOB, sql),
         logger: new Logger('CheckpointService'),
+        runs,
       },
       async () => {
         await this.checkpointDue();

@@ -10,9 +10,12 @@ import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { AuditMetrics } from '../metrics/audit-metrics';
 import { internalRecord } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
-import { PeriodicJob, Sql } from '@deliberate/persistence';
+import { JobRunMetrics } from '@deliberate/metrics';
+import { advisoryLock, PeriodicJob, Sql } from '@deliberate/persistence';
 import { ChainRepository } from '../chain/chain.repository';
 import { PURGE_RECORD_TYPE, type PurgeRecordData } from '../verify/chain-verifier';
+
+export const RETENTION_JOB = 'audit retention purge';
 
 export interface PurgeResult {
   tenantId: string;
@@ -36,12 +39,16 @@ export class RetentionService implements OnApplicationBootstrap, OnApplicationSh
     private readonly checkpoints: CheckpointService,
     private readonly metrics: AuditMetrics,
     @Inject(AUDIT_CONFIG) private readonly config: AuditConfig,
+    runs: JobRunMetrics,
   ) {
     this.job = new PeriodicJob(
       {
-        name: 'audit retention purge',
+        name: RETENTION_JOB,
         intervalMs: config.AUDIT_RETENTION_INTERVAL_MS,
+        // One replica purges at a time: the others skip that interval.
+        lock: advisoryLock(RETENTION_JOB, sql),
         logger: this.logger,
+        runs,
       },
       async () => {
         await this.purgeExpired();

@@ -1,4 +1,5 @@
-import { PeriodicJob } from '@deliberate/persistence';
+import { JobRunMetrics } from '@deliberate/metrics';
+import { advisoryLock, PeriodicJob, Sql } from '@deliberate/persistence';
 import {
   Inject,
   Injectable,
@@ -11,12 +12,15 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { OutboxRelay } from '@deliberate/outbox';
 import { ReservationService } from '../reservations/reservation.service';
 
+export const LEDGER_SWEEP_JOB = 'ledger sweep';
+
 // Batches per tick, so one tick cannot run for ever behind a flood of expiries.
 const MAX_BATCHES_PER_TICK = 20;
 
 // Every LEDGER_SWEEP_INTERVAL_MS: releases expired holds (callers that crashed between reserve and settle), gives
 // open breakers past their cool-down their half-open check, and republishes events the outbox still holds.
-// Safe on every instance at once: each step claims its rows with FOR UPDATE SKIP LOCKED.
+// One instance sweeps at a time (a Postgres advisory lock; the others skip that tick), though each step would be
+// safe on every instance at once: it claims its rows with FOR UPDATE SKIP LOCKED.
 @Injectable()
 export class LedgerSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LedgerSweeper.name);
@@ -27,9 +31,17 @@ export class LedgerSweeper implements OnApplicationBootstrap, OnApplicationShutd
     private readonly breaker: CostBreakerService,
     private readonly relay: OutboxRelay,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    sql: Sql,
+    runs: JobRunMetrics,
   ) {
     this.job = new PeriodicJob(
-      { name: 'ledger sweep', intervalMs: config.LEDGER_SWEEP_INTERVAL_MS, logger: this.logger },
+      {
+        name: LEDGER_SWEEP_JOB,
+        intervalMs: config.LEDGER_SWEEP_INTERVAL_MS,
+        lock: advisoryLock(LEDGER_SWEEP_JOB, sql),
+        logger: this.logger,
+        runs,
+      },
       () => this.sweepOnce(),
     );
   }

@@ -1,5 +1,6 @@
 import { PeriodicJob } from '@deliberate/persistence';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { JobRunMetrics } from '@deliberate/metrics';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionRepository } from '../execution/execution.repository';
 import { ExecutionPool } from '../scheduling/execution-pool';
@@ -19,12 +20,14 @@ export class LeaseKeeper {
     private readonly repo: ExecutionRepository,
     private readonly pool: ExecutionPool,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
+    @Optional() runs?: JobRunMetrics,
   ) {
     this.job = new PeriodicJob(
       {
         name: 'lease renewal and claim',
         intervalMs: Math.max(100, Math.floor(config.REASONER_LEASE_MS / 3)),
         logger: this.logger,
+        runs,
       },
       () => this.runOnce(),
     );

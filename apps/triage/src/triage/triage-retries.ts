@@ -1,3 +1,4 @@
+import { JobRunMetrics } from '@deliberate/metrics';
 import { PeriodicJob } from '@deliberate/persistence';
 import {
   type BeforeApplicationShutdown,
@@ -25,6 +26,7 @@ export class TriageRetries implements OnApplicationBootstrap, BeforeApplicationS
     private readonly tasks: TriageTaskRepository,
     private readonly triage: TriageService,
     @Inject(TRIAGE_CONFIG) private readonly config: TriageConfig,
+    runs: JobRunMetrics,
   ) {
     this.job = new PeriodicJob(
       {
@@ -32,6 +34,7 @@ export class TriageRetries implements OnApplicationBootstrap, BeforeApplicationS
         intervalMs: config.TRIAGE_RETRY_POLL_INTERVAL_MS,
         runAtStart: true,
         logger: this.logger,
+        runs,
       },
       () => this.resumeDue(),
     );

@@ -6,6 +6,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { contextFromTraceparent } from '@deliberate/kafka';
+import { JobRunMetrics } from '@deliberate/metrics';
 import { PeriodicJob } from '@deliberate/persistence';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { WEBHOOKS_CONFIG, type WebhooksConfig } from '../config';
@@ -60,6 +61,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
     private readonly guard: SsrfGuard,
     private readonly relay: OutboxRelay,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+    runs: JobRunMetrics,
   ) {
     this.policy = {
       schedule: config.WEBHOOKS_RETRY_SCHEDULE,
@@ -72,6 +74,7 @@ export class Dispatcher implements OnApplicationBootstrap, BeforeApplicationShut
         intervalMs: config.WEBHOOKS_POLL_INTERVAL_MS,
         runAtStart: true,
         logger: this.logger,
+        runs,
       },
       () => this.claimAndSend(),
     );

@@ -6,6 +6,7 @@ import {
   taskFailedEvent,
 } from '@deliberate/contracts';
 import { handle, KafkaLifecycle, PermanentError } from '@deliberate/kafka';
+import { JobRunMetrics } from '@deliberate/metrics';
 import { PeriodicJob } from '@deliberate/persistence';
 import {
   Inject,
@@ -30,12 +31,14 @@ export class TaskEventConsumer implements OnApplicationBootstrap, BeforeApplicat
     private readonly kafka: KafkaLifecycle,
     private readonly intake: MessageIntake,
     @Inject(WEBHOOKS_CONFIG) private readonly config: WebhooksConfig,
+    runs: JobRunMetrics,
   ) {
     this.releaser = new PeriodicJob(
       {
         name: 'release waiting events',
         intervalMs: Math.max(100, Math.min(RELEASE_INTERVAL_MS, config.WEBHOOKS_ACCEPTED_WAIT_MS)),
         logger: new Logger(TaskEventConsumer.name),
+        runs,
       },
       async () => {
         await this.intake.releaseOverdue();
