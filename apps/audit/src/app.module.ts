@@ -24,7 +24,7 @@ import { HealthController } from './health/health.controller';
 import { AUDITED_EVENTS } from './ingest/audited-events';
 import { AuditSink } from './ingest/audit-sink';
 import { AuditMetrics } from './metrics/audit-metrics';
-import { AuditDatabase } from './persistence/audit-database';
+import { AUDIT_READ_SQL, AuditDatabase } from './persistence/audit-database';
 import { FieldCipher } from './privacy/field-cipher';
 import { RecordPrivacy } from './privacy/record-privacy';
 import { Redactor } from './privacy/redactor';
@@ -55,6 +55,11 @@ export class AuditModule {
         { provide: APP_FILTER, useClass: ProblemFilter },
         { provide: AuditDatabase, useFactory: () => AuditDatabase.open(config) },
         { provide: Sql, useFactory: (database: AuditDatabase) => database.sql, inject: [AuditDatabase] },
+        {
+          provide: AUDIT_READ_SQL,
+          useFactory: (database: AuditDatabase) => database.reads,
+          inject: [AuditDatabase],
+        },
         {
           provide: CheckpointSigner,
           useFactory: () => new CheckpointSigner(parseSigningKey(config.AUDIT_SIGNING_KEY)),

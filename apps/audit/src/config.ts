@@ -138,6 +138,11 @@ export const auditConfigSchema = z
     // Password set on that role at start-up, for servers that do not trust local connections (Docker's Postgres).
     AUDIT_DATABASE_PASSWORD: z.string().min(1).optional(),
     AUDIT_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }).optional(),
+    // Where the auditor API reads (search, timelines, exports, verify, checkpoints): a streaming replica, so that long
+    // scans stay off the primary. Unset: the writer's connections. Reads there are read-only transactions.
+    AUDIT_READ_DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' })
+      .optional(),
     // Ed25519 private key for checkpoints: a PKCS#8 PEM, or the 32-byte seed in base64. Required.
     AUDIT_SIGNING_KEY: z.string().min(1, 'is required: an Ed25519 PKCS#8 PEM or a base64 32-byte seed'),
     AUDIT_CHECKPOINT_PUBLIC_KEYS: checkpointPublicKeys,

@@ -1,5 +1,5 @@
 import { describePrincipal, type Principal } from '@deliberate/contracts';
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
 import { AuditMetrics } from '../metrics/audit-metrics';
@@ -11,6 +11,7 @@ import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
 import { isChainRefusal, type StoredRecordRow } from '../chain/chain.repository';
 import { RecordQueryRepository } from './record-query.repository';
+import { AUDIT_READ_SQL } from '../persistence/audit-database';
 
 /** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
 export interface AuditRecordView {
@@ -50,6 +51,7 @@ export class AuditTrailService {
     private readonly checkpoints: CheckpointService,
     private readonly keyring: CheckpointKeyring,
     private readonly metrics: AuditMetrics,
+    @Inject(AUDIT_READ_SQL) private readonly reads: Sql,
   ) {}
 
   view(r: StoredRecordRow): AuditRecordView {
@@ -160,7 +162,7 @@ export class AuditTrailService {
       limit: query.limit,
     });
     const checkpoints: ExportedCheckpoint[] = await this.checkpoints.list(
-      this.sql,
+      this.reads,
       tenantId,
       query.fromSeq,
       query.limit,

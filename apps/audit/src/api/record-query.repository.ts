@@ -1,6 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Sql } from '@deliberate/persistence';
 import type { StoredRecordRow } from '../chain/chain.repository';
+import { AUDIT_READ_SQL } from '../persistence/audit-database';
 import type { Cursor, EventFilters } from './audit-queries';
 
 const COLUMNS = `tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model, status,
@@ -16,7 +17,7 @@ function metadataCandidates(key: string, value: string): string[] {
 
 @Injectable()
 export class RecordQueryRepository {
-  constructor(private readonly sql: Sql) {}
+  constructor(@Inject(AUDIT_READ_SQL) private readonly sql: Sql) {}
 
   /** A task's records, oldest first; `tenantId` null for a platform auditor. */
   timeline(tenantId: string | null, taskId: string): Promise<StoredRecordRow[]> {

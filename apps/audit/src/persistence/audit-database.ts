@@ -44,14 +44,23 @@ export function writerUrl(config: AuditConfig): string {
   return url.toString();
 }
 
+/** Where the auditor API's reads run (AuditDatabase.reads): AUDIT_READ_DATABASE_URL's pool, or the writer's. */
+export const AUDIT_READ_SQL = Symbol('AUDIT_READ_SQL');
+
 export class AuditDatabase implements OnApplicationShutdown {
   private readonly logger = new Logger('AuditDatabase');
 
   /** The writer role's connections: what every repository of the service runs on. */
   readonly sql: Sql;
+  /** The auditor API's reads: on the read database when one is configured, else on the writer's connections. */
+  readonly reads: Sql;
 
-  private constructor(private readonly pool: Pool) {
+  private constructor(
+    private readonly pool: Pool,
+    private readonly readPool: Pool | null,
+  ) {
     this.sql = new PoolSql(pool);
+    this.reads = readPool ? new PoolSql(readPool) : this.sql;
   }
 
   static async open(config: AuditConfig): Promise<AuditDatabase> {
@@ -66,12 +75,34 @@ export class AuditDatabase implements OnApplicationShutdown {
     pool.on('error', (e) =>
       new Logger('AuditDatabase').warn({ msg: 'idle connection error', error: e.message }),
     );
-    const db = new AuditDatabase(pool);
-    db.logger.log({ msg: 'connected', role: await currentUser(db.sql) });
+    const readPool = config.AUDIT_READ_DATABASE_URL
+      ? openReadPool(config.AUDIT_READ_DATABASE_URL, config)
+      : null;
+    const db = new AuditDatabase(pool, readPool);
+    db.logger.log({
+      msg: 'connected',
+      role: await currentUser(db.sql),
+      reads: readPool ? 'AUDIT_READ_DATABASE_URL' : 'the writer connections',
+    });
     return db;
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.readPool?.end()]);
   }
+}
+
+// A replica refuses writes anyway; on a primary, read-only transactions keep the read path from writing all the same.
+// It is not connected to at start: the service ingests while the replica is down, and auditor reads answer 503.
+function openReadPool(url: string, config: AuditConfig): Pool {
+  const pool = new Pool({
+    connectionString: url,
+    max: config.DATABASE_POOL_SIZE,
+    application_name: 'deliberate-audit-read',
+    options: `-c search_path=${AUDIT_SCHEMA} -c default_transaction_read_only=on`,
+  });
+  pool.on('error', (e) =>
+    new Logger('AuditDatabase').warn({ msg: 'idle read connection error', error: e.message }),
+  );
+  return pool;
 }

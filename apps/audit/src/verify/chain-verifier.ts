@@ -1,10 +1,11 @@
 import type { BrokenLinkReason, HeadMismatchReason } from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository';
 import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
 import { AuditMetrics } from '../metrics/audit-metrics';
+import { AUDIT_READ_SQL } from '../persistence/audit-database';
 import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
 
 export interface BrokenLink {
@@ -61,7 +62,8 @@ const BATCH = 10_000;
 @Injectable()
 export class ChainVerifier {
   constructor(
-    private readonly sql: Sql,
+    // Verify reads only: on the read database when one is configured.
+    @Inject(AUDIT_READ_SQL) private readonly sql: Sql,
     private readonly chains: ChainRepository,
     private readonly checkpointRecords: CheckpointRepository,
     private readonly keyring: CheckpointKeyring,
