@@ -18,6 +18,9 @@
 //   LOST_TIMEOUT_S (60)   a task accepted but without an outcome this long after the last submission is lost
 //   BENCH_TIMEOUT_S (1500) hard limit for the whole run
 //   TRIAGE_CONCURRENCY    passed to the triage (its default otherwise)
+//   REPLICAS (1)          processes of each of the gateway, the triage and the ledger (one database, one broker);
+//                         submissions go to the gateways in turn. Run it at 1 and at 2 with the same load for the
+//                         scale-out ratio (docs/capacity.md)
 //   BENCH_KAFKA (local)   local: the broker of deploy/local/kafka.sh on 127.0.0.1:9092, started if it is down and
 //                         then stopped at the end; private: a fresh single-node broker of this run's own (same jars,
 //                         empty data directory under .local/bench/, free ports), removed at the end
@@ -88,6 +91,7 @@ const opts = {
     return v;
   })(),
   breakdown: flagOn('BREAKDOWN'),
+  replicas: numberOption('REPLICAS', 1, { min: 1, max: 4 }),
 };
 
 const run = new BenchRun(opts.benchTimeoutS);
@@ -98,8 +102,9 @@ let database = ''; // name of the database created here
 // CPU time by component, from /proc: the child services by pid, Kafka and Postgres by process name.
 const COMPONENTS = ['gateway', 'triage', 'ledger', 'kafka', 'postgres', 'model-simulator', 'bench'] as const;
 const classify: Classifier = (p) => {
+  // A second replica (`gateway-2`) counts as its service.
   const own = run.children.find((c) => c.proc.pid === p.pid)?.name;
-  if (own) return own;
+  if (own) return own.replace(/-\d+$/, '');
   if (p.pid === process.pid) return 'bench';
   if (opts.kafkaMode === 'local' && p.pid === localKafkaPid()) return 'kafka';
   if (p.comm === 'postgres') {
@@ -308,10 +313,13 @@ function newPhase(name: string): Phase {
   };
 }
 
-function makeSubmitter(gatewayUrl: string, key: string) {
-  const url = `${gatewayUrl}/v1/tasks`;
+function makeSubmitter(gatewayUrls: readonly string[], key: string) {
+  const urls = gatewayUrls.map((g) => `${g}/v1/tasks`);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
+  let next = 0;
   return async function submit(phase: Phase, i: number, input?: string): Promise<void> {
+    // Each gateway in turn, as a load balancer would.
+    const url = urls[next++ % urls.length]!;
     const body = JSON.stringify({
       input: input ?? `Benchmark question ${i}: what is ${i} + ${i}?`,
       mode: 'fast',
@@ -457,7 +465,7 @@ const spawnService = (name: string, script: string, env: Record<string, string |
 async function main(): Promise<boolean> {
   const startedAt = new Date().toISOString();
   log(
-    `fast-path benchmark run ${runId}: N=${opts.n} RATE=${opts.rate}/s SUSTAINED_N=${opts.sustainedN} CONCURRENCY=${opts.concurrency} WARMUP=${opts.warmup}`,
+    `fast-path benchmark run ${runId}: N=${opts.n} RATE=${opts.rate}/s SUSTAINED_N=${opts.sustainedN} CONCURRENCY=${opts.concurrency} WARMUP=${opts.warmup} REPLICAS=${opts.replicas}`,
   );
   for (const s of ['model-simulator', 'gateway', 'triage', 'ledger']) {
     if (!existsSync(join(root, `apps/${s}/dist/main.js`)))
@@ -484,15 +492,10 @@ async function main(): Promise<boolean> {
   const databaseUrl = db.url;
   log(`created database ${database} (${pgVersion.split(',')[0]})`);
 
-  // Services
-  const [simPort, gatewayPort, triagePort, ledgerPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
+  // Services: the simulator, then REPLICAS processes of the gateway, the ledger and the triage, one after the other
+  // (the first of each migrates its schema).
+  const simPort = await freePort();
   const simBase = `http://${HOST}:${simPort}/v1`;
-  const gatewayUrl = `http://${HOST}:${gatewayPort}`;
   const kafkaEnv = { KAFKA_BROKERS: KAFKA_BROKER, KAFKA_TOPIC_PREFIX: topicPrefix };
   const sim = spawnService('model-simulator', 'apps/model-simulator/dist/main.js', {
     SIM_PORT: String(simPort),
@@ -500,35 +503,49 @@ async function main(): Promise<boolean> {
     SIM_TIME_SCALE: '0',
   });
   await waitHealthy(run, sim, `http://${HOST}:${simPort}/health`, 60_000);
-  const gateway = spawnService('gateway', 'apps/gateway/dist/main.js', {
-    ...kafkaEnv,
-    DATABASE_URL: databaseUrl,
-    GATEWAY_PORT: String(gatewayPort),
-    GATEWAY_HOST: HOST,
-    GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
-  });
-  await waitHealthy(run, gateway, `${gatewayUrl}/health`, 60_000);
+  const replicaName = (service: string, i: number) => (i === 0 ? service : `${service}-${i + 1}`);
+  const gatewayUrls: string[] = [];
+  for (let i = 0; i < opts.replicas; i += 1) {
+    const port = await freePort();
+    const gateway = spawnService(replicaName('gateway', i), 'apps/gateway/dist/main.js', {
+      ...kafkaEnv,
+      DATABASE_URL: databaseUrl,
+      GATEWAY_PORT: String(port),
+      GATEWAY_HOST: HOST,
+      GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
+    });
+    gatewayUrls.push(`http://${HOST}:${port}`);
+    await waitHealthy(run, gateway, `${gatewayUrls[i]}/health`, 60_000);
+  }
+  const gatewayUrl = gatewayUrls[0]!;
   // Every fast-model call of the triage is reserved and settled in the ledger, so the ledger is on the fast path.
-  const ledger = spawnService('ledger', 'apps/ledger/dist/main.js', {
-    ...kafkaEnv,
-    DATABASE_URL: databaseUrl,
-    LEDGER_HOST: HOST,
-    LEDGER_PORT: String(ledgerPort),
-    LEDGER_INTERNAL_TOKEN: `bench-internal-${randomBytes(16).toString('hex')}`,
-    LEDGER_COMMAND_CONCURRENCY: process.env.LEDGER_COMMAND_CONCURRENCY || undefined,
-  });
-  await waitHealthy(run, ledger, `http://${HOST}:${ledgerPort}/health`, 60_000);
-  const triage = spawnService('triage', 'apps/triage/dist/main.js', {
-    ...kafkaEnv,
-    DATABASE_URL: databaseUrl,
-    TRIAGE_HEALTH_PORT: String(triagePort),
-    TRIAGE_HOST: HOST,
-    LLM_FAST_BASE_URL: simBase,
-    LLM_REASONING_BASE_URL: simBase,
-    LLM_STANDARD_BASE_URL: simBase,
-    TRIAGE_CONCURRENCY: opts.triageConcurrency ? String(opts.triageConcurrency) : undefined,
-  });
-  await waitHealthy(run, triage, `http://${HOST}:${triagePort}/health`, 60_000);
+  const ledgerToken = `bench-internal-${randomBytes(16).toString('hex')}`;
+  for (let i = 0; i < opts.replicas; i += 1) {
+    const port = await freePort();
+    const ledger = spawnService(replicaName('ledger', i), 'apps/ledger/dist/main.js', {
+      ...kafkaEnv,
+      DATABASE_URL: databaseUrl,
+      LEDGER_HOST: HOST,
+      LEDGER_PORT: String(port),
+      LEDGER_INTERNAL_TOKEN: ledgerToken,
+      LEDGER_COMMAND_CONCURRENCY: process.env.LEDGER_COMMAND_CONCURRENCY || undefined,
+    });
+    await waitHealthy(run, ledger, `http://${HOST}:${port}/health`, 60_000);
+  }
+  for (let i = 0; i < opts.replicas; i += 1) {
+    const port = await freePort();
+    const triage = spawnService(replicaName('triage', i), 'apps/triage/dist/main.js', {
+      ...kafkaEnv,
+      DATABASE_URL: databaseUrl,
+      TRIAGE_HEALTH_PORT: String(port),
+      TRIAGE_HOST: HOST,
+      LLM_FAST_BASE_URL: simBase,
+      LLM_REASONING_BASE_URL: simBase,
+      LLM_STANDARD_BASE_URL: simBase,
+      TRIAGE_CONCURRENCY: opts.triageConcurrency ? String(opts.triageConcurrency) : undefined,
+    });
+    await waitHealthy(run, triage, `http://${HOST}:${port}/health`, 60_000);
+  }
 
   await startCompletionConsumer(topicPrefix);
 
@@ -545,7 +562,7 @@ async function main(): Promise<boolean> {
   });
   if (k.status !== 201) throw new Error(`creating api key: ${k.status} ${JSON.stringify(k.body)}`);
   log(`tenant ${tenant} with a submitter key`);
-  const submit = makeSubmitter(gatewayUrl, k.body.key ?? '');
+  const submit = makeSubmitter(gatewayUrls, k.body.key ?? '');
   // Log lines from here on are written during the measurement; those before are start-up noise.
   for (const c of run.children) c.measureFrom = statSync(c.logFile).size;
 
@@ -978,7 +995,7 @@ function renderReport(r: ReportInput): { report: string; headline: SummaryRow[] 
     ...contaminated,
     `- Machine: ${machineLine(m)}; Kafka ${m.kafka}; ${m.postgres}`,
     `- Code: ${m.code}`,
-    `- Parameters: N=${opts.n}, RATE=${opts.rate}/s, SUSTAINED_N=${opts.sustainedN}, CONCURRENCY=${opts.concurrency}, WARMUP=${opts.warmup}, BREAKDOWN=${opts.breakdown ? 1 : 0}, LOST_TIMEOUT_S=${opts.lostTimeoutS}, TRIAGE_CONCURRENCY=${opts.triageConcurrency ?? 'default (64)'}, SIM_TIME_SCALE=0, LOG_LEVEL=warn${rateNote}`,
+    `- Parameters: N=${opts.n}, RATE=${opts.rate}/s, SUSTAINED_N=${opts.sustainedN}, CONCURRENCY=${opts.concurrency}, WARMUP=${opts.warmup}, BREAKDOWN=${opts.breakdown ? 1 : 0}, LOST_TIMEOUT_S=${opts.lostTimeoutS}, TRIAGE_CONCURRENCY=${opts.triageConcurrency ?? 'default (64)'}, REPLICAS=${opts.replicas}, SIM_TIME_SCALE=0, LOG_LEVEL=warn${rateNote}`,
     '',
     table,
     '',
