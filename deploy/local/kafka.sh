@@ -116,35 +116,51 @@ broker_ready() {
 # The SASL broker's own tools log in as its super user.
 admin_client_args() { if [ "$sasl" = 1 ] && [ -f "$admin_config" ]; then echo "--command-config $admin_config"; fi; }
 
-write_config() {
-  mkdir -p "$data" "$logs"
-  if [ "$sasl" = 1 ]; then write_sasl_config; return; fi
-  if [ "$cluster" = 1 ]; then write_cluster_config; return; fi
-  cat >"$state/server.properties" <<EOF
+# The listeners of a plaintext node (broker and controller in one process): its id and the controller quorum.
+plaintext_listeners() {
+  cat <<EOF
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller_port
+node.id=$1
+controller.quorum.voters=$2
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+EOF
+}
+
+# What every configuration shares: storage, topic defaults and the replication of topics, the internal ones included.
+# Arguments: replicas, min.insync.replicas, partitions of __consumer_offsets, retention hours, segment bytes.
+storage_properties() {
+  cat <<EOF
 log.dirs=$data
 num.partitions=3
-default.replication.factor=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=12
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
+default.replication.factor=$1
+min.insync.replicas=$2
+unclean.leader.election.enable=false
+offsets.topic.replication.factor=$1
+offsets.topic.num.partitions=$3
+transaction.state.log.replication.factor=$1
+transaction.state.log.min.isr=$2
+share.coordinator.state.topic.replication.factor=$1
+share.coordinator.state.topic.min.isr=$2
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 delete.topic.enable=true
-log.retention.hours=168
-log.segment.bytes=67108864
+log.retention.hours=$4
+log.segment.bytes=$5
 EOF
+}
+
+write_config() {
+  mkdir -p "$data" "$logs"
+  if [ "$sasl" = 1 ]; then write_sasl_config; return; fi
+  if [ "$cluster" = 1 ]; then write_cluster_config; return; fi
+  {
+    plaintext_listeners 1 "1@127.0.0.1:$controller_port"
+    storage_properties 1 1 12 168 67108864
+  } >"$state/server.properties"
 }
 
 # SASL_PLAINTEXT with SCRAM-SHA-512 for clients and between brokers; the controller listener stays plaintext on the
@@ -175,21 +191,7 @@ ssl.truststore.location=$tls/ca.pem
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 super.users=User:admin;User:ANONYMOUS
 allow.everyone.if.no.acl.found=false
-log.dirs=$data
-num.partitions=3
-default.replication.factor=1
-offsets.topic.replication.factor=1
-offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
-min.insync.replicas=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-delete.topic.enable=true
-log.retention.hours=24
-log.segment.bytes=16777216
+$(storage_properties 1 1 6 24 16777216)
 # The compaction buffer is 128 MB by default: too much for this broker's small heap.
 log.cleaner.dedupe.buffer.size=16777216
 EOF
@@ -412,37 +414,17 @@ cluster_brokers() {
 }
 
 write_cluster_config() {
-  cat >"$state/server.properties" <<EOC
-process.roles=broker,controller
-node.id=$node
-controller.quorum.voters=$(quorum_voters)
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
-log.dirs=$data
-num.partitions=3
-default.replication.factor=3
-min.insync.replicas=2
-unclean.leader.election.enable=false
-offsets.topic.replication.factor=3
-offsets.topic.num.partitions=12
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=2
-share.coordinator.state.topic.replication.factor=3
-share.coordinator.state.topic.min.isr=2
+  {
+    plaintext_listeners "$node" "$(quorum_voters)"
+    storage_properties 3 2 12 168 67108864
+    cat <<EOC
 # A crashed node is fenced, and its partitions led by the others, within 6 s (the default lease is 9 s).
 broker.heartbeat.interval.ms=1000
 broker.session.timeout.ms=6000
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-delete.topic.enable=true
-log.retention.hours=168
-log.segment.bytes=67108864
 # The compaction buffer is 128 MB by default: too much for a node's small heap.
 log.cleaner.dedupe.buffer.size=16777216
 EOC
+  } >"$state/server.properties"
 }
 
 # One id for the three nodes' storage, made at the cluster's first start.
