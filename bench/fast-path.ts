@@ -771,6 +771,9 @@ own, same jars, empty data directory), a fresh Postgres database, the model simu
 model answers instantly, so what remains is orchestration), the gateway, the triage and the ledger, which reserves
 and settles every fast-model call (\`LOG_LEVEL=warn\`, logs in
 \`.local/bench/fast-path-*.log\`), on a unique topic prefix; it removes all of it at the end.
+With \`REPLICAS=2\` it runs two processes each of the gateway, the triage and the ledger (\`gateway-2\` …, their CPU
+counted with their service's) and sends the submissions to the gateways in turn: the same load at 1 and at 2 gives
+the scale-out ratio of \`docs/capacity.md\`.
 
 - **Baseline**: the official \`openai\` SDK calls \`sim-fast\` on the simulator directly, open loop at RATE calls/s
   (latency), then with CONCURRENCY calls in flight (throughput). WARMUP unmeasured calls at RATE/s come first.
