@@ -148,6 +148,10 @@ export const auditConfigSchema = z
     // Set to true to allow AUDIT_RETENTION_DAYS below the 183-day legal minimum (tests, demos).
     AUDIT_RETENTION_ALLOW_SHORT: envBoolean(false),
     AUDIT_RETENTION_INTERVAL_MS: envInt(3_600_000, 100, 7 * 24 * 3_600_000),
+    // Width in days of the time partitions of the records table (from UTC midnights): retention drops a partition
+    // once all of it is past the period, and row-purges the one across the cutoff. A week keeps about 27 partitions
+    // under the 183-day minimum, each with small indexes; a change applies to the partitions created after it.
+    AUDIT_PARTITION_DAYS: envInt(7, 1, 366),
     // Redaction of PII patterns (email, phone, card numbers, IBAN, US SSN) in free text before hashing and storage.
     AUDIT_REDACTION: z.enum(['on', 'off']).default('on'),
     // Extra patterns redacted like the built-in ones: a JSON array of regular expressions.

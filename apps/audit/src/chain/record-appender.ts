@@ -35,12 +35,14 @@ const SEARCH_TEXT_MAX_CHARS = 100_000;
 
 // Appends to the tenants' chains inside the caller's transaction. Each involved chain head is locked (in tenant
 // order, so two appenders cannot deadlock) for the rest of the transaction: appends to one chain are serialised
-// across every instance, and an event already stored is skipped before it takes a sequence number.
+// across every instance, and an event already stored is skipped before it takes a sequence number. The batch's
+// recording time never goes back along a chain (a clock behind another instance's takes the chain's last time), so
+// each time partition of the records table holds a seq prefix of every chain in it.
 @Injectable()
 export class RecordAppender {
   constructor(private readonly chains: ChainRepository = new ChainRepository()) {}
 
-  async append(tx: Sql, records: readonly PreparedRecord[]): Promise<AppendedRecord[]> {
+  async append(tx: Sql, records: readonly PreparedRecord[], now = new Date()): Promise<AppendedRecord[]> {
     if (records.length === 0) return [];
     const tenants = [...new Set(records.map((r) => r.tenantId))].sort();
     const heads = await this.chains.lockHeads(tx, tenants);
@@ -48,7 +50,9 @@ export class RecordAppender {
     const seen = new Set(existing.map((r) => `${r.tenant_id}\u0000${r.event_id}`));
     const chain = new Map(heads.map((h) => [h.tenant_id, { seq: Number(h.last_seq), hash: h.last_hash }]));
 
-    const recordedAt = new Date();
+    const recordedAt = new Date(
+      Math.max(now.getTime(), ...heads.map((h) => h.last_recorded_at?.getTime() ?? 0)),
+    );
     const columns: RecordColumns = {
       tenant: [],
       seq: [],
