@@ -110,7 +110,7 @@ export class PartitionRecordsByTime1796800000000 implements MigrationInterface {
       CREATE FUNCTION ensure_record_partitions(p_until timestamptz)
       RETURNS SETOF text
       LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp SET timezone = 'UTC'
-        SET datestyle = 'ISO, YMD' SET lock_timeout = '10s' AS $$
+        SET datestyle = 'ISO, YMD' SET lock_timeout = '3s' AS $$
       DECLARE
         v_days int;
         v_from timestamptz;
@@ -138,6 +138,10 @@ export class PartitionRecordsByTime1796800000000 implements MigrationInterface {
         END LOOP;
       END $$`);
 
+    // Creating or dropping a partition takes an exclusive lock on records for a moment, waiting for the statements on
+    // it: the functions give up after a few seconds rather than hold every append and read queued behind them (the
+    // retention job tries again on its next run).
+    //
     // Drops a time partition that lies entirely before the cutoff, the cutoff outside the retention floor, when it
     // holds the next prefix of each chain in it (from the head's purge anchor on, with nothing of it elsewhere);
     // moves each chain's purge anchor past it and returns, per chain, what the caller records as the purge. The
@@ -145,7 +149,7 @@ export class PartitionRecordsByTime1796800000000 implements MigrationInterface {
     await q.query(`
       CREATE FUNCTION drop_expired_partition(p_partition text, p_cutoff timestamptz)
       RETURNS TABLE (tenant_id text, purged bigint, through_seq bigint, through_hash bytea)
-      LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp SET lock_timeout = '10s' AS $$
+      LANGUAGE plpgsql SECURITY DEFINER SET search_path = audit, pg_temp SET lock_timeout = '3s' AS $$
       #variable_conflict use_column
       DECLARE
         v_floor int;
