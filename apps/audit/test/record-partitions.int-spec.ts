@@ -84,6 +84,8 @@ it('creates the partitions of today and the next periods at start-up, and a defa
   for (const day of [0, 1, 2])
     expect(names).toContain(partitionName(new Date(today.getTime() + day * DAY_MS)));
   expect(names).toContain('records_default');
+  // The retention job, as the writer role, finds them there and creates nothing more.
+  expect(await h.app.get(RetentionService).ensurePartitions()).toEqual([]);
 });
 
 it('stores each record in the partition of its recording time', async () => {
@@ -94,6 +96,22 @@ it('stores each record in the partition of its recording time', async () => {
     [1, old],
     [2, partitionName(today)],
   ]);
+});
+
+it('keeps in the default partition what no partition covers, and starts the next partition after it', async () => {
+  // Partitions exist up to the end of today + 2 (start-up); a clock a day ahead of that records past them.
+  const ahead = new Date(today.getTime() + 3 * DAY_MS + 3_600_000);
+  await appendAt(ahead, ['part-ahead']);
+  expect(await partitionOf('part-ahead')).toEqual([[1, 'records_default']]);
+  await h.db.query(`UPDATE settings SET partition_days = 2`);
+  try {
+    await h.db.query(`SELECT ensure_record_partitions(now() + interval '6 days')`);
+  } finally {
+    await h.db.query(`UPDATE settings SET partition_days = 1`);
+  }
+  expect(await exists(`audit.${partitionName(new Date(today.getTime() + 3 * DAY_MS))}`)).toBe(false);
+  expect(await exists(`audit.${partitionName(new Date(today.getTime() + 4 * DAY_MS))}`)).toBe(true);
+  expect(await partitionOf('part-ahead')).toEqual([[1, 'records_default']]);
 });
 
 it('keeps recording times monotonic along a chain, whatever the clock says', async () => {

@@ -42,6 +42,7 @@ const SEARCH_TEXT_MAX_CHARS = 100_000;
 export class RecordAppender {
   constructor(private readonly chains: ChainRepository = new ChainRepository()) {}
 
+  /** `now`: the clock's reading, the batch's recording time unless a chain's last record is later. */
   async append(tx: Sql, records: readonly PreparedRecord[], now = new Date()): Promise<AppendedRecord[]> {
     if (records.length === 0) return [];
     const tenants = [...new Set(records.map((r) => r.tenantId))].sort();
