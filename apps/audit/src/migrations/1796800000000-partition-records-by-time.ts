@@ -16,7 +16,7 @@ export class PartitionRecordsByTime1796800000000 implements MigrationInterface {
 
   async up(q: QueryRunner): Promise<void> {
     await q.query(
-      `ALTER TABLE settings ADD COLUMN partition_days int NOT NULL DEFAULT 7 CHECK (partition_days BETWEEN 1 AND 366)`,
+      `ALTER TABLE settings ADD COLUMN partition_days int NOT NULL DEFAULT 30 CHECK (partition_days BETWEEN 1 AND 366)`,
     );
     await q.query(`ALTER TABLE chain_heads ADD COLUMN last_recorded_at timestamptz`);
     await q.query(`
