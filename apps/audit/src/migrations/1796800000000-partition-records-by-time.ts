@@ -2,7 +2,8 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 // records becomes a table partitioned by range of recorded_at (UTC days, settings.partition_days wide), so that
 // retention drops whole expired partitions and each partition's indexes stay small. The existing table is attached
-// as one partition up to the end of today (no row is copied: its rows keep their bytes, the chains their hashes);
+// as one partition up to the end of today, or of its latest record's day (no row is copied: its rows keep their bytes,
+// the chains their hashes);
 // partitions after it are created by ensure_record_partitions, and a default partition catches whatever no partition
 // covers, so an append never fails for want of one.
 //
