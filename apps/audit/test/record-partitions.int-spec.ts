@@ -124,6 +124,24 @@ it('keeps recording times monotonic along a chain, whatever the clock says', asy
   expect((await h.app.get(ChainVerifier).verify('part-clock')).ok).toBe(true);
 });
 
+it("records a chain behind a later clock at that chain's last time, and the chains written with it at the clock's", async () => {
+  const later = new Date(Date.now() + 2 * 3_600_000);
+  await appendAt(later, ['part-later']);
+  const now = new Date();
+  await appendAt(now, ['part-later', 'part-beside']);
+  const { rows } = await h.db.query<{ tenant_id: string; recorded_at: Date }>(
+    `SELECT tenant_id, recorded_at FROM records WHERE tenant_id IN ('part-later', 'part-beside') ORDER BY tenant_id, seq`,
+  );
+  expect(rows.map((r) => [r.tenant_id, r.recorded_at.getTime()])).toEqual([
+    ['part-beside', now.getTime()],
+    ['part-later', later.getTime()],
+    ['part-later', later.getTime()],
+  ]);
+  for (const tenantId of ['part-later', 'part-beside']) {
+    expect((await h.app.get(ChainVerifier).verify(tenantId)).ok).toBe(true);
+  }
+});
+
 it('drops whole expired partitions, row-purges the one across the cutoff, one purge record per tenant, and the chains verify', async () => {
   const [p10, p9, p8] = [
     await pastPartition(daysAgo(10)),
