@@ -28,6 +28,7 @@ import { AUDIT_READ_SQL, AuditDatabase } from './persistence/audit-database';
 import { FieldCipher } from './privacy/field-cipher';
 import { RecordPrivacy } from './privacy/record-privacy';
 import { Redactor } from './privacy/redactor';
+import { RecordPartitionRepository } from './retention/record-partition.repository';
 import { RetentionService } from './retention/retention.service';
 import { ChainVerifier } from './verify/chain-verifier';
 
@@ -85,6 +86,7 @@ export class AuditModule {
         CheckpointRepository,
         RecordAppender,
         CheckpointService,
+        RecordPartitionRepository,
         RetentionService,
         ChainVerifier,
         RecordQueryRepository,

@@ -14,6 +14,13 @@ describe('audit config', () => {
     });
   });
 
+  it('partitions records by 30 days unless told, refusing a width outside 1 to 366 days', () => {
+    expect(loadAuditConfig(base).AUDIT_PARTITION_DAYS).toBe(30);
+    expect(loadAuditConfig({ ...base, AUDIT_PARTITION_DAYS: '7' }).AUDIT_PARTITION_DAYS).toBe(7);
+    expect(() => loadAuditConfig({ ...base, AUDIT_PARTITION_DAYS: '0' })).toThrow(/AUDIT_PARTITION_DAYS/);
+    expect(() => loadAuditConfig({ ...base, AUDIT_PARTITION_DAYS: '367' })).toThrow(/AUDIT_PARTITION_DAYS/);
+  });
+
   it('requires a signing key, and an encryption key for encrypted tenants', () => {
     expect(() => loadAuditConfig({})).toThrow(/AUDIT_SIGNING_KEY/);
     expect(() => loadAuditConfig({ ...base, AUDIT_ENCRYPTED_TENANTS: 'acme' })).toThrow(

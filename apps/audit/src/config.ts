@@ -153,6 +153,11 @@ export const auditConfigSchema = z
     // Set to true to allow AUDIT_RETENTION_DAYS below the 183-day legal minimum (tests, demos).
     AUDIT_RETENTION_ALLOW_SHORT: envBoolean(false),
     AUDIT_RETENTION_INTERVAL_MS: envInt(3_600_000, 100, 7 * 24 * 3_600_000),
+    // Width in days of the time partitions of the records table (from UTC midnights): retention drops a partition
+    // once all of it is past the period, and row-purges the one across the cutoff. Each event id looked up at ingest
+    // (stored once per chain) probes every partition, so their number costs ingest: 30 days keeps about ten under
+    // the 183-day minimum (with the two ahead and the default). A change applies to the partitions created after it.
+    AUDIT_PARTITION_DAYS: envInt(30, 1, 366),
     // Redaction of PII patterns (email, phone, card numbers, IBAN, US SSN) in free text before hashing and storage.
     AUDIT_REDACTION: z.enum(['on', 'off']).default('on'),
     // Extra patterns redacted like the built-in ones: a JSON array of regular expressions.

@@ -1,6 +1,9 @@
 import { type EventDefinition, type Principal, uuidv7 } from '@deliberate/contracts';
 import { type AuditConfig, loadAuditConfig } from '@deliberate/audit/config';
 import { createAuditApp } from '@deliberate/audit/create-audit-app';
+import { internalRecord } from '@deliberate/audit/chain/internal-record';
+import { RecordAppender } from '@deliberate/audit/chain/record-appender';
+import { Sql } from '@deliberate/persistence';
 import {
   type HttpResult,
   internalHttp,
@@ -119,4 +122,30 @@ export async function storedCount(h: AuditHarness, tenantId: string, type?: stri
     [tenantId, type ?? null],
   );
   return Number(rows[0]!.n);
+}
+
+const DAY_MS = 86_400_000;
+
+/** The name the service gives the time partition starting at `from` (a UTC midnight). */
+export const partitionName = (from: Date) => `records_p${from.toISOString().slice(0, 10).replace(/-/g, '')}`;
+
+/** A one-day partition in the past, as the service running on that day would have created it. */
+export async function createPastPartition(h: AuditHarness, from: Date): Promise<string> {
+  const name = partitionName(from);
+  const to = new Date(from.getTime() + DAY_MS);
+  await h.db.query(
+    `CREATE TABLE ${name} PARTITION OF records FOR VALUES FROM ('${from.toISOString()}') TO ('${to.toISOString()}')`,
+  );
+  return name;
+}
+
+/** Appends one record per tenant through the service's appender as if its clock read `at`. */
+export async function appendAt(h: AuditHarness, at: Date, tenants: readonly string[]): Promise<void> {
+  await h.app.get(Sql).transaction((tx) =>
+    h.app.get(RecordAppender).append(
+      tx,
+      tenants.map((t) => internalRecord(t, 'test.recorded.v1', { at: at.toISOString() })),
+      at,
+    ),
+  );
 }

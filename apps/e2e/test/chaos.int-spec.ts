@@ -14,8 +14,9 @@ import { CHAOS_SERVICES, type ChaosService, type ChaosStack, startChaosStack } f
 // the Kafka admin API until its members are live processes only (each process has a Kafka client id of its own) and
 // every partition of its topics has an owner; then the survivor's consumed-message count (/metrics) must rise. It
 // fails on a dead member never evicted, a partition left without an owner, or a survivor that stops consuming.
-// The periodic jobs (ledger sweep, audit checkpoints and retention) run on both replicas: none takes the
-// single-runner lock, and what they write is checked by the bookings against the bill and the audit chain's verify.
+// The single-runner jobs (ledger sweep, audit checkpoints and retention) run on one replica at a time, whichever
+// holds their lock (the single-runner suites of the ledger and the audit show it); what they write is checked by the
+// bookings against the bill and the audit chain's verify.
 // bench/chaos.ts is the long version (3,000 tasks at 100/s; REPLICAS and BROKERS scale it out).
 
 const ROOT = resolve(__dirname, '../../..');

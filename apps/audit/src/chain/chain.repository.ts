@@ -5,6 +5,8 @@ export interface ChainHeadRow {
   tenant_id: string;
   last_seq: string;
   last_hash: Buffer;
+  /** When the chain's last record was recorded (null before the first): no append is recorded before it. */
+  last_recorded_at: Date | null;
 }
 
 /** The columns of records appended in one statement, one array per column, index-aligned. */
@@ -71,8 +73,9 @@ export interface ChainStateRow {
 }
 
 /**
- * An append refused because the chain's head no longer continues its records: append_records' check, or the next
- * seq already taken (a head set back over stored records). Only a chain changed outside the service gets there.
+ * An append refused because the chain's head no longer continues its records: append_records' checks (a record that
+ * does not extend the head, a head set back behind stored records), or on the unpartitioned table of an earlier
+ * version the next seq already taken. Only a chain changed outside the service gets there.
  */
 export function isChainRefusal(e: unknown): boolean {
   const { code, constraint } = (e ?? {}) as { code?: string; constraint?: string };
@@ -85,9 +88,10 @@ export class ChainRepository {
   /** Creates the missing heads, then locks the tenants' heads, in tenant order, until the transaction ends. */
   lockHeads(tx: Sql, tenants: readonly string[]): Promise<ChainHeadRow[]> {
     // Through the owner's function: the writer role may not lock (nor update) chain_heads itself.
-    return tx.query<ChainHeadRow>(`SELECT tenant_id, last_seq, last_hash FROM lock_chain_heads($1::text[])`, [
-      tenants,
-    ]);
+    return tx.query<ChainHeadRow>(
+      `SELECT tenant_id, last_seq, last_hash, last_recorded_at FROM lock_chain_heads($1::text[])`,
+      [tenants],
+    );
   }
 
   /** Which of the (tenant, event) pairs are stored already. */
@@ -96,9 +100,12 @@ export class ChainRepository {
     events: readonly { tenantId: string; eventId: string }[],
   ): Promise<{ tenant_id: string; event_id: string }[]> {
     return tx.query<{ tenant_id: string; event_id: string }>(
-      `SELECT r.tenant_id, r.event_id FROM records r
-         JOIN unnest($1::text[], $2::text[]) AS e(tenant_id, event_id)
-           ON r.tenant_id = e.tenant_id AND r.event_id = e.event_id`,
+      // One index probe per event (per partition): a lateral subquery with LIMIT is planned as that nested loop,
+      // never as a scan and sort of the partitions, which the planner chose on freshly grown ones.
+      `SELECT e.tenant_id, e.event_id FROM unnest($1::text[], $2::text[]) AS e(tenant_id, event_id)
+         CROSS JOIN LATERAL (
+           SELECT 1 FROM records r WHERE r.tenant_id = e.tenant_id AND r.event_id = e.event_id LIMIT 1
+         ) stored`,
       [events.map((e) => e.tenantId), events.map((e) => e.eventId)],
     );
   }

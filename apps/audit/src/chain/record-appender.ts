@@ -35,39 +35,34 @@ const SEARCH_TEXT_MAX_CHARS = 100_000;
 
 // Appends to the tenants' chains inside the caller's transaction. Each involved chain head is locked (in tenant
 // order, so two appenders cannot deadlock) for the rest of the transaction: appends to one chain are serialised
-// across every instance, and an event already stored is skipped before it takes a sequence number.
+// across every instance, and an event already stored is skipped before it takes a sequence number. A chain's
+// recording time never goes back (a clock behind another instance's takes the chain's last time), so each time
+// partition of the records table holds a seq prefix of every chain in it.
 @Injectable()
 export class RecordAppender {
   constructor(private readonly chains: ChainRepository = new ChainRepository()) {}
 
-  async append(tx: Sql, records: readonly PreparedRecord[]): Promise<AppendedRecord[]> {
+  /** `now`: the clock's reading, each record's recording time unless its chain's last record is later. */
+  async append(tx: Sql, records: readonly PreparedRecord[], now = new Date()): Promise<AppendedRecord[]> {
     if (records.length === 0) return [];
     const tenants = [...new Set(records.map((r) => r.tenantId))].sort();
     const heads = await this.chains.lockHeads(tx, tenants);
     const existing = await this.chains.storedEvents(tx, records);
     const seen = new Set(existing.map((r) => `${r.tenant_id}\u0000${r.event_id}`));
-    const chain = new Map(heads.map((h) => [h.tenant_id, { seq: Number(h.last_seq), hash: h.last_hash }]));
+    const chain = new Map(
+      heads.map((h) => [
+        h.tenant_id,
+        {
+          seq: Number(h.last_seq),
+          hash: h.last_hash,
+          recordedAtMs: Math.max(now.getTime(), h.last_recorded_at?.getTime() ?? 0),
+        },
+      ]),
+    );
 
-    const recordedAt = new Date();
-    const columns: RecordColumns = {
-      tenant: [],
-      seq: [],
-      eventId: [],
-      type: [],
-      source: [],
-      taskId: [],
-      occurredAt: [],
-      route: [],
-      model: [],
-      status: [],
-      decision: [],
-      metadata: [],
-      content: [],
-      search: [],
-      prev: [],
-      contentHash: [],
-      recordHash: [],
-    };
+    // One append per recording time: normally one for the whole batch; a chain behind a later clock gets its own,
+    // so that the chains written beside it keep the clock's time.
+    const batches = new Map<number, RecordColumns>();
     const appended: AppendedRecord[] = [];
     for (const r of records) {
       const key = `${r.tenantId}\u0000${r.eventId}`;
@@ -76,8 +71,11 @@ export class RecordAppender {
       const head = chain.get(r.tenantId)!;
       const seq = head.seq + 1;
       const occurredAt = new Date(r.occurredAt.getTime());
+      const recordedAt = new Date(head.recordedAtMs);
       const ch = contentHash({ ...r, seq, occurredAt, recordedAt });
       const rh = recordHash(head.hash, ch);
+      let columns = batches.get(head.recordedAtMs);
+      if (!columns) batches.set(head.recordedAtMs, (columns = emptyColumns()));
       columns.tenant.push(r.tenantId);
       columns.seq.push(seq);
       columns.eventId.push(r.eventId);
@@ -95,7 +93,7 @@ export class RecordAppender {
       columns.prev.push(head.hash);
       columns.contentHash.push(ch);
       columns.recordHash.push(rh);
-      chain.set(r.tenantId, { seq, hash: rh });
+      chain.set(r.tenantId, { ...head, seq, hash: rh });
       appended.push({
         tenantId: r.tenantId,
         seq,
@@ -104,9 +102,31 @@ export class RecordAppender {
         occurredAtMs: occurredAt.getTime(),
       });
     }
-    if (appended.length === 0) return [];
-
-    await this.chains.appendRecords(tx, columns, recordedAt);
+    for (const [recordedAtMs, columns] of batches) {
+      await this.chains.appendRecords(tx, columns, new Date(recordedAtMs));
+    }
     return appended;
   }
+}
+
+function emptyColumns(): RecordColumns {
+  return {
+    tenant: [],
+    seq: [],
+    eventId: [],
+    type: [],
+    source: [],
+    taskId: [],
+    occurredAt: [],
+    route: [],
+    model: [],
+    status: [],
+    decision: [],
+    metadata: [],
+    content: [],
+    search: [],
+    prev: [],
+    contentHash: [],
+    recordHash: [],
+  };
 }

@@ -10,6 +10,9 @@ import { Pool } from 'pg';
 import type { AuditConfig } from '../config';
 import { CreateAuditTables1795800000000 } from '../migrations/1795800000000-create-audit-tables';
 import { RestrictChainWrites1796500000000 } from '../migrations/1796500000000-restrict-chain-writes';
+import { PartitionRecordsByTime1796800000000 } from '../migrations/1796800000000-partition-records-by-time';
+import { partitionHorizon } from '../retention/partition-plan';
+import { RecordPartitionRepository } from '../retention/record-partition.repository';
 import { currentUser, grantWriterRole } from './writer-role.repository';
 
 export const AUDIT_SCHEMA = 'audit';
@@ -21,7 +24,11 @@ export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     schema: AUDIT_SCHEMA,
     entities: [],
-    migrations: [CreateAuditTables1795800000000, RestrictChainWrites1796500000000],
+    migrations: [
+      CreateAuditTables1795800000000,
+      RestrictChainWrites1796500000000,
+      PartitionRecordsByTime1796800000000,
+    ],
     // One connection holds the migration lock while another runs the migrations.
     poolSize: 2,
   });
@@ -30,9 +37,26 @@ export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
       role: config.AUDIT_DATABASE_ROLE,
       password: config.AUDIT_DATABASE_PASSWORD,
       retentionDays: config.AUDIT_RETENTION_DAYS,
+      partitionDays: config.AUDIT_PARTITION_DAYS,
     });
+    await ensurePartitions(new DataSourceSql(owner), config);
   } finally {
     await owner.destroy();
+  }
+}
+
+// The partitions ahead, before the first append. Not fatal: appends land in the default partition meanwhile, and
+// the retention job creates them on its next run (a lock not granted in time, with other instances busy, is likely).
+async function ensurePartitions(owner: Sql, config: AuditConfig): Promise<void> {
+  const logger = new Logger('AuditDatabase');
+  try {
+    const created = await new RecordPartitionRepository().ensure(
+      owner,
+      partitionHorizon(new Date(), config.AUDIT_PARTITION_DAYS),
+    );
+    if (created.length > 0) logger.log({ msg: 'record partitions created', partitions: created });
+  } catch (e) {
+    logger.warn({ msg: 'record partitions not created', error: (e as Error).message });
   }
 }
 

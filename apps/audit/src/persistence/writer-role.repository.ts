@@ -1,5 +1,6 @@
 import { quoteIdent, type Sql } from '@deliberate/persistence';
 import { CHAIN_WRITE_FUNCTIONS } from '../migrations/1796500000000-restrict-chain-writes';
+import { PARTITION_FUNCTIONS } from '../migrations/1796800000000-partition-records-by-time';
 
 // The grants that make the writer role able to append and read, never to rewrite: run by the schema's owner. The
 // writer reads the tables and changes them only through the owner's functions (SECURITY DEFINER), which append to a
@@ -9,7 +10,7 @@ import { CHAIN_WRITE_FUNCTIONS } from '../migrations/1796500000000-restrict-chai
 export async function grantWriterRole(
   owner: Sql,
   schema: string,
-  writer: { role: string; password?: string | undefined; retentionDays: number },
+  writer: { role: string; password?: string | undefined; retentionDays: number; partitionDays: number },
 ): Promise<void> {
   const role = quoteIdent(writer.role);
   await owner.transaction(async (tx) => {
@@ -33,11 +34,14 @@ export async function grantWriterRole(
     await tx.execute(
       `GRANT SELECT ON ${schema}.records, ${schema}.checkpoints, ${schema}.chain_heads, ${schema}.settings TO ${role}`,
     );
-    for (const fn of [...CHAIN_WRITE_FUNCTIONS, 'purge_expired(text, timestamptz)']) {
+    for (const fn of [...CHAIN_WRITE_FUNCTIONS, ...PARTITION_FUNCTIONS, 'purge_expired(text, timestamptz)']) {
       await tx.execute(`GRANT EXECUTE ON FUNCTION ${schema}.${fn} TO ${role}`);
     }
     // The database refuses a purge inside the configured retention, whatever the caller asks.
-    await tx.execute(`UPDATE ${schema}.settings SET retention_floor_days = $1`, [writer.retentionDays]);
+    await tx.execute(`UPDATE ${schema}.settings SET retention_floor_days = $1, partition_days = $2`, [
+      writer.retentionDays,
+      writer.partitionDays,
+    ]);
   });
 }
 

@@ -354,4 +354,6 @@ export interface PurgeRecordData {
   purgedCount: number;
   throughSeq: number;
   throughHash: string;
+  /** The time partition dropped whole, when the purge was one. */
+  partition?: string;
 }
