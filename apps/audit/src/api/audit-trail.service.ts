@@ -11,7 +11,7 @@ import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
 import { isChainRefusal, type StoredRecordRow } from '../chain/chain.repository';
 import { RecordQueryRepository } from './record-query.repository';
-import { AUDIT_READ_SQL } from '../persistence/audit-database';
+import { AUDIT_READ_SQL } from '../reads/read-sql';
 
 /** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
 export interface AuditRecordView {

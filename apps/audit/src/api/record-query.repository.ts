@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Sql } from '@deliberate/persistence';
 import type { StoredRecordRow } from '../chain/chain.repository';
-import { AUDIT_READ_SQL } from '../persistence/audit-database';
+import { AUDIT_READ_SQL } from '../reads/read-sql';
 import type { Cursor, EventFilters } from './audit-queries';
 
 const COLUMNS = `tenant_id, seq, event_id, event_type, source, task_id, occurred_at, recorded_at, route, model, status,

@@ -68,9 +68,6 @@ export function writerUrl(config: AuditConfig): string {
   return url.toString();
 }
 
-/** Where the auditor API's reads run (AuditDatabase.reads): AUDIT_READ_DATABASE_URL's pool, or the writer's. */
-export const AUDIT_READ_SQL = Symbol('AUDIT_READ_SQL');
-
 export class AuditDatabase implements OnApplicationShutdown {
   private readonly logger = new Logger('AuditDatabase');
 

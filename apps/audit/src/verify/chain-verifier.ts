@@ -5,7 +5,7 @@ import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository'
 import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
 import { AuditMetrics } from '../metrics/audit-metrics';
-import { AUDIT_READ_SQL } from '../persistence/audit-database';
+import { AUDIT_READ_SQL } from '../reads/read-sql';
 import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
 
 export interface BrokenLink {
