@@ -143,7 +143,17 @@ describe('rebalanceCheck', () => {
   });
 
   it('fails a service whose replicas shared no group (nothing watched), and passes a run of single processes', () => {
-    expect(failures((r) => (r.groups = []))).toEqual(['triage: no consumer group shared by its replicas']);
+    expect(failures((r) => (r.groups = []))).toEqual([
+      'triage: no consumer group shared by its replicas (before the kill: none)',
+    ]);
+    expect(
+      failures((r) => {
+        r.groups = [];
+        r.groupsBeforeKill = ['chaos.deliberate.triage PreparingRebalance [deliberate-triage-r1-4]'];
+      }),
+    ).toEqual([
+      'triage: no consumer group shared by its replicas (before the kill: chaos.deliberate.triage PreparingRebalance [deliberate-triage-r1-4])',
+    ]);
     expect(rebalanceCheck(null).ok).toBe(true);
   });
 });

@@ -81,6 +81,8 @@ export interface RebalanceObservation {
   killedClientId: string;
   /** The groups the killed replica shared with a survivor, as last described (settled, or at the deadline). */
   groups: GroupWhileDown[];
+  /** The service's groups just before the kill: id, state and members, to explain a group not shared. */
+  groupsBeforeKill?: string[];
   /** Messages the survivors had consumed once the groups had settled, and a little later (null: no answer). */
   consumedBefore: number | null;
   consumedAfter: number | null;
@@ -265,7 +267,10 @@ export function rebalanceCheck(rebalances: readonly RebalanceObservation[] | nul
   if (rebalances === null) return check(name, 'one process per service: no survivor to watch', []);
   const failures: string[] = [];
   for (const r of rebalances) {
-    if (r.groups.length === 0) failures.push(`${r.service}: no consumer group shared by its replicas`);
+    if (r.groups.length === 0)
+      failures.push(
+        `${r.service}: no consumer group shared by its replicas (before the kill: ${r.groupsBeforeKill?.join('; ') || 'none'})`,
+      );
     for (const g of r.groups) {
       if (g.strangers.length > 0)
         failures.push(`${r.service} ${g.group}: members not of a live process: ${g.strangers.join(', ')}`);

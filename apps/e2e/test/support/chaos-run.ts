@@ -344,20 +344,35 @@ async function killObservingRebalance(
   // A process's clients are named after its client id (the ledger's command server adds `-commands`).
   const ofProcess = (clientId: string, processId: string | null) =>
     processId !== null && (clientId === processId || clientId.startsWith(`${processId}-`));
-  const listed = await admin.listGroups();
-  const described = await admin.describeGroups(
-    listed.groups.map((g) => g.groupId).filter((g) => g.startsWith(stack.topicPrefix)),
-  );
   // The groups of this service that a survivor is in beside the replica about to die (a group of one process's
-  // own, made per start, dies with it and has nothing to hand over).
-  const shared = described.groups
-    .filter((g) => g.members.some((m) => ofProcess(m.clientId, killed)))
-    .filter((g) => g.members.some((m) => survivorIds.some((id) => ofProcess(m.clientId, id))))
-    .map((g) => g.groupId);
+  // own, made per start, dies with it and has nothing to hand over). Read once the service's groups are Stable: a
+  // group caught mid-rebalance (after a broker node's restart, say) lists only part of its members.
+  const ofService = (g: GroupDescription) =>
+    g.members.some((m) => [killed, ...survivorIds].some((id) => ofProcess(m.clientId, id)));
+  let shared: string[] = [];
+  let serviceGroups: GroupDescription[] = [];
+  const stableBy = Date.now() + STABLE_BEFORE_KILL_MS;
+  for (;;) {
+    const listed = await admin.listGroups();
+    const described = await admin.describeGroups(
+      listed.groups.map((g) => g.groupId).filter((g) => g.startsWith(stack.topicPrefix)),
+    );
+    serviceGroups = described.groups.filter(ofService);
+    shared = serviceGroups
+      .filter((g) => g.members.some((m) => ofProcess(m.clientId, killed)))
+      .filter((g) => g.members.some((m) => survivorIds.some((id) => ofProcess(m.clientId, id))))
+      .map((g) => g.groupId);
+    const stable = serviceGroups.every((g) => g.state === 'Stable');
+    if ((shared.length > 0 && stable) || Date.now() > stableBy) break;
+    await sleep(1_000);
+  }
   const observation: RebalanceObservation = {
     service,
     killedClientId: killed ?? '(not running)',
     groups: [],
+    groupsBeforeKill: serviceGroups.map(
+      (g) => `${g.groupId} ${g.state} [${g.members.map((m) => m.clientId).join(', ')}]`,
+    ),
     consumedBefore: null,
     consumedAfter: null,
   };
@@ -411,6 +426,8 @@ async function killObservingRebalance(
 
 // A session's 30 s, a rebalance, and room for a slow machine.
 const REBALANCE_TIMEOUT_MS = 90_000;
+// How long the service's groups may take to be Stable, and shared by its replicas, before one is killed.
+const STABLE_BEFORE_KILL_MS = 45_000;
 const CONSUME_TIMEOUT_MS = 30_000;
 
 async function pool<T>(items: readonly T[], width: number, each: (item: T) => Promise<void>): Promise<void> {
