@@ -147,11 +147,17 @@ it("moves each service's series when a reasoning task runs end to end, with boun
     expect.objectContaining({ value: 0 }),
   ]);
 
-  // Every service but the audit (its jobs run every minute and every hour by default) has run its periodic jobs by now, each under its name.
-  for (const service of SERVICES.filter((s) => s !== 'audit')) {
-    const runs = after[service].find('deliberate_jobs_runs_total', { outcome: 'ran' });
-    expect(runs.length).toBeGreaterThan(0);
-    for (const run of runs) expect(run.labels['deliberate_job_name']).toMatch(/^[a-z][a-z ]+$/);
+  // Every service but the audit (its jobs run every minute and every hour by default) runs a periodic job within
+  // seconds of its start (the gateway's and the ledger's every 5 s): each is counted under its name.
+  const ranJobs = (scrape: PrometheusScrape) => scrape.find('deliberate_jobs_runs_total', { outcome: 'ran' });
+  const withJobs = await pollUntil(
+    scrapeAll,
+    (scrapes) => SERVICES.filter((s) => s !== 'audit').every((s) => ranJobs(scrapes[s]).length > 0),
+    { what: 'a periodic job run counted by every service but the audit', timeoutMs: 30_000, intervalMs: 500 },
+  );
+  for (const service of SERVICES) {
+    for (const run of ranJobs(withJobs[service]))
+      expect(run.labels['deliberate_job_name']).toMatch(/^[a-z][a-z ]+$/);
   }
 
   // Bounded labels: no task, request or event id anywhere, and the tenant only on the ledger's per-tenant series.
