@@ -2,7 +2,7 @@ jest.setTimeout(60_000);
 
 import { CreateAuditTables1795800000000 } from '@deliberate/audit/migrations/1795800000000-create-audit-tables';
 import { RestrictChainWrites1796500000000 } from '@deliberate/audit/migrations/1796500000000-restrict-chain-writes';
-import { PartitionRecordsByTime1796800000000 } from '@deliberate/audit/migrations/1796800000000-partition-records-by-time';
+import { AUDIT_MIGRATIONS } from '@deliberate/audit/persistence/audit-database';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 import { createHash, randomBytes } from 'node:crypto';
@@ -81,11 +81,7 @@ it('partitions a records table that holds chains, keeping every row and link, an
     databaseUrl: database.url,
     schema: 'audit',
     entities: [],
-    migrations: [
-      CreateAuditTables1795800000000,
-      RestrictChainWrites1796500000000,
-      PartitionRecordsByTime1796800000000,
-    ],
+    migrations: AUDIT_MIGRATIONS,
     poolSize: 2,
   });
   const heads = new Map<string, { seq: number; hash: Buffer }>();

@@ -2,7 +2,11 @@ jest.setTimeout(120_000);
 
 import { CHECKPOINT_JOB } from '@deliberate/audit/checkpoints/checkpoint.service';
 import { RETENTION_JOB } from '@deliberate/audit/retention/retention.service';
-import { lockWaiters, pollUntil, totalJobRuns } from '@deliberate/testing';
+import {
+  expectOneRunnerWhileHeld as expectOneRunnerWhileHeld_,
+  pollUntil,
+  totalJobRuns,
+} from '@deliberate/testing';
 import type { PoolClient } from 'pg';
 import { type AuditHarness, startAudit, storedCount } from './audit-harness';
 import { publishTask } from './fixtures';
@@ -74,26 +78,8 @@ async function holding(
   };
 }
 
-/** While a run is held up: one waiter throughout, the other replica's runs skipped, none completed. */
-async function expectOneRunnerWhileHeld(job: string): Promise<void> {
-  await pollUntil(
-    () => lockWaiters(h.db, APP),
-    (n) => n >= 1,
-    { what: `a ${job} run waiting on the test's lock` },
-  );
-  const before = await totalJobRuns(h.apps, job);
-  const waiters: number[] = [];
-  for (let i = 0; i < 10; i += 1) {
-    waiters.push(await lockWaiters(h.db, APP));
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const after = await totalJobRuns(h.apps, job);
-  expect(waiters).toEqual(Array(10).fill(1));
-  expect(after.ran).toBe(before.ran);
-  expect(after.failed).toBe(before.failed);
-  // Ten intervals of the replica that does not hold the job's lock, give or take the jitter.
-  expect(after.skipped - before.skipped).toBeGreaterThanOrEqual(5);
-}
+const expectOneRunnerWhileHeld = (job: string) =>
+  expectOneRunnerWhileHeld_({ db: h.db, applicationName: APP, apps: h.apps, job });
 
 it('signs checkpoints on one replica at a time; the other skips while a run is in progress', async () => {
   expect(h.apps).toHaveLength(2);

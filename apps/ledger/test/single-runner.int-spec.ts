@@ -1,7 +1,7 @@
 jest.setTimeout(120_000);
 
 import { LEDGER_SWEEP_JOB } from '@deliberate/ledger/sweeper/ledger-sweeper';
-import { lockWaiters, pollUntil, totalJobRuns } from '@deliberate/testing';
+import { expectOneRunnerWhileHeld, pollUntil, totalJobRuns } from '@deliberate/testing';
 import { type LedgerHarness, startLedger } from './ledger-harness';
 
 // Two ledger replicas on one database, each sweeping every 100 ms: one sweeps at a time. While the test holds the
@@ -34,21 +34,7 @@ it('sweeps on one replica at a time; the other skips while a sweep is in progres
   try {
     await client.query('BEGIN');
     await client.query('LOCK TABLE reservations IN EXCLUSIVE MODE');
-    await pollUntil(
-      () => lockWaiters(h.db, APP),
-      (n) => n >= 1,
-      { what: 'a sweep waiting on the table' },
-    );
-    const before = await totalJobRuns(h.apps, LEDGER_SWEEP_JOB);
-    const waiters: number[] = [];
-    for (let i = 0; i < 10; i += 1) {
-      waiters.push(await lockWaiters(h.db, APP));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const after = await totalJobRuns(h.apps, LEDGER_SWEEP_JOB);
-    expect(waiters).toEqual(Array(10).fill(1));
-    expect(after.ran).toBe(before.ran);
-    expect(after.skipped - before.skipped).toBeGreaterThanOrEqual(5);
+    await expectOneRunnerWhileHeld({ db: h.db, applicationName: APP, apps: h.apps, job: LEDGER_SWEEP_JOB });
   } finally {
     await client.query('COMMIT');
     client.release();

@@ -1,6 +1,7 @@
 import { ServiceMetrics } from '@deliberate/metrics';
 import type { INestApplication } from '@nestjs/common';
 import type { Pool } from 'pg';
+import { pollUntil } from './poll';
 import { parsePrometheusText } from './prometheus-text';
 
 // What a suite needs to show that a periodic job runs on one replica at a time: how each instance's runs of it
@@ -40,4 +41,34 @@ export async function lockWaiters(db: Pool, applicationName: string): Promise<nu
     [applicationName],
   );
   return Number(rows[0]!.n);
+}
+
+/**
+ * While a test holds up the run of `job` in progress (a lock its work waits on): exactly one connection of the
+ * service waits, for a whole second, no run completes or fails, and the replicas without the job's lock skip theirs.
+ */
+export async function expectOneRunnerWhileHeld(options: {
+  db: Pool;
+  applicationName: string;
+  apps: readonly INestApplication[];
+  job: string;
+}): Promise<void> {
+  const { db, applicationName, apps, job } = options;
+  await pollUntil(
+    () => lockWaiters(db, applicationName),
+    (n) => n >= 1,
+    { what: `a ${job} run waiting on the test's lock` },
+  );
+  const before = await totalJobRuns(apps, job);
+  const waiters: number[] = [];
+  for (let i = 0; i < 10; i += 1) {
+    waiters.push(await lockWaiters(db, applicationName));
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const after = await totalJobRuns(apps, job);
+  expect(waiters).toEqual(Array(10).fill(1));
+  expect(after.ran).toBe(before.ran);
+  expect(after.failed).toBe(before.failed);
+  // Ten intervals of the replicas that do not hold the job's lock, give or take the jitter.
+  expect(after.skipped - before.skipped).toBeGreaterThanOrEqual(5);
 }

@@ -17,6 +17,13 @@ import { currentUser, grantWriterRole } from './writer-role.repository';
 
 export const AUDIT_SCHEMA = 'audit';
 
+/** The audit schema's migrations, in order. */
+export const AUDIT_MIGRATIONS = [
+  CreateAuditTables1795800000000,
+  RestrictChainWrites1796500000000,
+  PartitionRecordsByTime1796800000000,
+];
+
 // The owner (DATABASE_URL's user) migrates and grants; everything after runs as the writer role, which reads the
 // tables and appends only through the owner's functions: even a bug in this service cannot rewrite history.
 export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
@@ -24,11 +31,7 @@ export async function prepareAuditSchema(config: AuditConfig): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     schema: AUDIT_SCHEMA,
     entities: [],
-    migrations: [
-      CreateAuditTables1795800000000,
-      RestrictChainWrites1796500000000,
-      PartitionRecordsByTime1796800000000,
-    ],
+    migrations: AUDIT_MIGRATIONS,
     // One connection holds the migration lock while another runs the migrations.
     poolSize: 2,
   });
