@@ -50,9 +50,9 @@ beforeAll(async () => {
   run = await runChaos(
     stack,
     {
-      // Five minutes of load, as long as the faults take (each SIGKILLed replica's consumer groups wait out its 30 s
-      // session before it is restarted), so the survivors of every kill have work; below one task a second, as
-      // twelve service processes and three brokers share the machine.
+      // Five minutes of load at least, and on until the last fault is over (each SIGKILLed replica's consumer groups
+      // wait out its 30 s session before it is restarted), so the survivors of every kill have work; below one task
+      // a second, as twelve service processes and three brokers share the machine.
       tasks: TASKS,
       rate: 0.8,
       warmupS: 10,
@@ -80,7 +80,7 @@ afterAll(async () => {
 }, 120_000);
 
 it('runs the whole load through the models', () => {
-  expect(run.observations.tasks).toHaveLength(TASKS);
+  expect(run.observations.tasks.length).toBeGreaterThanOrEqual(TASKS);
   expect(run.observations.bill.length).toBeGreaterThan(0);
 });
 

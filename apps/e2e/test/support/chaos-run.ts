@@ -24,7 +24,10 @@ import type { ChaosService, ChaosStack } from './chaos-stack.ts';
 import { HOST } from './chaos-infra.ts';
 
 export interface ChaosLoad {
-  /** Tasks submitted in all. */
+  /**
+   * Tasks submitted at least. The load goes on at its rate until the last fault is over, so that the survivors of
+   * every fault have work however long the faults take on a slow machine.
+   */
   tasks: number;
   /** Submissions per second (open loop). */
   rate: number;
@@ -481,9 +484,10 @@ export async function runChaos(
     const inFlight = new Set<Promise<void>>();
     const submitDeadline = () => Date.now() + 180_000;
 
+    let faultsOver = false;
     const loadDone = (async () => {
       const started = Date.now();
-      for (let n = 0; n < load.tasks; n++) {
+      for (let n = 0; n < load.tasks || !faultsOver; n++) {
         const due = started + (n * 1000) / load.rate;
         if (due > Date.now()) await sleep(due - Date.now());
         const kind = n % 3 === 0 ? 'reasoning' : 'fast';
@@ -590,6 +594,7 @@ export async function runChaos(
       await phase(name, act);
       await sleep(load.gapS * 1000);
     }
+    faultsOver = true;
     await loadDone;
     while (inFlight.size > 0) await Promise.race(inFlight);
     const loadS = (Date.now() - t0) / 1000;
