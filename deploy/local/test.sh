@@ -36,7 +36,8 @@ if ! command -v promtool >/dev/null 2>&1; then
   step "installing promtool (apt-get install prometheus)"
   as_root=()
   [ "$(id -u)" = 0 ] || as_root=(sudo)
-  before=" $(pgrep -x prometheus | tr '\n' ' ') "
+  # pgrep fails when none runs, which under pipefail would end the script.
+  before=" $(pgrep -x prometheus | tr '\n' ' ' || true) "
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
   if [ -d /run/systemd/system ]; then "${as_root[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
