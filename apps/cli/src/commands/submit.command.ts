@@ -95,8 +95,15 @@ export async function waitForOutcome(
   const started = ctx.io.now();
   try {
     for (;;) {
-      const task = await client.request<TaskResponse>('GET', `/v1/tasks/${taskId}`);
+      const task = await pollOnce(client, taskId);
       const elapsed = ctx.io.now() - started;
+      if (task === null) {
+        // The gateway was unavailable for this poll: the task goes on, and so does the wait, up to its timeout.
+        if (elapsed >= timeoutMs)
+          throw new CliError(`task ${taskId}: the gateway was unavailable at the timeout`, EXIT.unavailable);
+        await ctx.io.sleep(pollMs);
+        continue;
+      }
       reporter.update(task.status, elapsed, task.result?.usage ?? null);
       if (isTerminal(task.status) || task.status === 'needs_human') return task;
       if (elapsed >= timeoutMs) {
@@ -109,6 +116,15 @@ export async function waitForOutcome(
     }
   } finally {
     reporter.finish();
+  }
+}
+
+async function pollOnce(client: GatewayClient, taskId: string): Promise<TaskResponse | null> {
+  try {
+    return await client.request<TaskResponse>('GET', `/v1/tasks/${taskId}`);
+  } catch (e) {
+    if (e instanceof CliError && e.exitCode === EXIT.unavailable) return null;
+    throw e;
   }
 }
 
