@@ -16,7 +16,7 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': swc },
   moduleNameMapper: {
-    '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner|webhooks|audit)/(.*)$':
+    '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner|webhooks|audit|cli)/(.*)$':
       '<rootDir>/apps/$1/src/$2',
     '^@deliberate/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   },

@@ -55,9 +55,9 @@ import { BenchRun, freePort, HOST, log, root, waitHealthy } from './lib/run.ts';
 import { num, summary } from './lib/stats.ts';
 
 type RecordAppenderModule = typeof import('@deliberate/audit/chain/record-appender.js');
-type RecordHashModule = typeof import('@deliberate/audit/chain/record-hash.js');
-type CanonicalJsonModule = typeof import('@deliberate/audit/chain/canonical-json.js');
-type CanonicalJson = CanonicalJsonModule['canonicalJson'];
+type AuditChainModule = typeof import('@deliberate/audit-chain');
+type RecordHashModule = Pick<AuditChainModule, 'contentHash' | 'recordHash'>;
+type CanonicalJson = AuditChainModule['canonicalJson'];
 
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
 helpFromHeader(import.meta.url);
@@ -659,7 +659,11 @@ async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   const m = machine();
   log(`machine: ${m.cpus} CPUs, load average ${m.load.map((l) => l.toFixed(2)).join(' / ')}`);
-  for (const f of ['apps/audit/dist/main.js', 'libs/contracts/dist/index.js'])
+  for (const f of [
+    'apps/audit/dist/main.js',
+    'libs/contracts/dist/index.js',
+    'libs/audit-chain/dist/index.js',
+  ])
     if (!readFileExists(join(root, f))) throw new Error(`${f} is missing: build first (npm run build)`);
   await useLocalKafka(run);
   removeTopicsAtCleanup(run, () => LOCAL_BROKER, [prefix]);
@@ -667,10 +671,8 @@ async function main(): Promise<void> {
   const appenderModule = requireFromRoot<RecordAppenderModule>(
     join(root, 'apps/audit/dist/chain/record-appender.js'),
   );
-  const hashes = requireFromRoot<RecordHashModule>(join(root, 'apps/audit/dist/chain/record-hash.js'));
-  const { canonicalJson } = requireFromRoot<CanonicalJsonModule>(
-    join(root, 'apps/audit/dist/chain/canonical-json.js'),
-  );
+  const hashes = requireFromRoot<AuditChainModule>(join(root, 'libs/audit-chain/dist/index.js'));
+  const { canonicalJson } = hashes;
 
   const database = await createDatabase(run, `deliberate_bench_audit_${runId}`, 'audit-bench');
   const dbUrl = database.url;
@@ -701,7 +703,9 @@ async function main(): Promise<void> {
   // Polled often: the ingest clock starts when the health check first answers.
   await waitHealthy(run, child, `${baseUrl}/health`, 120_000, 100);
   const upAt = performance.now();
-  const classify = byComponent(new Map([[child.proc.pid, 'audit'] as const, [process.pid, 'bench'] as const]));
+  const classify = byComponent(
+    new Map([[child.proc.pid, 'audit'] as const, [process.pid, 'bench'] as const]),
+  );
   const cpuAtUp = cpuSnapshot(classify);
   log(`audit service up in ${num((upAt - t0) / 1000, 1)} s; its sink has joined; counting stored records`);
   // The service's own append path uses unqualified names, as the service's connections resolve them.

@@ -3,7 +3,8 @@ jest.setTimeout(120_000);
 import { randomBytes } from 'node:crypto';
 import { uuidv7 } from '@deliberate/contracts';
 import { pollUntil, sendForgeries, signedInternalHeaders } from '@deliberate/testing';
-import type { AuditRecordView } from '@deliberate/audit/api/audit-trail.service';
+import type { AuditExportLine, AuditRecordView } from '@deliberate/audit/api/audit-trail.service';
+import { canonicalJson, contentHash } from '@deliberate/audit-chain';
 import {
   type AuditHarness,
   INTERNAL_KEY,
@@ -226,6 +227,32 @@ it('stores an encrypted tenant’s prompts and answers as ciphertext, and shows 
   expect(accepted.data).toMatchObject({ spec: { input: 'confidential diagnosis question' } });
   const verify = await auditHttp<{ ok: boolean }>(h, '/v1/audit/verify', auditor('api-secret'));
   expect(verify.body.ok).toBe(true);
+});
+
+it('exports what the content hash covers: storedContent beside the decrypted data of an encrypted tenant only', async () => {
+  const period = 'from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z';
+  const lines = async (tenant: string) =>
+    (await auditHttp(h, `/v1/audit/export?${period}`, auditor(tenant))).text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as AuditExportLine);
+  const recomputed = (l: AuditExportLine) =>
+    contentHash({ ...l, content: l.storedContent ?? canonicalJson(l.data) }).toString('hex');
+
+  const secret = await lines('api-secret');
+  const accepted = secret.find((l) => l.type === 'tasks.task.accepted.v1')!;
+  expect(accepted.data).toMatchObject({ spec: { input: 'confidential diagnosis question' } });
+  expect(accepted.storedContent).toContain('aes-256-gcm');
+  expect(accepted.storedContent).not.toContain('confidential');
+  expect(secret.every((l) => recomputed(l) === l.contentHash)).toBe(true);
+  // Without storedContent the decrypted data would not hash to the stored content hash.
+  expect(contentHash({ ...accepted, content: canonicalJson(accepted.data) }).toString('hex')).not.toBe(
+    accepted.contentHash,
+  );
+
+  const plain = await lines('api-a');
+  expect(plain.some((l) => 'storedContent' in l)).toBe(false);
+  expect(plain.every((l) => recomputed(l) === l.contentHash)).toBe(true);
 });
 
 it('records every auditor query in the chain of the tenant asked about, or the platform chain', async () => {

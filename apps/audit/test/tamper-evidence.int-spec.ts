@@ -1,9 +1,8 @@
 jest.setTimeout(120_000);
 
 import { CheckpointService } from '@deliberate/audit/checkpoints/checkpoint.service';
-import { statementBytes } from '@deliberate/audit/checkpoints/checkpoint-signer';
 import type { StoredRecordRow } from '@deliberate/audit/chain/chain.repository';
-import { contentHash, recordHash } from '@deliberate/audit/chain/record-hash';
+import { contentHash, recordHash, statementBytes } from '@deliberate/audit-chain';
 import { ChainVerifier, type VerifyReport } from '@deliberate/audit/verify/chain-verifier';
 import { pollUntil, scrapeMetrics } from '@deliberate/testing';
 import { randomBytes, verify as verifySignature } from 'node:crypto';

@@ -1,3 +1,4 @@
+import { canonicalJson } from '@deliberate/audit-chain';
 import { describePrincipal, type Principal } from '@deliberate/contracts';
 import { Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
@@ -31,6 +32,15 @@ export interface AuditRecordView {
   prevHash: string;
   contentHash: string;
   recordHash: string;
+}
+
+/**
+ * One line of a JSON Lines export: the record as read, and, when `data` is not what was hashed (a tenant whose content
+ * is encrypted reads it decrypted), `storedContent`: the canonical JSON of the stored content, the exact text the
+ * content hash covers, so an export verifies offline (`deliberate audit verify-export`) without the tenant's key.
+ */
+export interface AuditExportLine extends AuditRecordView {
+  storedContent?: string;
 }
 
 export const AUDITOR_QUERY_TYPE = 'audit.query.v1';
@@ -73,6 +83,11 @@ export class AuditTrailService {
       contentHash: r.content_hash.toString('hex'),
       recordHash: r.record_hash.toString('hex'),
     };
+  }
+
+  exportLine(r: StoredRecordRow): AuditExportLine {
+    const view = this.view(r);
+    return canonicalJson(view.data) === r.content ? view : { ...view, storedContent: r.content };
   }
 
   /**
@@ -135,12 +150,12 @@ export class AuditTrailService {
   }
 
   /** Every record matching `filters`, a page at a time, for an export. */
-  async *scan(filters: EventFilters, pageSize = 1_000): AsyncGenerator<AuditRecordView[]> {
+  async *scan(filters: EventFilters, pageSize = 1_000): AsyncGenerator<AuditExportLine[]> {
     let cursor: { occurredAt: Date; tenantId: string; seq: number } | undefined;
     for (;;) {
       const rows = await this.queries.search(filters, cursor, pageSize);
       if (rows.length === 0) return;
-      yield rows.map((r) => this.view(r));
+      yield rows.map((r) => this.exportLine(r));
       if (rows.length < pageSize) return;
       const last = rows[rows.length - 1]!;
       cursor = { occurredAt: last.occurred_at, tenantId: last.tenant_id, seq: Number(last.seq) };

@@ -1,5 +1,5 @@
 import { uuidv7 } from '@deliberate/contracts';
-import { canonicalJson } from './canonical-json';
+import { canonicalJson } from '@deliberate/audit-chain';
 import type { PreparedRecord } from './record-appender';
 
 /** The chain of queries that span every tenant (a platform auditor's); `*` is never part of a tenant slug. */

@@ -1,7 +1,7 @@
 import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import { ChainRepository, type RecordColumns } from './chain.repository';
-import { contentHash, recordHash } from './record-hash';
+import { contentHash, recordHash } from '@deliberate/audit-chain';
 
 /** A record ready to be chained: its stored content and columns are final (redacted, encrypted). */
 export interface PreparedRecord {

@@ -1,6 +1,7 @@
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { checkpointPublicKey, CheckpointKeyring, parsePublicKey } from './checkpoint-keyring';
-import { CheckpointSigner, keyIdOf, parseSigningKey } from './checkpoint-signer';
+import { keyIdOf } from '@deliberate/audit-chain';
+import { CheckpointSigner, parseSigningKey } from './checkpoint-signer';
 
 const newSigner = () =>
   new CheckpointSigner(

@@ -1,11 +1,7 @@
 import type { BrokenLinkReason } from '@deliberate/contracts';
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
-import {
-  type CheckpointSigner,
-  type CheckpointStatement,
-  keyIdOf,
-  statementBytes,
-} from './checkpoint-signer';
+import { type CheckpointStatement, keyIdOf, statementBytes } from '@deliberate/audit-chain';
+import type { CheckpointSigner } from './checkpoint-signer';
 
 // The public keys checkpoints are verified with: the current signing key, and the keys it replaced, each valid for
 // the checkpoints signed within its period. A rotation keeps every older checkpoint verifiable, and a checkpoint

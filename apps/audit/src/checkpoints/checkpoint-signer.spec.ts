@@ -1,5 +1,6 @@
 import { generateKeyPairSync, randomBytes, verify } from 'node:crypto';
-import { CheckpointSigner, parseSigningKey, statementBytes } from './checkpoint-signer';
+import { statementBytes } from '@deliberate/audit-chain';
+import { CheckpointSigner, parseSigningKey } from './checkpoint-signer';
 
 describe('CheckpointSigner', () => {
   const statement = {

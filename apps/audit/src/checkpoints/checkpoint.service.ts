@@ -9,7 +9,8 @@ import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { JobRunMetrics } from '@deliberate/metrics';
 import { advisoryLock, PeriodicJob, Sql } from '@deliberate/persistence';
 import { CheckpointRepository } from './checkpoint.repository';
-import { CheckpointSigner, type CheckpointStatement } from './checkpoint-signer';
+import type { CheckpointStatement } from '@deliberate/audit-chain';
+import { CheckpointSigner } from './checkpoint-signer';
 
 export const CHECKPOINT_JOB = 'audit checkpoints';
 

@@ -7,7 +7,7 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { canonicalJson } from '../chain/canonical-json';
+import { canonicalJson } from '@deliberate/audit-chain';
 import { type PreparedRecord, RecordAppender } from '../chain/record-appender';
 import { AUDIT_CONFIG, type AuditConfig } from '../config';
 import { AuditMetrics } from '../metrics/audit-metrics';

@@ -6,7 +6,7 @@ import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
 import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
 import { AuditMetrics } from '../metrics/audit-metrics';
 import { AUDIT_READ_SQL } from '../reads/read-sql';
-import { contentHash, GENESIS_HASH, recordHash } from '../chain/record-hash';
+import { contentHash, GENESIS_HASH, recordHash } from '@deliberate/audit-chain';
 
 export interface BrokenLink {
   seq: number;

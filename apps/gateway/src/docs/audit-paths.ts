@@ -90,7 +90,8 @@ export const AUDIT_PATHS = {
       parameters: [...queryParameters(exportQuerySchema), metadataFilter],
       responses: {
         '200': {
-          description: 'One record per line',
+          description:
+            'One record per line. A JSON line whose data is not the stored content (decrypted for a tenant whose content is encrypted) also carries storedContent: the canonical JSON the content hash covers, so the export verifies offline (deliberate audit verify-export)',
           content: {
             'application/x-ndjson': { schema: { type: 'string' } },
             'text/csv': { schema: { type: 'string' } },

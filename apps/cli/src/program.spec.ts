@@ -1,0 +1,73 @@
+import type { Io } from './cli-context';
+import { EXIT } from './exit-codes';
+import { run } from './program';
+
+// The parsing of whole command lines, up to the point a request would be made: none of these reach the network
+// (a request would fail as exit 7, not the usage error each expects).
+
+function io(env: Record<string, string> = {}) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const fake: Io = {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    errIsTTY: false,
+    env: { DELIBERATE_CONFIG: '/nonexistent/deliberate.json', ...env },
+    sleep: () => Promise.resolve(),
+    now: () => 0,
+  };
+  return { fake, out: () => out.join(''), err: () => err.join('') };
+}
+
+const CONFIGURED = { DELIBERATE_URL: 'http://127.0.0.1:9', DELIBERATE_API_KEY: 'k' };
+
+describe('deliberate command line', () => {
+  it('prints help with examples and the exit codes, on every command, and exits 0', async () => {
+    for (const argv of [
+      ['--help'],
+      ['submit', '--help'],
+      ['review', 'answer', '--help'],
+      ['audit', 'verify-export', '--help'],
+    ]) {
+      const t = io();
+      expect(await run(argv, t.fake)).toBe(EXIT.ok);
+      expect(t.out()).toMatch(/Examples:/);
+    }
+    const t = io();
+    await run(['--help'], t.fake);
+    expect(t.out()).toMatch(/Exit codes:\n {2}0 {2}ok/);
+  });
+
+  it('refuses an unknown command or option, and a missing argument, as usage errors', async () => {
+    for (const argv of [['frobnicate'], ['get'], ['submit', 'x', '--nope'], ['review', 'answer']]) {
+      const t = io(CONFIGURED);
+      expect(await run(argv, t.fake)).toBe(EXIT.usage);
+      expect(t.err()).not.toBe('');
+    }
+  });
+
+  it('refuses a task id that is not a UUID before any request, on every command taking one', async () => {
+    for (const argv of [
+      ['get', '42'],
+      ['cancel', 'x'],
+      ['events', '../admin'],
+      ['review', 'claim', '1'],
+      ['review', 'answer', '1', '--text', 'a'],
+    ]) {
+      const t = io(CONFIGURED);
+      expect(await run(argv, t.fake)).toBe(EXIT.usage);
+      expect(t.err()).toMatch(/must be a UUID/);
+    }
+  });
+
+  it('lists every bad submit option at once, and a missing configuration', async () => {
+    const t = io(CONFIGURED);
+    expect(
+      await run(['submit', 'hi', '--mode', 'slow', '--timeout', 'never', '--metadata', 'x'], t.fake),
+    ).toBe(EXIT.usage);
+    expect(t.err()).toMatch(/3 problems:/);
+    const unconfigured = io();
+    expect(await run(['get', '0b8f5c0e-3c1a-4f5e-9a59-2d4c8d1e7f10'], unconfigured.fake)).toBe(EXIT.usage);
+    expect(unconfigured.err()).toMatch(/no gateway URL.*\n.*no API key/);
+  });
+});

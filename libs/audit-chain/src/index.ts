@@ -1,0 +1,3 @@
+export * from './canonical-json';
+export * from './record-hash';
+export * from './checkpoint-statement';
