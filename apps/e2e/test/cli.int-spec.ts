@@ -1,7 +1,7 @@
 import type { TaskResponse } from '@deliberate/contracts';
 import { buildService, pollUntil } from '@deliberate/testing';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createTenant, http, startStack, type TestStack } from './stack';
@@ -33,8 +33,6 @@ function cli(args: string[], key: string, stdin?: string): Promise<CliRun> {
       DELIBERATE_URL: stack.url,
       DELIBERATE_API_KEY: key,
       DELIBERATE_CONFIG: join(work, 'no-config.json'),
-      // A checkout whose node_modules predates libs/audit-chain has no workspace link to it: this stands in for it.
-      NODE_PATH: join(work, 'node_path'),
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
@@ -58,8 +56,6 @@ async function raw(path: string, key: string): Promise<string> {
 beforeAll(async () => {
   buildService('cli');
   work = mkdtempSync(join(tmpdir(), 'deliberate-cli-'));
-  mkdirSync(join(work, 'node_path/@deliberate'), { recursive: true });
-  symlinkSync(join(ROOT, 'libs/audit-chain'), join(work, 'node_path/@deliberate/audit-chain'));
   stack = await startStack('cli', {}, { audit: { AUDIT_CHECKPOINT_INTERVAL_MS: '500' } });
   acme = await createTenant(stack, 'acme');
   const policy = await http(stack, 'PUT', '/v1/policy', { key: acme.admin, body: { fallback: ['human'] } });

@@ -49,15 +49,7 @@ its line, chain and seq, with the expected and found hashes. Exit 6 when anythin
     .action(
       async (exportPath: string, checkpointsPath: string, flags: { publicKey?: string[] }, cmd: Command) => {
         // Loaded here: the other commands need neither the hashing library nor node:crypto.
-        const { formatVerifyReport, trustedKey, verifyExport } =
-          await import('../verify/verify-export.js').catch((e: unknown) => {
-            // A checkout whose node_modules predates libs/audit-chain has no link to it yet.
-            if ((e as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw e;
-            throw new CliError(
-              `${(e as Error).message.split('\n')[0]}: run \`npm install\` at the repository root to link the workspace libraries`,
-              EXIT.unexpected,
-            );
-          });
+        const { formatVerifyReport, trustedKey, verifyExport } = await import('../verify/verify-export.js');
         const ctx = context(cmd);
         const exportText = readText(exportPath, 'the export');
         const checkpointsText = readText(checkpointsPath, 'the checkpoints file');
