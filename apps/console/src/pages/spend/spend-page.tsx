@@ -1,0 +1,7 @@
+export function SpendPage() {
+  return (
+    <section>
+      <h1>spend</h1>
+    </section>
+  );
+}

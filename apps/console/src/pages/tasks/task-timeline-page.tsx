@@ -1,0 +1,102 @@
+import { type FormEvent, useEffect, useState } from 'react';
+import type { AuditPage, AuditTimeline } from '../../api/audit-types';
+import { useConsole } from '../../api/console-context';
+import { formatCount, formatMs, formatTime } from '../../api/format';
+import { useLoad } from '../../api/use-load';
+import { TimelineStepView } from './timeline-step-view';
+import { timelineStep, totalUsage } from './timeline-steps';
+
+// One task's life from its audit trail, oldest first: submission, triage decision, context selection, each model
+// call and reasoning attempt, fallbacks, the answer and the webhook attempts. Recent tasks are listed to pick from.
+
+export function TaskTimelinePage({
+  taskId,
+  onOpen,
+}: {
+  taskId: string | null;
+  onOpen: (taskId: string) => void;
+}) {
+  const { api } = useConsole();
+  const [typed, setTyped] = useState(taskId ?? '');
+  useEffect(() => setTyped(taskId ?? ''), [taskId]);
+  const recent = useLoad(
+    () => api.get<AuditPage>('/v1/audit/events', { type: 'tasks.task.accepted.v1', limit: 50 }),
+    [],
+  );
+  const timeline = useLoad(
+    taskId ? () => api.get<AuditTimeline>(`/v1/audit/tasks/${encodeURIComponent(taskId)}`) : null,
+    [taskId],
+  );
+  const entries = taskId && timeline.data?.taskId === taskId ? timeline.data.entries : [];
+  const usage = totalUsage(entries);
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (typed.trim()) onOpen(typed.trim());
+  };
+
+  return (
+    <section aria-labelledby="timeline-title">
+      <h1 id="timeline-title">Task timeline</h1>
+      <form onSubmit={submit} className="inline">
+        <label htmlFor="task-id">Task id</label>
+        <input
+          id="task-id"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          spellCheck={false}
+          size={40}
+        />
+        <button type="submit">Open</button>
+      </form>
+      <p role="status" aria-live="polite" className="status">
+        {timeline.loading ? 'Loading the timeline…' : recent.loading ? 'Loading tasks…' : ''}
+      </p>
+      {timeline.error ? (
+        <p role="alert" className="error">
+          {timeline.error}
+        </p>
+      ) : null}
+      {taskId && entries.length ? (
+        <>
+          <h2>Task {taskId}</h2>
+          <dl className="facts summary">
+            <dt>Model calls</dt>
+            <dd>{usage.calls}</dd>
+            <dt>Input tokens</dt>
+            <dd>{formatCount(usage.inputTokens)}</dd>
+            <dt>Output tokens</dt>
+            <dd>{formatCount(usage.outputTokens)}</dd>
+            <dt>Reasoning tokens</dt>
+            <dd>{formatCount(usage.reasoningTokens)}</dd>
+            <dt>Time in model calls</dt>
+            <dd>{formatMs(usage.latencyMs)}</dd>
+          </dl>
+          <ol className="timeline">
+            {entries.map((e) => (
+              <TimelineStepView key={e.seq} step={timelineStep(e)} />
+            ))}
+          </ol>
+        </>
+      ) : null}
+      <h2>Tasks (oldest first)</h2>
+      {recent.error ? (
+        <p role="alert" className="error">
+          {recent.error}
+        </p>
+      ) : null}
+      <ul className="recent">
+        {(recent.data?.items ?? []).map((r) =>
+          r.taskId ? (
+            <li key={r.seq}>
+              <button type="button" className="link" onClick={() => onOpen(r.taskId!)}>
+                {r.taskId}
+              </button>{' '}
+              <span className="muted">accepted {formatTime(r.occurredAt)}</span>
+            </li>
+          ) : null,
+        )}
+      </ul>
+    </section>
+  );
+}
