@@ -52,3 +52,16 @@ export interface VerifyReport {
   } | null;
   headMismatch: { reason: string; detail?: string } | null;
 }
+
+export interface CheckpointList {
+  algorithm: string;
+  keyId: string;
+  checkpoints: {
+    tenantId: string;
+    seq: number;
+    recordHash: string;
+    at: string;
+    keyId: string;
+    signature: string;
+  }[];
+}
