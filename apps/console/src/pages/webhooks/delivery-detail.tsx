@@ -31,7 +31,8 @@ export function DeliveryDetail({ delivery }: { delivery: WebhookDeliveryDetailRe
             <th scope="col">Outcome</th>
             <th scope="col">HTTP</th>
             <th scope="col">Latency</th>
-            <th scope="col">Error or response</th>
+            <th scope="col">Error</th>
+            <th scope="col">Response</th>
           </tr>
         </thead>
         <tbody>
@@ -42,7 +43,8 @@ export function DeliveryDetail({ delivery }: { delivery: WebhookDeliveryDetailRe
               <td>{a.outcome}</td>
               <td className="num">{a.httpStatus ?? '—'}</td>
               <td className="num">{formatMs(a.latencyMs)}</td>
-              <td>{a.error ?? (a.responseSnippet || '—')}</td>
+              <td>{a.error ?? '—'}</td>
+              <td>{a.responseSnippet ? <code>{a.responseSnippet}</code> : '—'}</td>
             </tr>
           ))}
         </tbody>
