@@ -101,7 +101,6 @@ describe('the console at /console', () => {
       '/console/%2eenv',
     ]) {
       const res = await raw(h.url, path);
-      expect({ path, status: res.status }).toEqual({ path, status: expect.any(Number) as number });
       expect({
         path,
         leaked: res.body.includes('outside the console') || res.body.includes('SECRET='),
@@ -109,7 +108,7 @@ describe('the console at /console', () => {
         path,
         leaked: false,
       });
-      expect([400, 403, 404]).toContain(res.status);
+      expect({ path, refused: [400, 403, 404].includes(res.status) }).toEqual({ path, refused: true });
     }
   });
 

@@ -80,8 +80,10 @@ export function serveConsole(dir: string) {
     req.url = relative + (req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : '');
     files(req, res, (e?: unknown) => {
       if (e) return next(e);
-      // A missing file with an extension is a missing asset, not an app route: 404, not the page.
-      if (/\.[A-Za-z0-9]+$/.test(relative)) {
+      // A missing (or refused) file with an extension, or a dotfile, is no app route: 404, not the page. The path
+      // is read decoded, as the file lookup read it (refuseNonOriginTargets has refused malformed encodings).
+      const name = decodeURIComponent(relative).split('/').pop() ?? '';
+      if (name.includes('.')) {
         return problem(res, 404, 'Not Found', `no console file ${relative}`);
       }
       sendIndex();
