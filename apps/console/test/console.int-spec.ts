@@ -166,6 +166,10 @@ describe('the console', () => {
     expect(traceText).not.toMatch(/^[{[]/);
     await expect(timeline.getByText('Reasoning tokens').first().isVisible()).resolves.toBe(true);
     await expect(page.getByText('Time in model calls').isVisible()).resolves.toBe(true);
+    // The task's cost, from the ledger's bookings of its calls.
+    const cost = page.locator('dl.summary dt', { hasText: 'Cost' }).locator('xpath=following-sibling::dd[1]');
+    await cost.waitFor();
+    expect(await cost.innerText()).toMatch(/^\$\d+\.\d+ \(sim-reasoner \$\d+\.\d+\)$/);
     await screenshot(page, 'timeline');
 
     // The escalated task: its escalation and the reviewer's answer. Its address can be shared and reloaded.

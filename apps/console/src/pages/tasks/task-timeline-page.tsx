@@ -1,7 +1,8 @@
+import type { SpendResponse } from '@deliberate/contracts';
 import { type FormEvent, useEffect, useState } from 'react';
 import type { AuditPage, AuditTimeline } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
-import { formatCount, formatMs, formatTime } from '../../api/format';
+import { formatCount, formatMicros, formatMs, formatTime } from '../../api/format';
 import { useLoad } from '../../api/use-load';
 import { TimelineStepView } from './timeline-step-view';
 import { timelineStep, totalUsage } from './timeline-steps';
@@ -16,7 +17,7 @@ export function TaskTimelinePage({
   taskId: string | null;
   onOpen: (taskId: string) => void;
 }) {
-  const { api } = useConsole();
+  const { api, me } = useConsole();
   const [typed, setTyped] = useState(taskId ?? '');
   useEffect(() => setTyped(taskId ?? ''), [taskId]);
   const recent = useLoad(
@@ -29,6 +30,20 @@ export function TaskTimelinePage({
   );
   const entries = taskId && timeline.data?.taskId === taskId ? timeline.data.entries : [];
   const usage = totalUsage(entries);
+  // What the task's model calls cost, from the ledger (auditors may read spend; the platform auditor may not).
+  const firstDay = entries[0]?.occurredAt.slice(0, 10);
+  const cost = useLoad(
+    taskId && firstDay && me.kind === 'tenant'
+      ? () =>
+          api.get<SpendResponse>('/v1/ledger/spend', {
+            taskId,
+            groupBy: 'model',
+            from: firstDay,
+            to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+          })
+      : null,
+    [taskId, firstDay],
+  );
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -71,6 +86,17 @@ export function TaskTimelinePage({
             <dd>{formatCount(usage.reasoningTokens)}</dd>
             <dt>Time in model calls</dt>
             <dd>{formatMs(usage.latencyMs)}</dd>
+            {cost.data ? (
+              <>
+                <dt>Cost</dt>
+                <dd className="wide">
+                  {formatMicros(cost.data.total.costMicroUsd)}
+                  {cost.data.rows.length > 0
+                    ? ` (${cost.data.rows.map((r) => `${r.key} ${formatMicros(r.costMicroUsd)}`).join(', ')})`
+                    : ''}
+                </dd>
+              </>
+            ) : null}
           </dl>
           <ol className="timeline">
             {entries.map((e) => (
