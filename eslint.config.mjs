@@ -7,7 +7,7 @@ export default tseslint.config(
   ...nx.configs['flat/base'],
   ...tseslint.configs.recommendedTypeChecked,
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', 'apps/console/**/*.tsx'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
@@ -34,6 +34,8 @@ export default tseslint.config(
               sourceTag: 'type:app',
               onlyDependOnLibsWithTags: ['type:contracts', 'type:util', 'type:infra', 'type:client', 'type:testing'],
             },
+            // The console (a browser app) reads the contracts' types; its browser suites drive the e2e stack.
+            { sourceTag: 'type:ui', onlyDependOnLibsWithTags: ['type:contracts', 'type:e2e', 'type:testing'] },
             {
               sourceTag: 'type:e2e',
               onlyDependOnLibsWithTags: ['type:app', 'type:contracts', 'type:util', 'type:infra', 'type:client', 'type:testing'],
@@ -53,6 +55,17 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-non-null-assertion': 'off',
+    },
+  },
+  {
+    // The console runs in the browser: of our projects it imports only the contracts, and only their types.
+    files: ['apps/console/src/**/*.ts', 'apps/console/src/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/consistent-type-imports': ['error', { prefer: 'type-imports' }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ regex: '^@deliberate/(?!contracts$)', message: 'the console imports only types of @deliberate/contracts' }] },
+      ],
     },
   },
   prettier,

@@ -18,6 +18,7 @@ const shared = {
   moduleNameMapper: {
     '^@deliberate/(gateway|triage|model-simulator|ledger|reasoner|webhooks|audit|cli)/(.*)$':
       '<rootDir>/apps/$1/src/$2',
+    '^@deliberate/e2e/(.*)$': '<rootDir>/apps/e2e/test/$1',
     '^@deliberate/([a-z-]+)$': '<rootDir>/libs/$1/src/index.ts',
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.local/'],

@@ -24,8 +24,9 @@ psql "${DATABASE_URL%/*}/postgres" -qtAc 'SELECT 1' >/dev/null 2>&1 || {
 
 step "type-check (tsc, every source and test file)"
 tsc -p tsconfig.json
-step "build (tsc -b)"
+step "build (tsc -b, and the console with vite)"
 tsc -b tsconfig.build.json
+vite build --config apps/console/vite.config.ts --logLevel warn
 step "lint (eslint, typed rules, module boundaries)"
 # The module-boundary rule reads the cached Nx project graph; this computes it.
 NX_DAEMON=false nx show projects >/dev/null
@@ -44,6 +45,14 @@ if ! command -v promtool >/dev/null 2>&1; then
   for pid in $(pgrep -x prometheus || true); do
     case "$before" in *" $pid "*) ;; *) "${as_root[@]}" kill "$pid" ;; esac
   done
+fi
+if [ ! -x /usr/bin/chromium ]; then
+  # The console's browser tests drive Debian's chromium through playwright-core.
+  step "installing chromium (apt-get install chromium)"
+  as_root=()
+  [ "$(id -u)" = 0 ] || as_root=(sudo)
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
 step "unit and integration tests (jest)"
 # NestJS 12 ships as ES modules only; Jest loads them into CommonJS test code through vm modules.

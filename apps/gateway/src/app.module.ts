@@ -18,6 +18,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AdminController } from './auth/admin.controller';
 import { ApiKeyGuard } from './auth/api-key.guard';
+import { MeController } from './auth/me.controller';
 import { AuthRepository } from './auth/auth.repository';
 import { AuthService } from './auth/auth.service';
 import { GATEWAY_CONFIG, type GatewayConfig } from './config';
@@ -102,6 +103,7 @@ export class GatewayModule {
       controllers: [
         MetricsController,
         TasksController,
+        MeController,
         ReviewsController,
         AdminController,
         IntakeSecretsController,

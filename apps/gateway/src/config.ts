@@ -9,6 +9,7 @@ import {
   telemetryConfigSchema,
 } from '@deliberate/config';
 import { maxTaskBodyBytes, PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS } from '@deliberate/contracts';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 const gatewayConfigFields = z.object({
@@ -61,6 +62,9 @@ const gatewayConfigFields = z.object({
   // How long the signed identity on a forwarded request stays valid: clocks of the gateway and services must agree
   // within it, and a captured request is refused once it has passed.
   GATEWAY_PRINCIPAL_TTL_SECONDS: envInt(30, 1, PRINCIPAL_SIGNATURE_MAX_TTL_SECONDS),
+  // The built console (apps/console, `npm run build`), served at /console. Unset: apps/console/dist of this checkout
+  // (the same path from src and from dist). A folder without index.html answers 503 until it is built.
+  CONSOLE_DIR: z.string().min(1).default(join(__dirname, '../../console/dist')),
 });
 
 // One limit decides the largest task: the body limit follows the Kafka message limit, and may only be lower.

@@ -13,6 +13,7 @@ import {
   refuseNonOriginTargets,
   refuseUnsafeRequestText,
 } from '@deliberate/http';
+import { serveConsole } from './console/console-files';
 import { DOCS_CONTENT_SECURITY_POLICY } from './docs/docs.controller';
 
 export async function createGatewayApp(config: GatewayConfig): Promise<INestApplication> {
@@ -26,6 +27,8 @@ export async function createGatewayApp(config: GatewayConfig): Promise<INestAppl
   // Before routing and before any body is read: a request target that is not a plain path never reaches a route.
   app.use(refuseNonOriginTargets);
   app.use(refuseUnsafeRequestText);
+  // The console's files are public (it signs in with an API key it sends to the API, like any client).
+  app.use(serveConsole(config.CONSOLE_DIR));
   // Before the body parser: a body is read only from a caller with a valid key within its rate.
   app.use(authenticateBeforeBody(app.get(RequestAuthenticator)));
   installJsonBodyParser(app, config.GATEWAY_MAX_BODY_BYTES);

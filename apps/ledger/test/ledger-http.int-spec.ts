@@ -210,6 +210,30 @@ describe('GET /v1/ledger/spend', () => {
     expect(day.body.total.costMicroUsd).toBe(11_350);
   });
 
+  it("reports one task's calls with taskId, and nothing of another tenant's task", async () => {
+    const { rows } = await h.db.query<{ task_id: string }>(
+      `SELECT task_id FROM bookings WHERE tenant_id = 'acme' AND tier = 'reasoning'`,
+    );
+    const taskId = rows[0]!.task_id;
+    const task = await ledgerHttp<SpendResponse>(
+      h,
+      'GET',
+      `/v1/ledger/spend?groupBy=model&taskId=${taskId}`,
+      {
+        principal: tenantAdmin('acme'),
+      },
+    );
+    expect(task.status).toBe(200);
+    expect(task.body.rows.map((r) => [r.costMicroUsd, r.calls])).toEqual([[10_000, 1]]);
+    const foreign = await ledgerHttp<SpendResponse>(h, 'GET', `/v1/ledger/spend?taskId=${taskId}`, {
+      principal: tenantAdmin('globex'),
+    });
+    expect(foreign.body.rows).toEqual([]);
+    expect(
+      (await ledgerHttp(h, 'GET', '/v1/ledger/spend?taskId=nope', { principal: tenantAdmin('acme') })).status,
+    ).toBe(400);
+  });
+
   it('scopes a tenant to itself; the platform admin sees every tenant or picks one', async () => {
     const other = await ledgerHttp(h, 'GET', '/v1/ledger/spend?tenantId=globex', {
       principal: tenantAdmin('acme'),

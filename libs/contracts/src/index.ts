@@ -24,6 +24,7 @@ export * from './ledger/ledger-commands';
 export * from './ledger/ledger-http.dto';
 export * from './ledger/ledger-topics';
 export * from './http/internal-auth';
+export * from './http/me.dto';
 export * from './http/principal-signature';
 export * from './events/task-reasoning-started.event';
 export * from './events/reasoning-trace-recorded.event';

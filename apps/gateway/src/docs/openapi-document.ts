@@ -32,6 +32,7 @@ import {
   webhookPayloadSchema,
   spendQuerySchema,
   tenantQuerySchema,
+  meResponseSchema,
 } from '@deliberate/contracts';
 import { AUDIT_PATHS } from './audit-paths';
 import { POLICY_PATHS, POLICY_SCHEMAS } from './policy-paths';
@@ -84,6 +85,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         Problem: schema(problemSchema),
         Spend: schema(spendResponseSchema),
         CancelTask: schema(cancelTaskRequestSchema, 'input'),
+        Me: schema(meResponseSchema),
         ReviewItem: schema(reviewItemSchema),
         ReviewAnswer: schema(reviewAnswerRequestSchema, 'input'),
         PutBudget: schema(putBudgetRequestSchema, 'input'),
@@ -179,6 +181,17 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '404': problem('No such task for this tenant'),
             '409': problem('The task already ended'),
             '503': DEPENDENCY_UNAVAILABLE,
+          },
+        },
+      },
+      '/v1/me': {
+        get: {
+          summary:
+            'Who the calling key is: a tenant key with its tenant, role and key id, or the platform admin or auditor (any key)',
+          security: bearer,
+          responses: {
+            '200': { description: 'The caller', ...json('Me') },
+            '401': problem('No key, or an unknown or revoked key'),
           },
         },
       },

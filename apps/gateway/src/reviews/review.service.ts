@@ -2,7 +2,7 @@ import { type ReviewItem, taskCancelledEvent, taskCompletedEvent } from '@delibe
 import { EventPublisher } from '@deliberate/kafka';
 import { ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { GATEWAY_CONFIG, type GatewayConfig } from '../config';
-import { toTaskResponse } from '../tasks/task-record';
+import { type TaskRecord, toTaskResponse } from '../tasks/task-record';
 import { TaskRepository } from '../tasks/task.repository';
 import { type ReviewClaim, ReviewRepository } from './review.repository';
 
@@ -14,6 +14,11 @@ const toClaim = (c: ReviewClaim | null): ReviewItem['claim'] =>
         expiresAt: c.expiresAt.toISOString(),
       }
     : null;
+
+const questionOf = (task: TaskRecord): ReviewItem['question'] => ({
+  input: task.spec.input,
+  context: task.spec.context,
+});
 
 // The last link of the fallback chain: tasks the models could not answer wait here for a person.
 // A reviewer claims a task (so two people do not answer it), then answers; the answer completes the task.
@@ -29,6 +34,7 @@ export class ReviewService {
   async queue(tenantId: string, limit: number): Promise<ReviewItem[]> {
     return (await this.reviews.queue(tenantId, limit)).map(({ task, claim }) => ({
       task: toTaskResponse(task),
+      question: questionOf(task),
       claim: toClaim(claim),
     }));
   }
@@ -47,7 +53,7 @@ export class ReviewService {
         `task ${taskId} is claimed by another reviewer until ${held?.expiresAt.toISOString() ?? 'shortly'}`,
       );
     }
-    return { task: toTaskResponse(task), claim: toClaim(claim) };
+    return { task: toTaskResponse(task), question: questionOf(task), claim: toClaim(claim) };
   }
 
   async answer(tenantId: string, taskId: string, reviewerKeyId: string, answer: string): Promise<void> {

@@ -28,7 +28,7 @@ export class SpendRepository {
   /** Bookings of [from, to) grouped by `groupBy`; sums as text, exact whatever their size. */
   async aggregate(
     sql: Sql,
-    q: { tenantId: string | null; from: Date; to: Date; groupBy: SpendGroup },
+    q: { tenantId: string | null; from: Date; to: Date; groupBy: SpendGroup; taskId?: string | undefined },
   ): Promise<SpendAggregateRow[]> {
     const key = GROUP_KEYS[q.groupBy];
     return sql.query<SpendAggregateRow>(
@@ -42,9 +42,10 @@ export class SpendRepository {
               SUM(reasoning_tokens)::text AS reasoning_tokens
          FROM bookings
         WHERE booked_at >= $1 AND booked_at < $2 AND ($3::text IS NULL OR tenant_id = $3)
+          AND ($4::uuid IS NULL OR task_id = $4)
         GROUP BY 1
         ORDER BY 1`,
-      [q.from, q.to, q.tenantId],
+      [q.from, q.to, q.tenantId, q.taskId ?? null],
     );
   }
 }

@@ -58,6 +58,7 @@ export class SpendService {
       from: q.from,
       to: q.to,
       groupBy: q.groupBy,
+      taskId: q.taskId,
     });
     const rows: SpendRow[] = aggregates.map((a) => ({
       key: a.key,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { triageDecisionSchema } from '../events/task-triaged.event';
 import { taskErrorSchema, taskResultSchema } from '../task/task-result.schema';
-import { taskModeSchema } from '../task/task-spec.schema';
+import { contextDocumentSchema, taskInputSchema, taskModeSchema } from '../task/task-spec.schema';
 import { taskStatusSchema } from '../task/task-status';
 
 export const taskResponseSchema = z.object({
@@ -16,7 +16,9 @@ export const taskResponseSchema = z.object({
   result: taskResultSchema.nullable(),
   error: taskErrorSchema.nullable(),
   /** Why the task waits for a human (status needs_human), and what was tried first. */
-  escalation: z.object({ reason: z.string(), attempts: z.array(z.string()), escalatedAt: z.iso.datetime() }).nullable(),
+  escalation: z
+    .object({ reason: z.string(), attempts: z.array(z.string()), escalatedAt: z.iso.datetime() })
+    .nullable(),
   cancellation: z.object({ reason: z.string(), cancelledAt: z.iso.datetime() }).nullable(),
   metadata: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
 });
@@ -47,6 +49,10 @@ export type ReviewAnswerRequest = z.infer<typeof reviewAnswerRequestSchema>;
 
 export const reviewItemSchema = z.object({
   task: taskResponseSchema,
-  claim: z.object({ reviewerKeyId: z.string(), claimedAt: z.iso.datetime(), expiresAt: z.iso.datetime() }).nullable(),
+  /** What the task asks, for the person answering it: its input and the context documents it came with. */
+  question: z.object({ input: taskInputSchema, context: z.array(contextDocumentSchema) }),
+  claim: z
+    .object({ reviewerKeyId: z.string(), claimedAt: z.iso.datetime(), expiresAt: z.iso.datetime() })
+    .nullable(),
 });
 export type ReviewItem = z.infer<typeof reviewItemSchema>;

@@ -98,6 +98,10 @@ export const spendQuerySchema = z
     to: instant.optional().meta({ description: 'a UTC date or a date-time with offset; default: now' }),
     groupBy: spendGroupSchema.default('model'),
     tenantId: tenantIdSchema.optional().meta({ description: 'platform admin only' }),
+    taskId: z
+      .uuid()
+      .optional()
+      .meta({ description: "only this task's model calls (what one task cost); the period still applies" }),
   })
   .transform((q) => {
     const now = new Date();
@@ -106,6 +110,7 @@ export const spendQuerySchema = z
       to: q.to ?? now,
       groupBy: q.groupBy,
       tenantId: q.tenantId,
+      taskId: q.taskId,
     };
   })
   .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] });

@@ -1,0 +1,27 @@
+import { mayAdminister, viewsFor } from './views';
+
+describe('viewsFor', () => {
+  it('shows each role the views its API calls allow', () => {
+    expect(viewsFor({ kind: 'tenant', tenantId: 'a', role: 'reviewer', keyId: 'k' })).toEqual(['reviews']);
+    expect(viewsFor({ kind: 'tenant', tenantId: 'a', role: 'auditor', keyId: 'k' })).toEqual([
+      'tasks',
+      'audit',
+      'spend',
+      'webhooks',
+    ]);
+    expect(viewsFor({ kind: 'tenant', tenantId: 'a', role: 'admin', keyId: 'k' })).toEqual([
+      'reviews',
+      'spend',
+      'webhooks',
+    ]);
+    expect(viewsFor({ kind: 'tenant', tenantId: 'a', role: 'submitter', keyId: 'k' })).toEqual([]);
+    expect(viewsFor({ kind: 'platform-auditor' })).toEqual(['tasks', 'audit']);
+    expect(viewsFor({ kind: 'platform-admin' })).toEqual(['spend', 'webhooks']);
+  });
+
+  it('lets admins only administer', () => {
+    expect(mayAdminister({ kind: 'tenant', tenantId: 'a', role: 'admin', keyId: 'k' })).toBe(true);
+    expect(mayAdminister({ kind: 'platform-admin' })).toBe(true);
+    expect(mayAdminister({ kind: 'tenant', tenantId: 'a', role: 'auditor', keyId: 'k' })).toBe(false);
+  });
+});

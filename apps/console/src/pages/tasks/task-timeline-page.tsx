@@ -1,0 +1,128 @@
+import type { SpendResponse } from '@deliberate/contracts';
+import { type FormEvent, useEffect, useState } from 'react';
+import type { AuditPage, AuditTimeline } from '../../api/audit-types';
+import { useConsole } from '../../api/console-context';
+import { formatCount, formatMicros, formatMs, formatTime } from '../../api/format';
+import { useLoad } from '../../api/use-load';
+import { TimelineStepView } from './timeline-step-view';
+import { timelineStep, totalUsage } from './timeline-steps';
+
+// One task's life from its audit trail, oldest first: submission, triage decision, context selection, each model
+// call and reasoning attempt, fallbacks, the answer and the webhook attempts. Recent tasks are listed to pick from.
+
+export function TaskTimelinePage({
+  taskId,
+  onOpen,
+}: {
+  taskId: string | null;
+  onOpen: (taskId: string) => void;
+}) {
+  const { api, me } = useConsole();
+  const [typed, setTyped] = useState(taskId ?? '');
+  useEffect(() => setTyped(taskId ?? ''), [taskId]);
+  const recent = useLoad(
+    () => api.get<AuditPage>('/v1/audit/events', { type: 'tasks.task.accepted.v1', limit: 50 }),
+    [],
+  );
+  const timeline = useLoad(
+    taskId ? () => api.get<AuditTimeline>(`/v1/audit/tasks/${encodeURIComponent(taskId)}`) : null,
+    [taskId],
+  );
+  const entries = taskId && timeline.data?.taskId === taskId ? timeline.data.entries : [];
+  const usage = totalUsage(entries);
+  // What the task's model calls cost, from the ledger (auditors may read spend; the platform auditor may not).
+  const firstDay = entries[0]?.occurredAt.slice(0, 10);
+  const cost = useLoad(
+    taskId && firstDay && me.kind === 'tenant'
+      ? () =>
+          api.get<SpendResponse>('/v1/ledger/spend', {
+            taskId,
+            groupBy: 'model',
+            from: firstDay,
+            to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
+          })
+      : null,
+    [taskId, firstDay],
+  );
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (typed.trim()) onOpen(typed.trim());
+  };
+
+  return (
+    <section aria-labelledby="timeline-title">
+      <h1 id="timeline-title">Task timeline</h1>
+      <form onSubmit={submit} className="inline">
+        <label htmlFor="task-id">Task id</label>
+        <input
+          id="task-id"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+          spellCheck={false}
+          size={40}
+        />
+        <button type="submit">Open</button>
+      </form>
+      <p role="status" aria-live="polite" className="status">
+        {timeline.loading ? 'Loading the timeline…' : recent.loading ? 'Loading tasks…' : ''}
+      </p>
+      {timeline.error ? (
+        <p role="alert" className="error">
+          {timeline.error}
+        </p>
+      ) : null}
+      {taskId && entries.length ? (
+        <>
+          <h2>Task {taskId}</h2>
+          <dl className="facts summary">
+            <dt>Model calls</dt>
+            <dd>{usage.calls}</dd>
+            <dt>Input tokens</dt>
+            <dd>{formatCount(usage.inputTokens)}</dd>
+            <dt>Output tokens</dt>
+            <dd>{formatCount(usage.outputTokens)}</dd>
+            <dt>Reasoning tokens</dt>
+            <dd>{formatCount(usage.reasoningTokens)}</dd>
+            <dt>Time in model calls</dt>
+            <dd>{formatMs(usage.latencyMs)}</dd>
+            {cost.data ? (
+              <>
+                <dt>Cost</dt>
+                <dd className="wide">
+                  {formatMicros(cost.data.total.costMicroUsd)}
+                  {cost.data.rows.length > 0
+                    ? ` (${cost.data.rows.map((r) => `${r.key} ${formatMicros(r.costMicroUsd)}`).join(', ')})`
+                    : ''}
+                </dd>
+              </>
+            ) : null}
+          </dl>
+          <ol className="timeline">
+            {entries.map((e) => (
+              <TimelineStepView key={e.seq} step={timelineStep(e)} />
+            ))}
+          </ol>
+        </>
+      ) : null}
+      <h2>Tasks (oldest first)</h2>
+      {recent.error ? (
+        <p role="alert" className="error">
+          {recent.error}
+        </p>
+      ) : null}
+      <ul className="recent">
+        {(recent.data?.items ?? []).map((r) =>
+          r.taskId ? (
+            <li key={r.seq}>
+              <button type="button" className="link" onClick={() => onOpen(r.taskId!)}>
+                {r.taskId}
+              </button>{' '}
+              <span className="muted">accepted {formatTime(r.occurredAt)}</span>
+            </li>
+          ) : null,
+        )}
+      </ul>
+    </section>
+  );
+}

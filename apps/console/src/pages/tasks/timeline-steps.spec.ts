@@ -1,0 +1,115 @@
+import type { AuditRecord } from '../../api/audit-types';
+import { timelineStep, totalUsage } from './timeline-steps';
+
+let seq = 0;
+const record = (type: string, data: unknown): AuditRecord => ({
+  tenantId: 'acme',
+  seq: ++seq,
+  eventId: `e${seq}`,
+  type,
+  source: 'deliberate/test',
+  taskId: 't',
+  occurredAt: '2026-12-01T10:00:00.000Z',
+  recordedAt: '2026-12-01T10:00:00.100Z',
+  route: null,
+  model: null,
+  status: null,
+  decision: null,
+  data,
+  prevHash: '',
+  contentHash: '',
+  recordHash: '',
+});
+const usage = { inputTokens: 120, cachedInputTokens: 20, outputTokens: 300, reasoningTokens: 250 };
+
+describe('timelineStep', () => {
+  it('says how the triage decided and why', () => {
+    const step = timelineStep(
+      record('tasks.task.triaged.v1', {
+        decision: {
+          route: 'reasoning',
+          decidedBy: 'rule',
+          rule: 'explicit-mode',
+          classification: null,
+          reason: 'asked for',
+        },
+      }),
+    );
+    expect(step).toMatchObject({
+      title: 'Triage decision',
+      summary: 'route reasoning, decided by rule (rule explicit-mode)',
+    });
+    expect(step.details).toEqual([{ kind: 'text', label: 'Reason', text: 'asked for' }]);
+  });
+
+  it('shows a reasoning attempt with its trace, answer and tokens', () => {
+    const step = timelineStep(
+      record('reasoning.trace.recorded.v1', {
+        attempt: 1,
+        model: 'sim-reasoning',
+        outcome: 'limit_hit',
+        parse: 'truncated',
+        trace: 'First, the income…',
+        providerReasoning: null,
+        answer: null,
+        usage,
+        prompt: [{ role: 'user', content: 'Decide' }],
+        contextSelection: null,
+      }),
+    );
+    expect(step).toMatchObject({
+      title: 'Reasoning attempt 1: sim-reasoning',
+      summary: 'limit_hit, output truncated',
+      tone: 'warn',
+    });
+    expect(step.details.map((d) => d.kind)).toEqual(['usage', 'text', 'messages']);
+    expect(step.details[1]).toEqual({ kind: 'text', label: 'Reasoning trace', text: 'First, the income…' });
+  });
+
+  it('names a human answer and its reviewer, and a webhook attempt with its status', () => {
+    expect(
+      timelineStep(
+        record('tasks.task.completed.v1', {
+          result: { answer: 'Approve.', answeredBy: 'human', model: null, usage: null, latencyMs: 5 },
+          review: { reviewerKeyId: 'key-1' },
+        }),
+      ),
+    ).toMatchObject({ title: 'Answered by a person', summary: 'by human, reviewer key key-1' });
+    expect(
+      timelineStep(
+        record('webhooks.delivery.attempted.v1', {
+          attempt: 2,
+          eventType: 'task.completed',
+          outcome: 'failed',
+          httpStatus: 500,
+          url: 'https://example.test/hook',
+          error: 'HTTP 500',
+          responseSnippet: '',
+        }),
+      ),
+    ).toMatchObject({ summary: 'failed (HTTP 500) to https://example.test/hook', tone: 'bad' });
+  });
+
+  it('keeps an unknown record, by its type', () => {
+    expect(timelineStep(record('something.new.v1', 'x'))).toMatchObject({ title: 'something.new.v1' });
+  });
+});
+
+describe('totalUsage', () => {
+  it('sums the model calls once each', () => {
+    const total = totalUsage([
+      record('usage.model-call.recorded.v1', { usage, latencyMs: 100 }),
+      record('usage.model-call.recorded.v1', { usage, latencyMs: 50 }),
+      record('reasoning.trace.recorded.v1', { usage }),
+    ]);
+    expect(total).toEqual({
+      ...usage,
+      inputTokens: 240,
+      cachedInputTokens: 40,
+      outputTokens: 600,
+      reasoningTokens: 500,
+      calls: 2,
+      latencyMs: 150,
+    });
+  });
+});
