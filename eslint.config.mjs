@@ -7,7 +7,7 @@ export default tseslint.config(
   ...nx.configs['flat/base'],
   ...tseslint.configs.recommendedTypeChecked,
   {
-    files: ['**/*.ts', 'apps/console/**/*.tsx'],
+    files: ['**/*.ts', 'apps/console/**/*.tsx', 'apps/console/vite.config.mts'],
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },

@@ -148,7 +148,7 @@ up() {
   log "building"
   (cd "$root" && "$node" node_modules/typescript/bin/tsc -b tsconfig.build.json)
   # The console the gateway serves at /console (CONSOLE_DIR, default apps/console/dist).
-  (cd "$root" && "$node" node_modules/vite/bin/vite.js build --config apps/console/vite.config.ts --logLevel warn)
+  (cd "$root" && "$node" node_modules/vite/bin/vite.js build --config apps/console/vite.config.mts --logLevel warn)
   if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] || { [ "${KAFKA_SASL:-0}" = 1 ] && [ "$KAFKA_BROKERS" = "127.0.0.1:9094" ]; }; then
     "$root/deploy/local/kafka.sh" start
   else log "using Kafka at $KAFKA_BROKERS"; fi

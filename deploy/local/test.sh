@@ -26,7 +26,7 @@ step "type-check (tsc, every source and test file)"
 tsc -p tsconfig.json
 step "build (tsc -b, and the console with vite)"
 tsc -b tsconfig.build.json
-vite build --config apps/console/vite.config.ts --logLevel warn
+vite build --config apps/console/vite.config.mts --logLevel warn
 step "lint (eslint, typed rules, module boundaries)"
 # The module-boundary rule reads the cached Nx project graph; this computes it.
 NX_DAEMON=false nx show projects >/dev/null

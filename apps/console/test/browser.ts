@@ -20,7 +20,7 @@ export function ensureConsoleBuilt(): void {
       join(ROOT, 'node_modules/vite/bin/vite.js'),
       'build',
       '--config',
-      'apps/console/vite.config.ts',
+      'apps/console/vite.config.mts',
       '--logLevel',
       'warn',
     ],
