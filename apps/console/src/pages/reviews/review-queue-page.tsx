@@ -50,6 +50,8 @@ export function ReviewQueuePage() {
       const item = await api.post<ReviewItem>(`/v1/reviews/${encodeURIComponent(taskId)}/claim`);
       setClaimed(item);
       setStatus(`Claimed task ${taskId}.`);
+      // The list shows the claim too.
+      queue.reload();
     });
 
   const submitAnswer = (e: FormEvent) => {
