@@ -220,6 +220,26 @@ describe('audit verify-export', () => {
     expect(pinned.problems[0]!.what).toMatch(/not among the keys given with --public-key/);
   });
 
+  it('says when the signatures were checked against the keys of the checkpoints file itself, not pinned ones', () => {
+    const listed = verifyExport(jsonl(interleaved), goodCheckpoints);
+    expect(listed.keys).toBe('listed');
+    expect(formatVerifyReport(listed)).toMatch(/not pinned: .*--public-key/);
+    const pinned = verifyExport(jsonl(interleaved), goodCheckpoints, [
+      trustedKey(key.publicKeyPem, 'key.pem'),
+    ]);
+    expect(pinned.keys).toBe('pinned');
+    expect(formatVerifyReport(pinned)).not.toMatch(/not pinned/);
+  });
+
+  it('verifies a chain longer than a call may take arguments (no spread of every seq)', () => {
+    const long = chain('acme', 150_000);
+    const report = verifyExport(jsonl(long), checkpointsFile(key, [checkpoint(long[149_999]!, key)]));
+    expect(report.problems).toEqual([]);
+    expect(report.chains).toEqual([
+      { tenantId: 'acme', fromSeq: 1, toSeq: 150_000, records: 150_000, checkpointsMatched: 1 },
+    ]);
+  });
+
   it('names a line that is not JSON or not a record, and a checkpoints file that is not one', () => {
     const text = `${jsonl(interleaved.slice(0, 2))}{oops\n${JSON.stringify({ tenantId: 'acme' })}\n`;
     const report = verifyExport(text, '{}');

@@ -38,6 +38,11 @@ export interface VerifyExportReport {
   records: number;
   chains: ChainSummary[];
   checkpointsChecked: number;
+  /**
+   * Whose keys the signatures were checked against: `pinned` (given out of band, --public-key), or `listed` (those
+   * the checkpoints file itself names, which prove the two files agree, not who signed them).
+   */
+  keys: 'pinned' | 'listed';
   /** Every problem, in the order of the export's lines (the checkpoints file's own problems last). */
   problems: ExportProblem[];
 }
@@ -350,13 +355,15 @@ export function verifyExport(
   const chains = [...byChain.entries()]
     .map(([tenantId, rs]) => ({
       tenantId,
-      fromSeq: Math.min(...rs.map((r) => r.seq)),
-      toSeq: Math.max(...rs.map((r) => r.seq)),
+      // A fold, not Math.min(...seqs): a chain of a long period has more records than a call takes arguments.
+      fromSeq: rs.reduce((min, r) => Math.min(min, r.seq), Number.POSITIVE_INFINITY),
+      toSeq: rs.reduce((max, r) => Math.max(max, r.seq), Number.NEGATIVE_INFINITY),
       records: rs.length,
       checkpointsMatched: matched.get(tenantId) ?? 0,
     }))
     .sort((a, b) => a.tenantId.localeCompare(b.tenantId));
-  return { ok: problems.length === 0, records, chains, checkpointsChecked, problems };
+  const keys = trustedKeys ? 'pinned' : 'listed';
+  return { ok: problems.length === 0, records, chains, checkpointsChecked, keys, problems };
 }
 
 /** Parses pinned public keys (SPKI PEM); throws naming the bad one. */
@@ -400,5 +407,10 @@ export function formatVerifyReport(r: VerifyExportReport): string {
         : 'no signed checkpoint in range: a rewrite of the whole range would go unseen';
     out.push(`  chain ${c.tenantId}: seq ${c.fromSeq}-${c.toSeq}, ${c.records} records, ${signed}`);
   }
+  if (r.keys === 'listed')
+    out.push(
+      'signing keys not pinned: checked against the keys the checkpoints file lists; ' +
+        "pin the deployment's public key with --public-key for an independent check",
+    );
   return out.join('\n');
 }
