@@ -14,7 +14,14 @@ const FOREIGN = 'sweep-foreign';
 const ROLES = ['submitter', 'auditor', 'admin', 'reviewer'] as const;
 
 // Routes that name no tenant and no resource: they act on the caller's own tenant, so a 2xx is right.
-const OWN_TENANT_ROUTES = new Set(['POST /v1/tasks', 'GET /v1/reviews', 'GET /v1/policy', 'PUT /v1/policy']);
+// Routes that answer any key of a tenant about that tenant (or the key itself, /v1/me), never about another.
+const OWN_TENANT_ROUTES = new Set([
+  'POST /v1/tasks',
+  'GET /v1/reviews',
+  'GET /v1/policy',
+  'PUT /v1/policy',
+  'GET /v1/me',
+]);
 
 // A valid body for each request schema, so a refusal comes from the access check and not from validation.
 const EXAMPLE_BODIES: Record<string, unknown> = {
