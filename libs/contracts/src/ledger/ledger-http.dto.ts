@@ -97,7 +97,12 @@ export const spendQuerySchema = z
       .optional()
       .meta({ description: 'a UTC date or a date-time with offset; default: start of the UTC month' }),
     to: instant.optional().meta({ description: 'a UTC date or a date-time with offset; default: now' }),
-    groupBy: spendGroupSchema.default('model'),
+    groupBy: spendGroupSchema
+      .default('model')
+      .meta({
+        description:
+          'model, day, route (tier/purpose), tenant, or call (one row per model call; needs taskId)',
+      }),
     tenantId: tenantIdSchema.optional().meta({ description: 'platform admin only' }),
     taskId: z
       .uuid()
