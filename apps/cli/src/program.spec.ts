@@ -53,11 +53,35 @@ describe('deliberate command line', () => {
       ['events', '../admin'],
       ['review', 'claim', '1'],
       ['review', 'answer', '1', '--text', 'a'],
+      ['spend', '--task', '42'],
     ]) {
       const t = io(CONFIGURED);
       expect(await run(argv, t.fake)).toBe(EXIT.usage);
       expect(t.err()).toMatch(/must be a UUID/);
     }
+  });
+
+  it('refuses spend per call without a task, and an unknown grouping, before any request', async () => {
+    const perCall = io(CONFIGURED);
+    expect(await run(['spend', '--group-by', 'call'], perCall.fake)).toBe(EXIT.usage);
+    expect(perCall.err()).toMatch(/--group-by call needs --task <id>/);
+    const unknown = io(CONFIGURED);
+    expect(
+      await run(
+        ['spend', '--group-by', 'calls', '--task', '0b8f5c0e-3c1a-4f5e-9a59-2d4c8d1e7f10'],
+        unknown.fake,
+      ),
+    ).toBe(EXIT.usage);
+    expect(unknown.err()).toMatch(/--group-by: one of model, day, route, tenant, call, not 'calls'/);
+  });
+
+  it('says in submit --help which keys see the cost while waiting, and why a submitter key does not', async () => {
+    const t = io();
+    expect(await run(['submit', '--help'], t.fake)).toBe(EXIT.ok);
+    expect(t.out()).toMatch(/only admin and auditor keys may read spend, so with a submitter key/);
+    const spend = io();
+    expect(await run(['spend', '--help'], spend.fake)).toBe(EXIT.ok);
+    expect(spend.out()).toMatch(/--task <id>/);
   });
 
   it('lists every bad submit option at once, and a missing configuration', async () => {

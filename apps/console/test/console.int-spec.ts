@@ -1,4 +1,4 @@
-import type { TaskResponse } from '@deliberate/contracts';
+import type { SpendResponse, TaskResponse } from '@deliberate/contracts';
 import { createTenant, http, startStack, type TestStack } from '@deliberate/e2e/stack';
 import { pollUntil, type Receiver, startReceiver } from '@deliberate/testing';
 import { Client } from 'pg';
@@ -13,6 +13,7 @@ import {
   screenshot,
   signIn,
 } from './browser';
+import { formatMicros } from '../src/api/format';
 
 // The console in a real browser against the whole stack: a reviewer answers an escalated task, an auditor reads its
 // timeline and sees verification fail after a record is tampered with, an admin reads spend and replays a dead
@@ -147,6 +148,21 @@ describe('the console', () => {
       );
     await audited(reasoned.body.id, 'reasoning.trace.recorded.v1');
     await audited(reasoned.body.id, 'tasks.task.completed.v1');
+    await audited(reasoned.body.id, 'usage.model-call.recorded.v1');
+    // What the ledger booked for the task's one model call, which its step must show.
+    const booked = await pollUntil(
+      async () =>
+        (
+          await http<SpendResponse>(
+            stack,
+            'GET',
+            `/v1/ledger/spend?groupBy=call&taskId=${reasoned.body.id}&from=2020-01-01`,
+            { key: acme.auditor },
+          )
+        ).body.rows ?? [],
+      (rows) => rows.length === 1 && rows[0]!.key !== 'unattributed',
+      { what: "the ledger's booking of the reasoning call" },
+    );
     await audited(escalatedId, 'tasks.task.completed.v1');
 
     const { page, problems } = await newPage();
@@ -170,6 +186,14 @@ describe('the console', () => {
     const cost = page.locator('dl.summary dt', { hasText: 'Cost' }).locator('xpath=following-sibling::dd[1]');
     await cost.waitFor();
     expect(await cost.innerText()).toMatch(/^\$\d+\.\d+ \(sim-reasoner \$\d+\.\d+\)$/);
+    // Each model call's step shows its tokens, latency and what the ledger booked for it.
+    const call = timeline.locator('li.step', { has: page.getByRole('heading', { name: /^Model call: / }) });
+    expect(await call.count()).toBe(1);
+    const callCost = call.locator('dt', { hasText: 'Cost booked' }).locator('xpath=following-sibling::dd[1]');
+    await callCost.waitFor();
+    expect(await callCost.innerText()).toBe(formatMicros(booked[0]!.costMicroUsd));
+    expect(booked[0]!.costMicroUsd).toBeGreaterThan(0);
+    await expect(call.getByText('Latency').isVisible()).resolves.toBe(true);
     await screenshot(page, 'timeline');
 
     // The escalated task: its escalation and the reviewer's answer. Its address can be shared and reloaded.

@@ -1,4 +1,4 @@
-import type { TaskResponse } from '@deliberate/contracts';
+import type { SpendResponse, TaskResponse } from '@deliberate/contracts';
 import { buildService, pollUntil } from '@deliberate/testing';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -98,9 +98,56 @@ describe('deliberate CLI against the stack', () => {
     );
     expect(new Set(lines).size).toBe(lines.length);
     expect(run.stderr).not.toContain('\x1b');
+    // A submitter key may not read spend: its line says nothing of cost, and the wait ends as usual.
+    expect(run.stderr).not.toMatch(/booked|\$/);
     const stored = await task(completedId);
     expect(stored.metadata).toEqual({ ticket: 'T-1' });
     expect(run.stdout).toBe(`${stored.result!.answer}\n`);
+  });
+
+  it("submit --wait with an admin key: the status line shows the task's cost as the ledger booked it", async () => {
+    const run = await cli(
+      ['submit', 'What is the capital of Peru?', '--mode', 'fast', '--wait', '--poll-interval', '200ms'],
+      acme.admin,
+    );
+    expect(run.code).toBe(0);
+    const id = /^submitted task ([0-9a-f-]{36})/.exec(run.stderr)![1]!;
+    const last = run.stderr.trim().split('\n').pop()!;
+    const shown = new RegExp(
+      `^task ${id.slice(0, 8)} completed after \\d+s.*, \\$(\\d+\\.\\d{6}) booked$`,
+    ).exec(last);
+    expect({ last, shown: shown !== null }).toEqual({ last, shown: true });
+    const ledger = await http<SpendResponse>(stack, 'GET', `/v1/ledger/spend?taskId=${id}&from=2020-01-01`, {
+      key: acme.auditor,
+    });
+    expect(ledger.body.total.costMicroUsd).toBeGreaterThan(0);
+    expect(Math.round(Number(shown![1]) * 1_000_000)).toBe(ledger.body.total.costMicroUsd);
+
+    // The same figure in --json, and per call from `spend --task`.
+    const json = await cli(['submit', 'Name a river.', '--mode', 'fast', '--wait', '--json'], acme.admin);
+    expect(json.code).toBe(0);
+    const done = JSON.parse(json.stdout) as TaskResponse & { bookedCostMicroUsd?: number };
+    const booked = await http<SpendResponse>(
+      stack,
+      'GET',
+      `/v1/ledger/spend?taskId=${done.id}&from=2020-01-01`,
+      {
+        key: acme.admin,
+      },
+    );
+    expect(done.bookedCostMicroUsd).toBe(booked.body.total.costMicroUsd);
+    const perCall = await cli(
+      ['spend', '--task', done.id, '--group-by', 'call', '--from', '2020-01-01', '--json'],
+      acme.auditor,
+    );
+    expect(perCall.code).toBe(0);
+    const report = JSON.parse(perCall.stdout) as SpendResponse;
+    expect(report.groupBy).toBe('call');
+    expect(report.rows.length).toBeGreaterThan(0);
+    expect(report.total.costMicroUsd).toBe(booked.body.total.costMicroUsd);
+    const unbounded = await cli(['spend', '--group-by', 'call'], acme.auditor);
+    expect(unbounded.code).toBe(2);
+    expect(unbounded.stderr).toMatch(/--group-by call needs --task/);
   });
 
   it('--json: the accepted task, then the whole completed task, reading the input from stdin', async () => {

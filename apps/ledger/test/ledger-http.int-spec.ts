@@ -398,3 +398,87 @@ describe('budgets', () => {
     expect(foreign.status).toBe(403);
   });
 });
+
+describe('GET /v1/ledger/spend?groupBy=call', () => {
+  // Its own tenant, so the reports above keep their figures whichever order they run in.
+  const taskId = '0193a0c4-5e3b-7c41-9d2e-4f6a7b8c9d0e';
+
+  beforeAll(async () => {
+    await h.publishUsage({ tenantId: 'initech', taskId, model: 'sim-fast', usage: usage(1_000, 500) });
+    await h.publishUsage({
+      tenantId: 'initech',
+      taskId,
+      model: 'sim-reasoner',
+      usage: usage(1_000, 1_000, 0, 800),
+    });
+    await pollUntil(
+      async () =>
+        (
+          await h.db.query<{ n: string }>(`SELECT count(*)::text AS n FROM bookings WHERE task_id = $1`, [
+            taskId,
+          ])
+        ).rows[0]!.n,
+      (n) => n === '2',
+      { what: "the task's two calls to be booked" },
+    );
+  });
+
+  it("gives a task's calls a row each, keyed by call id, adding up to the task's spend by model", async () => {
+    const { rows: booked } = await h.db.query<{ call_id: string; cost: string }>(
+      `SELECT call_id, cost_micro_usd::text AS cost FROM bookings WHERE task_id = $1 ORDER BY call_id`,
+      [taskId],
+    );
+    const byCall = await ledgerHttp<SpendResponse>(
+      h,
+      'GET',
+      `/v1/ledger/spend?groupBy=call&taskId=${taskId}`,
+      {
+        principal: tenantAdmin('initech', 'auditor'),
+      },
+    );
+    expect(byCall.status).toBe(200);
+    expect(byCall.body.groupBy).toBe('call');
+    expect(byCall.body.rows.map((r) => [r.key, r.costMicroUsd, r.calls])).toEqual(
+      booked.map((b) => [b.call_id, Number(b.cost), 1]),
+    );
+    expect(byCall.body.rows.map((r) => r.costMicroUsd).sort((a, b) => a - b)).toEqual([450, 10_000]);
+    const byModel = await ledgerHttp<SpendResponse>(
+      h,
+      'GET',
+      `/v1/ledger/spend?groupBy=model&taskId=${taskId}`,
+      {
+        principal: tenantAdmin('initech'),
+      },
+    );
+    expect(sumRows(byCall.body)).toBe(sumRows(byModel.body));
+    expect(byCall.body.total).toEqual({ ...byModel.body.total });
+  });
+
+  it('gives another tenant nothing of the task, and refuses a row per call without a task', async () => {
+    const foreign = await ledgerHttp<SpendResponse>(
+      h,
+      'GET',
+      `/v1/ledger/spend?groupBy=call&taskId=${taskId}`,
+      {
+        principal: tenantAdmin('acme'),
+      },
+    );
+    expect(foreign.status).toBe(200);
+    expect(foreign.body.rows).toEqual([]);
+    for (const path of ['/v1/ledger/spend?groupBy=call', '/v1/ledger/spend.csv?groupBy=call']) {
+      const unbounded = await ledgerHttp(h, 'GET', path, { principal: tenantAdmin('initech') });
+      expect({ path, status: unbounded.status }).toEqual({ path, status: 400 });
+      expect(unbounded.body['message']).toContain('groupBy: groupBy=call needs a taskId');
+    }
+  });
+
+  it('exports the rows per call as CSV, headed by the grouping', async () => {
+    const res = await ledgerHttp(h, 'GET', `/v1/ledger/spend.csv?groupBy=call&taskId=${taskId}`, {
+      principal: tenantAdmin('initech'),
+    });
+    expect(res.status).toBe(200);
+    const lines = res.text.trimEnd().split('\r\n');
+    expect(lines[0]).toMatch(/^call,cost_micro_usd,/);
+    expect(lines).toHaveLength(3);
+  });
+});

@@ -41,13 +41,14 @@ function context() {
 describe('submit --wait', () => {
   it('polls until the task is terminal, one line per status, riding out an unavailable gateway', async () => {
     const { ctx, err } = context();
-    const task = await waitForOutcome(
+    const { task, bookedCostMicroUsd } = await waitForOutcome(
       ctx,
       gateway(['accepted', 'accepted', 503, 'reasoning', 'completed']),
       ID,
       60_000,
       1000,
     );
+    expect(bookedCostMicroUsd).toBeNull();
     expect(task.status).toBe('completed');
     expect(err()).toBe(
       'task 0b8f5c0e accepted after 0s\ntask 0b8f5c0e reasoning after 3s\ntask 0b8f5c0e completed after 4s\n',
@@ -56,9 +57,9 @@ describe('submit --wait', () => {
 
   it('stops at a task waiting for a human, which the caller reports as exit 5', async () => {
     const { ctx } = context();
-    expect((await waitForOutcome(ctx, gateway(['accepted', 'needs_human']), ID, 60_000, 1000)).status).toBe(
-      'needs_human',
-    );
+    expect(
+      (await waitForOutcome(ctx, gateway(['accepted', 'needs_human']), ID, 60_000, 1000)).task.status,
+    ).toBe('needs_human');
   });
 
   it('gives up at the timeout with exit 5, saying the task goes on', async () => {
@@ -77,5 +78,25 @@ describe('submit --wait', () => {
       (x: unknown) => x,
     );
     expect((e as CliError).exitCode).toBe(EXIT.refused);
+  });
+
+  it('reads the booked cost at each status change only, shows it, and returns the last one read', async () => {
+    const { ctx, err } = context();
+    const costs = [null, 450, 10_450];
+    let reads = 0;
+    const outcome = await waitForOutcome(
+      ctx,
+      gateway(['accepted', 'accepted', 'reasoning', 'reasoning', 'completed']),
+      ID,
+      60_000,
+      1000,
+      () => Promise.resolve(costs[reads++] ?? null),
+    );
+    expect(reads).toBe(3);
+    expect(outcome.bookedCostMicroUsd).toBe(10_450);
+    expect(err()).toBe(
+      'task 0b8f5c0e accepted after 0s\ntask 0b8f5c0e reasoning after 2s, $0.000450 booked\n' +
+        'task 0b8f5c0e completed after 4s, $0.010450 booked\n',
+    );
   });
 });

@@ -7,6 +7,7 @@ import type { CliContext } from '../cli-context';
 import { CliError, EXIT, usageError } from '../exit-codes';
 import type { GatewayClient } from '../http/gateway-client';
 import { StatusReporter } from '../wait/status-line';
+import { type TaskCostReader, taskCostReader } from '../wait/task-cost';
 import { describeOutcome, taskSummary } from './task-output';
 
 interface SubmitFlags extends SubmitOptions {
@@ -34,7 +35,10 @@ export function registerSubmit(program: Command, context: (cmd: Command) => CliC
     .option('--metadata <key=value>', 'metadata, repeatable; values are strings', collect)
     .option('--webhook-url <url>', 'where the task.completed/failed webhook is sent')
     .option('--idempotency-key <key>', 'a retried submit with the same key returns the same task')
-    .option('-w, --wait', 'wait for the outcome: a status line on stderr, the answer on stdout')
+    .option(
+      '-w, --wait',
+      'wait for the outcome: a status line on stderr (with the cost booked so far, for keys that may read spend), the answer on stdout',
+    )
     .option('--timeout <duration>', 'with --wait: give up after this long (exit 5); the task goes on', '10m')
     .option('--poll-interval <duration>', 'with --wait: how often to ask', '1s')
     .addHelpText(
@@ -47,7 +51,12 @@ Examples:
   deliberate submit "Same request, safe to retry" --idempotency-key order-1234
 
 Without --wait the task id is printed (--json: the accepted response). With --wait the answer is printed once the
-task completes (--json: the whole task); a task that fails, is cancelled or waits for a human exits 5.`,
+task completes (--json: the whole task, with bookedCostMicroUsd when known); a task that fails, is cancelled or
+waits for a human exits 5.
+
+The status line shows what the ledger has booked for the task's model calls so far, read again at each status
+change: only admin and auditor keys may read spend, so with a submitter key it shows elapsed time and statuses, and
+no cost.`,
     )
     .action(async (input: string | undefined, flags: SubmitFlags, cmd: Command) => {
       const ctx = context(cmd);
@@ -74,8 +83,16 @@ task completes (--json: the whole task); a task that fails, is cancelled or wait
         return;
       }
       ctx.note(`submitted task ${accepted.id}`);
-      const task = await waitForOutcome(ctx, client, accepted.id, timeoutMs!, pollMs!);
-      if (ctx.json) ctx.printJson(task);
+      const cost = await taskCostReader(client, ctx.io.now());
+      const { task, bookedCostMicroUsd } = await waitForOutcome(
+        ctx,
+        client,
+        accepted.id,
+        timeoutMs!,
+        pollMs!,
+        cost,
+      );
+      if (ctx.json) ctx.printJson(bookedCostMicroUsd === null ? task : { ...task, bookedCostMicroUsd });
       else if (task.status === 'completed') ctx.print(task.result?.answer ?? '');
       if (task.status !== 'completed') {
         throw new CliError(describeOutcome(task), EXIT.taskNotCompleted);
@@ -83,14 +100,24 @@ task completes (--json: the whole task); a task that fails, is cancelled or wait
     });
 }
 
-/** Polls until the task is terminal or waits for a human; a timeout is exit 5 with the task still running. */
+export interface WaitOutcome {
+  task: TaskResponse;
+  /** What the ledger had booked for the task when the wait ended; null when unknown or not readable by the key. */
+  bookedCostMicroUsd: number | null;
+}
+
+/**
+ * Polls until the task is terminal or waits for a human; a timeout is exit 5 with the task still running. With a
+ * cost reader, the booked cost is read again at each status change (the last one included).
+ */
 export async function waitForOutcome(
   ctx: CliContext,
   client: GatewayClient,
   taskId: string,
   timeoutMs: number,
   pollMs: number,
-): Promise<TaskResponse> {
+  cost: TaskCostReader | null = null,
+): Promise<WaitOutcome> {
   const reporter = new StatusReporter({ isTTY: ctx.io.errIsTTY, write: (t) => ctx.io.err(t) }, taskId);
   const started = ctx.io.now();
   try {
@@ -104,8 +131,10 @@ export async function waitForOutcome(
         await ctx.io.sleep(pollMs);
         continue;
       }
-      reporter.update(task.status, elapsed, task.result?.usage ?? null);
-      if (isTerminal(task.status) || task.status === 'needs_human') return task;
+      const booked = cost && reporter.isChange(task.status) ? await cost(taskId) : null;
+      reporter.update(task.status, elapsed, task.result?.usage ?? null, booked);
+      if (isTerminal(task.status) || task.status === 'needs_human')
+        return { task, bookedCostMicroUsd: reporter.costMicroUsd };
       if (elapsed >= timeoutMs) {
         throw new CliError(
           `${taskSummary(task)}: still not done after ${seconds(timeoutMs)}; it goes on (deliberate get ${taskId})`,

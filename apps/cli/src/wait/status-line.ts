@@ -1,7 +1,9 @@
 import type { TaskStatus, TokenUsage } from '@deliberate/contracts';
+import { formatUsd } from '../format-usd';
 
 // What `submit --wait` shows on stderr while it polls: on a terminal one line rewritten in place (elapsed time, the
-// statuses so far, tokens once known); elsewhere (a log, a pipe) one plain line per status change.
+// statuses so far, tokens once known, the cost booked so far when the key may read it); elsewhere (a log, a pipe) one
+// plain line per status change.
 
 export interface WaitState {
   taskId: string;
@@ -9,6 +11,8 @@ export interface WaitState {
   changes: { status: TaskStatus; atMs: number }[];
   elapsedMs: number;
   usage: TokenUsage | null;
+  /** What the ledger has booked for the task's calls so far; null when unknown (or the key may not read spend). */
+  costMicroUsd: number | null;
 }
 
 /** `7s`, `1m 05s`, `2h 03m`. */
@@ -27,6 +31,8 @@ export function formatUsage(u: TokenUsage): string {
   return `${n(u.inputTokens)} in / ${n(u.outputTokens)} out tokens${reasoning}`;
 }
 
+export const formatCost = (microUsd: number): string => `${formatUsd(microUsd)} booked`;
+
 const short = (taskId: string) => taskId.slice(0, 8);
 
 /** The line a terminal shows, rewritten at each poll. */
@@ -35,6 +41,7 @@ export function statusLine(s: WaitState): string {
   const path = s.changes.map((c) => c.status).join(' → ');
   const parts = [`task ${short(s.taskId)}`, current, formatElapsed(s.elapsedMs), path];
   if (s.usage) parts.push(formatUsage(s.usage));
+  if (s.costMicroUsd !== null) parts.push(formatCost(s.costMicroUsd));
   return parts.join('  ·  ');
 }
 
@@ -44,8 +51,13 @@ export function changeLine(
   status: TaskStatus,
   atMs: number,
   usage: TokenUsage | null,
+  costMicroUsd: number | null = null,
 ): string {
-  return `task ${short(taskId)} ${status} after ${formatElapsed(atMs)}${usage ? `, ${formatUsage(usage)}` : ''}`;
+  const figures = [
+    ...(usage ? [formatUsage(usage)] : []),
+    ...(costMicroUsd !== null ? [formatCost(costMicroUsd)] : []),
+  ];
+  return `task ${short(taskId)} ${status} after ${formatElapsed(atMs)}${figures.map((f) => `, ${f}`).join('')}`;
 }
 
 export interface StatusSink {
@@ -63,19 +75,38 @@ export class StatusReporter {
     private readonly sink: StatusSink,
     taskId: string,
   ) {
-    this.state = { taskId, changes: [], elapsedMs: 0, usage: null };
+    this.state = { taskId, changes: [], elapsedMs: 0, usage: null, costMicroUsd: null };
   }
 
-  /** Records one poll's answer; returns whether the status changed. */
-  update(status: TaskStatus, elapsedMs: number, usage: TokenUsage | null): boolean {
-    const last = this.state.changes[this.state.changes.length - 1];
-    const changed = last?.status !== status;
+  /** Whether `status` would be a change: the moment to read the cost again, before `update` shows it. */
+  isChange(status: TaskStatus): boolean {
+    return this.state.changes[this.state.changes.length - 1]?.status !== status;
+  }
+
+  /**
+   * Records one poll's answer, with the cost booked so far when it was read (null keeps the last one known);
+   * returns whether the status changed.
+   */
+  update(
+    status: TaskStatus,
+    elapsedMs: number,
+    usage: TokenUsage | null,
+    costMicroUsd: number | null = null,
+  ): boolean {
+    const changed = this.isChange(status);
     if (changed) this.state.changes.push({ status, atMs: elapsedMs });
     this.state.elapsedMs = elapsedMs;
     this.state.usage = usage;
-    if (this.sink.isTTY) this.sink.write(`${CLEAR_LINE}${statusLine(this.state)}`);
-    else if (changed) this.sink.write(`${changeLine(this.state.taskId, status, elapsedMs, usage)}\n`);
+    if (costMicroUsd !== null) this.state.costMicroUsd = costMicroUsd;
+    const s = this.state;
+    if (this.sink.isTTY) this.sink.write(`${CLEAR_LINE}${statusLine(s)}`);
+    else if (changed) this.sink.write(`${changeLine(s.taskId, status, elapsedMs, usage, s.costMicroUsd)}\n`);
     return changed;
+  }
+
+  /** The cost last read; null when none was. */
+  get costMicroUsd(): number | null {
+    return this.state.costMicroUsd;
   }
 
   /** Ends the live line so that what follows starts on a line of its own. */

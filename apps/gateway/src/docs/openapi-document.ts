@@ -346,7 +346,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           parameters: queryParameters(spendQuerySchema),
           responses: {
             '200': { description: 'Rows and a total that is their exact sum (micro-USD)', ...json('Spend') },
-            '400': problem('A bad query parameter'),
+            '400': problem('A bad query parameter, or groupBy=call without a taskId'),
             '403': problem('Only admins and auditors read spend'),
           },
         },

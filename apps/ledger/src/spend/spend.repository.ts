@@ -15,12 +15,14 @@ export interface SpendAggregateRow {
   reasoning_tokens: string;
 }
 
-// Group keys as SQL over bookings; `route` is the call's tier and purpose (fast/classify).
+// Group keys as SQL over bookings; `route` is the call's tier and purpose (fast/classify). `call` is the call's id;
+// a settled call whose usage event has not arrived yet has none so far, and counts as unattributed until it does.
 const GROUP_KEYS: Record<SpendGroup, string> = {
   model: `model`,
   day: `to_char(booked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
   route: `COALESCE(tier, 'unattributed') || '/' || COALESCE(purpose, 'unattributed')`,
   tenant: `tenant_id`,
+  call: `COALESCE(call_id, 'unattributed')`,
 };
 
 @Injectable()

@@ -50,7 +50,8 @@ export const budgetResponseSchema = z.object({
 });
 export type BudgetResponse = z.infer<typeof budgetResponseSchema>;
 
-export const spendGroupSchema = z.enum(['model', 'day', 'route', 'tenant']);
+// `call`: one row per model call, keyed by its callId (the model-call event's); only within one task (taskId).
+export const spendGroupSchema = z.enum(['model', 'day', 'route', 'tenant', 'call']);
 export const spendRowSchema = z.object({
   key: z.string(),
   costMicroUsd: z.int(),
@@ -96,7 +97,12 @@ export const spendQuerySchema = z
       .optional()
       .meta({ description: 'a UTC date or a date-time with offset; default: start of the UTC month' }),
     to: instant.optional().meta({ description: 'a UTC date or a date-time with offset; default: now' }),
-    groupBy: spendGroupSchema.default('model'),
+    groupBy: spendGroupSchema
+      .default('model')
+      .meta({
+        description:
+          'model, day, route (tier/purpose), tenant, or call (one row per model call; needs taskId)',
+      }),
     tenantId: tenantIdSchema.optional().meta({ description: 'platform admin only' }),
     taskId: z
       .uuid()
@@ -113,5 +119,10 @@ export const spendQuerySchema = z
       taskId: q.taskId,
     };
   })
-  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] });
+  .refine((q) => q.from < q.to, { message: 'from must be before to', path: ['from'] })
+  // A row per call over a whole period is a list of every call, not a report: it is for one task.
+  .refine((q) => q.groupBy !== 'call' || q.taskId !== undefined, {
+    message: 'groupBy=call needs a taskId: one row per model call is reported for one task only',
+    path: ['groupBy'],
+  });
 export type SpendQuery = z.output<typeof spendQuerySchema>;

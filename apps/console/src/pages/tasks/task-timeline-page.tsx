@@ -5,7 +5,7 @@ import { useConsole } from '../../api/console-context';
 import { formatCount, formatMicros, formatMs, formatTime } from '../../api/format';
 import { useLoad } from '../../api/use-load';
 import { TimelineStepView } from './timeline-step-view';
-import { timelineStep, totalUsage } from './timeline-steps';
+import { callCosts, timelineSteps, totalUsage } from './timeline-steps';
 
 // One task's life from its audit trail, oldest first: submission, triage decision, context selection, each model
 // call and reasoning attempt, fallbacks, the answer and the webhook attempts. Recent tasks are listed to pick from.
@@ -32,18 +32,20 @@ export function TaskTimelinePage({
   const usage = totalUsage(entries);
   // What the task's model calls cost, from the ledger (auditors may read spend; the platform auditor may not).
   const firstDay = entries[0]?.occurredAt.slice(0, 10);
-  const cost = useLoad(
+  const spendOf = (groupBy: 'model' | 'call') =>
     taskId && firstDay && me.kind === 'tenant'
       ? () =>
           api.get<SpendResponse>('/v1/ledger/spend', {
             taskId,
-            groupBy: 'model',
+            groupBy,
             from: firstDay,
             to: new Date(Date.now() + 86_400_000).toISOString().slice(0, 10),
           })
-      : null,
-    [taskId, firstDay],
-  );
+      : null;
+  const cost = useLoad(spendOf('model'), [taskId, firstDay]);
+  // Each call's booking, shown on its step (matched by the call id its usage record carries).
+  const perCall = useLoad(spendOf('call'), [taskId, firstDay]);
+  const steps = timelineSteps(entries, perCall.data ? callCosts(perCall.data.rows) : null);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -99,8 +101,8 @@ export function TaskTimelinePage({
             ) : null}
           </dl>
           <ol className="timeline">
-            {entries.map((e) => (
-              <TimelineStepView key={e.seq} step={timelineStep(e)} />
+            {steps.map((step) => (
+              <TimelineStepView key={step.seq} step={step} />
             ))}
           </ol>
         </>

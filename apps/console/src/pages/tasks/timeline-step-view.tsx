@@ -1,4 +1,4 @@
-import { formatCount, formatMs } from '../../api/format';
+import { formatCount, formatMicros, formatMs } from '../../api/format';
 import type { StepDetail, TimelineStep } from './timeline-steps';
 
 function Detail({ detail }: { detail: StepDetail }) {
@@ -25,6 +25,15 @@ function Detail({ detail }: { detail: StepDetail }) {
             <>
               <dt>Latency</dt>
               <dd>{formatMs(detail.latencyMs)}</dd>
+            </>
+          ) : null}
+          {detail.bookedMicroUsd !== null ? (
+            <>
+              <dt>Cost booked</dt>
+              <dd className="cost">
+                {formatMicros(detail.bookedMicroUsd)}
+                {detail.bookedNote ? <span className="muted"> ({detail.bookedNote})</span> : null}
+              </dd>
             </>
           ) : null}
         </dl>

@@ -1,5 +1,5 @@
 import type { AuditRecord } from '../../api/audit-types';
-import { timelineStep, totalUsage } from './timeline-steps';
+import { callCosts, type TimelineStep, timelineStep, timelineSteps, totalUsage } from './timeline-steps';
 
 let seq = 0;
 const record = (type: string, data: unknown): AuditRecord => ({
@@ -111,5 +111,74 @@ describe('totalUsage', () => {
       calls: 2,
       latencyMs: 150,
     });
+  });
+});
+
+describe('timelineSteps', () => {
+  const call = (callId: string, outcome: string, u = usage) =>
+    record('usage.model-call.recorded.v1', {
+      callId,
+      model: 'sim-fast',
+      tier: 'fast',
+      purpose: 'classify',
+      outcome,
+      usage: u,
+      latencyMs: 40,
+      errorMessage: null,
+    });
+  const booked = (step: TimelineStep) => {
+    const detail = step.details.find((d) => d.kind === 'usage');
+    return detail?.kind === 'usage' ? [detail.bookedMicroUsd, detail.bookedNote] : 'no usage';
+  };
+
+  it("puts each call's booking on its own step, matched by call id", () => {
+    const steps = timelineSteps(
+      [
+        record('tasks.task.accepted.v1', { spec: { mode: 'auto' } }),
+        call('c-1', 'ok'),
+        call('c-2', 'length'),
+      ],
+      callCosts([
+        { key: 'c-2', costMicroUsd: 900 },
+        { key: 'c-1', costMicroUsd: 450 },
+      ]),
+    );
+    expect(steps.map(booked)).toEqual(['no usage', [450, null], [900, null]]);
+  });
+
+  it('shows no cost when the spend is unknown, or the call is not booked (yet)', () => {
+    expect(timelineSteps([call('c-1', 'ok')], null).map(booked)).toEqual([[null, null]]);
+    expect(
+      timelineSteps([call('c-1', 'ok')], callCosts([{ key: 'unattributed', costMicroUsd: 7 }])).map(booked),
+    ).toEqual([[null, null]]);
+  });
+
+  it("shows what the ledger booked for an aborted call, saying it is the hold's worst case", () => {
+    const zero = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 };
+    const [step] = timelineSteps(
+      [call('c-1', 'aborted', zero)],
+      callCosts([{ key: 'c-1', costMicroUsd: 20_000 }]),
+    );
+    expect(booked(step!)).toEqual([20_000, expect.stringContaining("booked at its hold's worst case")]);
+  });
+
+  it('books a call recorded twice (an abort, then its real usage) once, on its last record', () => {
+    const zero = { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningTokens: 0 };
+    const steps = timelineSteps(
+      [call('c-1', 'aborted', zero), call('c-1', 'ok')],
+      callCosts([{ key: 'c-1', costMicroUsd: 450 }]),
+    );
+    expect(steps.map(booked)).toEqual([
+      [null, null],
+      [450, null],
+    ]);
+  });
+
+  it('gives a reasoning attempt no booking of its own: its call has one', () => {
+    const steps = timelineSteps(
+      [record('reasoning.trace.recorded.v1', { attempt: 1, model: 'm', usage, callId: 'c-1' })],
+      callCosts([{ key: 'c-1', costMicroUsd: 450 }]),
+    );
+    expect(steps.map(booked)).toEqual([[null, null]]);
   });
 });

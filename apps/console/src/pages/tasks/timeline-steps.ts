@@ -1,7 +1,8 @@
 import type { AuditRecord } from '../../api/audit-types';
 
 // Turns a task's audit records into the steps of its timeline: what happened, in words, with the figures that
-// matter for each kind (tokens and latency of a model call, the trace of a reasoning attempt, a webhook's status).
+// matter for each kind (tokens, latency and booked cost of a model call, the trace of a reasoning attempt, a
+// webhook's status).
 
 export interface Usage {
   inputTokens: number;
@@ -12,7 +13,15 @@ export interface Usage {
 
 export type StepDetail =
   | { kind: 'text'; label: string; text: string }
-  | { kind: 'usage'; usage: Usage; latencyMs: number | null }
+  | {
+      kind: 'usage';
+      usage: Usage;
+      latencyMs: number | null;
+      /** What the ledger booked for the call (a model call's step only); null when not known. */
+      bookedMicroUsd: number | null;
+      /** Why the booking is not what the tokens cost, when it is not. */
+      bookedNote: string | null;
+    }
   | { kind: 'context'; documents: { title: string; kept: boolean; score: number; reason: string }[] }
   | { kind: 'messages'; messages: { role: string; content: string }[] };
 
@@ -72,12 +81,55 @@ function contextSelection(value: unknown): StepDetail[] {
   return documents.length ? [{ kind: 'context', documents }] : [];
 }
 
-function usageDetail(data: Data, latencyMs: number | null): StepDetail[] {
+function usageDetail(
+  data: Data,
+  latencyMs: number | null,
+  booked: { bookedMicroUsd: number | null; bookedNote: string | null } = {
+    bookedMicroUsd: null,
+    bookedNote: null,
+  },
+): StepDetail[] {
   const usage = usageOf(data['usage']);
-  return usage ? [{ kind: 'usage', usage, latencyMs }] : [];
+  return usage ? [{ kind: 'usage', usage, latencyMs, ...booked }] : [];
 }
 
-export function timelineStep(record: AuditRecord): TimelineStep {
+/** What the ledger booked for each of a task's model calls, by call id: the rows of its spend grouped by call. */
+export type CallCosts = ReadonlyMap<string, number>;
+
+export function callCosts(rows: readonly { key: string; costMicroUsd: number }[]): CallCosts {
+  return new Map(rows.map((r) => [r.key, r.costMicroUsd]));
+}
+
+// A cut-off call the provider reported nothing for is booked at its reservation's worst case: the provider may bill it.
+function bookedFor(data: Data, booked: number | null) {
+  const blindAbort = data['outcome'] === 'aborted' && booked !== null && booked > 0;
+  return {
+    bookedMicroUsd: booked,
+    bookedNote: blindAbort
+      ? "cut off before its usage was known: booked at its hold's worst case, which may be more than the bill"
+      : null,
+  };
+}
+
+/**
+ * The steps of a timeline, each model call with what the ledger booked for it when `costs` is known. A call
+ * recorded twice (an abort, then its real usage) shows its booking once, on its last record.
+ */
+export function timelineSteps(records: readonly AuditRecord[], costs: CallCosts | null): TimelineStep[] {
+  const lastOfCall = new Map<string, number>();
+  records.forEach((r, i) => {
+    const callId = r.type === 'usage.model-call.recorded.v1' ? str(obj(r.data)['callId']) : null;
+    if (callId) lastOfCall.set(callId, i);
+  });
+  return records.map((r, i) => {
+    const callId = r.type === 'usage.model-call.recorded.v1' ? str(obj(r.data)['callId']) : null;
+    const booked = costs && callId && lastOfCall.get(callId) === i ? (costs.get(callId) ?? null) : null;
+    return timelineStep(r, booked);
+  });
+}
+
+/** One record as a step; `bookedMicroUsd` is what the ledger booked for it, when it is a model call. */
+export function timelineStep(record: AuditRecord, bookedMicroUsd: number | null = null): TimelineStep {
   const data = obj(record.data);
   const base = { seq: record.seq, at: record.occurredAt, details: [] as StepDetail[] };
   switch (record.type) {
@@ -122,7 +174,10 @@ export function timelineStep(record: AuditRecord): TimelineStep {
         title: `Model call: ${str(data['model']) ?? '?'}`,
         summary: `${str(data['purpose']) ?? 'call'} on the ${str(data['tier']) ?? '?'} tier, ${outcome}`,
         tone: outcome === 'ok' ? 'good' : outcome === 'length' ? 'warn' : 'bad',
-        details: [...usageDetail(data, num(data['latencyMs'])), ...text('Error', data['errorMessage'])],
+        details: [
+          ...usageDetail(data, num(data['latencyMs']), bookedFor(data, bookedMicroUsd)),
+          ...text('Error', data['errorMessage']),
+        ],
       };
     }
     case 'reasoning.trace.recorded.v1': {
