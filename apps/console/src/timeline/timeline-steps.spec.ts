@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../../api/audit-types';
+import type { AuditRecord } from '../api/audit-types';
 import { timelineStep, totalUsage } from './timeline-steps';
 
 let seq = 0;

@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../../api/audit-types';
+import type { AuditRecord } from '../api/audit-types';
 
 // Turns a task's audit records into the steps of its timeline: what happened, in words, with the figures that
 // matter for each kind (tokens and latency of a model call, the trace of a reasoning attempt, a webhook's status).
