@@ -202,6 +202,19 @@ export function timelineStep(record: AuditRecord): TimelineStep {
   }
 }
 
+const ATTEMPT_TYPES: ReadonlySet<string> = new Set([
+  'usage.model-call.recorded.v1',
+  'reasoning.trace.recorded.v1',
+]);
+
+/**
+ * What the models made of a task, for the reviewer who takes it over: each call (model, outcome or error, tokens)
+ * and each reasoning attempt (its trace and answer), oldest first.
+ */
+export function attemptSteps(records: readonly AuditRecord[]): TimelineStep[] {
+  return records.filter((r) => ATTEMPT_TYPES.has(r.type)).map(timelineStep);
+}
+
 /** The tokens a task's model calls used, summed (each call is counted once, from its usage record). */
 export function totalUsage(records: readonly AuditRecord[]): Usage & { calls: number; latencyMs: number } {
   const total = {
