@@ -81,6 +81,15 @@ afterAll(async () => {
 
 describe('the console', () => {
   it('lets a reviewer claim and answer an escalated task, which then completes with the human answer', async () => {
+    // The audit trail, which the review view reads the model attempts from, records the escalation a moment later.
+    await pollUntil(
+      () =>
+        http<{ entries?: { type: string }[] }>(stack, 'GET', `/v1/audit/tasks/${escalatedId}`, {
+          key: reviewer,
+        }),
+      (r) => r.status === 200 && (r.body.entries ?? []).some((e) => e.type === 'reasoning.trace.recorded.v1'),
+      { what: "the escalated task's trail, as its reviewer reads it" },
+    );
     const { page, problems } = await newPage();
     await signIn(page, stack.url, reviewer);
     await page.getByRole('heading', { name: 'Review queue' }).waitFor();
@@ -94,6 +103,15 @@ describe('the console', () => {
     ).resolves.toBe(true);
     await expect(detail.getByText(INPUT).isVisible()).resolves.toBe(true);
     await expect(detail.getByText('Payslip, November').isVisible()).resolves.toBe(true);
+    // What the models made of it: the reasoning attempt, its outcome and tokens, and the call behind it.
+    const attempts = detail.getByRole('region', { name: 'Model attempts' }).locator('ol.timeline');
+    await attempts.waitFor();
+    const attemptTitles = (await attempts.locator('h3').allInnerTexts()).join('\n');
+    expect(attemptTitles).toMatch(/Model call: sim-reasoner/);
+    expect(attemptTitles).toMatch(/Reasoning attempt 1: sim-reasoner/);
+    await expect(attempts.getByText(/^limit_hit, output \w+$/).isVisible()).resolves.toBe(true);
+    await expect(attempts.getByText('Reasoning tokens').first().isVisible()).resolves.toBe(true);
+    await expect(attempts.getByText(/Prompt as the model saw it/).isVisible()).resolves.toBe(true);
 
     // Answering before claiming is refused with the API's own message.
     await page.getByLabel('Answer').fill(ANSWER);

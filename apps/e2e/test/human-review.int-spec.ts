@@ -16,9 +16,9 @@ let acme: Awaited<ReturnType<typeof createTenant>>;
 let reviewerA: string;
 let reviewerB: string;
 
-async function keyFor(role: string): Promise<string> {
-  const r = await http<{ key: string }>(stack, 'POST', '/v1/admin/tenants/acme/api-keys', {
-    key: acme.admin,
+async function keyFor(role: string, tenant = 'acme', admin = acme.admin): Promise<string> {
+  const r = await http<{ key: string }>(stack, 'POST', `/v1/admin/tenants/${tenant}/api-keys`, {
+    key: admin,
     body: { role },
   });
   expect(r.status).toBe(201);
@@ -153,6 +153,103 @@ describe('human review queue', () => {
   });
 });
 
+interface TimelineEntry {
+  type: string;
+  model: string | null;
+  data: Record<string, unknown>;
+}
+type Timeline = { entries?: TimelineEntry[]; message?: string };
+
+const timelineAs = (key: string, id: string) =>
+  http<Timeline>(stack, 'GET', `/v1/audit/tasks/${id}`, { key });
+
+/** Polls a reviewer's read of a task's timeline until it is refused with a message matching `reason`. */
+const refusedUntil = (key: string, id: string, reason: RegExp) =>
+  pollUntil(
+    () => timelineAs(key, id),
+    (r) => r.status === 403 && reason.test(String(r.body.message)),
+    { what: `a refusal matching ${reason}` },
+  );
+
+describe("a reviewer's view of the audit trail", () => {
+  it('reads the timeline of a waiting task, its attempts traced, until the task is answered', async () => {
+    const id = await escalatedTask();
+    const since = new Date().toISOString();
+    // The audit service records the escalation a moment after the task's status shows it.
+    const read = await pollUntil(
+      () => timelineAs(reviewerA, id),
+      (r) =>
+        r.status === 200 &&
+        (r.body.entries ?? []).some((e) => e.type === 'tasks.task.escalated.v1') &&
+        (r.body.entries ?? []).some((e) => e.type === 'reasoning.trace.recorded.v1'),
+      { what: "the reviewer's read of the escalated task" },
+    );
+    const trace = read.body.entries!.find((e) => e.type === 'reasoning.trace.recorded.v1')!;
+    expect(trace.model).toEqual(expect.any(String));
+    expect(trace.data).toMatchObject({ outcome: 'limit_hit', tier: 'reasoning' });
+    expect(trace.data).toHaveProperty('trace');
+    expect(trace.data['usage']).toMatchObject({ outputTokens: expect.any(Number) });
+
+    // Only this route: the trail at large stays an auditor's.
+    for (const path of [
+      '/v1/audit/events',
+      '/v1/audit/export?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z',
+      '/v1/audit/verify',
+      '/v1/audit/checkpoints',
+    ]) {
+      const res = await http(stack, 'GET', path, { key: reviewerA });
+      expect({ path, status: res.status }).toEqual({ path, status: 403 });
+    }
+    // Another tenant's reviewer learns nothing of the task, not even that it exists.
+    const globex = await createTenant(stack, 'globex-trail');
+    const foreign = await keyFor('reviewer', 'globex-trail', globex.admin);
+    const elsewhere = await timelineAs(foreign, id);
+    expect(elsewhere.status).toBe(404);
+    expect(elsewhere.body.entries).toBeUndefined();
+
+    // The reviewer's read is itself on record, naming the reviewer's key, as an auditor's is.
+    const claimed = await http<ReviewItem>(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerA });
+    expect(claimed.status).toBe(201);
+    const keyId = claimed.body.claim!.reviewerKeyId;
+    const queries = await http<{ items: { data: Record<string, unknown> }[] }>(
+      stack,
+      'GET',
+      `/v1/audit/events?type=audit.query.v1&decision=task-timeline&from=${since}&limit=500`,
+      { key: acme.auditor },
+    );
+    expect(queries.status).toBe(200);
+    expect(
+      queries.body.items.map((i) => i.data).filter((d) => JSON.stringify(d['filters']).includes(id)),
+    ).toContainEqual(
+      expect.objectContaining({
+        endpoint: 'task-timeline',
+        who: { kind: 'tenant', tenantId: 'acme', role: 'reviewer', keyId },
+      }),
+    );
+
+    const answered = await http(stack, 'POST', `/v1/reviews/${id}/answer`, {
+      key: reviewerA,
+      body: { answer: 'Deny: the figures do not add up.' },
+    });
+    expect(answered.status).toBe(202);
+    const after = await refusedUntil(reviewerA, id, /was answered by a reviewer at .* no longer waits/);
+    expect(after.body.entries).toBeUndefined();
+    // The auditor still reads it whole.
+    expect((await timelineAs(acme.auditor, id)).status).toBe(200);
+  });
+
+  it('refuses the timeline of a task no human was asked about', async () => {
+    const fast = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+      key: acme.submitter,
+      body: { input: 'Hi', mode: 'fast' },
+    });
+    expect(fast.status).toBe(202);
+    const refused = await refusedUntil(reviewerA, fast.body.id, /was completed at .* no longer waits/);
+    expect(refused.body.entries).toBeUndefined();
+    expect((await timelineAs(acme.auditor, fast.body.id)).status).toBe(200);
+  });
+});
+
 describe('cancellation', () => {
   it('cancels a task waiting for a human at once', async () => {
     const id = await escalatedTask();
@@ -167,6 +264,7 @@ describe('cancellation', () => {
       { what: 'cancelled' },
     );
     expect(cancelled.cancellation).toMatchObject({ reason: 'no longer needed' });
+    await refusedUntil(reviewerB, id, /was cancelled at .* no longer waits/);
     expect((await http(stack, 'POST', `/v1/tasks/${id}/cancel`, { key: acme.submitter })).status).toBe(409);
   });
 

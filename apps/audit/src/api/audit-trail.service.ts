@@ -1,6 +1,6 @@
 import { canonicalJson } from '@deliberate/audit-chain';
 import { describePrincipal, type Principal } from '@deliberate/contracts';
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
 import { AuditMetrics } from '../metrics/audit-metrics';
@@ -12,6 +12,7 @@ import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
 import { isChainRefusal, type StoredRecordRow } from '../chain/chain.repository';
 import { RecordQueryRepository } from './record-query.repository';
+import { reviewerAccess } from './review-access';
 import { AUDIT_READ_SQL } from '../reads/read-sql';
 
 /** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
@@ -126,6 +127,18 @@ export class AuditTrailService {
       this.recordQuery(principal, tenantId, 'task-timeline', { taskId }),
     ]);
     if (rows.length === 0) throw new NotFoundException(`no audit records for task ${taskId}`);
+    // A reviewer reads the trail of a task waiting for a human, so as to answer it, and no other.
+    if (principal.kind === 'tenant' && principal.role === 'reviewer') {
+      const access = reviewerAccess(
+        taskId,
+        rows.map((r) => ({
+          type: r.event_type,
+          occurredAt: r.occurred_at.toISOString(),
+          decision: r.decision,
+        })),
+      );
+      if (!access.allowed) throw new ForbiddenException(access.reason);
+    }
     return { taskId, tenantId: rows[0]!.tenant_id, entries: rows.map((r) => this.view(r)) };
   }
 

@@ -58,8 +58,9 @@ export class AuditController {
     this.searchSchema = searchQuerySchema(config.AUDIT_PAGE_SIZE_MAX);
   }
 
+  // A reviewer too, for a task of its tenant waiting for a human (the service decides from the task's records).
   @Get('tasks/:taskId')
-  @Allow('auditor', 'platform-auditor')
+  @Allow('auditor', 'platform-auditor', 'reviewer')
   timeline(
     @CurrentPrincipal() principal: Principal,
     @Param('taskId', new ParseUUIDPipe({ errorHttpStatusCode: 400 })) taskId: string,

@@ -1,4 +1,4 @@
-import { mayAdminister, viewsFor } from './views';
+import { mayAdminister, mayReadAttempts, viewsFor } from './views';
 
 describe('viewsFor', () => {
   it('shows each role the views its API calls allow', () => {
@@ -23,5 +23,11 @@ describe('viewsFor', () => {
     expect(mayAdminister({ kind: 'tenant', tenantId: 'a', role: 'admin', keyId: 'k' })).toBe(true);
     expect(mayAdminister({ kind: 'platform-admin' })).toBe(true);
     expect(mayAdminister({ kind: 'tenant', tenantId: 'a', role: 'auditor', keyId: 'k' })).toBe(false);
+  });
+
+  it("lets reviewers only read a waiting task's attempts", () => {
+    expect(mayReadAttempts({ kind: 'tenant', tenantId: 'a', role: 'reviewer', keyId: 'k' })).toBe(true);
+    expect(mayReadAttempts({ kind: 'tenant', tenantId: 'a', role: 'admin', keyId: 'k' })).toBe(false);
+    expect(mayReadAttempts({ kind: 'platform-auditor' })).toBe(false);
   });
 });

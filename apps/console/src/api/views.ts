@@ -37,6 +37,11 @@ export function mayAdminister(me: MeResponse): boolean {
   return caller === 'admin' || caller === 'platform-admin';
 }
 
+/** The audit trail of a task waiting for review: the audit service lets a reviewer read it, an admin not. */
+export function mayReadAttempts(me: MeResponse): boolean {
+  return callerOf(me) === 'reviewer';
+}
+
 export function describeMe(me: MeResponse): string {
   if (me.kind === 'tenant') return `${me.role ?? 'key'} of tenant ${me.tenantId ?? '?'}`;
   return me.kind === 'platform-admin' ? 'platform admin' : 'platform auditor';

@@ -54,7 +54,7 @@ export const AUDIT_PATHS = {
   '/v1/audit/tasks/{taskId}': {
     get: {
       summary:
-        "A task's full audit timeline, oldest first: input, routing decisions, prompts and context each model saw, traces, answers, costs, reviews, webhook attempts",
+        "A task's full audit timeline, oldest first: input, routing decisions, prompts and context each model saw, traces, answers, costs, reviews, webhook attempts. Auditors; and a reviewer, for a task of its tenant waiting for a person",
       security: bearer,
       parameters: [pathParameter('taskId', 'uuid'), ...queryParameters(auditTenantQuerySchema)],
       responses: {
@@ -63,7 +63,9 @@ export const AUDIT_PATHS = {
           tenantId: { type: 'string' },
           entries: { type: 'array', items: auditRecord },
         }),
-        '403': problem('Not an auditor, or another tenant named'),
+        '403': problem(
+          'Not an auditor or reviewer, another tenant named, or (a reviewer) the task is answered, cancelled, failed or was never escalated',
+        ),
         '404': problem("No records for the task in the caller's tenant"),
       },
     },

@@ -79,8 +79,9 @@ export class AuditProxyController {
     );
   }
 
+  // Reviewers reach one audit route only (a waiting task's timeline); the audit service refuses them the rest.
   @All('*path')
-  @Allow('auditor', 'platform-auditor')
+  @Allow('auditor', 'platform-auditor', 'reviewer')
   forward(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response) {
     return forwardToService(this.service, principal, req, res);
   }

@@ -3,12 +3,13 @@ import { type FormEvent, useState } from 'react';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage, useLoad } from '../../api/use-load';
-import { mayAdminister } from '../../api/views';
+import { mayAdminister, mayReadAttempts } from '../../api/views';
 import { ClaimCountdown } from './claim-countdown';
+import { ModelAttempts } from './model-attempts';
 import { TaskQuestion } from './task-question';
 
-// The human review queue: escalated tasks of the reviewer's tenant, oldest first. A reviewer opens one, claims it
-// (a countdown shows how long the claim holds), and answers; the answer completes the task.
+// The human review queue: escalated tasks of the reviewer's tenant, oldest first. A reviewer opens one, reads what
+// the models made of it, claims it (a countdown shows how long the claim holds), and answers; the answer completes it.
 
 interface Answered {
   taskId: string;
@@ -164,6 +165,7 @@ export function ReviewQueuePage() {
               ) : null}
             </dl>
             <TaskQuestion question={open.question} />
+            {mayReadAttempts(me) ? <ModelAttempts taskId={open.task.id} /> : null}
             <h3>Claim</h3>
             {myClaim ? (
               <p>

@@ -4,8 +4,8 @@ import type { AuditPage, AuditTimeline } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatCount, formatMicros, formatMs, formatTime } from '../../api/format';
 import { useLoad } from '../../api/use-load';
-import { TimelineStepView } from './timeline-step-view';
-import { callCosts, timelineSteps, totalUsage } from './timeline-steps';
+import { TimelineStepView } from '../../timeline/timeline-step-view';
+import { callCosts, timelineSteps, totalUsage } from '../../timeline/timeline-steps';
 
 // One task's life from its audit trail, oldest first: submission, triage decision, context selection, each model
 // call and reasoning attempt, fallbacks, the answer and the webhook attempts. Recent tasks are listed to pick from.

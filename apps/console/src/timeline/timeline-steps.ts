@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../../api/audit-types';
+import type { AuditRecord } from '../api/audit-types';
 
 // Turns a task's audit records into the steps of its timeline: what happened, in words, with the figures that
 // matter for each kind (tokens, latency and booked cost of a model call, the trace of a reasoning attempt, a
@@ -255,6 +255,19 @@ export function timelineStep(record: AuditRecord, bookedMicroUsd: number | null 
     default:
       return { ...base, title: record.type, summary: record.decision ?? '', tone: 'info' };
   }
+}
+
+const ATTEMPT_TYPES: ReadonlySet<string> = new Set([
+  'usage.model-call.recorded.v1',
+  'reasoning.trace.recorded.v1',
+]);
+
+/**
+ * What the models made of a task, for the reviewer who takes it over: each call (model, outcome or error, tokens)
+ * and each reasoning attempt (its trace and answer), oldest first.
+ */
+export function attemptSteps(records: readonly AuditRecord[]): TimelineStep[] {
+  return records.filter((r) => ATTEMPT_TYPES.has(r.type)).map((r) => timelineStep(r));
 }
 
 /** The tokens a task's model calls used, summed (each call is counted once, from its usage record). */

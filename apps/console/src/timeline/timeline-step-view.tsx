@@ -1,4 +1,4 @@
-import { formatCount, formatMicros, formatMs } from '../../api/format';
+import { formatCount, formatMicros, formatMs } from '../api/format';
 import type { StepDetail, TimelineStep } from './timeline-steps';
 
 function Detail({ detail }: { detail: StepDetail }) {

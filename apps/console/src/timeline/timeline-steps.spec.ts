@@ -1,5 +1,12 @@
-import type { AuditRecord } from '../../api/audit-types';
-import { callCosts, type TimelineStep, timelineStep, timelineSteps, totalUsage } from './timeline-steps';
+import type { AuditRecord } from '../api/audit-types';
+import {
+  attemptSteps,
+  callCosts,
+  type TimelineStep,
+  timelineStep,
+  timelineSteps,
+  totalUsage,
+} from './timeline-steps';
 
 let seq = 0;
 const record = (type: string, data: unknown): AuditRecord => ({
@@ -180,5 +187,51 @@ describe('timelineSteps', () => {
       callCosts([{ key: 'c-1', costMicroUsd: 450 }]),
     );
     expect(steps.map(booked)).toEqual([[null, null]]);
+  });
+});
+
+describe('attemptSteps', () => {
+  it("keeps a task's model calls and reasoning attempts, with their errors and traces, and nothing else", () => {
+    const steps = attemptSteps([
+      record('tasks.task.accepted.v1', { spec: { mode: 'reasoning', input: 'Decide.' } }),
+      record('usage.model-call.recorded.v1', {
+        model: 'sim-reasoner',
+        tier: 'reasoning',
+        purpose: 'reasoning',
+        outcome: 'length',
+        usage,
+        latencyMs: 900,
+        errorMessage: 'thought past its cap',
+      }),
+      record('reasoning.trace.recorded.v1', {
+        attempt: 1,
+        model: 'sim-reasoner',
+        outcome: 'limit_hit',
+        parse: 'truncated',
+        usage,
+        trace: 'Income first, then the instalments.',
+      }),
+      record('tasks.task.escalated.v1', { reason: 'limit_hit', attempts: ['reasoning'] }),
+    ]);
+    expect(steps.map((s) => s.title)).toEqual([
+      'Model call: sim-reasoner',
+      'Reasoning attempt 1: sim-reasoner',
+    ]);
+    expect(steps[0]!.details).toContainEqual({ kind: 'text', label: 'Error', text: 'thought past its cap' });
+    expect(steps[1]!.summary).toBe('limit_hit, output truncated');
+    // No cost is claimed for an attempt here (the review view has no ledger figures), whatever its position.
+    for (const step of steps) {
+      const usageDetail = step.details.find((d) => d.kind === 'usage');
+      expect(usageDetail?.kind === 'usage' ? usageDetail.bookedMicroUsd : 'no usage').toBeNull();
+    }
+    expect(steps[1]!.details).toContainEqual({
+      kind: 'text',
+      label: 'Reasoning trace',
+      text: 'Income first, then the instalments.',
+    });
+  });
+
+  it('finds no attempt in a task no model was called for', () => {
+    expect(attemptSteps([record('tasks.task.accepted.v1', {})])).toEqual([]);
   });
 });
