@@ -101,8 +101,6 @@ describe('the console', () => {
         .first()
         .isVisible(),
     ).resolves.toBe(true);
-    await expect(detail.getByText(INPUT).isVisible()).resolves.toBe(true);
-    await expect(detail.getByText('Payslip, November').isVisible()).resolves.toBe(true);
     // What the models made of it: the reasoning attempt, its outcome and tokens, and the call behind it.
     const attempts = detail.getByRole('region', { name: 'Model attempts' }).locator('ol.timeline');
     await attempts.waitFor();
@@ -112,6 +110,10 @@ describe('the console', () => {
     await expect(attempts.getByText(/^limit_hit, output \w+$/).isVisible()).resolves.toBe(true);
     await expect(attempts.getByText('Reasoning tokens').first().isVisible()).resolves.toBe(true);
     await expect(attempts.getByText(/Prompt as the model saw it/).isVisible()).resolves.toBe(true);
+    // The question, apart from the prompts of the model attempts above, which repeat its text.
+    const question = detail.getByRole('region', { name: 'Question' });
+    await expect(question.getByText(INPUT).isVisible()).resolves.toBe(true);
+    await expect(question.getByText('Payslip, November').isVisible()).resolves.toBe(true);
 
     // Answering before claiming is refused with the API's own message.
     await page.getByLabel('Answer').fill(ANSWER);

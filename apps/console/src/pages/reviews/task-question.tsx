@@ -1,10 +1,11 @@
 import type { ReviewItem } from '@deliberate/contracts';
 
-// What a task asks: its input (a text or a conversation) and the context documents it came with.
+// What a task asks: its input (a text or a conversation) and the context documents it came with, as one region
+// (the model attempts beside it show the same text as the prompt each model saw).
 
 export function TaskQuestion({ question }: { question: ReviewItem['question'] }) {
   return (
-    <>
+    <section aria-label="Question">
       <h3>Input</h3>
       {typeof question.input === 'string' ? (
         <pre className="text">{question.input}</pre>
@@ -33,6 +34,6 @@ export function TaskQuestion({ question }: { question: ReviewItem['question'] })
           ))}
         </ol>
       )}
-    </>
+    </section>
   );
 }
