@@ -23,6 +23,26 @@ const shared = {
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/', '<rootDir>/.local/'],
 };
+const integration = {
+  ...shared,
+  testMatch: ['<rootDir>/{apps,libs}/*/test/**/*.int-spec.ts'],
+  setupFiles: ['<rootDir>/tools/jest/integration-setup.ts'],
+  // Service logs are printed for failing tests only (TEST_LOGS=all prints every log as it is written).
+  testEnvironment: '<rootDir>/tools/jest/quiet-logs-environment.ts',
+  slowTestThreshold: 30,
+};
+// Suites that load the machine, time faults or share a broker of their own: `npm test` runs them one after another,
+// beside a runner that takes the rest (project `serial` here, `unit` and `integration` for the rest). Two load
+// suites side by side on 2 cores starve each other's Kafka heartbeats; the SASL and cluster brokers are one each.
+const SERIAL_SUITES = [
+  'apps/e2e/test/chaos.int-spec.ts',
+  'apps/reasoner/test/reasoner-load.int-spec.ts',
+  'apps/ledger/test/reservations-under-load.int-spec.ts',
+  'apps/webhooks/test/webhooks-replicas.int-spec.ts',
+  'libs/kafka/test/replicated-cluster.int-spec.ts',
+  'libs/kafka/test/sasl-broker.int-spec.ts',
+  'apps/e2e/test/sasl-stack.int-spec.ts',
+];
 module.exports = {
   projects: [
     {
@@ -38,13 +58,14 @@ module.exports = {
       ],
     },
     {
-      ...shared,
+      ...integration,
       displayName: 'integration',
-      testMatch: ['<rootDir>/{apps,libs}/*/test/**/*.int-spec.ts'],
-      setupFiles: ['<rootDir>/tools/jest/integration-setup.ts'],
-      // Service logs are printed for failing tests only (TEST_LOGS=all prints every log as it is written).
-      testEnvironment: '<rootDir>/tools/jest/quiet-logs-environment.ts',
-      slowTestThreshold: 30,
+      testPathIgnorePatterns: ['/node_modules/', ...SERIAL_SUITES],
+    },
+    {
+      ...integration,
+      displayName: 'serial',
+      testMatch: SERIAL_SUITES.map((suite) => `<rootDir>/${suite}`),
     },
   ],
   // A global option (ignored inside a project): integration tests wait on real brokers and model calls.

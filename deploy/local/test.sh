@@ -9,7 +9,11 @@ export KAFKA_BROKERS="${KAFKA_BROKERS:-127.0.0.1:9092}"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/deliberate}"
 
 started_kafka=0
-cleanup() { if [ "$started_kafka" = 1 ]; then deploy/local/kafka.sh stop || true; fi; }
+serial_pid=""
+cleanup() {
+  if [ -n "$serial_pid" ]; then kill "$serial_pid" 2>/dev/null || true; fi
+  if [ "$started_kafka" = 1 ]; then deploy/local/kafka.sh stop || true; fi
+}
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
@@ -54,13 +58,38 @@ if [ ! -x /usr/bin/chromium ]; then
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
 fi
-step "unit and integration tests (jest)"
 # NestJS 12 ships as ES modules only; Jest loads them into CommonJS test code through vm modules.
-# One suite at a time: on a 2-core machine two load suites side by side starve each other's Kafka heartbeats.
+export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --no-warnings=ExperimentalWarning"
 mkdir -p .local
+rm -f .local/jest-results*.json
 status=0
-NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --no-warnings=ExperimentalWarning" \
+if [ "$#" -gt 0 ]; then
+  step "tests (jest $*)"
   jest --ci --forceExit --maxWorkers=1 --json --outputFile=.local/jest-results.json "$@" || status=$?
-# One plain closing line with the counts, whatever reporter the runner used.
-node -e 'const r=require("./.local/jest-results.json");console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`)' || true
+else
+  # Two suites at a time: one runner takes the suites that load the machine or time faults (project `serial`,
+  # listed in jest.config.js), one after another, as two of them side by side on 2 cores starve each other's Kafka
+  # heartbeats; the other takes the unit and the remaining integration suites, which mostly wait on services, brokers
+  # and model calls. The serial runner's report is printed whole when it ends, after the other's.
+  step "tests: unit and integration suites, beside the load and fault suites (printed after)"
+  serial_log=.local/jest-serial.log
+  jest --ci --forceExit --maxWorkers=1 --selectProjects serial \
+    --json --outputFile=.local/jest-results-serial.json >"$serial_log" 2>&1 &
+  serial_pid=$!
+  jest --ci --forceExit --maxWorkers=1 --selectProjects unit integration \
+    --json --outputFile=.local/jest-results-rest.json || status=$?
+  serial_status=0
+  wait "$serial_pid" || serial_status=$?
+  serial_pid=""
+  step "load and fault suites (jest --selectProjects serial)"
+  cat "$serial_log"
+  [ "$serial_status" = 0 ] || status=$serial_status
+fi
+# One plain closing line with the counts of every run, whatever reporter the runner used.
+node -e '
+const fs = require("fs");
+const files = fs.readdirSync(".local").filter((f) => /^jest-results.*\.json$/.test(f));
+const sum = (k) => files.reduce((n, f) => n + JSON.parse(fs.readFileSync(".local/" + f, "utf8"))[k], 0);
+console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests")} skipped`);
+' || true
 exit $status
