@@ -130,6 +130,8 @@ describe('the console', () => {
     const answered = page.getByRole('region', { name: `Answered task ${escalatedId}` });
     await answered.waitFor();
     await expect(answered.getByText(ANSWER).isVisible()).resolves.toBe(true);
+    // The reviewer sees the task itself complete with the answer, as the gateway lets a reviewer read it.
+    await answered.getByText('Status: completed — answered by a person').waitFor();
     await screenshot(page, 'review-answered');
 
     const done = await pollUntil(

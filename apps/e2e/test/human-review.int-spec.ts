@@ -140,6 +140,10 @@ describe('human review queue', () => {
     });
     // A finished task is no longer reviewable.
     expect((await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: reviewerB })).status).toBe(409);
+    // The reviewers of the tenant read the task they were asked about, with the answer it completed with.
+    const asReviewer = await http<TaskResponse>(stack, 'GET', `/v1/tasks/${id}`, { key: reviewerB });
+    expect(asReviewer.status).toBe(200);
+    expect(asReviewer.body).toMatchObject({ id, status: 'completed', result: { answeredBy: 'human' } });
   });
 
   it('keeps reviewers to their roles and tenants', async () => {
@@ -150,6 +154,25 @@ describe('human review queue', () => {
     const foreign = await http<ReviewItem[]>(stack, 'GET', '/v1/reviews', { key: globex.admin });
     expect(foreign.body.map((i) => i.task.id)).not.toContain(id);
     expect((await http(stack, 'POST', `/v1/reviews/${id}/claim`, { key: globex.admin })).status).toBe(404);
+    // A reviewer reads the tasks a human was asked about, no other task of its tenant, and nothing of another's.
+    expect((await http(stack, 'GET', `/v1/tasks/${id}`, { key: reviewerA })).status).toBe(200);
+    const foreignReviewer = await keyFor('reviewer', 'globex-review', globex.admin);
+    const foreignRead = await http(stack, 'GET', `/v1/tasks/${id}`, { key: foreignReviewer });
+    expect(foreignRead.status).toBe(404);
+    const fast = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+      key: acme.submitter,
+      body: { input: 'Hi', mode: 'fast' },
+    });
+    await pollUntil(
+      () => task(fast.body.id),
+      (t) => t.status === 'completed',
+      { what: 'the fast answer' },
+    );
+    const notAsked = await http<{ message: string }>(stack, 'GET', `/v1/tasks/${fast.body.id}`, {
+      key: reviewerA,
+    });
+    expect(notAsked.status).toBe(404);
+    expect(notAsked.body.message).toBe(`task ${fast.body.id} not found`);
   });
 });
 

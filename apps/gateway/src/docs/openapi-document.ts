@@ -153,6 +153,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       '/v1/tasks/{id}': {
         get: {
           summary: 'Poll a task',
+          description:
+            'Submitter, auditor and admin keys read every task of their tenant; a reviewer key reads only the tasks a human was asked about (waiting for review, or answered since), and gets a 404 for any other.',
           security: bearer,
           parameters: [pathParameter('id', 'uuid')],
           responses: {

@@ -128,7 +128,7 @@ export class TasksController {
   }
 
   @Get(':id')
-  @Allow('submitter', 'auditor', 'admin')
+  @Allow('submitter', 'auditor', 'admin', 'reviewer')
   async get(
     @CurrentPrincipal() principal: Principal,
     @Param('id') id: string,
@@ -137,7 +137,9 @@ export class TasksController {
     const tenantId = tenantOf(principal);
     // Malformed ids get the same 404 as another tenant's: the answer must not reveal what exists.
     const task = UUID_PATTERN.test(id) ? await this.tasks.findForTenant(tenantId, id) : null;
-    if (!task) throw new NotFoundException(`task ${id} not found`);
+    // A reviewer reads the tasks a human was asked about (waiting, or answered since), and no other.
+    const hidden = principal.kind === 'tenant' && principal.role === 'reviewer' && !task?.escalation;
+    if (!task || hidden) throw new NotFoundException(`task ${id} not found`);
     if (!isTerminal(task.status)) {
       res.setHeader('Retry-After', String(RETRY_AFTER_S[task.status] ?? 5));
     }

@@ -3,7 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage, useLoad } from '../../api/use-load';
-import { mayAdminister, mayReadAttempts } from '../../api/views';
+import { mayReadAttempts } from '../../api/views';
 import { ClaimCountdown } from './claim-countdown';
 import { ModelAttempts } from './model-attempts';
 import { TaskQuestion } from './task-question';
@@ -66,16 +66,14 @@ export function ReviewQueuePage() {
       setAnswer('');
       setStatus(`Answer sent for task ${taskId}.`);
       queue.reload();
-      // Keys that may read tasks (an admin) see the task complete with the answer.
-      if (mayAdminister(me)) {
-        for (let i = 0; i < 20; i += 1) {
-          const task = await api.get<TaskResponse>(`/v1/tasks/${encodeURIComponent(taskId)}`);
-          if (task.status === 'completed') {
-            setAnswered({ taskId, answer, task });
-            break;
-          }
-          await new Promise((r) => setTimeout(r, 500));
+      // The reviewer (or admin) sees the task complete with the answer.
+      for (let i = 0; i < 20; i += 1) {
+        const task = await api.get<TaskResponse>(`/v1/tasks/${encodeURIComponent(taskId)}`);
+        if (task.status === 'completed') {
+          setAnswered({ taskId, answer, task });
+          break;
         }
+        await new Promise((r) => setTimeout(r, 500));
       }
     });
   };
