@@ -13,6 +13,7 @@ describe('simulator configuration', () => {
       faultRate429: 0,
       faultRate500: 0,
       randomSeed: 1,
+      maxStoredResponses: 20_000,
     });
   });
 
