@@ -20,7 +20,7 @@ export interface BilledCall {
   costMicroUsd: number;
   /** When generation finished (UTC ISO). */
   billedAt: string;
-  /** False when the client had gone before the answer was ready: billed all the same. */
+  /** False when the client had gone before the answer was ready: billed all the same. Always true for background. */
   clientConnected: boolean;
   api: BilledApi;
   /** The Responses API's `resp_…` id; null for chat completions. */

@@ -66,7 +66,8 @@ export interface ResponsePlan {
   createdAtMs: number;
   modelId: string;
   reasoningModel: boolean;
-  request: ResponseRequest;
+  // Without its input: a stored response keeps what it echoes, not the prompt (bodies may be megabytes).
+  request: Omit<ResponseRequest, 'input'>;
   serviceTier: BilledServiceTier;
   background: boolean;
   completion: SimulatedCompletion;

@@ -85,12 +85,13 @@ export class ResponsesService implements OnApplicationShutdown {
       runaway: fault === 'runaway',
     });
     const now = Date.now();
+    const { input: _input, ...echoed } = request;
     const plan: ResponsePlan = {
       id: `resp_${randomBytes(24).toString('hex')}`,
       createdAtMs: now,
       modelId: model.id,
       reasoningModel: model.reasoning,
-      request,
+      request: echoed,
       serviceTier,
       background,
       completion,
