@@ -64,6 +64,8 @@ export interface CompletionUsageBody {
 
 export interface SimulatedCompletion {
   content: string;
+  // What the model thought, in a few sentences; null for models that do not reason. The Responses API's summary.
+  thoughts: string | null;
   finishReason: 'stop' | 'length';
   usage: CompletionUsageBody;
   // Real-time latency before time scaling.
@@ -155,6 +157,8 @@ export function simulateCompletion(input: SimulationInput): SimulatedCompletion 
       : (directives.reasoningTokens ?? min + (pick(digest, 0) % (max - min + 1)));
   }
 
+  const topic = `"${snippet(userText).split(' ').slice(0, 6).join(' ')}"`;
+  const thoughts = model.reasoning ? reasoningText(digest, topic) : null;
   const format = request.response_format;
   let content: string;
   if (format && format.type !== 'text') {
@@ -166,9 +170,8 @@ export function simulateCompletion(input: SimulationInput): SimulatedCompletion 
       directives,
       answer,
     });
-  } else if (model.reasoning) {
-    const topic = `"${snippet(userText).split(' ').slice(0, 6).join(' ')}"`;
-    content = `<reasoning>${reasoningText(digest, topic)}</reasoning><answer>${answer}</answer>`;
+  } else if (thoughts !== null) {
+    content = `<reasoning>${thoughts}</reasoning><answer>${answer}</answer>`;
   } else {
     content = answer;
   }
@@ -191,6 +194,7 @@ export function simulateCompletion(input: SimulationInput): SimulatedCompletion 
   const latencyMs = model.baseLatencyMs + thinkingMs + (visible / model.outputTokensPerSecond) * 1_000;
   return {
     content,
+    thoughts,
     finishReason,
     latencyMs,
     usage: {

@@ -16,6 +16,8 @@ export interface SimulatorOptions {
   faultRate429: number;
   faultRate500: number;
   randomSeed: number;
+  // Responses API objects held in memory for GET and cancel; when full, the one that ended longest ago is forgotten.
+  maxStoredResponses: number;
 }
 
 export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
@@ -27,6 +29,7 @@ export const DEFAULT_SIMULATOR_OPTIONS: SimulatorOptions = {
   faultRate429: 0,
   faultRate500: 0,
   randomSeed: 1,
+  maxStoredResponses: 20_000,
 };
 
 const modelsFromJson = z
@@ -51,6 +54,7 @@ export const simulatorConfigSchema = telemetryConfigSchema.extend({
   SIM_FAULT_RATE_429: envNumber(0, 0, 1),
   SIM_FAULT_RATE_500: envNumber(0, 0, 1),
   SIM_RANDOM_SEED: envInt(DEFAULT_SIMULATOR_OPTIONS.randomSeed, 0, 2 ** 32 - 1),
+  SIM_MAX_STORED_RESPONSES: envInt(DEFAULT_SIMULATOR_OPTIONS.maxStoredResponses, 1, 1_000_000),
 });
 export type SimulatorConfig = z.infer<typeof simulatorConfigSchema>;
 
@@ -68,5 +72,6 @@ export function simulatorOptionsFromConfig(config: SimulatorConfig): SimulatorOp
     faultRate429: config.SIM_FAULT_RATE_429,
     faultRate500: config.SIM_FAULT_RATE_500,
     randomSeed: config.SIM_RANDOM_SEED,
+    maxStoredResponses: config.SIM_MAX_STORED_RESPONSES,
   };
 }

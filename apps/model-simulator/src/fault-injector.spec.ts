@@ -32,4 +32,13 @@ describe('FaultInjector', () => {
     const faults = new FaultInjector({ rate429: 0, rate500: 0, randomSeed: 1 });
     expect(faults.decide(undefined, {})).toBeNull();
   });
+
+  it('parses the flex refusal like any other fault, counts included', () => {
+    const faults = new FaultInjector({ rate429: 0, rate500: 0, randomSeed: 1 });
+    expect(faults.decide('flex_unavailablex1', {})).toMatchObject({ kind: 'flex_unavailable', times: 1 });
+    expect(faults.decide('flex_unavailablex1', {})).toBeNull();
+    expect(faults.decide('flex', {})).toMatchObject({
+      error: expect.stringContaining('flex_unavailable') as string,
+    });
+  });
 });

@@ -1,6 +1,7 @@
 import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
 import type { SimulatorOptions } from './config';
 import { ApiKeyGuard } from './api-key.guard';
+import { pricingAtTier } from './bill/call-cost';
 import { OpenAiHttpError, openAiErrorBody } from './openai-error';
 import type { SimulatedModel } from './simulator-models';
 import { SIMULATOR_OPTIONS } from './simulator.tokens';
@@ -19,6 +20,8 @@ export interface ModelEntry {
     input: number;
     cached_input: number;
     output: number;
+    // What a `service_tier: "flex"` call of the Responses API is billed at.
+    flex: { input: number; cached_input: number; output: number };
   };
 }
 
@@ -26,6 +29,7 @@ export interface ModelEntry {
 const CATALOGUE_CREATED = 1_767_225_600;
 
 function toEntry(model: SimulatedModel): ModelEntry {
+  const flex = pricingAtTier(model.pricing, 'flex');
   return {
     id: model.id,
     object: 'model',
@@ -39,6 +43,11 @@ function toEntry(model: SimulatedModel): ModelEntry {
       input: model.pricing.inputMicroUsdPerMTokens,
       cached_input: model.pricing.cachedInputMicroUsdPerMTokens,
       output: model.pricing.outputMicroUsdPerMTokens,
+      flex: {
+        input: flex.inputMicroUsdPerMTokens,
+        cached_input: flex.cachedInputMicroUsdPerMTokens,
+        output: flex.outputMicroUsdPerMTokens,
+      },
     },
   };
 }

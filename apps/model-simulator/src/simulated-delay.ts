@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 // setTimeout overflows (fires at once) past 2^31-1 ms.
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function connectionGone(res: ServerResponse): boolean {
+export function connectionGone(res: ServerResponse): boolean {
   return res.destroyed || (res.socket?.destroyed ?? true);
 }
 

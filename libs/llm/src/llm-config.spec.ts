@@ -10,6 +10,7 @@ describe('llmConfigSchema', () => {
         model: 'sim-fast',
         timeoutMs: 600_000,
         maxRetries: 2,
+        api: 'chat',
       },
       reasoning: {
         baseUrl: 'http://127.0.0.1:4010/v1',
@@ -17,6 +18,7 @@ describe('llmConfigSchema', () => {
         model: 'sim-reasoner',
         timeoutMs: 600_000,
         maxRetries: 2,
+        api: 'chat',
       },
       standard: {
         baseUrl: 'http://127.0.0.1:4010/v1',
@@ -24,6 +26,7 @@ describe('llmConfigSchema', () => {
         model: 'sim-standard',
         timeoutMs: 600_000,
         maxRetries: 2,
+        api: 'chat',
       },
     });
   });
@@ -34,6 +37,7 @@ describe('llmConfigSchema', () => {
         LLM_REASONING_BASE_URL: 'https://my-vllm.internal/v1',
         LLM_REASONING_API_KEY: 'token',
         LLM_REASONING_MODEL: 'deepseek-r1',
+        LLM_REASONING_API: 'responses',
         LLM_TIMEOUT_MS: '1500',
         LLM_MAX_RETRIES: '0',
       }),
@@ -44,8 +48,10 @@ describe('llmConfigSchema', () => {
       model: 'deepseek-r1',
       timeoutMs: 1_500,
       maxRetries: 0,
+      api: 'responses',
     });
     expect(tiers.fast.model).toBe('sim-fast');
+    expect(tiers.fast.api).toBe('chat');
     expect(tiers.fast.timeoutMs).toBe(1_500);
   });
 
@@ -56,11 +62,12 @@ describe('llmConfigSchema', () => {
         LLM_FAST_BASE_URL: 'ftp://x',
         LLM_MAX_RETRIES: '-1',
         LLM_STANDARD_MODEL: '',
+        LLM_FAST_API: 'completions',
       });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as ConfigError).problems).toHaveLength(3);
+    expect((error as ConfigError).problems).toHaveLength(4);
   });
 });

@@ -1,5 +1,12 @@
 import type OpenAI from 'openai';
-import { reasoningContentOf, toModelCallResult, usageFromCompletion } from './model-call-result';
+import {
+  finishReasonOfResponse,
+  reasoningContentOf,
+  toModelCallResult,
+  toModelCallResultFromResponse,
+  usageFromCompletion,
+  usageFromResponse,
+} from './model-call-result';
 
 function completion(
   overrides: Partial<OpenAI.ChatCompletion> = {},
@@ -80,6 +87,9 @@ describe('toModelCallResult', () => {
       latencyMs: 13,
       reasoningContent: null,
       requestId: 'req_1',
+      responseId: null,
+      serviceTier: null,
+      encryptedReasoning: [],
     });
   });
 
@@ -110,5 +120,121 @@ describe('reasoningContentOf', () => {
     } as OpenAI.ChatCompletionMessage;
     expect(reasoningContentOf(message)).toBe('why');
     expect(reasoningContentOf(undefined)).toBeNull();
+  });
+});
+
+function response(overrides: Partial<OpenAI.Responses.Response> = {}): OpenAI.Responses.Response {
+  return {
+    id: 'resp_1',
+    object: 'response',
+    created_at: 0,
+    model: 'sim-reasoner',
+    status: 'completed',
+    output: [
+      {
+        id: 'rs_1',
+        type: 'reasoning',
+        summary: [
+          { type: 'summary_text', text: 'First idea.' },
+          { type: 'summary_text', text: 'Second idea.' },
+        ],
+        encrypted_content: 'sim_enc_1',
+      },
+      {
+        id: 'msg_1',
+        type: 'message',
+        role: 'assistant',
+        status: 'completed',
+        content: [
+          { type: 'output_text', text: 'the ', annotations: [] },
+          { type: 'output_text', text: 'answer', annotations: [] },
+        ],
+      },
+    ],
+    usage: {
+      input_tokens: 10,
+      input_tokens_details: { cached_tokens: 2, cache_write_tokens: 0 },
+      output_tokens: 50,
+      output_tokens_details: { reasoning_tokens: 40 },
+      total_tokens: 60,
+    },
+    service_tier: 'flex',
+    incomplete_details: null,
+    error: null,
+    ...overrides,
+  } as OpenAI.Responses.Response;
+}
+
+const context = { tier: 'reasoning' as const, latencyMs: 5, requestId: 'req_9' };
+
+describe('toModelCallResultFromResponse', () => {
+  it('maps a completed response: its text, usage, summaries as the trace and its encrypted reasoning', () => {
+    expect(toModelCallResultFromResponse(response(), context)).toEqual({
+      tier: 'reasoning',
+      model: 'sim-reasoner',
+      content: 'the answer',
+      finishReason: 'stop',
+      usage: { inputTokens: 10, cachedInputTokens: 2, outputTokens: 50, reasoningTokens: 40 },
+      latencyMs: 5,
+      reasoningContent: 'First idea.\n\nSecond idea.',
+      requestId: 'req_9',
+      responseId: 'resp_1',
+      serviceTier: 'flex',
+      encryptedReasoning: ['sim_enc_1'],
+    });
+  });
+
+  it('maps incomplete for lack of output tokens to a length stop, usage kept, even with no text at all', () => {
+    const result = toModelCallResultFromResponse(
+      response({
+        status: 'incomplete',
+        incomplete_details: { reason: 'max_output_tokens' },
+        output: [{ id: 'rs_1', type: 'reasoning', summary: [] }],
+        usage: {
+          input_tokens: 10,
+          input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+          output_tokens: 64,
+          output_tokens_details: { reasoning_tokens: 64 },
+          total_tokens: 74,
+        },
+      }),
+      context,
+    );
+    expect(result).toMatchObject({
+      finishReason: 'length',
+      content: '',
+      reasoningContent: null,
+      usage: { outputTokens: 64, reasoningTokens: 64 },
+    });
+  });
+
+  it('maps the content filter to content_filter', () => {
+    const filtered = response({ status: 'incomplete', incomplete_details: { reason: 'content_filter' } });
+    expect(finishReasonOfResponse(filtered)).toBe('content_filter');
+  });
+
+  it('is null for a response that has not ended with an answer', () => {
+    for (const status of ['queued', 'in_progress', 'failed', 'cancelled'] as const)
+      expect(toModelCallResultFromResponse(response({ status }), context)).toBeNull();
+  });
+});
+
+describe('usageFromResponse', () => {
+  it('keeps reasoning inside output, and cached inside input', () => {
+    expect(
+      usageFromResponse({
+        input_tokens: 5,
+        input_tokens_details: { cached_tokens: 9, cache_write_tokens: 0 },
+        output_tokens: 3,
+        output_tokens_details: { reasoning_tokens: 7 },
+        total_tokens: 8,
+      }),
+    ).toEqual({ inputTokens: 5, cachedInputTokens: 5, outputTokens: 7, reasoningTokens: 7 });
+    expect(usageFromResponse(undefined)).toEqual({
+      inputTokens: 0,
+      cachedInputTokens: 0,
+      outputTokens: 0,
+      reasoningTokens: 0,
+    });
   });
 });

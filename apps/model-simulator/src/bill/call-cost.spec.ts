@@ -1,7 +1,7 @@
 import { usageCostMicroUsd } from '@deliberate/ledger/pricing/price-calculator';
 import { SEEDED_PRICES } from '@deliberate/ledger/migrations/1795680001000-seed-default-prices';
 import { SIMULATOR_MODELS } from '../simulator-models';
-import { callCostMicroUsd } from './call-cost';
+import { callCostMicroUsd, pricingAtTier } from './call-cost';
 
 const pricing = {
   inputMicroUsdPerMTokens: 1_000_000,
@@ -53,5 +53,16 @@ describe('callCostMicroUsd', () => {
         expect(callCostMicroUsd(usage, model.pricing)).toBe(usageCostMicroUsd(usage, rates));
       }
     }
+  });
+});
+
+describe('pricingAtTier', () => {
+  it('keeps the list price at the default tier and halves it, rounded up, at flex', () => {
+    expect(pricingAtTier(pricing, 'default')).toBe(pricing);
+    expect(pricingAtTier({ ...pricing, cachedInputMicroUsdPerMTokens: 3 }, 'flex')).toEqual({
+      inputMicroUsdPerMTokens: 500_000,
+      cachedInputMicroUsdPerMTokens: 2,
+      outputMicroUsdPerMTokens: 2_000_000,
+    });
   });
 });

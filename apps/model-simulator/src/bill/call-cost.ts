@@ -20,3 +20,18 @@ export function callCostMicroUsd(usage: BilledUsage, pricing: SimulatedModel['pr
     BigInt(usage.outputTokens) * BigInt(pricing.outputMicroUsdPerMTokens);
   return Number((perMillion + TOKENS_PER_PRICE_UNIT - 1n) / TOKENS_PER_PRICE_UNIT);
 }
+
+// Flex processing is billed at batch prices: half the standard price list, per token type, rounded up.
+export const FLEX_PRICE_PERCENT = 50;
+
+export type ServedPricing = SimulatedModel['pricing'];
+
+export function pricingAtTier(pricing: SimulatedModel['pricing'], tier: 'default' | 'flex'): ServedPricing {
+  if (tier === 'default') return pricing;
+  const flex = (micro: number) => Math.ceil((micro * FLEX_PRICE_PERCENT) / 100);
+  return {
+    inputMicroUsdPerMTokens: flex(pricing.inputMicroUsdPerMTokens),
+    cachedInputMicroUsdPerMTokens: flex(pricing.cachedInputMicroUsdPerMTokens),
+    outputMicroUsdPerMTokens: flex(pricing.outputMicroUsdPerMTokens),
+  };
+}

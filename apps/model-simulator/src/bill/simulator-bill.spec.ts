@@ -8,6 +8,11 @@ const call = (billedAt: string, costMicroUsd: number, extra: Partial<BilledCall>
   costMicroUsd,
   billedAt,
   clientConnected: true,
+  api: 'chat.completions',
+  responseId: null,
+  serviceTier: 'default',
+  background: false,
+  status: 'completed',
   ...extra,
 });
 

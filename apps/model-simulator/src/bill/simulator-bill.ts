@@ -2,7 +2,13 @@ import { Injectable } from '@nestjs/common';
 import type { BilledUsage } from './call-cost';
 
 // The provider's own record of what it charges: one row per call it finished generating, whether or not the client
-// was still there to read the answer. Calls refused (4xx, injected 429/500/503) or never answered (hang) cost nothing.
+// was still there to read the answer. Calls refused (4xx, injected 429/500/503, flex without capacity) or never
+// answered (hang) cost nothing. A response is billed once, when it ends: completed, incomplete, or cancelled after it
+// started (for what it had used by then).
+
+export type BilledApi = 'chat.completions' | 'responses';
+export type BilledServiceTier = 'default' | 'flex';
+export type BilledStatus = 'completed' | 'incomplete' | 'cancelled';
 
 export interface BilledCall {
   /** The caller's `x-client-request-id`, or null when it sent none. */
@@ -14,8 +20,16 @@ export interface BilledCall {
   costMicroUsd: number;
   /** When generation finished (UTC ISO). */
   billedAt: string;
-  /** False when the client had gone before the answer was ready: billed all the same. */
+  /** False when the client had gone before the answer was ready: billed all the same. Always true for background. */
   clientConnected: boolean;
+  api: BilledApi;
+  /** The Responses API's `resp_…` id; null for chat completions. */
+  responseId: string | null;
+  /** The tier the call was served (and priced) at. */
+  serviceTier: BilledServiceTier;
+  /** True for a Responses API call made with `background: true`. */
+  background: boolean;
+  status: BilledStatus;
 }
 
 export interface BillTotals {
