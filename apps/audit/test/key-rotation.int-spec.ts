@@ -2,7 +2,7 @@ jest.setTimeout(120_000);
 
 import { CheckpointService } from '@deliberate/audit/checkpoints/checkpoint.service';
 import { keyIdOf, statementBytes } from '@deliberate/audit-chain';
-import type { VerifyReport } from '@deliberate/audit/verify/chain-verifier';
+import type { VerifyReport } from '@deliberate/contracts';
 import { pollUntil } from '@deliberate/testing';
 import { createPublicKey, generateKeyPairSync, verify as verifySignature } from 'node:crypto';
 import { type AuditHarness, auditHttp, startAudit, storedCount } from './audit-harness';

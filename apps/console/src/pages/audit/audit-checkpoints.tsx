@@ -1,5 +1,5 @@
+import type { CheckpointList } from '@deliberate/contracts';
 import { type FormEvent, useState } from 'react';
-import type { CheckpointList } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage, useLoad } from '../../api/use-load';

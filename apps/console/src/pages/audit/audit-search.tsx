@@ -1,5 +1,5 @@
+import type { AuditPage, AuditRecordView } from '@deliberate/contracts';
 import { type FormEvent, useState } from 'react';
-import type { AuditPage, AuditRecord } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage } from '../../api/use-load';
@@ -35,7 +35,7 @@ export function AuditSearch() {
     from: '',
     to: '',
   });
-  const [items, setItems] = useState<AuditRecord[] | null>(null);
+  const [items, setItems] = useState<AuditRecordView[] | null>(null);
   const [cursors, setCursors] = useState<string[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [status, setStatus] = useState('');

@@ -1,5 +1,5 @@
+import type { VerifyReport } from '@deliberate/contracts';
 import { useState } from 'react';
-import type { VerifyReport } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatCount } from '../../api/format';
 import { errorMessage } from '../../api/use-load';

@@ -1,6 +1,5 @@
-import type { SpendResponse } from '@deliberate/contracts';
+import type { AuditPage, AuditTimeline, SpendResponse } from '@deliberate/contracts';
 import { type FormEvent, useEffect, useState } from 'react';
-import type { AuditPage, AuditTimeline } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatCount, formatMicros, formatMs, formatTime } from '../../api/format';
 import { useLoad } from '../../api/use-load';
