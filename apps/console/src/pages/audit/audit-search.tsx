@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage } from '../../api/use-load';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 
 // Search the audit trail with the API's filters and full text, a page at a time (oldest first; "Next page"
 // follows the API's cursor).
@@ -80,14 +81,8 @@ export function AuditSearch() {
           <button type="submit">Search</button>
         </div>
       </form>
-      <p role="status" aria-live="polite" className="status">
-        {status}
-      </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <StatusLine>{status}</StatusLine>
+      <ErrorAlert error={error} />
       {items ? (
         <>
           <table>
