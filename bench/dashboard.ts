@@ -31,7 +31,6 @@ import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import kafkajs from 'kafkajs';
-import { chromium } from 'playwright-core';
 import { requireFromRoot } from './lib/built.ts';
 import { removeTopicsAtCleanup, useLocalKafka } from './lib/kafka.ts';
 import { helpFromHeader, numberOption } from './lib/options.ts';
@@ -57,7 +56,6 @@ const opts = {
 };
 
 const PROMETHEUS = '/usr/bin/prometheus';
-const CHROMIUM = '/usr/bin/chromium';
 const DASHBOARD = join(root, 'deploy/observability/grafana-dashboard.json');
 const ALERT_RULES = join(root, 'deploy/observability/alerts.yml');
 const SERVICES = ['ledger', 'webhooks', 'audit', 'gateway', 'triage', 'reasoner'] as const;
@@ -837,19 +835,7 @@ ${blocks.join('\n')}
 }
 
 async function screenshot(html: string, file: string): Promise<void> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await testing().launchChromium();
   run.onCleanup(() => browser.close());
   try {
     const page = await browser.newPage({ viewport: { width: PAGE_WIDTH + 32, height: 1000 } });

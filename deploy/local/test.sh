@@ -17,6 +17,13 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n== %s\n' "$*"; }
+# Runs a command as root: directly when this is root, else through sudo.
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+# Installs Debian packages (what the tests run but npm does not bring).
+apt_install() {
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+}
 
 if [ "$KAFKA_BROKERS" = "127.0.0.1:9092" ] && ! deploy/local/kafka.sh status >/dev/null 2>&1; then
   step "starting the local Kafka broker"
@@ -39,24 +46,18 @@ if ! command -v promtool >/dev/null 2>&1; then
   # The alert-rules test runs promtool, from Debian's prometheus package. The package may start a Prometheus
   # server: any the install started is stopped again, the tests need only the binary.
   step "installing promtool (apt-get install prometheus)"
-  as_root=()
-  [ "$(id -u)" = 0 ] || as_root=(sudo)
   # pgrep fails when none runs, which under pipefail would end the script.
   before=" $(pgrep -x prometheus | tr '\n' ' ' || true) "
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus
-  if [ -d /run/systemd/system ]; then "${as_root[@]}" systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  apt_install prometheus
+  if [ -d /run/systemd/system ]; then as_root systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
   for pid in $(pgrep -x prometheus || true); do
-    case "$before" in *" $pid "*) ;; *) "${as_root[@]}" kill "$pid" ;; esac
+    case "$before" in *" $pid "*) ;; *) as_root kill "$pid" ;; esac
   done
 fi
 if [ ! -x /usr/bin/chromium ]; then
   # The console's browser tests drive Debian's chromium through playwright-core.
   step "installing chromium (apt-get install chromium)"
-  as_root=()
-  [ "$(id -u)" = 0 ] || as_root=(sudo)
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
-  "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium
+  apt_install chromium
 fi
 # NestJS 12 ships as ES modules only; Jest loads them into CommonJS test code through vm modules.
 export NODE_OPTIONS="${NODE_OPTIONS:-} --experimental-vm-modules --no-warnings=ExperimentalWarning"

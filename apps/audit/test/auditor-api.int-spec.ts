@@ -1,9 +1,14 @@
 jest.setTimeout(120_000);
 
 import { randomBytes } from 'node:crypto';
-import { uuidv7 } from '@deliberate/contracts';
 import { pollUntil, sendForgeries, signedInternalHeaders } from '@deliberate/testing';
-import type { AuditExportLine, AuditRecordView } from '@deliberate/audit/api/audit-trail.service';
+import {
+  type AuditExportLine,
+  type AuditPage,
+  type AuditRecordView,
+  type AuditTimeline,
+  uuidv7,
+} from '@deliberate/contracts';
 import { canonicalJson, contentHash } from '@deliberate/audit-chain';
 import {
   type AuditHarness,
@@ -52,11 +57,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-type Timeline = { taskId: string; tenantId: string; entries: AuditRecordView[] };
-type Page = { items: AuditRecordView[]; nextCursor: string | null };
-
 it("gives a tenant's auditor its task timeline, oldest first, with each record's place in the chain", async () => {
-  const res = await auditHttp<Timeline>(h, `/v1/audit/tasks/${taskA}`, auditor('api-a'));
+  const res = await auditHttp<AuditTimeline>(h, `/v1/audit/tasks/${taskA}`, auditor('api-a'));
   expect(res.status).toBe(200);
   expect(res.body.entries.map((e) => e.type).sort()).toEqual(
     [
@@ -82,9 +84,9 @@ it("shows tenant A's auditor nothing of tenant B", async () => {
   const a = auditor('api-a');
   expect((await auditHttp(h, `/v1/audit/tasks/${taskB}`, a)).status).toBe(404);
   expect((await auditHttp(h, `/v1/audit/tasks/${taskB}?tenantId=api-b`, a)).status).toBe(403);
-  const page = await auditHttp<Page>(h, '/v1/audit/events?limit=500&q=private', a);
+  const page = await auditHttp<AuditPage>(h, '/v1/audit/events?limit=500&q=private', a);
   expect(page.body.items).toEqual([]);
-  const all = await auditHttp<Page>(h, '/v1/audit/events?limit=500', a);
+  const all = await auditHttp<AuditPage>(h, '/v1/audit/events?limit=500', a);
   expect(all.body.items.length).toBeGreaterThan(0);
   expect(all.body.items.every((i) => i.tenantId === 'api-a')).toBe(true);
   expect((await auditHttp(h, '/v1/audit/verify?tenantId=api-b', a)).status).toBe(403);
@@ -99,12 +101,12 @@ it("shows tenant A's auditor nothing of tenant B", async () => {
 });
 
 it('lets the platform auditor read every tenant, or one', async () => {
-  expect((await auditHttp<Timeline>(h, `/v1/audit/tasks/${taskB}`)).body.tenantId).toBe('api-b');
+  expect((await auditHttp<AuditTimeline>(h, `/v1/audit/tasks/${taskB}`)).body.tenantId).toBe('api-b');
   const tenants = new Set(
-    (await auditHttp<Page>(h, '/v1/audit/events?limit=500')).body.items.map((i) => i.tenantId),
+    (await auditHttp<AuditPage>(h, '/v1/audit/events?limit=500')).body.items.map((i) => i.tenantId),
   );
   expect([...tenants]).toEqual(expect.arrayContaining(['api-a', 'api-b', 'api-secret']));
-  const onlyB = (await auditHttp<Page>(h, '/v1/audit/events?tenantId=api-b&limit=500')).body.items;
+  const onlyB = (await auditHttp<AuditPage>(h, '/v1/audit/events?tenantId=api-b&limit=500')).body.items;
   expect(onlyB.length).toBeGreaterThan(0);
   expect(onlyB.every((i) => i.tenantId === 'api-b')).toBe(true);
 });
@@ -153,7 +155,8 @@ it('refuses roles other than auditor, and bad queries with a precise 400', async
 
 it('filters by route, model, status, decision, metadata and text, and pages with a cursor', async () => {
   const a = auditor('api-a');
-  const q = async (query: string) => (await auditHttp<Page>(h, `/v1/audit/events?${query}`, a)).body.items;
+  const q = async (query: string) =>
+    (await auditHttp<AuditPage>(h, `/v1/audit/events?${query}`, a)).body.items;
   expect((await q('type=tasks.task.triaged.v1&route=reasoning&decision=model')).length).toBe(3);
   expect((await q('model=sim-reasoner&status=completed')).length).toBe(3);
   const loansInUs = await q('meta.product=loan&meta.region=us');
@@ -166,8 +169,8 @@ it('filters by route, model, status, decision, metadata and text, and pages with
   const seen: string[] = [];
   let cursor: string | null = null;
   do {
-    const page: Page = (
-      await auditHttp<Page>(
+    const page: AuditPage = (
+      await auditHttp<AuditPage>(
         h,
         `/v1/audit/events?type=tasks.task.accepted.v1&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
         a,
@@ -222,7 +225,7 @@ it('stores an encrypted tenant’s prompts and answers as ciphertext, and shows 
   const stored = rows.map((r) => `${r.content}${r.search ?? ''}`).join('\n');
   expect(stored).not.toContain('confidential');
   expect(stored).toContain('aes-256-gcm');
-  const timeline = await auditHttp<Timeline>(h, `/v1/audit/tasks/${secretTask}`, auditor('api-secret'));
+  const timeline = await auditHttp<AuditTimeline>(h, `/v1/audit/tasks/${secretTask}`, auditor('api-secret'));
   const accepted = timeline.body.entries.find((e) => e.type === 'tasks.task.accepted.v1')!;
   expect(accepted.data).toMatchObject({ spec: { input: 'confidential diagnosis question' } });
   const verify = await auditHttp<{ ok: boolean }>(h, '/v1/audit/verify', auditor('api-secret'));
@@ -262,7 +265,11 @@ it('records every auditor query in the chain of the tenant asked about, or the p
   await auditHttp(h, `/v1/audit/events?model=sim-reasoner`);
   expect(await storedCount(h, 'api-b', 'audit.query.v1')).toBe(before + 1);
   expect(await storedCount(h, '*platform', 'audit.query.v1')).toBe(platformBefore + 1);
-  const own = await auditHttp<Page>(h, '/v1/audit/events?type=audit.query.v1&limit=500', auditor('api-b'));
+  const own = await auditHttp<AuditPage>(
+    h,
+    '/v1/audit/events?type=audit.query.v1&limit=500',
+    auditor('api-b'),
+  );
   // This listing is recorded while it runs: its own record is on the page or not, whichever commits first.
   const earlier = own.body.items.filter((i) => {
     const data = i.data as { endpoint?: string; filters?: { type?: string } };

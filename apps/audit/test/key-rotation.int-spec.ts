@@ -2,7 +2,7 @@ jest.setTimeout(120_000);
 
 import { CheckpointService } from '@deliberate/audit/checkpoints/checkpoint.service';
 import { keyIdOf, statementBytes } from '@deliberate/audit-chain';
-import type { VerifyReport } from '@deliberate/audit/verify/chain-verifier';
+import type { CheckpointList, VerifyReport } from '@deliberate/contracts';
 import { pollUntil } from '@deliberate/testing';
 import { createPublicKey, generateKeyPairSync, verify as verifySignature } from 'node:crypto';
 import { type AuditHarness, auditHttp, startAudit, storedCount } from './audit-harness';
@@ -30,25 +30,6 @@ const keyIdOfPem = (privatePem: string) => keyIdOf(createPublicKey(privatePem));
 
 const verify = async (tenantId: string) =>
   (await auditHttp<VerifyReport>(h, `/v1/audit/verify?tenantId=${tenantId}`)).body;
-
-interface CheckpointsBody {
-  keyId: string;
-  keys: {
-    keyId: string;
-    publicKeyPem: string;
-    notBefore: string | null;
-    notAfter: string | null;
-    current: boolean;
-  }[];
-  checkpoints: {
-    tenantId: string;
-    seq: number;
-    recordHash: string;
-    at: string;
-    keyId: string;
-    signature: string;
-  }[];
-}
 
 async function storeTaskAndCheckpoint(tenantId: string, records: number): Promise<void> {
   await publishTask(h, tenantId);
@@ -89,7 +70,7 @@ it('keeps the checkpoints signed before a rotation verifiable, and names a key m
 
   // The export names each checkpoint's key and lists every key of the keyring: each checkpoint verifies outside the
   // system with the key its id names.
-  const exported = (await auditHttp<CheckpointsBody>(h, '/v1/audit/checkpoints?tenantId=rot-a')).body;
+  const exported = (await auditHttp<CheckpointList>(h, '/v1/audit/checkpoints?tenantId=rot-a')).body;
   expect(exported.keyId).toBe(newId);
   expect(exported.keys.map((k) => [k.keyId, k.current])).toEqual([
     [newId, true],

@@ -2,7 +2,7 @@ jest.setTimeout(120_000);
 
 import { loadAuditConfig } from '@deliberate/audit/config';
 import { RetentionService } from '@deliberate/audit/retention/retention.service';
-import type { VerifyReport } from '@deliberate/audit/verify/chain-verifier';
+import type { VerifyReport } from '@deliberate/contracts';
 import { pollUntil } from '@deliberate/testing';
 import {
   appendAt,

@@ -3,8 +3,8 @@ jest.setTimeout(120_000);
 import { internalRecord } from '@deliberate/audit/chain/internal-record';
 import { RecordAppender } from '@deliberate/audit/chain/record-appender';
 import { CheckpointService } from '@deliberate/audit/checkpoints/checkpoint.service';
-import { ChainVerifier, type VerifyReport } from '@deliberate/audit/verify/chain-verifier';
-import { uuidv7 } from '@deliberate/contracts';
+import { ChainVerifier } from '@deliberate/audit/verify/chain-verifier';
+import { uuidv7, type VerifyReport } from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
 import { type AuditHarness, startAudit, storedCount } from './audit-harness';
 

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@deliberate/testing';
+import type { BrowserContext, Page } from 'playwright-core';
 
 // The console's browser suites: Debian's chromium driven by playwright-core, headless with a fresh profile, against
 // the console the gateway serves. The console is built first when it was not (so one suite runs on its own).
@@ -10,7 +10,6 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core';
 const ROOT = join(__dirname, '../../..');
 export const CONSOLE_DIR = join(ROOT, 'apps/console/dist');
 export const SCREENSHOT_DIR = join(ROOT, '.local/console-screenshots');
-const CHROMIUM = '/usr/bin/chromium';
 
 export function ensureConsoleBuilt(): void {
   if (existsSync(join(CONSOLE_DIR, 'index.html'))) return;
@@ -34,29 +33,9 @@ export interface Browser {
 }
 
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium`);
-  const profile = mkdtempSync(join(tmpdir(), 'console-chromium-'));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1280, height: 900 },
-  });
-  return {
-    context,
-    close: async () => {
-      await context.close();
-      rmSync(profile, { recursive: true, force: true });
-    },
-  };
+  const browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  return { context, close: () => browser.close() };
 }
 
 /** Every API answer a page received: its path, status and body, for checking what a key was shown. */

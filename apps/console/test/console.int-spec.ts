@@ -1,4 +1,4 @@
-import type { SpendResponse, TaskResponse } from '@deliberate/contracts';
+import type { SpendResponse } from '@deliberate/contracts';
 import { createTenant, http, startStack, type TestStack } from '@deliberate/e2e/stack';
 import { pollUntil, type Receiver, startReceiver } from '@deliberate/testing';
 import { Client } from 'pg';
@@ -13,6 +13,7 @@ import {
   screenshot,
   signIn,
 } from './browser';
+import { attemptsRecorded, escalatedTask, getTask, type ReviewTenant, reviewTenant } from './review-fixtures';
 import { formatMicros } from '../src/api/format';
 
 // The console in a real browser against the whole stack: a reviewer answers an escalated task, an auditor reads its
@@ -21,36 +22,13 @@ import { formatMicros } from '../src/api/format';
 
 let stack: TestStack;
 let browser: Browser;
-let acme: Awaited<ReturnType<typeof createTenant>>;
-let reviewer: string;
+let acme: ReviewTenant;
 let escalatedId: string;
 let receiver: Receiver;
 const ANSWER = 'Approve: income covers the instalments twice over.';
 const INPUT = 'Decide whether to approve the loan for applicant 4411. [[sim:reasoning_tokens=500000]]';
 
-async function task(id: string): Promise<TaskResponse> {
-  return (await http<TaskResponse>(stack, 'GET', `/v1/tasks/${id}`, { key: acme.submitter })).body;
-}
-
-/** A task the reasoning model thinks past its cap on, which the tenant's chain sends to a person. */
-async function escalatedTask(): Promise<string> {
-  const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
-    key: acme.submitter,
-    body: {
-      input: INPUT,
-      mode: 'reasoning',
-      maxThinkingTokens: 1_000,
-      context: [{ id: 'payslip', title: 'Payslip, November', content: 'Net income 5,200 per month.' }],
-    },
-  });
-  expect(res.status).toBe(202);
-  await pollUntil(
-    () => task(res.body.id),
-    (t) => t.status === 'needs_human',
-    { timeoutMs: 30_000, what: 'needs_human' },
-  );
-  return res.body.id;
-}
+const task = (id: string) => getTask(stack, acme, id);
 
 async function newPage(): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.context.newPage();
@@ -60,16 +38,8 @@ async function newPage(): Promise<{ page: Page; problems: string[] }> {
 beforeAll(async () => {
   ensureConsoleBuilt();
   stack = await startStack('console', {}, { gateway: { CONSOLE_DIR } });
-  acme = await createTenant(stack, 'acme');
-  expect(
-    (await http(stack, 'PUT', '/v1/policy', { key: acme.admin, body: { fallback: ['human'] } })).status,
-  ).toBe(200);
-  const key = await http<{ key: string }>(stack, 'POST', '/v1/admin/tenants/acme/api-keys', {
-    key: acme.admin,
-    body: { role: 'reviewer' },
-  });
-  reviewer = key.body.key;
-  escalatedId = await escalatedTask();
+  acme = await reviewTenant(stack, 'acme');
+  escalatedId = await escalatedTask(stack, acme, INPUT);
   browser = await launchBrowser();
 });
 
@@ -82,16 +52,9 @@ afterAll(async () => {
 describe('the console', () => {
   it('lets a reviewer claim and answer an escalated task, which then completes with the human answer', async () => {
     // The audit trail, which the review view reads the model attempts from, records the escalation a moment later.
-    await pollUntil(
-      () =>
-        http<{ entries?: { type: string }[] }>(stack, 'GET', `/v1/audit/tasks/${escalatedId}`, {
-          key: reviewer,
-        }),
-      (r) => r.status === 200 && (r.body.entries ?? []).some((e) => e.type === 'reasoning.trace.recorded.v1'),
-      { what: "the escalated task's trail, as its reviewer reads it" },
-    );
+    await attemptsRecorded(stack, acme, escalatedId);
     const { page, problems } = await newPage();
-    await signIn(page, stack.url, reviewer);
+    await signIn(page, stack.url, acme.reviewer);
     await page.getByRole('heading', { name: 'Review queue' }).waitFor();
     await page.getByRole('button', { name: `Task ${escalatedId}` }).click();
     const detail = page.getByRole('article');

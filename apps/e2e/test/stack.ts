@@ -49,8 +49,16 @@ export interface TestStack {
   reasoner: INestApplication;
   audit: INestApplication;
   topic(name: string): string;
+  /**
+   * Stops one of the services the gateway calls over HTTP: its port then refuses connections, as a service that is
+   * down. `start()` brings a new instance up on the same port with the same configuration.
+   */
+  stop(service: HttpService): Promise<{ start(): Promise<void> }>;
   close(): Promise<void>;
 }
+
+/** The services the gateway forwards to or calls over HTTP. */
+export type HttpService = 'ledger' | 'webhooks' | 'audit';
 
 export type StackService = 'ledger' | 'webhooks' | 'audit' | 'gateway' | 'triage' | 'reasoner';
 
@@ -70,42 +78,37 @@ export async function startStack(
     LOG_LEVEL: 'warn',
     ...env,
   };
-  const ledger = await createLedgerApp(
-    loadLedgerConfig({
-      ...common,
-      ...serviceEnv.ledger,
-      DATABASE_URL: db.url,
-      LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
-      LEDGER_SWEEP_INTERVAL_MS: '200',
-      LEDGER_BREAKER_COOLDOWN_MS: '1500',
-    }),
-  );
-  const ledgerUrl = await listenOnFreePort(ledger);
-  const webhooks = await createWebhooksApp(
-    loadWebhooksConfig({
-      ...common,
-      ...serviceEnv.webhooks,
-      DATABASE_URL: db.url,
-      WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
-      WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
-      WEBHOOKS_RETRY_SCHEDULE: '0,200ms,500ms,1s',
-      WEBHOOKS_POLL_INTERVAL_MS: '100',
-      WEBHOOKS_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-    }),
-  );
-  const webhooksUrl = await listenOnFreePort(webhooks);
-  const audit = await createAuditApp(
-    loadAuditConfig({
-      ...common,
-      ...serviceEnv.audit,
-      DATABASE_URL: db.url,
-      AUDIT_INTERNAL_TOKEN,
-      AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
-        .privateKey.export({ type: 'pkcs8', format: 'pem' })
-        .toString(),
-    }),
-  );
-  const auditUrl = await listenOnFreePort(audit);
+  const ledgerConfig = loadLedgerConfig({
+    ...common,
+    ...serviceEnv.ledger,
+    DATABASE_URL: db.url,
+    LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
+    LEDGER_SWEEP_INTERVAL_MS: '200',
+    LEDGER_BREAKER_COOLDOWN_MS: '1500',
+  });
+  const ledger = await startHttpService(() => createLedgerApp(ledgerConfig));
+  const webhooksConfig = loadWebhooksConfig({
+    ...common,
+    ...serviceEnv.webhooks,
+    DATABASE_URL: db.url,
+    WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
+    WEBHOOKS_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+    WEBHOOKS_RETRY_SCHEDULE: '0,200ms,500ms,1s',
+    WEBHOOKS_POLL_INTERVAL_MS: '100',
+    WEBHOOKS_SECRET_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+  });
+  const webhooks = await startHttpService(() => createWebhooksApp(webhooksConfig));
+  const auditConfig = loadAuditConfig({
+    ...common,
+    ...serviceEnv.audit,
+    DATABASE_URL: db.url,
+    AUDIT_INTERNAL_TOKEN,
+    AUDIT_SIGNING_KEY: generateKeyPairSync('ed25519')
+      .privateKey.export({ type: 'pkcs8', format: 'pem' })
+      .toString(),
+  });
+  const audit = await startHttpService(() => createAuditApp(auditConfig));
+  const httpServices: Record<HttpService, RestartableService> = { ledger, webhooks, audit };
   const gateway = await createGatewayApp(
     loadGatewayConfig({
       ...common,
@@ -114,11 +117,11 @@ export async function startStack(
       GATEWAY_ADMIN_API_KEY: ADMIN_KEY,
       GATEWAY_MAX_BODY_BYTES: String(64 * 1024),
       GATEWAY_OUTBOX_INTERVAL_MS: '500',
-      GATEWAY_LEDGER_URL: ledgerUrl,
+      GATEWAY_LEDGER_URL: ledger.url,
       LEDGER_INTERNAL_TOKEN: INTERNAL_TOKEN,
-      GATEWAY_WEBHOOKS_URL: webhooksUrl,
+      GATEWAY_WEBHOOKS_URL: webhooks.url,
       WEBHOOKS_INTERNAL_TOKEN: WEBHOOKS_TOKEN,
-      GATEWAY_AUDIT_URL: auditUrl,
+      GATEWAY_AUDIT_URL: audit.url,
       AUDIT_INTERNAL_TOKEN,
       GATEWAY_PLATFORM_AUDITOR_API_KEY: PLATFORM_AUDITOR_KEY,
     }),
@@ -156,11 +159,18 @@ export async function startStack(
     simulator,
     gateway,
     triage,
-    ledger,
-    webhooks,
+    get ledger() {
+      return ledger.app();
+    },
+    get webhooks() {
+      return webhooks.app();
+    },
     reasoner,
-    audit,
+    get audit() {
+      return audit.app();
+    },
     topic: (name) => `${prefix}${name}`,
+    stop: (service) => httpServices[service].stop(),
     // Each step runs even if one before it failed, so no consumer or timer outlives the suite.
     close: () =>
       runEveryStep([
@@ -174,6 +184,43 @@ export async function startStack(
         () => db.drop(),
         () => deleteTopicsWithPrefix(prefix),
       ]),
+  };
+}
+
+/** A service on a fixed loopback port that a suite may stop and start again there. */
+interface RestartableService {
+  url: string;
+  app(): INestApplication;
+  stop(): Promise<{ start(): Promise<void> }>;
+  close(): Promise<void>;
+}
+
+async function startHttpService(create: () => Promise<INestApplication>): Promise<RestartableService> {
+  let current: INestApplication | null = await create();
+  const url = await listenOnFreePort(current);
+  const port = Number(new URL(url).port);
+  const running = () => {
+    if (!current) throw new Error(`the service at ${url} is stopped`);
+    return current;
+  };
+  return {
+    url,
+    app: running,
+    stop: async () => {
+      await running().close();
+      current = null;
+      return {
+        start: async () => {
+          const app = await create();
+          await app.listen(port, '127.0.0.1');
+          current = app;
+        },
+      };
+    },
+    close: async () => {
+      await current?.close();
+      current = null;
+    },
   };
 }
 

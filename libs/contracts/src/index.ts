@@ -43,3 +43,4 @@ export * from './http/intake-secret.dto';
 export * from './audit/audit-http.dto';
 export * from './policy/tenant-policy.schema';
 export * from './events/tenant-policy-updated.event';
+export * from './audit/audit-api';

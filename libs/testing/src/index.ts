@@ -21,3 +21,4 @@ export * from './dependency-proxies';
 export * from './tcp-proxy';
 export * from './prometheus-text';
 export * from './single-runner';
+export * from './chromium';

@@ -1,48 +1,28 @@
 import { canonicalJson } from '@deliberate/audit-chain';
-import { describePrincipal, type Principal } from '@deliberate/contracts';
+import {
+  type AuditExportLine,
+  type AuditPage,
+  type AuditRecordView,
+  type AuditTimeline,
+  type CheckpointList,
+  describePrincipal,
+  type Principal,
+  type VerifyReport,
+} from '@deliberate/contracts';
 import { ForbiddenException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { internalRecord, PLATFORM_CHAIN } from '../chain/internal-record';
 import { RecordAppender } from '../chain/record-appender';
 import { AuditMetrics } from '../metrics/audit-metrics';
 import { CheckpointKeyring } from '../checkpoints/checkpoint-keyring';
-import { CheckpointService, type ExportedCheckpoint } from '../checkpoints/checkpoint.service';
+import { CheckpointService } from '../checkpoints/checkpoint.service';
 import { Sql } from '@deliberate/persistence';
 import { RecordPrivacy } from '../privacy/record-privacy';
-import { ChainVerifier, type VerifyReport } from '../verify/chain-verifier';
+import { ChainVerifier } from '../verify/chain-verifier';
 import { type CheckpointsQuery, type EventFilters, encodeCursor, type SearchQuery } from './audit-queries';
 import { isChainRefusal, type StoredRecordRow } from '../chain/chain.repository';
 import { RecordQueryRepository } from './record-query.repository';
 import { reviewerAccess } from './review-access';
 import { AUDIT_READ_SQL } from '../reads/read-sql';
-
-/** One record as an auditor reads it: the event's data decrypted, with its place in the chain. */
-export interface AuditRecordView {
-  tenantId: string;
-  seq: number;
-  eventId: string;
-  type: string;
-  source: string;
-  taskId: string | null;
-  occurredAt: string;
-  recordedAt: string;
-  route: string | null;
-  model: string | null;
-  status: string | null;
-  decision: string | null;
-  data: unknown;
-  prevHash: string;
-  contentHash: string;
-  recordHash: string;
-}
-
-/**
- * One line of a JSON Lines export: the record as read, and, when `data` is not what was hashed (a tenant whose content
- * is encrypted reads it decrypted), `storedContent`: the canonical JSON of the stored content, the exact text the
- * content hash covers, so an export verifies offline (`deliberate audit verify-export`) without the tenant's key.
- */
-export interface AuditExportLine extends AuditRecordView {
-  storedContent?: string;
-}
 
 export const AUDITOR_QUERY_TYPE = 'audit.query.v1';
 
@@ -121,7 +101,7 @@ export class AuditTrailService {
     this.metrics.appended(1);
   }
 
-  async timeline(principal: Principal, tenantId: string | null, taskId: string) {
+  async timeline(principal: Principal, tenantId: string | null, taskId: string): Promise<AuditTimeline> {
     const [rows] = await Promise.all([
       this.queries.timeline(tenantId, taskId),
       this.recordQuery(principal, tenantId, 'task-timeline', { taskId }),
@@ -142,7 +122,7 @@ export class AuditTrailService {
     return { taskId, tenantId: rows[0]!.tenant_id, entries: rows.map((r) => this.view(r)) };
   }
 
-  async search(principal: Principal, query: SearchQuery) {
+  async search(principal: Principal, query: SearchQuery): Promise<AuditPage> {
     const { limit, cursor, ...filters } = query;
     const [rows] = await Promise.all([
       this.queries.search(filters, cursor, limit + 1),
@@ -184,17 +164,16 @@ export class AuditTrailService {
     return this.verifier.verify(tenantId, range);
   }
 
-  async exportCheckpoints(principal: Principal, tenantId: string | null, query: CheckpointsQuery) {
+  async exportCheckpoints(
+    principal: Principal,
+    tenantId: string | null,
+    query: CheckpointsQuery,
+  ): Promise<CheckpointList> {
     await this.recordQuery(principal, tenantId, 'checkpoints', {
       fromSeq: query.fromSeq,
       limit: query.limit,
     });
-    const checkpoints: ExportedCheckpoint[] = await this.checkpoints.list(
-      this.reads,
-      tenantId,
-      query.fromSeq,
-      query.limit,
-    );
+    const checkpoints = await this.checkpoints.list(this.reads, tenantId, query.fromSeq, query.limit);
     return {
       algorithm: 'Ed25519',
       keyId: this.checkpoints.signer.keyId,

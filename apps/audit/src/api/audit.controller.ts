@@ -1,4 +1,4 @@
-import type { Principal } from '@deliberate/contracts';
+import type { AuditRecordView, Principal } from '@deliberate/contracts';
 import { Allow, CurrentPrincipal, resolveTenant, ZodQueryPipe } from '@deliberate/http';
 import { Controller, Get, Inject, Param, ParseUUIDPipe, Query, Res } from '@nestjs/common';
 import type { Response } from 'express';
@@ -15,7 +15,7 @@ import {
   type VerifyQuery,
   verifyQuerySchema,
 } from './audit-queries';
-import { type AuditRecordView, AuditTrailService } from './audit-trail.service';
+import { AuditTrailService } from './audit-trail.service';
 
 const CSV_COLUMNS = [
   'tenantId',

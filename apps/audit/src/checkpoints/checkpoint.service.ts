@@ -10,18 +10,13 @@ import { JobRunMetrics } from '@deliberate/metrics';
 import { advisoryLock, PeriodicJob, Sql } from '@deliberate/persistence';
 import { CheckpointRepository } from './checkpoint.repository';
 import type { CheckpointStatement } from '@deliberate/audit-chain';
+import type { SignedCheckpoint } from '@deliberate/contracts';
 import { CheckpointSigner } from './checkpoint-signer';
 
 export const CHECKPOINT_JOB = 'audit checkpoints';
 
 // SQLSTATE of audit.add_checkpoint's refusal of a head that no stored record matches.
 const CHECK_VIOLATION = '23514';
-
-export interface ExportedCheckpoint extends CheckpointStatement {
-  keyId: string;
-  /** Base64 Ed25519 signature over the canonical JSON of {at, recordHash, seq, tenantId}. */
-  signature: string;
-}
 
 // Every interval, each chain that grew since its last checkpoint gets one: its head's seq and record hash, signed.
 // Exported and kept elsewhere, checkpoints make a rewrite of the chain (even one that recomputes every hash)
@@ -106,12 +101,7 @@ export class CheckpointService implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  async list(
-    sql: Sql,
-    tenantId: string | null,
-    fromSeq: number,
-    limit: number,
-  ): Promise<ExportedCheckpoint[]> {
+  async list(sql: Sql, tenantId: string | null, fromSeq: number, limit: number): Promise<SignedCheckpoint[]> {
     const rows = await this.repository.list(sql, tenantId, fromSeq, limit);
     return rows.map((r) => ({
       tenantId: r.tenant_id,

@@ -1,4 +1,4 @@
-import type { BrokenLinkReason, HeadMismatchReason } from '@deliberate/contracts';
+import type { BrokenLink, HeadMismatch, VerifyReport } from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
 import { Inject, Injectable } from '@nestjs/common';
 import { ChainRepository, type ChainRecordRow } from '../chain/chain.repository';
@@ -7,50 +7,6 @@ import { CheckpointRepository } from '../checkpoints/checkpoint.repository';
 import { AuditMetrics } from '../metrics/audit-metrics';
 import { AUDIT_READ_SQL } from '../reads/read-sql';
 import { contentHash, GENESIS_HASH, recordHash } from '@deliberate/audit-chain';
-
-export interface BrokenLink {
-  seq: number;
-  eventId: string | null;
-  reason: BrokenLinkReason;
-  expected: string;
-  found: string;
-  detail: string;
-  /** The key of the checkpoint at `seq`, for a checkpoint's failure; null otherwise. */
-  keyId: string | null;
-}
-
-/** The chain head (chain_heads) disagrees with the stored records or the newest signed checkpoint. */
-export interface HeadMismatch {
-  // head_rewound: records or a signed checkpoint lie past the head; head_hash_mismatch: the head's hash is not the
-  // record hash at its seq.
-  reason: HeadMismatchReason;
-  headSeq: number;
-  lastStoredSeq: number;
-  checkpointSeq: number | null;
-  expected: string;
-  found: string;
-  detail: string;
-}
-
-export interface VerifyReport {
-  tenantId: string;
-  ok: boolean;
-  /** Records whose hashes were recomputed. */
-  checked: number;
-  checkpointsChecked: number;
-  fromSeq: number;
-  toSeq: number;
-  headSeq: number;
-  /** The highest seq stored, whatever the head says. */
-  lastStoredSeq: number;
-  /** Records up to here were removed by retention (each purge is itself a record in the chain). */
-  purgedThroughSeq: number;
-  /** The newest signed checkpoint: the chain is walked at least to it, whatever the head says. */
-  newestCheckpoint: { seq: number; keyId: string; at: string } | null;
-  firstBrokenLink: BrokenLink | null;
-  headMismatch: HeadMismatch | null;
-  elapsedMs: number;
-}
 
 const hex = (b: Buffer | null | undefined) => (b ? b.toString('hex') : '(none)');
 const BATCH = 10_000;

@@ -1,3 +1,4 @@
+import type { AuditRecordView, AuditTimeline } from '@deliberate/contracts';
 import type { Command } from 'commander';
 import { parseDurationMs } from '../args/submission';
 import { parseTaskId } from '../args/task-id';
@@ -7,29 +8,11 @@ import { CliError, EXIT, usageError } from '../exit-codes';
 // A task's audit timeline (/v1/audit/tasks/{id}, an auditor's key); --follow prints entries as they are recorded and
 // stops once the task's terminal event is among them.
 
-interface TimelineEntry {
-  tenantId: string;
-  seq: number;
-  type: string;
-  recordedAt: string;
-  source: string;
-  route: string | null;
-  model: string | null;
-  status: string | null;
-  decision: string | null;
-}
-
-interface Timeline {
-  taskId: string;
-  tenantId: string;
-  entries: TimelineEntry[];
-}
-
 const TERMINAL_EVENT = /\.task\.(completed|failed|cancelled)\.v\d+$/;
 
-export const isTerminalEntry = (e: TimelineEntry) => TERMINAL_EVENT.test(e.type);
+export const isTerminalEntry = (e: AuditRecordView) => TERMINAL_EVENT.test(e.type);
 
-export function formatEntry(e: TimelineEntry): string {
+export function formatEntry(e: AuditRecordView): string {
   const detail = [
     e.route && `route=${e.route}`,
     e.model && `model=${e.model}`,
@@ -82,7 +65,7 @@ With --json and --follow each entry is one JSON line.`,
         const client = ctx.client();
         const path = `/v1/audit/tasks/${id}`;
         if (!flags.follow) {
-          const timeline = await client.request<Timeline>('GET', path);
+          const timeline = await client.request<AuditTimeline>('GET', path);
           if (ctx.json) ctx.printJson(timeline);
           else for (const e of timeline.entries) ctx.print(formatEntry(e));
           return;
@@ -90,9 +73,9 @@ With --json and --follow each entry is one JSON line.`,
         const seen = new Set<number>();
         const started = ctx.io.now();
         for (;;) {
-          let entries: TimelineEntry[] = [];
+          let entries: AuditRecordView[] = [];
           try {
-            entries = (await client.request<Timeline>('GET', path)).entries;
+            entries = (await client.request<AuditTimeline>('GET', path)).entries;
           } catch (e) {
             // Nothing recorded for the task yet: the audit trail may lag the submission by a moment.
             if (!(e instanceof CliError && e.exitCode === EXIT.notFound)) throw e;

@@ -1,12 +1,12 @@
 import {
   canonicalJson,
-  type CheckpointStatement,
   contentHash,
   GENESIS_HASH,
   keyIdOf,
   recordHash,
   statementBytes,
 } from '@deliberate/audit-chain';
+import type { CheckpointList } from '@deliberate/contracts';
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 
 // `audit verify-export`, offline: recomputes every record's content and record hash from a JSON Lines export
@@ -185,10 +185,8 @@ function checkLinks(records: Line[], problems: ExportProblem[]): void {
   }
 }
 
-interface CheckpointsFile {
-  keys: { keyId: string; publicKeyPem: string; notBefore: string | null; notAfter: string | null }[];
-  checkpoints: (CheckpointStatement & { keyId: string; signature: string })[];
-}
+// A checkpoints file is the answer of /v1/audit/checkpoints, kept: only its keys and checkpoints are read.
+type CheckpointsFile = Pick<CheckpointList, 'keys' | 'checkpoints'>;
 
 /** The keys a checkpoints file lists (`keys`, or the single `keyId`/`publicKeyPem` of an older file). */
 export function keysOfCheckpointsFile(

@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../api/audit-types';
+import type { AuditRecordView } from '@deliberate/contracts';
 import {
   attemptSteps,
   callCosts,
@@ -9,7 +9,7 @@ import {
 } from './timeline-steps';
 
 let seq = 0;
-const record = (type: string, data: unknown): AuditRecord => ({
+const record = (type: string, data: unknown): AuditRecordView => ({
   tenantId: 'acme',
   seq: ++seq,
   eventId: `e${seq}`,

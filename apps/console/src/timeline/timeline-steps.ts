@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../api/audit-types';
+import type { AuditRecordView } from '@deliberate/contracts';
 
 // Turns a task's audit records into the steps of its timeline: what happened, in words, with the figures that
 // matter for each kind (tokens, latency and booked cost of a model call, the trace of a reasoning attempt, a
@@ -115,7 +115,7 @@ function bookedFor(data: Data, booked: number | null) {
  * The steps of a timeline, each model call with what the ledger booked for it when `costs` is known. A call
  * recorded twice (an abort, then its real usage) shows its booking once, on its last record.
  */
-export function timelineSteps(records: readonly AuditRecord[], costs: CallCosts | null): TimelineStep[] {
+export function timelineSteps(records: readonly AuditRecordView[], costs: CallCosts | null): TimelineStep[] {
   const lastOfCall = new Map<string, number>();
   records.forEach((r, i) => {
     const callId = r.type === 'usage.model-call.recorded.v1' ? str(obj(r.data)['callId']) : null;
@@ -129,7 +129,7 @@ export function timelineSteps(records: readonly AuditRecord[], costs: CallCosts 
 }
 
 /** One record as a step; `bookedMicroUsd` is what the ledger booked for it, when it is a model call. */
-export function timelineStep(record: AuditRecord, bookedMicroUsd: number | null = null): TimelineStep {
+export function timelineStep(record: AuditRecordView, bookedMicroUsd: number | null = null): TimelineStep {
   const data = obj(record.data);
   const base = { seq: record.seq, at: record.occurredAt, details: [] as StepDetail[] };
   switch (record.type) {
@@ -266,12 +266,14 @@ const ATTEMPT_TYPES: ReadonlySet<string> = new Set([
  * What the models made of a task, for the reviewer who takes it over: each call (model, outcome or error, tokens)
  * and each reasoning attempt (its trace and answer), oldest first.
  */
-export function attemptSteps(records: readonly AuditRecord[]): TimelineStep[] {
+export function attemptSteps(records: readonly AuditRecordView[]): TimelineStep[] {
   return records.filter((r) => ATTEMPT_TYPES.has(r.type)).map((r) => timelineStep(r));
 }
 
 /** The tokens a task's model calls used, summed (each call is counted once, from its usage record). */
-export function totalUsage(records: readonly AuditRecord[]): Usage & { calls: number; latencyMs: number } {
+export function totalUsage(
+  records: readonly AuditRecordView[],
+): Usage & { calls: number; latencyMs: number } {
   const total = {
     inputTokens: 0,
     cachedInputTokens: 0,

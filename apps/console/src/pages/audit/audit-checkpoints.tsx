@@ -1,8 +1,9 @@
+import type { CheckpointList } from '@deliberate/contracts';
 import { type FormEvent, useState } from 'react';
-import type { CheckpointList } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage, useLoad } from '../../api/use-load';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 
 // The signed checkpoints to keep outside the system, and an export of a period's records as a file.
 
@@ -50,11 +51,7 @@ export function AuditCheckpoints({ tenantId }: { tenantId: string | undefined })
   return (
     <section aria-labelledby="audit-checkpoints-title">
       <h2 id="audit-checkpoints-title">Checkpoints and export</h2>
-      {list.error ? (
-        <p role="alert" className="error">
-          {list.error}
-        </p>
-      ) : null}
+      <ErrorAlert error={list.error} />
       {list.data ? (
         <>
           <p className="muted">
@@ -109,14 +106,8 @@ export function AuditCheckpoints({ tenantId }: { tenantId: string | undefined })
         </select>
         <button type="submit">Download export</button>
       </form>
-      <p role="status" aria-live="polite" className="status">
-        {status}
-      </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <StatusLine>{status}</StatusLine>
+      <ErrorAlert error={error} />
     </section>
   );
 }

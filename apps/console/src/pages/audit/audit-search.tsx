@@ -1,8 +1,9 @@
+import type { AuditPage, AuditRecordView } from '@deliberate/contracts';
 import { type FormEvent, useState } from 'react';
-import type { AuditPage, AuditRecord } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage } from '../../api/use-load';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 
 // Search the audit trail with the API's filters and full text, a page at a time (oldest first; "Next page"
 // follows the API's cursor).
@@ -35,7 +36,7 @@ export function AuditSearch() {
     from: '',
     to: '',
   });
-  const [items, setItems] = useState<AuditRecord[] | null>(null);
+  const [items, setItems] = useState<AuditRecordView[] | null>(null);
   const [cursors, setCursors] = useState<string[]>([]);
   const [next, setNext] = useState<string | null>(null);
   const [status, setStatus] = useState('');
@@ -80,14 +81,8 @@ export function AuditSearch() {
           <button type="submit">Search</button>
         </div>
       </form>
-      <p role="status" aria-live="polite" className="status">
-        {status}
-      </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <StatusLine>{status}</StatusLine>
+      <ErrorAlert error={error} />
       {items ? (
         <>
           <table>

@@ -1,8 +1,9 @@
+import type { VerifyReport } from '@deliberate/contracts';
 import { useState } from 'react';
-import type { VerifyReport } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatCount } from '../../api/format';
 import { errorMessage } from '../../api/use-load';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 
 // Recomputes the tenant's hash chain (GET /v1/audit/verify) and says plainly whether it holds, and where not.
 
@@ -32,14 +33,8 @@ export function AuditVerify({ tenantId }: { tenantId: string | undefined }) {
       <button type="button" onClick={() => void verify()}>
         Verify
       </button>
-      <p role="status" aria-live="polite" className="status">
-        {status}
-      </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <StatusLine>{status}</StatusLine>
+      <ErrorAlert error={error} />
       {report ? (
         <div>
           <p className={report.ok ? 'verdict ok' : 'verdict broken'}>

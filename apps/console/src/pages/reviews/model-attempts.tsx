@@ -1,4 +1,4 @@
-import type { AuditTimeline } from '../../api/audit-types';
+import type { AuditTimeline } from '@deliberate/contracts';
 import { useConsole } from '../../api/console-context';
 import { useLoad } from '../../api/use-load';
 import { TimelineStepView } from '../../timeline/timeline-step-view';

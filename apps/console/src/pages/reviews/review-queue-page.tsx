@@ -4,6 +4,7 @@ import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage, useLoad } from '../../api/use-load';
 import { mayReadAttempts } from '../../api/views';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 import { ClaimCountdown } from './claim-countdown';
 import { ModelAttempts } from './model-attempts';
 import { TaskQuestion } from './task-question';
@@ -87,14 +88,8 @@ export function ReviewQueuePage() {
           Refresh
         </button>
       </div>
-      <p role="status" aria-live="polite" className="status">
-        {queue.loading ? 'Loading the queue…' : status}
-      </p>
-      {(queue.error ?? error) ? (
-        <p role="alert" className="error">
-          {queue.error ?? error}
-        </p>
-      ) : null}
+      <StatusLine>{queue.loading ? 'Loading the queue…' : status}</StatusLine>
+      <ErrorAlert error={queue.error ?? error} />
       {answered ? (
         <section className="card answered" aria-labelledby="answered-title">
           <h2 id="answered-title">Answered task {answered.taskId}</h2>

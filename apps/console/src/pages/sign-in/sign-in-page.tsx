@@ -1,4 +1,5 @@
 import { type FormEvent, useState } from 'react';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 
 export interface SignInPageProps {
   checking: boolean;
@@ -35,14 +36,8 @@ export function SignInPage({ checking, error, onSignIn }: SignInPageProps) {
         The key is kept in this tab only (session storage) and sent to the API as a bearer token; signing out
         or closing the tab forgets it.
       </p>
-      <p role="status" aria-live="polite">
-        {checking ? 'Checking the key…' : ''}
-      </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <StatusLine>{checking ? 'Checking the key…' : ''}</StatusLine>
+      <ErrorAlert error={error} />
     </main>
   );
 }

@@ -3,6 +3,7 @@ import { type FormEvent, useState } from 'react';
 import { useConsole } from '../../api/console-context';
 import { formatMicros } from '../../api/format';
 import { useLoad } from '../../api/use-load';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 import { SpendChart } from './spend-chart';
 import { monthStart } from './spend-rows';
 
@@ -61,14 +62,8 @@ export function SpendPage() {
         <input id="spend-to" type="date" value={to} onChange={(e) => setTo(e.target.value)} />
         <button type="submit">Show</button>
       </form>
-      <p role="status" aria-live="polite" className="status">
-        {byDay.loading || byModel.loading || budgets.loading ? 'Loading spend…' : ''}
-      </p>
-      {error ? (
-        <p role="alert" className="error">
-          {error}
-        </p>
-      ) : null}
+      <StatusLine>{byDay.loading || byModel.loading || budgets.loading ? 'Loading spend…' : ''}</StatusLine>
+      <ErrorAlert error={error} />
       {byDay.data ? <SpendChart spend={byDay.data} title="Cost per day" id="spend-day" /> : null}
       {byModel.data ? <SpendChart spend={byModel.data} title="Cost per model" id="spend-model" /> : null}
       <h2>Budgets and cost breakers</h2>

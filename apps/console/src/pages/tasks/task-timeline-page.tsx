@@ -1,9 +1,9 @@
-import type { SpendResponse } from '@deliberate/contracts';
+import type { AuditPage, AuditTimeline, SpendResponse } from '@deliberate/contracts';
 import { type FormEvent, useEffect, useState } from 'react';
-import type { AuditPage, AuditTimeline } from '../../api/audit-types';
 import { useConsole } from '../../api/console-context';
 import { formatCount, formatMicros, formatMs, formatTime } from '../../api/format';
 import { useLoad } from '../../api/use-load';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 import { TimelineStepView } from '../../timeline/timeline-step-view';
 import { callCosts, timelineSteps, totalUsage } from '../../timeline/timeline-steps';
 
@@ -66,14 +66,10 @@ export function TaskTimelinePage({
         />
         <button type="submit">Open</button>
       </form>
-      <p role="status" aria-live="polite" className="status">
+      <StatusLine>
         {timeline.loading ? 'Loading the timeline…' : recent.loading ? 'Loading tasks…' : ''}
-      </p>
-      {timeline.error ? (
-        <p role="alert" className="error">
-          {timeline.error}
-        </p>
-      ) : null}
+      </StatusLine>
+      <ErrorAlert error={timeline.error} />
       {taskId && entries.length ? (
         <>
           <h2>Task {taskId}</h2>
@@ -108,11 +104,7 @@ export function TaskTimelinePage({
         </>
       ) : null}
       <h2>Tasks (oldest first)</h2>
-      {recent.error ? (
-        <p role="alert" className="error">
-          {recent.error}
-        </p>
-      ) : null}
+      <ErrorAlert error={recent.error} />
       <ul className="recent">
         {(recent.data?.items ?? []).map((r) =>
           r.taskId ? (

@@ -8,6 +8,7 @@ import { useConsole } from '../../api/console-context';
 import { formatTime } from '../../api/format';
 import { errorMessage, useLoad } from '../../api/use-load';
 import { mayAdminister } from '../../api/views';
+import { ErrorAlert, StatusLine } from '../../components/status-messages';
 import { DeliveryDetail } from './delivery-detail';
 
 // Webhook endpoints, the delivery log with each message's attempts, and replay of one delivery or of every
@@ -95,14 +96,8 @@ export function WebhooksPage() {
           <button type="submit">Show</button>
         </form>
       ) : null}
-      <p role="status" aria-live="polite" className="status">
-        {status}
-      </p>
-      {(error ?? endpoints.error ?? deliveries.error) ? (
-        <p role="alert" className="error">
-          {error ?? endpoints.error ?? deliveries.error}
-        </p>
-      ) : null}
+      <StatusLine>{status}</StatusLine>
+      <ErrorAlert error={error ?? endpoints.error ?? deliveries.error} />
       <h2>Endpoints</h2>
       {endpoints.data?.endpoints.length === 0 ? <p>No endpoint is registered.</p> : null}
       {endpoints.data && endpoints.data.endpoints.length > 0 ? (
