@@ -1,4 +1,5 @@
 import {
+  type BudgetDeniedAction,
   type DenialList,
   type DenialsQuery,
   encodeDenialCursor,
@@ -21,6 +22,8 @@ export interface RefusedReserve {
   denial: ReserveDenial;
   /** The worst case priced for the call; null when it could not be priced. */
   estimatedCostMicroUsd: number | null;
+  /** What the tenant's policy has callers do after this denial; null when it is no budget denial (no_price). */
+  onDenied: BudgetDeniedAction | null;
 }
 
 // Bounded like every stored text: a denial's message quotes the breaker's, which is bounded too, but a row need not
@@ -54,7 +57,7 @@ export class DenialsService {
         tier: request.tier,
         reason: denial.reason,
         message: denial.message.slice(0, MAX_MESSAGE_CHARS),
-        onDenied: denial.policy,
+        onDenied: refused.onDenied,
         estimatedCostMicroUsd: refused.estimatedCostMicroUsd,
         deniedAt: new Date(),
       });

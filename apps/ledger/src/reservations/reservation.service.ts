@@ -42,11 +42,13 @@ export class InvalidLedgerRequest extends Error {
 }
 
 // Thrown inside the reservation transaction to roll back every hold taken before the limit that refused.
-// It carries the worst case the call asked to hold (null when it could not be priced), for the denials table.
+// For the denials table it carries the worst case the call asked to hold (null when it could not be priced), and
+// what the tenant's policy has callers do after it: a task ceiling too is a budget denial to them.
 class ReservationDenied extends Error {
   constructor(
     readonly denial: ReserveDenial,
     readonly estimatedCostMicroUsd: number | null,
+    readonly onDenied: BudgetDeniedAction | null,
   ) {
     super(denial.message);
   }
@@ -164,6 +166,7 @@ export class ReservationService {
               requestId,
               denial: e.denial,
               estimatedCostMicroUsd: e.estimatedCostMicroUsd,
+              onDenied: e.onDenied,
             });
             return e.denial;
           }
@@ -196,6 +199,7 @@ export class ReservationService {
       throw new ReservationDenied(
         deny('no_price', `no price for model ${req.model}: add it to the ledger's catalogue (LEDGER_PRICES)`),
         null,
+        null,
       );
     }
     const amount = worstCaseMicroUsd(req.estimatedInputTokens, req.maxOutputTokens, price);
@@ -216,6 +220,7 @@ export class ReservationService {
             onDenied,
           ),
           amount,
+          onDenied,
         );
       }
       const budgets = await this.budgets.findApplicable(tx, req.tenantId, req.apiKeyId, req.project);
@@ -249,6 +254,7 @@ export class ReservationService {
               `${task.reservedMicroUsd} held; this call may cost up to ${amount} micro-USD`,
           ),
           amount,
+          onDenied,
         );
       }
       const outcome = await this.counters.holdAll(
@@ -269,6 +275,7 @@ export class ReservationService {
             onDenied,
           ),
           amount,
+          onDenied,
         );
       }
       const observed: ObservedCounter[] = [];

@@ -20,7 +20,7 @@ export const denialResponseSchema = z.object({
   tier: modelTierSchema.nullable(),
   reason: reservationDenialReasonSchema,
   message: z.string(),
-  /** What the ledger asked the caller to do (the tenant's onBudgetDenied), for a budget denial or an open breaker. */
+  /** The tenant's onBudgetDenied when it was refused, what callers then do; null for no_price (no budget denial). */
   onDenied: budgetDeniedActionSchema.nullable(),
   /** The worst case the call asked to hold; null when it could not be priced (no_price). */
   estimatedCostMicroUsd: z.int().nonnegative().nullable(),
