@@ -205,7 +205,7 @@ describe('reading', () => {
       sizes.push(res.body.denials.length);
       seen.push(...res.body.denials);
       cursor = res.body.nextCursor;
-    } while (cursor);
+    } while (cursor && sizes.length < 10); // a cursor that does not move fails below, not by timing out
     expect(sizes).toEqual([3, 3, 1]);
     expect(new Set(seen.map((d) => d.id)).size).toBe(COUNT);
     expect(seen.map((d) => d.reservationKey)).toEqual(
