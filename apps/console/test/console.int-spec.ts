@@ -1,4 +1,4 @@
-import type { SpendResponse } from '@deliberate/contracts';
+import type { DenialList, SpendResponse } from '@deliberate/contracts';
 import { createTenant, http, startStack, type TestStack } from '@deliberate/e2e/stack';
 import { pollUntil, type Receiver, startReceiver } from '@deliberate/testing';
 import { Client } from 'pg';
@@ -197,7 +197,7 @@ describe('the console', () => {
     await page.close();
   });
 
-  it('shows an admin the spend chart and replays a dead-lettered webhook delivery', async () => {
+  it('shows an admin the spend chart and its denials, and replays a dead-lettered webhook delivery', async () => {
     // An endpoint that fails every attempt until told otherwise: the task's webhook is dead-lettered.
     receiver = await startReceiver(() => ({ status: 500, body: 'down for maintenance' }));
     const endpoint = await http(stack, 'POST', '/v1/webhooks/endpoints', {
@@ -228,6 +228,23 @@ describe('the console', () => {
       what: 'the dead letter',
     });
     receiver.behave(() => ({ status: 204, body: '' }));
+    // A task whose own ceiling (one micro-USD) is below any call: the ledger refuses its first reservation.
+    const capped = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+      key: acme.submitter,
+      body: { input: 'Say hello within one micro-dollar.', mode: 'fast', maxCostUsd: 0.000001 },
+    });
+    expect(capped.status).toBe(202);
+    const [denial] = await pollUntil(
+      async () =>
+        (
+          await http<DenialList>(stack, 'GET', `/v1/ledger/denials?taskId=${capped.body.id}`, {
+            key: acme.admin,
+          })
+        ).body.denials ?? [],
+      (d) => d.length > 0,
+      { timeoutMs: 30_000, what: 'the denial of the capped task' },
+    );
+    expect(denial).toMatchObject({ reason: 'task_ceiling_exceeded', tier: 'fast' });
 
     const { page, problems } = await newPage();
     await signIn(page, stack.url, acme.admin);
@@ -236,6 +253,21 @@ describe('the console', () => {
     await page.getByRole('img', { name: /^Cost per model: / }).waitFor();
     const perModel = page.getByRole('table', { name: 'Cost per model (table)' });
     await expect(perModel.getByRole('rowheader').count()).resolves.toBeGreaterThan(1);
+    const denials = page.getByRole('region', { name: 'Denials' });
+    const row = denials
+      .getByRole('row')
+      .filter({ has: page.getByRole('button', { name: `Task ${denial!.taskId}` }) });
+    await row.waitFor();
+    await expect(row.getByRole('cell').allInnerTexts()).resolves.toEqual([
+      expect.stringMatching(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$/),
+      `${denial!.taskId.slice(0, 8)}…`,
+      denial!.model,
+      'fast',
+      expect.stringMatching(/^task_ceiling_exceeded/),
+      denial!.message,
+      formatMicros(denial!.estimatedCostMicroUsd),
+    ]);
+    await expect(denials.getByRole('button', { name: 'Older' }).isDisabled()).resolves.toBe(true);
     await screenshot(page, 'spend');
 
     await page.getByRole('link', { name: 'Webhooks' }).click();

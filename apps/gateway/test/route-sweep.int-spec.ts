@@ -147,6 +147,7 @@ describe('route sweep: a foreign tenant reaches nothing', () => {
       'PATCH /v1/admin/tenants/{tenantId}',
       'GET /v1/tasks/{id}',
       'GET /v1/audit/verify',
+      'GET /v1/ledger/denials',
     ]) {
       expect(routes).toContain(route);
     }

@@ -16,6 +16,9 @@ import { UsageBookingService } from './bookings/usage-booking.service';
 import { UsageEventConsumer } from './bookings/usage-event.consumer';
 import { BreakerRepository } from './breaker/breaker.repository';
 import { CostBreakerService } from './breaker/cost-breaker.service';
+import { DenialRepository } from './denials/denial.repository';
+import { DenialsController } from './denials/denials.controller';
+import { DenialsService } from './denials/denials.service';
 import { BudgetRepository } from './spending/budget.repository';
 import { BudgetsController } from './budgets/budgets.controller';
 import { BudgetsService } from './budgets/budgets.service';
@@ -41,6 +44,7 @@ import { KeyReservationsAndFlagBookings1796400000000 } from './migrations/179640
 import { DropBudgetOverBudgetPolicy1796400001000 } from './migrations/1796400001000-drop-budget-over-budget-policy';
 import { SupersedeAbortedBookings1796500000000 } from './migrations/1796500000000-supersede-aborted-bookings';
 import { CounterFunctions1796600000000 } from './migrations/1796600000000-counter-functions';
+import { CreateDenials1796700000000 } from './migrations/1796700000000-create-denials';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -69,6 +73,7 @@ export class LedgerModule {
             DropBudgetOverBudgetPolicy1796400001000,
             SupersedeAbortedBookings1796500000000,
             CounterFunctions1796600000000,
+            CreateDenials1796700000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
@@ -92,6 +97,7 @@ export class LedgerModule {
         MetricsController,
         LedgerCommandsController,
         SpendController,
+        DenialsController,
         BudgetsController,
         OutboxHealthController,
       ],
@@ -124,6 +130,8 @@ export class LedgerModule {
         CostBreakerService,
         SpendRepository,
         SpendService,
+        DenialRepository,
+        DenialsService,
         LedgerCommandTopics,
         LedgerSweeper,
         LedgerMetrics,

@@ -7,6 +7,7 @@ import { KeyReservationsAndFlagBookings1796400000000 } from '@deliberate/ledger/
 import { DropBudgetOverBudgetPolicy1796400001000 } from '@deliberate/ledger/migrations/1796400001000-drop-budget-over-budget-policy';
 import { SupersedeAbortedBookings1796500000000 } from '@deliberate/ledger/migrations/1796500000000-supersede-aborted-bookings';
 import { CounterFunctions1796600000000 } from '@deliberate/ledger/migrations/1796600000000-counter-functions';
+import { CreateDenials1796700000000 } from '@deliberate/ledger/migrations/1796700000000-create-denials';
 import { openDataSource } from '@deliberate/persistence';
 import { createTestDatabase } from '@deliberate/testing';
 
@@ -25,6 +26,7 @@ it('migrates up, down to nothing, and up again', async () => {
       DropBudgetOverBudgetPolicy1796400001000,
       SupersedeAbortedBookings1796500000000,
       CounterFunctions1796600000000,
+      CreateDenials1796700000000,
     ],
     poolSize: 2,
   });
@@ -54,6 +56,7 @@ it('migrates up, down to nothing, and up again', async () => {
       'bookings',
       'breakers',
       'budgets',
+      'denials',
       'migrations',
       'outbox',
       'prices',
@@ -63,6 +66,12 @@ it('migrates up, down to nothing, and up again', async () => {
       'threshold_crossings',
     ]);
     expect(await outboxColumns()).toEqual(expect.arrayContaining(['dead_at', 'dead_reason', 'task_id']));
+    expect(await functions()).toEqual(['hold_counters', 'move_counters']);
+    expect(await columns('denials')).toEqual(
+      expect.arrayContaining(['reservation_key', 'estimated_cost_micro_usd']),
+    );
+    await dataSource.undoLastMigration();
+    expect(await tables()).not.toContain('denials');
     expect(await functions()).toEqual(['hold_counters', 'move_counters']);
     await dataSource.undoLastMigration();
     expect(await functions()).toEqual([]);
@@ -118,9 +127,9 @@ it('migrates up, down to nothing, and up again', async () => {
     expect(await dataSource.query(`SELECT count(*)::int AS n FROM prices`)).toEqual([{ n: 0 }]);
     await dataSource.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
-    expect(await dataSource.runMigrations()).toHaveLength(7);
+    expect(await dataSource.runMigrations()).toHaveLength(8);
     expect(await functions()).toEqual(['hold_counters', 'move_counters']);
-    expect(await tables()).toHaveLength(10);
+    expect(await tables()).toHaveLength(11);
   } finally {
     await dataSource.destroy();
     await database.drop();

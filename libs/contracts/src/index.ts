@@ -21,6 +21,7 @@ export * from './asyncapi/asyncapi-document';
 export * from './events/budget-threshold-crossed.event';
 export * from './events/budget-breaker.event';
 export * from './ledger/ledger-commands';
+export * from './ledger/ledger-denials.dto';
 export * from './ledger/ledger-http.dto';
 export * from './ledger/ledger-topics';
 export * from './http/internal-auth';

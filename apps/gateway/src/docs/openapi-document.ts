@@ -31,6 +31,9 @@ import {
   replayWebhooksRequestSchema,
   webhookPayloadSchema,
   spendQuerySchema,
+  denialsQuerySchema,
+  denialResponseSchema,
+  denialListResponseSchema,
   tenantQuerySchema,
   meResponseSchema,
 } from '@deliberate/contracts';
@@ -84,6 +87,8 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         IntakeSecretWithSecret: schema(intakeSecretWithSecretResponseSchema),
         Problem: schema(problemSchema),
         Spend: schema(spendResponseSchema),
+        Denial: schema(denialResponseSchema),
+        DenialList: schema(denialListResponseSchema),
         CancelTask: schema(cancelTaskRequestSchema, 'input'),
         Me: schema(meResponseSchema),
         ReviewItem: schema(reviewItemSchema),
@@ -360,6 +365,22 @@ export function buildOpenApiDocument(): Record<string, unknown> {
           parameters: queryParameters(spendQuerySchema),
           responses: {
             '200': { description: 'CSV', content: { 'text/csv': { schema: { type: 'string' } } } },
+          },
+        },
+      },
+      '/v1/ledger/denials': {
+        get: {
+          summary:
+            'Reservations the ledger refused (budget, task ceiling, open breaker, no price), newest first, a page at a time (admin, auditor; the platform admin passes tenantId)',
+          security: bearer,
+          parameters: queryParameters(denialsQuerySchema),
+          responses: {
+            '200': {
+              description: 'A page of denials; nextCursor is null on the last page',
+              ...json('DenialList'),
+            },
+            '400': problem('A bad filter, limit or cursor'),
+            '403': problem('Only admins and auditors read denials; a tenant reads only its own'),
           },
         },
       },

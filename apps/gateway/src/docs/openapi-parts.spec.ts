@@ -1,4 +1,4 @@
-import { spendQuerySchema, webhookDeliveriesQuerySchema } from '@deliberate/contracts';
+import { denialsQuerySchema, spendQuerySchema, webhookDeliveriesQuerySchema } from '@deliberate/contracts';
 import { z } from 'zod';
 import { buildOpenApiDocument } from './openapi-document';
 import { queryParameters } from './openapi-parts';
@@ -29,6 +29,9 @@ describe('queryParameters', () => {
       Object.keys((z.toJSONSchema(schema, { io: 'input' }) as { properties: object }).properties);
     expect(paths['/v1/ledger/spend']!['get']!.parameters!.map((p) => p.name)).toEqual(
       names(spendQuerySchema),
+    );
+    expect(paths['/v1/ledger/denials']!['get']!.parameters!.map((p) => p.name)).toEqual(
+      names(denialsQuerySchema),
     );
     expect(paths['/v1/webhooks/deliveries']!['get']!.parameters!.map((p) => p.name)).toEqual(
       names(webhookDeliveriesQuerySchema),

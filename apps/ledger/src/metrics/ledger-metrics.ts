@@ -15,6 +15,7 @@ const MICRO = 1e6;
 export class LedgerMetrics {
   private readonly spend: Counter | undefined;
   private readonly denials: Counter | undefined;
+  private readonly unrecordedDenials: Counter | undefined;
 
   constructor(
     sql: Sql,
@@ -32,6 +33,10 @@ export class LedgerMetrics {
     this.denials = meter.createCounter('deliberate.ledger.reservation.denials', {
       description: 'Reservations refused, by reason',
       unit: '{reservation}',
+    });
+    this.unrecordedDenials = meter.createCounter('deliberate.ledger.denials.unrecorded', {
+      description: 'Denials answered but not written to the denials table (the write failed)',
+      unit: '{denial}',
     });
     observeGauge(
       meter,
@@ -58,5 +63,9 @@ export class LedgerMetrics {
 
   denied(reason: ReservationDenialReason): void {
     this.denials?.add(1, { reason });
+  }
+
+  denialUnrecorded(reason: ReservationDenialReason): void {
+    this.unrecordedDenials?.add(1, { reason });
   }
 }

@@ -18,6 +18,7 @@ import { describeScope } from '../spending/budget-periods';
 import { BudgetRepository } from '../spending/budget.repository';
 import { type ObservedCounter, ThresholdMonitor } from '../budgets/threshold-monitor';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config';
+import { DenialsService } from '../denials/denials.service';
 import { LedgerMetrics } from '../metrics/ledger-metrics';
 import { SpendCounterRepository } from '../spending/spend-counter.repository';
 import { OutboxRelay } from '@deliberate/outbox';
@@ -41,8 +42,14 @@ export class InvalidLedgerRequest extends Error {
 }
 
 // Thrown inside the reservation transaction to roll back every hold taken before the limit that refused.
+// For the denials table it carries the worst case the call asked to hold (null when it could not be priced), and
+// what the tenant's policy has callers do after it: a task ceiling too is a budget denial to them.
 class ReservationDenied extends Error {
-  constructor(readonly denial: ReserveDenial) {
+  constructor(
+    readonly denial: ReserveDenial,
+    readonly estimatedCostMicroUsd: number | null,
+    readonly onDenied: BudgetDeniedAction | null,
+  ) {
     super(denial.message);
   }
 }
@@ -110,6 +117,7 @@ export class ReservationService {
     private readonly breaker: CostBreakerService,
     private readonly bookings: UsageBookingService,
     private readonly policies: TenantPolicyCache,
+    private readonly denials: DenialsService,
     private readonly metrics: LedgerMetrics,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
@@ -151,7 +159,17 @@ export class ReservationService {
           // by its breaker or budget only because its first delivery holds the room, or a twin committed first.
           const earlier = await this.findEarlier(req, requestId);
           if (earlier) return answerEarlier(earlier, req);
-          if (e instanceof ReservationDenied) return e.denial;
+          if (e instanceof ReservationDenied) {
+            // A verdict on a new request: recorded for the spend view (once per request), never throwing.
+            await this.denials.record({
+              request: req,
+              requestId,
+              denial: e.denial,
+              estimatedCostMicroUsd: e.estimatedCostMicroUsd,
+              onDenied: e.onDenied,
+            });
+            return e.denial;
+          }
         } catch (lookup) {
           failure = lookup;
         }
@@ -180,6 +198,8 @@ export class ReservationService {
     if (!price) {
       throw new ReservationDenied(
         deny('no_price', `no price for model ${req.model}: add it to the ledger's catalogue (LEDGER_PRICES)`),
+        null,
+        null,
       );
     }
     const amount = worstCaseMicroUsd(req.estimatedInputTokens, req.maxOutputTokens, price);
@@ -199,6 +219,8 @@ export class ReservationService {
               `it is checked again at ${breaker.retryAt?.toISOString() ?? 'the next sweep'}`,
             onDenied,
           ),
+          amount,
+          onDenied,
         );
       }
       const budgets = await this.budgets.findApplicable(tx, req.tenantId, req.apiKeyId, req.project);
@@ -231,6 +253,8 @@ export class ReservationService {
             `task ${req.taskId} would pass its ceiling of ${ceiling} micro-USD: ${task.spentMicroUsd} spent and ` +
               `${task.reservedMicroUsd} held; this call may cost up to ${amount} micro-USD`,
           ),
+          amount,
+          onDenied,
         );
       }
       const outcome = await this.counters.holdAll(
@@ -250,6 +274,8 @@ export class ReservationService {
               `${current.reservedMicroUsd} held since ${hold.periodStart}; this call may cost up to ${amount} micro-USD`,
             onDenied,
           ),
+          amount,
+          onDenied,
         );
       }
       const observed: ObservedCounter[] = [];

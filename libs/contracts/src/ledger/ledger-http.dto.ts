@@ -73,8 +73,8 @@ export type SpendResponse = z.infer<typeof spendResponseSchema>;
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
 
-// A query bound: a UTC date (its midnight) or a date-time with an offset.
-const instant = z.string().transform((value, ctx) => {
+/** A query bound: a UTC date (its midnight) or a date-time with an offset. */
+export const queryInstantSchema = z.string().transform((value, ctx) => {
   const ms = DATE_ONLY.test(value)
     ? Date.parse(`${value}T00:00:00Z`)
     : DATE_TIME.test(value)
@@ -93,16 +93,15 @@ const instant = z.string().transform((value, ctx) => {
 /** GET /v1/ledger/spend and /spend.csv: from defaults to the start of the current UTC month, to to now. */
 export const spendQuerySchema = z
   .strictObject({
-    from: instant
+    from: queryInstantSchema
       .optional()
       .meta({ description: 'a UTC date or a date-time with offset; default: start of the UTC month' }),
-    to: instant.optional().meta({ description: 'a UTC date or a date-time with offset; default: now' }),
-    groupBy: spendGroupSchema
-      .default('model')
-      .meta({
-        description:
-          'model, day, route (tier/purpose), tenant, or call (one row per model call; needs taskId)',
-      }),
+    to: queryInstantSchema
+      .optional()
+      .meta({ description: 'a UTC date or a date-time with offset; default: now' }),
+    groupBy: spendGroupSchema.default('model').meta({
+      description: 'model, day, route (tier/purpose), tenant, or call (one row per model call; needs taskId)',
+    }),
     tenantId: tenantIdSchema.optional().meta({ description: 'platform admin only' }),
     taskId: z
       .uuid()

@@ -4,11 +4,12 @@ import { useConsole } from '../../api/console-context';
 import { formatMicros } from '../../api/format';
 import { useLoad } from '../../api/use-load';
 import { ErrorAlert, StatusLine } from '../../components/status-messages';
+import { DenialsTable } from './denials-table';
 import { SpendChart } from './spend-chart';
 import { monthStart } from './spend-rows';
 
-// What the tenant's model calls cost, per day and per model, and its budgets with their cost breakers
-// (GET /v1/ledger/spend and /v1/ledger/budgets). The platform admin names the tenant.
+// What the tenant's model calls cost, per day and per model, its budgets with their cost breakers, and the
+// reservations the ledger refused (GET /v1/ledger/spend, /budgets and /denials). The platform admin names the tenant.
 
 interface BudgetList {
   tenantId: string;
@@ -113,6 +114,7 @@ export function SpendPage() {
           </tbody>
         </table>
       ) : null}
+      <DenialsTable query={query} />
     </section>
   );
 }
