@@ -23,7 +23,9 @@ export function ensureConsoleBuilt(): void {
       '--logLevel',
       'warn',
     ],
-    { cwd: ROOT, stdio: 'inherit' },
+    // Jest sets NODE_ENV=test, which Vite would build into the bundle: React's development build, whose strict
+    // mode runs every effect twice. The suites test what ships.
+    { cwd: ROOT, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } },
   );
 }
 
