@@ -46,6 +46,27 @@ describe('deliberate command line', () => {
     }
   });
 
+  it('writes an error as one JSON line on stderr with --json, and nothing on stdout', async () => {
+    const t = io(CONFIGURED);
+    expect(await run(['get', '42', '--json'], t.fake)).toBe(EXIT.usage);
+    expect(t.out()).toBe('');
+    const lines = t.err().trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0]!)).toEqual({
+      error: { message: expect.stringMatching(/must be a UUID/), exitCode: EXIT.usage },
+    });
+    // Unreachable service: exit 7, the reason in JSON.
+    const down = io(CONFIGURED);
+    expect(await run(['--json', 'get', '0192f0c4-5c5e-7000-8000-000000000001'], down.fake)).toBe(
+      EXIT.unavailable,
+    );
+    expect(JSON.parse(down.err())).toMatchObject({ error: { exitCode: EXIT.unavailable } });
+    // Without --json the same error is a line of text.
+    const text = io(CONFIGURED);
+    await run(['get', '42'], text.fake);
+    expect(text.err()).toMatch(/^deliberate: .*must be a UUID/);
+  });
+
   it('refuses a task id that is not a UUID before any request, on every command taking one', async () => {
     for (const argv of [
       ['get', '42'],

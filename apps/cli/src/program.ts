@@ -67,11 +67,22 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       // --help and --version end here too; commander has already printed what it had to say.
       return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
+    // With --json a script reads the error as JSON too: one line on stderr, stdout left empty.
+    const json = jsonRequested(argv);
     if (e instanceof CliError) {
-      if (e.message) io.err(`deliberate: ${e.message}\n`);
+      if (json) io.err(`${JSON.stringify({ error: { message: e.message, exitCode: e.exitCode } })}\n`);
+      else if (e.message) io.err(`deliberate: ${e.message}\n`);
       return e.exitCode;
     }
-    io.err(`deliberate: unexpected error: ${(e as Error).stack ?? String(e)}\n`);
+    const message = `unexpected error: ${(e as Error).stack ?? String(e)}`;
+    if (json) io.err(`${JSON.stringify({ error: { message, exitCode: EXIT.unexpected } })}\n`);
+    else io.err(`deliberate: ${message}\n`);
     return EXIT.unexpected;
   }
+}
+
+/** Whether the command line asks for --json (an argument after `--` is an operand, not the option). */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
