@@ -97,7 +97,9 @@ export async function startTriageHarness(
     LLM_REASONING_BASE_URL: simulator.baseURL,
     LLM_STANDARD_BASE_URL: simulator.baseURL,
     LLM_MAX_RETRIES: '1',
-    LEDGER_TIMEOUT_MS: '1000',
+    // Short, so a ledger outage is seen quickly, yet above the ledger's answer on a loaded 2-core machine (a
+    // reserve that took over a second there made a deadline test read "the ledger did not answer").
+    LEDGER_TIMEOUT_MS: '2500',
     TRIAGE_HEALTH_PORT: '0',
     TRIAGE_RETRY_BASE_MS: '50',
     ...extra,

@@ -151,8 +151,8 @@ describe('triage (real Kafka, simulated models)', () => {
     const FAILING = `${SIMPLE} [[sim:fault=503]]`;
 
     it('retries a fast-mode task until its deadline, then fails it as deadline_exceeded naming the fast model', async () => {
-      // A 3 s latency budget is the task's deadline: the outage is waited out until then, never longer.
-      const taskId = await accept('acme', testTaskSpec(FAILING, { mode: 'fast', latencyBudgetMs: 3_000 }));
+      // A 6 s latency budget is the task's deadline: the outage is waited out until then, never longer.
+      const taskId = await accept('acme', testTaskSpec(FAILING, { mode: 'fast', latencyBudgetMs: 6_000 }));
 
       const failed = (await recorder.outcomes([taskId])).get(taskId)!;
       expect(failed.topic).toBe(taskFailedEvent.topic);
