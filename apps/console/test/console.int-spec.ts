@@ -315,6 +315,54 @@ describe('the console', () => {
     await page.close();
   });
 
+  it("pages through a tenant's tasks in the timeline's task list, fifty at a time", async () => {
+    const pager = await createTenant(stack, 'pager');
+    const ids: string[] = [];
+    for (let i = 0; i < 51; i += 1) {
+      const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+        key: pager.submitter,
+        body: { input: `Task ${i} of the pager.`, mode: 'fast' },
+      });
+      expect(res.status).toBe(202);
+      ids.push(res.body.id);
+    }
+    await pollUntil(
+      async () =>
+        (
+          await http<{ items?: unknown[] }>(
+            stack,
+            'GET',
+            '/v1/audit/events?type=tasks.task.accepted.v1&limit=500',
+            { key: pager.auditor },
+          )
+        ).body.items ?? [],
+      (items) => items.length === 51,
+      { what: "the pager's 51 accepted tasks in the audit trail" },
+    );
+    const { page, problems } = await newPage();
+    await signIn(page, stack.url, pager.auditor);
+    await page.getByRole('link', { name: 'Task timeline' }).click();
+    const listed = () => page.locator('ul.recent button').allInnerTexts();
+    await page.getByRole('heading', { name: 'Tasks (oldest first, page 1)' }).waitFor();
+    await page.locator('ul.recent button').first().waitFor();
+    const first = await listed();
+    expect(first).toHaveLength(50);
+    await expect(page.getByRole('button', { name: 'Previous tasks' }).isDisabled()).resolves.toBe(true);
+    await page.getByRole('button', { name: 'Next tasks' }).click();
+    await page.getByRole('heading', { name: 'Tasks (oldest first, page 2)' }).waitFor();
+    await pollUntil(listed, (l) => l.length === 1, { what: 'the second page of tasks' });
+    const second = await listed();
+    // Every task once, on one page or the other.
+    expect([...first, ...second].sort()).toEqual([...ids].sort());
+    await expect(page.getByRole('button', { name: 'Next tasks' }).isDisabled()).resolves.toBe(true);
+    await page.getByRole('button', { name: 'Previous tasks' }).click();
+    await page.getByRole('heading', { name: 'Tasks (oldest first, page 1)' }).waitFor();
+    await pollUntil(listed, (l) => l.length === 50, { what: 'the first page again' });
+    expect(await listed()).toEqual(first);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("shows a key of another tenant nothing of this tenant's tasks", async () => {
     const globex = await createTenant(stack, 'globex');
     const { page, problems } = await newPage();

@@ -10,6 +10,8 @@ import { callCosts, timelineSteps, totalUsage } from '../../timeline/timeline-st
 // One task's life from its audit trail, oldest first: submission, triage decision, context selection, each model
 // call and reasoning attempt, fallbacks, the answer and the webhook attempts. Recent tasks are listed to pick from.
 
+const TASKS_PER_PAGE = 50;
+
 export function TaskTimelinePage({
   taskId,
   onOpen,
@@ -20,9 +22,17 @@ export function TaskTimelinePage({
   const { api, me } = useConsole();
   const [typed, setTyped] = useState(taskId ?? '');
   useEffect(() => setTyped(taskId ?? ''), [taskId]);
+  // The cursors of the pages of tasks read so far; the last is the page shown (undefined: the first).
+  const [taskPages, setTaskPages] = useState<(string | undefined)[]>([undefined]);
+  const taskPage = taskPages[taskPages.length - 1];
   const recent = useLoad(
-    () => api.get<AuditPage>('/v1/audit/events', { type: 'tasks.task.accepted.v1', limit: 50 }),
-    [],
+    () =>
+      api.get<AuditPage>('/v1/audit/events', {
+        type: 'tasks.task.accepted.v1',
+        limit: TASKS_PER_PAGE,
+        cursor: taskPage,
+      }),
+    [taskPage],
   );
   const timeline = useLoad(
     taskId ? () => api.get<AuditTimeline>(`/v1/audit/tasks/${encodeURIComponent(taskId)}`) : null,
@@ -103,7 +113,7 @@ export function TaskTimelinePage({
           </ol>
         </>
       ) : null}
-      <h2>Tasks (oldest first)</h2>
+      <h2>Tasks (oldest first, page {taskPages.length})</h2>
       <ErrorAlert error={recent.error} />
       <ul className="recent">
         {(recent.data?.items ?? []).map((r) =>
@@ -117,6 +127,27 @@ export function TaskTimelinePage({
           ) : null,
         )}
       </ul>
+      <div className="toolbar">
+        <button
+          type="button"
+          className="secondary"
+          disabled={taskPages.length === 1 || recent.loading}
+          onClick={() => setTaskPages((pages) => pages.slice(0, -1))}
+        >
+          Previous tasks
+        </button>
+        <button
+          type="button"
+          className="secondary"
+          disabled={!recent.data?.nextCursor || recent.loading}
+          onClick={() => {
+            const next = recent.data?.nextCursor;
+            if (next) setTaskPages((pages) => [...pages, next]);
+          }}
+        >
+          Next tasks
+        </button>
+      </div>
     </section>
   );
 }
