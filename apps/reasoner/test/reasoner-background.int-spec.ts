@@ -18,6 +18,9 @@ interface BilledCall {
   usage: { reasoningTokens: number };
 }
 
+// What the SDK sends that matters to the simulator (hop-by-hop headers are not fetch's to set).
+const FORWARDED = new Set(['authorization', 'content-type', 'accept', 'user-agent', 'idempotency-key']);
+
 class PollProxy {
   failPollsUntilMs = 0;
   failedPolls = 0;
@@ -50,7 +53,7 @@ class PollProxy {
         const headers = Object.fromEntries(
           Object.entries(req.headers).filter(
             (e): e is [string, string] =>
-              typeof e[1] === 'string' && e[0] !== 'host' && e[0] !== 'content-length',
+              typeof e[1] === 'string' && (FORWARDED.has(e[0]) || e[0].startsWith('x-')),
           ),
         );
         const body = chunks.length ? Buffer.concat(chunks) : undefined;
@@ -160,25 +163,29 @@ describe('reasoner: a reasoning tier in background mode', () => {
     expect(attempt).toMatchObject({ status: 'finished', reason: 'cancelled', outcome: 'cancelled' });
   });
 
-  it('cancels the response at the provider at the reasoning deadline, then falls back as a sync call would', async () => {
-    // A 4 s budget: the reasoning call has 3 s (a quarter is kept for the fallback); it would think 60 s.
+  it('cancels the response at the provider at the reasoning deadline, and ends as a sync call would', async () => {
+    // A 4 s budget: the reasoning call has 3 s (a quarter is kept for the fallback); the prompt thinks 60 s on either
+    // model, so the standard one misses the deadline too: failed, deadline_exceeded, as on the sync path.
     const taskId = await h.submit('acme', 'Think past the deadline. [[sim:think_ms=6000000]]', {
       latencyBudgetMs: 4_000,
     });
     const responseId = await recordedResponseId(taskId);
     const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
-    expect(outcome.topic).toBe('tasks.task.completed.v1');
-    expect(outcome.data['result']).toMatchObject({ answeredBy: 'standard_model' });
-    expect(outcome.data['result'].degraded.reason).toMatch(/^deadline: /);
+    expect(outcome.topic).toBe('tasks.task.failed.v1');
+    expect(outcome.data['error'].code).toBe('deadline_exceeded');
+    expect(outcome.data['error'].message).toMatch(/reasoning: deadline: .*standard: deadline: /);
     expect((await responseOf(responseId)).status).toBe('cancelled');
     const attempts = await attemptsOf(h.db, taskId);
     expect(attempts.map((a) => [a['tier'], a['reason']])).toEqual([
       ['reasoning', 'deadline'],
-      ['standard', null],
+      ['standard', 'deadline'],
     ]);
-    expect((await bill()).filter((c) => c.responseId === responseId)).toEqual([
-      expect.objectContaining({ background: true, status: 'cancelled' }),
-    ]);
+    expect(attempts[0]!['detail']).toMatch(new RegExp(`background response ${responseId} was cancelled`));
+    // Booked at what the provider billed for the part that ran, not at the hold's worst case.
+    const billed = (await bill()).filter((c) => c.responseId === responseId);
+    expect(billed).toEqual([expect.objectContaining({ background: true, status: 'cancelled' })]);
+    expect(attempts[0]!['usage']).toMatchObject({ inputTokens: expect.any(Number) });
+    expect((attempts[0]!['usage'] as { inputTokens: number }).inputTokens).toBeGreaterThan(0);
   });
 
   it('ends an incomplete response as limit_hit with its usage booked, and falls back', async () => {
