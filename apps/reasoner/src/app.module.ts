@@ -34,6 +34,7 @@ import { LeaseKeeper } from './leases/lease-keeper';
 import { ReasonerMetrics } from './execution/reasoner-metrics';
 import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
 import { MoveOutcomesToOutbox1796200000000 } from './migrations/1796200000000-move-outcomes-to-outbox';
+import { AddAttemptResponseId1797000000000 } from './migrations/1797000000000-add-attempt-response-id';
 import { ModelBreakers } from './models/model-breakers';
 import { ReasonerLifecycle } from './reasoner-lifecycle';
 import { ExecutionPool } from './scheduling/execution-pool';
@@ -50,7 +51,11 @@ export class ReasonerModule {
           databaseUrl: config.DATABASE_URL,
           schema: 'reasoner',
           entities: [],
-          migrations: [CreateReasonerTables1795700000000, MoveOutcomesToOutbox1796200000000],
+          migrations: [
+            CreateReasonerTables1795700000000,
+            MoveOutcomesToOutbox1796200000000,
+            AddAttemptResponseId1797000000000,
+          ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
         }),

@@ -36,4 +36,20 @@ describe('loadReasonerConfig', () => {
       expect(problems).toContain('REASONER_LEASE_MS');
     }
   });
+
+  it('refuses background mode on a tier that is not on the Responses API, with the other problems', () => {
+    try {
+      loadReasonerConfig({ REASONER_CONCURRENCY: '0', LLM_REASONING_BACKGROUND: 'true' });
+      throw new Error('expected a ConfigError');
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      const problems = (e as ConfigError).problems.join('\n');
+      expect(problems).toContain('REASONER_CONCURRENCY');
+      expect(problems).toContain('LLM_REASONING_BACKGROUND: background mode needs the Responses API');
+    }
+    expect(
+      loadReasonerConfig({ LLM_REASONING_API: 'responses', LLM_REASONING_BACKGROUND: 'true' })
+        .LLM_REASONING_BACKGROUND,
+    ).toBe(true);
+  });
 });

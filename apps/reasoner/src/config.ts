@@ -9,7 +9,7 @@ import {
 } from '@deliberate/config';
 import { TASK_LIMITS } from '@deliberate/contracts';
 import { ledgerClientConfigSchema } from '@deliberate/ledger-client';
-import { llmConfigSchema } from '@deliberate/llm';
+import { llmConfigCheck, llmConfigSchema } from '@deliberate/llm';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
@@ -61,6 +61,7 @@ export const reasonerConfigSchema = z
     REASONER_SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
   })
   .check(kafkaSecurityCheck)
+  .check(llmConfigCheck)
   .transform((c) => ({
     ...c,
     REASONER_INSTANCE_ID:

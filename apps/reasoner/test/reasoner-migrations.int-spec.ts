@@ -4,6 +4,7 @@ import { uuidv7 } from '@deliberate/contracts';
 import { openDataSource } from '@deliberate/persistence';
 import { CreateReasonerTables1795700000000 } from '@deliberate/reasoner/migrations/1795700000000-create-reasoner-tables';
 import { MoveOutcomesToOutbox1796200000000 } from '@deliberate/reasoner/migrations/1796200000000-move-outcomes-to-outbox';
+import { AddAttemptResponseId1797000000000 } from '@deliberate/reasoner/migrations/1797000000000-add-attempt-response-id';
 import { createTestDatabase, testTaskSpec } from '@deliberate/testing';
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
@@ -127,6 +128,38 @@ it('moves outcomes waiting to be published to the outbox, and back', async () =>
     await db.undoLastMigration();
     await db.undoLastMigration();
     expect(await tables()).toEqual(['migrations']);
+  } finally {
+    await db.destroy();
+    await database.drop();
+  }
+});
+
+it('adds the response id of background calls to attempts, and takes it away', async () => {
+  const database = await createTestDatabase('reasoner_migrations_response_id');
+  const db = await openDataSource({
+    databaseUrl: database.url,
+    schema: 'reasoner',
+    entities: [],
+    migrations: [
+      CreateReasonerTables1795700000000,
+      MoveOutcomesToOutbox1796200000000,
+      AddAttemptResponseId1797000000000,
+    ],
+    poolSize: 2,
+  });
+  const hasColumn = async () =>
+    (
+      await db.query<unknown[]>(
+        `SELECT 1 FROM information_schema.columns
+          WHERE table_schema = 'reasoner' AND table_name = 'attempts' AND column_name = 'response_id'`,
+      )
+    ).length === 1;
+  try {
+    expect(await hasColumn()).toBe(true);
+    await db.undoLastMigration();
+    expect(await hasColumn()).toBe(false);
+    expect(await db.runMigrations()).toHaveLength(1);
+    expect(await hasColumn()).toBe(true);
   } finally {
     await db.destroy();
     await database.drop();

@@ -9,7 +9,7 @@ import {
 } from '@deliberate/config';
 import { TASK_LIMITS } from '@deliberate/contracts';
 import { ledgerClientConfigSchema } from '@deliberate/ledger-client';
-import { llmConfigSchema } from '@deliberate/llm';
+import { llmConfigCheck, llmConfigSchema } from '@deliberate/llm';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { z } from 'zod';
@@ -47,11 +47,14 @@ const triageConfigFields = z.object({
   TRIAGE_ANSWER_MAX_COMPLETION_TOKENS: tokens(4_096),
 });
 
-export const triageConfigSchema = triageConfigFields.check(kafkaSecurityCheck).transform((c) => ({
-  ...c,
-  TRIAGE_INSTANCE_ID:
-    c.TRIAGE_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
-}));
+export const triageConfigSchema = triageConfigFields
+  .check(kafkaSecurityCheck)
+  .check(llmConfigCheck)
+  .transform((c) => ({
+    ...c,
+    TRIAGE_INSTANCE_ID:
+      c.TRIAGE_INSTANCE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+  }));
 
 export type TriageConfig = z.infer<typeof triageConfigSchema>;
 

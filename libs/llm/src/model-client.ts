@@ -1,7 +1,16 @@
 import OpenAI from 'openai';
 import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { ModelTier, TokenUsage } from '@deliberate/contracts';
-import { DEFAULT_MODEL_API, type ModelApi, type ModelTierConfig, type ModelTierConfigs } from './llm-config';
+import {
+  type BackgroundPollPolicy,
+  DEFAULT_BACKGROUND_POLL_FACTOR,
+  DEFAULT_BACKGROUND_POLL_FIRST_MS,
+  DEFAULT_BACKGROUND_POLL_MAX_MS,
+  DEFAULT_MODEL_API,
+  type ModelApi,
+  type ModelTierConfig,
+  type ModelTierConfigs,
+} from './llm-config';
 import { ModelCallError, toModelCallError } from './model-call-error';
 import { ModelCallMetrics } from './model-call-metrics';
 import type { ServiceMetrics } from '@deliberate/metrics';
@@ -171,6 +180,23 @@ export class ModelClient {
 
   apiOf(tier: ModelTier): ModelApi {
     return this.client(tier).config.api ?? DEFAULT_MODEL_API;
+  }
+
+  /** Whether the tier's calls are submitted in background mode and polled by id (a Responses tier). */
+  isBackground(tier: ModelTier): boolean {
+    const { config } = this.client(tier);
+    return config.background === true && (config.api ?? DEFAULT_MODEL_API) === 'responses';
+  }
+
+  /** How the tier's background calls are polled. */
+  pollPolicyOf(tier: ModelTier): BackgroundPollPolicy {
+    return (
+      this.client(tier).config.poll ?? {
+        firstMs: DEFAULT_BACKGROUND_POLL_FIRST_MS,
+        factor: DEFAULT_BACKGROUND_POLL_FACTOR,
+        maxMs: DEFAULT_BACKGROUND_POLL_MAX_MS,
+      }
+    );
   }
 
   /** One call on the tier's model, through the tier's API. Throws ModelCallError for every failure. */

@@ -1,6 +1,12 @@
-import { uuidv7 } from '@deliberate/contracts';
+import { type TokenUsage, uuidv7 } from '@deliberate/contracts';
 import { CallReservations } from '@deliberate/ledger-client';
-import { inputTokenUpperBound, ModelCallError, type ModelCallResult, ModelClient } from '@deliberate/llm';
+import {
+  type BackgroundState,
+  inputTokenUpperBound,
+  ModelCallError,
+  type ModelCallResult,
+  ModelClient,
+} from '@deliberate/llm';
 import { jitteredBackoffMs, sleep } from '@deliberate/retry';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { REASONER_CONFIG, type ReasonerConfig } from '../config';
@@ -9,8 +15,15 @@ import { ReasonerMetrics } from './reasoner-metrics';
 import { ModelBreakers } from '../models/model-breakers';
 import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
-import { callSignal } from './call-signal';
-import type { AttemptRecord, CallTier, ExecutionState, FailureReason } from './execution-record';
+import { nextPollStep, pollFailureAction } from './background-poll-plan';
+import { type CallSignal, callSignal } from './call-signal';
+import type {
+  AttemptRecord,
+  AttemptResult,
+  CallTier,
+  ExecutionState,
+  FailureReason,
+} from './execution-record';
 import { type AttemptEnd, ExecutionRepository, LostOwnershipError } from './execution.repository';
 import type { TaskLimits } from './task-limits';
 
@@ -28,6 +41,10 @@ const RESERVATION_MARGIN_MS = 60_000;
 // Retries of a call's end while the database is unreachable: soon at first, then every two seconds at most.
 const END_RETRY_BASE_MS = 100;
 const END_RETRY_MAX_MS = 2_000;
+// One poll or cancel of a background call: short, since the loop around it polls again after a failure.
+const POLL_TIMEOUT_MS = 30_000;
+// Failed polls logged: the first, then every tenth.
+const POLL_FAILURE_LOG_EVERY = 10;
 
 type AbortCause = 'cancel' | 'shutdown' | 'lease_lost' | 'deadline';
 
@@ -203,7 +220,46 @@ export class AttemptExecutor {
     }
     // Returned, not awaited: while the model thinks, only invoke's frame waits for the call, and what this one alone
     // holds (the ledger's reply, the reservation request) is let go. invoke releases the breaker however it ends.
+    if (this.models.isBackground(tier))
+      return this.invokeBackground(state, started, messages, signal, releaseBreaker);
     return this.invoke(state, started, messages, signal, releaseBreaker);
+  }
+
+  /** Whether a started attempt left by another instance is a background call this instance can poll by its id. */
+  canResume(a: AttemptRecord): boolean {
+    return a.responseId !== null && this.models.apiOf(a.tier) === 'responses';
+  }
+
+  /**
+   * Takes over a background call whose executor stopped (crashed, stalled, shut down) and follows it by its response
+   * id to its end: the provider held the work meanwhile, and the call is never made again.
+   */
+  async resumeBackground(
+    state: ExecutionState,
+    a: AttemptRecord,
+    signal: AbortSignal,
+  ): Promise<AttemptRecord> {
+    const adopted = await this.repo.adoptBackgroundAttempt(this.owner, a);
+    if (!adopted) {
+      const now = await this.repo.attempt(a.id);
+      if (now && now.status !== 'started') return now;
+      throw new LostOwnershipError(a.executionId);
+    }
+    this.logger.log({
+      msg: 'a background call is resumed by its response id',
+      executionId: a.executionId,
+      attemptId: a.id,
+      responseId: adopted.responseId,
+      startedBy: a.instanceId,
+    });
+    const call = callSignal(signal, (adopted.deadlineAt?.getTime() ?? Date.now()) - Date.now());
+    this.metrics.callStarted(adopted.tier);
+    try {
+      return await this.follow(state, adopted, signal, call, performance.now(), () => {});
+    } finally {
+      this.metrics.callEnded(adopted.tier);
+      call.dispose();
+    }
   }
 
   private async invoke(
@@ -230,31 +286,328 @@ export class AttemptExecutor {
       releaseBreaker('success');
       end = this.answered(attempt, result);
     } catch (err) {
-      if (!(err instanceof ModelCallError)) {
-        releaseBreaker('neutral');
-        throw err;
-      }
-      const cause = abortCause(signal, call.signal);
-      if (cause === 'shutdown' || cause === 'lease_lost') {
-        // Not an outcome of the task: the call is ended as cut off (booked at its worst case, since the provider may
-        // bill it), and whoever runs the execution next tries it again without waiting for its deadline.
-        releaseBreaker('neutral');
-        await this.record(
-          state,
-          attempt,
-          this.cutOff(attempt, err, cause, performance.now() - startedMs),
-          signal,
-        );
-        if (cause === 'lease_lost') throw new LostOwnershipError(state.execution.id);
-        throw new InterruptedError();
-      }
-      releaseBreaker(cause ? 'neutral' : 'failure');
-      end = this.failed(attempt, err, cause, Math.round(performance.now() - startedMs));
+      end = await this.callFailed(state, attempt, err, signal, call, startedMs, releaseBreaker);
     } finally {
       this.metrics.callEnded(attempt.tier);
       call.dispose();
     }
     return this.record(state, attempt, end, signal);
+  }
+
+  // How a call that threw ends: a failure of the model, a cancel or deadline of ours, or (thrown on) a shutdown or a
+  // lost lease.
+  private async callFailed(
+    state: ExecutionState,
+    attempt: AttemptRecord,
+    err: unknown,
+    signal: AbortSignal,
+    call: CallSignal,
+    startedMs: number,
+    releaseBreaker: (outcome: 'success' | 'failure' | 'neutral') => void,
+  ): Promise<AttemptEnd> {
+    if (!(err instanceof ModelCallError)) {
+      releaseBreaker('neutral');
+      throw err;
+    }
+    const cause = abortCause(signal, call.signal);
+    if (cause === 'shutdown' || cause === 'lease_lost') {
+      // Not an outcome of the task: the call is ended as cut off (booked at its worst case, since the provider may
+      // bill it), and whoever runs the execution next tries it again without waiting for its deadline.
+      releaseBreaker('neutral');
+      await this.record(
+        state,
+        attempt,
+        this.cutOff(attempt, err, cause, performance.now() - startedMs),
+        signal,
+      );
+      if (cause === 'lease_lost') throw new LostOwnershipError(state.execution.id);
+      throw new InterruptedError();
+    }
+    releaseBreaker(cause ? 'neutral' : 'failure');
+    return this.failed(attempt, err, cause, Math.round(performance.now() - startedMs));
+  }
+
+  // A call in background mode: the provider holds the work and answers polls by its response id, recorded before
+  // anything else happens with the call, so that whoever runs the execution next polls it instead of calling again.
+  // While it runs, this instance holds the poll state only: no request is open between polls.
+  private async invokeBackground(
+    state: ExecutionState,
+    attempt: AttemptRecord,
+    messages: ReturnType<typeof reasoningMessages>,
+    signal: AbortSignal,
+    releaseBreaker: (outcome: 'success' | 'failure' | 'neutral') => void,
+  ): Promise<AttemptRecord> {
+    const call = callSignal(signal, (attempt.deadlineAt?.getTime() ?? Date.now()) - Date.now());
+    const startedMs = performance.now();
+    this.metrics.callStarted(attempt.tier);
+    try {
+      let responseId: string;
+      try {
+        ({ responseId } = await this.models.startBackground(attempt.tier, {
+          messages,
+          maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
+          reasoningEffort: attempt.reasoningEffort ?? undefined,
+          maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
+          signal: call.signal,
+          requestId: attempt.reservationId ?? undefined,
+        }));
+      } catch (err) {
+        const end = await this.callFailed(state, attempt, err, signal, call, startedMs, releaseBreaker);
+        return await this.record(state, attempt, end, signal);
+      }
+      // A crash from here until the id is written loses it: see "Background mode" in docs/architecture.md.
+      let accepted: AttemptRecord;
+      try {
+        accepted = await this.recordResponseIdWhenReachable(attempt, responseId, signal);
+      } catch (err) {
+        // Nobody could find this call again: stop it rather than pay for an answer nobody reads.
+        releaseBreaker('neutral');
+        await this.cancelQuietly(attempt, responseId);
+        throw err;
+      }
+      return await this.follow(state, accepted, signal, call, startedMs, releaseBreaker);
+    } finally {
+      this.metrics.callEnded(attempt.tier);
+      call.dispose();
+    }
+  }
+
+  private async recordResponseIdWhenReachable(
+    attempt: AttemptRecord,
+    responseId: string,
+    signal: AbortSignal,
+  ): Promise<AttemptRecord> {
+    for (let retry = 1; ; retry += 1) {
+      try {
+        return await this.repo.recordResponseId(this.owner, attempt, responseId);
+      } catch (e) {
+        if (e instanceof LostOwnershipError) throw e;
+        if (signal.aborted && signal.reason === 'shutdown') throw new InterruptedError();
+        if (retry === 1 || retry % 10 === 0) {
+          this.logger.warn({
+            msg: "a background call's response id could not be recorded; tried again until the database answers",
+            executionId: attempt.executionId,
+            attemptId: attempt.id,
+            responseId,
+            retry,
+            error: (e as Error).message,
+          });
+        }
+        await sleep(jitteredBackoffMs(retry, END_RETRY_BASE_MS, END_RETRY_MAX_MS));
+      }
+    }
+  }
+
+  // Polls a background call with backoff until it ends, and records its end. A cancel of the task and the call's
+  // deadline cancel it at the provider; a shutdown or a lost lease leaves it there, started with its id, for the
+  // next owner to resume.
+  private async follow(
+    state: ExecutionState,
+    attempt: AttemptRecord,
+    signal: AbortSignal,
+    call: CallSignal,
+    startedMs: number,
+    releaseBreaker: (outcome: 'success' | 'failure' | 'neutral') => void,
+  ): Promise<AttemptRecord> {
+    const responseId = attempt.responseId ?? '';
+    const policy = this.models.pollPolicyOf(attempt.tier);
+    const deadlineAtMs = attempt.deadlineAt?.getTime() ?? Date.now();
+    let polls = 0;
+    let failedPolls = 0;
+    let end: AttemptEnd | null = null;
+    while (end === null) {
+      const step = nextPollStep({ policy, polls, nowMs: Date.now(), deadlineAtMs });
+      if (step.kind === 'poll') await sleep(step.delayMs, call.signal);
+      const cause = abortCause(signal, call.signal) ?? (step.kind === 'deadline' ? 'deadline' : null);
+      if (cause === 'shutdown' || cause === 'lease_lost') {
+        // The provider keeps the work: the attempt stays started with its id, and the next owner polls it.
+        releaseBreaker('neutral');
+        if (cause === 'lease_lost') throw new LostOwnershipError(state.execution.id);
+        throw new InterruptedError();
+      }
+      if (cause === 'cancel' || cause === 'deadline') {
+        releaseBreaker('neutral');
+        end = await this.cancelAtProvider(attempt, cause, startedMs);
+        break;
+      }
+      polls += 1;
+      let polled: BackgroundState;
+      try {
+        polled = await this.models.pollBackground(attempt.tier, responseId, {
+          signal: call.signal,
+          maxRetries: 0,
+          timeoutMs: POLL_TIMEOUT_MS,
+        });
+      } catch (err) {
+        if (!(err instanceof ModelCallError)) {
+          releaseBreaker('neutral');
+          throw err;
+        }
+        // Aborted by a cancel, the deadline or a shutdown: the next turn tells which.
+        if (call.signal.aborted) continue;
+        if (pollFailureAction(err.kind) === 'poll_again') {
+          failedPolls += 1;
+          if (failedPolls === 1 || failedPolls % POLL_FAILURE_LOG_EVERY === 0)
+            this.logger.warn({
+              msg: 'a poll of a background call failed; polled again until its deadline',
+              executionId: attempt.executionId,
+              attemptId: attempt.id,
+              responseId,
+              failedPolls,
+              error: `${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`}: ${err.message}`,
+            });
+          continue;
+        }
+        releaseBreaker('failure');
+        end = this.failed(attempt, err, null, Math.round(performance.now() - startedMs));
+        end.detail =
+          `polling background response ${responseId} failed with ${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`}: ${err.message}`.slice(
+            0,
+            2000,
+          );
+        break;
+      }
+      end = this.polledEnd(attempt, polled, startedMs, releaseBreaker);
+    }
+    return this.record(state, attempt, end, signal);
+  }
+
+  // The end a poll reports, or null while the provider is still at work.
+  private polledEnd(
+    attempt: AttemptRecord,
+    polled: BackgroundState,
+    startedMs: number,
+    releaseBreaker: (outcome: 'success' | 'failure' | 'neutral') => void,
+  ): AttemptEnd | null {
+    switch (polled.status) {
+      case 'queued':
+      case 'in_progress':
+        return null;
+      case 'completed':
+      case 'incomplete':
+        releaseBreaker('success');
+        return this.answered(attempt, polled.result);
+      case 'failed':
+        releaseBreaker('failure');
+        return this.failed(attempt, polled.error, null, Math.round(performance.now() - startedMs));
+      case 'cancelled':
+        // Not by this task (its cancel goes through cancelAtProvider): someone else holding the key stopped it.
+        releaseBreaker('neutral');
+        return this.stopped(attempt, {
+          reason: 'model_error',
+          outcome: 'error',
+          detail: `background response ${polled.responseId} was cancelled at the provider, not by this task`,
+          usage: polled.usage,
+          latencyMs: Math.round(performance.now() - startedMs),
+        });
+    }
+  }
+
+  // Cancels a background call at the provider, for the task's cancel or the call's deadline. The usage the provider
+  // reports for the part that ran is booked; when the cancel goes unanswered, the worst case is, as for a sync call
+  // cut off. A call that ended just before the cancel reached it ends as it ended: its answer is paid for.
+  private async cancelAtProvider(
+    attempt: AttemptRecord,
+    cause: 'cancel' | 'deadline',
+    startedMs: number,
+  ): Promise<AttemptEnd> {
+    const responseId = attempt.responseId ?? '';
+    const why =
+      cause === 'cancel'
+        ? 'the task was cancelled'
+        : `its deadline ${attempt.deadlineAt?.toISOString() ?? ''} passed`;
+    const latencyMs = () => Math.round(performance.now() - startedMs);
+    let stoppedState: BackgroundState | null = null;
+    let error: string | null = null;
+    try {
+      stoppedState = await this.models.cancelBackground(attempt.tier, responseId, {
+        timeoutMs: POLL_TIMEOUT_MS,
+        maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
+      });
+    } catch (err) {
+      error = err instanceof ModelCallError ? `${err.kind}: ${err.message}` : String(err);
+      this.logger.warn({
+        msg: 'a background call could not be cancelled at the provider; booked at its worst case',
+        executionId: attempt.executionId,
+        attemptId: attempt.id,
+        responseId,
+        error,
+      });
+    }
+    if (stoppedState?.status === 'completed' || stoppedState?.status === 'incomplete')
+      return this.answered(attempt, stoppedState.result);
+    const base = {
+      reason: cause === 'cancel' ? ('cancelled' as const) : ('deadline' as const),
+      outcome: cause === 'cancel' ? ('cancelled' as const) : ('deadline' as const),
+      latencyMs: latencyMs(),
+    };
+    if (stoppedState?.status === 'cancelled' && stoppedState.usage !== null)
+      return this.stopped(attempt, {
+        ...base,
+        detail: `background response ${responseId} was cancelled at the provider: ${why}`,
+        usage: stoppedState.usage,
+      });
+    // Unknown usage: errorKind aborted books the call at its worst case, never less than the provider may bill.
+    return {
+      ...this.stopped(attempt, {
+        ...base,
+        detail: `${why}; background response ${responseId} ${error ? `could not be cancelled at the provider (${error})` : `ended ${stoppedState?.status ?? 'unknown'}`}`,
+        usage: null,
+      }),
+      result: { ...this.stoppedResult(base.latencyMs), errorKind: 'aborted', errorMessage: error },
+    };
+  }
+
+  private async cancelQuietly(attempt: AttemptRecord, responseId: string): Promise<void> {
+    try {
+      await this.models.cancelBackground(attempt.tier, responseId, { timeoutMs: POLL_TIMEOUT_MS });
+    } catch (err) {
+      this.logger.warn({
+        msg: 'a background call whose id could not be recorded could not be cancelled either',
+        executionId: attempt.executionId,
+        attemptId: attempt.id,
+        responseId,
+        error: (err as Error).message,
+      });
+    }
+  }
+
+  // A background call that ended without an answer and without an error of the SDK: its usage is the provider's.
+  private stopped(
+    attempt: AttemptRecord,
+    s: {
+      reason: FailureReason;
+      outcome: 'error' | 'cancelled' | 'deadline';
+      detail: string;
+      usage: TokenUsage | null;
+      latencyMs: number;
+    },
+  ): AttemptEnd {
+    return {
+      status: 'finished',
+      outcome: s.outcome,
+      reason: s.reason,
+      detail: s.detail.slice(0, 2000),
+      finishedAt: new Date(),
+      finishReason: null,
+      usage: s.usage,
+      result: { ...this.stoppedResult(s.latencyMs), errorKind: 'cancelled', errorMessage: null },
+    };
+  }
+
+  private stoppedResult(latencyMs: number): AttemptResult {
+    return {
+      content: null,
+      providerReasoning: null,
+      trace: null,
+      answer: null,
+      parse: 'empty',
+      latencyMs,
+      providerModel: null,
+      errorKind: null,
+      errorMessage: null,
+      denial: null,
+    };
   }
 
   // Recorded by this instance even when its lease lapsed while the call ran (it stalled): the usage is booked, and
@@ -272,7 +625,9 @@ export class AttemptExecutor {
       // The new owner gave the call up after its deadline and booked it at its worst case. A call that reported its
       // usage after all is booked at it instead, under a usage event id of its own (one per attempt, so a repeat
       // is a duplicate): the ledger replaces the worst case with it, never books both.
-      if (e instanceof LostOwnershipError) await this.bookLateUsage(state, attempt, end);
+      // A background call is another story: the instance that adopted it by its id books the same response's usage.
+      if (e instanceof LostOwnershipError && attempt.responseId === null)
+        await this.bookLateUsage(state, attempt, end);
       throw e;
     }
     await this.events.callEnded(state.execution, recorded);
@@ -438,6 +793,7 @@ export class AttemptExecutor {
       reason: null,
       detail: null,
       reservationId: null,
+      responseId: null,
       maxCompletionTokens: null,
       reasoningEffort: null,
       deadlineAt: null,

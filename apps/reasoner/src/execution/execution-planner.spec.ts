@@ -18,6 +18,7 @@ function attempt(tier: CallTier, over: Partial<AttemptRecord> = {}): AttemptReco
     detail: null,
     instanceId: 'i',
     reservationId: null,
+    responseId: null,
     maxCompletionTokens: 100,
     reasoningEffort: null,
     deadlineAt: null,
@@ -215,7 +216,11 @@ describe('planNext', () => {
           failed('standard', 'deadline', { status: 'skipped' }),
         ],
       },
-      { kind: 'fail', code: 'deadline_exceeded', message: expect.stringContaining('ledger_unavailable') as string },
+      {
+        kind: 'fail',
+        code: 'deadline_exceeded',
+        message: expect.stringContaining('ledger_unavailable') as string,
+      },
     ],
     [
       'ledger unanswered, no model fallback -> fail deadline',

@@ -98,6 +98,11 @@ export interface AttemptRecord {
   detail: string | null;
   instanceId: string;
   reservationId: string | null;
+  /**
+   * A call in background mode: the provider's response id, recorded as soon as the provider accepted the call. An
+   * attempt left started with one is resumed by polling it, never by calling again.
+   */
+  responseId: string | null;
   maxCompletionTokens: number | null;
   reasoningEffort: ReasoningEffort | null;
   deadlineAt: Date | null;

@@ -110,14 +110,18 @@ export class ExecutionRunner {
     }
   }
 
-  // A previous owner died or stalled: a call it left started is waited for (it may still be running and report its
-  // usage) until its deadline has passed, then marked cut off and booked at its worst case; the events and ledger
+  // A previous owner died or stalled: a background call it left started with its response id is adopted and polled to
+  // its end; another call it left started is waited for (it may still be running and report its usage) until its
+  // deadline has passed, then marked cut off and booked at its worst case; the events and ledger
   // calls of recorded attempts go out again — each has a stable id, so duplicates are harmless.
   private async resume(state: ExecutionState, signal: AbortSignal): Promise<void> {
     const e = state.execution;
     for (const [i, a] of state.attempts.entries()) {
       if (a.status === 'started') {
-        const ended = await this.awaitCallOf(a, signal);
+        // A background call is polled by its response id to its end, never made again.
+        const ended = this.executor.canResume(a)
+          ? await this.executor.resumeBackground(state, a, signal)
+          : await this.awaitCallOf(a, state, signal);
         state.attempts[i] = ended;
         if (ended.status === 'crashed') await this.events.started(e, ended);
         await this.events.callEnded(e, ended);
@@ -130,7 +134,11 @@ export class ExecutionRunner {
   }
 
   /** The attempt once its call can no longer be running: ended by its own instance, or given up here. */
-  private async awaitCallOf(a: AttemptRecord, signal: AbortSignal): Promise<AttemptRecord> {
+  private async awaitCallOf(
+    a: AttemptRecord,
+    state: ExecutionState,
+    signal: AbortSignal,
+  ): Promise<AttemptRecord> {
     const pollMs = Math.max(100, Math.floor(this.config.REASONER_LEASE_MS / 3));
     for (let current = a; ;) {
       const givenUp = await this.repo.abandonAttempt(
@@ -152,6 +160,8 @@ export class ExecutionRunner {
       const now = await this.repo.attempt(a.id);
       if (!now) throw new Error(`attempt ${a.id} of execution ${a.executionId} is gone`);
       if (now.status !== 'started') return now;
+      // Its stalled executor recorded a background call's id meanwhile: poll it rather than give it up.
+      if (this.executor.canResume(now)) return this.executor.resumeBackground(state, now, signal);
       current = now;
       const dueMs = (a.deadlineAt ?? a.startedAt).getTime() + STALLED_CALL_GRACE_MS - Date.now();
       // A cancel does not end the wait: the call may still report what it cost.

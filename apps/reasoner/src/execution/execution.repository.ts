@@ -40,6 +40,7 @@ interface AttemptRow {
   detail: string | null;
   instance_id: string;
   reservation_id: string | null;
+  response_id: string | null;
   max_completion_tokens: number | null;
   reasoning_effort: AttemptRecord['reasoningEffort'];
   deadline_at: Date | null;
@@ -81,6 +82,7 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
   detail: r.detail,
   instanceId: r.instance_id,
   reservationId: r.reservation_id,
+  responseId: r.response_id,
   maxCompletionTokens: r.max_completion_tokens,
   reasoningEffort: r.reasoning_effort,
   deadlineAt: r.deadline_at,
@@ -347,7 +349,8 @@ export class ExecutionRepository {
 
   /**
    * Gives up on a call another instance started, as its execution's owner now, once the call's deadline and
-   * `graceMs` have passed (the call cannot still be running). Null when it was ended meanwhile, or is not yet past.
+   * `graceMs` have passed (the call cannot still be running). Null when it was ended meanwhile, or is not yet past,
+   * or its provider holds it by a response id (then it is adopted and polled, not given up).
    */
   async abandonAttempt(
     owner: string,
@@ -361,9 +364,44 @@ export class ExecutionRepository {
               usage = $9, result = $10
          FROM executions e
         WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
-          AND COALESCE(a.deadline_at, a.started_at) + $11 * interval '1 millisecond' <= now()
+          AND a.response_id IS NULL AND COALESCE(a.deadline_at, a.started_at) + $11 * interval '1 millisecond' <= now()
        RETURNING a.*`,
       [attempt.id, owner, ...endParams(end), graceMs],
+    );
+    return rows[0] ? toAttempt(rows[0]) : null;
+  }
+
+  /**
+   * Records the provider's response id of a background call, by the instance that made it, before anything else
+   * happens with the call. LostOwnershipError when the attempt was ended already (given up after its deadline).
+   */
+  async recordResponseId(
+    instanceId: string,
+    attempt: AttemptRecord,
+    responseId: string,
+  ): Promise<AttemptRecord> {
+    const rows = await this.sql.query<{ id: string }>(
+      `UPDATE attempts SET response_id = $3
+        WHERE id = $1 AND instance_id = $2 AND status = 'started' AND response_id IS NULL
+       RETURNING id`,
+      [attempt.id, instanceId, responseId],
+    );
+    if (!rows[0]) throw new LostOwnershipError(attempt.executionId);
+    return { ...attempt, responseId };
+  }
+
+  /**
+   * Takes over a background call another instance started, as its execution's owner now: from here this instance
+   * polls it and records its end. Null when the call has ended meanwhile or has no response id.
+   */
+  async adoptBackgroundAttempt(owner: string, attempt: AttemptRecord): Promise<AttemptRecord | null> {
+    const rows = await this.sql.query<AttemptRow>(
+      `UPDATE attempts a SET instance_id = $2
+         FROM executions e
+        WHERE a.id = $1 AND e.id = a.execution_id AND e.owner = $2 AND a.status = 'started'
+          AND a.response_id IS NOT NULL
+       RETURNING a.*`,
+      [attempt.id, owner],
     );
     return rows[0] ? toAttempt(rows[0]) : null;
   }

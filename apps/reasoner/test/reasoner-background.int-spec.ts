@@ -1,0 +1,249 @@
+import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
+import { pollUntil } from '@deliberate/testing';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
+
+// The reasoning tier in background mode (LLM_REASONING_API=responses, LLM_REASONING_BACKGROUND=true): the call is
+// submitted with background: true, its response id recorded on the attempt, then polled by id. The reasoning tier
+// reaches the simulator through a small HTTP proxy that can fail its polls (a provider whose API is down for a while)
+// or send them to another simulator (a provider that restarted and no longer knows the id).
+
+interface BilledCall {
+  model: string;
+  api: string;
+  responseId: string | null;
+  background: boolean;
+  status: string;
+  usage: { reasoningTokens: number };
+}
+
+// What the SDK sends that matters to the simulator (hop-by-hop headers are not fetch's to set).
+const FORWARDED = new Set(['authorization', 'content-type', 'accept', 'user-agent', 'idempotency-key']);
+
+class PollProxy {
+  failPollsUntilMs = 0;
+  failedPolls = 0;
+  // Polls (GET) go here instead of the simulator that took the call, while set.
+  pollTarget: RunningSimulator | null = null;
+  private server!: Server;
+
+  constructor(private readonly target: RunningSimulator) {}
+
+  get baseURL(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
+  }
+
+  async start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const poll = req.method === 'GET' && (req.url ?? '').startsWith('/v1/responses/');
+        if (poll && Date.now() < this.failPollsUntilMs) {
+          this.failedPolls += 1;
+          res.writeHead(503, { 'content-type': 'application/json' }).end(
+            JSON.stringify({
+              error: { message: 'The server is overloaded.', type: 'server_error', param: null, code: null },
+            }),
+          );
+          return;
+        }
+        const target = poll && this.pollTarget ? this.pollTarget : this.target;
+        const headers = Object.fromEntries(
+          Object.entries(req.headers).filter(
+            (e): e is [string, string] =>
+              typeof e[1] === 'string' && (FORWARDED.has(e[0]) || e[0].startsWith('x-')),
+          ),
+        );
+        const body = chunks.length ? Buffer.concat(chunks) : undefined;
+        void fetch(`${target.url}${req.url ?? ''}`, { method: req.method ?? 'GET', headers, body })
+          .then(async (r) => {
+            const text = await r.text();
+            res
+              .writeHead(r.status, {
+                'content-type': r.headers.get('content-type') ?? 'application/json',
+                ...(r.headers.get('x-request-id') ? { 'x-request-id': r.headers.get('x-request-id')! } : {}),
+              })
+              .end(text);
+          })
+          .catch(() => res.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.closeAllConnections();
+      this.server.close(() => resolve());
+    });
+  }
+}
+
+describe('reasoner: a reasoning tier in background mode', () => {
+  let h: ReasonerHarness;
+  let proxy: PollProxy;
+  let restarted: RunningSimulator | undefined;
+
+  beforeAll(async () => {
+    h = await startHarness('reasoner-background', { timeScale: 0.01 });
+    proxy = new PollProxy(h.simulator);
+    await proxy.start();
+    await h.startReasoner({
+      LLM_REASONING_BASE_URL: proxy.baseURL,
+      LLM_REASONING_API: 'responses',
+      LLM_REASONING_BACKGROUND: 'true',
+      LLM_BACKGROUND_POLL_FIRST_MS: '50',
+      LLM_BACKGROUND_POLL_FACTOR: '2',
+      LLM_BACKGROUND_POLL_MAX_MS: '400',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await h?.close();
+    await proxy?.close();
+    await restarted?.close();
+  });
+
+  const bill = async (simulator = h.simulator): Promise<BilledCall[]> =>
+    ((await (await fetch(`${simulator.url}/v1/bill`)).json()) as { calls: BilledCall[] }).calls;
+
+  const responseOf = async (id: string) =>
+    (await (await fetch(`${h.simulator.url}/v1/responses/${id}`)).json()) as { status: string };
+
+  // The first attempt's response id, once it is recorded.
+  const recordedResponseId = async (taskId: string): Promise<string> => {
+    const attempts = await pollUntil(
+      () => attemptsOf(h.db, taskId),
+      (a) => typeof a[0]?.['response_id'] === 'string',
+      { what: 'the response id recorded', timeoutMs: 20_000, intervalMs: 20 },
+    );
+    return attempts[0]!['response_id'] as string;
+  };
+
+  it('answers through a background response, its id on the attempt and one background response billed', async () => {
+    const taskId = await h.submit('acme', 'Derive the quadratic formula. [[sim:think_ms=100000]]');
+    const responseId = await recordedResponseId(taskId);
+    expect(responseId).toMatch(/^resp_/);
+    const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.completed.v1');
+    expect(outcome.data['result']).toMatchObject({ answeredBy: 'reasoning_model', degraded: null });
+
+    const attempts = await attemptsOf(h.db, taskId);
+    expect(attempts.map((a) => [a['tier'], a['status'], a['reason'], a['response_id']])).toEqual([
+      ['reasoning', 'finished', null, responseId],
+    ]);
+    const billed = (await bill()).filter((c) => c.responseId === responseId);
+    expect(billed).toEqual([
+      expect.objectContaining({
+        api: 'responses',
+        background: true,
+        status: 'completed',
+        model: 'sim-reasoner',
+      }),
+    ]);
+    const usage = await h.recorder.waitFor(
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId)[0],
+      'the usage event',
+    );
+    expect(usage.data['usage']).toEqual(attempts[0]!['usage']);
+  });
+
+  it('cancels the response at the provider when the task is cancelled', async () => {
+    const taskId = await h.submit('acme', 'Think for a long time. [[sim:think_ms=3000000]]');
+    const responseId = await recordedResponseId(taskId);
+    await h.cancel('acme', taskId);
+    const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.cancelled.v1');
+    expect((await responseOf(responseId)).status).toBe('cancelled');
+    const billed = (await bill()).filter((c) => c.responseId === responseId);
+    expect(billed).toEqual([expect.objectContaining({ background: true, status: 'cancelled' })]);
+    const [attempt] = await attemptsOf(h.db, taskId);
+    expect(attempt).toMatchObject({ status: 'finished', reason: 'cancelled', outcome: 'cancelled' });
+  });
+
+  it('cancels the response at the provider at the reasoning deadline, and ends as a sync call would', async () => {
+    // A 4 s budget: the reasoning call has 3 s (a quarter is kept for the fallback); the prompt thinks 60 s on either
+    // model, so the standard one misses the deadline too: failed, deadline_exceeded, as on the sync path.
+    const taskId = await h.submit('acme', 'Think past the deadline. [[sim:think_ms=6000000]]', {
+      latencyBudgetMs: 4_000,
+    });
+    const responseId = await recordedResponseId(taskId);
+    const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.failed.v1');
+    expect(outcome.data['error'].code).toBe('deadline_exceeded');
+    expect(outcome.data['error'].message).toMatch(/reasoning: deadline: .*standard: deadline: /);
+    expect((await responseOf(responseId)).status).toBe('cancelled');
+    const attempts = await attemptsOf(h.db, taskId);
+    expect(attempts.map((a) => [a['tier'], a['reason']])).toEqual([
+      ['reasoning', 'deadline'],
+      ['standard', 'deadline'],
+    ]);
+    expect(attempts[0]!['detail']).toMatch(new RegExp(`background response ${responseId} was cancelled`));
+    // Booked at what the provider billed for the part that ran, not at the hold's worst case.
+    const billed = (await bill()).filter((c) => c.responseId === responseId);
+    expect(billed).toEqual([expect.objectContaining({ background: true, status: 'cancelled' })]);
+    expect(attempts[0]!['usage']).toMatchObject({ inputTokens: expect.any(Number) });
+    expect((attempts[0]!['usage'] as { inputTokens: number }).inputTokens).toBeGreaterThan(0);
+  });
+
+  it('ends an incomplete response as limit_hit with its usage booked, and falls back', async () => {
+    const taskId = await h.submit('acme', 'Think forever. [[sim:fault=runaway]]', {
+      maxThinkingTokens: 2_000,
+    });
+    const responseId = await recordedResponseId(taskId);
+    const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
+    expect(outcome.data['result']).toMatchObject({ answeredBy: 'standard_model' });
+    expect(outcome.data['result'].degraded.reason).toMatch(/^limit_hit: .*finish_reason length/);
+    const [first] = await attemptsOf(h.db, taskId);
+    expect(first).toMatchObject({ reason: 'limit_hit', finish_reason: 'length', response_id: responseId });
+    expect((first!['usage'] as { reasoningTokens: number }).reasoningTokens).toBe(2_000);
+    expect((await bill()).filter((c) => c.responseId === responseId)).toEqual([
+      expect.objectContaining({ background: true, status: 'incomplete' }),
+    ]);
+    await h.recorder.waitFor(
+      () => h.recorder.of('usage.model-call.recorded.v1', taskId).length === 2,
+      'usage events',
+    );
+    const usage = h.recorder.of('usage.model-call.recorded.v1', taskId).map((e) => e.data);
+    expect(usage.filter((u) => u['model'] === 'sim-reasoner')).toEqual([
+      expect.objectContaining({ usage: expect.objectContaining({ reasoningTokens: 2_000 }) }),
+    ]);
+  });
+
+  it('polls through a provider answering 503 for a while, and the call still completes', async () => {
+    proxy.failedPolls = 0;
+    proxy.failPollsUntilMs = Date.now() + 3_000;
+    const taskId = await h.submit('acme', 'Answer through an outage. [[sim:think_ms=100000]]');
+    const responseId = await recordedResponseId(taskId);
+    const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
+    expect(outcome.topic).toBe('tasks.task.completed.v1');
+    expect(outcome.data['result']).toMatchObject({ answeredBy: 'reasoning_model' });
+    expect(proxy.failedPolls).toBeGreaterThanOrEqual(3);
+    expect((await attemptsOf(h.db, taskId)).map((a) => [a['status'], a['reason']])).toEqual([
+      ['finished', null],
+    ]);
+    expect((await bill()).filter((c) => c.responseId === responseId)).toHaveLength(1);
+  });
+
+  it('ends the attempt with a precise error when the provider no longer knows the id, and falls back', async () => {
+    // The provider restarted: a fresh simulator answers the polls, and has never heard of the response.
+    restarted = await startSimulator({ timeScale: 0.01 });
+    proxy.pollTarget = restarted;
+    try {
+      const taskId = await h.submit('acme', 'Be forgotten. [[sim:think_ms=100000]]');
+      const responseId = await recordedResponseId(taskId);
+      const outcome = (await h.recorder.outcomes([taskId], 30_000)).get(taskId)!;
+      expect(outcome.topic).toBe('tasks.task.completed.v1');
+      expect(outcome.data['result']).toMatchObject({ answeredBy: 'standard_model' });
+      const [first] = await attemptsOf(h.db, taskId);
+      expect(first).toMatchObject({ status: 'finished', reason: 'model_error', response_id: responseId });
+      expect(first!['detail']).toMatch(
+        new RegExp(`^polling background response ${responseId} failed with not_found \\(HTTP 404\\)`),
+      );
+    } finally {
+      proxy.pollTarget = null;
+    }
+  });
+});
