@@ -33,6 +33,21 @@ async function task(id: string, key = acme.submitter) {
  * A task no model gives a usable answer to: the tenant's chain is the reasoning model then a person, and the
  * reasoning model thinks past its cap, so the executor escalates it. (An outage would not: it is waited out.)
  */
+/** A task of acme's submitter that the fast model answered, once it is completed. */
+async function completedFastTask(): Promise<string> {
+  const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+    key: acme.submitter,
+    body: { input: 'Hi', mode: 'fast' },
+  });
+  expect(res.status).toBe(202);
+  await pollUntil(
+    () => task(res.body.id),
+    (t) => t.status === 'completed',
+    { what: `the fast answer of ${res.body.id}` },
+  );
+  return res.body.id;
+}
+
 async function escalatedTask(): Promise<string> {
   const res = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
     key: acme.submitter,
@@ -159,20 +174,12 @@ describe('human review queue', () => {
     const foreignReviewer = await keyFor('reviewer', 'globex-review', globex.admin);
     const foreignRead = await http(stack, 'GET', `/v1/tasks/${id}`, { key: foreignReviewer });
     expect(foreignRead.status).toBe(404);
-    const fast = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
-      key: acme.submitter,
-      body: { input: 'Hi', mode: 'fast' },
-    });
-    await pollUntil(
-      () => task(fast.body.id),
-      (t) => t.status === 'completed',
-      { what: 'the fast answer' },
-    );
-    const notAsked = await http<{ message: string }>(stack, 'GET', `/v1/tasks/${fast.body.id}`, {
+    const fastId = await completedFastTask();
+    const notAsked = await http<{ message: string }>(stack, 'GET', `/v1/tasks/${fastId}`, {
       key: reviewerA,
     });
     expect(notAsked.status).toBe(404);
-    expect(notAsked.body.message).toBe(`task ${fast.body.id} not found`);
+    expect(notAsked.body.message).toBe(`task ${fastId} not found`);
   });
 });
 
@@ -326,16 +333,9 @@ describe('cancellation', () => {
     });
     expect(bad.status).toBe(400);
 
-    const fast = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+    const late = await http(stack, 'POST', `/v1/tasks/${await completedFastTask()}/cancel`, {
       key: acme.submitter,
-      body: { input: 'Hi', mode: 'fast' },
     });
-    await pollUntil(
-      () => task(fast.body.id),
-      (t) => t.status === 'completed',
-      { what: 'completed' },
-    );
-    const late = await http(stack, 'POST', `/v1/tasks/${fast.body.id}/cancel`, { key: acme.submitter });
     expect(late.status).toBe(409);
     expect(late.body['message']).toContain('already completed');
   });

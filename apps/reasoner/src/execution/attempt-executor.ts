@@ -2,6 +2,7 @@ import { type TokenUsage, uuidv7 } from '@deliberate/contracts';
 import { CallReservations } from '@deliberate/ledger-client';
 import {
   type BackgroundState,
+  type CompleteRequest,
   inputTokenUpperBound,
   ModelCallError,
   type ModelCallResult,
@@ -274,15 +275,10 @@ export class AttemptExecutor {
     let end: AttemptEnd;
     this.metrics.callStarted(attempt.tier);
     try {
-      const result = await this.models.complete(attempt.tier, {
-        messages,
-        maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
-        reasoningEffort: attempt.reasoningEffort ?? undefined,
-        maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
-        signal: call.signal,
-        // The provider keeps it with its record of the call: its bill matches the ledger call by call.
-        requestId: attempt.reservationId ?? undefined,
-      });
+      const result = await this.models.complete(
+        attempt.tier,
+        this.callRequest(attempt, messages, call.signal),
+      );
       releaseBreaker('success');
       end = this.answered(attempt, result);
     } catch (err) {
@@ -292,6 +288,23 @@ export class AttemptExecutor {
       call.dispose();
     }
     return this.record(state, attempt, end, signal);
+  }
+
+  // What a call of the attempt asks the provider, the same in sync and background mode.
+  private callRequest(
+    attempt: AttemptRecord,
+    messages: ReturnType<typeof reasoningMessages>,
+    signal: AbortSignal,
+  ): CompleteRequest {
+    return {
+      messages,
+      maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
+      reasoningEffort: attempt.reasoningEffort ?? undefined,
+      maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
+      signal,
+      // The provider keeps it with its record of the call: its bill matches the ledger call by call.
+      requestId: attempt.reservationId ?? undefined,
+    };
   }
 
   // How a call that threw ends: a failure of the model, a cancel or deadline of ours, or (thrown on) a shutdown or a
@@ -343,14 +356,10 @@ export class AttemptExecutor {
     try {
       let responseId: string;
       try {
-        ({ responseId } = await this.models.startBackground(attempt.tier, {
-          messages,
-          maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
-          reasoningEffort: attempt.reasoningEffort ?? undefined,
-          maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
-          signal: call.signal,
-          requestId: attempt.reservationId ?? undefined,
-        }));
+        ({ responseId } = await this.models.startBackground(
+          attempt.tier,
+          this.callRequest(attempt, messages, call.signal),
+        ));
       } catch (err) {
         const end = await this.callFailed(state, attempt, err, signal, call, startedMs, releaseBreaker);
         return await this.record(state, attempt, end, signal);
@@ -372,30 +381,18 @@ export class AttemptExecutor {
     }
   }
 
-  private async recordResponseIdWhenReachable(
+  private recordResponseIdWhenReachable(
     attempt: AttemptRecord,
     responseId: string,
     signal: AbortSignal,
   ): Promise<AttemptRecord> {
-    for (let retry = 1; ; retry += 1) {
-      try {
-        return await this.repo.recordResponseId(this.owner, attempt, responseId);
-      } catch (e) {
-        if (e instanceof LostOwnershipError) throw e;
-        if (signal.aborted && signal.reason === 'shutdown') throw new InterruptedError();
-        if (retry === 1 || retry % 10 === 0) {
-          this.logger.warn({
-            msg: "a background call's response id could not be recorded; tried again until the database answers",
-            executionId: attempt.executionId,
-            attemptId: attempt.id,
-            responseId,
-            retry,
-            error: (e as Error).message,
-          });
-        }
-        await sleep(jitteredBackoffMs(retry, END_RETRY_BASE_MS, END_RETRY_MAX_MS));
-      }
-    }
+    return this.writeWhenReachable(
+      () => this.repo.recordResponseId(this.owner, attempt, responseId),
+      signal,
+      () => new InterruptedError(),
+      "a background call's response id could not be recorded; tried again until the database answers",
+      { executionId: attempt.executionId, attemptId: attempt.id, responseId },
+    );
   }
 
   // Polls a background call with backoff until it ends, and records its end. A cancel of the task and the call's
@@ -638,26 +635,39 @@ export class AttemptExecutor {
   // and written once the database answers, instead of the execution being dropped with its call's end. Meanwhile the
   // lease may lapse and another instance take the execution over: the write then fails as lost ownership, and the
   // usage goes out as a late one. Only a shutdown stops the wait (the next owner gives the call up at its deadline).
-  private async endWhenReachable(
+  private endWhenReachable(
     attempt: AttemptRecord,
     end: AttemptEnd,
     signal: AbortSignal,
   ): Promise<AttemptRecord> {
+    return this.writeWhenReachable(
+      () => this.repo.endAttempt(this.owner, attempt, end),
+      signal,
+      (e) => e,
+      "a call's end could not be recorded; tried again until the database answers",
+      { executionId: attempt.executionId, attemptId: attempt.id },
+    );
+  }
+
+  // A write this instance must not lose (a call's end, a background call's response id), tried again until the
+  // database answers. A lost ownership ends it at once; a shutdown ends it with `onShutdown(error)`. The wait is not
+  // on the job's signal: that may be aborted already (lease lost, cancel) and the write must still happen.
+  private async writeWhenReachable<T>(
+    write: () => Promise<T>,
+    signal: AbortSignal,
+    onShutdown: (error: unknown) => unknown,
+    msg: string,
+    context: Record<string, unknown>,
+  ): Promise<T> {
     for (let retry = 1; ; retry += 1) {
       try {
-        return await this.repo.endAttempt(this.owner, attempt, end);
+        return await write();
       } catch (e) {
-        if (e instanceof LostOwnershipError || (signal.aborted && signal.reason === 'shutdown')) throw e;
+        if (e instanceof LostOwnershipError) throw e;
+        if (signal.aborted && signal.reason === 'shutdown') throw onShutdown(e);
         if (retry === 1 || retry % 10 === 0) {
-          this.logger.warn({
-            msg: "a call's end could not be recorded; tried again until the database answers",
-            executionId: attempt.executionId,
-            attemptId: attempt.id,
-            retry,
-            error: (e as Error).message,
-          });
+          this.logger.warn({ msg, ...context, retry, error: (e as Error).message });
         }
-        // Not on the job's signal: it may be aborted already (lease lost, cancel) and the wait must still happen.
         await sleep(jitteredBackoffMs(retry, END_RETRY_BASE_MS, END_RETRY_MAX_MS));
       }
     }
