@@ -42,6 +42,11 @@ const SERIAL_SUITES = [
   'libs/kafka/test/replicated-cluster.int-spec.ts',
   'libs/kafka/test/sasl-broker.int-spec.ts',
   'apps/e2e/test/sasl-stack.int-spec.ts',
+  // Not load suites, but long ones: they run here so that both runners end at about the same time.
+  'apps/e2e/test/cli.int-spec.ts',
+  'apps/e2e/test/task-lifecycle.int-spec.ts',
+  'apps/audit/test/auditor-api.int-spec.ts',
+  'apps/ledger/test/aborted-calls.int-spec.ts',
 ];
 module.exports = {
   projects: [
