@@ -81,6 +81,33 @@ describe('a PUT body no policy can be', () => {
     ['context as null', '{"context":null}', ['context']],
     ['nested unknown keys', '{"context":{"topK":2,"extra":{"deeper":{"deepest":1}}}}', ['extra']],
     ['a prototype key', '{"__proto__":{"onBudgetDenied":"human"},"constructor":{"prototype":{}}}', []],
+    [
+      'a service tier it does not know',
+      '{"serviceTiers":[{"minLatencyBudgetMs":0,"tier":"priority"}]}',
+      ['serviceTiers.0.tier'],
+    ],
+    [
+      'two service-tier rules from the same budget',
+      '{"serviceTiers":[{"minLatencyBudgetMs":600000,"tier":"flex"},{"minLatencyBudgetMs":600000,"tier":"default"}]}',
+      ['serviceTiers'],
+    ],
+    [
+      'a service-tier budget past a day',
+      '{"serviceTiers":[{"minLatencyBudgetMs":86400001,"tier":"flex"}]}',
+      ['serviceTiers.0.minLatencyBudgetMs'],
+    ],
+    [
+      'a service-tier rule with a NUL tier',
+      JSON.stringify({ serviceTiers: [{ minLatencyBudgetMs: 0, tier: 'flex\u0000' }] }),
+      ['serviceTiers[0].tier', 'NUL'],
+    ],
+    [
+      'nine service-tier rules',
+      JSON.stringify({
+        serviceTiers: Array.from({ length: 9 }, (_, i) => ({ minLatencyBudgetMs: i, tier: 'flex' })),
+      }),
+      ['serviceTiers'],
+    ],
     ['a bare string', '"fail"', ['(root)']],
     ['a bare number', '42', ['(root)']],
     ['null', 'null', []],

@@ -45,6 +45,7 @@ import { DropBudgetOverBudgetPolicy1796400001000 } from './migrations/1796400001
 import { SupersedeAbortedBookings1796500000000 } from './migrations/1796500000000-supersede-aborted-bookings';
 import { CounterFunctions1796600000000 } from './migrations/1796600000000-counter-functions';
 import { CreateDenials1796700000000 } from './migrations/1796700000000-create-denials';
+import { AddServiceTierPrices1797100000000 } from './migrations/1797100000000-add-service-tier-prices';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -74,6 +75,7 @@ export class LedgerModule {
             SupersedeAbortedBookings1796500000000,
             CounterFunctions1796600000000,
             CreateDenials1796700000000,
+            AddServiceTierPrices1797100000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,

@@ -25,6 +25,7 @@ describe('loadLedgerConfig', () => {
           cachedInputMicroUsdPerMTokens: 0,
           outputMicroUsdPerMTokens: 2,
           reasoningMicroUsdPerMTokens: 3,
+          serviceTier: 'flex',
           effectiveFrom: '2030-01-01T00:00:00Z',
         },
       ]),
@@ -32,6 +33,7 @@ describe('loadLedgerConfig', () => {
     expect(config.LEDGER_PRICES).toEqual([
       {
         model: 'acme-1',
+        serviceTier: 'default',
         inputMicroUsdPerMTokens: 100,
         cachedInputMicroUsdPerMTokens: 100,
         outputMicroUsdPerMTokens: 400,
@@ -40,6 +42,7 @@ describe('loadLedgerConfig', () => {
       },
       {
         model: 'acme-2',
+        serviceTier: 'flex',
         inputMicroUsdPerMTokens: 1,
         cachedInputMicroUsdPerMTokens: 0,
         outputMicroUsdPerMTokens: 2,
@@ -47,6 +50,20 @@ describe('loadLedgerConfig', () => {
         effectiveFrom: new Date('2030-01-01T00:00:00Z'),
       },
     ]);
+  });
+
+  it('takes a model at two service tiers from the same moment, and refuses the same tier twice', () => {
+    const price = { model: 'acme-1', inputMicroUsdPerMTokens: 100, outputMicroUsdPerMTokens: 400 };
+    const both = loadLedgerConfig({
+      LEDGER_PRICES: JSON.stringify([price, { ...price, inputMicroUsdPerMTokens: 50, serviceTier: 'flex' }]),
+    });
+    expect(both.LEDGER_PRICES.map((p) => p.serviceTier)).toEqual(['default', 'flex']);
+    expect(() =>
+      loadLedgerConfig({ LEDGER_PRICES: JSON.stringify([price, { ...price, serviceTier: 'default' }]) }),
+    ).toThrow('two entries set the same model and service tier from the same moment');
+    expect(() =>
+      loadLedgerConfig({ LEDGER_PRICES: JSON.stringify([{ ...price, serviceTier: 'priority' }]) }),
+    ).toThrow(/LEDGER_PRICES\.0\.serviceTier/);
   });
 
   it('lists every bad variable at once', () => {

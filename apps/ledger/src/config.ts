@@ -7,6 +7,7 @@ import {
   tryLoadConfig,
   telemetryConfigSchema,
 } from '@deliberate/config';
+import { serviceTierSchema } from '@deliberate/contracts';
 import { z } from 'zod';
 
 const microUsdPerMTokens = z.int().nonnegative().max(1_000_000_000_000);
@@ -21,11 +22,14 @@ export const configuredPriceSchema = z
     outputMicroUsdPerMTokens: microUsdPerMTokens,
     /** Defaults to the output price: OpenAI bills reasoning tokens as output. */
     reasoningMicroUsdPerMTokens: microUsdPerMTokens.optional(),
+    /** The provider's service tier the price is for (`flex`: its batch prices); `default` when absent. */
+    serviceTier: serviceTierSchema.default('default'),
     /** When the price takes effect; defaults to the moment the ledger starts (or all time for a new model). */
     effectiveFrom: z.iso.datetime({ offset: true }).optional(),
   })
   .transform((p) => ({
     model: p.model,
+    serviceTier: p.serviceTier,
     inputMicroUsdPerMTokens: p.inputMicroUsdPerMTokens,
     cachedInputMicroUsdPerMTokens: p.cachedInputMicroUsdPerMTokens ?? p.inputMicroUsdPerMTokens,
     outputMicroUsdPerMTokens: p.outputMicroUsdPerMTokens,
@@ -38,9 +42,9 @@ const configuredPricesSchema = z
   .array(configuredPriceSchema)
   .refine(
     (prices) =>
-      new Set(prices.map((p) => `${p.model}@${p.effectiveFrom?.toISOString() ?? 'start'}`)).size ===
-      prices.length,
-    'two entries set the same model from the same moment',
+      new Set(prices.map((p) => `${p.model}/${p.serviceTier}@${p.effectiveFrom?.toISOString() ?? 'start'}`))
+        .size === prices.length,
+    'two entries set the same model and service tier from the same moment',
   );
 
 // A JSON array in one variable; each bad entry is reported with its index (LEDGER_PRICES.2.model: ...).

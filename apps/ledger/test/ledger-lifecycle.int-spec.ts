@@ -35,6 +35,12 @@ let h: LedgerHarness;
 const CONFIGURED_PRICES = [
   { model: 'gpt-4o-mini', inputMicroUsdPerMTokens: 200_000, outputMicroUsdPerMTokens: 700_000 },
   { model: 'acme-llm', inputMicroUsdPerMTokens: 1_000_000, outputMicroUsdPerMTokens: 3_000_000 },
+  {
+    model: 'acme-llm',
+    serviceTier: 'flex',
+    inputMicroUsdPerMTokens: 400_000,
+    outputMicroUsdPerMTokens: 1_000_000,
+  },
 ];
 
 beforeAll(async () => {
@@ -334,6 +340,7 @@ describe('usage events', () => {
       purpose: 'classify',
       outcome: 'ok',
       usage: usage(1_000, 500),
+      serviceTier: 'default' as const,
       calledAt: new Date(),
       source: 'event' as const,
       aborted: false,
@@ -451,17 +458,19 @@ describe('the price catalogue', () => {
   it('adds LEDGER_PRICES as new versions at start, once, however many instances start', async () => {
     const versions = async () =>
       (
-        await h.db.query<{ model: string; input: string; source: string; from: string }>(
-          `SELECT model, input_micro_usd_per_mtok::text AS input, source, effective_from::text AS from FROM prices
-            WHERE model = ANY($1::text[]) ORDER BY model, effective_from`,
+        await h.db.query<{ model: string; tier: string; input: string; source: string; from: string }>(
+          `SELECT model, service_tier AS tier, input_micro_usd_per_mtok::text AS input, source,
+                  effective_from::text AS from FROM prices
+            WHERE model = ANY($1::text[]) ORDER BY model, service_tier, effective_from`,
           [CONFIGURED_PRICES.map((p) => p.model)],
         )
       ).rows;
     const first = await versions();
-    expect(first.map((v) => [v.model, v.input, v.source])).toEqual([
-      ['acme-llm', '1000000', 'config'],
-      ['gpt-4o-mini', '150000', 'seed'],
-      ['gpt-4o-mini', '200000', 'config'],
+    expect(first.map((v) => [v.model, v.tier, v.input, v.source])).toEqual([
+      ['acme-llm', 'default', '1000000', 'config'],
+      ['acme-llm', 'flex', '400000', 'config'],
+      ['gpt-4o-mini', 'default', '150000', 'seed'],
+      ['gpt-4o-mini', 'default', '200000', 'config'],
     ]);
     // A new model's first price covers all time; a changed price applies from the start that brought it.
     expect(first[0]!.from).toMatch(/^1970-01-01/);
@@ -480,6 +489,85 @@ describe('the price catalogue', () => {
         maxOutputTokens: 1_000,
       }),
     ).toMatchObject({ approved: true, amountMicroUsd: 4_000 });
+  });
+});
+
+describe('service tiers', () => {
+  const reserveAt = (tenantId: string, model: string, serviceTier: 'default' | 'flex') =>
+    h.client.reserve({
+      tenantId,
+      taskId: randomUUID(),
+      model,
+      serviceTier,
+      estimatedInputTokens: 1_000,
+      maxOutputTokens: 1_000,
+    });
+
+  it('holds a flex call at the flex price, and a model without one at its default price', async () => {
+    // acme-llm at flex: 1000 in * 0.4 + 1000 out * 1 = 1,400 micro-USD; at default 4,000.
+    expect(await reserveAt('tiers', 'acme-llm', 'flex')).toMatchObject({
+      approved: true,
+      amountMicroUsd: 1_400,
+    });
+    expect(await reserveAt('tiers', 'acme-llm', 'default')).toMatchObject({
+      approved: true,
+      amountMicroUsd: 4_000,
+    });
+    // gpt-4.1 has no flex price: 1000 in * 2 + 1000 out * 8 = 10,000, never less than the provider may bill.
+    expect(await reserveAt('tiers', 'gpt-4.1', 'flex')).toMatchObject({
+      approved: true,
+      amountMicroUsd: 10_000,
+    });
+    // The seeded flex price of the simulator's reasoning model: half its list price.
+    expect(await reserveAt('tiers', 'sim-reasoner', 'flex')).toMatchObject({
+      approved: true,
+      amountMicroUsd: 5_000,
+    });
+  });
+
+  it('books a call at the tier it was served at, and refuses a replay of its event that names another tier', async () => {
+    const tenantId = 'tier-booker';
+    const held = await reserveAt(tenantId, 'acme-llm', 'flex');
+    if (!held.approved) throw new Error(held.message);
+    const usageEventId = uuidv7();
+    // 1000 in * 0.4 + 500 out * 1 = 900 micro-USD at flex.
+    expect(
+      await h.client.settle({
+        reservationId: held.reservationId,
+        usageEventId,
+        model: 'acme-llm',
+        serviceTier: 'flex',
+        usage: usage(1_000, 500),
+      }),
+    ).toMatchObject({ booked: true, costMicroUsd: 900, releasedMicroUsd: 500 });
+    const [booked] = (
+      await h.db.query<{ service_tier: string; cost: string }>(
+        `SELECT service_tier, cost_micro_usd::text AS cost FROM bookings WHERE event_id = $1`,
+        [usageEventId],
+      )
+    ).rows;
+    expect(booked).toEqual({ service_tier: 'flex', cost: '900' });
+
+    const booking = h.apps[0]!.get(UsageBookingService);
+    const replay = {
+      eventId: usageEventId,
+      tenantId,
+      taskId: null,
+      reservationId: held.reservationId,
+      callId: 'call-1',
+      model: 'acme-llm',
+      tier: 'reasoning',
+      purpose: 'reason',
+      outcome: 'ok',
+      usage: usage(1_000, 500),
+      calledAt: new Date(),
+      source: 'event' as const,
+      aborted: false,
+    };
+    expect(await booking.book({ ...replay, serviceTier: 'flex' })).toMatchObject({ kind: 'duplicate' });
+    const forged = await booking.book({ ...replay, serviceTier: 'default' });
+    expect(forged).toMatchObject({ kind: 'rejected' });
+    expect((forged as { message: string }).message).toContain('(flex tier)');
   });
 });
 
@@ -541,6 +629,31 @@ describe('requests the ledger must refuse', () => {
 
   const send = (pattern: string, data: unknown) =>
     firstValueFrom(raw.send<unknown>(h.topic(pattern), data).pipe(timeout(15_000)));
+
+  it('refuses a reserve or a settle naming a service tier it does not know, naming the field', async () => {
+    const reserve = {
+      tenantId: 'tiers',
+      taskId: randomUUID(),
+      model: 'acme-llm',
+      estimatedInputTokens: 1,
+      maxOutputTokens: 1,
+    };
+    for (const serviceTier of ['priority', '', null, 7, 'flex\u0000'])
+      expect(await send(LEDGER_PATTERNS.reserve, { ...reserve, serviceTier })).toMatchObject({
+        approved: false,
+        reason: 'invalid_request',
+        message: expect.stringContaining('serviceTier'),
+      });
+    await expect(
+      send(LEDGER_PATTERNS.settle, {
+        reservationId: randomUUID(),
+        usageEventId: uuidv7(),
+        model: 'acme-llm',
+        usage: usage(1, 1),
+        serviceTier: 'scale',
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_request', message: expect.stringContaining('serviceTier') });
+  });
 
   it('answers an invalid reserve with an invalid_request denial', async () => {
     expect(await send(LEDGER_PATTERNS.reserve, { tenantId: 'x', taskId: 'not-a-uuid' })).toMatchObject({

@@ -35,6 +35,7 @@ import { ReasonerMetrics } from './execution/reasoner-metrics';
 import { CreateReasonerTables1795700000000 } from './migrations/1795700000000-create-reasoner-tables';
 import { MoveOutcomesToOutbox1796200000000 } from './migrations/1796200000000-move-outcomes-to-outbox';
 import { AddAttemptResponseId1797000000000 } from './migrations/1797000000000-add-attempt-response-id';
+import { AddAttemptServiceTier1797100000000 } from './migrations/1797100000000-add-attempt-service-tier';
 import { ModelBreakers } from './models/model-breakers';
 import { ReasonerLifecycle } from './reasoner-lifecycle';
 import { ExecutionPool } from './scheduling/execution-pool';
@@ -55,6 +56,7 @@ export class ReasonerModule {
             CreateReasonerTables1795700000000,
             MoveOutcomesToOutbox1796200000000,
             AddAttemptResponseId1797000000000,
+            AddAttemptServiceTier1797100000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,

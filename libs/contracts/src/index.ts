@@ -3,6 +3,7 @@ export * from './money';
 export * from './task/task-spec.schema';
 export * from './task/task-status';
 export * from './task/token-usage.schema';
+export * from './task/service-tier.schema';
 export * from './task/task-result.schema';
 export * from './events/event-definition';
 export * from './events/envelope';

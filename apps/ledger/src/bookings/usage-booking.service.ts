@@ -1,4 +1,4 @@
-import type { TokenUsage } from '@deliberate/contracts';
+import type { ServiceTier, TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import { CostBreakerService } from '../breaker/cost-breaker.service';
 import { limitFor, periodKeys } from '../spending/budget-periods';
@@ -27,6 +27,8 @@ export interface UsageToBook {
   purpose: string | null;
   outcome: string | null;
   usage: TokenUsage;
+  /** The service tier the call was served at: priced at that tier's price (the default one when it has none). */
+  serviceTier: ServiceTier;
   /** When the call happened: the price in force then is the one applied. */
   calledAt: Date;
   source: 'event' | 'settle';
@@ -56,17 +58,18 @@ type TxResult =
     }
   | Exclude<BookingOutcome, { kind: 'booked' }>;
 
-const describeUsage = (model: string, u: TokenUsage, cost: number) =>
-  `model ${model}, ${u.inputTokens} input (${u.cachedInputTokens} cached), ${u.outputTokens} output (${u.reasoningTokens} reasoning) = ${cost} micro-USD`;
+const describeUsage = (model: string, tier: ServiceTier, u: TokenUsage, cost: number) =>
+  `model ${model} (${tier} tier), ${u.inputTokens} input (${u.cachedInputTokens} cached), ${u.outputTokens} output (${u.reasoningTokens} reasoning) = ${cost} micro-USD`;
 
-// The same call booked again: same tenant, model and usage, and no other reservation.
+// The same call booked again: same tenant, model, service tier and usage, and no other reservation.
 function sameCall(
   existing: BookingRecord,
-  replay: Pick<BookingRecord, 'tenantId' | 'model' | 'usage' | 'reservationId'>,
+  replay: Pick<BookingRecord, 'tenantId' | 'model' | 'serviceTier' | 'usage' | 'reservationId'>,
 ): boolean {
   return (
     existing.tenantId === replay.tenantId &&
     existing.model === replay.model &&
+    existing.serviceTier === replay.serviceTier &&
     existing.usage.inputTokens === replay.usage.inputTokens &&
     existing.usage.cachedInputTokens === replay.usage.cachedInputTokens &&
     existing.usage.outputTokens === replay.usage.outputTokens &&
@@ -79,9 +82,9 @@ function conflict(existing: BookingRecord, replay: BookingRecord): string | null
   if (sameCall(existing, replay)) return null;
   return (
     `usage event ${existing.eventId} is already booked with a different amount or model: booked ` +
-    `${describeUsage(existing.model, existing.usage, existing.costMicroUsd)} for tenant ${existing.tenantId}` +
+    `${describeUsage(existing.model, existing.serviceTier, existing.usage, existing.costMicroUsd)} for tenant ${existing.tenantId}` +
     `${existing.reservationId ? ` on reservation ${existing.reservationId}` : ''}; now ` +
-    `${describeUsage(replay.model, replay.usage, replay.costMicroUsd)} for tenant ${replay.tenantId}` +
+    `${describeUsage(replay.model, replay.serviceTier, replay.usage, replay.costMicroUsd)} for tenant ${replay.tenantId}` +
     `${replay.reservationId ? ` on reservation ${replay.reservationId}` : ''}`
   );
 }
@@ -117,7 +120,7 @@ export class UsageBookingService {
         return { kind: 'duplicate', costMicroUsd: existing.costMicroUsd, releasedMicroUsd: 0 };
       }
     }
-    const price = await this.prices.priceAt(input.model, input.calledAt);
+    const price = await this.prices.priceAt(input.model, input.calledAt, input.serviceTier);
     // A call that consumed nothing costs nothing at any price; any other call needs a price, never a guess of zero.
     if (!price && !isZeroUsage(input.usage))
       return { kind: 'rejected', message: `no price for model ${input.model}` };
@@ -161,6 +164,7 @@ export class UsageBookingService {
         project: reservation?.project ?? null,
         callId: input.callId,
         model: input.model,
+        serviceTier: input.serviceTier,
         tier: input.tier,
         purpose: input.purpose,
         outcome: input.outcome,
@@ -250,7 +254,7 @@ export class UsageBookingService {
         // Booked in full all the same (the provider bills it); the worst case was wrong, so paid work stops.
         const excess =
           `the call on reservation ${reservation!.id} cost ${cost} micro-USD, ${exceeded} more than its hold of ` +
-          `${reservation!.amountMicroUsd} micro-USD (${describeUsage(input.model, input.usage, cost)})`;
+          `${reservation!.amountMicroUsd} micro-USD (${describeUsage(input.model, input.serviceTier, input.usage, cost)})`;
         const flagged = `${excess}: it exceeded its hold, was booked in full and opened the tenant's cost breaker`;
         note = note ? `${note}; ${flagged}` : flagged;
         outbox.push(...(await this.breaker.openForExcess(tx, tenantId, excess, new Date())));

@@ -35,6 +35,7 @@ export class UsageEventConsumer implements OnApplicationBootstrap {
             purpose: e.data.purpose,
             outcome: e.data.outcome,
             usage: e.data.usage,
+            serviceTier: e.data.serviceTier ?? 'default',
             calledAt: new Date(e.time),
             source: 'event',
             // A cut-off call's event may arrive before its aborted settle: it books the same worst case.

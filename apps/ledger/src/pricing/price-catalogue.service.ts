@@ -1,3 +1,4 @@
+import type { ServiceTier } from '@deliberate/contracts';
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type ConfiguredPrice, LEDGER_CONFIG, type LedgerConfig } from '../config';
 import { Sql } from '@deliberate/persistence';
@@ -28,9 +29,12 @@ export class PriceCatalogue implements OnModuleInit {
     if (this.config.LEDGER_PRICES.length) await this.applyConfigured(this.config.LEDGER_PRICES);
   }
 
-  /** The price in force at `at` for `model` (or its undated name); null when the catalogue has none. */
-  priceAt(model: string, at: Date): Promise<PriceVersion | null> {
-    return this.prices.findInForce(this.sql, priceLookupNames(model), at);
+  /**
+   * The price in force at `at` for `model` (or its undated name) at the service tier, or at the default tier when the
+   * model has no price at that one; null when the catalogue has none.
+   */
+  priceAt(model: string, at: Date, tier: ServiceTier = 'default'): Promise<PriceVersion | null> {
+    return this.prices.findInForce(this.sql, priceLookupNames(model), at, tier);
   }
 
   /** Adds each configured price as a new version, unless it is already the model's latest (a restart). */
@@ -40,7 +44,7 @@ export class PriceCatalogue implements OnModuleInit {
       await this.prices.lockCatalogue(tx);
       const inserted: PriceVersion[] = [];
       for (const price of configured) {
-        const latest = await this.prices.latest(tx, price.model);
+        const latest = await this.prices.latest(tx, price.model, price.serviceTier);
         if (
           latest &&
           sameRates(latest, price) &&
@@ -54,6 +58,7 @@ export class PriceCatalogue implements OnModuleInit {
           this.logger.warn({
             msg: 'LEDGER_PRICES entry ignored: the model already has a price version from that moment',
             model: price.model,
+            serviceTier: price.serviceTier,
             effectiveFrom: effectiveFrom.toISOString(),
           });
         }
@@ -63,7 +68,11 @@ export class PriceCatalogue implements OnModuleInit {
     if (added.length) {
       this.logger.log({
         msg: 'prices from LEDGER_PRICES added as new versions',
-        prices: added.map((p) => ({ model: p.model, effectiveFrom: p.effectiveFrom.toISOString() })),
+        prices: added.map((p) => ({
+          model: p.model,
+          serviceTier: p.serviceTier,
+          effectiveFrom: p.effectiveFrom.toISOString(),
+        })),
       });
     }
   }

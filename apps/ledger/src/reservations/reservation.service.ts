@@ -194,7 +194,7 @@ export class ReservationService {
 
   private async reserveValid(req: ValidReserve, requestId: string | null): Promise<ReserveReply> {
     const now = new Date();
-    const price = await this.prices.priceAt(req.model, now);
+    const price = await this.prices.priceAt(req.model, now, req.serviceTier);
     if (!price) {
       throw new ReservationDenied(
         deny('no_price', `no price for model ${req.model}: add it to the ledger's catalogue (LEDGER_PRICES)`),
@@ -316,6 +316,7 @@ export class ReservationService {
       purpose: null,
       outcome: null,
       usage: req.usage,
+      serviceTier: req.serviceTier,
       calledAt: new Date(),
       source: 'settle',
       aborted: req.aborted,

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '@deliberate/contracts';
+import type { ServiceTier, TokenUsage } from '@deliberate/contracts';
 import { Injectable } from '@nestjs/common';
 import type { Sql } from '@deliberate/persistence';
 import { toNullableNumber, toNumber } from '../persistence/postgres-numbers';
@@ -13,6 +13,8 @@ export interface BookingRecord {
   project: string | null;
   callId: string | null;
   model: string;
+  /** The service tier the call was served at, which priced it. */
+  serviceTier: ServiceTier;
   tier: string | null;
   purpose: string | null;
   outcome: string | null;
@@ -40,6 +42,7 @@ interface BookingRow {
   project: string | null;
   call_id: string | null;
   model: string;
+  service_tier: ServiceTier;
   tier: string | null;
   purpose: string | null;
   outcome: string | null;
@@ -57,7 +60,8 @@ interface BookingRow {
   superseded_by_event_id: string | null;
 }
 
-const COLUMNS = `event_id, tenant_id, task_id, reservation_id, api_key_id, project, call_id, model, tier, purpose, outcome,
+const COLUMNS = `event_id, tenant_id, task_id, reservation_id, api_key_id, project, call_id, model, service_tier, tier,
+  purpose, outcome,
   input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, price_id, event_time, source,
   exceeded_hold_micro_usd, aborted, supersedes_event_id, superseded_by_event_id`;
 
@@ -70,6 +74,7 @@ const toRecord = (r: BookingRow): BookingRecord => ({
   project: r.project,
   callId: r.call_id,
   model: r.model,
+  serviceTier: r.service_tier,
   tier: r.tier,
   purpose: r.purpose,
   outcome: r.outcome,
@@ -97,8 +102,9 @@ export class BookingRepository {
       `INSERT INTO bookings (event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome,
                              input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
                              price_id, event_time, source, api_key_id, project, exceeded_hold_micro_usd, aborted,
-                             supersedes_event_id, superseded_by_event_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
+                             supersedes_event_id, superseded_by_event_id, service_tier)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+               $24)
        ON CONFLICT (event_id) DO NOTHING
        RETURNING event_id`,
       [
@@ -125,6 +131,7 @@ export class BookingRepository {
         b.aborted,
         b.supersedesEventId,
         b.supersededByEventId,
+        b.serviceTier,
       ],
     );
     return rows.length > 0;

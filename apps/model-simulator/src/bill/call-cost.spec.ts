@@ -1,5 +1,6 @@
 import { usageCostMicroUsd } from '@deliberate/ledger/pricing/price-calculator';
 import { SEEDED_PRICES } from '@deliberate/ledger/migrations/1795680001000-seed-default-prices';
+import { SEEDED_FLEX_PRICES } from '@deliberate/ledger/migrations/1797100000000-add-service-tier-prices';
 import { SIMULATOR_MODELS } from '../simulator-models';
 import { callCostMicroUsd, pricingAtTier } from './call-cost';
 
@@ -27,33 +28,41 @@ describe('callCostMicroUsd', () => {
     expect(callCostMicroUsd({ ...one, inputTokens: 0 }, pricing)).toBe(0);
   });
 
-  it("charges exactly what the ledger books for the same usage at the ledger's seeded prices", () => {
-    let seed = 7;
-    const next = (max: number) => {
-      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-      return seed % (max + 1);
-    };
-    for (const model of SIMULATOR_MODELS) {
-      const seeded = SEEDED_PRICES.find((p) => p.model === model.id)!;
-      const rates = {
-        inputMicroUsdPerMTokens: seeded.input,
-        cachedInputMicroUsdPerMTokens: seeded.cachedInput,
-        outputMicroUsdPerMTokens: seeded.output,
-        reasoningMicroUsdPerMTokens: seeded.reasoning,
+  it.each([
+    ['default', SEEDED_PRICES],
+    ['flex', SEEDED_FLEX_PRICES],
+  ] as const)(
+    "charges exactly what the ledger books for the same usage at the ledger's seeded %s prices",
+    (tier, prices) => {
+      let seed = 7;
+      const next = (max: number) => {
+        seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+        return seed % (max + 1);
       };
-      for (let i = 0; i < 500; i++) {
-        const inputTokens = next(200_000);
-        const outputTokens = next(100_000);
-        const usage = {
-          inputTokens,
-          cachedInputTokens: next(inputTokens),
-          outputTokens,
-          reasoningTokens: model.reasoning ? next(outputTokens) : 0,
+      for (const model of SIMULATOR_MODELS) {
+        const seeded = prices.find((p) => p.model === model.id)!;
+        const rates = {
+          inputMicroUsdPerMTokens: seeded.input,
+          cachedInputMicroUsdPerMTokens: seeded.cachedInput,
+          outputMicroUsdPerMTokens: seeded.output,
+          reasoningMicroUsdPerMTokens: seeded.reasoning,
         };
-        expect(callCostMicroUsd(usage, model.pricing)).toBe(usageCostMicroUsd(usage, rates));
+        for (let i = 0; i < 500; i++) {
+          const inputTokens = next(200_000);
+          const outputTokens = next(100_000);
+          const usage = {
+            inputTokens,
+            cachedInputTokens: next(inputTokens),
+            outputTokens,
+            reasoningTokens: model.reasoning ? next(outputTokens) : 0,
+          };
+          expect(callCostMicroUsd(usage, pricingAtTier(model.pricing, tier))).toBe(
+            usageCostMicroUsd(usage, rates),
+          );
+        }
       }
-    }
-  });
+    },
+  );
 });
 
 describe('pricingAtTier', () => {

@@ -6,6 +6,7 @@ import {
   taskEscalatedEvent,
   taskFailedEvent,
   taskReasoningStartedEvent,
+  type ServiceTier,
   type TokenUsage,
   ZERO_USAGE,
 } from '@deliberate/contracts';
@@ -20,6 +21,8 @@ import { reasoningMessages } from '../thought/reasoning-prompt';
 const isZero = (u: TokenUsage) => u.inputTokens === 0 && u.outputTokens === 0;
 // A call cut off (an abort, a lost lease, a crash) before it ended: the provider may bill it all the same.
 const isCutOff = (a: AttemptRecord) => a.status === 'crashed' || a.result?.errorKind === 'aborted';
+// The tier the ledger prices a call at: the one the provider served, else the one asked for (the default without).
+const bookedTier = (a: AttemptRecord): ServiceTier => a.result?.servedTier ?? a.serviceTier ?? 'default';
 
 // Every event an execution publishes, each with an id stored beside what it reports: after a crash the same events
 // go out again with the same ids, which is what lets consumers (the ledger's bookings first) take them once. The
@@ -46,6 +49,8 @@ export class ExecutionEvents {
         reasoningEffort: a.reasoningEffort,
         deadlineAt: a.deadlineAt?.toISOString() ?? null,
         startedAt: a.startedAt.toISOString(),
+        serviceTier: a.serviceTier,
+        serviceTierReason: a.serviceTierReason,
       },
     });
   }
@@ -68,6 +73,7 @@ export class ExecutionEvents {
         usageEventId: a.usageEventId,
         model: a.model,
         usage,
+        serviceTier: bookedTier(a),
         aborted: true,
       });
       await events();
@@ -85,6 +91,7 @@ export class ExecutionEvents {
           usageEventId: a.usageEventId,
           model: a.model,
           usage,
+          serviceTier: bookedTier(a),
         }),
         events(),
       ]);
@@ -105,6 +112,7 @@ export class ExecutionEvents {
         usageEventId: a.usageEventId,
         model: a.model,
         usage,
+        serviceTier: bookedTier(a),
       }),
       this.usage(e, a, usage),
     ]);
@@ -157,6 +165,7 @@ export class ExecutionEvents {
         finishReason: a.finishReason,
         errorMessage: failed ? (a.detail ?? a.reason ?? 'failed').slice(0, 2000) : null,
         reservationId: a.reservationId,
+        serviceTier: a.serviceTier === null ? null : bookedTier(a),
       },
     });
   }

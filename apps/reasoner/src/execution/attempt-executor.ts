@@ -1,4 +1,4 @@
-import { type TokenUsage, uuidv7 } from '@deliberate/contracts';
+import { type ServiceTier, type TokenUsage, uuidv7 } from '@deliberate/contracts';
 import { CallReservations } from '@deliberate/ledger-client';
 import {
   type BackgroundState,
@@ -26,6 +26,7 @@ import type {
   FailureReason,
 } from './execution-record';
 import { type AttemptEnd, ExecutionRepository, LostOwnershipError } from './execution.repository';
+import type { ServiceTierChoice } from './service-tier-choice';
 import type { TaskLimits } from './task-limits';
 
 /** The instance is shutting down: the call was cut off and the execution goes back to the pool. */
@@ -61,6 +62,12 @@ function abortCause(job: AbortSignal, call: AbortSignal): AbortCause | null {
   return call.aborted ? 'deadline' : null;
 }
 
+// The tier a provider says it served a call at, as the ledger prices it: flex, or the default price for anything else.
+function servedTierOf(reported: string | null, asked: ServiceTier | null): ServiceTier | null {
+  if (reported === null) return asked;
+  return reported === 'flex' ? 'flex' : 'default';
+}
+
 function failureOf(e: ModelCallError): FailureReason {
   switch (e.kind) {
     case 'rate_limited':
@@ -93,6 +100,11 @@ export class AttemptExecutor {
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
+  /** The model tiers whose API offers the flex service tier (the Responses API). */
+  get flexTiers(): CallTier[] {
+    return (['reasoning', 'standard'] as const).filter((t) => this.models.apiOf(t) === 'responses');
+  }
+
   /** Records a step the planner skipped without a call (a cost breaker, no time left). */
   async skip(
     state: ExecutionState,
@@ -115,6 +127,7 @@ export class AttemptExecutor {
     tier: CallTier,
     limits: TaskLimits,
     signal: AbortSignal,
+    service: ServiceTierChoice,
   ): Promise<AttemptRecord> {
     const e = state.execution;
     const model = this.models.modelOf(tier);
@@ -150,6 +163,8 @@ export class AttemptExecutor {
           project: e.spec.project,
           model,
           tier,
+          // Held at the tier's price: a flex call at the flex price.
+          serviceTier: service.tier,
           estimatedInputTokens: inputTokenUpperBound(messages),
           maxOutputTokens: maxCompletionTokens,
           taskCeilingMicroUsd: limits.taskCeilingMicroUsd,
@@ -203,6 +218,8 @@ export class AttemptExecutor {
           model,
           status: 'started',
           reservationId: reply.reservationId,
+          serviceTier: service.tier,
+          serviceTierReason: service.reason.slice(0, 500),
           maxCompletionTokens,
           reasoningEffort: reasoning ? limits.reasoningEffort : null,
           deadlineAt,
@@ -300,7 +317,11 @@ export class AttemptExecutor {
       messages,
       maxCompletionTokens: attempt.maxCompletionTokens ?? undefined,
       reasoningEffort: attempt.reasoningEffort ?? undefined,
-      maxRetries: this.config.REASONER_MODEL_MAX_RETRIES,
+      // The Responses API's service_tier; chat completions are called without one (the default tier).
+      ...(attempt.serviceTier !== null &&
+        this.models.apiOf(attempt.tier) === 'responses' && { serviceTier: attempt.serviceTier }),
+      // A flex refusal goes to the default tier at once, not after the SDK's retries.
+      maxRetries: attempt.serviceTier === 'flex' ? 0 : this.config.REASONER_MODEL_MAX_RETRIES,
       signal,
       // The provider keeps it with its record of the call: its bill matches the ledger call by call.
       requestId: attempt.reservationId ?? undefined,
@@ -742,6 +763,7 @@ export class AttemptExecutor {
         parse: parsed.parse,
         latencyMs: r.latencyMs,
         providerModel: r.model,
+        servedTier: servedTierOf(r.serviceTier, attempt.serviceTier),
         errorKind: null,
         errorMessage: null,
         denial: null,
@@ -755,14 +777,24 @@ export class AttemptExecutor {
     cause: 'cancel' | 'deadline' | null,
     latencyMs: number,
   ): AttemptEnd {
+    // No flex capacity (429, not billed): the planner calls the same step again at the default tier.
+    const flexRefused = cause === null && attempt.serviceTier === 'flex' && err.kind === 'rate_limited';
     const reason: FailureReason =
-      cause === 'cancel' ? 'cancelled' : cause === 'deadline' ? 'deadline' : failureOf(err);
+      cause === 'cancel'
+        ? 'cancelled'
+        : cause === 'deadline'
+          ? 'deadline'
+          : flexRefused
+            ? 'flex_unavailable'
+            : failureOf(err);
     const detail =
       cause === 'cancel'
         ? 'the call was aborted: the task was cancelled'
         : cause === 'deadline'
           ? `the call was aborted at its deadline ${attempt.deadlineAt?.toISOString() ?? ''}`
-          : `${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`} after ${this.config.REASONER_MODEL_MAX_RETRIES} retries: ${err.message}`;
+          : flexRefused
+            ? `the provider refused the flex service tier${err.status === null ? '' : ` (HTTP ${err.status}${err.code ? ` ${err.code}` : ''})`}: ${err.message}`
+            : `${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`} after ${attempt.serviceTier === 'flex' ? 0 : this.config.REASONER_MODEL_MAX_RETRIES} retries: ${err.message}`;
     return {
       status: 'finished',
       outcome: cause === 'cancel' ? 'cancelled' : cause === 'deadline' ? 'deadline' : 'error',
@@ -804,6 +836,8 @@ export class AttemptExecutor {
       detail: null,
       reservationId: null,
       responseId: null,
+      serviceTier: null,
+      serviceTierReason: null,
       maxCompletionTokens: null,
       reasoningEffort: null,
       deadlineAt: null,

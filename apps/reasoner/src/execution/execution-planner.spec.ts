@@ -19,6 +19,8 @@ function attempt(tier: CallTier, over: Partial<AttemptRecord> = {}): AttemptReco
     instanceId: 'i',
     reservationId: null,
     responseId: null,
+    serviceTier: null,
+    serviceTierReason: null,
     maxCompletionTokens: 100,
     reasoningEffort: null,
     deadlineAt: null,
@@ -64,13 +66,18 @@ function input(over: Partial<PlanInput> = {}): PlanInput {
     now,
     deadlineAt: new Date('2026-01-01T00:10:00Z'),
     reasoningDeadlineAt: new Date('2026-01-01T00:09:30Z'),
+    serviceTier: NO_RULE,
+    flexTiers: [],
     ...over,
   };
 }
 
+const NO_RULE = { tier: 'default' as const, reason: 'the policy maps no latency budget to a service tier' };
+const call = (tier: CallTier, retry: number): Plan => ({ kind: 'call', tier, retry, serviceTier: NO_RULE });
+
 describe('planNext', () => {
   it('calls the reasoning model first', () => {
-    expect(planNext(input())).toEqual({ kind: 'call', tier: 'reasoning', retry: 0 });
+    expect(planNext(input())).toEqual(call('reasoning', 0));
   });
 
   it('completes with the reasoning answer, not degraded', () => {
@@ -80,7 +87,7 @@ describe('planNext', () => {
 
   it('falls back to the standard model after a limit hit, and completes degraded with that reason', () => {
     const limit = failed('reasoning', 'limit_hit', { outcome: 'limit_hit', detail: 'stopped at 100 tokens' });
-    expect(planNext(input({ attempts: [limit] }))).toEqual({ kind: 'call', tier: 'standard', retry: 0 });
+    expect(planNext(input({ attempts: [limit] }))).toEqual(call('standard', 0));
     const fallback = answered('standard');
     expect(planNext(input({ attempts: [limit, fallback] }))).toEqual({
       kind: 'complete',
@@ -112,20 +119,14 @@ describe('planNext', () => {
   });
 
   it('retries a call cut off by a crash up to the limit, then moves down the chain', () => {
-    expect(planNext(input({ attempts: [crashed('reasoning')] }))).toEqual({
-      kind: 'call',
-      tier: 'reasoning',
-      retry: 1,
-    });
-    expect(planNext(input({ attempts: [crashed('reasoning'), crashed('reasoning')] }))).toEqual({
-      kind: 'call',
-      tier: 'reasoning',
-      retry: 2,
-    });
+    expect(planNext(input({ attempts: [crashed('reasoning')] }))).toEqual(call('reasoning', 1));
+    expect(planNext(input({ attempts: [crashed('reasoning'), crashed('reasoning')] }))).toEqual(
+      call('reasoning', 2),
+    );
     const plan = planNext(
       input({ attempts: [crashed('reasoning'), crashed('reasoning'), crashed('reasoning')] }),
     );
-    expect(plan).toEqual({ kind: 'call', tier: 'standard', retry: 0 });
+    expect(plan).toEqual(call('standard', 0));
   });
 
   it('never calls again once an answer is recorded, whatever follows', () => {
@@ -156,7 +157,7 @@ describe('planNext', () => {
       planNext(
         input({ attempts: [skipped], costBreaker: open, onBudgetDenied: 'route_cheap', fallback: [] }),
       ),
-    ).toEqual({ kind: 'call', tier: 'standard', retry: 0 });
+    ).toEqual(call('standard', 0));
   });
 
   it('skips a model whose deadline has passed', () => {
@@ -166,11 +167,9 @@ describe('planNext', () => {
       reason: 'deadline',
     });
     const late = failed('reasoning', 'deadline');
-    expect(planNext(input({ attempts: [late], now: new Date('2026-01-01T00:09:45Z') }))).toEqual({
-      kind: 'call',
-      tier: 'standard',
-      retry: 0,
-    });
+    expect(planNext(input({ attempts: [late], now: new Date('2026-01-01T00:09:45Z') }))).toEqual(
+      call('standard', 0),
+    );
   });
 
   it('cancels on request, and after a cancelled call', () => {
@@ -195,7 +194,7 @@ describe('planNext', () => {
     [
       'ledger unanswered on reasoning -> standard',
       { attempts: [unanswered('reasoning')] },
-      { kind: 'call', tier: 'standard', retry: 0 },
+      call('standard', 0),
     ],
     [
       'ledger unanswered, recorded as a denial -> standard',
@@ -233,7 +232,7 @@ describe('planNext', () => {
     [
       'model 5xx on both tiers -> standard again',
       { attempts: [failed('reasoning', 'server_error'), failed('standard', 'server_error')] },
-      { kind: 'call', tier: 'standard', retry: 1 },
+      call('standard', 1),
     ],
     [
       'model 429 then breaker -> standard again',
@@ -243,7 +242,7 @@ describe('planNext', () => {
           failed('standard', 'model_breaker_open', { status: 'skipped' }),
         ],
       },
-      { kind: 'call', tier: 'standard', retry: 1 },
+      call('standard', 1),
     ],
     [
       'model outage until the deadline -> fail deadline, not a person',
@@ -259,7 +258,7 @@ describe('planNext', () => {
     [
       'reasoning only chain, model outage -> reasoning again',
       { fallback: ['human'], attempts: [failed('reasoning', 'server_error')] },
-      { kind: 'call', tier: 'reasoning', retry: 1 },
+      call('reasoning', 1),
     ],
     [
       'crashes beyond the limit on the last tier -> fail, not a person',
@@ -291,7 +290,7 @@ describe('planNext', () => {
     [
       'unusable answer on reasoning -> standard',
       { attempts: [failed('reasoning', 'unusable_answer')] },
-      { kind: 'call', tier: 'standard', retry: 0 },
+      call('standard', 0),
     ],
     // real denials: the tenant's policy
     [
@@ -326,7 +325,7 @@ describe('planNext', () => {
     [
       'denied, policy route_cheap -> standard',
       { attempts: [denial('budget_exceeded')], onBudgetDenied: 'route_cheap' },
-      { kind: 'call', tier: 'standard', retry: 0 },
+      call('standard', 0),
     ],
     [
       'denied, route_cheap, chain without standard -> standard all the same',
@@ -357,5 +356,82 @@ describe('planNext', () => {
   ];
   it.each(cases)('%s', (_name, over, expected) => {
     expect(planNext(input(over))).toMatchObject(expected);
+  });
+});
+
+describe('planNext with service tiers', () => {
+  const FLEX = {
+    tier: 'flex' as const,
+    reason: "latency budget 900 s reaches the policy's 600 s rule: flex",
+  };
+  const flexInput = (over: Partial<PlanInput> = {}) =>
+    input({ serviceTier: FLEX, flexTiers: ['reasoning', 'standard'], ...over });
+  const refused = (tier: CallTier) =>
+    failed(tier, 'flex_unavailable', { detail: 'the provider refused the flex service tier (HTTP 429)' });
+
+  it('asks for flex when the policy gives the budget flex and the tier offers it', () => {
+    expect(planNext(flexInput())).toEqual({ kind: 'call', tier: 'reasoning', retry: 0, serviceTier: FLEX });
+  });
+
+  it('asks for the default tier on a model tier without flex, saying why', () => {
+    const plan = planNext(flexInput({ flexTiers: ['standard'] }));
+    expect(plan).toEqual({
+      kind: 'call',
+      tier: 'reasoning',
+      retry: 0,
+      serviceTier: {
+        tier: 'default',
+        reason: `${FLEX.reason}; but the reasoning model is called through chat completions, which has no flex: default`,
+      },
+    });
+  });
+
+  it('calls the same step again at once at the default tier after a flex refusal, and for the rest of the task', () => {
+    const first = refused('reasoning');
+    const again = planNext(flexInput({ attempts: [first] }));
+    expect(again).toEqual({
+      kind: 'call',
+      tier: 'reasoning',
+      retry: 0,
+      serviceTier: {
+        tier: 'default',
+        reason: `${FLEX.reason}; but attempt ${first.attempt} was refused flex (the provider refused the flex service tier (HTTP 429)): default`,
+      },
+    });
+    // The standard fallback after a limit hit stays at the default tier too.
+    const next = planNext(flexInput({ attempts: [first, failed('reasoning', 'limit_hit')] }));
+    expect(next).toMatchObject({
+      kind: 'call',
+      tier: 'standard',
+      retry: 0,
+      serviceTier: { tier: 'default' },
+    });
+  });
+
+  it('does not count a flex refusal as the failure behind a fallback or an escalation', () => {
+    const answer = answered('reasoning');
+    expect(planNext(flexInput({ attempts: [refused('reasoning'), answer] }))).toEqual({
+      kind: 'complete',
+      attempt: answer,
+      degraded: null,
+    });
+    const plan = planNext(
+      flexInput({
+        attempts: [
+          refused('reasoning'),
+          failed('reasoning', 'limit_hit'),
+          failed('standard', 'unusable_answer'),
+        ],
+      }),
+    );
+    expect(plan).toMatchObject({ kind: 'escalate', cause: 'limit_hit' });
+    expect((plan as { reason: string }).reason).not.toContain('flex');
+  });
+
+  it('still stops at the deadline after a flex refusal', () => {
+    const plan = planNext(
+      flexInput({ attempts: [refused('reasoning')], now: new Date('2026-01-01T00:09:40Z') }),
+    );
+    expect(plan).toMatchObject({ kind: 'skip', tier: 'reasoning', reason: 'deadline' });
   });
 });

@@ -1,5 +1,6 @@
 import type { BudgetDeniedAction, FallbackStep } from '@deliberate/contracts';
 import type { AttemptRecord, CallTier, FailureReason } from './execution-record';
+import { callServiceTier, type FlexRefusal, type ServiceTierChoice } from './service-tier-choice';
 
 // Decides an execution's next step from what its attempts recorded, and nothing else: a fresh execution and one
 // recovered after a crash go through the same decision, so a recorded result is never asked for twice.
@@ -7,7 +8,7 @@ import type { AttemptRecord, CallTier, FailureReason } from './execution-record'
 // What a failure leads to depends on its kind. Content (the model hit its limit or gave no usable answer) goes down
 // the tenant's chain, a person included. An outage (model or ledger not answering) moves to the next model tier, or
 // waits and tries the last one again, until the deadline; it never reaches a person. A real budget denial does what
-// the tenant's policy says.
+// the tenant's policy says. A flex refusal (no capacity, not billed) calls the same step again at the default tier.
 
 export interface CostBreakerView {
   open: boolean;
@@ -26,6 +27,10 @@ export interface PlanInput {
   now: Date;
   deadlineAt: Date;
   reasoningDeadlineAt: Date;
+  /** The service tier the tenant's policy gives the task's latency budget. */
+  serviceTier: ServiceTierChoice;
+  /** The model tiers whose API offers flex (the Responses API). */
+  flexTiers: readonly CallTier[];
 }
 
 export interface StageFailure {
@@ -39,7 +44,7 @@ export type EscalationCause = 'limit_hit' | 'unusable_answer' | 'budget_denied';
 
 export type Plan =
   // retry > 0: the same tier again after a call cut off by a crash or an outage; the runner spaces it out.
-  | { kind: 'call'; tier: CallTier; retry: number }
+  | { kind: 'call'; tier: CallTier; retry: number; serviceTier: ServiceTierChoice }
   | { kind: 'skip'; tier: CallTier; reason: FailureReason; detail: string }
   | { kind: 'complete'; attempt: AttemptRecord; degraded: { reason: string } | null }
   | { kind: 'fail'; code: string; message: string }
@@ -49,7 +54,8 @@ export type Plan =
 type Stage = CallTier | 'human';
 
 /** How a recorded failure moves the chain. */
-type FailureKind = 'content' | 'outage' | 'next_model' | 'denied' | 'route_cheap' | 'refused';
+type FailureKind =
+  'content' | 'outage' | 'next_model' | 'denied' | 'route_cheap' | 'refused' | 'flex_refused';
 
 const REAL_DENIALS = new Set(['budget_exceeded', 'task_ceiling_exceeded', 'breaker_open']);
 
@@ -76,6 +82,8 @@ function kindOf(a: AttemptRecord, reason: FailureReason): FailureKind {
     case 'executor_crashed':
     case 'cancelled':
       return 'next_model';
+    case 'flex_unavailable':
+      return 'flex_refused';
   }
 }
 
@@ -100,6 +108,7 @@ export function planNext(input: PlanInput): Plan {
   let stage = 0;
   let crashesInStage = 0;
   let outagesInStage = 0;
+  let flexRefused: FlexRefusal | null = null;
 
   const nextModelStage = () => {
     const i = stages.findIndex((s, j) => j > stage && isModel(s));
@@ -143,6 +152,11 @@ export function planNext(input: PlanInput): Plan {
       reason: a.reason ?? 'unusable_answer',
       detail: a.detail ?? 'no answer',
     };
+    // Not a failure of the step: the same step is called again at once, at the default tier.
+    if (failure.reason === 'flex_unavailable') {
+      flexRefused ??= { attempt: a.attempt, detail: failure.detail };
+      continue;
+    }
     failures.push(failure);
     switch (kindOf(a, failure.reason)) {
       case 'content':
@@ -158,6 +172,8 @@ export function planNext(input: PlanInput): Plan {
         else outagesInStage += 1;
         break;
       }
+      case 'flex_refused':
+        break;
       case 'refused':
         return { kind: 'fail', code: 'reasoning_failed', message: describe(failure) };
       case 'route_cheap':
@@ -190,7 +206,11 @@ export function planNext(input: PlanInput): Plan {
     const late = failures.some((f) => f.reason === 'deadline' || f.reason === 'ledger_unavailable');
     const listed = failures.map((f) => `${f.tier}: ${describe(f)}`).join('; ');
     return late
-      ? { kind: 'fail', code: 'deadline_exceeded', message: `no model answered before the deadline: ${listed}` }
+      ? {
+          kind: 'fail',
+          code: 'deadline_exceeded',
+          message: `no model answered before the deadline: ${listed}`,
+        }
       : { kind: 'fail', code: 'reasoning_failed', message: `no model answered: ${listed}` };
   }
 
@@ -223,5 +243,14 @@ export function planNext(input: PlanInput): Plan {
       detail: `no time left for the ${next} model before ${deadline.toISOString()}`,
     };
   }
-  return { kind: 'call', tier: next, retry: crashesInStage + outagesInStage };
+  return {
+    kind: 'call',
+    tier: next,
+    retry: crashesInStage + outagesInStage,
+    serviceTier: callServiceTier(input.serviceTier, {
+      tier: next,
+      offersFlex: input.flexTiers.includes(next),
+      refused: flexRefused,
+    }),
+  };
 }

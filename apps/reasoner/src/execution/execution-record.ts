@@ -4,6 +4,7 @@ import type {
   ReasoningEffort,
   ReasoningTraceRecorded,
   ReservationDenialReason,
+  ServiceTier,
   TaskCancelled,
   TaskCompleted,
   TaskEscalated,
@@ -57,7 +58,9 @@ export type FailureReason =
   | 'budget_denied'
   | 'cost_breaker_open'
   | 'executor_crashed'
-  | 'cancelled';
+  | 'cancelled'
+  /** The provider had no flex capacity (429, not billed): the same step is called again at the default tier. */
+  | 'flex_unavailable';
 
 /**
  * started: the call is (or was, if the process died) in flight. finished: its result is recorded.
@@ -80,6 +83,11 @@ export interface AttemptResult {
   providerModel: string | null;
   errorKind: string | null;
   errorMessage: string | null;
+  /**
+   * The service tier the provider served the call at, as it reported it (what the ledger books the call at); absent
+   * from attempts recorded before service tiers, and null when the provider did not say.
+   */
+  servedTier?: ServiceTier | null;
   /** When the ledger refused the reservation: no call was made. */
   denial: { reason: ReservationDenialReason; policy: BudgetDeniedAction | null } | null;
 }
@@ -103,6 +111,10 @@ export interface AttemptRecord {
    * attempt left started with one is resumed by polling it, never by calling again.
    */
   responseId: string | null;
+  /** The provider's service tier the call asked for; null when no call was made. */
+  serviceTier: ServiceTier | null;
+  /** Why that tier: the tenant's rule for the task's latency budget, the tier's API, a flex refusal before. */
+  serviceTierReason: string | null;
   maxCompletionTokens: number | null;
   reasoningEffort: ReasoningEffort | null;
   deadlineAt: Date | null;

@@ -79,6 +79,8 @@ export class ExecutionRunner {
         now: new Date(),
         deadlineAt: limits.deadlineAt,
         reasoningDeadlineAt: limits.reasoningDeadlineAt,
+        serviceTier: limits.serviceTier,
+        flexTiers: this.executor.flexTiers,
       });
       switch (plan.kind) {
         case 'call':
@@ -95,7 +97,7 @@ export class ExecutionRunner {
             );
             if (signal.aborted) continue;
           }
-          state.attempts.push(await this.executor.call(state, plan.tier, limits, signal));
+          state.attempts.push(await this.executor.call(state, plan.tier, limits, signal, plan.serviceTier));
           continue;
         case 'skip':
           state.attempts.push(await this.executor.skip(state, plan.tier, plan.reason, plan.detail));

@@ -1,4 +1,10 @@
-import type { ContextSelectionEntry, TaskSpec, TokenUsage, TriageDecision } from '@deliberate/contracts';
+import type {
+  ContextSelectionEntry,
+  ServiceTier,
+  TaskSpec,
+  TokenUsage,
+  TriageDecision,
+} from '@deliberate/contracts';
 import { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 import type {
@@ -41,6 +47,8 @@ interface AttemptRow {
   instance_id: string;
   reservation_id: string | null;
   response_id: string | null;
+  service_tier: ServiceTier | null;
+  service_tier_reason: string | null;
   max_completion_tokens: number | null;
   reasoning_effort: AttemptRecord['reasoningEffort'];
   deadline_at: Date | null;
@@ -83,6 +91,8 @@ const toAttempt = (r: AttemptRow): AttemptRecord => ({
   instanceId: r.instance_id,
   reservationId: r.reservation_id,
   responseId: r.response_id,
+  serviceTier: r.service_tier,
+  serviceTierReason: r.service_tier_reason,
   maxCompletionTokens: r.max_completion_tokens,
   reasoningEffort: r.reasoning_effort,
   deadlineAt: r.deadline_at,
@@ -297,8 +307,10 @@ export class ExecutionRepository {
        )
        INSERT INTO attempts (id, execution_id, attempt, tier, model, status, outcome, reason, detail, instance_id,
                              reservation_id, max_completion_tokens, reasoning_effort, deadline_at, started_at,
-                             finished_at, finish_reason, usage, result, usage_event_id, trace_event_id)
-       SELECT $3, owned.id, $4, $5, $6, $7, $8, $9, $10, $2, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21
+                             finished_at, finish_reason, usage, result, usage_event_id, trace_event_id, service_tier,
+                             service_tier_reason)
+       SELECT $3, owned.id, $4, $5, $6, $7, $8, $9, $10, $2, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+              $23
          FROM owned
        RETURNING id`,
       [
@@ -323,6 +335,8 @@ export class ExecutionRepository {
         a.result === null ? null : JSON.stringify(a.result),
         a.usageEventId,
         a.traceEventId,
+        a.serviceTier,
+        a.serviceTierReason,
       ],
     );
     if (!rows[0]) throw new LostOwnershipError(executionId);

@@ -1,4 +1,5 @@
 import type { ReasoningEffort, TaskSpec, TenantPolicy } from '@deliberate/contracts';
+import { type ServiceTierChoice, serviceTierFor } from './service-tier-choice';
 
 export interface LimitDefaults {
   defaultMaxThinkingTokens: number;
@@ -20,6 +21,8 @@ export interface TaskLimits {
   reasoningDeadlineAt: Date;
   /** The task's cost ceiling, on top of the tenant's per-task ceiling in the ledger. */
   taskCeilingMicroUsd: number | null;
+  /** The service tier the tenant's policy gives the task's latency budget. */
+  serviceTier: ServiceTierChoice;
 }
 
 export function deadlineFor(spec: TaskSpec, acceptedAt: Date, defaultDeadlineMs: number): Date {
@@ -47,5 +50,6 @@ export function taskLimits(
     deadlineAt: timing.deadlineAt,
     reasoningDeadlineAt: new Date(timing.deadlineAt.getTime() - reserveMs),
     taskCeilingMicroUsd: spec.maxCostMicroUsd,
+    serviceTier: serviceTierFor(budgetMs, policy.serviceTiers),
   };
 }

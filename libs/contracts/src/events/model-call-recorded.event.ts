@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceTierSchema } from '../task/service-tier.schema';
 import { tokenUsageSchema } from '../task/token-usage.schema';
 import { defineEvent } from './event-definition';
 
@@ -47,6 +48,11 @@ export const modelCallRecordedEvent = defineEvent({
     errorMessage: z.string().max(2000).nullable(),
     /** The ledger reservation this call spent against; null for unreserved calls (the triage's cheap ones). */
     reservationId: z.uuid().nullable().default(null),
+    /**
+     * The service tier the provider served the call at; the ledger books it at that tier's price. Null from
+     * producers that do not ask for one: the default tier.
+     */
+    serviceTier: serviceTierSchema.nullable().default(null),
     /**
      * The messages sent, as the model saw them (context documents included), for the audit trail; null from
      * producers whose prompt is recorded elsewhere (the reasoner's is in reasoning.trace.recorded.v1).

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceTierSchema } from '../task/service-tier.schema';
 import { modelTierSchema } from './model-call-recorded.event';
 import { defineEvent } from './event-definition';
 
@@ -14,6 +15,9 @@ export const taskReasoningStartedEvent = defineEvent({
     reasoningEffort: z.string().nullable(),
     deadlineAt: z.iso.datetime().nullable(),
     startedAt: z.iso.datetime(),
+    /** The service tier asked of the provider, and why (the tenant's policy for the latency budget, a refusal). */
+    serviceTier: serviceTierSchema.nullable().default(null),
+    serviceTierReason: z.string().max(500).nullable().default(null),
   }),
   partitions: 12,
   key: 'taskId',

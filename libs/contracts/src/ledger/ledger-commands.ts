@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { budgetDeniedActionSchema } from '../policy/tenant-policy.schema';
 import { modelTierSchema } from '../events/model-call-recorded.event';
+import { serviceTierSchema } from '../task/service-tier.schema';
 import { tokenUsageSchema } from '../task/token-usage.schema';
 import { unsafeTextProblem } from '../text/unsafe-text';
 
@@ -46,6 +47,8 @@ export const reserveRequestSchema = z.strictObject({
    * still held (budgets permitting); every other tier, or a call that names none, is refused.
    */
   tier: modelTierSchema.nullable().default(null),
+  /** The service tier the call asks for: the hold is priced at it (a flex price, or the default one without). */
+  serviceTier: serviceTierSchema.default('default'),
   estimatedInputTokens: z.int().nonnegative().max(10_000_000),
   maxOutputTokens: z.int().nonnegative().max(10_000_000),
   /** The task's own ceiling (maxCostUsd), on top of the tenant's per-task ceiling. */
@@ -94,6 +97,8 @@ export const settleRequestSchema = z.strictObject({
   usageEventId: storedText(z.string().min(1).max(200)),
   model: storedText(z.string().min(1).max(200)),
   usage: tokenUsageSchema,
+  /** The service tier the provider served the call at: the usage is priced at it. */
+  serviceTier: serviceTierSchema.default('default'),
   /**
    * The call was cut off (abort, lost lease, crash) before the provider reported its usage: with zero usage it is
    * booked at the hold's worst case and marked aborted, since the provider may still bill it.

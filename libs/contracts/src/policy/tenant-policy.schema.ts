@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { serviceTierSchema } from '../task/service-tier.schema';
 import { reasoningEffortSchema, TASK_LIMITS } from '../task/task-spec.schema';
 
 // One policy per tenant, managed through the API (GET/PUT /v1/policy) and read by the triage, the reasoner and
@@ -19,7 +20,25 @@ export const fallbackChainSchema = z
   .array(fallbackStepSchema)
   .max(2)
   .refine((steps) => new Set(steps).size === steps.length, 'each step at most once')
-  .refine((steps) => !steps.includes('human') || steps[steps.length - 1] === 'human', "'human' ends the chain");
+  .refine(
+    (steps) => !steps.includes('human') || steps[steps.length - 1] === 'human',
+    "'human' ends the chain",
+  );
+
+/** From this latency budget up, calls ask for this service tier (where the model tier's API offers it). */
+export const serviceTierRuleSchema = z.strictObject({
+  minLatencyBudgetMs: z.int().min(0).max(TASK_LIMITS.maxLatencyBudgetMs),
+  tier: serviceTierSchema,
+});
+export type ServiceTierRule = z.infer<typeof serviceTierRuleSchema>;
+
+export const serviceTierRulesSchema = z
+  .array(serviceTierRuleSchema)
+  .max(8)
+  .refine(
+    (rules) => new Set(rules.map((r) => r.minLatencyBudgetMs)).size === rules.length,
+    'each minLatencyBudgetMs at most once',
+  );
 
 export const tenantPolicySchema = z.strictObject({
   fallback: fallbackChainSchema.default([...DEFAULT_FALLBACK]),
@@ -34,6 +53,12 @@ export const tenantPolicySchema = z.strictObject({
     .min(TASK_LIMITS.reasoningMinLatencyBudgetMs)
     .max(TASK_LIMITS.maxLatencyBudgetMs)
     .default(TASK_LIMITS.reasoningMinLatencyBudgetMs),
+  /**
+   * Service tiers by latency budget: a task's calls ask for the tier of the rule with the highest minLatencyBudgetMs
+   * its budget reaches (none: the default tier). E.g. `[{ "minLatencyBudgetMs": 600000, "tier": "flex" }]` sends
+   * work that can wait ten minutes or more at flex prices; a flex refusal falls back to the default tier.
+   */
+  serviceTiers: serviceTierRulesSchema.default([]),
   context: z
     .strictObject({
       /** Context documents passed to the reasoning tier at most. */
