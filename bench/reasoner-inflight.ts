@@ -7,20 +7,35 @@
 //      reasoning.task.requested.v1 in steps of STEP every STEP_INTERVAL_S; the run waits until every task has a
 //      terminal event (or EXECUTOR_TIMEOUT_S after the first publish). Sampled every second: the reasoner's RSS, its
 //      /health (in-flight, queued, group joins, and the time /health takes to answer), its event-loop delay, the
-//      model calls in flight by its own record (attempts started), the open connections to the simulator and the
-//      intake group's state.
+//      model calls in flight by its own record (attempts started; background ones: started with a response_id), the
+//      open connections to the simulator, the requests the simulator received by route, and the intake group's
+//      state. MODE says how the reasoner calls the model:
+//        sync        chat completions, one request open per call for its whole thinking time (the default)
+//        background  the Responses API in background mode (LLM_REASONING_API=responses,
+//                    LLM_REASONING_BACKGROUND=true): the call is submitted, its response id recorded, and it is
+//                    polled with backoff (POLL_FIRST_MS, ×POLL_FACTOR after each poll, at most POLL_MAX_MS)
+//        both        the executor phase in background mode, then again in sync mode as its same-run baseline, each
+//                    with its own fresh database, topic prefix, ledger and reasoner
 //   2. baseline: bench/baseline/awaiting-consumer.ts — a plain NestJS Kafka microservice whose @EventPattern handler
 //      awaits the model call — on its own topic prefix with TASKS new requests, for BASELINE_S seconds.
-// The results are printed and appended as a dated section to docs/benchmarks.md.
+// The results (a column per executor phase, then the baseline) are printed and appended as a dated section to
+// docs/benchmarks.md.
 //
 //   npm run bench:reasoner              (bench/reasoner-inflight.ts, run by Node 24's type stripping)
 //   TASKS=2000 STEP=500 BASELINE_S=120 npm run bench:reasoner
+//   MODE=both npm run bench:reasoner    (10,000 background calls beside 10,000 sync calls, then the baseline)
 //
 // Options (flag --tasks=… or environment variable):
+//   MODE (sync)                 sync, background or both (see above)
 //   TASKS (10000)               reasoning requests per phase
 //   STEP (2000)                 requests published per step
 //   STEP_INTERVAL_S (5)         seconds between steps
 //   THINK_MS (60000)            [[sim:think_ms=…]] in every prompt; with SIM_TIME_SCALE=1 that is real time
+//   POLL_FIRST_MS (2000)        background mode: LLM_BACKGROUND_POLL_FIRST_MS, the wait before a call's first poll
+//   POLL_FACTOR (2)             background mode: LLM_BACKGROUND_POLL_FACTOR, the wait's growth after each poll
+//   POLL_MAX_MS (15000)         background mode: LLM_BACKGROUND_POLL_MAX_MS, the longest wait between two polls
+//                               (the defaults poll a call 2, 6, 14, 29, 44, 59, 74 … s after it was accepted: 7
+//                               polls at THINK_MS=60000, whose answers come a little after 60 s)
 //   CONCURRENCY (10000)         REASONER_CONCURRENCY
 //   QUEUE_CAPACITY (12000)      REASONER_QUEUE_CAPACITY (must be above CONCURRENCY to let it fill)
 //   TENANTS (16)                requests spread round-robin over this many tenants
@@ -32,14 +47,16 @@
 //   BASELINE_S (180)            length of the baseline phase, from its first publish
 //   BASELINE_PARTITIONS (12)    the baseline's kafkajs partitionsConsumedConcurrently (Nest's default is 1)
 //   WAIT_IDLE_S (900)           wait this long for jest / other benchmarks to finish before measuring
-//   BENCH_TIMEOUT_S (780)       hard limit for the whole run
+//   BENCH_TIMEOUT_S (780)       hard limit for the whole run, the wait for WAIT_IDLE_S included (1140 with
+//                               MODE=both)
 //   REASONER_LOG_LEVEL (warn)   LOG_LEVEL of the reasoner
 //   NO_BASELINE=1               skip phase 2     NO_DOCS=1  do not append to docs/benchmarks.md
 //   NO_BUILD=1                  do not run `tsc -b apps/reasoner/tsconfig.json` first
 //   NO_ELD=1                    do not load the event-loop probe into the reasoner and the baseline (see below)
 //   HEAP_SNAPSHOTS=1            the reasoner writes a heap snapshot (--heapsnapshot-signal=SIGWINCH) to
-//                               .local/bench/heap/reasoner-<runId>-{idle,held-<n>,after}.heapsnapshot: before the
-//                               first publish, once n model calls are in flight for each n of HEAP_SNAPSHOT_CALLS, and
+//                               .local/bench/heap/<reasoner>-<runId>-{idle,held-<n>,after}.heapsnapshot (<reasoner>:
+//                               reasoner, or reasoner-background for a background phase): before the first
+//                               publish, once n model calls are in flight for each n of HEAP_SNAPSHOT_CALLS, and
 //                               after the last outcome, once its connections to the simulator have closed (at most
 //                               30 s later). Held minus after, over the calls held, is what one call costs; the
 //                               difference of two held snapshots leaves out what the first calls warm up as well
@@ -50,19 +67,25 @@
 //   PRIVATE_KAFKA=1             do not use the shared broker on 127.0.0.1:9092: start a throwaway single-node broker
 //                               (the same 3.9.1 jars from .local/kafka/libs, the same settings as deploy/local/kafka.sh)
 //                               on free 127.0.0.1 ports with its data in a temporary directory, removed at the end
+// With a background phase, the simulator is started with SIM_MAX_STORED_RESPONSES = max(20000, 2 × TASKS): it holds
+// every response of the run (running ones are never dropped, and none is forgotten before its last poll).
 // Event-loop lag is measured two ways: (a) the time /health (reasoner; it runs a SELECT 1) or /stats (baseline; no
 // I/O) takes to answer, from this process, once a second; (b) with node:perf_hooks monitorEventLoopDelay inside the
 // process, loaded by `node --import data:…` (no service code changes), which writes its histogram to
 // .local/bench/*.eld.json every second.
-// Child logs: .local/bench/<name>.log. Kafka is started if it is not running, and stopped only if started here.
-// Every child process, the database, the topics and the consumer groups are removed at the end, on error and on
+// Requests to the simulator are counted inside it by route (creates, polls, cancels, chat completions) with Node's
+// http.server.request.start diagnostics channel, loaded the same way (node --import data:…), into
+// .local/bench/model-simulator.requests.json.
+// Child logs: .local/bench/<name>.log (the reasoner and the ledger of a background phase: reasoner-background.log,
+// ledger-background.log). Kafka is started if it is not running, and stopped only if started here.
+// Every child process, the databases, the topics and the consumer groups are removed at the end, on error and on
 // SIGINT/SIGTERM.
 
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -79,9 +102,17 @@ import {
   useLocalKafka,
 } from './lib/kafka.ts';
 import { codeVersion, machine, machineLine, type Machine } from './lib/machine.ts';
-import { flagOn, helpFromHeader, numberOption } from './lib/options.ts';
+import { choiceOption, flagOn, helpFromHeader, numberOption } from './lib/options.ts';
 import { createDatabase } from './lib/pg.ts';
 import { appendSection } from './lib/report.ts';
+import {
+  peakRate,
+  type RequestCounts,
+  type RequestSample,
+  requestsBetween,
+  SIM_ROUTES,
+  socketsWhileHeld,
+} from './lib/sim-traffic.ts';
 import { type SummaryRow, writeSummary } from './lib/summary.ts';
 import {
   BenchRun,
@@ -106,11 +137,20 @@ type Contracts = ReturnType<typeof builtContracts>;
 helpFromHeader(import.meta.url);
 const runId = randomBytes(3).toString('hex');
 
+// How the reasoner calls the model in an executor phase.
+const CALL_MODES = ['sync', 'background'] as const;
+type CallMode = (typeof CALL_MODES)[number];
+
+const mode = choiceOption('MODE', [...CALL_MODES, 'both'], 'sync');
 const opts = {
+  mode,
   tasks: Math.floor(numberOption('TASKS', 10_000, { max: 100_000, integer: false })),
   step: Math.floor(numberOption('STEP', 2_000, { max: 100_000, integer: false })),
   stepIntervalS: numberOption('STEP_INTERVAL_S', 5, { min: 0, max: 600, integer: false }),
   thinkMs: Math.floor(numberOption('THINK_MS', 60_000, { min: 0, max: 3_600_000, integer: false })),
+  pollFirstMs: numberOption('POLL_FIRST_MS', 2_000, { max: 3_600_000 }),
+  pollFactor: numberOption('POLL_FACTOR', 2, { max: 10, integer: false }),
+  pollMaxMs: numberOption('POLL_MAX_MS', 15_000, { max: 3_600_000 }),
   concurrency: Math.floor(numberOption('CONCURRENCY', 10_000, { max: 100_000, integer: false })),
   queueCapacity: Math.floor(numberOption('QUEUE_CAPACITY', 12_000, { max: 1_000_000, integer: false })),
   tenants: Math.floor(numberOption('TENANTS', 16, { max: 1_000, integer: false })),
@@ -128,7 +168,12 @@ const opts = {
   baselineS: numberOption('BASELINE_S', 180, { min: 10, max: 3_600, integer: false }),
   baselinePartitions: Math.floor(numberOption('BASELINE_PARTITIONS', 12, { max: 64, integer: false })),
   waitIdleS: numberOption('WAIT_IDLE_S', 900, { min: 0, max: 7_200, integer: false }),
-  benchTimeoutS: numberOption('BENCH_TIMEOUT_S', 780, { min: 60, max: 7_200, integer: false }),
+  // A second executor phase takes up to EXECUTOR_TIMEOUT_S more, plus its start and stop.
+  benchTimeoutS: numberOption('BENCH_TIMEOUT_S', mode === 'both' ? 1_140 : 780, {
+    min: 60,
+    max: 7_200,
+    integer: false,
+  }),
   reasonerLogLevel: process.env.REASONER_LOG_LEVEL || 'warn',
   baseline: !flagOn('NO_BASELINE'),
   build: !flagOn('NO_BUILD'),
@@ -136,6 +181,12 @@ const opts = {
   heapSnapshots: flagOn('HEAP_SNAPSHOTS'),
   privateKafka: flagOn('PRIVATE_KAFKA'),
 };
+// The executor phases of the run, in order: with MODE=both, background first, then sync as its same-run baseline.
+const modes: CallMode[] = opts.mode === 'both' ? ['background', 'sync'] : [opts.mode];
+if (opts.pollMaxMs < opts.pollFirstMs)
+  throw new Error(`POLL_MAX_MS (${opts.pollMaxMs}) must not be below POLL_FIRST_MS (${opts.pollFirstMs})`);
+// The simulator's response store: every response of the run fits, so none is refused or forgotten while polled.
+const simMaxStoredResponses = Math.max(20_000, 2 * opts.tasks);
 const heapSnapshotCalls = (process.env.HEAP_SNAPSHOT_CALLS || String(opts.tasks))
   .split(',')
   .map(Number)
@@ -197,7 +248,7 @@ async function heapSnapshot(child: Child, healthUrl: string, label: string): Pro
           throw new Error(`the reasoner did not answer after heap snapshot ${label}`);
         await sleep(500);
       }
-      const path = join(heapDir, `reasoner-${runId}-${label}.heapsnapshot`);
+      const path = join(heapDir, `${child.name}-${runId}-${label}.heapsnapshot`);
       renameSync(join(heapDir, file), path);
       log(`heap snapshot ${label}: ${path} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
       return path;
@@ -401,6 +452,8 @@ interface DbSample {
   executions: number;
   published: number;
   calls_in_flight: number;
+  /** Background calls the provider accepted and the reasoner polls: attempts started with a response id. */
+  background_in_flight: number;
   calls_started: number;
   skipped: number;
 }
@@ -425,6 +478,8 @@ interface SamplerOptions {
   groupId: string;
   admin: kafkajs.Admin;
   dbQuery?: () => Promise<DbSample | undefined>;
+  /** The simulator's HTTP request probe file, read each second. */
+  requestCountFile?: string | null;
   t0: number;
 }
 interface Sampler<B> {
@@ -439,6 +494,7 @@ interface Sampler<B> {
   eld: EldProbe | null;
   eldSecond: { t: number; p99: number; max: number }[];
   mem: MemSample[];
+  requests: RequestSample[];
   latest: {
     rss?: number;
     eldSecondMax?: number;
@@ -447,6 +503,7 @@ interface Sampler<B> {
     db?: DbSample;
     sim?: number;
     group?: string;
+    requests?: RequestCounts;
   };
   stop: () => void;
 }
@@ -458,6 +515,7 @@ function startSampler<B>({
   groupId,
   admin,
   dbQuery,
+  requestCountFile,
   t0,
 }: SamplerOptions): Sampler<B> {
   const s: Sampler<B> = {
@@ -472,6 +530,7 @@ function startSampler<B>({
     eld: null, // last probe file content
     eldSecond: [], // { t, p99, max }
     mem: [], // { t, rss, heapTotal, heapUsed, external, arrayBuffers } (MiB), from the probe
+    requests: [], // { t, at, counts }, from the simulator's request probe
     latest: {},
     stop: () => {},
   };
@@ -494,6 +553,11 @@ function startSampler<B>({
       } catch {
         // not written yet
       }
+    }
+    const requests = requestCountFile ? readRequestCounts(requestCountFile) : null;
+    if (requests) {
+      s.requests.push({ t, ...requests });
+      s.latest.requests = requests.counts;
     }
     if (statusUrl) {
       if (pending.status) s.statusSkipped++;
@@ -569,6 +633,16 @@ function startSampler<B>({
   return s;
 }
 
+/** The simulator's request probe file: its running totals by route and when it wrote them; null before its first write. */
+function readRequestCounts(file: string): { at: number; counts: RequestCounts } | null {
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as { at: number; counts: RequestCounts };
+    return { at: r.at, counts: r.counts };
+  } catch {
+    return null;
+  }
+}
+
 /** Group state changes seen by describeGroups: entries into a rebalance, and the distinct member ids. */
 function groupHistory(samples: GroupSample[]) {
   let rebalances = 0;
@@ -629,13 +703,30 @@ interface PhaseEnv {
   contracts: Contracts;
   simUrl: string;
   simPort: number;
-  dbUrl: string;
+  /** The simulator's request probe file. */
+  simRequestsFile: string;
 }
 
-async function runExecutor(env: PhaseEnv) {
-  const prefix = `bench.reasoner-inflight.${runId}.`;
+// What the reasoner's environment adds for a mode: background mode calls the reasoning tier through the Responses
+// API in background mode and polls it with the run's backoff; sync mode keeps the defaults (chat completions).
+const modeEnv = (mode: CallMode): Record<string, string> =>
+  mode === 'background'
+    ? {
+        LLM_REASONING_API: 'responses',
+        LLM_REASONING_BACKGROUND: 'true',
+        LLM_BACKGROUND_POLL_FIRST_MS: String(opts.pollFirstMs),
+        LLM_BACKGROUND_POLL_FACTOR: String(opts.pollFactor),
+        LLM_BACKGROUND_POLL_MAX_MS: String(opts.pollMaxMs),
+      }
+    : {};
+
+/** One executor phase: its own database (dbUrl, fresh), topic prefix, ledger and reasoner, calling the model in `mode`. */
+async function runExecutor(env: PhaseEnv, mode: CallMode, dbUrl: string) {
+  // A sync phase's processes and prefix keep the plain names (reasoner, ledger: their logs, CPU shares, BENCH_CPU_PROF).
+  const suffix = mode === 'sync' ? '' : `-${mode}`;
+  const prefix = `bench.reasoner-inflight.${runId}${suffix}.`;
   prefixes.push(prefix);
-  const { contracts, simUrl, dbUrl } = env;
+  const { contracts, simUrl } = env;
   const internalToken = `bench-ledger-${randomBytes(16).toString('hex')}`;
   const common = {
     DATABASE_URL: dbUrl,
@@ -646,7 +737,7 @@ async function runExecutor(env: PhaseEnv) {
   };
 
   const ledgerPort = await freePort();
-  const ledger = spawnService('ledger', 'apps/ledger/dist/main.js', {
+  const ledger = spawnService(`ledger${suffix}`, 'apps/ledger/dist/main.js', {
     ...common,
     LEDGER_HOST: HOST,
     LEDGER_PORT: String(ledgerPort),
@@ -695,9 +786,12 @@ async function runExecutor(env: PhaseEnv) {
     REASONER_HEALTH_PORT: String(reasonerPort),
     REASONER_CONCURRENCY: String(opts.concurrency),
     REASONER_QUEUE_CAPACITY: String(opts.queueCapacity),
+    ...modeEnv(mode),
     ...heapSnapshotEnv(),
   };
-  const reasoner = spawnService('reasoner', 'apps/reasoner/dist/main.js', reasonerEnv, { eld: opts.eld });
+  const reasoner = spawnService(`reasoner${suffix}`, 'apps/reasoner/dist/main.js', reasonerEnv, {
+    eld: opts.eld,
+  });
   const healthUrl = `http://${HOST}:${reasonerPort}/health`;
   const firstHealth = JSON.parse(await waitHealthy(run, reasoner, healthUrl, 120_000)) as StatusBody;
   log(`reasoner health: ${JSON.stringify(firstHealth)}`);
@@ -772,6 +866,7 @@ async function runExecutor(env: PhaseEnv) {
       SELECT (SELECT count(*) FROM reasoner.executions)::int AS executions,
              (SELECT count(*) FILTER (WHERE published_at IS NOT NULL) FROM reasoner.outbox)::int AS published,
              count(*) FILTER (WHERE status = 'started')::int AS calls_in_flight,
+             count(*) FILTER (WHERE status = 'started' AND response_id IS NOT NULL)::int AS background_in_flight,
              count(*) FILTER (WHERE status <> 'skipped')::int AS calls_started,
              count(*) FILTER (WHERE status = 'skipped')::int AS skipped
         FROM reasoner.attempts`);
@@ -790,14 +885,16 @@ async function runExecutor(env: PhaseEnv) {
   const logFrom = fileSize(reasoner.logFile);
   const ledgerLogFrom = fileSize(ledger.logFile);
   log(
-    `executor phase: ${opts.tasks} requests (think ${opts.thinkMs / 1000} s each) on ${requestTopic}, ` +
-      `${opts.step} every ${opts.stepIntervalS} s; reasoner pid ${reasoner.proc.pid}, REASONER_CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}`,
+    `executor phase (${mode}): ${opts.tasks} requests (think ${opts.thinkMs / 1000} s each) on ${requestTopic}, ` +
+      `${opts.step} every ${opts.stepIntervalS} s; reasoner pid ${reasoner.proc.pid}, REASONER_CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}` +
+      `${mode === 'background' ? `, polls ${opts.pollFirstMs} ms ×${opts.pollFactor} up to ${opts.pollMaxMs} ms` : ''}`,
   );
   const healthAtStart = (await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) }).then((r) =>
     r.json(),
   )) as StatusBody;
   if (opts.heapSnapshots) await heapSnapshot(reasoner, healthUrl, 'idle');
   if (reasoner.eldFile) writeFileSync(`${reasoner.eldFile}.start`, '');
+  const requestsAtStart = readRequestCounts(env.simRequestsFile);
   const cpuA = snapshot();
   t0 = performance.now();
   const sampler = startSampler<StatusBody>({
@@ -807,6 +904,7 @@ async function runExecutor(env: PhaseEnv) {
     groupId: `${prefix}deliberate.reasoner.intake`,
     admin,
     dbQuery,
+    requestCountFile: env.simRequestsFile,
     t0,
   });
   const competingDuring = new Set<string>();
@@ -816,9 +914,10 @@ async function runExecutor(env: PhaseEnv) {
     const h = l.status ?? {};
     const kinds: Record<Kind, number> = { completed: 0, failed: 0, escalated: 0, cancelled: 0 };
     for (const o of outcomes.values()) kinds[o.kind]++;
+    const simRequests = requestsBetween(requestsAtStart?.counts ?? null, l.requests ?? null);
     log(
-      `executor: in flight ${h.inFlight ?? '?'} (queued ${h.queued ?? '?'}${h.intakePaused ? ', intake paused' : ''}), ` +
-        `model calls in flight ${l.db?.calls_in_flight ?? '?'} (started ${l.db?.calls_started ?? '?'}), sim connections ${l.sim ?? '?'}, ` +
+      `executor (${mode}): in flight ${h.inFlight ?? '?'} (queued ${h.queued ?? '?'}${h.intakePaused ? ', intake paused' : ''}), ` +
+        `model calls in flight ${l.db?.calls_in_flight ?? '?'} (started ${l.db?.calls_started ?? '?'}${mode === 'background' ? `, background ${l.db?.background_in_flight ?? '?'}, polls ${simRequests.polls}` : ''}), sim connections ${l.sim ?? '?'}, ` +
         `executions ${l.db?.executions ?? '?'}, done ${kinds.completed}/${kinds.failed}/${kinds.escalated}/${kinds.cancelled} (completed/failed/escalated/cancelled), ` +
         `RSS ${num(l.rss)} MiB, /health ${ms1(l.statusMs)} ms, loop delay max ${ms1(l.eldSecondMax)} ms/s, joins ${h.groupJoins ? `${h.groupJoins.intake}/${h.groupJoins.cancels}` : '?'}, group ${l.group ?? '?'}`,
     );
@@ -837,7 +936,7 @@ async function runExecutor(env: PhaseEnv) {
   })().catch((e: unknown) => log(`heap snapshots: ${errorMessage(e)}`));
   let ramp: Awaited<ReturnType<typeof publishRamp>>;
   try {
-    ramp = await publishRamp(producer, requestTopic, 'executor');
+    ramp = await publishRamp(producer, requestTopic, `executor (${mode})`);
     const deadline = t0 + opts.executorTimeoutS * 1000;
     const wanted = new Set(ramp.taskIds);
     for (;;) {
@@ -852,7 +951,7 @@ async function runExecutor(env: PhaseEnv) {
         break;
       }
       if (reasoner.exit) {
-        log(`executor: the reasoner exited (${JSON.stringify(reasoner.exit)}); stopping the phase`);
+        log(`executor (${mode}): the reasoner exited (${JSON.stringify(reasoner.exit)}); stopping the phase`);
         break;
       }
       await sleep(500);
@@ -873,7 +972,14 @@ async function runExecutor(env: PhaseEnv) {
   progress();
   const phaseS = (performance.now() - t0) / 1000;
   const cpu = cpuUsage(cpuA, snapshot());
-  log(`executor CPU: ${cpuLine(cpu)}`);
+  log(`executor (${mode}) CPU: ${cpuLine(cpu)}`);
+  // The simulator's counts once its probe has written after the phase's end (it writes every second).
+  const phaseEndAt = Date.now();
+  let requestsAtEnd = readRequestCounts(env.simRequestsFile);
+  for (let i = 0; i < 30 && (requestsAtEnd?.at ?? 0) < phaseEndAt; i++) {
+    await sleep(100);
+    requestsAtEnd = readRequestCounts(env.simRequestsFile);
+  }
 
   const finalHealth = await fetch(healthUrl, { signal: AbortSignal.timeout(15_000) })
     .then((r) => r.json() as Promise<StatusBody>)
@@ -929,6 +1035,10 @@ async function runExecutor(env: PhaseEnv) {
   }));
   const pHealth = peakOf(inflightSeries, 'v');
   const pCalls = peakOf(callSeries, 'v');
+  const pBackground = peakOf(
+    sampler.db.map((x) => ({ t: x.t, v: x.background_in_flight })),
+    'v',
+  );
   const pSim = peakOf(
     sampler.sim.map((x) => ({ t: x.t, v: x.n })),
     'v',
@@ -948,13 +1058,26 @@ async function runExecutor(env: PhaseEnv) {
     return before?.started ?? NaN;
   })();
   return {
+    mode,
     prefix,
     phaseS,
     publishS: ((ramp.steps.at(-1)?.at ?? ramp.t0) - ramp.t0) / 1000,
     published: ramp.taskIds.length,
     peakHealthInFlight: pHealth,
     peakCalls: pCalls,
+    peakBackground: pBackground,
+    timeToAllBackground: firstReach(
+      sampler.db.map((x) => ({ t: x.t, v: x.background_in_flight })),
+      'v',
+      opts.tasks,
+    ),
     peakSim: pSim,
+    simHeld: socketsWhileHeld(
+      sampler.sim,
+      callSeries.map((x) => ({ t: x.t, v: x.v })),
+    ),
+    simRequests: requestsBetween(requestsAtStart?.counts ?? null, requestsAtEnd?.counts ?? null),
+    peakPollRate: peakRate(sampler.requests, SIM_ROUTES.poll),
     timeToTasksInFlight: firstReach(inflightSeries, 'v', opts.tasks),
     timeToAllCalls: firstReach(callSeries, 'v', opts.tasks),
     firstCallT,
@@ -1010,10 +1133,12 @@ async function runExecutor(env: PhaseEnv) {
     cpu,
     stopMs,
     logs: logSummary(reasoner.logFile, logFrom),
+    logFile: relative(root, reasoner.logFile),
     ledgerLogs: logSummary(ledger.logFile, ledgerLogFrom),
+    ledgerLogFile: relative(root, ledger.logFile),
     exit: reasoner.exit,
     competingDuring: [...competingDuring],
-    series: { inflightSeries, callSeries, sim: sampler.sim, rss: sampler.rss },
+    series: { inflightSeries, callSeries, sim: sampler.sim, rss: sampler.rss, requests: sampler.requests },
   };
 }
 
@@ -1063,6 +1188,7 @@ async function runBaseline(env: PhaseEnv) {
       `sessionTimeout 30 s, partitionsConsumedConcurrently ${opts.baselinePartitions}, pid ${baseline.proc.pid}`,
   );
   if (baseline.eldFile) writeFileSync(`${baseline.eldFile}.start`, '');
+  const requestsAtStart = readRequestCounts(env.simRequestsFile);
   const cpuA = snapshot();
   const t0 = performance.now();
   const sampler = startSampler<BaselineStats>({
@@ -1071,6 +1197,7 @@ async function runBaseline(env: PhaseEnv) {
     simPort: env.simPort,
     groupId,
     admin,
+    requestCountFile: env.simRequestsFile,
     t0,
   });
   const competingDuring = new Set<string>();
@@ -1102,6 +1229,7 @@ async function runBaseline(env: PhaseEnv) {
   }
   progress();
   const cpu = cpuUsage(cpuA, snapshot());
+  const requestsAtEnd = readRequestCounts(env.simRequestsFile);
   const final = await fetch(statsUrl, { signal: AbortSignal.timeout(10_000) })
     .then((r) => r.json() as Promise<BaselineStats>)
     .catch(() => sampler.latest.status ?? ({} as BaselineStats));
@@ -1118,10 +1246,8 @@ async function runBaseline(env: PhaseEnv) {
   await producer.disconnect().catch(() => {});
   await admin.disconnect().catch(() => {});
   const stats = sampler.status;
-  const pIn = peakOf(
-    stats.map((x) => ({ t: x.t, v: x.body?.inFlight })),
-    'v',
-  );
+  const inFlightSeries = stats.map((x) => ({ t: x.t, v: x.body?.inFlight }));
+  const pIn = peakOf(inFlightSeries, 'v');
   const pSim = peakOf(
     sampler.sim.map((x) => ({ t: x.t, v: x.n })),
     'v',
@@ -1166,6 +1292,11 @@ async function runBaseline(env: PhaseEnv) {
     peakInFlight: pIn,
     peakInFlightSelf: final.peakInFlight,
     peakSim: pSim,
+    simHeld: socketsWhileHeld(
+      sampler.sim,
+      inFlightSeries.map((x) => ({ t: x.t, v: x.v ?? 0 })),
+    ),
+    simRequests: requestsBetween(requestsAtStart?.counts ?? null, requestsAtEnd?.counts ?? null),
     rssIdle,
     peakRss: pRss,
     heap: heapAt(sampler.mem, pRss.at),
@@ -1202,7 +1333,7 @@ async function runBaseline(env: PhaseEnv) {
 async function main(): Promise<void> {
   const startedAt = new Date().toISOString();
   log(
-    `reasoner in-flight benchmark ${runId}: TASKS=${opts.tasks}, STEP=${opts.step}/${opts.stepIntervalS}s, THINK_MS=${opts.thinkMs}, ` +
+    `reasoner in-flight benchmark ${runId}: MODE=${opts.mode}, TASKS=${opts.tasks}, STEP=${opts.step}/${opts.stepIntervalS}s, THINK_MS=${opts.thinkMs}, ` +
       `CONCURRENCY=${opts.concurrency}, QUEUE_CAPACITY=${opts.queueCapacity}, EXECUTOR_TIMEOUT_S=${opts.executorTimeoutS}, BASELINE_S=${opts.baseline ? opts.baselineS : 'skipped'}`,
   );
 
@@ -1238,23 +1369,36 @@ async function main(): Promise<void> {
       })
     : await useLocalKafka(run);
   removeTopicsAtCleanup(run, () => KAFKA_BROKER, prefixes);
-  const database = await createDatabase(run, `bench_reasoner_inflight_${runId}`);
-  const dbUrl = database.url;
-  log(`database ${database.name} created`);
   const machineAtStart = machine();
   const codeAtStart = codeVersion();
 
   const simPort = await freePort();
-  const sim = spawnService('model-simulator', 'apps/model-simulator/dist/main.js', {
-    SIM_PORT: String(simPort),
-    SIM_HOST: HOST,
-    SIM_TIME_SCALE: '1',
-  });
+  const simRequestsFile = join(logDir, 'model-simulator.requests.json');
+  rmSync(simRequestsFile, { force: true });
+  const sim = run.spawnService(
+    'model-simulator',
+    'apps/model-simulator/dist/main.js',
+    {
+      SIM_PORT: String(simPort),
+      SIM_HOST: HOST,
+      SIM_TIME_SCALE: '1',
+      ...(modes.includes('background') && { SIM_MAX_STORED_RESPONSES: String(simMaxStoredResponses) }),
+    },
+    { requestCountFile: simRequestsFile },
+  );
   await waitHealthy(run, sim, `http://${HOST}:${simPort}/health`);
-  const env: PhaseEnv = { contracts, simUrl: `http://${HOST}:${simPort}/v1`, simPort, dbUrl };
+  const env: PhaseEnv = { contracts, simUrl: `http://${HOST}:${simPort}/v1`, simPort, simRequestsFile };
 
-  const executor = await runExecutor(env);
-  const simAfterExecutor = memoryOf(sim.proc.pid);
+  // Each executor phase on a database of its own, created fresh right before it.
+  const executors: ExecutorPhase[] = [];
+  let postgres = '';
+  for (const mode of modes) {
+    const database = await createDatabase(run, `bench_reasoner_inflight_${runId}_${mode}`);
+    postgres ||= database.version.split(' on ')[0] ?? database.version;
+    log(`database ${database.name} created`);
+    const executor = await runExecutor(env, mode, database.url);
+    executors.push({ ...executor, simAfter: memoryOf(sim.proc.pid) });
+  }
   const baseline = opts.baseline ? await runBaseline(env) : null;
   const simMem = memoryOf(sim.proc.pid);
 
@@ -1263,7 +1407,7 @@ async function main(): Promise<void> {
     kafka: opts.privateKafka
       ? `${kafkaJarVersion()} (throwaway single node, KRaft, started by the benchmark with the jars and settings of deploy/local/kafka.sh, PRIVATE_KAFKA=1)`
       : `${kafkaJarVersion()} (local single node, KRaft, deploy/local/kafka.sh)`,
-    postgres: database.version.split(' on ')[0] ?? database.version,
+    postgres,
     code: codeAtStart,
     fdLimit: (() => {
       try {
@@ -1273,7 +1417,7 @@ async function main(): Promise<void> {
       }
     })(),
   };
-  const report = render({ machine: m, competing, executor, baseline, simMem, simAfterExecutor });
+  const report = render({ machine: m, competing, executors, baseline, simMem });
   console.log(`\n${report.table}\n`);
   for (const l of report.notes) console.log(l);
   console.log('');
@@ -1281,7 +1425,7 @@ async function main(): Promise<void> {
   writeSummary('reasoner', report.headline, { commit: codeAtStart, startedAt });
   writeFileSync(
     join(logDir, `reasoner-inflight-${runId}.json`),
-    JSON.stringify({ opts, machine: m, executor, baseline }, null, 1),
+    JSON.stringify({ opts, machine: m, executors, baseline }, null, 1),
   );
   log(`raw samples: ${join(logDir, `reasoner-inflight-${runId}.json`)}`);
 }
@@ -1293,8 +1437,8 @@ const INTRO = `${INTRO_HEADING}
 
 \`bench/reasoner-inflight.ts\` measures how many slow reasoning calls one reasoner process holds in flight, against
 the naive design it replaces, in one run on 127.0.0.1: the local Kafka broker (started if none is running), a fresh
-Postgres database (dropped at the end), the model simulator at \`SIM_TIME_SCALE=1\` (real thinking time), and logs in
-\`.local/bench/\`.
+Postgres database per executor phase (dropped at the end), the model simulator at \`SIM_TIME_SCALE=1\` (real thinking
+time), and logs in \`.local/bench/\`.
 
 - **Executor**: a ledger and ONE reasoner (\`apps/reasoner/dist/main.js\`, \`REASONER_CONCURRENCY\` = the target) on a
   unique topic prefix; TASKS requests with \`[[sim:think_ms=THINK_MS]]\` are published on
@@ -1305,6 +1449,19 @@ Postgres database (dropped at the end), the model simulator at \`SIM_TIME_SCALE=
   \`started\`, i.e. reserved and sent to the model, not yet answered), open connections to the simulator (\`ss\`), and
   the intake group's state (kafkajs \`describeGroups\`). **Lost** = a published task with neither a terminal event
   nor an execution row at the end.
+- **Modes** (\`MODE\`): \`sync\` (the default) calls the model through chat completions, one request open for the whole
+  thinking time of each call; \`background\` starts the reasoner with \`LLM_REASONING_API=responses\` and
+  \`LLM_REASONING_BACKGROUND=true\`: each call is submitted in the Responses API's background mode, its response id
+  recorded, and it is polled with backoff (\`POLL_FIRST_MS\` 2 s, ×\`POLL_FACTOR\` 2 after each poll, at most
+  \`POLL_MAX_MS\` 15 s), so between polls the reasoner holds only the poll state. \`both\` runs the background phase,
+  then the sync phase as its same-run baseline, each with a fresh database, topic prefix, ledger and reasoner, and
+  the report has a column per phase. A background phase also counts the **background calls in flight** (attempts
+  \`started\` with a \`response_id\`: accepted by the provider and polled). Every phase counts the **requests the
+  simulator received**, by route (creates, polls, cancels, chat completions), inside the simulator from Node's
+  \`http.server.request.start\` diagnostics channel (loaded with \`node --import data:…\`, no service code change),
+  and gives the open sockets to it as the peak and as the median of the samples taken while calls were in flight.
+  With a background phase the simulator is started with \`SIM_MAX_STORED_RESPONSES\` = max(20,000, 2 × TASKS), so
+  no response of the run is refused or forgotten before its last poll.
 - **Event-loop lag**, two ways: the time \`/health\` takes to answer (it runs a \`SELECT 1\`, so it includes any wait
   for a pooled connection), and the delay measured inside the process by \`monitorEventLoopDelay\` (10 ms resolution,
   subtracted), loaded with \`node --import data:…\` (no service code change), over the measured phase.
@@ -1313,224 +1470,350 @@ Postgres database (dropped at the end), the model simulator at \`SIM_TIME_SCALE=
   time), kafkajs session timeout 30 s, on its own prefix with the same number of requests for BASELINE_S seconds.
   Its in-flight count, answers, duplicate calls (a task called again after a redelivery) and group joins are its own
   counters; its lag is the time its \`/stats\` (no I/O) takes plus the same in-process probe.
-- Targets: 10,000 calls in flight in one process, peak RSS ≤ 512 MiB, no rebalance, nothing lost.`;
+- Targets: 10,000 calls in flight in one process, 10,000 background calls in flight in one process, peak RSS
+  ≤ 512 MiB, no rebalance, nothing lost.`;
 
 type ReportMachine = Machine & { kafka: string; postgres: string; code: string; fdLimit: string };
+type ExecutorPhase = Awaited<ReturnType<typeof runExecutor>> & {
+  /** The simulator's memory after this phase. */
+  simAfter: { hwmMiB: number };
+};
 interface ReportInput {
   machine: ReportMachine;
   competing: string[];
-  executor: Awaited<ReturnType<typeof runExecutor>>;
+  /** The executor phases in the order they ran; the first is the one the Result column judges. */
+  executors: ExecutorPhase[];
   baseline: Awaited<ReturnType<typeof runBaseline>> | null;
   simMem: { hwmMiB: number } | null;
-  simAfterExecutor: { hwmMiB: number };
 }
 
-function render({ machine: m, competing, executor: e, baseline: b, simMem, simAfterExecutor }: ReportInput) {
+// A row of the report: the metric, one cell per executor phase, the baseline's cell, the target and whether the
+// first executor phase met it (null: no pass/fail target).
+interface ReportRow {
+  metric: string;
+  cell: (e: ExecutorPhase) => string;
+  baseline: string;
+  target: string;
+  met: (e: ExecutorPhase) => boolean | null;
+}
+
+function render({ machine: m, competing, executors, baseline: b, simMem }: ReportInput) {
+  const [first] = executors;
+  if (!first) throw new Error('no executor phase ran');
   const ok = (cond: boolean) => (cond ? '✅ met' : '❌ missed');
   const tsec = (v: number | undefined) =>
     v !== undefined && Number.isFinite(v) ? `${v.toFixed(0)} s` : 'n/a';
+  const label = (e: ExecutorPhase) => `Executor (${e.mode})`;
+  const inText = (e: ExecutorPhase) => `executor (${e.mode})`;
   // Rebalances while measuring: group joins between the phase's start and its end (start-up joins are reported apart).
-  const rebalExec =
+  const rebalOf = (e: ExecutorPhase) =>
     e.joins && e.joinsAtStart
       ? e.joins.intake - e.joinsAtStart.intake + (e.joins.cancels - e.joinsAtStart.cancels)
       : NaN;
   const rebalBase = b ? Math.max(0, b.joins - 1) : NaN;
   const eldCell = (x: { p99: number; max: number } | null) =>
     x ? `${ms1(x.p99)} ms (max ${ms1(x.max)})` : 'not measured';
-  const met = {
+  const metOf = (e: ExecutorPhase) => ({
     inFlight: e.peakHealthInFlight.peak >= opts.tasks,
     calls: e.peakCalls.peak >= opts.tasks,
+    // The issue's target for background mode: every call held as a poll state at once.
+    background: e.mode === 'background' ? e.peakBackground.peak >= opts.tasks : null,
     rss: e.peakRss.peak <= 512 && e.hwm <= 512,
-    rebalances: rebalExec === 0,
+    rebalances: rebalOf(e) === 0,
     // The issue's target; eldCell shows the same p99 (the probe's resolution already subtracted).
     lag: e.eld ? e.eld.p99 <= 50 : null,
     lost: e.noRow === 0 && e.withOutcome === e.published,
+    completed: e.kinds.completed >= opts.tasks,
+  });
+  const lostCell = (e: ExecutorPhase) =>
+    `${num(e.noRow)}${e.withOutcome < e.published ? ` (+${num(e.published - e.withOutcome - e.noRow)} unfinished at the end)` : ''}`;
+  const socketsCell = (peak: number, held: { p50: number; p90: number }) =>
+    `${num(peak)} / ${num(held.p50)} (p90 ${num(held.p90)})`;
+  const requestsCell = (r: ExecutorPhase['simRequests'], pollRate?: ExecutorPhase['peakPollRate']) => {
+    const parts: string[] = [];
+    if (r.creates || r.polls || r.cancels)
+      parts.push(
+        `responses: ${num(r.creates)} created, ${num(r.polls)} polls` +
+          `${r.creates ? ` (${num(r.polls / r.creates, 1)} per call${pollRate && Number.isFinite(pollRate.perS) ? `, peak ${num(pollRate.perS)}/s at +${tsec(pollRate.at)}` : ''})` : ''}` +
+          `, ${num(r.cancels)} cancels`,
+      );
+    if (r.chat) parts.push(`${num(r.chat)} chat completions`);
+    if (r.other) parts.push(`${num(r.other)} other`);
+    return parts.join('; ') || 'none counted';
   };
-  const lostCell = `${num(e.noRow)}${e.withOutcome < e.published ? ` (+${num(e.published - e.withOutcome - e.noRow)} unfinished at the end)` : ''}`;
-  const rows = [
-    [
-      'Peak in flight (executor: /health inFlight; baseline: handlers awaiting)',
-      `${num(e.peakHealthInFlight.peak)} at +${tsec(e.peakHealthInFlight.at)}`,
-      b ? `${num(b.peakInFlight.peak)} (its own peak counter ${num(b.peakInFlightSelf)})` : '—',
-      '10,000',
-      ok(met.inFlight),
-    ],
-    [
-      'Peak model calls in flight (executor: attempts `started`; open sockets to the simulator)',
-      `${num(e.peakCalls.peak)} at +${tsec(e.peakCalls.at)} (sockets ${num(e.peakSim.peak)})`,
-      b ? `${num(b.peakInFlight.peak)} (sockets ${num(b.peakSim.peak)})` : '—',
-      '10,000',
-      ok(met.calls),
-    ],
-    [
-      'Time from first publish to the peak / to all TASKS in flight',
-      `${tsec(e.peakCalls.at)} / ${Number.isFinite(e.timeToAllCalls) ? tsec(e.timeToAllCalls) : 'never'}`,
-      b ? `— / never` : '—',
-      '—',
-      '—',
-    ],
-    [
-      'Peak RSS (VmRSS sampled each second; VmHWM at the end)',
-      `${num(e.peakRss.peak)} MiB at +${tsec(e.peakRss.at)} (HWM ${num(e.hwm)}; idle ${num(e.rssIdle)}; ${num(e.rssHold.peak)} before the first completion)`,
-      b ? `${num(b.peakRss.peak)} MiB (HWM ${num(b.hwm)} MiB; idle ${num(b.rssIdle)} MiB)` : '—',
-      '≤ 512 MiB',
-      ok(met.rss),
-    ],
-    [
-      'Event-loop lag p99 — in-process monitorEventLoopDelay',
-      eldCell(e.eld),
-      b ? eldCell(b.eld) : '—',
-      '≤ 50 ms',
-      met.lag === null ? '—' : ok(met.lag),
-    ],
-    [
-      'Event-loop lag p99 — status endpoint response time (executor /health incl. SELECT 1; baseline /stats)',
-      `${ms1(e.health.p99)} ms (p50 ${ms1(e.health.p50)}, max ${ms1(e.health.max)})`,
-      b ? `${ms1(b.stats.p99)} ms (p50 ${ms1(b.stats.p50)}, max ${ms1(b.stats.max)})` : '—',
-      '—',
-      '—',
-    ],
-    [
-      'Rebalances during the phase (group joins; describeGroups rebalances seen)',
-      `${num(rebalExec)} (joins since start: intake ${e.joins?.intake ?? '?'}, cancels ${e.joins?.cancels ?? '?'}; seen ${e.group.rebalances})`,
-      b
+  const heapCell = (h: ReturnType<typeof heapAt>) =>
+    h
+      ? `${num(h.heapUsed)} of ${num(h.heapTotal)} MiB / ${num(h.peakHeapUsed)} MiB`
+      : 'not measured (probe off)';
+
+  const anyBackground = executors.some((e) => e.mode === 'background');
+  const rows: ReportRow[] = [
+    {
+      metric: 'Peak in flight (executor: /health inFlight; baseline: handlers awaiting)',
+      cell: (e) => `${num(e.peakHealthInFlight.peak)} at +${tsec(e.peakHealthInFlight.at)}`,
+      baseline: b ? `${num(b.peakInFlight.peak)} (its own peak counter ${num(b.peakInFlightSelf)})` : '—',
+      target: '10,000',
+      met: (e) => metOf(e).inFlight,
+    },
+    {
+      metric: 'Peak model calls in flight (executor: attempts `started`; open sockets to the simulator)',
+      cell: (e) => `${num(e.peakCalls.peak)} at +${tsec(e.peakCalls.at)} (sockets ${num(e.peakSim.peak)})`,
+      baseline: b ? `${num(b.peakInFlight.peak)} (sockets ${num(b.peakSim.peak)})` : '—',
+      target: '10,000',
+      met: (e) => metOf(e).calls,
+    },
+    ...(anyBackground
+      ? [
+          {
+            metric: 'Peak background calls in flight (attempts `started` with a `response_id`)',
+            cell: (e: ExecutorPhase) =>
+              e.mode === 'background'
+                ? `${num(e.peakBackground.peak)} at +${tsec(e.peakBackground.at)}`
+                : '— (sync calls)',
+            baseline: '—',
+            target: '10,000',
+            met: (e: ExecutorPhase) => metOf(e).background,
+          },
+        ]
+      : []),
+    {
+      metric: 'Time from first publish to the peak / to all TASKS in flight',
+      cell: (e) =>
+        `${tsec(e.peakCalls.at)} / ${Number.isFinite(e.timeToAllCalls) ? tsec(e.timeToAllCalls) : 'never'}`,
+      baseline: b ? `— / never` : '—',
+      target: '—',
+      met: () => null,
+    },
+    {
+      metric: 'Open sockets to the simulator: peak / while calls are in flight (median)',
+      cell: (e) => socketsCell(e.peakSim.peak, e.simHeld),
+      baseline: b ? socketsCell(b.peakSim.peak, b.simHeld) : '—',
+      target: '—',
+      met: () => null,
+    },
+    {
+      metric: 'Requests the simulator received during the phase (its own count, by route)',
+      cell: (e) => requestsCell(e.simRequests, e.peakPollRate),
+      baseline: b ? requestsCell(b.simRequests) : '—',
+      target: '—',
+      met: () => null,
+    },
+    {
+      metric: 'Peak RSS (VmRSS sampled each second; VmHWM at the end)',
+      cell: (e) =>
+        `${num(e.peakRss.peak)} MiB at +${tsec(e.peakRss.at)} (HWM ${num(e.hwm)}; idle ${num(e.rssIdle)}; ${num(e.rssHold.peak)} before the first completion)`,
+      baseline: b ? `${num(b.peakRss.peak)} MiB (HWM ${num(b.hwm)} MiB; idle ${num(b.rssIdle)} MiB)` : '—',
+      target: '≤ 512 MiB',
+      met: (e) => metOf(e).rss,
+    },
+    {
+      metric: 'Heap used at the RSS peak / highest heap used (in-process probe)',
+      cell: (e) => heapCell(e.heap),
+      baseline: b ? heapCell(b.heap) : '—',
+      target: '—',
+      met: () => null,
+    },
+    {
+      metric: 'Event-loop lag p99 — in-process monitorEventLoopDelay',
+      cell: (e) => eldCell(e.eld),
+      baseline: b ? eldCell(b.eld) : '—',
+      target: '≤ 50 ms',
+      met: (e) => metOf(e).lag,
+    },
+    {
+      metric:
+        'Event-loop lag p99 — status endpoint response time (executor /health incl. SELECT 1; baseline /stats)',
+      cell: (e) => `${ms1(e.health.p99)} ms (p50 ${ms1(e.health.p50)}, max ${ms1(e.health.max)})`,
+      baseline: b ? `${ms1(b.stats.p99)} ms (p50 ${ms1(b.stats.p50)}, max ${ms1(b.stats.max)})` : '—',
+      target: '—',
+      met: () => null,
+    },
+    {
+      metric: 'Rebalances during the phase (group joins; describeGroups rebalances seen)',
+      cell: (e) =>
+        `${num(rebalOf(e))} (joins since start: intake ${e.joins?.intake ?? '?'}, cancels ${e.joins?.cancels ?? '?'}; seen ${e.group.rebalances})`,
+      baseline: b
         ? `${num(rebalBase)} (joins ${b.joins}; seen ${b.group.rebalances}; ${b.group.members} member ids)`
         : '—',
-      '0',
-      ok(met.rebalances),
-    ],
-    [
-      `Completed of ${num(opts.tasks)}`,
-      `${num(e.kinds.completed)} (failed ${e.kinds.failed}, escalated ${e.kinds.escalated}, cancelled ${e.kinds.cancelled}) in ${tsec(e.lastCompletionT)}`,
-      b
+      target: '0',
+      met: (e) => metOf(e).rebalances,
+    },
+    {
+      metric: `Completed of ${num(opts.tasks)}`,
+      cell: (e) =>
+        `${num(e.kinds.completed)} (failed ${e.kinds.failed}, escalated ${e.kinds.escalated}, cancelled ${e.kinds.cancelled}) in ${tsec(e.lastCompletionT)}`,
+      baseline: b
         ? `${num(b.final.uniqueAnswered)} tasks answered in ${b.windowS} s (${num(b.final.answered)} calls answered; Kafka offsets committed ${num(b.committed)})`
         : '—',
-      num(opts.tasks),
-      ok(e.kinds.completed >= opts.tasks),
-    ],
-    [
-      'Duplicate model calls (same task called again)',
-      `${num(e.duplicateOutcomes)} duplicate terminal events`,
-      b ? `${num(b.final.duplicateCalls)} of ${num(b.final.calls)} calls` : '—',
-      '0',
-      '—',
-    ],
-    [
-      'Lost (published, no terminal event and no execution row)',
-      lostCell,
-      b
+      target: num(opts.tasks),
+      met: (e) => metOf(e).completed,
+    },
+    {
+      metric: 'Duplicate model calls (same task called again)',
+      cell: (e) => `${num(e.duplicateOutcomes)} duplicate terminal events`,
+      baseline: b ? `${num(b.final.duplicateCalls)} of ${num(b.final.calls)} calls` : '—',
+      target: '0',
+      met: () => null,
+    },
+    {
+      metric: 'Lost (published, no terminal event and no execution row)',
+      cell: lostCell,
+      baseline: b
         ? `not measured (${num(b.published - b.final.uniqueAnswered)} never answered in the window; still in Kafka)`
         : '—',
-      '0',
-      ok(met.lost),
-    ],
-  ];
-  // The headline rows, for `npm run bench`'s table; the baseline is the awaiting @EventPattern consumer.
-  const headline: SummaryRow[] = [
-    {
-      metric: 'Peak in flight (/health inFlight)',
-      target: '10,000',
-      baseline: b ? num(b.peakInFlight.peak) : null,
-      result: num(e.peakHealthInFlight.peak),
-      ratio: null,
-      met: met.inFlight,
-    },
-    {
-      metric: 'Peak model calls in flight',
-      target: '10,000',
-      baseline: b ? num(b.peakInFlight.peak) : null,
-      result: num(e.peakCalls.peak),
-      ratio: null,
-      met: met.calls,
-    },
-    {
-      metric: 'Peak RSS (MiB)',
-      target: '≤ 512 MiB',
-      baseline: b ? `${num(b.peakRss.peak)} (HWM ${num(b.hwm)})` : null,
-      result: `${num(e.peakRss.peak)} (HWM ${num(e.hwm)})`,
-      ratio: null,
-      met: met.rss,
-    },
-    {
-      metric: 'Event-loop lag p99 (in-process)',
-      target: '≤ 50 ms',
-      baseline: b ? eldCell(b.eld) : null,
-      result: eldCell(e.eld),
-      ratio: null,
-      met: met.lag,
-    },
-    {
-      metric: 'Rebalances during the phase',
       target: '0',
-      baseline: b ? num(rebalBase) : null,
-      result: num(rebalExec),
-      ratio: null,
-      met: met.rebalances,
-    },
-    {
-      metric: 'Lost',
-      target: '0',
-      baseline: null,
-      result: lostCell,
-      ratio: null,
-      met: met.lost,
+      met: (e) => metOf(e).lost,
     },
   ];
+  const resultCell = (v: boolean | null) => (v === null ? '—' : ok(v));
   const header = [
     'Metric',
-    'Executor (one reasoner)',
+    ...executors.map((e) => `${label(e)}, one reasoner`),
     'Baseline (awaiting @EventPattern consumer)',
     'Target',
-    'Result',
+    executors.length > 1 ? `Result (${first.mode})` : 'Result',
   ];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (cells: readonly (string | number)[]) =>
-    `| ${cells.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join(' | ')} |`;
-  const table = [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join(
-    '\n',
-  );
+  const cells = rows.map((r) => [
+    r.metric,
+    ...executors.map((e) => r.cell(e)),
+    r.baseline,
+    r.target,
+    resultCell(r.met(first)),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => String(r[i]).length)));
+  const line = (row: readonly (string | number)[]) =>
+    `| ${row.map((c, i) => String(c).padEnd(widths[i] ?? 0)).join(' | ')} |`;
+  const table = [
+    line(header),
+    `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`,
+    ...cells.map(line),
+  ].join('\n');
+
+  // The headline rows, for `npm run bench`'s table, per executor phase (named by its mode unless the run had only
+  // the sync one); the baseline is the awaiting @EventPattern consumer.
+  const named = executors.length > 1 || first.mode !== 'sync';
+  const headline: SummaryRow[] = executors.flatMap((e) => {
+    const met = metOf(e);
+    const metric = (name: string) => (named ? `${name} — ${e.mode}` : name);
+    return [
+      {
+        metric: metric('Peak in flight (/health inFlight)'),
+        target: '10,000',
+        baseline: b ? num(b.peakInFlight.peak) : null,
+        result: num(e.peakHealthInFlight.peak),
+        ratio: null,
+        met: met.inFlight,
+      },
+      {
+        metric: metric('Peak model calls in flight'),
+        target: '10,000',
+        baseline: b ? num(b.peakInFlight.peak) : null,
+        result: num(e.peakCalls.peak),
+        ratio: null,
+        met: met.calls,
+      },
+      ...(e.mode === 'background'
+        ? [
+            {
+              metric: metric('Peak background calls in flight'),
+              target: '10,000',
+              baseline: null,
+              result: num(e.peakBackground.peak),
+              ratio: null,
+              met: met.background,
+            },
+          ]
+        : []),
+      {
+        metric: metric('Peak RSS (MiB)'),
+        target: '≤ 512 MiB',
+        baseline: b ? `${num(b.peakRss.peak)} (HWM ${num(b.hwm)})` : null,
+        result: `${num(e.peakRss.peak)} (HWM ${num(e.hwm)})`,
+        ratio: null,
+        met: met.rss,
+      },
+      {
+        metric: metric('Event-loop lag p99 (in-process)'),
+        target: '≤ 50 ms',
+        baseline: b ? eldCell(b.eld) : null,
+        result: eldCell(e.eld),
+        ratio: null,
+        met: met.lag,
+      },
+      {
+        metric: metric('Rebalances during the phase'),
+        target: '0',
+        baseline: b ? num(rebalBase) : null,
+        result: num(rebalOf(e)),
+        ratio: null,
+        met: met.rebalances,
+      },
+      {
+        metric: metric('Lost'),
+        target: '0',
+        baseline: null,
+        result: lostCell(e),
+        ratio: null,
+        met: met.lost,
+      },
+    ];
+  });
 
   const notes: string[] = [];
+  const pollLine = `polled ${opts.pollFirstMs} ms after it is accepted, then with the wait ×${opts.pollFactor} after each poll up to ${opts.pollMaxMs} ms`;
+  const phases = executors
+    .map((e) =>
+      e.mode === 'background'
+        ? `the executor in background mode (LLM_REASONING_API=responses, LLM_REASONING_BACKGROUND=true; each call ${pollLine})`
+        : `the executor in sync mode (chat completions, one request open per call)${executors.length > 1 ? ' as its same-run baseline' : ''}`,
+    )
+    .join(', then ');
   notes.push(
-    `- Method: one run; executor first (TASKS requests published ${opts.step} every ${opts.stepIntervalS} s, all within ${e.publishS.toFixed(0)} s, each asking for ${opts.thinkMs / 1000} s of real thinking), then the baseline on its own prefix with the same requests for ${opts.baselineS} s; every figure sampled once a second from outside the process (RSS from /proc, /health, the reasoner's attempts table, ss, describeGroups) plus the in-process event-loop probe; lag p99 over the phase until the last completion.`,
+    `- Method: one run; ${phases}${executors.length > 1 ? ', each with a fresh database, topic prefix, ledger and reasoner' : ''} (TASKS requests published ${opts.step} every ${opts.stepIntervalS} s, all within ${first.publishS.toFixed(0)} s, each asking for ${opts.thinkMs / 1000} s of real thinking)${b ? `, then the baseline on its own prefix with the same requests for ${opts.baselineS} s` : ''}; every figure sampled once a second from outside the process (RSS from /proc, /health, the reasoner's attempts table, ss, describeGroups) plus the in-process event-loop probe, and the simulator's own count of the requests it received by route; lag p99 over the phase until the last completion.`,
   );
   const perS = (n: number, s: number) => (Number.isFinite(n) && s > 0 ? `${num(n / s, 0)}/s` : 'n/a');
-  notes.push(
-    `- Executor timeline (s after the first publish): executions stored for all ${num(opts.tasks)} at ${tsec(e.intakeDoneT)}; first model call ${tsec(e.firstCallT)}; all calls started ${tsec(e.allStartedT)}` +
-      `${Number.isFinite(e.allStartedT) && Number.isFinite(e.firstCallT) ? ` (${perS(opts.tasks, e.allStartedT - e.firstCallT)})` : ''}; first completion ${tsec(e.firstCompletionT)}, by which ${num(e.startedAtFirstCompletion)} calls had started; last completion ${tsec(e.lastCompletionT)}.`,
-  );
-  if (Object.keys(e.answeredBy).length)
+  for (const e of executors) {
     notes.push(
-      `- Executor answers by: ${Object.entries(e.answeredBy)
-        .map(([k, v]) => `${k} ${num(v)}`)
-        .join(', ')}.`,
+      `- ${label(e)} timeline (s after the first publish): executions stored for all ${num(opts.tasks)} at ${tsec(e.intakeDoneT)}; first model call ${tsec(e.firstCallT)}; all calls started ${tsec(e.allStartedT)}` +
+        `${Number.isFinite(e.allStartedT) && Number.isFinite(e.firstCallT) ? ` (${perS(opts.tasks, e.allStartedT - e.firstCallT)})` : ''}` +
+        `${e.mode === 'background' ? `; all ${num(opts.tasks)} accepted by the provider and held as a poll state at once ${Number.isFinite(e.timeToAllBackground) ? `at ${tsec(e.timeToAllBackground)}` : 'never'}` : ''}` +
+        `; first completion ${tsec(e.firstCompletionT)}, by which ${num(e.startedAtFirstCompletion)} calls had started; last completion ${tsec(e.lastCompletionT)}.`,
     );
-  notes.push(
-    `- Executor database at the end: executions ${e.dbFinal.map((r) => `${r.status} ${num(r.n)}${r.unpublished ? ` (${r.unpublished} unpublished)` : ''}`).join(', ')}; ledger reservations ${e.reservations.map((r) => `${r.status} ${num(r.n)}`).join(', ') || 'n/a'}` +
-      `${e.failReasons.length ? `; attempts not answered: ${e.failReasons.map((r) => `${r.reason} (${r.tier}) ${r.n}`).join(', ')}` : ''}.`,
-  );
-  notes.push(
-    `- Executor event loop: in-process delay ${e.eld ? `p50 ${ms1(e.eld.p50)} ms, p99 ${ms1(e.eld.p99)} ms, p99.9 ${ms1(e.eld.p999)} ms, max ${ms1(e.eld.max)} ms (worst second at +${tsec(e.eld.worstSecond.at)})` : 'not measured'}; /health answered ${e.health.n} times, ${e.health.skipped} seconds skipped because the previous /health had not answered yet, ${e.health.errors} errors${e.health.errorSample ? ` (${e.health.errorSample})` : ''}.`,
-  );
-  notes.push(
-    `- Group joins reported by /health: ${e.joinsFirst.intake}/${e.joinsFirst.cancels} (intake/cancels) when it first answered, ${e.joinsAtStart.intake}/${e.joinsAtStart.cancels} when the phase started, ${e.joins ? `${e.joins.intake}/${e.joins.cancels}` : '?'} at the end.`,
-  );
-  notes.push(
-    `- Intake group (describeGroups each second): ${e.group.samples} samples, ${e.group.notStable} not Stable, ${e.group.members} member id(s)${e.group.transitions.length ? `, transitions ${e.group.transitions.slice(0, 6).join(', ')}` : ''}.`,
-  );
-  notes.push(`- CPU, executor phase: ${cpuLine(e.cpu)}.`);
-  const heapLine = (h: ReturnType<typeof heapAt>) =>
-    h
-      ? `at the peak: heap used ${num(h.heapUsed)} of ${num(h.heapTotal)} MiB, external ${num(h.external)} MiB (array buffers ${num(h.arrayBuffers)}); highest heap used ${num(h.peakHeapUsed)} MiB`
-      : 'no heap split (probe off)';
-  notes.push(
-    `- Memory: reasoner peak RSS ${num(e.peakRss.peak)} MiB at +${tsec(e.peakRss.at)} — ${heapLine(e.heap)}; RSS at the end ${num(e.rssEnd)} MiB; ledger HWM ${num(e.ledgerHwm)} MiB; simulator HWM ${num(simAfterExecutor.hwmMiB)} MiB after the executor phase${simMem ? `, ${num(simMem.hwmMiB)} MiB at the end` : ''}.`,
-  );
-  notes.push(
-    `- Reasoner stop after the phase: ${(e.stopMs / 1000).toFixed(1)} s (exit ${e.exit ? `code ${e.exit.code}, signal ${e.exit.signal}` : '?'}). Logs during the phase (.local/bench/reasoner.log, LOG_LEVEL=${opts.reasonerLogLevel}): ${e.logs.lines} lines, ${e.logs.warn} warn, ${e.logs.error} error` +
-      `${e.logs.examples.length ? `; e.g. ${e.logs.examples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}` : ''}. Ledger (.local/bench/ledger.log): ${e.ledgerLogs.lines} lines, ${e.ledgerLogs.warn} warn, ${e.ledgerLogs.error} error` +
-      `${e.ledgerLogs.examples.length ? `; e.g. ${e.ledgerLogs.examples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}` : ''}.`,
-  );
+    if (Object.keys(e.answeredBy).length)
+      notes.push(
+        `- ${label(e)} answers by: ${Object.entries(e.answeredBy)
+          .map(([k, v]) => `${k} ${num(v)}`)
+          .join(', ')}.`,
+      );
+    notes.push(
+      `- ${label(e)} database at the end: executions ${e.dbFinal.map((r) => `${r.status} ${num(r.n)}${r.unpublished ? ` (${r.unpublished} unpublished)` : ''}`).join(', ')}; ledger reservations ${e.reservations.map((r) => `${r.status} ${num(r.n)}`).join(', ') || 'n/a'}` +
+        `${e.failReasons.length ? `; attempts not answered: ${e.failReasons.map((r) => `${r.reason} (${r.tier}) ${r.n}`).join(', ')}` : ''}.`,
+    );
+    notes.push(
+      `- ${label(e)} event loop: in-process delay ${e.eld ? `p50 ${ms1(e.eld.p50)} ms, p99 ${ms1(e.eld.p99)} ms, p99.9 ${ms1(e.eld.p999)} ms, max ${ms1(e.eld.max)} ms (worst second at +${tsec(e.eld.worstSecond.at)})` : 'not measured'}; /health answered ${e.health.n} times, ${e.health.skipped} seconds skipped because the previous /health had not answered yet, ${e.health.errors} errors${e.health.errorSample ? ` (${e.health.errorSample})` : ''}.`,
+    );
+    notes.push(
+      `- ${label(e)} group joins reported by /health: ${e.joinsFirst.intake}/${e.joinsFirst.cancels} (intake/cancels) when it first answered, ${e.joinsAtStart.intake}/${e.joinsAtStart.cancels} when the phase started, ${e.joins ? `${e.joins.intake}/${e.joins.cancels}` : '?'} at the end; intake group (describeGroups each second): ${e.group.samples} samples, ${e.group.notStable} not Stable, ${e.group.members} member id(s)${e.group.transitions.length ? `, transitions ${e.group.transitions.slice(0, 6).join(', ')}` : ''}.`,
+    );
+    notes.push(`- CPU, ${inText(e)} phase: ${cpuLine(e.cpu)}.`);
+    const heapLine = (h: ReturnType<typeof heapAt>) =>
+      h
+        ? `at the peak: heap used ${num(h.heapUsed)} of ${num(h.heapTotal)} MiB, external ${num(h.external)} MiB (array buffers ${num(h.arrayBuffers)}); highest heap used ${num(h.peakHeapUsed)} MiB`
+        : 'no heap split (probe off)';
+    notes.push(
+      `- Memory, ${inText(e)}: reasoner peak RSS ${num(e.peakRss.peak)} MiB at +${tsec(e.peakRss.at)} — ${heapLine(e.heap)}; RSS at the end ${num(e.rssEnd)} MiB; ledger HWM ${num(e.ledgerHwm)} MiB; simulator HWM ${num(e.simAfter.hwmMiB)} MiB after the phase.`,
+    );
+    notes.push(
+      `- ${label(e)} reasoner stop after the phase: ${(e.stopMs / 1000).toFixed(1)} s (exit ${e.exit ? `code ${e.exit.code}, signal ${e.exit.signal}` : '?'}). Logs during the phase (${e.logFile}, LOG_LEVEL=${opts.reasonerLogLevel}): ${e.logs.lines} lines, ${e.logs.warn} warn, ${e.logs.error} error` +
+        `${e.logs.examples.length ? `; e.g. ${e.logs.examples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}` : ''}. Ledger (${e.ledgerLogFile}): ${e.ledgerLogs.lines} lines, ${e.ledgerLogs.warn} warn, ${e.ledgerLogs.error} error` +
+        `${e.ledgerLogs.examples.length ? `; e.g. ${e.ledgerLogs.examples.map((x) => `\`${x.replaceAll('`', "'")}\``).join('; ')}` : ''}.`,
+    );
+    if (e.competingDuring.length)
+      notes.push(
+        `- ⚠ Seen running during the ${inText(e)} phase (they competed for the CPU): ${e.competingDuring.join('; ')}.`,
+      );
+  }
+  if (simMem) notes.push(`- Simulator HWM at the end of the run: ${num(simMem.hwmMiB)} MiB.`);
   if (b) {
     const joinTimes = b.joinsLog.map((j) => j.at.slice(11, 19)).join(', ');
     notes.push(
@@ -1545,17 +1828,20 @@ function render({ machine: m, competing, executor: e, baseline: b, simMem, simAf
   }
   if (competing.length)
     notes.push(`- ⚠ Still running when the measurement started: ${competing.join('; ')}.`);
-  if (e.competingDuring.length)
-    notes.push(
-      `- ⚠ Seen running during the executor phase (they competed for the CPU): ${e.competingDuring.join('; ')}.`,
-    );
   if (b?.competingDuring.length)
     notes.push(`- ⚠ Seen running during the baseline phase: ${b.competingDuring.join('; ')}.`);
 
   const params = [
+    `MODE=${opts.mode}`,
     `TASKS=${opts.tasks}`,
     `STEP=${opts.step} every ${opts.stepIntervalS} s`,
     `THINK_MS=${opts.thinkMs} (SIM_TIME_SCALE=1)`,
+    ...(anyBackground
+      ? [
+          `background polls LLM_BACKGROUND_POLL_FIRST_MS=${opts.pollFirstMs}, LLM_BACKGROUND_POLL_FACTOR=${opts.pollFactor}, LLM_BACKGROUND_POLL_MAX_MS=${opts.pollMaxMs}`,
+          `simulator SIM_MAX_STORED_RESPONSES=${simMaxStoredResponses}`,
+        ]
+      : []),
     `REASONER_CONCURRENCY=${opts.concurrency}`,
     `REASONER_QUEUE_CAPACITY=${opts.queueCapacity}`,
     `TENANTS=${opts.tenants}`,

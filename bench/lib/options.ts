@@ -10,22 +10,31 @@ export interface NumberOptionRange {
   integer?: boolean;
 }
 
-export function numberOption(
+/** The option's value as given (flag, NAME=value argument, then environment), or undefined when not given. */
+export function rawOption(
   name: string,
-  fallback: number,
-  { min = 1, max = 10_000_000, integer = true }: NumberOptionRange = {},
-): number {
+  argv: readonly string[] = process.argv,
+  env: Record<string, string | undefined> = process.env,
+): string | undefined {
   const flag = `--${name.toLowerCase().replaceAll('_', '-')}`;
   let raw: string | undefined;
-  const argv = process.argv;
   for (let i = 2; i < argv.length; i++) {
     const a = argv[i] ?? '';
     if (a === flag) raw = argv[i + 1];
     else if (a.startsWith(`${flag}=`)) raw = a.slice(flag.length + 1);
     else if (a.startsWith(`${name}=`)) raw = a.slice(name.length + 1);
   }
-  raw ??= process.env[name];
-  if (raw === undefined || raw === '') return fallback;
+  raw ??= env[name];
+  return raw === '' ? undefined : raw;
+}
+
+export function numberOption(
+  name: string,
+  fallback: number,
+  { min = 1, max = 10_000_000, integer = true }: NumberOptionRange = {},
+): number {
+  const raw = rawOption(name);
+  if (raw === undefined) return fallback;
   const v = Number(raw);
   const valid = integer ? Number.isInteger(v) : Number.isFinite(v);
   if (!valid || v < min || v > max)
@@ -33,6 +42,21 @@ export function numberOption(
       `${name} must be ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got '${raw}'`,
     );
   return v;
+}
+
+/** One of a fixed set of words (`--mode=background`, `MODE=background`); the fallback when not given. */
+export function choiceOption<C extends string>(
+  name: string,
+  choices: readonly C[],
+  fallback: C,
+  argv: readonly string[] = process.argv,
+  env: Record<string, string | undefined> = process.env,
+): C {
+  const raw = rawOption(name, argv, env);
+  if (raw === undefined) return fallback;
+  const choice = choices.find((c) => c === raw);
+  if (choice === undefined) throw new Error(`${name} must be one of ${choices.join(', ')}, got '${raw}'`);
+  return choice;
 }
 
 /** A yes/no environment variable: 1, true or yes. */

@@ -34,6 +34,8 @@ export interface Child {
   logFile: string;
   /** The event-loop probe's output file, when the probe is loaded. */
   eldFile: string | null;
+  /** The HTTP request probe's output file, when the probe is loaded. */
+  requestCountFile: string | null;
   exit: { code: number | null; signal: NodeJS.Signals | null; atS: number } | null;
   stopping: boolean;
   /** A broker: stopped after the services and the topic cleanup. */
@@ -48,6 +50,8 @@ export interface SpawnOptions {
   logName?: string;
   broker?: boolean;
   eldFile?: string | null;
+  /** Loads the HTTP request probe (REQUEST_COUNT_PROBE), which writes its counts to this file. */
+  requestCountFile?: string | null;
 }
 
 type Step = () => unknown;
@@ -137,6 +141,7 @@ export class BenchRun {
       proc,
       logFile,
       eldFile: options.eldFile ?? null,
+      requestCountFile: options.requestCountFile ?? null,
       exit: null,
       stopping: false,
       broker: options.broker ?? false,
@@ -162,6 +167,7 @@ export class BenchRun {
     const args = [
       '--enable-source-maps',
       ...(options.eldFile ? ['--import', ELD_IMPORT] : []),
+      ...(options.requestCountFile ? ['--import', REQUEST_COUNT_IMPORT] : []),
       ...cpuProfileArgs(name),
       join(root, script),
     ];
@@ -172,6 +178,7 @@ export class BenchRun {
         OTEL_TRACES_EXPORTER: 'none',
         LOG_LEVEL: 'warn',
         ...(options.eldFile ? { BENCH_ELD_FILE: options.eldFile } : {}),
+        ...(options.requestCountFile ? { BENCH_REQUEST_COUNT_FILE: options.requestCountFile } : {}),
         ...env,
       },
     });
@@ -363,6 +370,30 @@ if (file) {
 }
 `;
 const ELD_IMPORT = `data:text/javascript,${encodeURIComponent(ELD_PROBE)}`;
+
+// The HTTP request probe, loaded the same way into a server (the model simulator): counts the requests it receives
+// by method and path, response ids in the path replaced by {id} (see lib/sim-traffic.ts), from Node's
+// http.server.request.start diagnostics channel, and writes the running totals to <file> every second.
+const REQUEST_COUNT_PROBE = `
+import { subscribe } from 'node:diagnostics_channel';
+import { renameSync, writeFileSync } from 'node:fs';
+const file = process.env.BENCH_REQUEST_COUNT_FILE;
+if (file) {
+  const counts = {};
+  let keys = 0;
+  subscribe('http.server.request.start', ({ request }) => {
+    let key = request.method + ' ' + String(request.url ?? '').split('?')[0].replace(/\\/resp_[A-Za-z0-9]+/g, '/{id}');
+    if (counts[key] === undefined && ++keys > 100) key = 'other';
+    counts[key] = (counts[key] ?? 0) + 1;
+  });
+  const write = () => {
+    try { writeFileSync(file + '.tmp', JSON.stringify({ at: Date.now(), counts })); renameSync(file + '.tmp', file); } catch {}
+  };
+  write();
+  setInterval(write, 1000).unref();
+}
+`;
+const REQUEST_COUNT_IMPORT = `data:text/javascript,${encodeURIComponent(REQUEST_COUNT_PROBE)}`;
 
 /** Where `BENCH_CPU_PROF` profiles are written: `<service>-<ms since epoch>.cpuprofile`, read by `npm run bench:profile`. */
 export const profileDir = join(logDir, 'prof');
