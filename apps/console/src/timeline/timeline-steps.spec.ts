@@ -121,6 +121,44 @@ describe('totalUsage', () => {
   });
 });
 
+describe('timelineStep and service tiers', () => {
+  it('names the service tier a reasoning call asked for, and why', () => {
+    const step = timelineStep(
+      record('tasks.task.reasoning-started.v1', {
+        model: 'sim-reasoner',
+        serviceTier: 'default',
+        serviceTierReason:
+          "latency budget 900 s reaches the policy's 600 s rule: flex; but attempt 1 was refused flex",
+      }),
+    );
+    expect(step.summary).toBe('sim-reasoner, default service tier');
+    expect(step.details).toEqual([
+      {
+        kind: 'text',
+        label: 'Service tier',
+        text: "latency budget 900 s reaches the policy's 600 s rule: flex; but attempt 1 was refused flex",
+      },
+    ]);
+  });
+
+  it('says at which tier a call was served, and says nothing for a call recorded without one', () => {
+    const call = (serviceTier: string | null) =>
+      timelineStep(
+        record('usage.model-call.recorded.v1', {
+          model: 'sim-reasoner',
+          tier: 'reasoning',
+          purpose: 'reason',
+          outcome: 'ok',
+          usage,
+          latencyMs: 10,
+          serviceTier,
+        }),
+      ).summary;
+    expect(call('flex')).toBe('reason on the reasoning tier (served at flex), ok');
+    expect(call(null)).toBe('reason on the reasoning tier, ok');
+  });
+});
+
 describe('timelineSteps', () => {
   const call = (callId: string, outcome: string, u = usage) =>
     record('usage.model-call.recorded.v1', {

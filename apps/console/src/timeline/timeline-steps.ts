@@ -165,14 +165,24 @@ export function timelineStep(record: AuditRecordView, bookedMicroUsd: number | n
         tone: 'info',
         details: contextSelection(data['contextSelection']),
       };
-    case 'tasks.task.reasoning-started.v1':
-      return { ...base, title: 'Reasoning started', summary: str(data['model']) ?? '', tone: 'info' };
+    case 'tasks.task.reasoning-started.v1': {
+      const serviceTier = str(data['serviceTier']);
+      return {
+        ...base,
+        title: 'Reasoning started',
+        summary: `${str(data['model']) ?? ''}${serviceTier ? `, ${serviceTier} service tier` : ''}`,
+        tone: 'info',
+        details: text('Service tier', data['serviceTierReason']),
+      };
+    }
     case 'usage.model-call.recorded.v1': {
       const outcome = str(data['outcome']) ?? '?';
       return {
         ...base,
         title: `Model call: ${str(data['model']) ?? '?'}`,
-        summary: `${str(data['purpose']) ?? 'call'} on the ${str(data['tier']) ?? '?'} tier, ${outcome}`,
+        summary: `${str(data['purpose']) ?? 'call'} on the ${str(data['tier']) ?? '?'} tier${
+          str(data['serviceTier']) ? ` (served at ${str(data['serviceTier'])})` : ''
+        }, ${outcome}`,
         tone: outcome === 'ok' ? 'good' : outcome === 'length' ? 'warn' : 'bad',
         details: [
           ...usageDetail(data, num(data['latencyMs']), bookedFor(data, bookedMicroUsd)),
