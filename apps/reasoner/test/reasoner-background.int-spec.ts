@@ -1,7 +1,6 @@
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
 import { pollUntil } from '@deliberate/testing';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { PollProxy } from './poll-proxy';
 import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // The reasoning tier in background mode (LLM_REASONING_API=responses, LLM_REASONING_BACKGROUND=true): the call is
@@ -11,74 +10,12 @@ import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harne
 
 interface BilledCall {
   model: string;
+  serviceTier: string;
   api: string;
   responseId: string | null;
   background: boolean;
   status: string;
   usage: { reasoningTokens: number };
-}
-
-// What the SDK sends that matters to the simulator (hop-by-hop headers are not fetch's to set).
-const FORWARDED = new Set(['authorization', 'content-type', 'accept', 'user-agent', 'idempotency-key']);
-
-class PollProxy {
-  failPollsUntilMs = 0;
-  failedPolls = 0;
-  // Polls (GET) go here instead of the simulator that took the call, while set.
-  pollTarget: RunningSimulator | null = null;
-  private server!: Server;
-
-  constructor(private readonly target: RunningSimulator) {}
-
-  get baseURL(): string {
-    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v1`;
-  }
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const poll = req.method === 'GET' && (req.url ?? '').startsWith('/v1/responses/');
-        if (poll && Date.now() < this.failPollsUntilMs) {
-          this.failedPolls += 1;
-          res.writeHead(503, { 'content-type': 'application/json' }).end(
-            JSON.stringify({
-              error: { message: 'The server is overloaded.', type: 'server_error', param: null, code: null },
-            }),
-          );
-          return;
-        }
-        const target = poll && this.pollTarget ? this.pollTarget : this.target;
-        const headers = Object.fromEntries(
-          Object.entries(req.headers).filter(
-            (e): e is [string, string] =>
-              typeof e[1] === 'string' && (FORWARDED.has(e[0]) || e[0].startsWith('x-')),
-          ),
-        );
-        const body = chunks.length ? Buffer.concat(chunks) : undefined;
-        void fetch(`${target.url}${req.url ?? ''}`, { method: req.method ?? 'GET', headers, body })
-          .then(async (r) => {
-            const text = await r.text();
-            res
-              .writeHead(r.status, {
-                'content-type': r.headers.get('content-type') ?? 'application/json',
-                ...(r.headers.get('x-request-id') ? { 'x-request-id': r.headers.get('x-request-id')! } : {}),
-              })
-              .end(text);
-          })
-          .catch(() => res.destroy());
-      });
-    });
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-  }
-
-  close(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.closeAllConnections();
-      this.server.close(() => resolve());
-    });
-  }
 }
 
 describe('reasoner: a reasoning tier in background mode', () => {
@@ -90,6 +27,7 @@ describe('reasoner: a reasoning tier in background mode', () => {
     h = await startHarness('reasoner-background', { timeScale: 0.01 });
     proxy = new PollProxy(h.simulator);
     await proxy.start();
+    await h.putPolicy('patient', { serviceTiers: [{ minLatencyBudgetMs: 600_000, tier: 'flex' }] });
     await h.startReasoner({
       LLM_REASONING_BASE_URL: proxy.baseURL,
       LLM_REASONING_API: 'responses',
@@ -148,6 +86,44 @@ describe('reasoner: a reasoning tier in background mode', () => {
       'the usage event',
     );
     expect(usage.data['usage']).toEqual(attempts[0]!['usage']);
+  });
+
+  it('submits a flex task in background at flex, and after a flex refusal again in background at the default tier', async () => {
+    const flex = await h.submit('patient', 'Plan it slowly. [[sim:think_ms=100000]]', {
+      latencyBudgetMs: 900_000,
+    });
+    const refused = await h.submit('patient', 'Plan it slowly. [[sim:fault=flex_unavailable]]', {
+      latencyBudgetMs: 900_000,
+    });
+    const outcomes = await h.recorder.outcomes([flex, refused], 30_000);
+    for (const id of [flex, refused])
+      expect(outcomes.get(id)!.data['result']).toMatchObject({
+        answeredBy: 'reasoning_model',
+        degraded: null,
+      });
+
+    const tiers = async (taskId: string) =>
+      (await attemptsOf(h.db, taskId)).map((a) => [
+        a['reason'],
+        a['service_tier'],
+        a['response_id'] !== null,
+      ]);
+    expect(await tiers(flex)).toEqual([[null, 'flex', true]]);
+    // The refused create returned no response: nothing to poll, nothing billed; the retry is a background call too.
+    expect(await tiers(refused)).toEqual([
+      ['flex_unavailable', 'flex', false],
+      [null, 'default', true],
+    ]);
+    const ids = new Set(
+      [...(await attemptsOf(h.db, flex)), ...(await attemptsOf(h.db, refused))]
+        .map((a) => a['response_id'])
+        .filter((id): id is string => typeof id === 'string'),
+    );
+    const billed = (await bill()).filter((c) => c.responseId !== null && ids.has(c.responseId));
+    expect(billed.map((c) => [c.background, c.serviceTier]).sort()).toEqual([
+      [true, 'default'],
+      [true, 'flex'],
+    ]);
   });
 
   it('cancels the response at the provider when the task is cancelled', async () => {

@@ -12,7 +12,7 @@ describe('llmConfigSchema', () => {
         maxRetries: 2,
         api: 'chat',
         background: false,
-        poll: { firstMs: 1_000, factor: 2, maxMs: 30_000 },
+        poll: { firstMs: 1_000, factor: 2, maxMs: 30_000, concurrency: 64 },
       },
       reasoning: {
         baseUrl: 'http://127.0.0.1:4010/v1',
@@ -22,7 +22,7 @@ describe('llmConfigSchema', () => {
         maxRetries: 2,
         api: 'chat',
         background: false,
-        poll: { firstMs: 1_000, factor: 2, maxMs: 30_000 },
+        poll: { firstMs: 1_000, factor: 2, maxMs: 30_000, concurrency: 64 },
       },
       standard: {
         baseUrl: 'http://127.0.0.1:4010/v1',
@@ -32,7 +32,7 @@ describe('llmConfigSchema', () => {
         maxRetries: 2,
         api: 'chat',
         background: false,
-        poll: { firstMs: 1_000, factor: 2, maxMs: 30_000 },
+        poll: { firstMs: 1_000, factor: 2, maxMs: 30_000, concurrency: 64 },
       },
     });
   });
@@ -56,7 +56,7 @@ describe('llmConfigSchema', () => {
       maxRetries: 0,
       api: 'responses',
       background: false,
-      poll: { firstMs: 1_000, factor: 2, maxMs: 30_000 },
+      poll: { firstMs: 1_000, factor: 2, maxMs: 30_000, concurrency: 64 },
     });
     expect(tiers.fast.model).toBe('sim-fast');
     expect(tiers.fast.api).toBe('chat');
@@ -95,13 +95,14 @@ describe('llmConfigSchema', () => {
       LLM_BACKGROUND_POLL_FIRST_MS: '50',
       LLM_BACKGROUND_POLL_FACTOR: '1.5',
       LLM_BACKGROUND_POLL_MAX_MS: '400',
+      LLM_BACKGROUND_POLL_CONCURRENCY: '8',
     };
     expect(problemsOf(env)).toEqual([]);
     const tiers = modelTierConfigs(loadConfig('test', llmConfigSchema.check(llmConfigCheck), env));
     expect(tiers.reasoning).toMatchObject({
       api: 'responses',
       background: true,
-      poll: { firstMs: 50, factor: 1.5, maxMs: 400 },
+      poll: { firstMs: 50, factor: 1.5, maxMs: 400, concurrency: 8 },
     });
     expect(tiers.standard.background).toBe(false);
   });

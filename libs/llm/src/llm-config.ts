@@ -27,11 +27,15 @@ export const DEFAULT_MODEL_API: ModelApi = 'chat';
 export const DEFAULT_BACKGROUND_POLL_FIRST_MS = 1_000;
 export const DEFAULT_BACKGROUND_POLL_FACTOR = 2;
 export const DEFAULT_BACKGROUND_POLL_MAX_MS = 30_000;
+// Polls of one tier in flight at once per process: the rest wait their turn (see RequestSlots).
+export const DEFAULT_BACKGROUND_POLL_CONCURRENCY = 64;
 
 export interface BackgroundPollPolicy {
   firstMs: number;
   factor: number;
   maxMs: number;
+  /** Polls of the tier in flight at once in this process; the defaults when absent. */
+  concurrency?: number | undefined;
 }
 
 export interface ModelTierConfig {
@@ -81,6 +85,7 @@ export const llmConfigSchema = z.object({
   LLM_BACKGROUND_POLL_FIRST_MS: envInt(DEFAULT_BACKGROUND_POLL_FIRST_MS, 1, 3_600_000),
   LLM_BACKGROUND_POLL_FACTOR: envNumber(DEFAULT_BACKGROUND_POLL_FACTOR, 1, 10),
   LLM_BACKGROUND_POLL_MAX_MS: envInt(DEFAULT_BACKGROUND_POLL_MAX_MS, 1, 3_600_000),
+  LLM_BACKGROUND_POLL_CONCURRENCY: envInt(DEFAULT_BACKGROUND_POLL_CONCURRENCY, 1, 10_000),
 });
 export type LlmConfig = z.infer<typeof llmConfigSchema>;
 
@@ -131,6 +136,7 @@ export function modelTierConfigs(config: LlmConfig): ModelTierConfigs {
       firstMs: config.LLM_BACKGROUND_POLL_FIRST_MS,
       factor: config.LLM_BACKGROUND_POLL_FACTOR,
       maxMs: config.LLM_BACKGROUND_POLL_MAX_MS,
+      concurrency: config.LLM_BACKGROUND_POLL_CONCURRENCY,
     },
   };
   return {

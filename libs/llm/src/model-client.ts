@@ -3,6 +3,7 @@ import { SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@op
 import type { ModelTier, TokenUsage } from '@deliberate/contracts';
 import {
   type BackgroundPollPolicy,
+  DEFAULT_BACKGROUND_POLL_CONCURRENCY,
   DEFAULT_BACKGROUND_POLL_FACTOR,
   DEFAULT_BACKGROUND_POLL_FIRST_MS,
   DEFAULT_BACKGROUND_POLL_MAX_MS,
@@ -21,6 +22,7 @@ import {
   type ModelCallResult,
 } from './model-call-result';
 import { realmSafeFetch } from './realm-safe-fetch';
+import { RequestSlots } from './request-slots';
 
 export const LLM_TRACER_NAME = 'deliberate.llm';
 
@@ -91,6 +93,8 @@ interface TierClient {
   config: ModelTierConfig;
   sdk: OpenAI;
   serverAddress: string | undefined;
+  /** The tier's polls of background responses in flight at once. */
+  pollSlots: RequestSlots;
 }
 
 function hostOf(url: string): string | undefined {
@@ -158,6 +162,7 @@ export class ModelClient {
       this.clients.set(tier, {
         config,
         serverAddress: hostOf(config.baseUrl),
+        pollSlots: new RequestSlots(config.poll?.concurrency ?? DEFAULT_BACKGROUND_POLL_CONCURRENCY),
         sdk: new OpenAI({
           baseURL: config.baseUrl,
           apiKey: config.apiKey,
@@ -195,6 +200,7 @@ export class ModelClient {
         firstMs: DEFAULT_BACKGROUND_POLL_FIRST_MS,
         factor: DEFAULT_BACKGROUND_POLL_FACTOR,
         maxMs: DEFAULT_BACKGROUND_POLL_MAX_MS,
+        concurrency: DEFAULT_BACKGROUND_POLL_CONCURRENCY,
       }
     );
   }
@@ -269,7 +275,10 @@ export class ModelClient {
     });
   }
 
-  /** The background response's state now; its result once it has ended. */
+  /**
+   * The background response's state now; its result once it has ended. At most the tier's poll concurrency of these
+   * are in flight at once in this process; the others wait their turn (an aborted wait throws an `aborted` error).
+   */
   async pollBackground(
     tier: ModelTier,
     responseId: string,
@@ -277,10 +286,15 @@ export class ModelClient {
   ): Promise<BackgroundState> {
     const client = this.responsesClient(tier);
     return this.tracedStep(tier, client, 'poll', options.signal, async () => {
-      const { data, request_id } = await client.sdk.responses
-        .retrieve(responseId, {}, this.requestOptions(options))
-        .withResponse();
-      return this.backgroundState(tier, client, data, request_id);
+      const release = await client.pollSlots.acquire(options.signal);
+      try {
+        const { data, request_id } = await client.sdk.responses
+          .retrieve(responseId, {}, this.requestOptions(options))
+          .withResponse();
+        return this.backgroundState(tier, client, data, request_id);
+      } finally {
+        release();
+      }
     });
   }
 

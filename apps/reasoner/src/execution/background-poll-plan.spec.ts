@@ -16,8 +16,23 @@ describe('pollDelayMs', () => {
 });
 
 describe('nextPollStep', () => {
+  // random 0.5: the backoff itself, without jitter.
   const at = (polls: number, nowMs: number, deadlineAtMs = 100_000) =>
-    nextPollStep({ policy, polls, nowMs, deadlineAtMs });
+    nextPollStep({ policy, polls, nowMs, deadlineAtMs, random: () => 0.5 });
+
+  it('spreads each wait over the backoff ±20%, so calls accepted together do not poll together', () => {
+    const step = (random: number) =>
+      nextPollStep({ policy, polls: 3, nowMs: 0, deadlineAtMs: 100_000, random: () => random });
+    expect(step(0)).toEqual({ kind: 'poll', delayMs: 6_400 });
+    expect(step(0.999_999)).toEqual({ kind: 'poll', delayMs: 9_600 });
+    // Never past the deadline, jitter or not.
+    expect(
+      nextPollStep({ policy, polls: 3, nowMs: 95_000, deadlineAtMs: 100_000, random: () => 0.99 }),
+    ).toEqual({
+      kind: 'poll',
+      delayMs: 5_000,
+    });
+  });
 
   it('waits the backoff while the deadline is far', () => {
     expect(at(0, 0)).toEqual({ kind: 'poll', delayMs: 1_000 });

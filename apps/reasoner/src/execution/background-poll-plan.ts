@@ -15,16 +15,24 @@ export function pollDelayMs(policy: BackgroundPollPolicy, polls: number): number
   return Math.round(Math.min(policy.maxMs, Number.isFinite(delay) ? delay : policy.maxMs));
 }
 
+// Each wait is the backoff ±20%: calls accepted in the same second would otherwise poll in the same second, again and
+// again, and the process would send its polls in bursts.
+const JITTER = 0.2;
+
 export function nextPollStep(input: {
   policy: BackgroundPollPolicy;
   /** Polls made so far, failed ones included. */
   polls: number;
   nowMs: number;
   deadlineAtMs: number;
+  /** A number in [0, 1); Math.random when absent. */
+  random?: () => number;
 }): PollStep {
   const leftMs = input.deadlineAtMs - input.nowMs;
   if (leftMs <= 0) return { kind: 'deadline' };
-  return { kind: 'poll', delayMs: Math.min(pollDelayMs(input.policy, input.polls), leftMs) };
+  const spread = 1 - JITTER + 2 * JITTER * (input.random ?? Math.random)();
+  const delayMs = Math.max(1, Math.round(pollDelayMs(input.policy, input.polls) * spread));
+  return { kind: 'poll', delayMs: Math.min(delayMs, leftMs) };
 }
 
 /** What a poll that failed means: poll again later, or end the attempt with the error. */
