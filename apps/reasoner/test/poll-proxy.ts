@@ -14,6 +14,11 @@ export class PollProxy {
   failedPolls = 0;
   // Polls (GET) go here instead of the simulator that took the call, while set.
   pollTarget: RunningSimulator | null = null;
+  /** Each poll is answered this much later than the simulator answers it (a slow provider API). */
+  pollLatencyMs = 0;
+  /** Polls being answered now, and the most there were at once. */
+  pollsInFlight = 0;
+  maxPollsInFlight = 0;
   /** Runs before a request is forwarded (after its body is read). */
   beforeForward: ((req: IncomingMessage) => void) | null = null;
   private server!: Server;
@@ -40,6 +45,11 @@ export class PollProxy {
           return;
         }
         this.beforeForward?.(req);
+        if (poll) {
+          this.pollsInFlight += 1;
+          this.maxPollsInFlight = Math.max(this.maxPollsInFlight, this.pollsInFlight);
+          res.once('close', () => (this.pollsInFlight -= 1));
+        }
         const target = poll && this.pollTarget ? this.pollTarget : this.target;
         const headers = Object.fromEntries(
           Object.entries(req.headers).filter(
@@ -51,6 +61,8 @@ export class PollProxy {
         void fetch(`${target.url}${req.url ?? ''}`, { method: req.method ?? 'GET', headers, body })
           .then(async (r) => {
             const text = await r.text();
+            if (poll && this.pollLatencyMs > 0)
+              await new Promise((done) => setTimeout(done, this.pollLatencyMs));
             res
               .writeHead(r.status, {
                 'content-type': r.headers.get('content-type') ?? 'application/json',

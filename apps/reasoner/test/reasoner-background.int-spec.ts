@@ -35,6 +35,7 @@ describe('reasoner: a reasoning tier in background mode', () => {
       LLM_BACKGROUND_POLL_FIRST_MS: '50',
       LLM_BACKGROUND_POLL_FACTOR: '2',
       LLM_BACKGROUND_POLL_MAX_MS: '400',
+      LLM_BACKGROUND_POLL_CONCURRENCY: '2',
     });
   }, 120_000);
 
@@ -124,6 +125,22 @@ describe('reasoner: a reasoning tier in background mode', () => {
       [true, 'default'],
       [true, 'flex'],
     ]);
+  });
+
+  it('sends at most LLM_BACKGROUND_POLL_CONCURRENCY polls at once, the others waiting their turn, and every call ends', async () => {
+    proxy.pollLatencyMs = 100;
+    proxy.maxPollsInFlight = 0;
+    try {
+      const tasks = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => h.submit('acme', `Think ${i}. [[sim:think_ms=100000]]`)),
+      );
+      const outcomes = await h.recorder.outcomes(tasks, 60_000);
+      expect([...outcomes.values()].map((o) => o.topic)).toEqual(Array(8).fill('tasks.task.completed.v1'));
+      // Eight calls polled every 50 to 400 ms, each poll answered in 100 ms: without the limit they overlap.
+      expect(proxy.maxPollsInFlight).toBe(2);
+    } finally {
+      proxy.pollLatencyMs = 0;
+    }
   });
 
   it('cancels the response at the provider when the task is cancelled', async () => {
