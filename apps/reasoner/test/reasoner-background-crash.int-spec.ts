@@ -1,5 +1,5 @@
 import { buildService, killService, pollUntil, type ServiceProcess, spawnService } from '@deliberate/testing';
-import { attemptsOf, BACKGROUND_REASONING_ENV, type ReasonerHarness, startHarness } from './reasoner-harness';
+import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // A background call outlives its executor: kill -9 while the provider thinks, and the instance that takes the
 // execution over polls the recorded response id to its end. The simulator's bill proves no second call was paid.
@@ -23,7 +23,10 @@ describe('reasoner: background calls survive kill -9 of their executor (child pr
     h.env({
       REASONER_INSTANCE_ID: instanceId,
       REASONER_LEASE_MS: '2000',
-      ...BACKGROUND_REASONING_ENV,
+      LLM_REASONING_API: 'responses',
+      LLM_REASONING_BACKGROUND: 'true',
+      LLM_BACKGROUND_POLL_FIRST_MS: '50',
+      LLM_BACKGROUND_POLL_MAX_MS: '400',
       LOG_LEVEL: 'info',
     });
 

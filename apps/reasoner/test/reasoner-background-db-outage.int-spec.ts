@@ -1,6 +1,6 @@
 import { pollUntil, proxyTestDatabase, type TcpProxy, throughProxy } from '@deliberate/testing';
 import { PollProxy } from './poll-proxy';
-import { attemptsOf, BACKGROUND_REASONING_ENV, type ReasonerHarness, startHarness } from './reasoner-harness';
+import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // A background call whose response id cannot be written at once: the reasoner's Postgres is cut the moment the call
 // is submitted, so the provider accepts it while the database is unreachable. The id is kept and written once the
@@ -30,7 +30,11 @@ describe('reasoner: Postgres unreachable when a background call is accepted', ()
     await h.startReasoner({
       DATABASE_URL: throughProxy(h.databaseUrl, postgres),
       LLM_REASONING_BASE_URL: proxy.baseURL,
-      ...BACKGROUND_REASONING_ENV,
+      LLM_REASONING_API: 'responses',
+      LLM_REASONING_BACKGROUND: 'true',
+      LLM_BACKGROUND_POLL_FIRST_MS: '50',
+      LLM_BACKGROUND_POLL_FACTOR: '2',
+      LLM_BACKGROUND_POLL_MAX_MS: '400',
       REASONER_LEASE_MS: String(LEASE_MS),
     });
   }, 120_000);

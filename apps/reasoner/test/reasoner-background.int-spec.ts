@@ -1,7 +1,7 @@
 import { startSimulator, type RunningSimulator } from '@deliberate/model-simulator/simulator-app';
 import { pollUntil } from '@deliberate/testing';
 import { PollProxy } from './poll-proxy';
-import { attemptsOf, BACKGROUND_REASONING_ENV, type ReasonerHarness, startHarness } from './reasoner-harness';
+import { attemptsOf, type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // The reasoning tier in background mode (LLM_REASONING_API=responses, LLM_REASONING_BACKGROUND=true): the call is
 // submitted with background: true, its response id recorded on the attempt, then polled by id. The reasoning tier
@@ -30,7 +30,11 @@ describe('reasoner: a reasoning tier in background mode', () => {
     await h.putPolicy('patient', { serviceTiers: [{ minLatencyBudgetMs: 600_000, tier: 'flex' }] });
     await h.startReasoner({
       LLM_REASONING_BASE_URL: proxy.baseURL,
-      ...BACKGROUND_REASONING_ENV,
+      LLM_REASONING_API: 'responses',
+      LLM_REASONING_BACKGROUND: 'true',
+      LLM_BACKGROUND_POLL_FIRST_MS: '50',
+      LLM_BACKGROUND_POLL_FACTOR: '2',
+      LLM_BACKGROUND_POLL_MAX_MS: '400',
       LLM_BACKGROUND_POLL_CONCURRENCY: '2',
     });
   }, 120_000);

@@ -67,18 +67,6 @@ export interface ReasonerHarness {
 }
 
 /** A task for the reasoning tier (mode 'reasoning' unless `over` says otherwise). */
-/**
- * The reasoning tier in background mode on the Responses API, polled fast enough for a simulator at a small time
- * scale: 50 ms, doubling up to 400 ms.
- */
-export const BACKGROUND_REASONING_ENV: Readonly<Record<string, string>> = {
-  LLM_REASONING_API: 'responses',
-  LLM_REASONING_BACKGROUND: 'true',
-  LLM_BACKGROUND_POLL_FIRST_MS: '50',
-  LLM_BACKGROUND_POLL_FACTOR: '2',
-  LLM_BACKGROUND_POLL_MAX_MS: '400',
-};
-
 export const taskSpec = (input: string, over: Partial<TaskSpec> = {}): TaskSpec =>
   testTaskSpec(input, { mode: 'reasoning', ...over });
 

@@ -777,10 +777,27 @@ export class AttemptExecutor {
     cause: 'cancel' | 'deadline' | null,
     latencyMs: number,
   ): AttemptEnd {
-    const { reason, detail } = this.failure(attempt, err, cause);
+    // No flex capacity (429, not billed): the planner calls the same step again at the default tier.
+    const flexRefused = cause === null && attempt.serviceTier === 'flex' && err.kind === 'rate_limited';
+    const reason: FailureReason =
+      cause === 'cancel'
+        ? 'cancelled'
+        : cause === 'deadline'
+          ? 'deadline'
+          : flexRefused
+            ? 'flex_unavailable'
+            : failureOf(err);
+    const detail =
+      cause === 'cancel'
+        ? 'the call was aborted: the task was cancelled'
+        : cause === 'deadline'
+          ? `the call was aborted at its deadline ${attempt.deadlineAt?.toISOString() ?? ''}`
+          : flexRefused
+            ? `the provider refused the flex service tier${err.status === null ? '' : ` (HTTP ${err.status}${err.code ? ` ${err.code}` : ''})`}: ${err.message}`
+            : `${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`} after ${attempt.serviceTier === 'flex' ? 0 : this.config.REASONER_MODEL_MAX_RETRIES} retries: ${err.message}`;
     return {
       status: 'finished',
-      outcome: cause === 'cancel' ? 'cancelled' : (cause ?? 'error'),
+      outcome: cause === 'cancel' ? 'cancelled' : cause === 'deadline' ? 'deadline' : 'error',
       reason,
       detail: detail.slice(0, 2000),
       finishedAt: new Date(),
@@ -800,33 +817,6 @@ export class AttemptExecutor {
         errorMessage: err.message.slice(0, 2000),
         denial: null,
       },
-    };
-  }
-
-  // Why a call that threw gave no answer, in words: ours (a cancel, the deadline), a flex refusal, or the model's.
-  private failure(
-    attempt: AttemptRecord,
-    err: ModelCallError,
-    cause: 'cancel' | 'deadline' | null,
-  ): { reason: FailureReason; detail: string } {
-    if (cause === 'cancel')
-      return { reason: 'cancelled', detail: 'the call was aborted: the task was cancelled' };
-    if (cause === 'deadline')
-      return {
-        reason: 'deadline',
-        detail: `the call was aborted at its deadline ${attempt.deadlineAt?.toISOString() ?? ''}`,
-      };
-    const flex = attempt.serviceTier === 'flex';
-    // No flex capacity (429, not billed): the planner calls the same step again at the default tier.
-    if (flex && err.kind === 'rate_limited')
-      return {
-        reason: 'flex_unavailable',
-        detail: `the provider refused the flex service tier${err.status === null ? '' : ` (HTTP ${err.status}${err.code ? ` ${err.code}` : ''})`}: ${err.message}`,
-      };
-    const retries = flex ? 0 : this.config.REASONER_MODEL_MAX_RETRIES;
-    return {
-      reason: failureOf(err),
-      detail: `${err.kind}${err.status === null ? '' : ` (HTTP ${err.status})`} after ${retries} retries: ${err.message}`,
     };
   }
 
