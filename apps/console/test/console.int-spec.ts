@@ -1,4 +1,4 @@
-import type { DenialList, SpendResponse } from '@deliberate/contracts';
+import type { DenialList, ShadowReportResponse, SpendResponse } from '@deliberate/contracts';
 import { createTenant, http, startStack, type TestStack } from '@deliberate/e2e/stack';
 import { pollUntil, type Receiver, startReceiver } from '@deliberate/testing';
 import { Client } from 'pg';
@@ -246,9 +246,57 @@ describe('the console', () => {
     );
     expect(denial).toMatchObject({ reason: 'task_ceiling_exceeded', tier: 'fast' });
 
+    // Shadow evaluation of every reasoning task on the standard model, through the gateway's /v1/shadow proxy.
+    const policy = await http<{ policy: Record<string, unknown> }>(stack, 'GET', '/v1/policy', {
+      key: acme.admin,
+    });
+    const shadowed = await http(stack, 'PUT', '/v1/policy', {
+      key: acme.admin,
+      body: {
+        ...policy.body.policy,
+        shadow: { model: 'sim-standard', serviceTier: 'default', sampleRate: 1, dailyBudgetUsd: 1 },
+      },
+    });
+    expect(shadowed.status).toBe(200);
+    // The reasoner reads the policy from its event: a task finished before it does gets no shadow run.
+    const shadowReport = await pollUntil(
+      async () => {
+        const reasoned = await http<{ id: string }>(stack, 'POST', '/v1/tasks', {
+          key: acme.submitter,
+          body: { input: 'Compare me. [[sim:answer=Hello]]', mode: 'reasoning' },
+        });
+        await pollUntil(
+          () => task(reasoned.body.id),
+          (t) => t.status === 'completed',
+          { what: 'the reasoning answer' },
+        );
+        return pollUntil(
+          () => http<ShadowReportResponse>(stack, 'GET', '/v1/shadow/report', { key: acme.admin }),
+          (r) => r.status !== 200 || r.body.tasksCompared > 0,
+          { timeoutMs: 10_000, what: 'a shadow comparison' },
+        ).catch(() => null);
+      },
+      (r) => r !== null,
+      { timeoutMs: 90_000, what: 'a task compared by the shadow route' },
+    );
+    expect(shadowReport!.body).toMatchObject({
+      tenantId: 'acme',
+      agreement: { agreed: shadowReport!.body.tasksCompared },
+      shadow: { models: ['sim-standard'] },
+    });
+
     const { page, problems } = await newPage();
     await signIn(page, stack.url, acme.admin);
     await page.getByRole('link', { name: 'Spend' }).click();
+    const shadow = page.getByRole('region', { name: 'Shadow evaluation' });
+    await shadow.getByText(/^\d+ tasks? compared\. Agreement: 100\.0% \(/).waitFor();
+    const sides = shadow.getByRole('table', { name: 'Live and shadow' });
+    await expect(
+      sides
+        .getByRole('row', { name: /^Models/ })
+        .getByRole('cell')
+        .allInnerTexts(),
+    ).resolves.toEqual(['sim-reasoner', 'sim-standard']);
     await page.getByRole('img', { name: /^Cost per day: \d{4}-\d\d-\d\d \$/ }).waitFor();
     await page.getByRole('img', { name: /^Cost per model: / }).waitFor();
     const perModel = page.getByRole('table', { name: 'Cost per model (table)' });

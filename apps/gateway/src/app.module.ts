@@ -30,6 +30,7 @@ import { CreateIntakeSecrets1764700000000 } from './migrations/1764700000000-cre
 import {
   AuditProxyController,
   LedgerProxyController,
+  ShadowProxyController,
   WebhooksProxyController,
 } from './proxy/service-proxy.controllers';
 import { MetricsController, ProblemFilter } from '@deliberate/http';
@@ -110,6 +111,7 @@ export class GatewayModule {
         PolicyController,
         AdminPolicyController,
         LedgerProxyController,
+        ShadowProxyController,
         WebhooksProxyController,
         AuditProxyController,
         DocsController,

@@ -108,6 +108,57 @@ describe('a PUT body no policy can be', () => {
       }),
       ['serviceTiers'],
     ],
+    [
+      'a shadow route without a sample rate',
+      '{"shadow":{"model":"o4-mini","dailyBudgetUsd":5}}',
+      ['shadow.sampleRate'],
+    ],
+    [
+      'a shadow sample rate of 0',
+      '{"shadow":{"model":"o4-mini","sampleRate":0,"dailyBudgetUsd":5}}',
+      ['sampleRate'],
+    ],
+    [
+      'a shadow sample rate above 1',
+      '{"shadow":{"model":"o4-mini","sampleRate":1.5,"dailyBudgetUsd":5}}',
+      ['sampleRate'],
+    ],
+    [
+      'a negative shadow budget',
+      '{"shadow":{"model":"o4-mini","sampleRate":0.1,"dailyBudgetUsd":-1}}',
+      ['dailyBudgetUsd'],
+    ],
+    [
+      'a shadow budget past a million USD',
+      '{"shadow":{"model":"o4-mini","sampleRate":0.1,"dailyBudgetUsd":1e300}}',
+      ['dailyBudgetUsd'],
+    ],
+    [
+      'a shadow model with a NUL',
+      JSON.stringify({ shadow: { model: 'o4-mini\u0000', sampleRate: 0.1, dailyBudgetUsd: 5 } }),
+      ['shadow.model'],
+    ],
+    [
+      'a shadow model with spaces',
+      '{"shadow":{"model":"o4 mini; drop","sampleRate":0.1,"dailyBudgetUsd":5}}',
+      ['shadow.model'],
+    ],
+    [
+      'a shadow model of 201 characters',
+      JSON.stringify({ shadow: { model: 'm'.repeat(201), sampleRate: 0.1, dailyBudgetUsd: 5 } }),
+      ['shadow.model'],
+    ],
+    [
+      'a shadow service tier it does not know',
+      '{"shadow":{"model":"o4-mini","serviceTier":"priority","sampleRate":0.1,"dailyBudgetUsd":5}}',
+      ['shadow.serviceTier'],
+    ],
+    [
+      'a shadow route with an unknown key',
+      '{"shadow":{"model":"o4-mini","sampleRate":0.1,"dailyBudgetUsd":5,"judge":"gpt-4.1"}}',
+      ['judge'],
+    ],
+    ['a shadow route as a string', '{"shadow":"o4-mini"}', ['shadow']],
     ['a bare string', '"fail"', ['(root)']],
     ['a bare number', '42', ['(root)']],
     ['null', 'null', []],

@@ -56,10 +56,21 @@ it('answers the default policy at version 0 for a tenant that never set one', as
 });
 
 it('stores a PUT as a new version with its history row, and publishes it on tenants.policy.updated.v1', async () => {
-  const body = { onBudgetDenied: 'route_cheap', context: { topK: 4, minRelevance: 0.2 } };
+  const body = {
+    onBudgetDenied: 'route_cheap',
+    context: { topK: 4, minRelevance: 0.2 },
+    shadow: { model: 'o4-mini', sampleRate: 0.1, dailyBudgetUsd: 5 },
+  };
   const put = await putPolicy(acme['admin']!, body);
   expect(put.status).toBe(200);
   const expected = tenantPolicySchema.parse(body);
+  // The shadow route's service tier defaults to the default one.
+  expect(expected.shadow).toEqual({
+    model: 'o4-mini',
+    serviceTier: 'default',
+    sampleRate: 0.1,
+    dailyBudgetUsd: 5,
+  });
   expect(put.body).toMatchObject({ tenantId: 'acme', version: 1, policy: expected });
   expect(put.body.updatedBy).toMatch(/^key:/);
   expect(put.headers.get('etag')).toBe('"1"');

@@ -4,6 +4,7 @@ import {
   budgetBreakerOpenedEvent,
   budgetThresholdCrossedEvent,
   modelCallRecordedEvent,
+  shadowComparisonRecordedEvent,
 } from '@deliberate/contracts';
 import { kafkaOptionsFromConfig, KafkaModule } from '@deliberate/kafka';
 import { OutboxHealthController, OutboxModule } from '@deliberate/outbox';
@@ -46,6 +47,11 @@ import { SupersedeAbortedBookings1796500000000 } from './migrations/179650000000
 import { CounterFunctions1796600000000 } from './migrations/1796600000000-counter-functions';
 import { CreateDenials1796700000000 } from './migrations/1796700000000-create-denials';
 import { AddServiceTierPrices1797100000000 } from './migrations/1797100000000-add-service-tier-prices';
+import { AddShadowEvaluation1797200000000 } from './migrations/1797200000000-add-shadow-evaluation';
+import { ShadowComparisonConsumer } from './shadow/shadow-comparison.consumer';
+import { ShadowComparisonRepository } from './shadow/shadow-comparison.repository';
+import { ShadowReportController } from './shadow/shadow-report.controller';
+import { ShadowReportService } from './shadow/shadow-report.service';
 import { PriceCatalogue } from './pricing/price-catalogue.service';
 import { PriceRepository } from './pricing/price.repository';
 import { ReservationRepository } from './spending/reservation.repository';
@@ -76,6 +82,7 @@ export class LedgerModule {
             CounterFunctions1796600000000,
             CreateDenials1796700000000,
             AddServiceTierPrices1797100000000,
+            AddShadowEvaluation1797200000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
@@ -84,6 +91,7 @@ export class LedgerModule {
           ...kafkaOptionsFromConfig('ledger', config),
           topics: [
             modelCallRecordedEvent,
+            shadowComparisonRecordedEvent,
             budgetThresholdCrossedEvent,
             budgetBreakerOpenedEvent,
             budgetBreakerClosedEvent,
@@ -101,6 +109,7 @@ export class LedgerModule {
         SpendController,
         DenialsController,
         BudgetsController,
+        ShadowReportController,
         OutboxHealthController,
       ],
       providers: [
@@ -137,6 +146,9 @@ export class LedgerModule {
         LedgerCommandTopics,
         LedgerSweeper,
         LedgerMetrics,
+        ShadowComparisonRepository,
+        ShadowComparisonConsumer,
+        ShadowReportService,
       ],
     };
   }

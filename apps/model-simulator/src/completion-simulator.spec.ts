@@ -55,6 +55,20 @@ describe('simulateCompletion', () => {
       expect(countTokens(text)).toBeLessThanOrEqual(Buffer.byteLength(text, 'utf8'));
   });
 
+  it('gives the answer a directive names, whichever model answers', () => {
+    const ask = (id: string) =>
+      simulate({
+        model: id,
+        messages: [{ role: 'user', content: 'Capital of France? [[sim:answer=Paris]]' }],
+      });
+    expect(ask('sim-fast').content).toBe('Paris');
+    expect(ask('sim-reasoner').content).toMatch(/<answer>Paris<\/answer>$/);
+    // Without it, each model names itself: two models never agree.
+    const plain = (id: string) =>
+      simulate({ model: id, messages: [{ role: 'user', content: 'Capital?' }] }).content;
+    expect(plain('sim-fast')).not.toBe(plain('sim-standard'));
+  });
+
   it('answers the fast tier with a snippet of the last user message', () => {
     const result = simulate({
       model: 'sim-fast',

@@ -147,7 +147,7 @@ export function simulateCompletion(input: SimulationInput): SimulatedCompletion 
   const effort = request.reasoning_effort ?? DEFAULT_REASONING_EFFORT;
   const digest = promptDigest(request, texts, effort);
   const userText = lastUserText(request, texts);
-  const answer = `Simulated answer from ${model.id}: ${snippet(userText)}`;
+  const answer = directives.answer ?? `Simulated answer from ${model.id}: ${snippet(userText)}`;
 
   let reasoning = 0;
   if (model.reasoning) {

@@ -16,6 +16,11 @@ describe('parseDirectives', () => {
     });
   });
 
+  it('reads the answer every model gives', () => {
+    expect(parseDirectives(['Capital? [[sim:answer=Paris]]'])).toEqual({ answer: 'Paris' });
+    expect(parseDirectives(['[[sim:answer=]]'])).toEqual({});
+  });
+
   it('ignores malformed values and unknown keys', () => {
     expect(parseDirectives(['[[sim:think_ms=soon]] [[sim:unknown=1]] [[sim:complexity=huge]]'])).toEqual({});
   });

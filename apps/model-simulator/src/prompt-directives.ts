@@ -10,6 +10,11 @@ export interface PromptDirectives {
   thinkMs?: number;
   reasoningTokens?: number;
   fault?: string;
+  /**
+   * The answer every model gives (`[[sim:answer=Paris]]`); without it an answer names the model that gave it, so two
+   * models never agree (shadow evaluation's tests steer agreement with it).
+   */
+  answer?: string;
 }
 
 export function messageText(message: ChatMessageInput): string {
@@ -43,6 +48,7 @@ export function parseDirectives(texts: readonly string[]): PromptDirectives {
       else if (key === 'reasoning_tokens')
         found.reasoningTokens = nonNegativeInt(value) ?? found.reasoningTokens;
       else if (key === 'fault' && value) found.fault = value;
+      else if (key === 'answer' && value) found.answer = value;
     }
   }
   return found;

@@ -6,6 +6,7 @@ import {
   modelCallRecordedEvent,
   reasoningRequestedEvent,
   reasoningTraceRecordedEvent,
+  shadowComparisonRecordedEvent,
   taskCancelledEvent,
   taskCancelRequestedEvent,
   taskCompletedEvent,
@@ -40,6 +41,12 @@ import { ModelBreakers } from './models/model-breakers';
 import { ReasonerLifecycle } from './reasoner-lifecycle';
 import { ExecutionPool } from './scheduling/execution-pool';
 
+import { CreateShadowRuns1797200000000 } from './migrations/1797200000000-create-shadow-runs';
+import { ShadowRunRepository } from './shadow/shadow-run.repository';
+import { ShadowRunner } from './shadow/shadow-runner';
+import { ShadowScheduler } from './shadow/shadow-scheduler';
+import { CompletionRecorder } from './execution/completion-recorder';
+
 @Module({})
 export class ReasonerModule {
   static forRoot(config: ReasonerConfig): DynamicModule {
@@ -57,6 +64,7 @@ export class ReasonerModule {
             MoveOutcomesToOutbox1796200000000,
             AddAttemptResponseId1797000000000,
             AddAttemptServiceTier1797100000000,
+            CreateShadowRuns1797200000000,
           ],
           poolSize: config.DATABASE_POOL_SIZE,
           preparedStatements: config.DATABASE_PREPARED_STATEMENTS,
@@ -73,6 +81,7 @@ export class ReasonerModule {
             taskEscalatedEvent,
             taskCancelledEvent,
             modelCallRecordedEvent,
+            shadowComparisonRecordedEvent,
             budgetBreakerOpenedEvent,
             budgetBreakerClosedEvent,
           ],
@@ -123,6 +132,9 @@ export class ReasonerModule {
         ReasoningIntakeConsumer,
         CancellationService,
         CancelRequestConsumer,
+        ShadowRunRepository,
+        ShadowRunner,
+        { provide: CompletionRecorder, useClass: ShadowScheduler },
         ReasonerLifecycle,
       ],
     };

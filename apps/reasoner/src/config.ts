@@ -59,6 +59,11 @@ export const reasonerConfigSchema = z
     REASONER_LEDGER_ATTEMPTS: envInt(3, 1, 10),
     // On shutdown, how long calls in flight may finish before they are cut off and left to another instance.
     REASONER_SHUTDOWN_GRACE_MS: envInt(10_000, 0, 600_000),
+    // Shadow evaluation (a tenant policy's `shadow`): runs in flight at once per instance, how often free slots are
+    // filled, and one shadow call's time limit.
+    REASONER_SHADOW_CONCURRENCY: envInt(4, 1, 1_000),
+    REASONER_SHADOW_POLL_MS: envInt(1_000, 50, 600_000),
+    REASONER_SHADOW_TIMEOUT_MS: envInt(600_000, 1_000, 86_400_000),
   })
   .check(kafkaSecurityCheck)
   .check(llmConfigCheck)

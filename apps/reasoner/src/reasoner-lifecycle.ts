@@ -12,6 +12,8 @@ import { ReasoningIntakeConsumer } from './intake/reasoning-intake.consumer';
 import { LeaseKeeper } from './leases/lease-keeper';
 import { ExecutionPool } from './scheduling/execution-pool';
 
+import { ShadowRunner } from './shadow/shadow-runner';
+
 // Start-up in the order recovery needs: executions a crashed instance left behind are claimed before the consumers
 // join (a join can wait a whole session timeout for a dead member to leave), and shutdown in the reverse order:
 // intake stops, queued work is handed back, calls in flight get their grace, then leases and cancels stop.
@@ -26,6 +28,7 @@ export class ReasonerLifecycle implements OnApplicationBootstrap, BeforeApplicat
     private readonly pool: ExecutionPool,
     private readonly intakeConsumer: ReasoningIntakeConsumer,
     private readonly cancelConsumer: CancelRequestConsumer,
+    private readonly shadow: ShadowRunner,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
@@ -35,12 +38,17 @@ export class ReasonerLifecycle implements OnApplicationBootstrap, BeforeApplicat
     this.intake = intake;
     this.cancels = cancels;
     this.pool.attachIntake(intake);
+    this.shadow.start();
     this.logger.log({ msg: 'reasoner started', instanceId: this.config.REASONER_INSTANCE_ID });
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     await this.intake?.stop();
-    await this.pool.drain(this.config.REASONER_SHUTDOWN_GRACE_MS);
+    // Shadow runs and live executions share the grace.
+    await Promise.all([
+      this.pool.drain(this.config.REASONER_SHUTDOWN_GRACE_MS),
+      this.shadow.stop(this.config.REASONER_SHUTDOWN_GRACE_MS),
+    ]);
     await this.leases.stop();
     await this.cancels?.stop();
   }

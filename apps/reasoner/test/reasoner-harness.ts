@@ -17,6 +17,7 @@ import { createReasonerApp } from '@deliberate/reasoner/create-reasoner-app';
 import {
   catalogueEventsOf,
   internalHttp,
+  type HttpResult,
   runEveryStep,
   schemaPool,
   startServiceUnderTest,
@@ -61,6 +62,8 @@ export interface ReasonerHarness {
   ): Promise<string>;
   cancel(tenantId: string, taskId: string, reason?: string): Promise<void>;
   putBudget(tenantId: string, body: Record<string, unknown>): Promise<void>;
+  /** GET on the ledger's API as an admin of the tenant (`/v1/shadow/report?...`, say). */
+  ledgerGet<T = Record<string, unknown>>(tenantId: string, path: string): Promise<HttpResult<T>>;
   /** Publishes the tenant's policy as the gateway does (a new version each time); reasoners read it at start. */
   putPolicy(tenantId: string, policy: TenantPolicyInput): Promise<void>;
   close(): Promise<void>;
@@ -184,6 +187,10 @@ export async function startHarness(
       );
       if (res.status !== 200) throw new Error(`PUT budget for ${tenantId}: ${res.status} ${res.text}`);
     },
+    ledgerGet: (tenantId, path) =>
+      internalHttp({ url: ledgerService.url, key: LEDGER_KEY, service: 'ledger' }, 'GET', path, {
+        principal: { kind: 'tenant', tenantId, role: 'admin', keyId: `key-${tenantId}` },
+      }),
     putPolicy: async (tenantId, policy) => {
       const version = (policyVersions.get(tenantId) ?? 0) + 1;
       policyVersions.set(tenantId, version);

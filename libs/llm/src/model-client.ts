@@ -41,6 +41,11 @@ export type ServiceTier = 'auto' | 'default' | 'flex';
 
 export interface CompleteRequest {
   messages: readonly LlmMessage[];
+  /**
+   * Another model than the tier's, on the tier's provider (its base URL, key and API): a shadow evaluation's
+   * candidate. The tier's own model when absent.
+   */
+  model?: string | undefined;
   /** Reasoning plus visible tokens; on reasoning models a low value can leave the answer empty. */
   maxCompletionTokens?: number | undefined;
   /** Sent only when set: non-reasoning models on some providers reject the parameter. */
@@ -209,6 +214,7 @@ export class ModelClient {
   async complete(tier: ModelTier, request: CompleteRequest): Promise<ModelCallResult> {
     const client = this.client(tier);
     const api = client.config.api ?? DEFAULT_MODEL_API;
+    const model = request.model ?? client.config.model;
     return this.traced(tier, client, api, request, async () => {
       const started = performance.now();
       const context = (requestId: string | null) => ({
@@ -218,16 +224,16 @@ export class ModelClient {
       });
       if (api === 'responses') {
         const { data, request_id } = await client.sdk.responses
-          .create(responsesBody(client.config.model, request, false), this.requestOptions(request))
+          .create(responsesBody(model, request, false), this.requestOptions(request))
           .withResponse();
         const result = toModelCallResultFromResponse(data, context(request_id));
-        if (!result) throw unfinished(data, tier, client.config.model, request_id);
+        if (!result) throw unfinished(data, tier, model, request_id);
         return result;
       }
       const { data, request_id } = await client.sdk.chat.completions
         .create(
           {
-            model: client.config.model,
+            model,
             messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
             ...(request.maxCompletionTokens !== undefined && {
               max_completion_tokens: request.maxCompletionTokens,
@@ -246,7 +252,7 @@ export class ModelClient {
           kind: 'server_error',
           retryable: false,
           tier,
-          model: client.config.model,
+          model,
           status: null,
           code: null,
           requestId: request_id,
@@ -357,11 +363,16 @@ export class ModelClient {
     };
   }
 
-  private metricAttributes(tier: ModelTier, client: TierClient, api: ModelApi): Attributes {
+  private metricAttributes(
+    tier: ModelTier,
+    client: TierClient,
+    api: ModelApi,
+    model = client.config.model,
+  ): Attributes {
     const attributes: Attributes = {
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'openai',
-      'gen_ai.request.model': client.config.model,
+      'gen_ai.request.model': model,
       'deliberate.model_tier': tier,
       'deliberate.model_api': api,
     };
@@ -377,9 +388,9 @@ export class ModelClient {
     request: CompleteRequest,
     call: () => Promise<ModelCallResult>,
   ): Promise<ModelCallResult> {
-    const { config } = client;
+    const model = request.model ?? client.config.model;
     // The metrics' labels: the span's bounded attributes only (no token limits, seeds or request ids).
-    const metricAttributes = this.metricAttributes(tier, client, api);
+    const metricAttributes = this.metricAttributes(tier, client, api, model);
     const attributes: Attributes = { ...metricAttributes };
     if (request.maxCompletionTokens !== undefined)
       attributes['gen_ai.request.max_tokens'] = request.maxCompletionTokens;
@@ -390,26 +401,22 @@ export class ModelClient {
     if (request.requestId !== undefined) attributes['deliberate.client_request_id'] = request.requestId;
 
     const tracer = trace.getTracer(LLM_TRACER_NAME);
-    return tracer.startActiveSpan(
-      `chat ${config.model}`,
-      { kind: SpanKind.CLIENT, attributes },
-      async (span) => {
-        const started = performance.now();
-        try {
-          const result = await call();
-          recordResult(span, result);
-          this.metrics?.succeeded(metricAttributes, result, (performance.now() - started) / 1000);
-          return result;
-        } catch (error) {
-          const mapped = toModelCallError(error, { tier, model: config.model, signal: request.signal });
-          recordError(span, mapped);
-          this.metrics?.failed(metricAttributes, mapped, (performance.now() - started) / 1000);
-          throw mapped;
-        } finally {
-          span.end();
-        }
-      },
-    );
+    return tracer.startActiveSpan(`chat ${model}`, { kind: SpanKind.CLIENT, attributes }, async (span) => {
+      const started = performance.now();
+      try {
+        const result = await call();
+        recordResult(span, result);
+        this.metrics?.succeeded(metricAttributes, result, (performance.now() - started) / 1000);
+        return result;
+      } catch (error) {
+        const mapped = toModelCallError(error, { tier, model, signal: request.signal });
+        recordError(span, mapped);
+        this.metrics?.failed(metricAttributes, mapped, (performance.now() - started) / 1000);
+        throw mapped;
+      } finally {
+        span.end();
+      }
+    });
   }
 
   // A step of a background call (start, poll, cancel): a span, and errors mapped like any call's.

@@ -49,6 +49,17 @@ const EXTRACTORS: Record<string, (d: Data) => Partial<RecordColumns>> = {
     status: str(d['outcome']),
     decision: str(d['purpose']),
   }),
+  // A shadow evaluation's comparison: marked as such, with the candidate model and whether the answers agreed.
+  'shadow.comparison.recorded.v1': (d) => {
+    const shadow = obj(d['shadow']);
+    const agreed = obj(d['agreement'])['agreed'];
+    return {
+      status: 'shadow_compared',
+      route: str(d['route']),
+      model: str(shadow['model']),
+      decision: agreed === true ? 'agreed' : agreed === false ? 'disagreed' : str(shadow['outcome']),
+    };
+  },
   'tasks.task.completed.v1': (d) => {
     const result = obj(d['result']);
     return { status: 'completed', model: str(result['model']), decision: str(result['answeredBy']) };

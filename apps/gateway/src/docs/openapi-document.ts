@@ -4,6 +4,8 @@ import {
   reviewAnswerRequestSchema,
   reviewItemSchema,
   putBudgetRequestSchema,
+  shadowReportQuerySchema,
+  shadowReportResponseSchema,
   spendResponseSchema,
   apiKeyResponseSchema,
   createApiKeyRequestSchema,
@@ -87,6 +89,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
         IntakeSecretWithSecret: schema(intakeSecretWithSecretResponseSchema),
         Problem: schema(problemSchema),
         Spend: schema(spendResponseSchema),
+        ShadowReport: schema(shadowReportResponseSchema),
         Denial: schema(denialResponseSchema),
         DenialList: schema(denialListResponseSchema),
         CancelTask: schema(cancelTaskRequestSchema, 'input'),
@@ -355,6 +358,19 @@ export function buildOpenApiDocument(): Record<string, unknown> {
             '200': { description: 'Rows and a total that is their exact sum (micro-USD)', ...json('Spend') },
             '400': problem('A bad query parameter, or groupBy=call without a taskId'),
             '403': problem('Only admins and auditors read spend'),
+          },
+        },
+      },
+      '/v1/shadow/report': {
+        get: {
+          summary:
+            "Shadow evaluation of a period (admin, auditor; the platform admin passes tenantId): tasks compared, agreement with its 95% interval, each side's booked cost, latency and tokens, and the projected monthly cost of switching the route to the shadow model",
+          security: bearer,
+          parameters: queryParameters(shadowReportQuerySchema),
+          responses: {
+            '200': { description: 'The report (money in micro-USD)', ...json('ShadowReport') },
+            '400': problem('A bad query parameter, or from not before to'),
+            '403': problem('Only admins and auditors read the report; a tenant reads only its own'),
           },
         },
       },

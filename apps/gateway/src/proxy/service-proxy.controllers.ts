@@ -14,11 +14,12 @@ function service(
   baseUrl: string,
   key: string | undefined,
   keyVariable: string,
+  routePrefix = `/v1/${name}`,
 ): ProxiedService {
   return {
     name,
     baseUrl,
-    routePrefix: `/v1/${name}`,
+    routePrefix,
     key,
     keyVariable,
     principalTtlSeconds: config.GATEWAY_PRINCIPAL_TTL_SECONDS,
@@ -36,6 +37,28 @@ export class LedgerProxyController {
       config.GATEWAY_LEDGER_URL,
       config.LEDGER_INTERNAL_TOKEN,
       'LEDGER_INTERNAL_TOKEN',
+    );
+  }
+
+  @All('*path')
+  @Allow('admin', 'auditor', 'platform-admin')
+  forward(@CurrentPrincipal() principal: Principal, @Req() req: Request, @Res() res: Response) {
+    return forwardToService(this.service, principal, req, res);
+  }
+}
+
+// The shadow report is the ledger's: it prices both sides of each comparison from its bookings.
+@Controller('v1/shadow')
+export class ShadowProxyController {
+  private readonly service: ProxiedService;
+  constructor(@Inject(GATEWAY_CONFIG) config: GatewayConfig) {
+    this.service = service(
+      config,
+      'ledger',
+      config.GATEWAY_LEDGER_URL,
+      config.LEDGER_INTERNAL_TOKEN,
+      'LEDGER_INTERNAL_TOKEN',
+      '/v1/shadow',
     );
   }
 

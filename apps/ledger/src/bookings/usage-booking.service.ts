@@ -177,6 +177,7 @@ export class UsageBookingService {
         aborted: blindAbort,
         supersedesEventId: replaces?.eventId ?? null,
         supersededByEventId: alreadyBooked?.eventId ?? null,
+        shadow: reservation?.shadow ?? false,
       };
       if (!(await this.bookings.insertIfAbsent(tx, booking))) {
         const existing = await this.bookings.findByEventId(tx, input.eventId);
@@ -238,7 +239,8 @@ export class UsageBookingService {
             reservation?.counterKeys ??
             periodKeys('tenant', tenantId, input.calledAt < now ? input.calledAt : now);
           if (reservation) await this.reservations.noteLateUsage(tx, reservation.id, input.eventId, cost);
-          observed = await this.holds.addSpent(tx, tenantId, keys, booking.taskId, cost);
+          const taskId = reservation?.shadow ? null : booking.taskId;
+          observed = await this.holds.addSpent(tx, tenantId, keys, taskId, cost);
         }
       }
 
@@ -250,7 +252,11 @@ export class UsageBookingService {
           limited.push({ budget, key: o.key, limitMicroUsd: limit, state: o.state });
       }
       const outbox = await this.thresholds.record(tx, tenantId, limited);
-      if (exceeded !== null) {
+      if (exceeded !== null && reservation?.shadow) {
+        // A shadow call is never acted on: it is booked in full, and live work goes on.
+        const excess = `the shadow call on reservation ${reservation.id} cost ${cost} micro-USD, ${exceeded} more than its hold`;
+        note = note ? `${note}; ${excess}` : excess;
+      } else if (exceeded !== null) {
         // Booked in full all the same (the provider bills it); the worst case was wrong, so paid work stops.
         const excess =
           `the call on reservation ${reservation!.id} cost ${cost} micro-USD, ${exceeded} more than its hold of ` +

@@ -53,7 +53,8 @@ export class ThresholdMonitor {
           continue;
         }
         const event: BudgetThresholdCrossed = {
-          scope: o.key.scope,
+          // Only a budget's counters are observed: their scope is the budget's.
+          scope: o.budget.scope,
           scopeId: o.key.scopeId,
           period: o.key.period,
           periodStart: o.key.periodStart,

@@ -14,6 +14,8 @@ export function reserveFingerprint(req: z.output<typeof reserveRequestSchema>): 
     req.estimatedInputTokens,
     req.maxOutputTokens,
     req.taskCeilingMicroUsd,
+    // Only when set, so the fingerprints of live holds stay what they were.
+    ...(req.shadow ? ['shadow'] : []),
   ];
   return createHash('sha256').update(JSON.stringify(asked)).digest('base64url');
 }

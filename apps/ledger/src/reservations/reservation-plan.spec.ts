@@ -1,5 +1,5 @@
 import type { BudgetRecord } from '../spending/budget.repository';
-import { planHolds, taskCeiling } from './reservation-plan';
+import { planHolds, planShadowHold, taskCeiling } from './reservation-plan';
 
 const budget = (over: Partial<BudgetRecord>): BudgetRecord => ({
   tenantId: 'acme',
@@ -72,5 +72,18 @@ describe('taskCeiling', () => {
     expect(taskCeiling([], null)).toBeNull();
     expect(taskCeiling([budget({ perTaskLimitMicroUsd: 30 })], 50)).toBe(30);
     expect(taskCeiling([budget({ perTaskLimitMicroUsd: 30 })], 20)).toBe(20);
+  });
+});
+
+describe('planShadowHold', () => {
+  it("holds a shadow call on the tenant's shadow counter of the UTC day, limited by the shadow budget alone", () => {
+    expect(planShadowHold('acme', 2_500_000, new Date('2026-12-02T23:59:59Z'))).toEqual({
+      scope: 'shadow',
+      scopeId: 'acme',
+      period: 'day',
+      periodStart: '2026-12-02',
+      limitMicroUsd: 2_500_000,
+      budget: null,
+    });
   });
 });

@@ -1,4 +1,11 @@
-import { type CounterKey, limitFor, periodKeys, sortCounterKeys } from '../spending/budget-periods';
+import type { BudgetScope } from '@deliberate/contracts';
+import {
+  type CounterKey,
+  limitFor,
+  periodKeys,
+  periodStart,
+  sortCounterKeys,
+} from '../spending/budget-periods';
 import type { BudgetRecord } from '../spending/budget.repository';
 
 /** One counter a reservation holds on, with the limit it must stay within (null: unlimited, tracked only). */
@@ -20,7 +27,7 @@ export function planHolds(
   at: Date,
 ): PlannedHold[] {
   const holds: PlannedHold[] = [];
-  const add = (scope: CounterKey['scope'], scopeId: string) => {
+  const add = (scope: BudgetScope, scopeId: string) => {
     const budget = budgets.find((b) => b.scope === scope && b.scopeId === scopeId) ?? null;
     for (const key of periodKeys(scope, scopeId, at)) {
       holds.push({ ...key, budget, limitMicroUsd: budget ? limitFor(budget, key) : null });
@@ -30,6 +37,21 @@ export function planHolds(
   if (apiKeyId !== null) add('api_key', apiKeyId);
   if (project !== null) add('project', project);
   return sortCounterKeys(tenantId, holds);
+}
+
+/**
+ * The one counter a shadow call holds on: the tenant's shadow calls of the day, limited by its policy's shadow
+ * budget. No budget scope, no task ceiling: live tasks never see shadow spend.
+ */
+export function planShadowHold(tenantId: string, dailyBudgetMicroUsd: number, at: Date): PlannedHold {
+  return {
+    scope: 'shadow',
+    scopeId: tenantId,
+    period: 'day',
+    periodStart: periodStart('day', at),
+    limitMicroUsd: dailyBudgetMicroUsd,
+    budget: null,
+  };
 }
 
 /** The tightest per-task ceiling: the task's own and every applicable budget's. */

@@ -7,6 +7,7 @@ import {
   reserveRequestSchema,
   type SettleReply,
   settleRequestSchema,
+  usdToMicroUsd,
   uuidv7,
 } from '@deliberate/contracts';
 import { formatZodIssues } from '@deliberate/kafka';
@@ -27,7 +28,7 @@ import { TenantPolicyCache } from '@deliberate/tenant-policy';
 import { worstCaseMicroUsd } from '../pricing/price-calculator';
 import { PriceCatalogue } from '../pricing/price-catalogue.service';
 import { reserveFingerprint } from './reservation-key';
-import { planHolds, taskCeiling, toCounterKey } from './reservation-plan';
+import { type PlannedHold, planHolds, planShadowHold, taskCeiling, toCounterKey } from './reservation-plan';
 import { type ReservationRecord, ReservationRepository } from '../spending/reservation.repository';
 import { SpendHolds } from '../spending/spend-holds';
 
@@ -207,7 +208,29 @@ export class ReservationService {
     const expiresAt = new Date(now.getTime() + (req.ttlMs ?? this.config.LEDGER_RESERVATION_TTL_MS));
 
     // What the tenant asks a denied caller to do; read now, so a policy changed since a breaker opened applies.
-    const onDenied = this.policies.policyOf(req.tenantId).onBudgetDenied;
+    const policy = this.policies.policyOf(req.tenantId);
+    const onDenied = policy.onBudgetDenied;
+    if (req.shadow) {
+      // A shadow call holds on its own counter, within the shadow budget the policy names now.
+      if (!policy.shadow) {
+        throw new ReservationDenied(
+          deny(
+            'shadow_budget_exceeded',
+            `tenant '${req.tenantId}' has no shadow route in its policy: shadow calls have no budget`,
+          ),
+          amount,
+          null,
+        );
+      }
+      const hold = planShadowHold(req.tenantId, usdToMicroUsd(policy.shadow.dailyBudgetUsd), now);
+      await this.holdShadow(req, requestId, { id, price: price.id, amount, expiresAt, now }, hold);
+      return {
+        approved: true,
+        reservationId: id,
+        amountMicroUsd: amount,
+        expiresAt: expiresAt.toISOString(),
+      };
+    }
     const outbox = await this.sql.transaction(async (tx) => {
       const breaker = await this.breaker.findOpen(tx, req.tenantId);
       // Under route_cheap the breaker stops the dear tiers only: the fast tier keeps answering, within the budgets.
@@ -240,6 +263,7 @@ export class ReservationService {
         priceId: price.id,
         amountMicroUsd: amount,
         counterKeys: holds.map(toCounterKey),
+        shadow: false,
         createdAt: now,
         expiresAt,
       });
@@ -298,6 +322,55 @@ export class ReservationService {
       amountMicroUsd: amount,
       expiresAt: expiresAt.toISOString(),
     };
+  }
+
+  // One transaction: the reservation, then the shadow counter, held only within the shadow budget of the day. No
+  // breaker, budget scope or task ceiling is consulted or moved: live tasks never see it.
+  private async holdShadow(
+    req: ValidReserve,
+    requestId: string | null,
+    r: { id: string; price: number; amount: number; expiresAt: Date; now: Date },
+    hold: PlannedHold,
+  ): Promise<void> {
+    await this.sql.transaction(async (tx) => {
+      const inserted = await this.reservations.insertIfNewRequest(tx, {
+        id: r.id,
+        requestId,
+        reservationKey: req.reservationKey,
+        requestFingerprint: req.reservationKey ? reserveFingerprint(req) : null,
+        tenantId: req.tenantId,
+        taskId: req.taskId,
+        apiKeyId: req.apiKeyId,
+        project: req.project,
+        model: req.model,
+        priceId: r.price,
+        amountMicroUsd: r.amount,
+        counterKeys: [toCounterKey(hold)],
+        shadow: true,
+        createdAt: r.now,
+        expiresAt: r.expiresAt,
+      });
+      if (!inserted) throw new DuplicateRequest();
+      const outcome = await this.counters.holdAll(
+        tx,
+        req.tenantId,
+        [{ key: toCounterKey(hold), limitMicroUsd: hold.limitMicroUsd }],
+        r.amount,
+      );
+      if (!outcome.held) {
+        const current = outcome.state;
+        throw new ReservationDenied(
+          deny(
+            'shadow_budget_exceeded',
+            `daily shadow budget of tenant '${req.tenantId}' exceeded: limit ${hold.limitMicroUsd} micro-USD, ` +
+              `${current.spentMicroUsd} spent and ${current.reservedMicroUsd} held since ${hold.periodStart}; ` +
+              `this shadow call may cost up to ${r.amount} micro-USD`,
+          ),
+          r.amount,
+          null,
+        );
+      }
+    });
   }
 
   async settle(raw: unknown): Promise<SettleReply> {

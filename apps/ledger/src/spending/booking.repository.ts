@@ -31,6 +31,8 @@ export interface BookingRecord {
   supersedesEventId: string | null;
   /** The booking of the call's real usage that replaced this blind abort (its cost is then 0). */
   supersededByEventId: string | null;
+  /** A shadow call's booking (shadow evaluation): on the shadow counter, not the tenant's budgets. */
+  shadow: boolean;
 }
 
 interface BookingRow {
@@ -58,12 +60,13 @@ interface BookingRow {
   aborted: boolean;
   supersedes_event_id: string | null;
   superseded_by_event_id: string | null;
+  shadow: boolean;
 }
 
 const COLUMNS = `event_id, tenant_id, task_id, reservation_id, api_key_id, project, call_id, model, service_tier, tier,
   purpose, outcome,
   input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd, price_id, event_time, source,
-  exceeded_hold_micro_usd, aborted, supersedes_event_id, superseded_by_event_id`;
+  exceeded_hold_micro_usd, aborted, supersedes_event_id, superseded_by_event_id, shadow`;
 
 const toRecord = (r: BookingRow): BookingRecord => ({
   eventId: r.event_id,
@@ -92,6 +95,7 @@ const toRecord = (r: BookingRow): BookingRecord => ({
   aborted: r.aborted,
   supersedesEventId: r.supersedes_event_id,
   supersededByEventId: r.superseded_by_event_id,
+  shadow: r.shadow,
 });
 
 @Injectable()
@@ -102,9 +106,9 @@ export class BookingRepository {
       `INSERT INTO bookings (event_id, tenant_id, task_id, reservation_id, call_id, model, tier, purpose, outcome,
                              input_tokens, cached_input_tokens, output_tokens, reasoning_tokens, cost_micro_usd,
                              price_id, event_time, source, api_key_id, project, exceeded_hold_micro_usd, aborted,
-                             supersedes_event_id, superseded_by_event_id, service_tier)
+                             supersedes_event_id, superseded_by_event_id, service_tier, shadow)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-               $24)
+               $24, $25)
        ON CONFLICT (event_id) DO NOTHING
        RETURNING event_id`,
       [
@@ -132,6 +136,7 @@ export class BookingRepository {
         b.supersedesEventId,
         b.supersededByEventId,
         b.serviceTier,
+        b.shadow,
       ],
     );
     return rows.length > 0;
@@ -174,7 +179,9 @@ export class BookingRepository {
   /** What the tenant's calls made after `since` cost: the breaker's sliding window. */
   async spendSince(sql: Sql, tenantId: string, since: Date): Promise<number> {
     const rows = await sql.query<{ spent: string }>(
-      `SELECT COALESCE(SUM(cost_micro_usd), 0)::text AS spent FROM bookings WHERE tenant_id = $1 AND event_time > $2`,
+      // Live spend only: shadow calls have their own budget and never trip the tenant's breaker.
+      `SELECT COALESCE(SUM(cost_micro_usd), 0)::text AS spent FROM bookings
+        WHERE tenant_id = $1 AND event_time > $2 AND NOT shadow`,
       [tenantId, since],
     );
     return toNumber(rows[0]?.spent ?? null);

@@ -10,9 +10,15 @@ export function periodStart(period: BudgetPeriod, at: Date): string {
   return period === 'day' ? iso.slice(0, 10) : `${iso.slice(0, 7)}-01`;
 }
 
-/** One spend counter: a budget scope over one period. */
+/**
+ * What a counter counts: a budget scope's spend, or (`shadow`, scope id the tenant) the tenant's shadow calls, which
+ * no budget scope sees.
+ */
+export type CounterScope = BudgetScope | 'shadow';
+
+/** One spend counter: a scope over one period. */
 export interface CounterKey {
-  scope: BudgetScope;
+  scope: CounterScope;
   scopeId: string;
   period: BudgetPeriod;
   periodStart: string;
@@ -40,8 +46,10 @@ export function periodKeys(scope: BudgetScope, scopeId: string, at: Date): Count
   }));
 }
 
-export function describeScope(scope: BudgetScope, scopeId: string): string {
+export function describeScope(scope: CounterScope, scopeId: string): string {
   switch (scope) {
+    case 'shadow':
+      return `the shadow calls of tenant '${scopeId}'`;
     case 'tenant':
       return `tenant '${scopeId}'`;
     case 'api_key':

@@ -22,6 +22,8 @@ export interface ReservationRecord {
   amountMicroUsd: number;
   /** The period counters the hold was taken on: a settle or release gives it back to these very periods. */
   counterKeys: CounterKey[];
+  /** A shadow call's hold: on the shadow counter only, never on the task's counter. */
+  shadow: boolean;
   status: ReservationStatus;
   createdAt: Date;
   expiresAt: Date;
@@ -42,6 +44,7 @@ interface ReservationRow {
   price_id: string;
   amount_micro_usd: string;
   counter_keys: CounterKey[];
+  shadow: boolean;
   status: ReservationStatus;
   created_at: Date;
   expires_at: Date;
@@ -49,7 +52,7 @@ interface ReservationRow {
   usage_event_id: string | null;
 }
 
-const COLUMNS = `id, request_id, reservation_key, request_fingerprint, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd, counter_keys, status,
+const COLUMNS = `id, request_id, reservation_key, request_fingerprint, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd, counter_keys, shadow, status,
   created_at, expires_at, released_micro_usd, usage_event_id`;
 
 const toRecord = (r: ReservationRow): ReservationRecord => ({
@@ -65,6 +68,7 @@ const toRecord = (r: ReservationRow): ReservationRecord => ({
   priceId: Number(r.price_id),
   amountMicroUsd: toNumber(r.amount_micro_usd),
   counterKeys: r.counter_keys,
+  shadow: r.shadow,
   status: r.status,
   createdAt: r.created_at,
   expiresAt: r.expires_at,
@@ -82,8 +86,8 @@ export class ReservationRepository {
     const rows = await tx.query<{ id: string }>(
       `INSERT INTO reservations (id, tenant_id, task_id, api_key_id, project, model, price_id, amount_micro_usd,
                                  counter_keys, status, created_at, expires_at, request_id, reservation_key,
-                                 request_fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12, $13, $14)
+                                 request_fingerprint, shadow)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'active', $10, $11, $12, $13, $14, $15)
        ON CONFLICT DO NOTHING
        RETURNING id`,
       [
@@ -101,6 +105,7 @@ export class ReservationRepository {
         r.requestId,
         r.reservationKey,
         r.requestFingerprint,
+        r.shadow,
       ],
     );
     return rows.length > 0;

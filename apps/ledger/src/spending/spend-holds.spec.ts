@@ -75,6 +75,7 @@ const reservation = (id: string, taskId: string, amount: number, keys: CounterKe
   priceId: 1,
   amountMicroUsd: amount,
   counterKeys: keys,
+  shadow: false,
   status: 'active',
   createdAt: new Date('2026-12-01T00:00:00Z'),
   expiresAt: new Date('2026-12-01T00:01:00Z'),
@@ -156,6 +157,28 @@ describe('SpendHolds', () => {
       'expired r2,r1,r3,r4: expired before it was settled or released',
       'move acme: api_key:k:day -300 +0, tenant:acme:day -550 +0',
       'move beta: tenant:beta:day -10 +0',
+    ]);
+  });
+
+  it("settles, rebooks and releases a shadow call's hold on its shadow counter only, never on its task", async () => {
+    const { holds, writes } = recordingHolds();
+    const shadow = { ...reservation('s1', 't1', 400, [day('shadow', 'acme')]), shadow: true };
+    await holds.settle(tx, shadow, 'e1', 100);
+    await holds.rebook(tx, shadow, 'e2', 100, 150, 'real usage');
+    await holds.release(
+      tx,
+      [shadow, reservation('r1', 't1', 20, [day('tenant', 'acme')])],
+      'released',
+      'done',
+    );
+    expect(writes).toEqual([
+      'settled s1 e1 cost 100 released 300',
+      'move acme: shadow:acme:day -400 +100',
+      'rebooked s1 e2 cost 150 released 250: real usage',
+      'move acme: shadow:acme:day -0 +50',
+      'task acme/t1 -20 +0',
+      'released s1,r1: done',
+      'move acme: shadow:acme:day -400 +0, tenant:acme:day -20 +0',
     ]);
   });
 });

@@ -29,7 +29,9 @@ export class SpendHolds {
     cost: number,
   ): Promise<{ changes: CounterChange[]; releasedMicroUsd: number }> {
     const { tenantId, amountMicroUsd } = reservation;
-    await this.counters.settleTask(tx, tenantId, reservation.taskId, amountMicroUsd, cost);
+    // A shadow call's hold was never on its task's counter (the task's cost is its live calls').
+    if (!reservation.shadow)
+      await this.counters.settleTask(tx, tenantId, reservation.taskId, amountMicroUsd, cost);
     const releasedMicroUsd = Math.max(0, amountMicroUsd - cost);
     await this.reservations.markSettled(tx, reservation.id, usageEventId, cost, releasedMicroUsd);
     const changes = await this.move(tx, tenantId, reservation.counterKeys, amountMicroUsd, cost, false);
@@ -50,7 +52,8 @@ export class SpendHolds {
   ): Promise<{ changes: CounterChange[]; releasedMicroUsd: number }> {
     const { tenantId } = reservation;
     const difference = cost - bookedMicroUsd;
-    await this.counters.adjustTaskSpent(tx, tenantId, reservation.taskId, difference);
+    if (!reservation.shadow)
+      await this.counters.adjustTaskSpent(tx, tenantId, reservation.taskId, difference);
     const releasedMicroUsd = Math.max(0, reservation.amountMicroUsd - cost);
     await this.reservations.markRebooked(tx, reservation.id, usageEventId, cost, releasedMicroUsd, reason);
     const changes = await this.move(tx, tenantId, reservation.counterKeys, 0, difference, false);
@@ -85,6 +88,7 @@ export class SpendHolds {
         entry.amount += r.amountMicroUsd;
         periods.set(sortKey, entry);
       }
+      if (r.shadow) continue;
       const taskKey = `${r.tenantId}\u0000${r.taskId}`;
       const task = tasks.get(taskKey) ?? { tenantId: r.tenantId, taskId: r.taskId, amount: 0 };
       task.amount += r.amountMicroUsd;

@@ -9,10 +9,11 @@ import { REASONER_CONFIG, type ReasonerConfig } from '../config';
 import { ExecutionEvents } from '../events/execution-events';
 import { ReasonerMetrics } from './reasoner-metrics';
 import { AttemptExecutor, InterruptedError } from './attempt-executor';
+import { CompletionRecorder } from './completion-recorder';
 import { type Plan, planNext } from './execution-planner';
 import type { AttemptRecord, ExecutionOutcome, ExecutionState } from './execution-record';
 import { ExecutionRepository, LostOwnershipError } from './execution.repository';
-import { taskLimits } from './task-limits';
+import { type TaskLimits, taskLimits } from './task-limits';
 
 const CRASH_RETRY_MAX_DELAY_MS = 60_000;
 // After a started call's deadline, how long its own instance has to record its end before another gives it up.
@@ -44,6 +45,7 @@ export class ExecutionRunner {
     private readonly costBreakers: BreakerStateCache,
     private readonly policies: TenantPolicyCache,
     private readonly metrics: ReasonerMetrics,
+    private readonly completions: CompletionRecorder,
     @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
   ) {}
 
@@ -106,7 +108,7 @@ export class ExecutionRunner {
         case 'fail':
         case 'escalate':
         case 'cancel':
-          await this.finish(state, plan);
+          await this.finish(state, plan, limits);
           return;
       }
     }
@@ -173,7 +175,11 @@ export class ExecutionRunner {
     }
   }
 
-  private async finish(state: ExecutionState, plan: Exclude<Plan, { kind: 'call' | 'skip' }>): Promise<void> {
+  private async finish(
+    state: ExecutionState,
+    plan: Exclude<Plan, { kind: 'call' | 'skip' }>,
+    limits: TaskLimits,
+  ): Promise<void> {
     const e = state.execution;
     const now = new Date();
     const usage = state.attempts.reduce((sum, a) => addUsage(sum, a.usage), ZERO_USAGE);
@@ -233,6 +239,10 @@ export class ExecutionRunner {
     }
     const event = await this.sql.transaction(async (tx) => {
       await this.repo.finish(tx, this.config.REASONER_INSTANCE_ID, e.id, outcome);
+      // What follows a completion (a shadow run) is stored with it or not at all.
+      if (outcome.kind === 'completed') {
+        await this.completions.recordCompletion(tx, { execution: e, result: outcome.data.result, limits });
+      }
       return this.events.outcome(tx, e, outcome);
     });
     // Counted once committed: the outcome is stored once per execution (a second finish fails as lost ownership).

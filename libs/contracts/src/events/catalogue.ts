@@ -2,6 +2,7 @@ import { budgetBreakerClosedEvent, budgetBreakerOpenedEvent } from './budget-bre
 import { budgetThresholdCrossedEvent } from './budget-threshold-crossed.event';
 import type { EventDefinition } from './event-definition';
 import { reasoningTraceRecordedEvent } from './reasoning-trace-recorded.event';
+import { shadowComparisonRecordedEvent } from './shadow-comparison-recorded.event';
 import { taskCancelRequestedEvent } from './task-cancel-requested.event';
 import { taskCancelledEvent } from './task-cancelled.event';
 import { taskEscalatedEvent } from './task-escalated.event';
@@ -32,6 +33,7 @@ export const EVENT_CATALOGUE = [
   taskCancelRequestedEvent,
   taskCancelledEvent,
   modelCallRecordedEvent,
+  shadowComparisonRecordedEvent,
   budgetThresholdCrossedEvent,
   budgetBreakerOpenedEvent,
   budgetBreakerClosedEvent,

@@ -53,6 +53,12 @@ export const reserveRequestSchema = z.strictObject({
   maxOutputTokens: z.int().nonnegative().max(10_000_000),
   /** The task's own ceiling (maxCostUsd), on top of the tenant's per-task ceiling. */
   taskCeilingMicroUsd: z.int().positive().nullable().default(null),
+  /**
+   * A shadow call (shadow evaluation): held on the tenant's shadow day counter within its policy's shadow budget,
+   * and on nothing else: not the tenant's, key's or project's budgets, not the task's ceiling, not the cost breaker.
+   * Its booking is marked shadow.
+   */
+  shadow: z.boolean().default(false),
   /** How long the hold lasts unless settled or released; the sweeper releases it after. */
   ttlMs: z
     .int()
@@ -68,6 +74,8 @@ export const reservationDenialReasonSchema = z.enum([
   'task_ceiling_exceeded',
   'breaker_open',
   'no_price',
+  /** A shadow call past the policy's shadow budget of the day, or for a tenant whose policy names no shadow route. */
+  'shadow_budget_exceeded',
   'invalid_request',
   'ledger_unavailable',
 ]);

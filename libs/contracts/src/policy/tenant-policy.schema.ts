@@ -40,6 +40,27 @@ export const serviceTierRulesSchema = z
     'each minLatencyBudgetMs at most once',
   );
 
+/** A model name as providers spell them (`o4-mini`, `gpt-4.1`, `ft:gpt-4o:org::id`): no spaces, no control bytes. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
+
+/**
+ * Shadow evaluation: a share of the reasoner's completed tasks is also sent to a candidate model, off the critical
+ * path. Its answer is never acted on nor delivered; it is compared with the live one (cost, latency, tokens,
+ * agreement) for the shadow report. Shadow calls are held and booked under their own daily budget, apart from the
+ * tenant's budgets, so live tasks never feel them.
+ */
+export const shadowRouteSchema = z.strictObject({
+  /** The candidate model, called through the reasoning tier's provider (its base URL, key and API). */
+  model: z.string().min(1).max(200).regex(MODEL_NAME, 'must be a model name: letters, digits and . _ : / -'),
+  /** The service tier the shadow calls ask for (flex: batch prices; a refusal skips the comparison). */
+  serviceTier: serviceTierSchema.default('default'),
+  /** The share of completed tasks compared, above 0 and at most 1; the choice is a hash of the task id. */
+  sampleRate: z.number().gt(0).max(1),
+  /** What shadow calls may spend per UTC day, in USD; past it they are refused, live tasks unaffected. */
+  dailyBudgetUsd: z.number().min(0.000001).max(1_000_000),
+});
+export type ShadowRoute = z.infer<typeof shadowRouteSchema>;
+
 export const tenantPolicySchema = z.strictObject({
   fallback: fallbackChainSchema.default([...DEFAULT_FALLBACK]),
   onBudgetDenied: budgetDeniedActionSchema.default('fail'),
@@ -59,6 +80,8 @@ export const tenantPolicySchema = z.strictObject({
    * work that can wait ten minutes or more at flex prices; a flex refusal falls back to the default tier.
    */
   serviceTiers: serviceTierRulesSchema.default([]),
+  /** Shadow evaluation of a candidate model on live traffic (none by default). */
+  shadow: shadowRouteSchema.nullable().default(null),
   context: z
     .strictObject({
       /** Context documents passed to the reasoning tier at most. */

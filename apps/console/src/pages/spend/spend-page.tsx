@@ -5,11 +5,13 @@ import { formatMicros } from '../../api/format';
 import { useLoad } from '../../api/use-load';
 import { ErrorAlert, StatusLine } from '../../components/status-messages';
 import { DenialsTable } from './denials-table';
+import { ShadowSection } from './shadow-section';
 import { SpendChart } from './spend-chart';
 import { monthStart } from './spend-rows';
 
 // What the tenant's model calls cost, per day and per model, its budgets with their cost breakers, and the
-// reservations the ledger refused (GET /v1/ledger/spend, /budgets and /denials). The platform admin names the tenant.
+// reservations the ledger refused (GET /v1/ledger/spend, /budgets and /denials), and the shadow evaluation of the
+// period (GET /v1/shadow/report). The platform admin names the tenant.
 
 interface BudgetList {
   tenantId: string;
@@ -115,6 +117,7 @@ export function SpendPage() {
         </table>
       ) : null}
       <DenialsTable query={query} />
+      <ShadowSection query={query} />
     </section>
   );
 }

@@ -1,0 +1,303 @@
+import {
+  modelCallRecordedEvent,
+  type ServiceTier,
+  shadowComparisonRecordedEvent,
+  type ShadowOutcome,
+  type TokenUsage,
+  ZERO_USAGE,
+} from '@deliberate/contracts';
+import { EventPublisher } from '@deliberate/kafka';
+import { CallReservations } from '@deliberate/ledger-client';
+import { inputTokenUpperBound, ModelCallError, ModelClient } from '@deliberate/llm';
+import { PeriodicJob, Sql } from '@deliberate/persistence';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { REASONER_CONFIG, type ReasonerConfig } from '../config';
+import { reasoningMessages } from '../thought/reasoning-prompt';
+import { parseTrace } from '../thought/trace-parser';
+import { answersAgree } from './answer-agreement';
+import {
+  type ClaimedShadowRun,
+  type ShadowResult,
+  type ShadowRun,
+  ShadowRunRepository,
+} from './shadow-run.repository';
+
+// A shadow hold outlives its call by this much, so a call answering at its last moment is still covered.
+const RESERVATION_MARGIN_MS = 60_000;
+// How long one round waits for the ledger to answer a reserve; a run it did not answer is tried at a later poll.
+const RESERVE_WAIT_MS = 30_000;
+// After the grace, how long the cut-off calls get to record their end.
+const CUT_OFF_RECORD_MS = 5_000;
+const isZero = (u: TokenUsage) => u.inputTokens === 0 && u.outputTokens === 0;
+const ANSWERED: readonly ShadowOutcome[] = ['ok', 'length'];
+
+// Shadow evaluation's executor: off the critical path (a task's outcome is stored and published before its shadow
+// run is even claimed), it sends the sampled task's prompt to the shadow model, never acts on the answer, and
+// records the comparison. Money is handled as for a live call: held before (on the shadow budget), the hold and the
+// call's ids recorded before the call, settled or released after; a run found started after a crash is not called
+// again but booked at its hold's worst case. A ledger that does not answer leaves the run for a later poll.
+@Injectable()
+export class ShadowRunner {
+  private readonly logger = new Logger(ShadowRunner.name);
+  private readonly job: PeriodicJob;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly runs: ShadowRunRepository,
+    private readonly models: ModelClient,
+    private readonly reservations: CallReservations,
+    private readonly publisher: EventPublisher,
+    @Inject(REASONER_CONFIG) private readonly config: ReasonerConfig,
+  ) {
+    this.job = new PeriodicJob(
+      { name: 'shadow runs', intervalMs: config.REASONER_SHADOW_POLL_MS, logger: this.logger },
+      () => this.poll(),
+    );
+  }
+
+  start(): void {
+    this.job.start();
+  }
+
+  /**
+   * No new run; the calls in flight may end within the grace, then are cut off, recorded as such (booked at their
+   * holds' worst case) and published. A run still unrecorded then is found started by the next poll of any instance.
+   */
+  async stop(graceMs: number): Promise<void> {
+    await this.job.stop();
+    await this.inFlightEnded(graceMs);
+    this.stopping.abort('shutdown');
+    await this.inFlightEnded(CUT_OFF_RECORD_MS);
+  }
+
+  private async inFlightEnded(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inFlight.values()]),
+      new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /** Claims as many runs as there are free slots and starts them; public for tests. */
+  async poll(): Promise<void> {
+    const free = this.config.REASONER_SHADOW_CONCURRENCY - this.inFlight.size;
+    if (free <= 0 || this.stopping.signal.aborted) return;
+    const leaseMs = this.config.REASONER_SHADOW_TIMEOUT_MS + RESERVATION_MARGIN_MS;
+    const claimed = await this.runs.claim(this.sql, this.owner, leaseMs, free);
+    for (const run of claimed) {
+      const work = this.process(run).finally(() => this.inFlight.delete(run.id));
+      this.inFlight.set(run.id, work);
+    }
+  }
+
+  /** Resolves once every run in flight has ended; for tests. */
+  async settled(): Promise<void> {
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  private get owner(): string {
+    return this.config.REASONER_INSTANCE_ID;
+  }
+
+  private async process(run: ClaimedShadowRun): Promise<void> {
+    try {
+      let ended: ShadowRun = run;
+      if (run.status === 'pending') ended = await this.call(run);
+      else if (run.status === 'started') ended = await this.cutOff(run);
+      if (ended.status === 'ended') await this.publish(ended);
+    } catch (e) {
+      this.logger.warn({
+        msg: 'shadow run failed; it is tried again',
+        shadowRunId: run.id,
+        error: String(e),
+      });
+      await this.runs.release(this.sql, this.owner, run.id).catch(() => undefined);
+    }
+  }
+
+  // Hold, record the hold, call, record the call's end.
+  private async call(run: ClaimedShadowRun): Promise<ShadowRun> {
+    if (!run.prompt)
+      return this.end(run, failed('error', `execution ${run.executionId} is gone`, run.serviceTier));
+    const messages = reasoningMessages(run.prompt);
+    const reply = await this.reservations.reserve(
+      {
+        reservationKey: `shadow:${run.id}`,
+        tenantId: run.tenantId,
+        taskId: run.taskId,
+        apiKeyId: run.apiKeyId,
+        project: run.project,
+        model: run.model,
+        tier: 'reasoning',
+        serviceTier: run.serviceTier,
+        estimatedInputTokens: inputTokenUpperBound(messages),
+        maxOutputTokens: run.maxCompletionTokens,
+        shadow: true,
+        ttlMs: this.config.REASONER_SHADOW_TIMEOUT_MS + RESERVATION_MARGIN_MS,
+      },
+      { deadlineAt: new Date(Date.now() + RESERVE_WAIT_MS), signal: this.stopping.signal },
+    );
+    if (!reply.approved) {
+      // Not a verdict: the ledger did not answer; the run stays pending for a later poll.
+      if (reply.reason === 'ledger_unavailable')
+        throw new Error(`the ledger did not answer: ${reply.message}`);
+      return this.end(run, failed('budget_denied', reply.message, run.serviceTier));
+    }
+    if (!(await this.runs.markStarted(this.sql, this.owner, run.id, reply.reservationId))) {
+      throw new Error(`shadow run ${run.id} was taken over before its call`);
+    }
+    const started = { ...run, status: 'started' as const, reservationId: reply.reservationId };
+    const flex = run.serviceTier === 'flex';
+    const responses = this.models.apiOf('reasoning') === 'responses';
+    const startedMs = performance.now();
+    let result: Omit<ShadowResult, 'endedAt'>;
+    try {
+      const r = await this.models.complete('reasoning', {
+        model: run.model,
+        messages,
+        maxCompletionTokens: run.maxCompletionTokens,
+        reasoningEffort: run.reasoningEffort ?? undefined,
+        ...(responses && { serviceTier: run.serviceTier }),
+        // A flex refusal ends the run at once: the tier is what is evaluated.
+        maxRetries: flex ? 0 : this.config.REASONER_MODEL_MAX_RETRIES,
+        timeoutMs: this.config.REASONER_SHADOW_TIMEOUT_MS,
+        signal: this.stopping.signal,
+        requestId: reply.reservationId,
+      });
+      const parsed = parseTrace(r.content);
+      result = {
+        outcome: r.finishReason === 'length' ? 'length' : parsed.answer === null ? 'error' : 'ok',
+        answer: parsed.answer,
+        usage: r.usage,
+        latencyMs: Math.round(r.latencyMs),
+        servedTier: r.serviceTier === 'flex' ? 'flex' : r.serviceTier === null ? run.serviceTier : 'default',
+        finishReason: r.finishReason,
+        errorMessage: parsed.answer === null ? `no answer (${parsed.parse})` : null,
+        aborted: false,
+      };
+    } catch (err) {
+      if (!(err instanceof ModelCallError)) throw err;
+      const latencyMs = Math.round(performance.now() - startedMs);
+      const refused = flex && err.kind === 'rate_limited';
+      result = {
+        ...failed(refused ? 'refused' : 'error', err.message, run.serviceTier),
+        latencyMs,
+        // Cut off by a shutdown: the provider may bill it all the same.
+        aborted: err.kind === 'aborted',
+      };
+    }
+    return this.end(started, result);
+  }
+
+  // Found started: its owner died or stopped mid-call. The call may have run and be billed: never made again, it is
+  // booked at its hold's worst case.
+  private cutOff(run: ShadowRun): Promise<ShadowRun> {
+    return this.end(run, {
+      ...failed('error', 'the shadow executor stopped before the call ended', run.serviceTier),
+      aborted: true,
+    });
+  }
+
+  private async end(run: ShadowRun, ended: Omit<ShadowResult, 'endedAt'>): Promise<ShadowRun> {
+    const result: ShadowResult = { ...ended, endedAt: new Date().toISOString() };
+    if (!(await this.runs.markEnded(this.sql, this.owner, run.id, result))) {
+      throw new Error(`shadow run ${run.id} was taken over before its end was recorded`);
+    }
+    return { ...run, status: 'ended', result };
+  }
+
+  // The hold settled (or released), the call's usage event, the comparison; each with an id stored with the run, so
+  // a crash here sends them again harmlessly. Then the run is done.
+  private async publish(run: ShadowRun): Promise<void> {
+    const r = run.result!;
+    const called = run.reservationId !== null;
+    if (run.reservationId) {
+      if (isZero(r.usage) && !r.aborted) {
+        await this.reservations.release(run.reservationId, `shadow call ended without usage: ${r.outcome}`);
+      } else {
+        await this.reservations.settle({
+          reservationId: run.reservationId,
+          usageEventId: run.usageEventId,
+          model: run.model,
+          usage: r.usage,
+          serviceTier: r.servedTier,
+          aborted: r.aborted && isZero(r.usage),
+        });
+      }
+    }
+    const address = { tenantId: run.tenantId, taskId: run.taskId };
+    if (called) {
+      await this.publisher.publish(modelCallRecordedEvent, {
+        id: run.usageEventId,
+        ...address,
+        data: {
+          callId: run.id,
+          tier: 'reasoning',
+          model: run.model,
+          purpose: 'shadow',
+          usage: r.usage,
+          latencyMs: r.latencyMs,
+          outcome:
+            r.aborted && isZero(r.usage)
+              ? 'aborted'
+              : ANSWERED.includes(r.outcome)
+                ? r.outcome === 'length'
+                  ? 'length'
+                  : 'ok'
+                : 'error',
+          finishReason: r.finishReason,
+          errorMessage: r.errorMessage?.slice(0, 2000) ?? null,
+          reservationId: run.reservationId,
+          serviceTier: r.servedTier,
+        },
+      });
+    }
+    const answered = ANSWERED.includes(r.outcome) && r.answer !== null;
+    await this.publisher.publish(shadowComparisonRecordedEvent, {
+      id: run.comparisonEventId,
+      ...address,
+      data: {
+        shadowRunId: run.id,
+        route: 'reasoning',
+        live: {
+          model: run.live.model,
+          answeredBy: run.live.answeredBy,
+          latencyMs: run.live.latencyMs,
+          usage: run.live.usage,
+        },
+        shadow: {
+          model: run.model,
+          serviceTier: r.servedTier,
+          outcome: r.outcome,
+          latencyMs: r.latencyMs,
+          usage: r.usage,
+          reservationId: run.reservationId,
+          answer: r.answer,
+          errorMessage: r.errorMessage?.slice(0, 2000) ?? null,
+        },
+        agreement: {
+          method: 'normalised_exact',
+          agreed: answered ? answersAgree(run.live.answer, r.answer!) : null,
+        },
+        comparedAt: r.endedAt,
+      },
+    });
+    await this.runs.markDone(this.sql, this.owner, run.id);
+  }
+}
+
+function failed(outcome: ShadowOutcome, message: string, tier: ServiceTier): Omit<ShadowResult, 'endedAt'> {
+  return {
+    outcome,
+    answer: null,
+    usage: ZERO_USAGE,
+    latencyMs: 0,
+    servedTier: tier,
+    finishReason: null,
+    errorMessage: message.slice(0, 2000),
+    aborted: false,
+  };
+}
