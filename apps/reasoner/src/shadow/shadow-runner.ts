@@ -24,6 +24,9 @@ import {
 
 // A shadow hold outlives its call by this much, so a call answering at its last moment is still covered.
 const RESERVATION_MARGIN_MS = 60_000;
+// A run's lease outlives its one call (made once, within REASONER_SHADOW_TIMEOUT_MS) by this much, for recording its
+// end; after it, another instance takes the run over as cut off.
+const LEASE_MARGIN_MS = 10_000;
 // How long one round waits for the ledger to answer a reserve; a run it did not answer is tried at a later poll.
 const RESERVE_WAIT_MS = 30_000;
 // After the grace, how long the cut-off calls get to record their end.
@@ -85,7 +88,7 @@ export class ShadowRunner {
   async poll(): Promise<void> {
     const free = this.config.REASONER_SHADOW_CONCURRENCY - this.inFlight.size;
     if (free <= 0 || this.stopping.signal.aborted) return;
-    const leaseMs = this.config.REASONER_SHADOW_TIMEOUT_MS + RESERVATION_MARGIN_MS;
+    const leaseMs = this.config.REASONER_SHADOW_TIMEOUT_MS + LEASE_MARGIN_MS;
     const claimed = await this.runs.claim(this.sql, this.owner, leaseMs, free);
     for (const run of claimed) {
       const work = this.process(run).finally(() => this.inFlight.delete(run.id));
@@ -161,8 +164,9 @@ export class ShadowRunner {
         maxCompletionTokens: run.maxCompletionTokens,
         reasoningEffort: run.reasoningEffort ?? undefined,
         ...(responses && { serviceTier: run.serviceTier }),
-        // A flex refusal ends the run at once: the tier is what is evaluated.
-        maxRetries: flex ? 0 : this.config.REASONER_MODEL_MAX_RETRIES,
+        // Made once: a failure (a flex refusal among them) is the comparison's outcome, and the call stays within the
+        // run's lease.
+        maxRetries: 0,
         timeoutMs: this.config.REASONER_SHADOW_TIMEOUT_MS,
         signal: this.stopping.signal,
         requestId: reply.reservationId,
