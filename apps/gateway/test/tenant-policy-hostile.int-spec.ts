@@ -158,6 +158,18 @@ describe('a PUT body no policy can be', () => {
       '{"shadow":{"model":"o4-mini","sampleRate":0.1,"dailyBudgetUsd":5,"judge":"gpt-4.1"}}',
       ['judge'],
     ],
+    [
+      'a judge model with a NUL',
+      JSON.stringify({
+        shadow: { model: 'o4-mini', sampleRate: 0.1, dailyBudgetUsd: 5, judgeModel: 'gpt\u0000' },
+      }),
+      ['shadow.judgeModel'],
+    ],
+    [
+      'a judge model as a number',
+      '{"shadow":{"model":"o4-mini","sampleRate":0.1,"dailyBudgetUsd":5,"judgeModel":4}}',
+      ['judgeModel'],
+    ],
     ['a shadow route as a string', '{"shadow":"o4-mini"}', ['shadow']],
     ['a bare string', '"fail"', ['(root)']],
     ['a bare number', '42', ['(root)']],

@@ -64,12 +64,13 @@ it('stores a PUT as a new version with its history row, and publishes it on tena
   const put = await putPolicy(acme['admin']!, body);
   expect(put.status).toBe(200);
   const expected = tenantPolicySchema.parse(body);
-  // The shadow route's service tier defaults to the default one.
+  // The shadow route's service tier defaults to the default one, and it has no judge model.
   expect(expected.shadow).toEqual({
     model: 'o4-mini',
     serviceTier: 'default',
     sampleRate: 0.1,
     dailyBudgetUsd: 5,
+    judgeModel: null,
   });
   expect(put.body).toMatchObject({ tenantId: 'acme', version: 1, policy: expected });
   expect(put.body.updatedBy).toMatch(/^key:/);

@@ -15,6 +15,8 @@ export interface PromptDirectives {
    * models never agree (shadow evaluation's tests steer agreement with it).
    */
   answer?: string;
+  /** What the stand-in judge says of two answers (`[[sim:judge=same]]`, `different`), whatever they are. */
+  judge?: 'same' | 'different';
 }
 
 export function messageText(message: ChatMessageInput): string {
@@ -49,6 +51,7 @@ export function parseDirectives(texts: readonly string[]): PromptDirectives {
         found.reasoningTokens = nonNegativeInt(value) ?? found.reasoningTokens;
       else if (key === 'fault' && value) found.fault = value;
       else if (key === 'answer' && value) found.answer = value;
+      else if (key === 'judge' && (value === 'same' || value === 'different')) found.judge = value;
     }
   }
   return found;

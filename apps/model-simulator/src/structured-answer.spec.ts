@@ -1,4 +1,10 @@
-import { classifyComplexity, minimalJsonValue, rankDocuments, structuredAnswer } from './structured-answer';
+import {
+  classifyComplexity,
+  judgeAnswers,
+  minimalJsonValue,
+  rankDocuments,
+  structuredAnswer,
+} from './structured-answer';
 
 describe('classifyComplexity', () => {
   it.each([
@@ -118,5 +124,51 @@ describe('rankDocuments', () => {
     expect(rankDocuments(prompt).map((d) => d.index)).toEqual([3]);
     expect(rankDocuments('<document index="1">'.repeat(50_000))).toEqual([]);
     expect(rankDocuments('<document index="1"'.repeat(50_000))).toEqual([]);
+  });
+});
+
+describe('judgeAnswers', () => {
+  const prompt = (a: string, b: string) =>
+    `Question:\nCapital of France?\n\nAnswer A:\n${a}\n\nAnswer B:\n${b}`;
+
+  it('finds two simulated answers to one question the same, whichever models gave them', () => {
+    expect(
+      judgeAnswers(
+        prompt('Simulated answer from sim-reasoner: Paris', 'Simulated answer from sim-standard:  PARIS'),
+        {},
+      ),
+    ).toEqual({ same: true, reason: 'both answers say the same' });
+    expect(judgeAnswers(prompt('Paris', 'Lyon'), {})).toEqual({ same: false, reason: 'the answers differ' });
+  });
+
+  it('does as a directive says, and says so', () => {
+    expect(judgeAnswers(prompt('Paris', 'Paris'), { judge: 'different' })).toEqual({
+      same: false,
+      reason: 'forced by the [[sim:judge=different]] directive',
+    });
+  });
+
+  it('answers through a structured answer whose schema asks same and reason', () => {
+    const schema = { type: 'object', properties: { same: { type: 'boolean' }, reason: { type: 'string' } } };
+    const text = prompt('Simulated answer from a: 42', 'Simulated answer from b: 42');
+    expect(
+      JSON.parse(
+        structuredAnswer({
+          kind: 'json_schema',
+          schema,
+          lastUserText: text,
+          allText: text,
+          directives: {},
+          answer: '',
+        }),
+      ),
+    ).toEqual({ same: true, reason: 'both answers say the same' });
+  });
+
+  it('has nothing to compare without both answers', () => {
+    expect(judgeAnswers('Answer A: only one', {})).toEqual({
+      same: false,
+      reason: 'no two answers to compare',
+    });
   });
 });

@@ -103,6 +103,39 @@ export function isRankerSchema(schema: JsonSchema | undefined): boolean {
   return !!properties && 'ranking' in properties;
 }
 
+export function isJudgeSchema(schema: JsonSchema | undefined): boolean {
+  const properties = asSchema(schema?.['properties']);
+  return !!properties && 'same' in properties && 'reason' in properties;
+}
+
+const ANSWER_A = 'Answer A:';
+const ANSWER_B = 'Answer B:';
+// What a simulated answer says once the model that gave it is left out.
+const SIMULATED_PREFIX = /^Simulated answer from [^:\s]+: /;
+const comparable = (answer: string) =>
+  answer.trim().replace(SIMULATED_PREFIX, '').replace(/\s+/g, ' ').trim().toLowerCase();
+
+// The answer judge's stand-in: the two answers after "Answer A:" and "Answer B:" are the same when they are equal once
+// the simulated answers' model names, case and spacing are left out (two simulated models answering one question say
+// the same thing). [[sim:judge=same|different]] decides instead. Found by scanning, not a pattern: linear time.
+export function judgeAnswers(
+  prompt: string,
+  directives: PromptDirectives,
+): { same: boolean; reason: string } {
+  if (directives.judge) {
+    return {
+      same: directives.judge === 'same',
+      reason: `forced by the [[sim:judge=${directives.judge}]] directive`,
+    };
+  }
+  const a = prompt.indexOf(ANSWER_A);
+  const b = prompt.indexOf(ANSWER_B, a === -1 ? 0 : a);
+  if (a === -1 || b === -1) return { same: false, reason: 'no two answers to compare' };
+  const same =
+    comparable(prompt.slice(a + ANSWER_A.length, b)) === comparable(prompt.slice(b + ANSWER_B.length));
+  return { same, reason: same ? 'both answers say the same' : 'the answers differ' };
+}
+
 const OPEN_DOCUMENT = '<document index="';
 const CLOSE_DOCUMENT = '</document>';
 
@@ -170,6 +203,9 @@ export function structuredAnswer(input: StructuredAnswerInput): string {
   if (classifier) {
     const base = input.schema ? (asSchema(minimalJsonValue(input.schema)) ?? {}) : {};
     return JSON.stringify({ ...base, ...classifyComplexity(input.lastUserText, input.directives) });
+  }
+  if (input.kind === 'json_schema' && isJudgeSchema(input.schema)) {
+    return JSON.stringify(judgeAnswers(input.allText, input.directives));
   }
   if (input.kind === 'json_schema' && isRankerSchema(input.schema)) {
     return JSON.stringify({ ranking: rankDocuments(input.allText) });

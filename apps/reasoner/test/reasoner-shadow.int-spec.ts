@@ -33,6 +33,9 @@ describe('reasoner: shadow evaluation', () => {
       shadow: { model: 'sim-reasoner', serviceTier: 'default', sampleRate: 1, dailyBudgetUsd: 0.05 },
     });
     await h.putPolicy('plain', {});
+    await h.putPolicy('judged', {
+      shadow: { model: 'sim-standard', sampleRate: 1, dailyBudgetUsd: 10, judgeModel: 'sim-fast' },
+    });
     await h.startReasoner({ REASONER_SHADOW_POLL_MS: '100', REASONER_SHADOW_CONCURRENCY: '8' });
   }, 120_000);
 
@@ -130,11 +133,13 @@ describe('reasoner: shadow evaluation', () => {
       tasksCompared: sampled.length,
       shadowOutcomes: { ok: sampled.length },
       agreement: {
-        method: 'normalised_exact',
+        method: 'normalised_exact_then_judge',
         answeredBoth: sampled.length,
         agreed,
+        judged: 0,
         rate: agreed / sampled.length,
       },
+      judge: { models: [], calls: 0, costMicroUsd: 0 },
       live: { models: ['sim-reasoner'], costMicroUsd: liveBilled },
       shadow: { models: ['sim-standard'], costMicroUsd: shadowBilled },
     });
@@ -206,6 +211,63 @@ describe('reasoner: shadow evaluation', () => {
     );
     expect(Number(counter!.spent)).toBeGreaterThan(0);
     expect(Number(counter!.spent)).toBeLessThanOrEqual(50_000);
+  }, 120_000);
+
+  it('asks the judge model when the answers differ in form, books it as shadow, and reports it apart', async () => {
+    // A: the two simulated answers differ only by the model named (the simulator's judge finds them the same); B: the
+    // judge is told they differ; C: equal answers need no judge.
+    const [a, b, c] = await Promise.all(
+      ['Judged A?', 'Judged B? [[sim:judge=different]]', 'Judged C? [[sim:answer=Same]]'].map((input) =>
+        h.submit('judged', input, { reasoningEffort: 'low' }),
+      ),
+    );
+    const ids = [a!, b!, c!];
+    await h.recorder.outcomes(ids, 60_000);
+    await h.recorder.waitFor(
+      () => ids.every((id) => h.recorder.of('shadow.comparison.recorded.v1', id).length > 0),
+      'a comparison of every task',
+      60_000,
+    );
+    const agreement = (id: string) => comparisonsOf([id])[0]!.data.agreement;
+    expect(agreement(a!)).toMatchObject({
+      method: 'judge',
+      agreed: true,
+      judge: { model: 'sim-fast', verdict: 'same', reason: 'both answers say the same' },
+    });
+    expect(agreement(b!)).toMatchObject({
+      method: 'judge',
+      agreed: false,
+      judge: { model: 'sim-fast', verdict: 'different' },
+    });
+    expect(agreement(c!)).toEqual({ method: 'normalised_exact', agreed: true, judge: null });
+
+    // Each judge call held under the shadow budget, billed once by the simulator under its hold, booked as shadow.
+    const judgeHolds = [agreement(a!).judge!.reservationId!, agreement(b!).judge!.reservationId!];
+    const bill = await billed();
+    const judgeCalls = bill.filter((x) => x.clientRequestId && judgeHolds.includes(x.clientRequestId));
+    expect(judgeCalls.map((x) => x.model)).toEqual(['sim-fast', 'sim-fast']);
+    const judgeBilled = judgeCalls.reduce((sum, x) => sum + x.costMicroUsd, 0);
+    const shadowHolds = new Set(comparisonsOf(ids).map((x) => x.data.shadow.reservationId));
+    const shadowBilled = bill
+      .filter((x) => x.clientRequestId && shadowHolds.has(x.clientRequestId))
+      .reduce((sum, x) => sum + x.costMicroUsd, 0);
+    const { rows } = await h.ledgerDb.query<{ shadow: boolean }>(
+      `SELECT DISTINCT shadow FROM reservations WHERE id = ANY($1::uuid[])`,
+      [judgeHolds],
+    );
+    expect(rows).toEqual([{ shadow: true }]);
+
+    const report = await pollUntil(
+      () => h.ledgerGet<ShadowReportResponse>('judged', '/v1/shadow/report'),
+      (r) => r.status === 200 && r.body.tasksCompared === 3 && r.body.judge.costMicroUsd === judgeBilled,
+      { what: "the judged tenant's report with the judge's calls booked", timeoutMs: 30_000 },
+    );
+    expect(report.body).toMatchObject({
+      agreement: { answeredBoth: 3, agreed: 2, judged: 2 },
+      judge: { models: ['sim-fast'], calls: 2, costMicroUsd: judgeBilled },
+      // The judge's cost is in neither side's.
+      shadow: { costMicroUsd: shadowBilled },
+    });
   }, 120_000);
 
   it('runs no shadow for a tenant whose policy names none', async () => {

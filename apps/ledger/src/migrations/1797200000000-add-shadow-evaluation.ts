@@ -29,6 +29,10 @@ export class AddShadowEvaluation1797200000000 implements MigrationInterface {
         shadow_output_tokens bigint NOT NULL,
         shadow_reservation_id uuid,
         agreed boolean,
+        agreement_method text NOT NULL,
+        judge_model text,
+        judge_verdict text,
+        judge_reservation_id uuid,
         compared_at timestamptz NOT NULL,
         created_at timestamptz NOT NULL DEFAULT now()
       )`);

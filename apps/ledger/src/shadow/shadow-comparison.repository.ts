@@ -16,6 +16,11 @@ export interface ShadowAggregate {
   outcomes: Record<string, number>;
   answeredBoth: number;
   agreed: number;
+  /** Of the tasks both answered, those the judge decided. */
+  judged: number;
+  judgeCalls: number;
+  judgeMicroUsd: number;
+  judgeModels: string[];
   liveMicroUsd: number;
   shadowMicroUsd: number;
   liveInputTokens: number;
@@ -41,8 +46,9 @@ export class ShadowComparisonRepository {
       `INSERT INTO shadow_comparisons (event_id, shadow_run_id, tenant_id, task_id, route, live_model,
               live_answered_by, live_latency_ms, live_input_tokens, live_output_tokens, shadow_model,
               shadow_service_tier, shadow_outcome, shadow_latency_ms, shadow_input_tokens, shadow_output_tokens,
-              shadow_reservation_id, agreed, compared_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+              shadow_reservation_id, agreed, compared_at, agreement_method, judge_model, judge_verdict,
+              judge_reservation_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
        ON CONFLICT DO NOTHING
        RETURNING event_id`,
       [
@@ -65,6 +71,10 @@ export class ShadowComparisonRepository {
         d.shadow.reservationId,
         d.agreement.agreed,
         d.comparedAt,
+        d.agreement.method,
+        d.agreement.judge?.model ?? null,
+        d.agreement.judge?.verdict ?? null,
+        d.agreement.judge?.reservationId ?? null,
       ],
     );
     return rows.length > 0;
@@ -81,6 +91,11 @@ export class ShadowComparisonRepository {
        SELECT count(*) AS compared,
               count(*) FILTER (WHERE shadow_outcome = ANY($5::text[])) AS answered_both,
               count(*) FILTER (WHERE agreed) AS agreed,
+              count(*) FILTER (WHERE agreement_method = 'judge' AND shadow_outcome = ANY($5::text[])) AS judged,
+              count(judge_reservation_id) AS judge_calls,
+              (SELECT coalesce(sum(b.cost_micro_usd), 0) FROM bookings b
+                WHERE b.tenant_id = $1 AND b.shadow AND b.reservation_id IN (SELECT judge_reservation_id FROM c))
+                AS judge_cost,
               coalesce(sum(live_input_tokens), 0) AS live_input, coalesce(sum(live_output_tokens), 0) AS live_output,
               coalesce(sum(shadow_input_tokens), 0) AS shadow_input,
               coalesce(sum(shadow_output_tokens), 0) AS shadow_output,
@@ -116,6 +131,9 @@ export class ShadowComparisonRepository {
         GROUP BY live_model
        UNION ALL
        SELECT 'shadow', shadow_model, count(*) FROM shadow_comparisons WHERE ${scope} GROUP BY shadow_model
+       UNION ALL
+       SELECT 'judge', judge_model, count(*) FROM shadow_comparisons
+        WHERE ${scope} AND judge_model IS NOT NULL GROUP BY judge_model
        ORDER BY side, n DESC, model`,
       params,
     );
@@ -127,6 +145,10 @@ export class ShadowComparisonRepository {
       outcomes: Object.fromEntries(outcomes.map((o) => [o.outcome, num(o.n)])),
       answeredBoth: num(t['answered_both']),
       agreed: num(t['agreed']),
+      judged: num(t['judged']),
+      judgeCalls: num(t['judge_calls']),
+      judgeMicroUsd: num(t['judge_cost']),
+      judgeModels: models.filter((m) => m.side === 'judge').map((m) => m.model),
       liveMicroUsd: num(t['live_cost']),
       shadowMicroUsd: num(t['shadow_cost']),
       liveInputTokens: num(t['live_input']),

@@ -31,9 +31,10 @@ export class ShadowReportService {
       tasksCompared: a.compared,
       shadowOutcomes: a.outcomes,
       agreement: {
-        method: 'normalised_exact',
+        method: 'normalised_exact_then_judge',
         answeredBoth: a.answeredBoth,
         agreed: a.agreed,
+        judged: a.judged,
         rate: a.answeredBoth > 0 ? a.agreed / a.answeredBoth : null,
         confidence95: wilsonInterval(a.agreed, a.answeredBoth),
       },
@@ -53,6 +54,7 @@ export class ShadowReportService {
         inputTokens: a.shadowInputTokens,
         outputTokens: a.shadowOutputTokens,
       },
+      judge: { models: a.judgeModels, calls: a.judgeCalls, costMicroUsd: a.judgeMicroUsd },
       projectedMonthly: projection && {
         routeTasksPerMonth: projection.tasksPerMonth,
         liveMicroUsd: projection.liveMicroUsd,

@@ -2,8 +2,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 // Shadow evaluation: one run per sampled completed execution, written in the transaction that stores the outcome,
 // so a run is never lost nor made twice. pending → started (its hold and call ids recorded before the call) →
-// ended (its result recorded) → done (its events published). A run found started after a crash is not called again:
-// it ends as cut off and is booked at its hold's worst case, as a live call would be.
+// ended (its result recorded) → [judging → judged: the judge model's call, the same way] → done (its events
+// published). A run found started (or judging) after a crash is not called again: that call ends as cut off and is
+// booked at its hold's worst case, as a live call would be.
 export class CreateShadowRuns1797200000000 implements MigrationInterface {
   name = 'CreateShadowRuns1797200000000';
 
@@ -16,7 +17,8 @@ export class CreateShadowRuns1797200000000 implements MigrationInterface {
         tenant_id text NOT NULL,
         model text NOT NULL,
         service_tier text NOT NULL CHECK (service_tier IN ('default', 'flex')),
-        status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'started', 'ended', 'done')),
+        status text NOT NULL DEFAULT 'pending'
+          CHECK (status IN ('pending', 'started', 'ended', 'judging', 'judged', 'done')),
         live jsonb NOT NULL,
         -- The live reasoning call's limits, which the shadow call gets too, and the scopes of its task.
         max_completion_tokens integer NOT NULL CHECK (max_completion_tokens > 0),
@@ -29,6 +31,10 @@ export class CreateShadowRuns1797200000000 implements MigrationInterface {
         usage_event_id uuid NOT NULL,
         comparison_event_id uuid NOT NULL,
         result jsonb,
+        judge_model text,
+        judge_reservation_id uuid,
+        judge_usage_event_id uuid NOT NULL,
+        judge jsonb,
         created_at timestamptz NOT NULL DEFAULT now(),
         started_at timestamptz,
         ended_at timestamptz

@@ -1,5 +1,6 @@
 import type {
   AnsweredBy,
+  JudgeVerdict,
   ReasoningEffort,
   ServiceTier,
   ShadowOutcome,
@@ -9,7 +10,7 @@ import type {
 import type { Sql } from '@deliberate/persistence';
 import { Injectable } from '@nestjs/common';
 
-export type ShadowRunStatus = 'pending' | 'started' | 'ended' | 'done';
+export type ShadowRunStatus = 'pending' | 'started' | 'ended' | 'judging' | 'judged' | 'done';
 
 /** The live side of the comparison, as the task was answered. */
 export interface LiveSide {
@@ -36,6 +37,16 @@ export interface ShadowResult {
   endedAt: string;
 }
 
+/** How the judge's call ended, recorded the moment it did. */
+export interface JudgeResult {
+  verdict: JudgeVerdict;
+  reason: string | null;
+  usage: TokenUsage;
+  latencyMs: number;
+  /** Cut off by a crash or a shutdown: booked at its hold's worst case. */
+  aborted: boolean;
+}
+
 export interface ShadowRun {
   id: string;
   executionId: string;
@@ -54,6 +65,11 @@ export interface ShadowRun {
   usageEventId: string;
   comparisonEventId: string;
   result: ShadowResult | null;
+  /** The policy's judge model when the run was written; null: normalised exact match alone. */
+  judgeModel: string | null;
+  judgeReservationId: string | null;
+  judgeUsageEventId: string;
+  judge: JudgeResult | null;
   createdAt: Date;
 }
 
@@ -79,12 +95,17 @@ interface Row {
   usage_event_id: string;
   comparison_event_id: string;
   result: ShadowResult | null;
+  judge_model: string | null;
+  judge_reservation_id: string | null;
+  judge_usage_event_id: string;
+  judge: JudgeResult | null;
   created_at: Date;
   prompt?: Pick<TaskSpec, 'input' | 'context'> | null;
 }
 
 const COLUMNS = `id, execution_id, task_id, tenant_id, model, service_tier, status, live, max_completion_tokens,
-  reasoning_effort, api_key_id, project, reservation_id, usage_event_id, comparison_event_id, result, created_at`;
+  reasoning_effort, api_key_id, project, reservation_id, usage_event_id, comparison_event_id, result, judge_model, judge_reservation_id,
+  judge_usage_event_id, judge, created_at`;
 
 const toRun = (r: Row): ShadowRun => ({
   id: r.id,
@@ -103,6 +124,10 @@ const toRun = (r: Row): ShadowRun => ({
   usageEventId: r.usage_event_id,
   comparisonEventId: r.comparison_event_id,
   result: r.result,
+  judgeModel: r.judge_model,
+  judgeReservationId: r.judge_reservation_id,
+  judgeUsageEventId: r.judge_usage_event_id,
+  judge: r.judge,
   createdAt: r.created_at,
 });
 
@@ -111,12 +136,16 @@ export class ShadowRunRepository {
   /** In the transaction that stores the execution's outcome: at most one run per execution. */
   async create(
     tx: Sql,
-    run: Omit<ShadowRun, 'status' | 'reservationId' | 'result' | 'createdAt'>,
+    run: Omit<
+      ShadowRun,
+      'status' | 'reservationId' | 'result' | 'judgeReservationId' | 'judge' | 'createdAt'
+    >,
   ): Promise<void> {
     await tx.execute(
       `INSERT INTO shadow_runs (id, execution_id, task_id, tenant_id, model, service_tier, live, usage_event_id,
-                                comparison_event_id, max_completion_tokens, reasoning_effort, api_key_id, project)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                comparison_event_id, max_completion_tokens, reasoning_effort, api_key_id, project,
+                                judge_model, judge_usage_event_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
        ON CONFLICT (execution_id) DO NOTHING`,
       [
         run.id,
@@ -132,6 +161,8 @@ export class ShadowRunRepository {
         run.reasoningEffort,
         run.apiKeyId,
         run.project,
+        run.judgeModel,
+        run.judgeUsageEventId,
       ],
     );
   }
@@ -178,10 +209,30 @@ export class ShadowRunRepository {
     return n === 1;
   }
 
+  /** The judge's hold is taken: recorded before its call, like the shadow call's. */
+  async markJudging(sql: Sql, owner: string, id: string, reservationId: string): Promise<boolean> {
+    const n = await sql.execute(
+      `UPDATE shadow_runs SET status = 'judging', judge_reservation_id = $3
+        WHERE id = $2 AND owner = $1 AND status = 'ended'`,
+      [owner, id, reservationId],
+    );
+    return n === 1;
+  }
+
+  /** The judge's end (or its refusal, without a call): from an ended or judging run. */
+  async markJudged(sql: Sql, owner: string, id: string, judge: JudgeResult): Promise<boolean> {
+    const n = await sql.execute(
+      `UPDATE shadow_runs SET status = 'judged', judge = $3
+        WHERE id = $2 AND owner = $1 AND status IN ('ended', 'judging')`,
+      [owner, id, JSON.stringify(judge)],
+    );
+    return n === 1;
+  }
+
   async markDone(sql: Sql, owner: string, id: string): Promise<void> {
     await sql.execute(
       `UPDATE shadow_runs SET status = 'done', owner = NULL, lease_expires_at = NULL
-        WHERE id = $2 AND owner = $1 AND status = 'ended'`,
+        WHERE id = $2 AND owner = $1 AND status IN ('ended', 'judged')`,
       [owner, id],
     );
   }

@@ -16,7 +16,15 @@ import { reasoningMessages } from '../thought/reasoning-prompt';
 import { parseTrace } from '../thought/trace-parser';
 import { answersAgree } from './answer-agreement';
 import {
+  JUDGE_MAX_OUTPUT_TOKENS,
+  JUDGE_RESPONSE_FORMAT,
+  judgeMessages,
+  parseVerdict,
+  questionOf,
+} from './judge-prompt';
+import {
   type ClaimedShadowRun,
+  type JudgeResult,
   type ShadowResult,
   type ShadowRun,
   ShadowRunRepository,
@@ -88,7 +96,8 @@ export class ShadowRunner {
   async poll(): Promise<void> {
     const free = this.config.REASONER_SHADOW_CONCURRENCY - this.inFlight.size;
     if (free <= 0 || this.stopping.signal.aborted) return;
-    const leaseMs = this.config.REASONER_SHADOW_TIMEOUT_MS + LEASE_MARGIN_MS;
+    // Two calls at most (the shadow's and the judge's), each within the time limit.
+    const leaseMs = 2 * this.config.REASONER_SHADOW_TIMEOUT_MS + LEASE_MARGIN_MS;
     const claimed = await this.runs.claim(this.sql, this.owner, leaseMs, free);
     for (const run of claimed) {
       const work = this.process(run).finally(() => this.inFlight.delete(run.id));
@@ -110,7 +119,9 @@ export class ShadowRunner {
       let ended: ShadowRun = run;
       if (run.status === 'pending') ended = await this.call(run);
       else if (run.status === 'started') ended = await this.cutOff(run);
-      if (ended.status === 'ended') await this.publish(ended);
+      if (ended.status === 'ended' && this.needsJudge(ended)) ended = await this.judge(ended, run.prompt);
+      else if (ended.status === 'judging') ended = await this.cutOffJudge(ended);
+      if (ended.status === 'ended' || ended.status === 'judged') await this.publish(ended);
     } catch (e) {
       this.logger.warn({
         msg: 'shadow run failed; it is tried again',
@@ -205,6 +216,102 @@ export class ShadowRunner {
     });
   }
 
+  // Normalised exact match says no, and the policy (as it was when the run was written) names a judge.
+  private needsJudge(run: ShadowRun): boolean {
+    const r = run.result;
+    return (
+      run.judgeModel !== null &&
+      r !== null &&
+      ANSWERED.includes(r.outcome) &&
+      r.answer !== null &&
+      !answersAgree(run.live.answer, r.answer)
+    );
+  }
+
+  // The judge's call, made like the shadow call: held on the shadow budget, the hold recorded before the call, the
+  // end recorded after; a ledger that does not answer leaves the run ended for a later poll.
+  private async judge(run: ShadowRun, prompt: ClaimedShadowRun['prompt']): Promise<ShadowRun> {
+    const judgeModel = run.judgeModel!;
+    const messages = judgeMessages(questionOf(prompt?.input ?? ''), run.live.answer, run.result!.answer!);
+    const reply = await this.reservations.reserve(
+      {
+        reservationKey: `shadow-judge:${run.id}`,
+        tenantId: run.tenantId,
+        taskId: run.taskId,
+        apiKeyId: run.apiKeyId,
+        project: run.project,
+        model: judgeModel,
+        tier: 'standard',
+        estimatedInputTokens: inputTokenUpperBound(messages),
+        maxOutputTokens: JUDGE_MAX_OUTPUT_TOKENS,
+        shadow: true,
+        ttlMs: this.config.REASONER_SHADOW_TIMEOUT_MS + RESERVATION_MARGIN_MS,
+      },
+      { deadlineAt: new Date(Date.now() + RESERVE_WAIT_MS), signal: this.stopping.signal },
+    );
+    if (!reply.approved) {
+      if (reply.reason === 'ledger_unavailable')
+        throw new Error(`the ledger did not answer: ${reply.message}`);
+      return this.judged(run, {
+        verdict: 'budget_denied',
+        reason: reply.message,
+        usage: ZERO_USAGE,
+        latencyMs: 0,
+        aborted: false,
+      });
+    }
+    if (!(await this.runs.markJudging(this.sql, this.owner, run.id, reply.reservationId))) {
+      throw new Error(`shadow run ${run.id} was taken over before its judge's call`);
+    }
+    const judging = { ...run, status: 'judging' as const, judgeReservationId: reply.reservationId };
+    const startedMs = performance.now();
+    try {
+      const r = await this.models.complete('standard', {
+        model: judgeModel,
+        messages,
+        maxCompletionTokens: JUDGE_MAX_OUTPUT_TOKENS,
+        responseFormat: JUDGE_RESPONSE_FORMAT,
+        maxRetries: 0,
+        timeoutMs: this.config.REASONER_SHADOW_TIMEOUT_MS,
+        signal: this.stopping.signal,
+        requestId: reply.reservationId,
+      });
+      return this.judged(judging, {
+        ...parseVerdict(r.content),
+        usage: r.usage,
+        latencyMs: Math.round(r.latencyMs),
+        aborted: false,
+      });
+    } catch (err) {
+      if (!(err instanceof ModelCallError)) throw err;
+      return this.judged(judging, {
+        verdict: 'error',
+        reason: err.message.slice(0, 2000),
+        usage: ZERO_USAGE,
+        latencyMs: Math.round(performance.now() - startedMs),
+        aborted: err.kind === 'aborted',
+      });
+    }
+  }
+
+  // Found judging: its owner died mid-call. Never called again; booked at its hold's worst case.
+  private cutOffJudge(run: ShadowRun): Promise<ShadowRun> {
+    return this.judged(run, {
+      verdict: 'error',
+      reason: 'the shadow executor stopped before the judge answered',
+      usage: ZERO_USAGE,
+      latencyMs: 0,
+      aborted: true,
+    });
+  }
+
+  private async judged(run: ShadowRun, judge: JudgeResult): Promise<ShadowRun> {
+    if (!(await this.runs.markJudged(this.sql, this.owner, run.id, judge))) {
+      throw new Error(`shadow run ${run.id} was taken over before its judge's end was recorded`);
+    }
+    return { ...run, status: 'judged', judge };
+  }
+
   private async end(run: ShadowRun, ended: Omit<ShadowResult, 'endedAt'>): Promise<ShadowRun> {
     const result: ShadowResult = { ...ended, endedAt: new Date().toISOString() };
     if (!(await this.runs.markEnded(this.sql, this.owner, run.id, result))) {
@@ -259,7 +366,44 @@ export class ShadowRunner {
         },
       });
     }
+    const j = run.judge;
+    if (j && run.judgeReservationId) {
+      // The judge's hold, settled or released, and its usage event: evaluation overhead, booked as shadow.
+      if (isZero(j.usage) && !j.aborted) {
+        await this.reservations.release(
+          run.judgeReservationId,
+          `judge call ended without usage: ${j.verdict}`,
+        );
+      } else {
+        await this.reservations.settle({
+          reservationId: run.judgeReservationId,
+          usageEventId: run.judgeUsageEventId,
+          model: run.judgeModel!,
+          usage: j.usage,
+          aborted: j.aborted && isZero(j.usage),
+        });
+      }
+      await this.publisher.publish(modelCallRecordedEvent, {
+        id: run.judgeUsageEventId,
+        ...address,
+        data: {
+          callId: `${run.id}:judge`,
+          tier: 'standard',
+          model: run.judgeModel!,
+          purpose: 'shadow-judge',
+          usage: j.usage,
+          latencyMs: j.latencyMs,
+          outcome: j.aborted && isZero(j.usage) ? 'aborted' : j.verdict === 'error' ? 'error' : 'ok',
+          finishReason: null,
+          errorMessage: j.verdict === 'error' ? (j.reason ?? 'failed') : null,
+          reservationId: run.judgeReservationId,
+          serviceTier: 'default',
+        },
+      });
+    }
     const answered = ANSWERED.includes(r.outcome) && r.answer !== null;
+    const exact = answered ? answersAgree(run.live.answer, r.answer!) : null;
+    const decided = j !== null && (j.verdict === 'same' || j.verdict === 'different');
     await this.publisher.publish(shadowComparisonRecordedEvent, {
       id: run.comparisonEventId,
       ...address,
@@ -283,8 +427,16 @@ export class ShadowRunner {
           errorMessage: r.errorMessage?.slice(0, 2000) ?? null,
         },
         agreement: {
-          method: 'normalised_exact',
-          agreed: answered ? answersAgree(run.live.answer, r.answer!) : null,
+          method: decided ? 'judge' : 'normalised_exact',
+          agreed: decided ? j.verdict === 'same' : exact,
+          judge: j && {
+            model: run.judgeModel!,
+            verdict: j.verdict,
+            reason: j.reason,
+            latencyMs: j.latencyMs,
+            usage: j.usage,
+            reservationId: run.judgeReservationId,
+          },
         },
         comparedAt: r.endedAt,
       },

@@ -41,6 +41,8 @@ export class ShadowScheduler extends CompletionRecorder {
       project: e.spec.project,
       usageEventId: uuidv7(),
       comparisonEventId: uuidv7(),
+      judgeModel: shadow.judgeModel,
+      judgeUsageEventId: uuidv7(),
     });
   }
 }

@@ -8,6 +8,10 @@ import { defineEvent } from './event-definition';
 export const shadowOutcomeSchema = z.enum(['ok', 'length', 'error', 'refused', 'budget_denied']);
 export type ShadowOutcome = z.infer<typeof shadowOutcomeSchema>;
 
+/** What the judge model said of two answers not equal once normalised, or why it said nothing. */
+export const judgeVerdictSchema = z.enum(['same', 'different', 'unclear', 'error', 'budget_denied']);
+export type JudgeVerdict = z.infer<typeof judgeVerdictSchema>;
+
 export const shadowComparisonRecordedEvent = defineEvent({
   topic: 'shadow.comparison.recorded.v1',
   summary:
@@ -38,10 +42,25 @@ export const shadowComparisonRecordedEvent = defineEvent({
       errorMessage: z.string().max(2000).nullable(),
     }),
     agreement: z.strictObject({
-      /** Answers equal once case, whitespace and surrounding punctuation are normalised. */
-      method: z.literal('normalised_exact'),
+      /**
+       * `normalised_exact`: equal once case, whitespace and surrounding punctuation are normalised (or not, with no
+       * judge); `judge`: not equal so, and the policy's judge model decided.
+       */
+      method: z.enum(['normalised_exact', 'judge']),
       /** Null when the shadow gave no answer: the task is not counted in the agreement rate. */
       agreed: z.boolean().nullable(),
+      /** The judge's call, when one was asked; its hold is booked under the shadow budget. */
+      judge: z
+        .strictObject({
+          model: z.string().min(1).max(200),
+          verdict: judgeVerdictSchema,
+          reason: z.string().max(2000).nullable(),
+          latencyMs: z.int().nonnegative(),
+          usage: tokenUsageSchema,
+          reservationId: z.uuid().nullable(),
+        })
+        .nullable()
+        .default(null),
     }),
     comparedAt: z.iso.datetime(),
   }),

@@ -57,16 +57,25 @@ export const shadowReportResponseSchema = z.strictObject({
   /** Of those, how the shadow runs ended (ok, length, error, refused, budget_denied). */
   shadowOutcomes: z.record(z.string(), z.int().nonnegative()),
   agreement: z.strictObject({
-    method: z.literal('normalised_exact'),
+    /** Normalised exact match, then the judge model for answers not equal so (where the policy names one). */
+    method: z.literal('normalised_exact_then_judge'),
     /** Tasks where both sides answered: the agreement rate's sample. */
     answeredBoth: z.int().nonnegative(),
     agreed: z.int().nonnegative(),
+    /** Of the tasks both answered, those the judge decided (agreeing or not). */
+    judged: z.int().nonnegative(),
     rate: z.number().min(0).max(1).nullable(),
     /** Wilson score interval at 95%. */
     confidence95: z.strictObject({ low: z.number(), high: z.number() }).nullable(),
   }),
   live: side,
   shadow: side,
+  /** The judge's calls: evaluation overhead, in neither side's cost. */
+  judge: z.strictObject({
+    models: z.array(z.string()),
+    calls: z.int().nonnegative(),
+    costMicroUsd: z.int().nonnegative(),
+  }),
   /**
    * The route's tasks a month at the period's pace, and what each side would cost for them at its mean cost per
    * compared task: the monthly cost of switching the route to the shadow model. Null when nothing was compared.

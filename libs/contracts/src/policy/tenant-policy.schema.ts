@@ -49,15 +49,24 @@ const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
  * agreement) for the shadow report. Shadow calls are held and booked under their own daily budget, apart from the
  * tenant's budgets, so live tasks never feel them.
  */
+const modelName = () =>
+  z.string().min(1).max(200).regex(MODEL_NAME, 'must be a model name: letters, digits and . _ : / -');
+
 export const shadowRouteSchema = z.strictObject({
   /** The candidate model, called through the reasoning tier's provider (its base URL, key and API). */
-  model: z.string().min(1).max(200).regex(MODEL_NAME, 'must be a model name: letters, digits and . _ : / -'),
+  model: modelName(),
   /** The service tier the shadow calls ask for (flex: batch prices; a refusal skips the comparison). */
   serviceTier: serviceTierSchema.default('default'),
   /** The share of completed tasks compared, above 0 and at most 1; the choice is a hash of the task id. */
   sampleRate: z.number().gt(0).max(1),
   /** What shadow calls may spend per UTC day, in USD; past it they are refused, live tasks unaffected. */
   dailyBudgetUsd: z.number().min(0.000001).max(1_000_000),
+  /**
+   * A model that judges two answers that are not equal once normalised (free-form answers say one thing in many
+   * ways), called through the standard tier's provider; its calls are held and booked under the shadow budget. None:
+   * normalised exact match alone.
+   */
+  judgeModel: modelName().nullable().default(null),
 });
 export type ShadowRoute = z.infer<typeof shadowRouteSchema>;
 

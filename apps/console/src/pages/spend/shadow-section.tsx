@@ -1,7 +1,7 @@
 import type { ShadowReportResponse } from '@deliberate/contracts';
 import { useConsole } from '../../api/console-context';
 import { useLoad } from '../../api/use-load';
-import { agreementLine, sideRows, switchingLine } from './shadow-summary';
+import { agreementLine, judgeLine, sideRows, switchingLine } from './shadow-summary';
 
 // Shadow evaluation of the period (GET /v1/shadow/report): how often the shadow model agreed with the live answers,
 // what each side cost and took, and what switching the route would cost a month. Empty until the tenant's policy
@@ -52,6 +52,7 @@ export function ShadowSection({ query }: { query: SpendQuery }) {
               </tbody>
             </table>
           ) : null}
+          {judgeLine(data) ? <p>{judgeLine(data)}</p> : null}
           {switchingLine(data) ? <p>{switchingLine(data)}</p> : null}
         </>
       ) : null}

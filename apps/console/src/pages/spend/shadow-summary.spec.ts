@@ -1,5 +1,5 @@
 import type { ShadowReportResponse } from '@deliberate/contracts';
-import { agreementLine, sideRows, switchingLine } from './shadow-summary';
+import { agreementLine, judgeLine, sideRows, switchingLine } from './shadow-summary';
 
 const side = (over: Partial<ShadowReportResponse['live']> = {}): ShadowReportResponse['live'] => ({
   models: ['sim-reasoner'],
@@ -19,14 +19,16 @@ const report = (over: Partial<ShadowReportResponse> = {}): ShadowReportResponse 
   tasksCompared: 100,
   shadowOutcomes: { ok: 100 },
   agreement: {
-    method: 'normalised_exact',
+    method: 'normalised_exact_then_judge',
     answeredBoth: 100,
     agreed: 87,
+    judged: 12,
     rate: 0.87,
     confidence95: { low: 0.7906, high: 0.9219 },
   },
   live: side(),
   shadow: side({ models: ['sim-standard'], costMicroUsd: 500_000, costPerTaskMicroUsd: 5_000 }),
+  judge: { models: ['sim-fast'], calls: 12, costMicroUsd: 3_000 },
   projectedMonthly: {
     routeTasksPerMonth: 6_000,
     liveMicroUsd: 120_000_000,
@@ -38,7 +40,11 @@ const report = (over: Partial<ShadowReportResponse> = {}): ShadowReportResponse 
 
 describe('the shadow summary', () => {
   it('states the agreement with its interval and sample', () => {
-    expect(agreementLine(report())).toBe('87.0% (79.1%–92.2%, 95% interval) of 100 tasks both answered');
+    expect(agreementLine(report())).toBe(
+      '87.0% (79.1%–92.2%, 95% interval) of 100 tasks both answered, 12 decided by the judge model',
+    );
+    expect(judgeLine(report())).toBe("Judge: sim-fast, 12 calls, $0.003000 (in neither side's cost).");
+    expect(judgeLine(report({ judge: { models: [], calls: 0, costMicroUsd: 0 } }))).toBeNull();
   });
 
   it('says why there is no agreement rate', () => {

@@ -15,8 +15,16 @@ export function agreementLine(report: ShadowReportResponse): string {
   }
   return (
     `${percent(a.rate)} (${percent(a.confidence95.low)}–${percent(a.confidence95.high)}, 95% interval) ` +
-    `of ${a.answeredBoth} task${a.answeredBoth === 1 ? '' : 's'} both answered`
+    `of ${a.answeredBoth} task${a.answeredBoth === 1 ? '' : 's'} both answered` +
+    (a.judged > 0 ? `, ${a.judged} decided by the judge model` : '')
   );
+}
+
+/** "Judge: sim-fast, 12 calls, $0.0030 (in neither side's cost)", or null when no judge was called. */
+export function judgeLine(report: ShadowReportResponse): string | null {
+  const { judge } = report;
+  if (judge.calls === 0) return null;
+  return `Judge: ${judge.models.join(', ')}, ${judge.calls} call${judge.calls === 1 ? '' : 's'}, ${formatMicros(judge.costMicroUsd)} (in neither side's cost).`;
 }
 
 export interface SideRow {
