@@ -22,6 +22,7 @@ import {
   type ModelCallResult,
 } from './model-call-result';
 import { realmSafeFetch } from './realm-safe-fetch';
+import { withRequestSignal } from './request-signal';
 import { RequestSlots } from './request-slots';
 
 export const LLM_TRACER_NAME = 'deliberate.llm';
@@ -223,29 +224,33 @@ export class ModelClient {
         requestId,
       });
       if (api === 'responses') {
-        const { data, request_id } = await client.sdk.responses
-          .create(responsesBody(model, request, false), this.requestOptions(request))
-          .withResponse();
+        const { data, request_id } = await withRequestSignal(request.signal, (signal) =>
+          client.sdk.responses
+            .create(responsesBody(model, request, false), this.requestOptions(request, signal))
+            .withResponse(),
+        );
         const result = toModelCallResultFromResponse(data, context(request_id));
         if (!result) throw unfinished(data, tier, model, request_id);
         return result;
       }
-      const { data, request_id } = await client.sdk.chat.completions
-        .create(
-          {
-            model,
-            messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
-            ...(request.maxCompletionTokens !== undefined && {
-              max_completion_tokens: request.maxCompletionTokens,
-            }),
-            ...(request.reasoningEffort !== undefined && { reasoning_effort: request.reasoningEffort }),
-            ...(request.responseFormat !== undefined && { response_format: request.responseFormat }),
-            ...(request.seed !== undefined && { seed: request.seed }),
-            ...(request.temperature !== undefined && { temperature: request.temperature }),
-          },
-          this.requestOptions(request),
-        )
-        .withResponse();
+      const { data, request_id } = await withRequestSignal(request.signal, (signal) =>
+        client.sdk.chat.completions
+          .create(
+            {
+              model,
+              messages: request.messages.map((m) => ({ role: m.role, content: m.content })),
+              ...(request.maxCompletionTokens !== undefined && {
+                max_completion_tokens: request.maxCompletionTokens,
+              }),
+              ...(request.reasoningEffort !== undefined && { reasoning_effort: request.reasoningEffort }),
+              ...(request.responseFormat !== undefined && { response_format: request.responseFormat }),
+              ...(request.seed !== undefined && { seed: request.seed }),
+              ...(request.temperature !== undefined && { temperature: request.temperature }),
+            },
+            this.requestOptions(request, signal),
+          )
+          .withResponse(),
+      );
       const result = toModelCallResult(data, context(request_id));
       if (!result) {
         throw new ModelCallError('The model returned no choices.', {
@@ -274,9 +279,11 @@ export class ModelClient {
   ): Promise<{ responseId: string; status: BackgroundState['status']; requestId: string | null }> {
     const client = this.responsesClient(tier);
     return this.tracedStep(tier, client, 'start', request.signal, async () => {
-      const { data, request_id } = await client.sdk.responses
-        .create(responsesBody(client.config.model, request, true), this.requestOptions(request))
-        .withResponse();
+      const { data, request_id } = await withRequestSignal(request.signal, (signal) =>
+        client.sdk.responses
+          .create(responsesBody(client.config.model, request, true), this.requestOptions(request, signal))
+          .withResponse(),
+      );
       return { responseId: data.id, status: backgroundStatus(data), requestId: request_id };
     });
   }
@@ -294,9 +301,9 @@ export class ModelClient {
     return this.tracedStep(tier, client, 'poll', options.signal, async () => {
       const release = await client.pollSlots.acquire(options.signal);
       try {
-        const { data, request_id } = await client.sdk.responses
-          .retrieve(responseId, {}, this.requestOptions(options))
-          .withResponse();
+        const { data, request_id } = await withRequestSignal(options.signal, (signal) =>
+          client.sdk.responses.retrieve(responseId, {}, this.requestOptions(options, signal)).withResponse(),
+        );
         return this.backgroundState(tier, client, data, request_id);
       } finally {
         release();
@@ -312,9 +319,9 @@ export class ModelClient {
   ): Promise<BackgroundState> {
     const client = this.responsesClient(tier);
     return this.tracedStep(tier, client, 'cancel', options.signal, async () => {
-      const { data, request_id } = await client.sdk.responses
-        .cancel(responseId, this.requestOptions(options))
-        .withResponse();
+      const { data, request_id } = await withRequestSignal(options.signal, (signal) =>
+        client.sdk.responses.cancel(responseId, this.requestOptions(options, signal)).withResponse(),
+      );
       return this.backgroundState(tier, client, data, request_id);
     });
   }
@@ -352,11 +359,13 @@ export class ModelClient {
     }
   }
 
+  // `signal`: the request's own (withRequestSignal), never the caller's long-lived one.
   private requestOptions(
     request: BackgroundRequestOptions & { requestId?: string | undefined },
+    signal: AbortSignal,
   ): OpenAI.RequestOptions {
     return {
-      signal: request.signal,
+      signal,
       headers: withClientRequestId(request.headers, request.requestId),
       ...(request.timeoutMs !== undefined && { timeout: request.timeoutMs }),
       ...(request.maxRetries !== undefined && { maxRetries: request.maxRetries }),
