@@ -3,7 +3,7 @@ import { buildService, killService, pollUntil, type ServiceProcess, spawnService
 import { type ReasonerHarness, startHarness } from './reasoner-harness';
 
 // A reasoner killed with SIGKILL in the middle of a shadow call: the call may have run, and the provider bills it
-// (the simulator does, though its client is gone). The next instance takes the run over once its lease is out, never
+// (the simulator does, though its client is gone), or it may not have left yet (its hold is recorded first). The next instance takes the run over once its lease is out, never
 // calls again, and books the hold at its worst case; the live task, answered before, is untouched.
 
 interface BilledCall {
@@ -93,16 +93,14 @@ describe('reasoner: a shadow call cut off by kill -9', () => {
     });
     expect(comparison!.data.agreement.agreed).toBeNull();
 
-    // The simulator ended and billed the cut-off call; it was the only call under the hold.
-    const bill = await pollUntil(
-      async () =>
-        ((await (await fetch(`${h.simulator.url}/v1/bill`)).json()) as { calls: BilledCall[] }).calls.filter(
-          (c) => c.clientRequestId === holdId,
-        ),
-      (calls) => calls.length > 0,
-      { what: 'the cut-off call on the bill' },
-    );
-    expect(bill).toHaveLength(1);
+    // The kill may come before or after the call reached the simulator (its hold is recorded first). If it did, the
+    // simulator ends it within its 3 s and bills it, though its client is gone: by now it is on the bill. Either way
+    // it is the only call under the hold: the second instance never called again.
+    await new Promise((r) => setTimeout(r, 5_000));
+    const bill = (
+      (await (await fetch(`${h.simulator.url}/v1/bill`)).json()) as { calls: BilledCall[] }
+    ).calls.filter((c) => c.clientRequestId === holdId);
+    expect(bill.length).toBeLessThanOrEqual(1);
     // Booked at the hold's worst case, as aborted: never below what the provider billed.
     const { rows } = await pollUntil(
       () =>
@@ -115,7 +113,7 @@ describe('reasoner: a shadow call cut off by kill -9', () => {
       { what: 'the booking of the cut-off shadow call' },
     );
     expect(rows[0]).toEqual({ amount: rows[0]!.amount, cost: rows[0]!.amount, aborted: true, shadow: true });
-    expect(Number(rows[0]!.cost)).toBeGreaterThanOrEqual(bill[0]!.costMicroUsd);
+    expect(Number(rows[0]!.cost)).toBeGreaterThanOrEqual(bill[0]?.costMicroUsd ?? 0);
     // The run is done, by the second instance; the task completed once, by the live model.
     const { rows: runs } = await h.db.query(`SELECT status, owner FROM shadow_runs WHERE task_id = $1`, [
       taskId,
